@@ -1,0 +1,34 @@
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTEST_ARGS ?=
+
+.PHONY: help run test screenshots deps-run deps-test clean
+
+help:
+	@echo "make run   # 启动客服系统（自动安装依赖），然后在浏览器打开显示的地址"
+	@echo "make test  # 运行全部测试（自动安装测试所需依赖）"
+
+deps-run:
+	bash scripts/system-deps.sh run
+
+deps-test:
+	bash scripts/system-deps.sh test
+
+.venv/.installed: requirements.txt
+	test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/pip install -q -r requirements.txt
+	touch $@
+
+run: deps-run .venv/.installed
+	.venv/bin/flask --app app serve
+
+test: deps-test .venv/.installed
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+screenshots: deps-test .venv/.installed
+	KEFU_SCREENSHOTS=docs .venv/bin/python -m pytest tests/browser -q
+
+clean:
+	rm -rf .venv .pytest_cache
+	find . -path ./instance -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

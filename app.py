@@ -1,0 +1,2 @@
+from kefu import create_app
+app = create_app()

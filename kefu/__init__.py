@@ -1,0 +1,98 @@
+"""kefu: the customer assistant's phone tool and the supervisor's desk."""
+import os
+import secrets
+
+from flask import Flask
+from flask_htmx import HTMX
+from flask_wtf.csrf import CSRFProtect
+
+from . import db
+
+csrf = CSRFProtect()
+htmx = HTMX()
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _truthy(value):
+    return str(value).strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def create_app(test_config=None):
+    """Build the app; `test_config` overrides settings (tests pass a temp instance folder)."""
+    instance = os.path.abspath(os.environ.get("KEFU_INSTANCE") or os.path.join(ROOT, "instance"))
+    if test_config and "INSTANCE" in test_config:
+        instance = test_config["INSTANCE"]
+    app = Flask(__name__, instance_path=instance,
+                template_folder=os.path.join(ROOT, "templates"),
+                static_folder=os.path.join(ROOT, "static"))
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("SECRET_KEY"),
+        DEMO=_truthy(os.environ.get("DEMO", "1")),
+        DATABASE=os.path.join(instance, "kefu.sqlite3"),
+        PHOTOS=os.path.join(instance, "photos"),
+        MAX_CONTENT_LENGTH=80 * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        TRUST_PROXY=_truthy(os.environ.get("TRUST_PROXY", "0")),
+    )
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(instance, exist_ok=True)
+    _secret_key(app)
+
+    db.init(app.config["DATABASE"])
+
+    @app.before_request
+    def _connect():
+        db.database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not db.database.is_closed():
+            db.database.close()
+
+    csrf.init_app(app)
+    htmx.init_app(app)
+    from .auth import login_manager
+
+    login_manager.init_app(app)
+    if app.config["TRUST_PROXY"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    from . import web
+
+    web.init_app(app)
+    from .views import register
+
+    register(app)
+    from . import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _secret_key(app):
+    """Demo mode keeps a generated key in the instance folder; a real deployment must set one."""
+    if app.config["SECRET_KEY"]:
+        return
+    if app.config.get("TESTING"):
+        app.config["SECRET_KEY"] = "test"
+        return
+    if not app.config["DEMO"]:
+        raise RuntimeError(
+            "SECRET_KEY 未设置：正式部署请设置 SECRET_KEY 环境变量，例如\n"
+            "  export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')\n"
+            "SECRET_KEY is not set: a real deployment (DEMO=0) must set it.")
+    path = os.path.join(app.instance_path, "demo_secret_key")
+    if not os.path.exists(path):
+        with open(path, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    with open(path) as handle:
+        app.config["SECRET_KEY"] = handle.read().strip()

@@ -1,0 +1,115 @@
+"""The app's one clock: now() in UTC, conversion to the estate's zone, and service-hour arithmetic.
+
+Times are stored as naive UTC. Tests freeze `now()` with time-machine.
+"""
+import dataclasses
+import datetime
+import zoneinfo
+
+UTC = datetime.timezone.utc
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+def now():
+    """The current time, timezone-aware, in UTC."""
+    return datetime.datetime.now(UTC)
+
+
+def utcnow():
+    """The current time as stored in the database: naive UTC."""
+    return now().replace(tzinfo=None)
+
+
+def zone(name=None):
+    return zoneinfo.ZoneInfo(name or DEFAULT_TZ)
+
+
+def aware(dt):
+    """A stored naive-UTC datetime made timezone-aware."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def to_local(dt, tz):
+    """A stored (naive UTC) or aware datetime in the estate's zone."""
+    if dt is None:
+        return None
+    return aware(dt).astimezone(tz)
+
+
+def to_utc_naive(dt):
+    return dt.astimezone(UTC).replace(tzinfo=None)
+
+
+def today(tz):
+    """Today's date in the estate's zone."""
+    return now().astimezone(tz).date()
+
+
+def day_bounds(day, tz):
+    """The [start, end) of a local calendar day, as naive UTC, for querying stored times."""
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+    return to_utc_naive(start), to_utc_naive(end)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceHours:
+    """When the service centre is open: the same hours on each open weekday (0 = Monday)."""
+
+    start: datetime.time = datetime.time(8, 0)
+    end: datetime.time = datetime.time(20, 0)
+    weekdays: frozenset = frozenset(range(7))
+
+    def open_span(self, day, tz):
+        """The open interval of a local day as aware datetimes, or None if closed that day."""
+        if day.weekday() not in self.weekdays or self.end <= self.start:
+            return None
+        return (datetime.datetime.combine(day, self.start, tzinfo=tz),
+                datetime.datetime.combine(day, self.end, tzinfo=tz))
+
+    def is_open(self, moment, tz):
+        local = aware(moment).astimezone(tz)
+        span = self.open_span(local.date(), tz)
+        return span is not None and span[0] <= local < span[1]
+
+    def add_working_minutes(self, start, minutes, tz):
+        """The moment `minutes` of open time after `start` (aware, UTC).
+
+        Time outside service hours doesn't count: a request logged at 19:50 with a 60-minute
+        limit is due at 08:50 the next open day.
+        """
+        remaining = datetime.timedelta(minutes=minutes)
+        cursor = aware(start).astimezone(tz)
+        for _ in range(3660):  # at most ten years of closed days
+            span = self.open_span(cursor.date(), tz)
+            if span is not None:
+                begin = max(cursor, span[0])
+                if begin < span[1]:
+                    available = span[1] - begin
+                    if remaining <= available:
+                        return (begin + remaining).astimezone(UTC)
+                    remaining -= available
+            next_day = cursor.date() + datetime.timedelta(days=1)
+            cursor = datetime.datetime.combine(next_day, datetime.time.min, tzinfo=tz)
+        raise ValueError("service hours never open")
+
+    def working_minutes_between(self, start, end, tz):
+        """Open minutes elapsed between two moments (0 if end is before start)."""
+        start, end = aware(start).astimezone(tz), aware(end).astimezone(tz)
+        total = datetime.timedelta()
+        day = start.date()
+        while day <= end.date():
+            span = self.open_span(day, tz)
+            if span is not None:
+                lo, hi = max(start, span[0]), min(end, span[1])
+                if hi > lo:
+                    total += hi - lo
+            day += datetime.timedelta(days=1)
+        return total.total_seconds() / 60
+
+
+def format_cn_date(day):
+    """A date as printed on documents: 2026年11月27日."""
+    return f"{day.year}年{day.month}月{day.day}日"

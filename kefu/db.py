@@ -1,0 +1,92 @@
+"""The peewee database, bound in the app factory, and the base model every table uses."""
+import datetime
+
+import peewee
+
+database = peewee.SqliteDatabase(None)
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+    "cache_size": -16000,
+}
+
+
+class StaleRecord(Exception):
+    """Raised when a record changed since the user loaded it (optimistic locking)."""
+
+    message = "已被他人更新，请刷新后再试"
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class VoidableMixin(BaseModel):
+    """Records a user entered are voided with a reason, never deleted."""
+
+    voided_at = peewee.DateTimeField(null=True)
+    void_reason = peewee.TextField(default="")
+
+    @classmethod
+    def live(cls):
+        return cls.select().where(cls.voided_at.is_null())
+
+    @property
+    def is_voided(self):
+        return self.voided_at is not None
+
+
+class VersionedMixin(BaseModel):
+    """A counter bumped on every edit, so two editors can't silently overwrite each other."""
+
+    version = peewee.IntegerField(default=1)
+
+    def save_versioned(self, expected_version, *field_names):
+        """Write the named fields if nobody saved since `expected_version` was read.
+
+        Raises StaleRecord otherwise, so the second of two editors is told instead of
+        silently overwriting the first.
+        """
+        cls = type(self)
+        data = {cls._meta.fields[name]: getattr(self, cls._meta.fields[name].name) for name in field_names}
+        data[cls.version] = expected_version + 1
+        updated = (cls.update(data)
+                   .where((cls._meta.primary_key == self.get_id()) & (cls.version == expected_version))
+                   .execute())
+        if updated != 1:
+            raise StaleRecord()
+        self.version = expected_version + 1
+
+
+def init(path):
+    """Bind the database to a file and make sure the schema exists."""
+    database.init(path, pragmas=PRAGMAS)
+    database.connect(reuse_if_open=True)
+    create_schema()
+    database.close()
+
+
+def create_schema():
+    """The one place tables are created."""
+    from . import estate
+    from . import events
+    from . import idempotency
+    from . import uploads
+    from . import users
+
+    database.create_tables(
+        users.MODELS + estate.MODELS + events.MODELS + uploads.MODELS + idempotency.MODELS,
+        safe=True,
+    )
+
+
+def utc_naive(dt):
+    """Stored datetimes are naive UTC."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return dt

@@ -1,0 +1,304 @@
+"""The estate: its settings, buildings, households (栋-单元-室), public places and zones."""
+import datetime
+import re
+
+import peewee
+
+from . import clock
+from . import events
+from .db import BaseModel
+from .db import VersionedMixin
+from .db import VoidableMixin
+from .users import User
+
+PLACE_KINDS = ["楼道", "电梯厅", "地库", "会所", "绿地", "道路", "出入口", "设施设备", "商业街", "其他"]
+WEEKDAY_LABELS = ["一", "二", "三", "四", "五", "六", "日"]
+
+MAX_UNITS = 12
+MAX_FLOORS = 60
+MAX_ROOMS_PER_FLOOR = 20
+
+
+class EstateError(ValueError):
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Estate(VersionedMixin, BaseModel):
+    """The one estate this installation serves, and its settings."""
+
+    name = peewee.CharField(max_length=60, default="我的小区")
+    timezone = peewee.CharField(default=clock.DEFAULT_TZ)
+    service_start = peewee.TimeField(default=datetime.time(8, 0))
+    service_end = peewee.TimeField(default=datetime.time(20, 0))
+    service_weekdays = peewee.CharField(default="0123456")
+    address = peewee.CharField(default="", max_length=200)
+    phone = peewee.CharField(default="", max_length=40)
+
+    @classmethod
+    def current(cls):
+        estate = cls.get_or_none(cls.id == 1)
+        if estate is None:
+            estate = cls.create(id=1)
+        return estate
+
+    @property
+    def tz(self):
+        return clock.zone(self.timezone)
+
+    @property
+    def service_hours(self):
+        return clock.ServiceHours(
+            start=self.service_start, end=self.service_end,
+            weekdays=frozenset(int(d) for d in self.service_weekdays),
+        )
+
+    @property
+    def weekdays_label(self):
+        days = sorted(int(d) for d in self.service_weekdays)
+        if days == list(range(7)):
+            return "每天"
+        return "周" + "、".join(WEEKDAY_LABELS[d] for d in days)
+
+
+class Building(VoidableMixin, VersionedMixin, BaseModel):
+    code = peewee.CharField(max_length=10)
+    name = peewee.CharField(max_length=40)
+    note = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("code",), True),)
+
+    @classmethod
+    def ordered(cls):
+        return cls.live().order_by(peewee.fn.LENGTH(cls.code), cls.code)
+
+
+class Household(VoidableMixin, BaseModel):
+    building = peewee.ForeignKeyField(Building, backref="households", on_delete="RESTRICT")
+    unit_no = peewee.IntegerField()
+    floor = peewee.IntegerField()
+    room = peewee.CharField(max_length=10)
+    code = peewee.CharField(max_length=30, index=True)
+    area = peewee.DecimalField(null=True, max_digits=8, decimal_places=2)
+    note = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("building", "unit_no", "room"), True),)
+
+    @classmethod
+    def search(cls, text, limit=20):
+        """Households whose 栋-单元-室 starts with what was typed (e.g. "3-2-15")."""
+        text = normalize_code(text)
+        query = cls.live().join(Building).where(Building.voided_at.is_null())
+        if text:
+            query = query.where(cls.code.startswith(text))
+        return query.order_by(peewee.fn.LENGTH(Building.code), Building.code, cls.unit_no, cls.floor, cls.room).limit(limit)
+
+
+class Place(VoidableMixin, VersionedMixin, BaseModel):
+    """A public place (公共部位): corridor, car park, clubhouse, lawn…"""
+
+    name = peewee.CharField(max_length=60)
+    kind = peewee.CharField(max_length=20)
+    building = peewee.ForeignKeyField(Building, null=True, backref="places", on_delete="RESTRICT")
+    note = peewee.TextField(default="")
+
+
+class Zone(VoidableMixin, VersionedMixin, BaseModel):
+    """A 管辖区域: a set of buildings looked after by one or more assistants."""
+
+    name = peewee.CharField(max_length=40, unique=True)
+    note = peewee.TextField(default="")
+
+    @property
+    def buildings(self):
+        return (Building.live().join(ZoneBuilding).where(ZoneBuilding.zone == self)
+                .order_by(peewee.fn.LENGTH(Building.code), Building.code))
+
+    @property
+    def assistants(self):
+        return (User.select().join(ZoneAssistant).where(ZoneAssistant.zone == self)
+                .order_by(User.display_name))
+
+    @classmethod
+    def of_assistant(cls, user):
+        return cls.live().join(ZoneAssistant).where(ZoneAssistant.user == user)
+
+
+class ZoneBuilding(BaseModel):
+    zone = peewee.ForeignKeyField(Zone, backref="building_links", on_delete="CASCADE")
+    building = peewee.ForeignKeyField(Building, unique=True, backref="zone_links", on_delete="CASCADE")
+
+
+class ZoneAssistant(BaseModel):
+    zone = peewee.ForeignKeyField(Zone, backref="assistant_links", on_delete="CASCADE")
+    user = peewee.ForeignKeyField(User, backref="zone_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("zone", "user"), True),)
+
+
+MODELS = [Estate, Building, Household, Place, Zone, ZoneBuilding, ZoneAssistant]
+
+
+def normalize_code(text):
+    """Accept 3-2-1502 typed as 3－2－1502, 3 2 1502, 3栋2单元1502室 or 3/2/1502."""
+    text = (text or "").strip()
+    text = re.sub(r"[栋幢号楼单元室]+", "-", text)
+    text = re.sub(r"[\s/－—_.·]+", "-", text)
+    return re.sub(r"-+", "-", text).strip("-")[:30]
+
+
+def household_code(building, unit_no, room):
+    return f"{building.code}-{unit_no}-{room}"
+
+
+def zone_of_building(building):
+    link = ZoneBuilding.get_or_none(ZoneBuilding.building == building)
+    return link.zone if link else None
+
+
+def update_estate(actor, estate, expected_version, **values):
+    if values["service_end"] <= values["service_start"]:
+        raise EstateError("结束时间须晚于开始时间", "service_end")
+    if not values["service_weekdays"]:
+        raise EstateError("至少选择一天", "service_weekdays")
+    before = {k: getattr(estate, k) for k in values}
+    for key, value in values.items():
+        setattr(estate, key, value)
+    estate.save_versioned(expected_version, *values)
+    diff = {k: (before[k], v) for k, v in values.items() if before[k] != v}
+    if diff:
+        events.record(actor, estate, "修改小区设置",
+                      note="；".join(f"{k}：{a} → {b}" for k, (a, b) in diff.items()))
+
+
+def create_building(actor, code, name, note=""):
+    if Building.select().where(Building.code == code).exists():
+        raise EstateError("该楼栋编号已存在", "code")
+    building = Building.create(code=code, name=name, note=note)
+    events.record(actor, building, "新建楼栋", note=name)
+    return building
+
+
+def update_building(actor, building, expected_version, code, name, note):
+    clash = Building.select().where((Building.code == code) & (Building.id != building.id)).exists()
+    if clash:
+        raise EstateError("该楼栋编号已存在", "code")
+    old_code = building.code
+    before = (building.code, building.name)
+    building.code, building.name, building.note = code, name, note
+    building.save_versioned(expected_version, "code", "name", "note")
+    if code != old_code:
+        for household in building.households:
+            household.code = household_code(building, household.unit_no, household.room)
+            household.save()
+    events.record(actor, building, "修改楼栋", note=f"{before[0]} {before[1]} → {code} {name}")
+
+
+def room_number(floor, index):
+    """Room 2 on floor 15 is 1502; floors below ground are written B1, B2."""
+    if floor < 0:
+        return f"B{-floor}{index:02d}"
+    return f"{floor}{index:02d}"
+
+
+def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_per_floor):
+    """Create every 单元 × 楼层 × 室 of a building; rooms that exist already are kept as they are.
+
+    Returns (created, skipped).
+    """
+    if not 1 <= units <= MAX_UNITS:
+        raise EstateError(f"单元数应在 1–{MAX_UNITS} 之间", "units")
+    if not (-5 <= floor_from <= MAX_FLOORS and -5 <= floor_to <= MAX_FLOORS):
+        raise EstateError(f"楼层应在 -5–{MAX_FLOORS} 之间", "floor_to")
+    if floor_to < floor_from:
+        raise EstateError("最高层不能低于起始层", "floor_to")
+    if not 1 <= rooms_per_floor <= MAX_ROOMS_PER_FLOOR:
+        raise EstateError(f"每层户数应在 1–{MAX_ROOMS_PER_FLOOR} 之间", "rooms_per_floor")
+    existing = {(h.unit_no, h.room) for h in Household.select(Household.unit_no, Household.room)
+                .where(Household.building == building)}
+    rows = []
+    for unit_no in range(1, units + 1):
+        for floor in range(floor_from, floor_to + 1):
+            if floor == 0:
+                continue
+            for index in range(1, rooms_per_floor + 1):
+                room = room_number(floor, index)
+                if (unit_no, room) in existing:
+                    continue
+                rows.append({"building": building.id, "unit_no": unit_no, "floor": floor, "room": room,
+                             "code": household_code(building, unit_no, room)})
+    total = units * sum(1 for f in range(floor_from, floor_to + 1) if f != 0) * rooms_per_floor
+    with Household._meta.database.atomic():
+        for start in range(0, len(rows), 500):
+            Household.insert_many(rows[start:start + 500]).execute()
+        if rows:
+            events.record(actor, building, "批量生成房号",
+                          note=f"{units} 个单元 × {floor_from}–{floor_to} 层 × 每层 {rooms_per_floor} 户："
+                               f"新增 {len(rows)} 户，已存在 {total - len(rows)} 户")
+    return len(rows), total - len(rows)
+
+
+def roster(building):
+    """A building's live households grouped as {unit_no: {floor: [household, …]}}, top floor first."""
+    grouped = {}
+    for household in (Household.live().where(Household.building == building)
+                      .order_by(Household.unit_no, Household.floor.desc(), Household.room)):
+        grouped.setdefault(household.unit_no, {}).setdefault(household.floor, []).append(household)
+    return grouped
+
+
+def roster_count(grouped):
+    return sum(len(rooms) for floors in grouped.values() for rooms in floors.values())
+
+
+def void(actor, record, reason):
+    """Void a record with a reason; it stays in the database and on the timeline."""
+    if not reason.strip():
+        raise EstateError("请填写作废原因", "reason")
+    if record.voided_at is not None:
+        raise EstateError("该记录已作废", "reason")
+    type(record).update(voided_at=clock.utcnow(), void_reason=reason).where(
+        type(record)._meta.primary_key == record.get_id()).execute()
+    record.voided_at, record.void_reason = clock.utcnow(), reason
+    events.record(actor, record, "作废", note=reason)
+
+
+def set_zone(actor, zone, expected_version, name, note, building_ids, assistant_ids):
+    """Save a zone with its buildings and assistants. A building belongs to one zone only."""
+    clash = Zone.select().where((Zone.name == name) & (Zone.id != (zone.id if zone else 0))).exists()
+    if clash:
+        raise EstateError("该区域名称已存在", "name")
+    taken = (ZoneBuilding.select(ZoneBuilding, Zone, Building).join(Zone).switch(ZoneBuilding).join(Building)
+             .where(ZoneBuilding.building.in_(building_ids) & (Zone.voided_at.is_null())))
+    if zone is not None:
+        taken = taken.where(ZoneBuilding.zone != zone)
+    taken = list(taken)
+    if taken:
+        names = "、".join(f"{link.building.name}（{link.zone.name}）" for link in taken)
+        raise EstateError(f"已属于其他区域：{names}", "buildings")
+    with Zone._meta.database.atomic():
+        if zone is None:
+            zone = Zone.create(name=name, note=note)
+            events.record(actor, zone, "新建区域", note=name)
+            before_b, before_a = set(), set()
+        else:
+            zone.name, zone.note = name, note
+            zone.save_versioned(expected_version, "name", "note")
+            before_b = {link.building_id for link in zone.building_links}
+            before_a = {link.user_id for link in zone.assistant_links}
+        ZoneBuilding.delete().where(ZoneBuilding.zone == zone).execute()
+        ZoneBuilding.insert_many([{"zone": zone.id, "building": b} for b in building_ids]).execute() \
+            if building_ids else None
+        ZoneAssistant.delete().where(ZoneAssistant.zone == zone).execute()
+        ZoneAssistant.insert_many([{"zone": zone.id, "user": u} for u in assistant_ids]).execute() \
+            if assistant_ids else None
+        if before_b != set(building_ids) or before_a != set(assistant_ids):
+            b_names = "、".join(b.name for b in Building.select().where(Building.id.in_(building_ids))) or "无"
+            a_names = "、".join(u.display_name for u in User.select().where(User.id.in_(assistant_ids))) or "无"
+            events.record(actor, zone, "设置区域范围", note=f"楼栋：{b_names}；客户助理：{a_names}")
+    return zone

@@ -1,0 +1,26 @@
+"""A4 PDFs from templates: WeasyPrint with the CJK font embedded, the estate in the header."""
+from flask import make_response
+from flask import render_template
+from weasyprint import HTML
+
+from . import ROOT
+from . import clock
+from .estate import Estate
+
+
+def render(template, **context):
+    """Render a print template (which extends print_base.html) to PDF bytes."""
+    estate = Estate.current()
+    html = render_template(template, estate=estate,
+                           printed_on=clock.format_cn_date(clock.today(estate.tz)), **context)
+    return HTML(string=html, base_url=ROOT + "/").write_pdf()
+
+
+def response(template, filename, **context):
+    """A PDF shown in the browser (inline), named for saving."""
+    from urllib.parse import quote
+
+    result = make_response(render(template, **context))
+    result.headers["Content-Type"] = "application/pdf"
+    result.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    return result

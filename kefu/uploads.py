@@ -1,0 +1,157 @@
+"""Photos: checked by content, downscaled, stripped of EXIF, thumbnailed, written atomically.
+
+A photo is uploaded first (owner unset, visible only to its uploader) and attached to its record
+when the form that carries it is saved, so a form that fails validation never loses its photos.
+"""
+import io
+import os
+import secrets
+import warnings
+
+import peewee
+from PIL import Image
+from PIL import ImageOps
+from PIL import UnidentifiedImageError
+
+from . import clock
+from .db import BaseModel
+from .db import VoidableMixin
+
+try:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIC = True
+except ImportError:  # pragma: no cover - HEIC is optional
+    HEIC = False
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"} | ({"HEIF"} if HEIC else set())
+MAX_BYTES = 15 * 1024 * 1024
+MAX_PIXELS = 60_000_000
+LONG_SIDE = 1600
+THUMB_SIDE = 320
+MAX_PER_FORM = 9
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+class Photo(VoidableMixin, BaseModel):
+    uploader_id = peewee.IntegerField()
+    owner_type = peewee.CharField(default="", max_length=30)
+    owner_id = peewee.IntegerField(null=True)
+    name = peewee.CharField(max_length=80, unique=True)
+    width = peewee.IntegerField()
+    height = peewee.IntegerField()
+    size = peewee.IntegerField()
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = ((("owner_type", "owner_id"), False),)
+
+    @classmethod
+    def of(cls, record):
+        return (cls.live().where((cls.owner_type == type(record).__name__.lower())
+                                 & (cls.owner_id == record.get_id())).order_by(cls.id))
+
+
+MODELS = [Photo]
+
+
+class PhotoError(ValueError):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _paths(folder, name):
+    return os.path.join(folder, name + ".jpg"), os.path.join(folder, name + ".thumb.jpg")
+
+
+def _write_atomic(path, data):
+    tmp = f"{path}.{secrets.token_hex(4)}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(folder):
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def process(data):
+    """Check an upload's bytes and return (full JPEG, thumbnail JPEG, width, height)."""
+    if not data:
+        raise PhotoError("文件为空")
+    if len(data) > MAX_BYTES:
+        raise PhotoError(f"照片太大（{len(data) / 1024 / 1024:.1f} MB），单张不能超过 {MAX_BYTES // 1024 // 1024} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ACCEPTED_FORMATS:
+                raise PhotoError("只能上传 JPEG、PNG、WebP" + ("、HEIC" if HEIC else "") + " 格式的照片")
+            if image.width * image.height > MAX_PIXELS:
+                raise PhotoError("照片像素过大，无法处理")
+            image.load()
+    except PhotoError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoError("不是有效的图片文件，请重新拍照或选择照片")
+    except (OSError, ValueError, SyntaxError):
+        raise PhotoError("图片文件已损坏，请重新拍照或选择照片")
+    image = ImageOps.exif_transpose(image)
+    if image.mode not in ("RGB", "L"):
+        background = Image.new("RGB", image.size, "white")
+        rgba = image.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    image.thumbnail((LONG_SIDE, LONG_SIDE), Image.LANCZOS)
+    full = io.BytesIO()
+    # Re-encoding without exif= drops every EXIF tag, GPS included.
+    image.save(full, "JPEG", quality=82, optimize=True)
+    thumb_image = image.copy()
+    thumb_image.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.LANCZOS)
+    thumb = io.BytesIO()
+    thumb_image.save(thumb, "JPEG", quality=75, optimize=True)
+    return full.getvalue(), thumb.getvalue(), image.width, image.height
+
+
+def store(folder, uploader, data):
+    """Process and save one upload; returns the unattached Photo. Files land before the row."""
+    full, thumb, width, height = process(data)
+    os.makedirs(folder, exist_ok=True)
+    name = secrets.token_urlsafe(18)
+    full_path, thumb_path = _paths(folder, name)
+    _write_atomic(thumb_path, thumb)
+    _write_atomic(full_path, full)
+    _fsync_dir(folder)
+    return Photo.create(uploader_id=uploader.id, name=name, width=width, height=height,
+                        size=len(full), created_at=clock.utcnow())
+
+
+def pending(uploader, ids):
+    """The uploader's own unattached photos among `ids` (ids from a form are never trusted)."""
+    clean = [int(i) for i in ids if str(i).isdigit()][:MAX_PER_FORM]
+    if not clean:
+        return []
+    return list(Photo.live().where(Photo.id.in_(clean) & (Photo.uploader_id == uploader.id)
+                                   & (Photo.owner_id.is_null())).order_by(Photo.id))
+
+
+def attach(photos, record):
+    """Attach uploaded photos to the record they belong to."""
+    ids = [p.id for p in photos]
+    if ids:
+        Photo.update(owner_type=type(record).__name__.lower(), owner_id=record.get_id()).where(
+            Photo.id.in_(ids) & Photo.owner_id.is_null()).execute()
+
+
+def file_path(folder, photo, thumb=False):
+    full, small = _paths(folder, photo.name)
+    return small if thumb else full

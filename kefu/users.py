@@ -1,0 +1,229 @@
+"""People and teams: users with their roles, business units, passwords and sign-in lockout."""
+import datetime
+import secrets
+
+import peewee
+from werkzeug.security import check_password_hash
+from werkzeug.security import generate_password_hash
+
+from . import clock
+from . import events
+from .db import BaseModel
+from .db import VersionedMixin
+from .db import VoidableMixin
+
+ROLES = {
+    "admin": "管理员",
+    "supervisor": "客服主管",
+    "assistant": "客户助理",
+    "frontdesk": "前台",
+    "unit": "业务块",
+}
+
+UNIT_KINDS = {
+    "engineering": "工程维修",
+    "cleaning": "保洁",
+    "greening": "绿化",
+    "security": "安保",
+    "general": "综合服务",
+}
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = datetime.timedelta(minutes=15)
+MIN_PASSWORD = 8
+
+
+class Unit(VoidableMixin, VersionedMixin, BaseModel):
+    """A business unit (业务块) that does the work: engineering, cleaning, greening, security…"""
+
+    name = peewee.CharField(unique=True, max_length=40)
+    kind = peewee.CharField(max_length=20)
+    phone = peewee.CharField(default="", max_length=40)
+    head = peewee.CharField(default="", max_length=40)
+
+    @property
+    def kind_label(self):
+        return UNIT_KINDS.get(self.kind, self.kind)
+
+
+class User(VoidableMixin, VersionedMixin, BaseModel):
+    username = peewee.CharField(unique=True, max_length=40)
+    display_name = peewee.CharField(max_length=40)
+    phone = peewee.CharField(default="", max_length=40)
+    role = peewee.CharField(max_length=20)
+    unit = peewee.ForeignKeyField(Unit, null=True, backref="staff", on_delete="RESTRICT")
+    password_hash = peewee.CharField()
+    active = peewee.BooleanField(default=True)
+    failed_logins = peewee.IntegerField(default=0)
+    locked_until = peewee.DateTimeField(null=True)
+    session_version = peewee.IntegerField(default=1)
+    created_at = peewee.DateTimeField()
+
+    @property
+    def role_label(self):
+        return ROLES.get(self.role, self.role)
+
+    # Flask-Login's protocol, without importing Flask here.
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def is_active(self):
+        return self.active and self.voided_at is None
+
+    @property
+    def is_anonymous(self):
+        return False
+
+    def get_id(self):
+        # The session carries the version: changing the password or disabling the user
+        # signs them out everywhere.
+        return f"{self.id}:{self.session_version}"
+
+    @classmethod
+    def from_session_id(cls, value):
+        try:
+            user_id, version = (int(part) for part in str(value).split(":"))
+        except ValueError:
+            return None
+        user = cls.get_or_none(cls.id == user_id)
+        if user is None or user.session_version != version or not user.is_active:
+            return None
+        return user
+
+    @classmethod
+    def active_with_role(cls, *roles):
+        return (cls.live().where(cls.active & cls.role.in_(roles)).order_by(cls.display_name))
+
+
+MODELS = [Unit, User]
+
+
+class UserError(ValueError):
+    """A rule refused the change; `field` says which input it is about."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# scrypt, werkzeug's default KDF; tests swap in a cheaper method to stay fast.
+PASSWORD_METHOD = "scrypt"
+
+
+def hash_password(password):
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+def check_password_strength(password):
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"密码至少 {MIN_PASSWORD} 位", "password")
+    if password.isdigit() or password.isalpha():
+        raise UserError("密码需同时包含字母和数字", "password")
+
+
+def create_user(actor, username, display_name, role, password, unit=None, phone="",
+                check_strength=True):
+    if role not in ROLES:
+        raise UserError("请选择角色", "role")
+    if role == "unit" and unit is None:
+        raise UserError("业务块人员须选择所属业务块", "unit")
+    if check_strength:
+        check_password_strength(password)
+    if User.select().where(User.username == username).exists():
+        raise UserError("该用户名已被使用", "username")
+    user = User.create(
+        username=username, display_name=display_name, role=role, phone=phone,
+        unit=unit if role == "unit" else None, password_hash=hash_password(password),
+        created_at=clock.utcnow(),
+    )
+    events.record(actor, user, "创建用户", to_state=user.role_label)
+    return user
+
+
+def authenticate(username, password):
+    """Check a sign-in. Returns (user, None) or (None, message).
+
+    After MAX_FAILED_LOGINS wrong passwords the account is locked for LOCKOUT, and says so.
+    """
+    user = User.get_or_none(User.username == username)
+    now = clock.utcnow()
+    if user is None:
+        # Same work as a real check, so timing doesn't reveal which usernames exist.
+        check_password_hash(_DUMMY_HASH, password)
+        return None, "用户名或密码错误"
+    if user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        return None, f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试"
+    if not check_password_hash(user.password_hash, password):
+        failed = user.failed_logins + 1
+        locked_until = now + LOCKOUT if failed >= MAX_FAILED_LOGINS else None
+        User.update(failed_logins=0 if locked_until else failed, locked_until=locked_until) \
+            .where(User.id == user.id).execute()
+        events.record(None, user, "登录失败", note=f"第 {failed} 次")
+        if locked_until:
+            events.record(None, user, "账号锁定", note=f"连续 {failed} 次密码错误")
+            return None, f"登录失败次数过多，账号已锁定 {int(LOCKOUT.total_seconds() // 60)} 分钟"
+        left = MAX_FAILED_LOGINS - failed
+        return None, f"用户名或密码错误（再错 {left} 次将锁定 {int(LOCKOUT.total_seconds() // 60)} 分钟）"
+    if not user.is_active:
+        return None, "该账号已停用，请联系管理员"
+    User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
+    user.failed_logins, user.locked_until = 0, None
+    events.record(user, user, "登录")
+    return user, None
+
+
+def change_password(user, current, new):
+    if not check_password_hash(user.password_hash, current):
+        raise UserError("当前密码不正确", "current")
+    check_password_strength(new)
+    _set_password(user, new)
+    events.record(user, user, "修改密码")
+
+
+def reset_password(actor, user, new):
+    check_password_strength(new)
+    _set_password(user, new)
+    events.record(actor, user, "重置密码")
+
+
+def _set_password(user, new):
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    user.failed_logins, user.locked_until = 0, None
+    User.update(password_hash=user.password_hash, session_version=user.session_version,
+                failed_logins=0, locked_until=None).where(User.id == user.id).execute()
+
+
+def update_user(actor, user, expected_version, display_name, role, unit, phone, active):
+    if role not in ROLES:
+        raise UserError("请选择角色", "role")
+    if role == "unit" and unit is None:
+        raise UserError("业务块人员须选择所属业务块", "unit")
+    if actor.id == user.id and (role != "admin" or not active):
+        raise UserError("不能取消自己的管理员权限或停用自己", "role")
+    before = {"姓名": user.display_name, "角色": user.role_label, "业务块": user.unit.name if user.unit else "",
+              "电话": user.phone, "状态": "启用" if user.active else "停用"}
+    was_active = user.active
+    user.display_name, user.role, user.phone, user.active = display_name, role, phone, active
+    user.unit = unit if role == "unit" else None
+    user.save_versioned(expected_version, "display_name", "role", "phone", "active", "unit")
+    if was_active and not active:
+        # Signed out everywhere at once.
+        User.update(session_version=User.session_version + 1).where(User.id == user.id).execute()
+    after = {"姓名": user.display_name, "角色": user.role_label, "业务块": user.unit.name if user.unit else "",
+             "电话": user.phone, "状态": "启用" if user.active else "停用"}
+    diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if diff:
+        events.record(actor, user, "修改用户", note="；".join(f"{k}：{a or '—'} → {b or '—'}" for k, (a, b) in diff.items()))
+    return user
+
+
+def random_password():
+    return secrets.token_urlsafe(9)
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")

@@ -1,0 +1,27 @@
+"""Routes, one blueprint per area; each view parses input, calls a rule and renders."""
+from flask import abort
+from wtforms.fields.choices import SelectChoice
+
+
+def register(app):
+    from . import auth
+    from . import estate
+    from . import home
+    from . import photos
+    from . import users
+
+    for module in (auth, home, estate, users, photos):
+        app.register_blueprint(module.bp)
+
+
+def get_or_404(query, record_id):
+    """One live record or a 404 page."""
+    record = query.where(query.model._meta.primary_key == record_id).first()
+    if record is None:
+        abort(404)
+    return record
+
+
+def choices(pairs):
+    """WTForms select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]

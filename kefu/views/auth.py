@@ -1,0 +1,104 @@
+"""Signing in and out, and the 我的 page: profile and own password."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint
+from flask import redirect
+from flask import request
+from flask import session
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
+from flask_login import login_user
+from flask_login import logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField
+from wtforms import StringField
+from wtforms.validators import DataRequired
+from wtforms.validators import EqualTo
+from wtforms.validators import Length
+
+from .. import estate as estate_rules
+from .. import users
+from ..web import done
+from ..web import invalid
+from ..web import render
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=40, message="用户名过长")],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=200, message="密码过长")],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")],
+                            render_kw={"autocomplete": "current-password"})
+    password = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=200, message="密码过长")],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("再输一次新密码", validators=[DataRequired("请再输一次新密码"),
+                                                   EqualTo("password", "两次输入的新密码不一致")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+def _safe_next(target):
+    """Only follow `next` within this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The sign-in page."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user, error = users.authenticate(form.username.data.strip(), form.password.data)
+        if user is not None:
+            session.clear()  # a fresh session at every sign-in
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("home.index"), code=303)
+        form.password.errors.append(error)
+    status = 422 if request.method == "POST" else 200
+    return render("auth/login.html", status=status, form=form, title="登录")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign out and forget the session."""
+    logout_user()
+    session.clear()
+    return done("已退出登录", "auth.login")
+
+
+@bp.route("/me")
+@login_required
+def me():
+    """我的: who I am, my zone or unit, my password, and the admin's settings."""
+    zones = list(estate_rules.Zone.of_assistant(current_user)) if current_user.role == "assistant" else []
+    return render("auth/me.html", title="我的", zones=zones)
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change my own password; other devices are signed out."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            users.change_password(current_user, form.current.data, form.password.data)
+        except users.UserError as error:
+            getattr(form, error.field if error.field in ("current", "password") else "password").errors.append(error.message)
+        else:
+            login_user(users.User.get_by_id(current_user.id))
+            return done("密码已修改，其他设备上的登录已失效", "auth.me")
+    if request.method == "POST":
+        return invalid("auth/password.html", form=form, title="修改密码", back=url_for("auth.me"))
+    return render("auth/password.html", form=form, title="修改密码", back=url_for("auth.me"))

@@ -1,0 +1,534 @@
+"""The administrator's set-up of the estate: settings, buildings and households, places, zones,
+business units; and the building roster that staff read and print."""
+import datetime
+
+from flask import Blueprint
+from flask import flash
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from peewee import JOIN
+from peewee import fn
+from wtforms import HiddenField
+from wtforms import IntegerField
+from wtforms import SelectField
+from wtforms import SelectMultipleField
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms import TimeField
+from wtforms import widgets
+from wtforms.validators import DataRequired
+from wtforms.validators import InputRequired
+from wtforms.validators import Length
+from wtforms.validators import NumberRange
+from wtforms.validators import Optional
+from wtforms.validators import Regexp
+
+from .. import estate as rules
+from .. import events
+from .. import pdf
+from .. import uploads
+from ..auth import STAFF
+from ..auth import roles
+from ..db import StaleRecord
+from ..estate import Building
+from ..estate import Estate
+from ..estate import Household
+from ..estate import Place
+from ..estate import Zone
+from ..users import UNIT_KINDS
+from ..users import Unit
+from ..users import User
+from ..web import done
+from ..web import invalid
+from ..web import render
+from . import choices
+from . import get_or_404
+from . import photos as photo_views
+
+bp = Blueprint("estate", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 50
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _text(label, max_length, required=True, message=None, **kw):
+    validators = [DataRequired(message or f"请填写{label}")] if required else [Optional()]
+    validators.append(Length(max=max_length, message=f"{label}不能超过 {max_length} 个字"))
+    return StringField(label, validators=validators, filters=[lambda v: v.strip() if isinstance(v, str) else v], **kw)
+
+
+class VersionForm(FlaskForm):
+    version = HiddenField()
+
+    def expected_version(self):
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return 0
+
+
+class EstateForm(VersionForm):
+    name = _text("小区名称", 60)
+    address = _text("地址", 200, required=False)
+    phone = _text("服务中心电话", 40, required=False, render_kw={"inputmode": "tel"})
+    timezone = SelectField("时区", choices=choices([("Asia/Shanghai", "北京时间（Asia/Shanghai）"),
+                                                  ("Asia/Urumqi", "乌鲁木齐（Asia/Urumqi）"),
+                                                  ("Asia/Hong_Kong", "香港（Asia/Hong_Kong）")]))
+    service_start = TimeField("服务中心上班", validators=[InputRequired("请填写上班时间")])
+    service_end = TimeField("服务中心下班", validators=[InputRequired("请填写下班时间")])
+    service_weekdays = MultiCheckboxField("服务日", choices=choices([(str(i), "周" + d) for i, d in enumerate(rules.WEEKDAY_LABELS)]))
+
+
+class BuildingForm(VersionForm):
+    code = _text("楼栋编号", 10, render_kw={"inputmode": "numeric", "placeholder": "如 3"},
+                 message="请填写楼栋编号")
+    name = _text("楼栋名称", 40, render_kw={"placeholder": "如 3号楼"})
+    note = TextAreaField("备注", validators=[Optional(), Length(max=500, message="备注不能超过 500 个字")])
+
+    def validate_code(self, field):
+        if field.data and "-" in field.data:
+            from wtforms.validators import ValidationError
+
+            raise ValidationError("编号里不能有“-”，它用来分隔 栋-单元-室")
+
+
+class HouseholdsForm(FlaskForm):
+    units = IntegerField("单元数", validators=[InputRequired("请填写单元数"),
+                                            NumberRange(1, rules.MAX_UNITS, f"单元数应在 1–{rules.MAX_UNITS} 之间")],
+                         default=2, render_kw={"inputmode": "numeric"})
+    floor_from = IntegerField("起始层", validators=[InputRequired("请填写起始层"), NumberRange(-5, rules.MAX_FLOORS, "楼层超出范围")],
+                              default=1, render_kw={"inputmode": "numeric"})
+    floor_to = IntegerField("最高层", validators=[InputRequired("请填写最高层"), NumberRange(-5, rules.MAX_FLOORS, "楼层超出范围")],
+                            default=18, render_kw={"inputmode": "numeric"})
+    rooms_per_floor = IntegerField("每层户数", validators=[InputRequired("请填写每层户数"),
+                                                      NumberRange(1, rules.MAX_ROOMS_PER_FLOOR, f"每层户数应在 1–{rules.MAX_ROOMS_PER_FLOOR} 之间")],
+                                   default=2, render_kw={"inputmode": "numeric"})
+
+
+class HouseholdForm(FlaskForm):
+    area = StringField("建筑面积（㎡）", validators=[Optional(), Regexp(r"^\d{1,5}(\.\d{1,2})?$", message="请填写数字，如 89.5")],
+                       render_kw={"inputmode": "decimal"})
+    note = TextAreaField("备注", validators=[Optional(), Length(max=500, message="备注不能超过 500 个字")])
+
+
+class PlaceForm(VersionForm):
+    name = _text("名称", 60, render_kw={"placeholder": "如 3号楼 B1 地库"})
+    kind = SelectField("类型", choices=choices([(k, k) for k in rules.PLACE_KINDS]))
+    building = SelectField("所在楼栋", coerce=int)
+    note = TextAreaField("说明", validators=[Optional(), Length(max=500, message="说明不能超过 500 个字")])
+
+
+class ZoneForm(VersionForm):
+    name = _text("区域名称", 40, render_kw={"placeholder": "如 一区（1–4号楼）"})
+    note = TextAreaField("备注", validators=[Optional(), Length(max=500, message="备注不能超过 500 个字")])
+    buildings = MultiCheckboxField("包含楼栋", coerce=int)
+    assistants = MultiCheckboxField("客户助理", coerce=int)
+
+
+class UnitForm(VersionForm):
+    name = _text("名称", 40, render_kw={"placeholder": "如 工程部"})
+    kind = SelectField("类别", choices=choices(UNIT_KINDS.items()))
+    head = _text("负责人", 40, required=False)
+    phone = _text("联系电话", 40, required=False, render_kw={"inputmode": "tel"})
+
+
+def _stale(form):
+    form.form_errors.append(StaleRecord.message)
+
+
+def _search(query, q, *fields):
+    q = (q or "").strip()[:40]
+    if not q:
+        return query
+    condition = None
+    for field in fields:
+        clause = fn.instr(field, q) > 0
+        condition = clause if condition is None else condition | clause
+    return query.where(condition)
+
+
+@bp.route("/")
+@roles("admin")
+def index():
+    """设置: the administrator's menu."""
+    return render("estate/index.html", title="小区设置", estate=Estate.current(), back=None)
+
+
+@bp.route("/estate", methods=["GET", "POST"])
+@roles("admin")
+def settings():
+    """Estate name, timezone and service-centre hours."""
+    estate = Estate.current()
+    form = EstateForm(obj=estate)
+    if request.method == "GET":
+        form.service_weekdays.data = list(estate.service_weekdays)
+        form.version.data = estate.version
+    if form.validate_on_submit():
+        try:
+            rules.update_estate(current_user, estate, form.expected_version(), name=form.name.data,
+                                address=form.address.data or "", phone=form.phone.data or "",
+                                timezone=form.timezone.data, service_start=form.service_start.data,
+                                service_end=form.service_end.data,
+                                service_weekdays="".join(sorted(form.service_weekdays.data)))
+            return done("小区设置已保存", "estate.index")
+        except rules.EstateError as error:
+            getattr(form, error.field).errors.append(error.message)
+        except StaleRecord:
+            _stale(form)
+    context = dict(form=form, title="小区信息与服务时间", back=url_for("estate.index"),
+                   timeline=events.timeline(estate))
+    if request.method == "POST":
+        return invalid("estate/settings.html", **context)
+    return render("estate/settings.html", **context)
+
+
+# Buildings and households
+
+@bp.route("/buildings")
+@roles("admin")
+def buildings():
+    """All buildings with their household counts."""
+    q = request.args.get("q", "")
+    query = (Building.ordered().select(Building, fn.COUNT(Household.id).alias("household_count"))
+             .join(Household, join_type=JOIN.LEFT_OUTER,
+                   on=((Household.building == Building.id) & Household.voided_at.is_null()))
+             .group_by(Building.id))
+    items = list(_search(query, q, Building.code, Building.name))
+    zones = {link.building_id: link.zone for link in rules.ZoneBuilding.select(rules.ZoneBuilding, Zone).join(Zone)}
+    return render("estate/buildings.html", block="results", title="楼栋与房号", items=items, q=q,
+                  zones=zones, back=url_for("estate.index"))
+
+
+@bp.route("/buildings/new", methods=["GET", "POST"])
+@roles("admin")
+def building_new():
+    """Add a building."""
+    form = BuildingForm()
+    if form.validate_on_submit():
+        try:
+            building = rules.create_building(current_user, form.code.data, form.name.data, form.note.data or "")
+            return done(f"已新建 {building.name}，接下来批量生成房号", "estate.building", building_id=building.id)
+        except rules.EstateError as error:
+            getattr(form, error.field).errors.append(error.message)
+    context = dict(form=form, title="新建楼栋", back=url_for("estate.buildings"))
+    return invalid("estate/building_form.html", **context) if request.method == "POST" else \
+        render("estate/building_form.html", **context)
+
+
+@bp.route("/buildings/<int:building_id>")
+@roles("admin")
+def building(building_id):
+    """A building: its households by unit and floor, bulk creation, edit, void."""
+    building = get_or_404(Building.live(), building_id)
+    return render("estate/building.html", title=building.name, building=building,
+                  roster=rules.roster(building), form=HouseholdsForm(),
+                  zone=rules.zone_of_building(building), timeline=events.timeline(building),
+                  back=url_for("estate.buildings"))
+
+
+@bp.route("/buildings/<int:building_id>/edit", methods=["GET", "POST"])
+@roles("admin")
+def building_edit(building_id):
+    """Rename or renumber a building; its households' 栋-单元-室 follow."""
+    building = get_or_404(Building.live(), building_id)
+    form = BuildingForm(obj=building)
+    if request.method == "GET":
+        form.version.data = building.version
+    if form.validate_on_submit():
+        try:
+            rules.update_building(current_user, building, form.expected_version(), form.code.data,
+                                  form.name.data, form.note.data or "")
+            return done("楼栋已保存", "estate.building", building_id=building.id)
+        except rules.EstateError as error:
+            getattr(form, error.field).errors.append(error.message)
+        except StaleRecord:
+            _stale(form)
+    context = dict(form=form, title=f"修改 {building.name}", building=building,
+                   back=url_for("estate.building", building_id=building.id))
+    return invalid("estate/building_form.html", **context) if request.method == "POST" else \
+        render("estate/building_form.html", **context)
+
+
+@bp.route("/buildings/<int:building_id>/households", methods=["POST"])
+@roles("admin")
+def households_create(building_id):
+    """Bulk-create a building's households: units × floors × rooms per floor."""
+    building = get_or_404(Building.live(), building_id)
+    form = HouseholdsForm()
+    if form.validate_on_submit():
+        try:
+            created, skipped = rules.bulk_create_households(
+                current_user, building, form.units.data, form.floor_from.data, form.floor_to.data,
+                form.rooms_per_floor.data)
+            message = f"已生成 {created} 户" + (f"，{skipped} 户已存在未改动" if skipped else "")
+            return done(message, "estate.building", building_id=building.id)
+        except rules.EstateError as error:
+            getattr(form, error.field).errors.append(error.message)
+    return invalid("estate/building.html", title=building.name, building=building, roster=rules.roster(building),
+                   form=form, zone=rules.zone_of_building(building), timeline=events.timeline(building),
+                   back=url_for("estate.buildings"))
+
+
+@bp.route("/buildings/<int:building_id>/void", methods=["POST"])
+@roles("admin")
+def building_void(building_id):
+    """Void a building (kept on record)."""
+    building = get_or_404(Building.live(), building_id)
+    return _void(building, "estate.building", {"building_id": building.id}, f"{building.name} 已作废",
+                 "estate.buildings", {})
+
+
+@bp.route("/households/<int:household_id>", methods=["GET", "POST"])
+@roles("admin")
+def household(household_id):
+    """One household: area and notes; void it if it was created by mistake."""
+    household = get_or_404(Household.live(), household_id)
+    form = HouseholdForm(obj=household)
+    if request.method == "GET" and household.area is not None:
+        form.area.data = f"{household.area:g}"
+    if form.validate_on_submit():
+        before = (household.area, household.note)
+        household.area = form.area.data or None
+        household.note = form.note.data or ""
+        household.save()
+        events.record(current_user, household, "修改房号信息",
+                      note=f"面积：{before[0] or '—'} → {household.area or '—'}；备注：{before[1] or '—'} → {household.note or '—'}")
+        return done(f"{household.code} 已保存", "estate.building", building_id=household.building_id)
+    context = dict(form=form, household=household, title=household.code, timeline=events.timeline(household),
+                   back=url_for("estate.building", building_id=household.building_id))
+    return invalid("estate/household.html", **context) if request.method == "POST" else \
+        render("estate/household.html", **context)
+
+
+@bp.route("/households/<int:household_id>/void", methods=["POST"])
+@roles("admin")
+def household_void(household_id):
+    """Void a household created by mistake."""
+    household = get_or_404(Household.live(), household_id)
+    return _void(household, "estate.household", {"household_id": household.id}, f"{household.code} 已作废",
+                 "estate.building", {"building_id": household.building_id})
+
+
+@bp.route("/households/lookup")
+@roles(*STAFF)
+def household_lookup():
+    """Typing-to-pick for 栋-单元-室: the matching households as options."""
+    q = request.args.get("q", request.args.get("household", ""))[:30]
+    return render("estate/_household_options.html", households=list(Household.search(q, limit=15)))
+
+
+@bp.route("/buildings/<int:building_id>/roster")
+@roles(*STAFF)
+def roster(building_id):
+    """A building's household roster on screen (栋 · 单元 · 楼层 · 室)."""
+    building = get_or_404(Building.live(), building_id)
+    return render("estate/roster.html", title=f"{building.name} 花名册", building=building,
+                  roster=rules.roster(building), back=request.referrer and url_for("home.customers"))
+
+
+@bp.route("/buildings/<int:building_id>/roster.pdf")
+@roles(*STAFF)
+def roster_pdf(building_id):
+    """The roster as an A4 PDF for the front desk's folder."""
+    building = get_or_404(Building.live(), building_id)
+    grouped = rules.roster(building)
+    count = rules.roster_count(grouped)
+    return pdf.response("estate/roster_print.html", f"{building.name}花名册.pdf", building=building,
+                        roster=grouped, household_count=count,
+                        document_no=f"HMC-{building.code}-{datetime.date.today():%Y%m%d}")
+
+
+# Public places
+
+def _place_form(place=None):
+    form = PlaceForm(obj=place)
+    form.building.choices = choices([(0, "不属于某栋楼")] + [(b.id, b.name) for b in Building.ordered()])
+    if request.method == "GET" and place is not None:
+        form.building.data = place.building_id or 0
+        form.version.data = place.version
+    return form
+
+
+@bp.route("/places")
+@roles("admin")
+def places():
+    """Public places: corridors, car parks, lawns, the clubhouse…"""
+    q = request.args.get("q", "")
+    items = list(_search(Place.live().order_by(Place.kind, Place.name), q, Place.name, Place.kind))
+    return render("estate/places.html", block="results", title="公共部位", items=items, q=q,
+                  back=url_for("estate.index"))
+
+
+@bp.route("/places/new", methods=["GET", "POST"])
+@bp.route("/places/<int:place_id>", methods=["GET", "POST"])
+@roles("admin")
+def place(place_id=None):
+    """Create or edit a public place, with photos."""
+    place = get_or_404(Place.live(), place_id) if place_id else None
+    form = _place_form(place)
+    photo_field = photo_views.PhotoField()
+    if request.method == "POST":
+        photo_field.collect()
+    if form.validate_on_submit() and not photo_field.errors:
+        values = dict(name=form.name.data, kind=form.kind.data, note=form.note.data or "",
+                      building=form.building.data or None)
+        try:
+            with Place._meta.database.atomic():
+                if place is None:
+                    place = Place.create(**values)
+                    events.record(current_user, place, "新建公共部位", note=f"{place.kind} · {place.name}")
+                else:
+                    before = f"{place.kind} · {place.name}"
+                    for key, value in values.items():
+                        setattr(place, key, value)
+                    place.save_versioned(form.expected_version(), *values)
+                    events.record(current_user, place, "修改公共部位", note=f"{before} → {place.kind} · {place.name}")
+                if photo_field.photos:
+                    uploads.attach(photo_field.photos, place)
+                    events.record(current_user, place, "添加照片", note=f"{len(photo_field.photos)} 张")
+            return done("公共部位已保存", "estate.places")
+        except StaleRecord:
+            _stale(form)
+    context = dict(form=form, place=place, photo_field=photo_field, title=place.name if place else "新建公共部位",
+                   existing_photos=list(uploads.Photo.of(place)) if place else [],
+                   timeline=events.timeline(place) if place else [], back=url_for("estate.places"))
+    return invalid("estate/place.html", **context) if request.method == "POST" else \
+        render("estate/place.html", **context)
+
+
+@bp.route("/places/<int:place_id>/void", methods=["POST"])
+@roles("admin")
+def place_void(place_id):
+    """Void a public place."""
+    place = get_or_404(Place.live(), place_id)
+    return _void(place, "estate.place", {"place_id": place.id}, f"{place.name} 已作废", "estate.places", {})
+
+
+# Zones
+
+def _zone_form(zone=None):
+    form = ZoneForm(obj=zone)
+    form.buildings.choices = choices([(b.id, b.name) for b in Building.ordered()])
+    form.assistants.choices = choices([(u.id, u.display_name) for u in User.active_with_role("assistant")])
+    if request.method == "GET" and zone is not None:
+        form.buildings.data = [link.building_id for link in zone.building_links]
+        form.assistants.data = [link.user_id for link in zone.assistant_links]
+        form.version.data = zone.version
+    return form
+
+
+@bp.route("/zones")
+@roles("admin")
+def zones():
+    """Zones (管辖区域) with their buildings and assistants."""
+    items = list(Zone.live().order_by(Zone.name))
+    return render("estate/zones.html", title="管辖区域", items=items, back=url_for("estate.index"))
+
+
+@bp.route("/zones/new", methods=["GET", "POST"])
+@bp.route("/zones/<int:zone_id>", methods=["GET", "POST"])
+@roles("admin")
+def zone(zone_id=None):
+    """Create or edit a zone: which buildings, which assistants."""
+    zone = get_or_404(Zone.live(), zone_id) if zone_id else None
+    form = _zone_form(zone)
+    if form.validate_on_submit():
+        try:
+            rules.set_zone(current_user, zone, form.expected_version(), form.name.data, form.note.data or "",
+                           form.buildings.data or [], form.assistants.data or [])
+            return done("管辖区域已保存", "estate.zones")
+        except rules.EstateError as error:
+            getattr(form, error.field).errors.append(error.message)
+        except StaleRecord:
+            _stale(form)
+    context = dict(form=form, zone=zone, title=zone.name if zone else "新建管辖区域",
+                   timeline=events.timeline(zone) if zone else [], back=url_for("estate.zones"))
+    return invalid("estate/zone.html", **context) if request.method == "POST" else \
+        render("estate/zone.html", **context)
+
+
+@bp.route("/zones/<int:zone_id>/void", methods=["POST"])
+@roles("admin")
+def zone_void(zone_id):
+    """Void a zone; its buildings become free to join another."""
+    zone = get_or_404(Zone.live(), zone_id)
+    response = _void(zone, "estate.zone", {"zone_id": zone.id}, f"{zone.name} 已作废", "estate.zones", {})
+    if zone.is_voided:
+        rules.ZoneBuilding.delete().where(rules.ZoneBuilding.zone == zone).execute()
+    return response
+
+
+# Business units
+
+@bp.route("/units")
+@roles("admin")
+def units():
+    """Business units (业务块) and their staff."""
+    items = list(Unit.live().order_by(Unit.kind, Unit.name))
+    staff = {}
+    for user in User.live().where(User.role == "unit").order_by(User.display_name):
+        staff.setdefault(user.unit_id, []).append(user)
+    return render("estate/units.html", title="业务块", items=items, staff=staff, back=url_for("estate.index"))
+
+
+@bp.route("/units/new", methods=["GET", "POST"], endpoint="unit_new")
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@roles("admin")
+def unit(unit_id=None):
+    """Create or edit a business unit."""
+    unit = get_or_404(Unit.live(), unit_id) if unit_id else None
+    form = UnitForm(obj=unit)
+    if request.method == "GET" and unit is not None:
+        form.version.data = unit.version
+    if form.validate_on_submit():
+        clash = Unit.select().where((Unit.name == form.name.data) & (Unit.id != (unit.id if unit else 0))).exists()
+        if clash:
+            form.name.errors.append("该名称已存在")
+        else:
+            values = dict(name=form.name.data, kind=form.kind.data, head=form.head.data or "",
+                          phone=form.phone.data or "")
+            try:
+                if unit is None:
+                    unit = Unit.create(**values)
+                    events.record(current_user, unit, "新建业务块", note=f"{unit.kind_label} · {unit.name}")
+                else:
+                    before = f"{unit.kind_label} · {unit.name} · {unit.head} {unit.phone}"
+                    for key, value in values.items():
+                        setattr(unit, key, value)
+                    unit.save_versioned(form.expected_version(), *values)
+                    events.record(current_user, unit, "修改业务块",
+                                  note=f"{before} → {unit.kind_label} · {unit.name} · {unit.head} {unit.phone}")
+                return done("业务块已保存", "estate.units")
+            except StaleRecord:
+                _stale(form)
+    staff = list(User.live().where((User.role == "unit") & (User.unit == unit))) if unit else []
+    context = dict(form=form, unit=unit, staff=staff, title=unit.name if unit else "新建业务块",
+                   timeline=events.timeline(unit) if unit else [], back=url_for("estate.units"))
+    return invalid("estate/unit.html", **context) if request.method == "POST" else \
+        render("estate/unit.html", **context)
+
+
+@bp.route("/units/<int:unit_id>/void", methods=["POST"])
+@roles("admin")
+def unit_void(unit_id):
+    """Void a business unit that has no active staff."""
+    unit = get_or_404(Unit.live(), unit_id)
+    if User.live().where((User.unit == unit) & User.active).exists():
+        flash("该业务块还有在用的人员账号，请先停用或调整他们的业务块", "error")
+        return done(None, "estate.unit", unit_id=unit.id)
+    return _void(unit, "estate.unit", {"unit_id": unit.id}, f"{unit.name} 已作废", "estate.units", {})
+
+
+def _void(record, back_endpoint, back_values, message, next_endpoint, next_values):
+    try:
+        rules.void(current_user, record, request.form.get("reason", "")[:200])
+    except rules.EstateError as error:
+        flash(error.message, "error")
+        return done(None, back_endpoint, **back_values)
+    return done(message, next_endpoint, **next_values)

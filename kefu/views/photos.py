@@ -1,0 +1,81 @@
+"""Photo upload from the phone camera and serving photos to those allowed to see them."""
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import request
+from flask import send_file
+from flask_login import current_user
+
+from .. import uploads
+from ..auth import ALL_ROLES
+from ..auth import roles
+from ..web import render
+
+bp = Blueprint("photos", __name__, url_prefix="/photos")
+
+# Who may see a photo attached to a record: {owner_type: function(user, owner_id) -> bool}.
+# Each area registers its record types; a type not listed is visible to nobody but its uploader.
+OWNER_ACCESS = {
+    "place": lambda user, owner_id: user.role in ("admin", "supervisor", "assistant", "frontdesk"),
+}
+
+
+class PhotoField:
+    """The photos of one form: uploaded earlier by htmx (ids) or sent with the form itself."""
+
+    name = "photos"
+
+    def __init__(self):
+        self.photos = []
+        self.errors = []
+
+    def collect(self):
+        """Store files sent with this request and gather earlier uploads; never raises."""
+        self.photos = uploads.pending(current_user, request.form.getlist("photo_ids"))
+        for upload in request.files.getlist(self.name):
+            if not upload or not upload.filename and not upload.content_length:
+                continue
+            if len(self.photos) >= uploads.MAX_PER_FORM:
+                self.errors.append(f"每次最多上传 {uploads.MAX_PER_FORM} 张照片")
+                break
+            data = upload.read(uploads.MAX_BYTES + 1)
+            if not data:
+                continue
+            try:
+                self.photos.append(uploads.store(current_app.config["PHOTOS"], current_user, data))
+            except uploads.PhotoError as error:
+                label = (upload.filename or "照片")[:40]
+                self.errors.append(f"{label}：{error.message}")
+        return self
+
+
+@bp.route("", methods=["POST"])
+@roles(*ALL_ROLES)
+def upload():
+    """Upload photos as soon as they are picked; answers the widget with their thumbnails."""
+    field = PhotoField().collect()
+    return render("photos/_field.html", photo_field=field, status=422 if field.errors else 200)
+
+
+def _allowed(photo):
+    if photo.uploader_id == current_user.id:
+        return True
+    if photo.owner_id is None:
+        return False
+    check = OWNER_ACCESS.get(photo.owner_type)
+    return bool(check and check(current_user, photo.owner_id))
+
+
+@bp.route("/<int:photo_id>/<any(full, thumb):size>")
+@roles(*ALL_ROLES)
+def show(photo_id, size):
+    """A photo file, only for a user allowed to see its record."""
+    photo = uploads.Photo.get_or_none(uploads.Photo.id == photo_id)
+    if photo is None or photo.is_voided:
+        abort(404)
+    if not _allowed(photo):
+        abort(403)
+    path = uploads.file_path(current_app.config["PHOTOS"], photo, thumb=(size == "thumb"))
+    response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

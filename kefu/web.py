@@ -1,0 +1,156 @@
+"""What every view shares: rendering full pages or htmx blocks, filters, errors, headers."""
+import datetime
+
+from flask import flash
+from flask import g
+from flask import make_response
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from jinja2_fragments.flask import render_block
+from markupsafe import Markup
+from markupsafe import escape
+
+from . import clock
+from . import htmx
+from .estate import Estate
+from .estate import roster_count
+
+NAV = [
+    # (endpoint, label, icon, roles)
+    ("home.index", "今日", "today", ("admin", "supervisor", "assistant", "frontdesk", "unit")),
+    ("home.tickets", "诉求", "ticket", ("supervisor", "assistant", "frontdesk")),
+    ("home.patrols", "巡视", "patrol", ("supervisor", "assistant")),
+    ("home.customers", "客户", "customer", ("supervisor", "assistant", "frontdesk")),
+    ("estate.index", "设置", "settings", ("admin",)),
+    ("auth.me", "我的", "me", ("admin", "supervisor", "assistant", "frontdesk", "unit")),
+]
+
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def estate():
+    if "estate" not in g:
+        g.estate = Estate.current()
+    return g.estate
+
+
+def render(template, block=None, status=200, **context):
+    """The whole page, or only `block` when htmx asks for a targeted swap."""
+    if block and htmx and not htmx.boosted and not htmx.history_restore_request:
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def invalid(template, block=None, **context):
+    """A form with errors: re-rendered with everything typed, status 422 (htmx swaps it)."""
+    return render(template, block=block, status=422, **context)
+
+
+def done(message, endpoint, **values):
+    """Success after a POST: flash, then 303 to the next page."""
+    if message:
+        flash(message, "success")
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def local_time(value, fmt="%m-%d %H:%M"):
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return clock.to_local(value, estate().tz).strftime(fmt)
+    return value.strftime(fmt)
+
+
+def cn_date(value):
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = clock.to_local(value, estate().tz).date()
+    return clock.format_cn_date(value)
+
+
+def nl2br(value):
+    return Markup("<br>").join(escape(value or "").split("\n"))
+
+
+# Pages outside the home blueprint light up the tab of the area they belong to.
+TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "auth.me"}
+
+
+def nav_items():
+    """The bottom tabs this user's role can use, with the current one marked."""
+    if not current_user.is_authenticated:
+        return []
+    current = request.endpoint or ""
+    current = TAB_OF_BLUEPRINT.get(current.split(".")[0], current)
+    return [(endpoint, label, icon, endpoint == current)
+            for endpoint, label, icon, roles in NAV if current_user.role in roles]
+
+
+def init_app(app):
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["cn_date"] = cn_date
+    app.jinja_env.filters["nl2br"] = nl2br
+    app.jinja_env.filters["roster_count"] = roster_count
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def shell():
+        return {"nav_items": nav_items, "current_estate": estate}
+
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def error_page(status, title, message):
+        response = make_response(render_template("error.html", status=status, title=title, message=message),
+                                 status)
+        if htmx:
+            # Show errors in place of the target rather than dropping the response.
+            response.headers["HX-Retarget"] = "#main"
+            response.headers["HX-Reswap"] = "innerHTML"
+        return response
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return error_page(403, "无权访问", "您的账号没有查看或操作此页面的权限。")
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return error_page(404, "页面不存在", "您要找的页面或记录不存在，或已被作废。")
+
+    @app.errorhandler(405)
+    def not_allowed(error):
+        return error_page(405, "操作无效", "请从页面上的按钮进行此操作。")
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return error_page(413, "上传内容太大", "照片或表单内容超过了允许的大小，请减少照片数量后重试。")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return error_page(400, "页面已过期", "页面停留时间过长或已在别处登录，请刷新页面后重新提交。")
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return error_page(400, "请求无效", "提交的内容无法识别，请刷新页面后重试。")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return error_page(500, "系统出错", "操作没有完成，请稍后重试；如果一直出现，请联系管理员。")

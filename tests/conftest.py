@@ -1,0 +1,64 @@
+"""Shared fixtures: an app on a fresh temp database, a client, and one user per role."""
+import datetime
+import re
+
+import pytest
+
+from kefu import create_app
+from kefu import db
+from kefu import users
+
+users.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing for tests only
+
+PASSWORD = "secret123"
+FROZEN = datetime.datetime(2026, 11, 27, 2, 0, tzinfo=datetime.timezone.utc)  # 10:00 in Shanghai
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({"TESTING": True, "INSTANCE": str(tmp_path), "WTF_CSRF_ENABLED": False,
+                      "DATABASE": str(tmp_path / "test.sqlite3"), "PHOTOS": str(tmp_path / "photos")})
+    db.database.connect(reuse_if_open=True)
+    yield app
+    if not db.database.is_closed():
+        db.database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def unit(app):
+    return users.Unit.create(name="工程部", kind="engineering")
+
+
+@pytest.fixture
+def people(app, unit):
+    """One user per role, all with PASSWORD."""
+    made = {}
+    for role in users.ROLES:
+        made[role] = users.create_user(None, role, f"{users.ROLES[role]}甲", role, PASSWORD,
+                                       unit=unit if role == "unit" else None)
+    return made
+
+
+@pytest.fixture
+def login(client, people):
+    """Sign the test client in as a role (or username)."""
+
+    def sign_in(who):
+        client.post("/logout")
+        response = client.post("/login", data={"username": who, "password": PASSWORD})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return people.get(who)
+
+    return sign_in
+
+
+def text(response):
+    """A page's visible text, tags stripped and whitespace collapsed."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
