@@ -78,18 +78,31 @@ def create_app(test_config=None):
     return app
 
 
+SECRET_KEY_MISSING = (
+    "SECRET_KEY 未设置：正式部署（DEMO=0）必须设置 SECRET_KEY 环境变量，例如\n"
+    "  export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')\n"
+    "SECRET_KEY is not set: a real deployment (DEMO=0) must set it.")
+
+
 def _secret_key(app):
-    """Demo mode keeps a generated key in the instance folder; a real deployment must set one."""
+    """Demo mode keeps a generated key in the instance folder; a real deployment must set one.
+
+    Without one the app serves nothing but a notice (and `serve` refuses to start), while the
+    command-line tasks such as create-admin still work.
+    """
     if app.config["SECRET_KEY"]:
         return
     if app.config.get("TESTING"):
         app.config["SECRET_KEY"] = "test"
         return
     if not app.config["DEMO"]:
-        raise RuntimeError(
-            "SECRET_KEY 未设置：正式部署请设置 SECRET_KEY 环境变量，例如\n"
-            "  export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')\n"
-            "SECRET_KEY is not set: a real deployment (DEMO=0) must set it.")
+        app.config["SECRET_KEY_MISSING"] = True
+
+        @app.before_request
+        def refuse():
+            return SECRET_KEY_MISSING, 503, {"Content-Type": "text/plain; charset=utf-8"}
+
+        return
     path = os.path.join(app.instance_path, "demo_secret_key")
     if not os.path.exists(path):
         with open(path, "w") as handle:

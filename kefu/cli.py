@@ -4,6 +4,7 @@ import sys
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from . import db
 from . import users
@@ -16,6 +17,7 @@ def init_app(app):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
     """Create the database tables (safe to run again)."""
     db.init(current_app.config["DATABASE"])
@@ -23,6 +25,7 @@ def init_db():
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--username", prompt="用户名", default="admin")
 @click.option("--name", prompt="姓名", default="管理员")
 @click.option("--password", prompt="密码", hide_input=True, confirmation_prompt="再输一次")
@@ -38,6 +41,7 @@ def create_admin(username, name, password):
 
 
 @click.command("demo")
+@with_appcontext
 def demo():
     """Fill an empty database with the demo estate 阳光花园."""
     from . import demo as demo_estate
@@ -51,11 +55,17 @@ def demo():
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--workers", default=2, show_default=True)
 def serve(workers):
     """Serve with gunicorn on HOST:PORT, creating the demo estate on first start in demo mode."""
     from . import demo as demo_estate
 
+    if current_app.config.get("SECRET_KEY_MISSING"):
+        from . import SECRET_KEY_MISSING
+
+        click.echo(SECRET_KEY_MISSING, err=True)
+        sys.exit(1)
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     with db.database.connection_context():
@@ -75,7 +85,8 @@ def serve(workers):
             click.echo(f"    {username:<10} {label}")
     elif not has_admin:
         click.echo("  还没有管理员。另开一个终端运行：")
-        click.echo("    .venv/bin/flask --app app create-admin")
+        prefix = f"KEFU_INSTANCE={os.environ['KEFU_INSTANCE']} " if os.environ.get("KEFU_INSTANCE") else ""
+        click.echo(f"    {prefix}.venv/bin/flask --app app create-admin")
     click.echo("")
     sys.stdout.flush()
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")

@@ -1,7 +1,5 @@
 """The administrator's set-up of the estate: settings, buildings and households, places, zones,
 business units; and the building roster that staff read and print."""
-import datetime
-
 from flask import Blueprint
 from flask import flash
 from flask import request
@@ -25,6 +23,7 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
 
+from .. import clock
 from .. import estate as rules
 from .. import events
 from .. import pdf
@@ -341,7 +340,7 @@ def roster_pdf(building_id):
     count = rules.roster_count(grouped)
     return pdf.response("estate/roster_print.html", f"{building.name}花名册.pdf", building=building,
                         roster=grouped, household_count=count,
-                        document_no=f"HMC-{building.code}-{datetime.date.today():%Y%m%d}")
+                        document_no=f"HMC-{building.code}-{clock.today(Estate.current().tz):%Y%m%d}")
 
 
 # Public places
