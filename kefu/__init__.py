@@ -75,6 +75,10 @@ def create_app(test_config=None):
     from . import cli
 
     cli.init_app(app)
+    if app.config.get("SCHEDULER", not app.config.get("TESTING")):
+        from . import scheduler
+
+        scheduler.start()
     return app
 
 

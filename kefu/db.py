@@ -71,18 +71,22 @@ def init(path):
     database.close()
 
 
+# Every module with tables, lowest layer first.
+SCHEMA_MODULES = ["users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets"]
+
+
 def create_schema():
     """The one place tables are created."""
-    from . import estate
-    from . import events
-    from . import idempotency
-    from . import uploads
-    from . import users
+    import importlib
 
-    database.create_tables(
-        users.MODELS + estate.MODELS + events.MODELS + uploads.MODELS + idempotency.MODELS,
-        safe=True,
-    )
+    models = []
+    for name in SCHEMA_MODULES:
+        models += importlib.import_module(f"kefu.{name}").MODELS
+    database.create_tables(models, safe=True)
+    for name in SCHEMA_MODULES:
+        seed = getattr(importlib.import_module(f"kefu.{name}"), "seed", None)
+        if seed is not None:
+            seed()
 
 
 def utc_naive(dt):

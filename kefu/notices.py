@@ -1,0 +1,41 @@
+"""In-app notices: a line on someone's 今日 that they should look at something (紧急 intake, escalation)."""
+import peewee
+
+from . import clock
+from .db import BaseModel
+from .users import User
+
+
+class Notice(BaseModel):
+    user = peewee.ForeignKeyField(User, backref="notices", on_delete="CASCADE")
+    record_type = peewee.CharField(max_length=20, default="")
+    record_id = peewee.IntegerField(null=True)
+    text = peewee.CharField(max_length=300)
+    created_at = peewee.DateTimeField()
+    read_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "read_at", "created_at"), False),)
+
+    @classmethod
+    def unread(cls, user):
+        return cls.select().where((cls.user == user) & cls.read_at.is_null()).order_by(cls.created_at.desc())
+
+
+MODELS = [Notice]
+
+
+def tell(users, record, text):
+    """Leave a notice about `record` for each user."""
+    now = clock.utcnow()
+    rows = [{"user": u.id, "record_type": type(record).__name__.lower(), "record_id": record.get_id(),
+             "text": text[:300], "created_at": now} for u in users]
+    if rows:
+        Notice.insert_many(rows).execute()
+
+
+def mark_read(user, record):
+    (Notice.update(read_at=clock.utcnow())
+     .where((Notice.user == user) & (Notice.record_type == type(record).__name__.lower())
+            & (Notice.record_id == record.get_id()) & Notice.read_at.is_null())
+     .execute())

@@ -1,0 +1,676 @@
+"""Customer requests (客户诉求): intake, the response and resolution clocks, dispatch, pause,
+escalation, return visits, similar cases.
+
+received 待响应 ──respond──▶ responded 已响应 ──dispatch──▶ in_progress 处理中
+   └── resolve on the spot ─────────────────────────────▶ resolved 待回访 ◀── all orders accepted
+resolved ── 满意/基本满意 ──▶ closed 已关闭;  不满意 ──▶ in_progress (reopened)
+paused 已暂停 stops the resolution clock only; escalation is a flag on any open ticket.
+"""
+import datetime
+import re
+
+import peewee
+from playhouse.sqlite_ext import FTS5Model
+from playhouse.sqlite_ext import SearchField
+
+from . import clock
+from . import events
+from . import idempotency
+from . import notices
+from . import scheduler
+from . import sequences
+from . import uploads
+from . import workorders
+from .db import BaseModel
+from .db import StaleRecord
+from .db import database
+from .estate import Building
+from .estate import Estate
+from .estate import Household
+from .estate import Place
+from .estate import Zone
+from .estate import ZoneAssistant
+from .estate import zone_of_building
+from .users import Unit
+from .users import User
+
+CHANNELS = ["现场", "前台转交", "电话", "其他岗位", "拜访"]
+CATEGORIES = ["工程维修", "保洁", "绿化", "安保", "综合服务", "装修", "商铺", "投诉", "建议", "咨询", "其他"]
+# The business unit a category usually goes to.
+CATEGORY_UNIT = {"工程维修": "engineering", "保洁": "cleaning", "绿化": "greening", "安保": "security",
+                 "综合服务": "general", "装修": "engineering"}
+RESPONSE_METHODS = ["电话", "上门", "现场"]
+PAUSE_REASONS = ["等待客户", "等待配件", "等待第三方"]
+FOLLOWUP_METHODS = ["电话", "上门"]
+SATISFACTION = ["满意", "基本满意", "不满意"]
+UNREACHABLE = "未接通"
+UNREACHABLE_TRIES = 3
+FOLLOWUP_WITHIN = datetime.timedelta(hours=24)
+
+STATES = {
+    "received": "待响应",
+    "responded": "已响应",
+    "in_progress": "处理中",
+    "paused": "已暂停",
+    "resolved": "待回访",
+    "closed": "已关闭",
+}
+OPEN = ("received", "responded", "in_progress", "paused", "resolved")
+WORKING = ("received", "responded", "in_progress")
+ESCALATION_LEVELS = {0: "", 1: "已上报主管", 2: "已上报经理"}
+
+DEFAULT_TIERS = [
+    # name, response minutes, resolution minutes, tell the supervisor at intake
+    ("一般", 60, 72 * 60, False),
+    ("重要", 60, 24 * 60, False),
+    ("紧急", 60, 4 * 60, True),
+]
+
+
+class TicketError(ValueError):
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Tier(BaseModel):
+    """诉求等级: the graded handling of 附件一, editable by the administrator."""
+
+    name = peewee.CharField(max_length=20, unique=True)
+    response_minutes = peewee.IntegerField(default=60)
+    resolution_minutes = peewee.IntegerField()
+    notify_supervisor = peewee.BooleanField(default=False)
+    sort = peewee.IntegerField(default=0)
+    voided_at = peewee.DateTimeField(null=True)
+    void_reason = peewee.TextField(default="")
+    version = peewee.IntegerField(default=1)
+
+    @classmethod
+    def live(cls):
+        return cls.select().where(cls.voided_at.is_null()).order_by(cls.sort, cls.id)
+
+    @staticmethod
+    def hours_label(minutes):
+        return f"{minutes // 60} 小时" if minutes % 60 == 0 else f"{minutes} 分钟"
+
+
+class Ticket(BaseModel):
+    number = peewee.CharField(unique=True, max_length=20)
+    channel = peewee.CharField(max_length=10)
+    category = peewee.CharField(max_length=10)
+    tier = peewee.ForeignKeyField(Tier, backref="tickets", on_delete="RESTRICT")
+    household = peewee.ForeignKeyField(Household, null=True, backref="tickets", on_delete="RESTRICT")
+    place = peewee.ForeignKeyField(Place, null=True, backref="tickets", on_delete="RESTRICT")
+    building = peewee.ForeignKeyField(Building, null=True, backref="tickets", on_delete="RESTRICT")
+    zone = peewee.ForeignKeyField(Zone, null=True, backref="tickets", on_delete="RESTRICT")
+    location = peewee.CharField(max_length=120)
+    customer_name = peewee.CharField(max_length=40, default="")
+    customer_phone = peewee.CharField(max_length=40, default="")
+    description = peewee.TextField()
+    state = peewee.CharField(max_length=12, default="received")
+    assignee = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+    response_due = peewee.DateTimeField()
+    responded_at = peewee.DateTimeField(null=True)
+    response_method = peewee.CharField(max_length=10, default="")
+    resolution_due = peewee.DateTimeField()
+    paused_at = peewee.DateTimeField(null=True)
+    paused_from = peewee.CharField(max_length=12, default="")
+    pause_reason = peewee.CharField(max_length=40, default="")
+    resolved_at = peewee.DateTimeField(null=True)
+    resolution_note = peewee.TextField(default="")
+    followup_due = peewee.DateTimeField(null=True)
+    followup_attempts = peewee.IntegerField(default=0)
+    satisfaction = peewee.CharField(max_length=10, default="")
+    closed_at = peewee.DateTimeField(null=True)
+    close_reason = peewee.TextField(default="")
+    reopen_count = peewee.IntegerField(default=0)
+    escalation_level = peewee.IntegerField(default=0)
+    escalated_at = peewee.DateTimeField(null=True)
+    escalation_reason = peewee.TextField(default="")
+    is_case = peewee.BooleanField(default=False)
+    case_cause = peewee.TextField(default="")
+    case_handling = peewee.TextField(default="")
+    case_prevention = peewee.TextField(default="")
+    voided_at = peewee.DateTimeField(null=True)
+    void_reason = peewee.TextField(default="")
+    version = peewee.IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("zone", "state", "created_at"), False),
+            (("state", "resolution_due"), False),
+            (("state", "created_at"), False),
+            (("assignee", "state"), False),
+            (("household", "created_at"), False),
+            (("building", "category", "created_at"), False),
+            (("escalation_level", "state"), False),
+            (("created_at",), False),
+            (("is_case", "created_at"), False),
+        )
+
+    @property
+    def state_label(self):
+        return STATES[self.state]
+
+    @property
+    def is_open(self):
+        return self.state in OPEN and self.voided_at is None
+
+    @classmethod
+    def live(cls):
+        return cls.select().where(cls.voided_at.is_null())
+
+    def response_late(self, now=None):
+        now = now or clock.utcnow()
+        return (self.responded_at or now) > self.response_due
+
+    def resolution_late(self, now=None):
+        """Late for resolution: past due while work is still owed (a pause stops the clock)."""
+        now = now or clock.utcnow()
+        if self.state in ("paused", "closed") or self.voided_at:
+            return False
+        if self.state == "resolved":
+            return self.resolved_at > self.resolution_due
+        return now > self.resolution_due
+
+    def next_due(self, now=None):
+        """(what is due next, by when) for the ticket page and lists."""
+        if self.voided_at is not None or self.state == "closed":
+            return None
+        if self.state == "received":
+            return ("响应客户", self.response_due)
+        if self.state == "paused":
+            return (f"暂停中（{self.pause_reason}），恢复后继续处理", None)
+        if self.state == "resolved":
+            return ("回访客户", self.followup_due)
+        return ("处理完成", self.resolution_due)
+
+
+class FollowUp(BaseModel):
+    """回访: the call or visit after the work, and what the customer said."""
+
+    ticket = peewee.ForeignKeyField(Ticket, backref="followups", on_delete="RESTRICT")
+    at = peewee.DateTimeField()
+    by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    method = peewee.CharField(max_length=10)
+    result = peewee.CharField(max_length=10)
+    words = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("ticket", "at"), False),)
+
+
+class TicketText(FTS5Model):
+    """Full-text index of a ticket's words (trigram: matches any Chinese substring of 3+ characters)."""
+
+    content = SearchField()
+
+    class Meta:
+        database = database
+        options = {"tokenize": "trigram", "content": ""}
+
+
+MODELS = [Tier, Ticket, FollowUp, TicketText]
+
+
+def seed():
+    """The default tiers on a new estate."""
+    if not Tier.select().exists():
+        for sort, (name, response, resolution, notify) in enumerate(DEFAULT_TIERS):
+            Tier.create(name=name, response_minutes=response, resolution_minutes=resolution,
+                        notify_supervisor=notify, sort=sort)
+
+
+# Deadlines
+
+def _hours():
+    estate = Estate.current()
+    return estate.service_hours, estate.tz
+
+
+def due_after(start, minutes):
+    """`minutes` of service-centre time after `start` (naive UTC in, naive UTC out)."""
+    hours, tz = _hours()
+    return clock.to_utc_naive(hours.add_working_minutes(clock.aware(start), minutes, tz))
+
+
+# Access
+
+def zone_ids_of(user):
+    return [link.zone_id for link in ZoneAssistant.select(ZoneAssistant.zone).where(ZoneAssistant.user == user)]
+
+
+def can_view(user, ticket):
+    if user.role in ("supervisor", "frontdesk"):
+        return True
+    if user.role == "assistant":
+        return ticket.assignee_id == user.id or ticket.zone_id in zone_ids_of(user)
+    return False
+
+
+def can_act(user, ticket):
+    """Who may change a ticket: the supervisor, or an assistant of its zone or who holds it."""
+    if user.role == "supervisor":
+        return True
+    if user.role == "assistant":
+        return ticket.assignee_id == user.id or ticket.zone_id in zone_ids_of(user)
+    return False
+
+
+def visible_to(user, query=None):
+    """Narrow a ticket query to what `user` may see."""
+    query = query if query is not None else Ticket.live()
+    if user.role == "assistant":
+        zones = zone_ids_of(user)
+        return query.where(Ticket.zone.in_(zones) | (Ticket.assignee == user)) if zones else \
+            query.where(Ticket.assignee == user)
+    if user.role in ("supervisor", "frontdesk"):
+        return query
+    return query.where(Ticket.id == 0)
+
+
+# Changing a ticket
+
+def _change(actor, ticket, expected_version, allowed, action, to_state=None, note="", **fields):
+    """Apply one change if the ticket is in an allowed state at the version the user saw.
+
+    The state and version are checked in the UPDATE itself, so of two people acting at once
+    exactly one wins and the other gets StaleRecord ("已被他人更新，请刷新").
+    """
+    if ticket.voided_at is not None:
+        raise TicketError("该诉求已作废")
+    if ticket.state not in allowed:
+        raise TicketError(f"诉求当前为“{ticket.state_label}”，不能{action}")
+    values = {Ticket.version: Ticket.version + 1}
+    if to_state:
+        values[Ticket.state] = to_state
+    for name, value in fields.items():
+        values[getattr(Ticket, name)] = value
+    updated = (Ticket.update(values)
+               .where((Ticket.id == ticket.id) & (Ticket.version == expected_version)
+                      & Ticket.state.in_(allowed) & Ticket.voided_at.is_null())
+               .execute())
+    if updated != 1:
+        raise StaleRecord()
+    from_label = ticket.state_label
+    ticket = Ticket.get_by_id(ticket.id)
+    events.record(actor, ticket, action, from_state=from_label if to_state else "",
+                  to_state=ticket.state_label if to_state else "", note=note)
+    return ticket
+
+
+def locate(household=None, place=None, zone=None):
+    """Where a ticket is and whose zone it falls in: (building, zone, location text)."""
+    if household is not None:
+        building = household.building
+        return building, zone_of_building(building) or zone, household.code
+    if place is not None:
+        building = place.building
+        found = zone_of_building(building) if building is not None else None
+        return building, found or zone, place.name
+    return None, zone, ""
+
+
+def create(actor, *, channel, category, tier, description, household=None, place=None, zone=None,
+           customer_name="", customer_phone="", photos=(), token=None):
+    """Take a request. Returns (ticket, created): a resent form returns the ticket made the first time."""
+    description = (description or "").strip()
+    if channel not in CHANNELS:
+        raise TicketError("请选择来源渠道", "channel")
+    if category not in CATEGORIES:
+        raise TicketError("请选择类别", "category")
+    if tier is None:
+        raise TicketError("请选择等级", "tier")
+    if household is None and place is None:
+        raise TicketError("请填写房号或选择公共部位", "household")
+    if not description:
+        raise TicketError("请描述客户反映的问题", "description")
+    building, ticket_zone, location = locate(household, place, zone)
+    if ticket_zone is None:
+        raise TicketError("该位置不属于任何管辖区域，请选择区域", "zone")
+    now = clock.utcnow()
+    with database.atomic():
+        earlier = idempotency.claim(token)
+        if earlier is not None:
+            return Ticket.get_by_id(earlier.record_id), False
+        assignee = actor if actor.role == "assistant" and ticket_zone.id in zone_ids_of(actor) else \
+            ticket_zone.assistants.first()
+        ticket = Ticket.create(
+            number=sequences.daily_number("KS", clock.today(Estate.current().tz)),
+            channel=channel, category=category, tier=tier, household=household, place=place,
+            building=building, zone=ticket_zone, location=location,
+            customer_name=customer_name.strip(), customer_phone=customer_phone.strip(),
+            description=description, assignee=assignee, created_by=actor, created_at=now,
+            response_due=due_after(now, tier.response_minutes),
+            resolution_due=due_after(now, tier.resolution_minutes),
+        )
+        idempotency.remember(token, ticket)
+        TicketText.insert({TicketText.rowid: ticket.id, TicketText.content: _search_text(ticket)}).execute()
+        uploads.attach(list(photos), ticket)
+        handed = f"，转交 {assignee.display_name}" if assignee is not None and assignee.id != actor.id else ""
+        events.record(actor, ticket, "受理", to_state=ticket.state_label,
+                      note=f"{channel} · {category} · {tier.name} · {location}{handed}\n{description}",
+                      photos=len(photos))
+        if tier.notify_supervisor:
+            notices.tell(User.active_with_role("supervisor"), ticket,
+                         f"{tier.name}诉求 {ticket.number}：{location} {description[:40]}")
+    return ticket, True
+
+
+def _search_text(ticket):
+    return " ".join([ticket.number, ticket.location, ticket.customer_name, ticket.category, ticket.description])
+
+
+def respond(actor, ticket, expected_version, method, note):
+    """Record the contact with the customer; this stops the response clock."""
+    if method not in RESPONSE_METHODS:
+        raise TicketError("请选择响应方式", "method")
+    now = clock.utcnow()
+    late = "（超时）" if now > ticket.response_due else ""
+    return _change(actor, ticket, expected_version, ("received",), "响应", "responded",
+                   note=f"{method}联系客户{late}：{(note or '').strip()}".rstrip("："),
+                   responded_at=now, response_method=method)
+
+
+def resolve_on_the_spot(actor, ticket, expected_version, note, photos=()):
+    """Handled directly (现场处理): resolved with a note and photos, the return visit falls due."""
+    note = (note or "").strip()
+    if not note:
+        raise TicketError("请说明是怎么处理的", "note")
+    if _open_orders(ticket):
+        raise TicketError("还有未完成的派工单，请先验收或撤销")
+    now = clock.utcnow()
+    fields = dict(resolved_at=now, resolution_note=note, followup_due=now + FOLLOWUP_WITHIN)
+    if ticket.responded_at is None:
+        fields.update(responded_at=now, response_method="现场")
+    with database.atomic():
+        ticket = _change(actor, ticket, expected_version, WORKING, "现场处理完成", "resolved", note=note, **fields)
+        uploads.attach(list(photos), ticket)
+    return ticket
+
+
+def dispatch(actor, ticket, expected_version, unit, instructions, deadline):
+    """Send a work order to a business unit; the ticket is in progress until every order is accepted."""
+    with database.atomic():
+        ticket = _change(actor, ticket, expected_version, WORKING, "派工", "in_progress",
+                         note=f"派给 {unit.name if unit else '—'}")
+        order = workorders.dispatch(actor, ticket, "ticket", unit, instructions, deadline, zone_id=ticket.zone_id,
+                                    location=ticket.location, title=f"{ticket.category} · {ticket.description[:40]}")
+    return ticket, order
+
+
+def _open_orders(ticket):
+    return workorders.WorkOrder.of_source("ticket", ticket.id).where(
+        workorders.WorkOrder.state.in_(workorders.OPEN_STATES)).exists()
+
+
+def _on_work_order(actor, order, action, note):
+    """A work order changed: note it on the ticket; when the last one is accepted, resolve the ticket."""
+    ticket = Ticket.get_by_id(order.source_id)
+    if action == "派工":
+        return
+    events.record(actor, ticket, f"派工单{action}", note=f"{order.number} {order.unit.name}"
+                  + (f"：{note}" if note else ""))
+    if action in ("验收通过", "撤销派工") and ticket.state == "in_progress" and not _open_orders(ticket):
+        accepted = workorders.WorkOrder.of_source("ticket", ticket.id).where(
+            (workorders.WorkOrder.state == "approved") & (workorders.WorkOrder.approved_at >= (ticket_round_start(ticket))))
+        if accepted.exists():
+            now = clock.utcnow()
+            notes = "；".join(f"{o.unit.name}：{o.report_note}" for o in accepted)
+            _change(actor, ticket, ticket.version, ("in_progress",), "处理完成", "resolved",
+                    note="派工单全部验收通过", resolved_at=now, resolution_note=notes,
+                    followup_due=now + FOLLOWUP_WITHIN)
+
+
+def ticket_round_start(ticket):
+    """When the current round of work began: intake, or the last 不满意 reopening."""
+    last_reopen = (FollowUp.select(FollowUp.at).where((FollowUp.ticket == ticket) & (FollowUp.result == "不满意"))
+                   .order_by(FollowUp.at.desc()).first())
+    return last_reopen.at if last_reopen else ticket.created_at
+
+
+workorders.on_change("ticket", _on_work_order)
+
+
+def pause(actor, ticket, expected_version, reason, note=""):
+    """Stop the resolution clock while waiting on the customer, parts or a third party."""
+    if reason not in PAUSE_REASONS:
+        raise TicketError("请选择暂停原因", "reason")
+    return _change(actor, ticket, expected_version, WORKING, "暂停", "paused",
+                   note=f"{reason}{('：' + note.strip()) if note and note.strip() else ''}",
+                   paused_at=clock.utcnow(), paused_from=ticket.state, pause_reason=reason)
+
+
+def resume(actor, ticket, expected_version):
+    """Restart the resolution clock; the deadline moves on by the service time spent paused."""
+    hours, tz = _hours()
+    now = clock.utcnow()
+    paused_minutes = hours.working_minutes_between(clock.aware(ticket.paused_at), clock.aware(now), tz)
+    new_due = due_after(ticket.resolution_due, paused_minutes)
+    return _change(actor, ticket, expected_version, ("paused",), "恢复处理", ticket.paused_from or "in_progress",
+                   note=f"暂停 {int(paused_minutes)} 分钟（服务时间），处理时限顺延至 "
+                        f"{clock.to_local(new_due, tz):%m-%d %H:%M}",
+                   resolution_due=new_due, paused_at=None, paused_from="", pause_reason="")
+
+
+def escalate(actor, ticket, expected_version, reason, level=1):
+    """上报: to the supervisor (level 1) or on to the manager (level 2)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TicketError("请写明上报原因", "reason")
+    if level <= ticket.escalation_level:
+        raise TicketError("该诉求已经上报" + ("经理" if ticket.escalation_level == 2 else "主管"))
+    to = "经理" if level == 2 else "主管"
+    with database.atomic():
+        ticket = _change(actor, ticket, expected_version, OPEN, f"上报{to}", note=reason,
+                         escalation_level=level, escalated_at=clock.utcnow(), escalation_reason=reason)
+        if level == 1:
+            notices.tell(User.active_with_role("supervisor"), ticket,
+                         f"上报 {ticket.number}：{ticket.location} {reason[:60]}")
+    return ticket
+
+
+def sweep(now=None):
+    """Escalate every ticket past its resolution limit (the app's scheduler calls this). Returns how many."""
+    now = now or clock.utcnow()
+    late = list(Ticket.live().where(Ticket.state.in_(WORKING) & (Ticket.resolution_due < now)
+                                    & (Ticket.escalation_level == 0)))
+    count = 0
+    for ticket in late:
+        try:
+            with database.atomic():
+                escalated = _change(None, ticket, ticket.version, WORKING, "超时自动上报主管",
+                                    note=f"超过处理时限（{clock.to_local(ticket.resolution_due, Estate.current().tz):%m-%d %H:%M}）",
+                                    escalation_level=1, escalated_at=now, escalation_reason="超过处理时限")
+                recipients = list(User.active_with_role("supervisor"))
+                if escalated.assignee is not None:
+                    recipients.append(escalated.assignee)
+                notices.tell(recipients, escalated, f"超时自动上报 {ticket.number}：{ticket.location}")
+                count += 1
+        except (StaleRecord, TicketError):
+            continue  # someone acted on it meanwhile; the next sweep looks again
+    return count
+
+
+def instruct(actor, ticket, expected_version, note):
+    """The supervisor's instructions on an escalated ticket."""
+    note = (note or "").strip()
+    if not note:
+        raise TicketError("请填写处理意见", "note")
+    ticket = _change(actor, ticket, expected_version, OPEN, "主管批示", note=note)
+    if ticket.assignee is not None and ticket.assignee_id != actor.id:
+        notices.tell([ticket.assignee], ticket, f"主管批示 {ticket.number}：{note[:60]}")
+    return ticket
+
+
+def reassign(actor, ticket, expected_version, assignee, note=""):
+    """Hand the ticket to another assistant (or, taking it over, to the supervisor)."""
+    if assignee is None or assignee.role not in ("assistant", "supervisor") or not assignee.is_active:
+        raise TicketError("请选择客户助理", "assignee")
+    if assignee.id == ticket.assignee_id:
+        raise TicketError(f"该诉求已由 {assignee.display_name} 负责", "assignee")
+    action = "主管接手" if assignee.id == actor.id else "转派"
+    before = ticket.assignee.display_name if ticket.assignee else "无"
+    ticket = _change(actor, ticket, expected_version, OPEN, action,
+                     note=f"{before} → {assignee.display_name}" + (f"：{note.strip()}" if note and note.strip() else ""),
+                     assignee=assignee)
+    if assignee.id != actor.id:
+        notices.tell([assignee], ticket, f"{actor.display_name} 转派给您 {ticket.number}：{ticket.location}")
+    return ticket
+
+
+def record_followup(actor, ticket, expected_version, method, result, words=""):
+    """回访. 满意/基本满意 close the ticket; 不满意 reopens it for a new round; 未接通 is counted."""
+    if method not in FOLLOWUP_METHODS:
+        raise TicketError("请选择回访方式", "method")
+    if result not in SATISFACTION + [UNREACHABLE]:
+        raise TicketError("请选择回访结果", "result")
+    words = (words or "").strip()
+    if result == "不满意" and not words:
+        raise TicketError("请记录客户不满意的地方，以便重新处理", "words")
+    now = clock.utcnow()
+    with database.atomic():
+        if ticket.state != "resolved":
+            raise TicketError(f"诉求当前为“{ticket.state_label}”，不能回访")
+        FollowUp.create(ticket=ticket, at=now, by=actor, method=method, result=result, words=words)
+        note = f"{method}回访：{result}" + (f"。客户说：{words}" if words else "")
+        if result == UNREACHABLE:
+            return _change(actor, ticket, expected_version, ("resolved",), "回访未接通", note=note,
+                           followup_attempts=Ticket.followup_attempts + 1)
+        if result == "不满意":
+            return _change(actor, ticket, expected_version, ("resolved",), "回访不满意，重新处理", "in_progress",
+                           note=note, satisfaction=result, reopen_count=Ticket.reopen_count + 1,
+                           resolved_at=None, followup_due=None,
+                           resolution_due=due_after(now, ticket.tier.resolution_minutes))
+        return _change(actor, ticket, expected_version, ("resolved",), "回访后关闭", "closed", note=note,
+                       satisfaction=result, closed_at=now)
+
+
+def close_by_supervisor(actor, ticket, expected_version, reason):
+    """The supervisor closes a resolved ticket without a satisfied customer (e.g. unreachable three times)."""
+    reason = (reason or "").strip()
+    if actor.role != "supervisor":
+        raise TicketError("只有客服主管可以直接关闭诉求")
+    if not reason:
+        raise TicketError("请填写关闭原因", "reason")
+    if _open_orders(ticket):
+        raise TicketError("还有未完成的派工单，不能关闭")
+    return _change(actor, ticket, expected_version, ("resolved",), "主管关闭", "closed", note=reason,
+                   closed_at=clock.utcnow(), close_reason=reason)
+
+
+def mark_case(actor, ticket, expected_version, cause, handling, prevention):
+    """Mark a ticket as a case (案例) with its analysis: 原因 / 处理 / 预防."""
+    cause, handling, prevention = (v.strip() for v in (cause or "", handling or "", prevention or ""))
+    if not (cause and handling and prevention):
+        missing = "cause" if not cause else "handling" if not handling else "prevention"
+        raise TicketError("原因、处理、预防三项都要写", missing)
+    if ticket.voided_at is not None:
+        raise TicketError("该诉求已作废")
+    action = "更新案例分析" if ticket.is_case else "标记为案例"
+    updated = (Ticket.update(is_case=True, case_cause=cause, case_handling=handling, case_prevention=prevention,
+                             version=Ticket.version + 1)
+               .where((Ticket.id == ticket.id) & (Ticket.version == expected_version)).execute())
+    if updated != 1:
+        raise StaleRecord()
+    ticket = Ticket.get_by_id(ticket.id)
+    events.record(actor, ticket, action,
+                  note=f"原因：{cause}\n处理：{handling}\n预防：{prevention}")
+    return ticket
+
+
+def void(actor, ticket, expected_version, reason):
+    """Void a ticket logged by mistake (e.g. a duplicate). It stays on record."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TicketError("请填写作废原因", "reason")
+    if _open_orders(ticket):
+        raise TicketError("还有未完成的派工单，请先撤销")
+    with database.atomic():
+        ticket = _change(actor, ticket, expected_version, OPEN, "作废", note=reason,
+                         voided_at=clock.utcnow(), void_reason=reason)
+    return ticket
+
+
+# Finding tickets
+
+def search_ids(text, limit=None):
+    """Ids of tickets whose words contain `text` (FTS5 trigram; instr() for 1–2 characters)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if len(text) >= 3:
+        query = TicketText.select(TicketText.rowid).where(TicketText.match(_quote(text)))
+        return query
+    return Ticket.select(Ticket.id).where(
+        (peewee.fn.instr(Ticket.description, text) > 0) | (peewee.fn.instr(Ticket.location, text) > 0)
+        | (peewee.fn.instr(Ticket.customer_name, text) > 0) | (peewee.fn.instr(Ticket.number, text) > 0))
+
+
+def _quote(text):
+    return '"' + text.replace('"', '""') + '"'
+
+
+def similar(ticket=None, *, household=None, building=None, category=None, text="", limit=5):
+    """举一反三: earlier tickets at the same household, in the same building and category, or with
+    similar words — each with how it ended."""
+    exclude = ticket.id if ticket is not None else 0
+    if ticket is not None:
+        household, building, category, text = ticket.household, ticket.building, ticket.category, ticket.description
+    groups = []
+    base = Ticket.live().where(Ticket.id != exclude)
+    if household is not None:
+        groups.append(("同一房号", list(base.where(Ticket.household == household)
+                                       .order_by(Ticket.created_at.desc()).limit(limit))))
+    if building is not None and category:
+        query = base.where((Ticket.building == building) & (Ticket.category == category))
+        if household is not None:
+            query = query.where((Ticket.household != household) | Ticket.household.is_null())
+        groups.append((f"同楼栋 · {category}", list(query.order_by(Ticket.created_at.desc()).limit(limit))))
+    grams = _trigrams(text)
+    if grams:
+        seen = {t.id for _, items in groups for t in items}
+        ids = [row.rowid for row in TicketText.select(TicketText.rowid)
+               .where(TicketText.match(" OR ".join(_quote(g) for g in grams)))
+               .order_by(TicketText.bm25()).limit(limit + 10)]
+        matches = [t for t in base.where(Ticket.id.in_(ids)) if t.id not in seen] if ids else []
+        matches.sort(key=lambda t: ids.index(t.id))
+        groups.append(("相似描述", matches[:limit]))
+    return [(label, items) for label, items in groups if items]
+
+
+_PUNCTUATION = re.compile(r"[\s，。、；：！？,.;:!?（）()“”\"'《》【】\-—…]+")
+
+
+def _trigrams(text, most=24):
+    """Distinct 3-character pieces of a description, for an OR query on the trigram index."""
+    grams = []
+    for piece in _PUNCTUATION.split(text or ""):
+        for i in range(len(piece) - 2):
+            gram = piece[i:i + 3]
+            if gram not in grams:
+                grams.append(gram)
+    return grams[:most]
+
+
+def outcome(ticket):
+    """How a ticket ended, in a few words, for similar-case lists."""
+    if ticket.voided_at:
+        return "已作废"
+    if ticket.state == "closed":
+        return f"已关闭 · {ticket.satisfaction or ticket.close_reason or '—'}"
+    return ticket.state_label
+
+
+def cases(text="", limit=50, offset=0):
+    query = Ticket.live().where(Ticket.is_case)
+    ids = search_ids(text)
+    if ids is not None:
+        query = query.where(Ticket.id.in_(ids))
+    return query.order_by(Ticket.created_at.desc()).limit(limit).offset(offset)
+
+
+scheduler.job("tickets.escalate_overdue", 60)(sweep)
