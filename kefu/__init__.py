@@ -38,6 +38,7 @@ def create_app(test_config=None):
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        WTF_I18N_ENABLED=False,  # WTForms' bundled Chinese messages, see views/__init__.py
         TRUST_PROXY=_truthy(os.environ.get("TRUST_PROXY", "0")),
     )
     if test_config:

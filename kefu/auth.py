@@ -15,6 +15,7 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录"
 login_manager.session_protection = "basic"
+login_manager.id_attribute = "session_id"
 
 ALL_ROLES = ("admin", "supervisor", "assistant", "frontdesk", "unit")
 STAFF = ("supervisor", "assistant", "frontdesk", "admin")
@@ -27,7 +28,7 @@ def load_user(session_id):
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    target = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if HTMX().__bool__():
         return "", 401, {"HX-Redirect": target}
     return redirect(target)

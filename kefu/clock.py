@@ -2,6 +2,7 @@
 
 Times are stored as naive UTC. Tests freeze `now()` with time-machine.
 """
+import contextlib
 import dataclasses
 import datetime
 import zoneinfo
@@ -10,9 +11,25 @@ UTC = datetime.timezone.utc
 DEFAULT_TZ = "Asia/Shanghai"
 
 
+_set_to = None
+
+
 def now():
     """The current time, timezone-aware, in UTC."""
+    if _set_to is not None:
+        return _set_to
     return datetime.datetime.now(UTC)
+
+
+@contextlib.contextmanager
+def set_to(moment):
+    """Run a block as if it were `moment`: for building the demo estate's history, not for serving."""
+    global _set_to
+    previous, _set_to = _set_to, moment.astimezone(UTC)
+    try:
+        yield
+    finally:
+        _set_to = previous
 
 
 def utcnow():

@@ -17,6 +17,7 @@ WEEKDAY_LABELS = ["一", "二", "三", "四", "五", "六", "日"]
 MAX_UNITS = 12
 MAX_FLOORS = 60
 MAX_ROOMS_PER_FLOOR = 20
+MAX_VOID_REASON = 200
 
 
 class EstateError(ValueError):
@@ -173,7 +174,21 @@ def update_estate(actor, estate, expected_version, **values):
     diff = {k: (before[k], v) for k, v in values.items() if before[k] != v}
     if diff:
         events.record(actor, estate, "修改小区设置",
-                      note="；".join(f"{k}：{a} → {b}" for k, (a, b) in diff.items()))
+                      note="；".join(f"{SETTING_LABELS.get(k, k)}：{_setting_text(k, a)} → {_setting_text(k, b)}"
+                                    for k, (a, b) in diff.items()))
+
+
+SETTING_LABELS = {"name": "小区名称", "address": "地址", "phone": "服务中心电话", "timezone": "时区",
+                  "service_start": "上班", "service_end": "下班", "service_weekdays": "服务日"}
+
+
+def _setting_text(key, value):
+    """A setting as the timeline shows it: 08:00, 周一、周二, or — for nothing."""
+    if isinstance(value, datetime.time):
+        return value.strftime("%H:%M")
+    if key == "service_weekdays":
+        return "、".join("周" + WEEKDAY_LABELS[int(d)] for d in value) or "—"
+    return value or "—"
 
 
 def create_building(actor, code, name, note=""):
@@ -260,6 +275,8 @@ def void(actor, record, reason):
     """Void a record with a reason; it stays in the database and on the timeline."""
     if not reason.strip():
         raise EstateError("请填写作废原因", "reason")
+    if len(reason) > MAX_VOID_REASON:
+        raise EstateError(f"作废原因不能超过 {MAX_VOID_REASON} 个字", "reason")
     if record.voided_at is not None:
         raise EstateError("该记录已作废", "reason")
     type(record).update(voided_at=clock.utcnow(), void_reason=reason).where(

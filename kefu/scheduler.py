@@ -3,6 +3,7 @@
 Each run is claimed in the database first, so with several workers a job still runs once per
 interval. No separate daemon to start: serving the app is enough.
 """
+import contextlib
 import datetime
 import logging
 import threading
@@ -48,7 +49,8 @@ def run_due(now=None):
     """Run every job whose interval has passed. Returns the names run."""
     ran = []
     for name, (interval, function) in JOBS.items():
-        with database.connection_context():
+        # The scheduler thread opens its own connection; a caller that has one keeps it.
+        with (database.connection_context() if database.is_closed() else contextlib.nullcontext()):
             if claim(name, interval, now):
                 try:
                     function()

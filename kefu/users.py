@@ -76,9 +76,10 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
     def is_anonymous(self):
         return False
 
-    def get_id(self):
+    def session_id(self):
         # The session carries the version: changing the password or disabling the user
-        # signs them out everywhere.
+        # signs them out everywhere. Not named get_id: peewee's get_id() must stay the primary
+        # key, which the timeline, versioned saves and voiding use.
         return f"{self.id}:{self.session_version}"
 
     @classmethod
@@ -155,7 +156,7 @@ def authenticate(username, password):
         check_password_hash(_DUMMY_HASH, password)
         return None, "用户名或密码错误"
     if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        minutes = max(1, -(-int((user.locked_until - now).total_seconds()) // 60))  # whole minutes, rounded up
         return None, f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试"
     if not check_password_hash(user.password_hash, password):
         failed = user.failed_logins + 1

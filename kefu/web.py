@@ -22,7 +22,7 @@ from .estate import roster_count
 NAV = [
     # (endpoint, label, icon, roles)
     ("home.index", "今日", "today", ("admin", "supervisor", "assistant", "frontdesk", "unit")),
-    ("home.tickets", "诉求", "ticket", ("supervisor", "assistant", "frontdesk")),
+    ("tickets.index", "诉求", "ticket", ("supervisor", "assistant", "frontdesk")),
     ("home.patrols", "巡视", "patrol", ("supervisor", "assistant")),
     ("home.customers", "客户", "customer", ("supervisor", "assistant", "frontdesk")),
     ("estate.index", "设置", "settings", ("admin",)),
@@ -83,7 +83,45 @@ def nl2br(value):
 
 
 # Pages outside the home blueprint light up the tab of the area they belong to.
-TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "auth.me"}
+TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "auth.me", "tickets": "tickets.index",
+                    "workorders": "home.index"}
+# Set-up pages that live in another area's blueprint but belong under 设置.
+TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index"}
+
+
+WARN_BEFORE = datetime.timedelta(minutes=15)
+
+
+def duration_text(delta):
+    minutes = int(abs(delta).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} 小时 {minutes} 分" if minutes else f"{hours} 小时"
+    return f"{hours // 24} 天 {hours % 24} 小时"
+
+
+def due_status(due, now=None):
+    """A deadline as (css class, word, text): 正常 / 即将超时 (under 15 min) / 已超时."""
+    if due is None:
+        return ("badge-off", "", "")
+    now = now or clock.utcnow()
+    left = due - now
+    if left.total_seconds() < 0:
+        return ("badge-late", "已超时", f"超时 {duration_text(left)}")
+    if left <= WARN_BEFORE:
+        return ("badge-warn", "即将超时", f"剩 {duration_text(left)}")
+    return ("badge-ok", "正常", f"剩 {duration_text(left)}")
+
+
+def age(since, now=None):
+    """How long ago, e.g. 3 小时 20 分."""
+    return duration_text((now or clock.utcnow()) - since) if since else ""
+
+
+def iso_utc(value):
+    return clock.aware(value).isoformat() if value else ""
 
 
 def nav_items():
@@ -91,7 +129,7 @@ def nav_items():
     if not current_user.is_authenticated:
         return []
     current = request.endpoint or ""
-    current = TAB_OF_BLUEPRINT.get(current.split(".")[0], current)
+    current = TAB_OF_ENDPOINT.get(current) or TAB_OF_BLUEPRINT.get(current.split(".")[0], current)
     return [(endpoint, label, icon, endpoint == current)
             for endpoint, label, icon, roles in NAV if current_user.role in roles]
 
@@ -101,6 +139,9 @@ def init_app(app):
     app.jinja_env.filters["cn_date"] = cn_date
     app.jinja_env.filters["nl2br"] = nl2br
     app.jinja_env.filters["roster_count"] = roster_count
+    app.jinja_env.filters["iso_utc"] = iso_utc
+    # Globals rather than context: macros imported without context use them too.
+    app.jinja_env.globals.update(due_status=due_status, age=age)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -67,6 +67,7 @@ class WorkOrder(BaseModel):
         indexes = (
             (("source_type", "source_id"), False),
             (("unit", "state", "deadline"), False),
+            (("zone_id", "state", "reported_at"), False),
         )
 
     @property
@@ -92,7 +93,7 @@ class WorkOrder(BaseModel):
 
     @classmethod
     def awaiting_inspection(cls, zone_ids):
-        return (cls.select().where((cls.state == "reported") & cls.zone_id.in_(zone_ids))
+        return (cls.select(cls, Unit).join(Unit).where((cls.state == "reported") & cls.zone_id.in_(zone_ids))
                 .order_by(cls.reported_at))
 
 
@@ -171,8 +172,9 @@ def report_done(actor, order, expected_version, note, on_behalf=""):
     note = (note or "").strip()
     if not note:
         raise WorkOrderError("请说明完成情况", "note")
-    reporter = on_behalf.strip() or actor.display_name
-    text = note if not on_behalf.strip() else f"{note}（{actor.display_name} 代 {on_behalf.strip()} 登记）"
+    on_behalf = (on_behalf or "").strip()
+    reporter = on_behalf or actor.display_name
+    text = note if not on_behalf else f"{note}（{actor.display_name} 代 {on_behalf} 登记）"
     return _move(actor, order, expected_version, ("dispatched", "working", "rework"), "reported", "报完成",
                  note=text, reported_at=clock.utcnow, report_note=note, reported_by=reporter)
 
@@ -181,7 +183,7 @@ def inspect(actor, order, expected_version, passed, reason=""):
     """The assistant checks the result: accept it, or reject it with a reason (rework counted)."""
     if passed:
         return _move(actor, order, expected_version, ("reported",), "approved", "验收通过",
-                     note=reason.strip(), approved_at=clock.utcnow)
+                     note=(reason or "").strip(), approved_at=clock.utcnow)
     reason = (reason or "").strip()
     if not reason:
         raise WorkOrderError("请写明退回原因，业务块才知道要返工什么", "reason")

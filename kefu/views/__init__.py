@@ -1,6 +1,11 @@
 """Routes, one blueprint per area; each view parses input, calls a rule and renders."""
 from flask import abort
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
+
+# WTForms' own checks ("not a valid integer", "not a valid choice"…) in Chinese, from the catalogue
+# WTForms ships, without Babel (the app sets WTF_I18N_ENABLED=False so Flask-WTF uses it).
+FlaskForm.Meta.locales = ("zh",)
 
 
 def register(app):
@@ -8,9 +13,11 @@ def register(app):
     from . import estate
     from . import home
     from . import photos
+    from . import tickets
     from . import users
+    from . import workorders
 
-    for module in (auth, home, estate, users, photos):
+    for module in (auth, home, estate, users, photos, tickets, workorders):
         app.register_blueprint(module.bp)
 
 

@@ -8,15 +8,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import JOIN
 from peewee import fn
-from wtforms import HiddenField
 from wtforms import IntegerField
 from wtforms import SelectField
-from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms import TimeField
-from wtforms import widgets
-from wtforms.validators import DataRequired
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import NumberRange
@@ -45,37 +41,17 @@ from ..web import render
 from . import choices
 from . import get_or_404
 from . import photos as photo_views
+from .forms import MultiCheckboxField
+from .forms import VersionForm
+from .forms import text
 
 bp = Blueprint("estate", __name__, url_prefix="/admin")
 
-PAGE_SIZE = 50
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-
-def _text(label, max_length, required=True, message=None, **kw):
-    validators = [DataRequired(message or f"请填写{label}")] if required else [Optional()]
-    validators.append(Length(max=max_length, message=f"{label}不能超过 {max_length} 个字"))
-    return StringField(label, validators=validators, filters=[lambda v: v.strip() if isinstance(v, str) else v], **kw)
-
-
-class VersionForm(FlaskForm):
-    version = HiddenField()
-
-    def expected_version(self):
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return 0
-
 
 class EstateForm(VersionForm):
-    name = _text("小区名称", 60)
-    address = _text("地址", 200, required=False)
-    phone = _text("服务中心电话", 40, required=False, render_kw={"inputmode": "tel"})
+    name = text("小区名称", 60)
+    address = text("地址", 200, required=False)
+    phone = text("服务中心电话", 40, required=False, render_kw={"inputmode": "tel"})
     timezone = SelectField("时区", choices=choices([("Asia/Shanghai", "北京时间（Asia/Shanghai）"),
                                                   ("Asia/Urumqi", "乌鲁木齐（Asia/Urumqi）"),
                                                   ("Asia/Hong_Kong", "香港（Asia/Hong_Kong）")]))
@@ -85,9 +61,9 @@ class EstateForm(VersionForm):
 
 
 class BuildingForm(VersionForm):
-    code = _text("楼栋编号", 10, render_kw={"inputmode": "numeric", "placeholder": "如 3"},
+    code = text("楼栋编号", 10, render_kw={"inputmode": "numeric", "placeholder": "如 3"},
                  message="请填写楼栋编号")
-    name = _text("楼栋名称", 40, render_kw={"placeholder": "如 3号楼"})
+    name = text("楼栋名称", 40, render_kw={"placeholder": "如 3号楼"})
     note = TextAreaField("备注", validators=[Optional(), Length(max=500, message="备注不能超过 500 个字")])
 
     def validate_code(self, field):
@@ -117,24 +93,24 @@ class HouseholdForm(FlaskForm):
 
 
 class PlaceForm(VersionForm):
-    name = _text("名称", 60, render_kw={"placeholder": "如 3号楼 B1 地库"})
+    name = text("名称", 60, render_kw={"placeholder": "如 3号楼 B1 地库"})
     kind = SelectField("类型", choices=choices([(k, k) for k in rules.PLACE_KINDS]))
     building = SelectField("所在楼栋", coerce=int)
     note = TextAreaField("说明", validators=[Optional(), Length(max=500, message="说明不能超过 500 个字")])
 
 
 class ZoneForm(VersionForm):
-    name = _text("区域名称", 40, render_kw={"placeholder": "如 一区（1–4号楼）"})
+    name = text("区域名称", 40, render_kw={"placeholder": "如 一区（1–4号楼）"})
     note = TextAreaField("备注", validators=[Optional(), Length(max=500, message="备注不能超过 500 个字")])
     buildings = MultiCheckboxField("包含楼栋", coerce=int)
     assistants = MultiCheckboxField("客户助理", coerce=int)
 
 
 class UnitForm(VersionForm):
-    name = _text("名称", 40, render_kw={"placeholder": "如 工程部"})
+    name = text("名称", 40, render_kw={"placeholder": "如 工程部"})
     kind = SelectField("类别", choices=choices(UNIT_KINDS.items()))
-    head = _text("负责人", 40, required=False)
-    phone = _text("联系电话", 40, required=False, render_kw={"inputmode": "tel"})
+    head = text("负责人", 40, required=False)
+    phone = text("联系电话", 40, required=False, render_kw={"inputmode": "tel"})
 
 
 def _stale(form):
@@ -293,7 +269,8 @@ def household(household_id):
         form.area.data = f"{household.area:g}"
     if form.validate_on_submit():
         before = (household.area, household.note)
-        household.area = form.area.data or None
+        # Optional() lets "   " through unvalidated; a blank area is no area.
+        household.area = str(form.area.data or "").strip() or None
         household.note = form.note.data or ""
         household.save()
         events.record(current_user, household, "修改房号信息",
@@ -526,7 +503,7 @@ def unit_void(unit_id):
 
 def _void(record, back_endpoint, back_values, message, next_endpoint, next_values):
     try:
-        rules.void(current_user, record, request.form.get("reason", "")[:200])
+        rules.void(current_user, record, request.form.get("reason", ""))
     except rules.EstateError as error:
         flash(error.message, "error")
         return done(None, back_endpoint, **back_values)

@@ -1,29 +1,48 @@
 """The tabs: 今日 for each role, and the 诉求 / 巡视 / 客户 entry pages."""
 from flask import Blueprint
+from flask import redirect
 from flask import request
+from flask import url_for
 from flask_login import current_user
 from peewee import JOIN
 from peewee import fn
 
+from .. import clock
+from .. import tickets
+from .. import workorders
 from ..auth import roles
+from ..notices import Notice
 from ..estate import Building
 from ..estate import Household
 from ..estate import Place
 from ..estate import Zone
+from ..estate import ZoneAssistant
 from ..estate import ZoneBuilding
 from ..users import Unit
 from ..users import User
+from ..tickets import Ticket
+from ..web import estate
 from ..web import render
+from ..workorders import WorkOrder
 
 bp = Blueprint("home", __name__)
 
 
 def _zone_summary(zones):
-    """Buildings and households per zone, counted in one query."""
+    """Buildings, households and assistants per zone, in three queries however many zones there are."""
     counts = dict(Household.live().join(ZoneBuilding, on=(Household.building == ZoneBuilding.building))
                   .where(ZoneBuilding.zone.in_([z.id for z in zones]))
                   .group_by(ZoneBuilding.zone).select(ZoneBuilding.zone, fn.COUNT(Household.id)).tuples())
-    return [(zone, list(zone.buildings), counts.get(zone.id, 0)) for zone in zones]
+    ids = [z.id for z in zones]
+    buildings, assistants = {}, {}
+    for link in (ZoneBuilding.select(ZoneBuilding.zone, Building).join(Building)
+                 .where(ZoneBuilding.zone.in_(ids) & Building.voided_at.is_null())
+                 .order_by(fn.LENGTH(Building.code), Building.code)):
+        buildings.setdefault(link.zone_id, []).append(link.building)
+    for link in (ZoneAssistant.select(ZoneAssistant.zone, User).join(User)
+                 .where(ZoneAssistant.zone.in_(ids)).order_by(User.display_name)):
+        assistants.setdefault(link.zone_id, []).append(link.user)
+    return [(zone, buildings.get(zone.id, []), counts.get(zone.id, 0), assistants.get(zone.id, [])) for zone in zones]
 
 
 @bp.route("/")
@@ -40,17 +59,60 @@ def index():
                                                     on=(ZoneBuilding.building == Building.id))
                                .where(ZoneBuilding.id.is_null()).count())
     elif current_user.role == "assistant":
-        context["zones"] = _zone_summary(list(Zone.of_assistant(current_user)))
+        context.update(_assistant_today())
     elif current_user.role == "supervisor":
-        context["zones"] = _zone_summary(list(Zone.live().order_by(Zone.name)))
+        context.update(_supervisor_today())
+    elif current_user.role == "frontdesk":
+        start, end = clock.day_bounds(clock.today(estate().tz), estate().tz)
+        context["logged"] = list(Ticket.live().where((Ticket.created_by == current_user)
+                                                     & (Ticket.created_at >= start) & (Ticket.created_at < end))
+                                 .order_by(Ticket.created_at.desc()))
+    elif current_user.role == "unit":
+        context["todo"] = list(WorkOrder.queue_for_unit(current_user.unit_id))
+        context["waiting"] = list(WorkOrder.select().where((WorkOrder.unit == current_user.unit_id)
+                                                           & (WorkOrder.state == "reported")))
+    if current_user.role in ("assistant", "supervisor"):
+        context["notices"] = list(Notice.unread(current_user).limit(8))
     return render(f"home/today_{current_user.role}.html", **context)
 
 
-@bp.route("/tickets")
-@roles("supervisor", "assistant", "frontdesk")
-def tickets():
-    """诉求: the request list (filled by the customer-request feature)."""
-    return render("home/tickets.html", title="客户诉求")
+def _assistant_today():
+    """What an assistant owes today: responses, inspections, return visits, work in hand."""
+    mine = tickets.with_card(tickets.visible_to(current_user))
+    zones = list(Zone.of_assistant(current_user))
+    return {
+        "zones": _zone_summary(zones),
+        "to_respond": list(mine.where(Ticket.state == "received").order_by(Ticket.response_due)),
+        "to_inspect": list(WorkOrder.awaiting_inspection([z.id for z in zones])),
+        "to_follow": list(mine.where(Ticket.state == "resolved").order_by(Ticket.followup_due)),
+        "in_hand": list(mine.where(Ticket.state.in_(("responded", "in_progress", "paused")))
+                        .order_by(Ticket.resolution_due).limit(30)),
+    }
+
+
+def _supervisor_today():
+    """The supervisor's desk: escalations with their age, late tickets, visits that can't be made."""
+    now = clock.utcnow()
+    open_tickets = tickets.with_card(Ticket.live().where(Ticket.state.in_(tickets.OPEN)))
+    return {
+        "zones": _zone_summary(list(Zone.live().order_by(Zone.name))),
+        "escalated": list(open_tickets.where(Ticket.escalation_level > 0).order_by(Ticket.escalated_at)),
+        "late": list(open_tickets.where((Ticket.escalation_level == 0) & (
+            ((Ticket.state == "received") & (Ticket.response_due < now))
+            | (Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now))))
+            .order_by(Ticket.resolution_due).limit(30)),
+        "unreachable": list(open_tickets.where((Ticket.state == "resolved")
+                                               & (Ticket.followup_attempts >= tickets.UNREACHABLE_TRIES))),
+        "open_orders": WorkOrder.select().where(WorkOrder.state.in_(workorders.OPEN_STATES)).count(),
+    }
+
+
+@bp.route("/notices/read", methods=["POST"])
+@roles("supervisor", "assistant")
+def notices_read():
+    """Mark all my notices read."""
+    Notice.update(read_at=clock.utcnow()).where((Notice.user == current_user) & Notice.read_at.is_null()).execute()
+    return redirect(url_for("home.index"), code=303)
 
 
 @bp.route("/patrols")

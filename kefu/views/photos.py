@@ -57,6 +57,11 @@ def upload():
     return render("photos/_field.html", photo_field=field, status=422 if field.errors else 200)
 
 
+def file_url(photo, thumb=False):
+    """A photo's file for WeasyPrint to embed in a PDF."""
+    return "file://" + uploads.file_path(current_app.config["PHOTOS"], photo, thumb=thumb)
+
+
 def _allowed(photo):
     if photo.uploader_id == current_user.id:
         return True

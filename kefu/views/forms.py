@@ -1,0 +1,57 @@
+"""Form pieces shared by every area: trimmed text fields, the record version, checkbox lists."""
+import secrets
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms import SelectMultipleField
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms import widgets
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def text(label, max_length, required=True, message=None, **kw):
+    """A one-line text field, trimmed, with a length limit that says so."""
+    validators = [DataRequired(message or f"请填写{label}")] if required else [Optional()]
+    validators.append(Length(max=max_length, message=f"{label}不能超过 {max_length} 个字"))
+    return StringField(label, validators=validators, filters=[strip], **kw)
+
+
+def long_text(label, max_length=2000, required=False, message=None, **kw):
+    validators = [DataRequired(message or f"请填写{label}")] if required else [Optional()]
+    validators.append(Length(max=max_length, message=f"{label}不能超过 {max_length} 个字"))
+    return TextAreaField(label, validators=validators, filters=[strip], **kw)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class VersionForm(FlaskForm):
+    """A form that edits a record carries the version it was loaded at (optimistic locking)."""
+
+    version = HiddenField()
+
+    def expected_version(self):
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return 0
+
+
+class TokenForm(FlaskForm):
+    """A form that creates a record carries a one-time token, so a double tap creates one record."""
+
+    token = HiddenField()
+
+    def ensure_token(self):
+        if not self.token.data or len(self.token.data) > 64:
+            self.token.data = secrets.token_urlsafe(16)
+        return self

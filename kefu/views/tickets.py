@@ -1,0 +1,645 @@
+"""Customer requests on the phone: intake, the ticket page and each action on it, the list,
+cases, printing; and the administrator's tiers."""
+import datetime
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from wtforms import BooleanField
+from wtforms import DateField
+from wtforms import DateTimeLocalField
+from wtforms import IntegerField
+from wtforms import SelectField
+from wtforms.validators import InputRequired
+from wtforms.validators import NumberRange
+from wtforms.validators import Optional
+
+from .. import clock
+from .. import events
+from .. import notices
+from .. import pdf
+from .. import tickets as rules
+from .. import uploads
+from .. import workorders
+from ..auth import roles
+from ..db import StaleRecord
+from ..estate import Household
+from ..estate import Place
+from ..estate import Zone
+from ..estate import normalize_code
+from ..tickets import Ticket
+from ..tickets import Tier
+from ..users import Unit
+from ..users import User
+from ..web import done
+from ..web import estate
+from ..web import invalid
+from ..web import render
+from . import choices
+from . import get_or_404
+from . import photos as photo_views
+from .forms import TokenForm
+from .forms import VersionForm
+from .forms import long_text
+from .forms import text
+
+bp = Blueprint("tickets", __name__)
+
+PAGE_SIZE = 20
+HANDLERS = ("supervisor", "assistant")
+READERS = ("supervisor", "assistant", "frontdesk")
+
+
+def _can_see_ticket_photo(user, ticket_id):
+    ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+    if ticket is None:
+        return False
+    if user.role == "unit":
+        return workorders.WorkOrder.of_source("ticket", ticket.id).where(
+            workorders.WorkOrder.unit == user.unit_id).exists()
+    return rules.can_view(user, ticket)
+
+
+photo_views.OWNER_ACCESS["ticket"] = _can_see_ticket_photo
+
+
+# Forms
+
+class IntakeForm(TokenForm):
+    channel = SelectField("来源", choices=choices((c, c) for c in rules.CHANNELS))
+    category = SelectField("类别", choices=choices([("", "请选择")] + [(c, c) for c in rules.CATEGORIES]))
+    tier = SelectField("等级", coerce=int)
+    household = text("房号（栋-单元-室）", 30, required=False,
+                     render_kw={"placeholder": "如 3-2-1502", "autocomplete": "off", "inputmode": "numeric",
+                                "list": "household-options"})
+    place = SelectField("或公共部位", coerce=int)
+    zone = SelectField("管辖区域", coerce=int)
+    customer_name = text("客户姓名", 40, required=False)
+    customer_phone = text("联系电话", 40, required=False, render_kw={"inputmode": "tel", "autocomplete": "off"})
+    description = long_text("客户反映的问题", 2000, required=True, message="请描述客户反映的问题",
+                            render_kw={"rows": 4, "placeholder": "时间、地点、现象、客户的要求"})
+
+    def validate_customer_phone(self, field):
+        if field.data and not all(ch.isdigit() or ch in "+- " for ch in field.data):
+            from wtforms.validators import ValidationError
+
+            raise ValidationError("电话只能包含数字、空格、+ 和 -")
+
+
+class RespondForm(VersionForm):
+    method = SelectField("响应方式", choices=choices((m, m) for m in rules.RESPONSE_METHODS))
+    note = long_text("沟通内容", 1000, render_kw={"rows": 3, "placeholder": "和客户约好的时间、说明的情况"})
+
+
+class ResolveForm(VersionForm):
+    note = long_text("处理情况", 2000, required=True, message="请说明是怎么处理的", render_kw={"rows": 4})
+
+
+class DispatchForm(VersionForm):
+    unit = SelectField("业务块", coerce=int)
+    instructions = long_text("要做什么", 1000, required=True, message="请写明要做什么", render_kw={"rows": 3})
+    deadline = DateTimeLocalField("完成时限", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                  validators=[InputRequired("请填写完成时限")])
+
+
+class PauseForm(VersionForm):
+    reason = SelectField("暂停原因", choices=choices((r, r) for r in rules.PAUSE_REASONS))
+    note = long_text("说明", 500, render_kw={"rows": 2})
+
+
+class EscalateForm(VersionForm):
+    reason = long_text("上报原因", 1000, required=True, message="请写明上报原因",
+                       render_kw={"rows": 3, "placeholder": "为什么无法解决或协调，需要主管做什么"})
+
+
+class FollowUpForm(VersionForm):
+    method = SelectField("回访方式", choices=choices((m, m) for m in rules.FOLLOWUP_METHODS))
+    result = SelectField("客户评价", choices=choices([("", "请选择")] + [(s, s) for s in rules.SATISFACTION]
+                                                    + [(rules.UNREACHABLE, "未接通 / 联系不上")]))
+    words = long_text("客户原话", 1000, render_kw={"rows": 3})
+
+
+class CloseForm(VersionForm):
+    reason = long_text("关闭原因", 500, required=True, message="请填写关闭原因",
+                       render_kw={"rows": 2, "placeholder": "如 三次回访未接通"})
+
+
+class CaseForm(VersionForm):
+    cause = long_text("原因", 1000, required=True, message="请写原因", render_kw={"rows": 3})
+    handling = long_text("处理", 1000, required=True, message="请写处理经过", render_kw={"rows": 3})
+    prevention = long_text("预防", 1000, required=True, message="请写以后如何预防、举一反三", render_kw={"rows": 3})
+
+
+class SuperviseForm(VersionForm):
+    action = SelectField("主管处理", choices=choices([("instruct", "批示意见"), ("reassign", "转派给客户助理"),
+                                                   ("takeover", "我来接手"), ("manager", "上报经理")]))
+    assignee = SelectField("转派给", coerce=int)
+    note = long_text("意见 / 说明", 1000, render_kw={"rows": 3})
+
+
+class VoidForm(VersionForm):
+    reason = long_text("作废原因", 500, required=True, message="请填写作废原因", render_kw={"rows": 2})
+
+
+class TierForm(VersionForm):
+    name = text("名称", 20)
+    response_minutes = IntegerField("响应时限（分钟）", validators=[
+        InputRequired("请填写响应时限"), NumberRange(5, 24 * 60, "响应时限应在 5–1440 分钟之间")],
+        render_kw={"inputmode": "numeric"})
+    resolution_hours = IntegerField("处理时限（小时，按服务时间计）", validators=[
+        InputRequired("请填写处理时限"), NumberRange(1, 24 * 30, "处理时限应在 1–720 小时之间")],
+        render_kw={"inputmode": "numeric"})
+    notify_supervisor = BooleanField("受理时立即通知客服主管")
+    sort = IntegerField("排序", default=0, validators=[Optional(), NumberRange(0, 99, "排序应在 0–99 之间")],
+                        render_kw={"inputmode": "numeric"})
+
+
+class FilterForm(TokenForm):
+    """The list's filters; they live in the URL so a filtered list can be bookmarked."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField("状态", choices=choices([("open", "未关闭"), ("", "全部")] + list(rules.STATES.items())),
+                        default="open", validate_choice=False)
+    category = SelectField("类别", choices=choices([("", "全部类别")] + [(c, c) for c in rules.CATEGORIES]),
+                           validate_choice=False)
+    tier = SelectField("等级", coerce=int, validate_choice=False)
+    zone = SelectField("区域", coerce=int, validate_choice=False)
+    assignee = SelectField("客户助理", coerce=int, validate_choice=False)
+    unit = SelectField("业务块", coerce=int, validate_choice=False)
+    start = DateField("从", validators=[Optional()])
+    end = DateField("到", validators=[Optional()])
+    q = text("关键词", 40, required=False, render_kw={"placeholder": "描述、房号、客户、单号", "type": "search"})
+    overdue = BooleanField("只看超时")
+    escalated = BooleanField("只看已上报")
+
+
+def _int_choice(form_field, pairs, empty_label):
+    form_field.choices = choices([(0, empty_label)] + list(pairs))
+
+
+def _version(form, record):
+    if request.method == "GET":
+        form.version.data = record.version
+    return form
+
+
+def _ticket(ticket_id, act=False):
+    """A live ticket the current user may see (and, with act=True, change)."""
+    ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+    if ticket is None:
+        abort(404)
+    if not rules.can_view(current_user, ticket):
+        abort(403)
+    if act and not rules.can_act(current_user, ticket):
+        abort(403)
+    return ticket
+
+
+def _action(ticket, form, template, title, apply, message, **extra):
+    """Run one ticket action from its form: apply on a valid POST, else (re)show the page."""
+    if form.validate_on_submit():
+        try:
+            apply()
+            return done(message, "tickets.show", ticket_id=ticket.id)
+        except rules.TicketError as error:
+            target = getattr(form, error.field, None) if error.field else None
+            (target.errors.append(error.message) if target is not None and isinstance(target.errors, list)
+             else form.form_errors.append(error.message))
+        except workorders.WorkOrderError as error:
+            target = getattr(form, error.field, None) if error.field else None
+            (target.errors.append(error.message) if target is not None and isinstance(target.errors, list)
+             else form.form_errors.append(error.message))
+        except StaleRecord as error:
+            form.form_errors.append(error.message)
+    context = dict(form=form, ticket=ticket, title=title, back=url_for("tickets.show", ticket_id=ticket.id), **extra)
+    if request.method == "POST":
+        return invalid(template, **context)
+    return render(template, **context)
+
+
+# Intake
+
+def _intake_form():
+    form = IntakeForm()
+    form.tier.choices = choices((t.id, t.name) for t in Tier.live())
+    form.place.choices = choices([(0, "不是公共部位")] + [(p.id, f"{p.name}（{p.kind}）")
+                                                        for p in Place.live().order_by(Place.kind, Place.name)])
+    zones = list(Zone.live().order_by(Zone.name))
+    form.zone.choices = choices([(0, "按位置自动确定")] + [(z.id, z.name) for z in zones])
+    if request.method == "GET":
+        form.ensure_token()
+        if not form.channel.data or form.channel.data == rules.CHANNELS[0]:
+            form.channel.data = "前台转交" if current_user.role == "frontdesk" else "现场"
+        if request.args.get("household"):
+            form.household.data = request.args["household"][:30]
+    return form
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+@roles(*READERS)
+def new():
+    """受理: one page to take a customer's request."""
+    form = _intake_form()
+    photo_field = photo_views.PhotoField()
+    if request.method == "POST":
+        photo_field.collect()
+        form.ensure_token()
+    household = None
+    if form.household.data:
+        household = Household.live().where(Household.code == normalize_code(form.household.data)).first()
+    if form.validate_on_submit() and not photo_field.errors:
+        if form.household.data and household is None:
+            form.household.errors.append(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写，如 3-2-1502")
+        else:
+            place = Place.live().where(Place.id == form.place.data).first() if form.place.data else None
+            zone = Zone.live().where(Zone.id == form.zone.data).first() if form.zone.data else None
+            if zone is None and current_user.role == "assistant":
+                zone = Zone.of_assistant(current_user).first()
+            try:
+                ticket, created = rules.create(
+                    current_user, channel=form.channel.data, category=form.category.data,
+                    tier=Tier.get_or_none(Tier.id == form.tier.data), description=form.description.data,
+                    household=household, place=place, zone=zone, customer_name=form.customer_name.data or "",
+                    customer_phone=form.customer_phone.data or "", photos=photo_field.photos, token=form.token.data)
+                holder = f"，已转交 {ticket.assignee.display_name}" if ticket.assignee and \
+                    ticket.assignee_id != current_user.id else ""
+                message = f"已受理 {ticket.number}{holder}" if created else f"{ticket.number} 已受理过，未重复登记"
+                return done(message, "tickets.show", ticket_id=ticket.id)
+            except rules.TicketError as error:
+                getattr(form, error.field or "description").errors.append(error.message)
+    context = dict(form=form, photo_field=photo_field, title="受理诉求", back=url_for("tickets.index"),
+                   similar=rules.similar(household=household, building=household.building if household else None,
+                                         category=form.category.data, text=form.description.data or "")
+                   if request.method == "POST" else [])
+    if request.method == "POST":
+        return invalid("tickets/new.html", **context)
+    return render("tickets/new.html", **context)
+
+
+@bp.route("/tickets/similar")
+@roles(*READERS)
+def similar():
+    """举一反三 while typing: earlier tickets like the one being taken."""
+    code = normalize_code(request.args.get("household", "")[:30])
+    household = Household.live().where(Household.code == code).first() if code else None
+    place_id = request.args.get("place", "0")
+    place = Place.live().where(Place.id == int(place_id)).first() if place_id.isdigit() and int(place_id) else None
+    building = household.building if household else (place.building if place else None)
+    groups = rules.similar(household=household, building=building, category=request.args.get("category", "")[:10],
+                           text=request.args.get("description", "")[:300])
+    return render("tickets/_similar.html", similar=groups)
+
+
+# The ticket
+
+@bp.route("/tickets/<int:ticket_id>")
+@roles(*READERS)
+def show(ticket_id):
+    """A ticket at a glance: state, holder, what's due next, the actions, the whole timeline."""
+    ticket = _ticket(ticket_id)
+    notices.mark_read(current_user, ticket)
+    orders = list(workorders.WorkOrder.of_source("ticket", ticket.id))
+    return render("tickets/show.html", ticket=ticket, title=ticket.number, back=url_for("tickets.index"),
+                  orders=orders, followups=list(ticket.followups.order_by(rules.FollowUp.at)),
+                  photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=500),
+                  similar=rules.similar(ticket), can_act=rules.can_act(current_user, ticket),
+                  open_orders=[o for o in orders if o.is_open], void_form=VoidForm(version=ticket.version))
+
+
+@bp.route("/tickets/<int:ticket_id>/respond", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def respond(ticket_id):
+    """响应: record the contact with the customer (phone, visit, on site)."""
+    ticket = _ticket(ticket_id, act=True)
+    form = _version(RespondForm(), ticket)
+    return _action(ticket, form, "tickets/respond.html", "响应客户",
+                   lambda: rules.respond(current_user, ticket, form.expected_version(), form.method.data,
+                                         form.note.data or ""), "已记录响应")
+
+
+@bp.route("/tickets/<int:ticket_id>/resolve", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def resolve(ticket_id):
+    """现场处理: resolve directly with a note and photos."""
+    ticket = _ticket(ticket_id, act=True)
+    form = _version(ResolveForm(), ticket)
+    photo_field = photo_views.PhotoField()
+    if request.method == "POST":
+        photo_field.collect()
+        if photo_field.errors:
+            return invalid("tickets/resolve.html", form=form, ticket=ticket, photo_field=photo_field,
+                           title="现场处理完成", back=url_for("tickets.show", ticket_id=ticket.id))
+    return _action(ticket, form, "tickets/resolve.html", "现场处理完成",
+                   lambda: rules.resolve_on_the_spot(current_user, ticket, form.expected_version(), form.note.data,
+                                                     photo_field.photos),
+                   "已处理完成，请按时回访", photo_field=photo_field)
+
+
+def _default_unit(ticket):
+    kind = rules.CATEGORY_UNIT.get(ticket.category)
+    unit = Unit.live().where(Unit.kind == kind).first() if kind else None
+    return unit.id if unit else 0
+
+
+@bp.route("/tickets/<int:ticket_id>/dispatch", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def dispatch(ticket_id):
+    """派工: an order to a business unit with instructions and a deadline."""
+    ticket = _ticket(ticket_id, act=True)
+    form = _version(DispatchForm(), ticket)
+    form.unit.choices = choices([(0, "请选择")] + [(u.id, f"{u.name}（{u.kind_label}）")
+                                                 for u in Unit.live().order_by(Unit.kind, Unit.name)])
+    tz = estate().tz
+    if request.method == "GET":
+        form.unit.data = _default_unit(ticket)
+        default_due = min(clock.to_local(ticket.resolution_due, tz),
+                          clock.now().astimezone(tz) + datetime.timedelta(hours=24))
+        form.deadline.data = default_due.replace(tzinfo=None, second=0, microsecond=0)
+        form.instructions.data = ticket.description
+    deadline = form.deadline.data.replace(tzinfo=tz) if form.deadline.data else None
+    return _action(ticket, form, "tickets/dispatch.html", "派工",
+                   lambda: rules.dispatch(current_user, ticket, form.expected_version(),
+                                          Unit.live().where(Unit.id == form.unit.data).first(),
+                                          form.instructions.data, deadline),
+                   "已派工，业务块会在手机上看到")
+
+
+@bp.route("/tickets/<int:ticket_id>/pause", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def pause(ticket_id):
+    """暂停: stop the resolution clock while waiting."""
+    ticket = _ticket(ticket_id, act=True)
+    form = _version(PauseForm(), ticket)
+    return _action(ticket, form, "tickets/pause.html", "暂停处理",
+                   lambda: rules.pause(current_user, ticket, form.expected_version(), form.reason.data,
+                                       form.note.data or ""), "已暂停，处理时限暂停计时")
+
+
+@bp.route("/tickets/<int:ticket_id>/resume", methods=["POST"])
+@roles(*HANDLERS)
+def resume(ticket_id):
+    """恢复处理."""
+    ticket = _ticket(ticket_id, act=True)
+    form = VersionForm()
+    try:
+        form.validate_on_submit()
+        rules.resume(current_user, ticket, form.expected_version())
+        flash("已恢复处理，处理时限已顺延", "success")
+    except (rules.TicketError, StaleRecord) as error:
+        flash(error.message, "error")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id), code=303)
+
+
+@bp.route("/tickets/<int:ticket_id>/escalate", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def escalate(ticket_id):
+    """上报主管."""
+    ticket = _ticket(ticket_id, act=True)
+    form = _version(EscalateForm(), ticket)
+    return _action(ticket, form, "tickets/escalate.html", "上报主管",
+                   lambda: rules.escalate(current_user, ticket, form.expected_version(), form.reason.data),
+                   "已上报客服主管")
+
+
+@bp.route("/tickets/<int:ticket_id>/followup", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def followup(ticket_id):
+    """回访: the customer's verdict closes or reopens the ticket."""
+    ticket = _ticket(ticket_id, act=True)
+    form = _version(FollowUpForm(), ticket)
+    if request.method == "GET":
+        form.method.data = "电话"
+    if request.method == "POST" and not form.result.data:
+        form.validate()
+        form.result.errors = list(form.result.errors) + ["请选择客户评价"]
+        return invalid("tickets/followup.html", form=form, ticket=ticket, title="回访",
+                       back=url_for("tickets.show", ticket_id=ticket.id))
+    messages = {"满意": "回访满意，诉求已关闭", "基本满意": "回访基本满意，诉求已关闭",
+                "不满意": "客户不满意，诉求已重新打开，请安排整改", rules.UNREACHABLE: "已记录未接通，请稍后再回访"}
+    return _action(ticket, form, "tickets/followup.html", "回访",
+                   lambda: rules.record_followup(current_user, ticket, form.expected_version(), form.method.data,
+                                                 form.result.data, form.words.data or ""),
+                   messages.get(form.result.data, "已记录回访"))
+
+
+@bp.route("/tickets/<int:ticket_id>/close", methods=["GET", "POST"])
+@roles("supervisor")
+def close(ticket_id):
+    """The supervisor closes a resolved ticket with a reason."""
+    ticket = _ticket(ticket_id, act=True)
+    form = _version(CloseForm(), ticket)
+    if request.method == "GET" and ticket.followup_attempts >= rules.UNREACHABLE_TRIES:
+        form.reason.data = f"{ticket.followup_attempts} 次回访未接通"
+    return _action(ticket, form, "tickets/close.html", "主管关闭",
+                   lambda: rules.close_by_supervisor(current_user, ticket, form.expected_version(), form.reason.data),
+                   "诉求已关闭")
+
+
+@bp.route("/tickets/<int:ticket_id>/case", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def case(ticket_id):
+    """案例: mark a ticket as a case with its analysis."""
+    ticket = _ticket(ticket_id, act=True)
+    form = _version(CaseForm(), ticket)
+    if request.method == "GET" and ticket.is_case:
+        form.cause.data, form.handling.data, form.prevention.data = \
+            ticket.case_cause, ticket.case_handling, ticket.case_prevention
+    return _action(ticket, form, "tickets/case.html", "案例分析",
+                   lambda: rules.mark_case(current_user, ticket, form.expected_version(), form.cause.data,
+                                           form.handling.data, form.prevention.data), "已保存为案例")
+
+
+@bp.route("/tickets/<int:ticket_id>/supervise", methods=["GET", "POST"])
+@roles("supervisor")
+def supervise(ticket_id):
+    """The supervisor on an escalated ticket: instructions, reassign, take over, or up to the manager."""
+    ticket = _ticket(ticket_id, act=True)
+    form = _version(SuperviseForm(), ticket)
+    form.assignee.choices = choices([(0, "请选择")] + [(u.id, u.display_name)
+                                                      for u in User.active_with_role("assistant")])
+
+    def apply():
+        note = form.note.data or ""
+        if form.action.data == "instruct":
+            rules.instruct(current_user, ticket, form.expected_version(), note)
+        elif form.action.data == "reassign":
+            assignee = User.get_or_none(User.id == form.assignee.data) if form.assignee.data else None
+            rules.reassign(current_user, ticket, form.expected_version(), assignee, note)
+        elif form.action.data == "takeover":
+            rules.reassign(current_user, ticket, form.expected_version(), current_user, note)
+        else:
+            rules.escalate(current_user, ticket, form.expected_version(), note, level=2)
+
+    labels = {"instruct": "已批示", "reassign": "已转派", "takeover": "已由您接手", "manager": "已上报经理"}
+    return _action(ticket, form, "tickets/supervise.html", "主管处理", apply, labels.get(form.action.data, "已保存"))
+
+
+@bp.route("/tickets/<int:ticket_id>/void", methods=["POST"])
+@roles("supervisor")
+def void(ticket_id):
+    """Void a ticket logged by mistake (e.g. a duplicate)."""
+    ticket = _ticket(ticket_id, act=True)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        flash("请填写作废原因", "error")
+        return redirect(url_for("tickets.show", ticket_id=ticket.id), code=303)
+    try:
+        rules.void(current_user, ticket, form.expected_version(), form.reason.data)
+        flash(f"{ticket.number} 已作废", "success")
+    except (rules.TicketError, StaleRecord) as error:
+        flash(error.message, "error")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id), code=303)
+
+
+@bp.route("/tickets/<int:ticket_id>.pdf")
+@roles(*READERS)
+def print_ticket(ticket_id):
+    """The ticket's full record with its timeline, on A4."""
+    ticket = _ticket(ticket_id)
+    orders = list(workorders.WorkOrder.of_source("ticket", ticket.id))
+    return pdf.response("tickets/show_print.html", f"{ticket.number}.pdf", ticket=ticket, orders=orders,
+                        followups=list(ticket.followups.order_by(rules.FollowUp.at)),
+                        photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=1000),
+                        photo_path=photo_views.file_url)
+
+
+# Lists
+
+def _filter_form():
+    form = FilterForm(request.args, meta={"csrf": False})
+    _int_choice(form.tier, ((t.id, t.name) for t in Tier.live()), "全部等级")
+    _int_choice(form.zone, ((z.id, z.name) for z in Zone.live().order_by(Zone.name)), "全部区域")
+    _int_choice(form.assignee, ((u.id, u.display_name) for u in User.active_with_role("assistant", "supervisor")),
+                "全部人员")
+    _int_choice(form.unit, ((u.id, u.name) for u in Unit.live().order_by(Unit.kind)), "全部业务块")
+    if "state" not in request.args:
+        form.state.data = "open"
+    return form
+
+
+def filtered(form, user):
+    """The ticket query for a filter form, narrowed to what the user may see, newest first."""
+    query = rules.visible_to(user)
+    state = form.state.data
+    if state == "open":
+        query = query.where(Ticket.state.in_(rules.OPEN))
+    elif state in rules.STATES:
+        query = query.where(Ticket.state == state)
+    if form.category.data in rules.CATEGORIES:
+        query = query.where(Ticket.category == form.category.data)
+    for field, column in ((form.tier, Ticket.tier), (form.zone, Ticket.zone), (form.assignee, Ticket.assignee)):
+        if field.data:
+            query = query.where(column == field.data)
+    if form.unit.data:
+        query = query.where(Ticket.id.in_(
+            workorders.WorkOrder.select(workorders.WorkOrder.source_id).where(
+                (workorders.WorkOrder.source_type == "ticket") & (workorders.WorkOrder.unit == form.unit.data))))
+    tz = estate().tz
+    if form.start.data:
+        query = query.where(Ticket.created_at >= clock.day_bounds(form.start.data, tz)[0])
+    if form.end.data:
+        query = query.where(Ticket.created_at < clock.day_bounds(form.end.data, tz)[1])
+    now = clock.utcnow()
+    if form.overdue.data:
+        query = query.where(
+            ((Ticket.state == "received") & (Ticket.response_due < now))
+            | (Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now)))
+    if form.escalated.data:
+        query = query.where(Ticket.escalation_level > 0)
+    text = (form.q.data or "").strip()
+    if len(text) >= 3 and (state == "open" or state in rules.OPEN):
+        # Open tickets are few: test each against the word index rather than walk its matches.
+        return query.where(Ticket.id.in_(rules.search_ids(text))).order_by(Ticket.created_at.desc(),
+                                                                          Ticket.id.desc())
+    return rules.newest_matching(query, text)
+
+
+@bp.route("/tickets")
+@roles(*READERS)
+def index():
+    """诉求: every request I may see, filtered by state, category, tier, zone, people, dates, words."""
+    form = _filter_form()
+    if form.start.errors or form.end.errors:
+        form.start.data = form.end.data = None
+    form.validate()
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10000))
+    query = rules.with_card(filtered(form, current_user))
+    items = list(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))
+    more = len(items) > PAGE_SIZE
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render("tickets/index.html", block="results", title="客户诉求", form=form, items=items[:PAGE_SIZE],
+                  page=page, more=more, args=args, now=clock.utcnow(),
+                  filtering=any(k in request.args for k in ("category", "tier", "zone", "assignee", "unit",
+                                                              "start", "end", "overdue", "escalated")))
+
+
+@bp.route("/tickets/cases")
+@roles(*READERS)
+def cases():
+    """案例: tickets marked as cases, with their analysis; searchable."""
+    q = request.args.get("q", "")[:40]
+    return render("tickets/cases.html", block="results", title="案例", q=q, items=list(rules.cases(q)),
+                  back=url_for("tickets.index"))
+
+
+# Tiers (administrator)
+
+@bp.route("/admin/tiers")
+@roles("admin")
+def tiers():
+    """诉求等级 and their limits."""
+    return render("tickets/tiers.html", title="诉求等级", items=list(Tier.live()), back=url_for("estate.index"))
+
+
+@bp.route("/admin/tiers/new", methods=["GET", "POST"], endpoint="tier_new")
+@bp.route("/admin/tiers/<int:tier_id>", methods=["GET", "POST"])
+@roles("admin")
+def tier(tier_id=None):
+    """Create or edit a tier: response and resolution limits, who is told at intake."""
+    tier = get_or_404(Tier.live(), tier_id) if tier_id else None
+    form = TierForm(obj=tier)
+    if request.method == "GET" and tier is not None:
+        form.version.data = tier.version
+        form.resolution_hours.data = tier.resolution_minutes // 60
+    if form.validate_on_submit():
+        clash = Tier.select().where((Tier.name == form.name.data) & (Tier.id != (tier.id if tier else 0))).exists()
+        if clash:
+            form.name.errors.append("该等级名称已存在")
+        else:
+            values = dict(name=form.name.data, response_minutes=form.response_minutes.data,
+                          resolution_minutes=form.resolution_hours.data * 60,
+                          notify_supervisor=form.notify_supervisor.data, sort=form.sort.data or 0)
+            if tier is None:
+                tier = Tier.create(**values)
+                events.record(current_user, tier, "新建诉求等级", note=_tier_summary(tier))
+                return done("诉求等级已保存", "tickets.tiers")
+            before = _tier_summary(tier)
+            updated = (Tier.update(version=Tier.version + 1, **values)
+                       .where((Tier.id == tier.id) & (Tier.version == form.expected_version())).execute())
+            if updated == 1:
+                events.record(current_user, tier, "修改诉求等级",
+                              note=f"{before} → {_tier_summary(Tier.get_by_id(tier.id))}")
+                return done("诉求等级已保存", "tickets.tiers")
+            form.form_errors.append(StaleRecord.message)
+    context = dict(form=form, tier=tier, title=tier.name if tier else "新建诉求等级", back=url_for("tickets.tiers"),
+                   timeline=events.timeline(tier) if tier else [])
+    if request.method == "POST":
+        return invalid("tickets/tier.html", **context)
+    return render("tickets/tier.html", **context)
+
+
+def _tier_summary(tier):
+    return (f"{tier.name}：响应 {Tier.hours_label(tier.response_minutes)}，处理 "
+            f"{Tier.hours_label(tier.resolution_minutes)}" + ("，通知主管" if tier.notify_supervisor else ""))
+
+
+
+@bp.app_context_processor
+def ticket_helpers():
+    return {"outcome": rules.outcome}

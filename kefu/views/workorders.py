@@ -1,0 +1,222 @@
+"""Work orders on the phone: a unit's queue, accepting and reporting done with photos; the
+assistant's inspection (accept or send back), recording on a unit's behalf; the printed 派工单."""
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from wtforms import SelectField
+
+from .. import clock
+from .. import events
+from .. import pdf
+from .. import tickets
+from .. import uploads
+from .. import workorders as rules
+from ..auth import roles
+from ..db import StaleRecord
+from ..db import database
+from ..workorders import WorkOrder
+from ..web import done
+from ..web import invalid
+from ..web import render
+from . import choices
+from . import photos as photo_views
+from .forms import VersionForm
+from .forms import long_text
+from .forms import text
+
+bp = Blueprint("workorders", __name__, url_prefix="/workorders")
+
+WORKERS = ("supervisor", "assistant", "unit")
+
+
+def _can_see(user, order):
+    if user.role == "unit":
+        return order.unit_id == user.unit_id
+    if user.role == "supervisor":
+        return True
+    if user.role == "assistant":
+        return order.zone_id in tickets.zone_ids_of(user) or order.created_by_id == user.id
+    return False
+
+
+photo_views.OWNER_ACCESS["workorder"] = lambda user, order_id: (
+    (order := WorkOrder.get_or_none(WorkOrder.id == order_id)) is not None and _can_see(user, order))
+
+
+class ReportForm(VersionForm):
+    note = long_text("完成情况", 1000, required=True, message="请说明完成情况", render_kw={"rows": 3})
+    on_behalf = text("代谁登记", 60, required=False,
+                     render_kw={"placeholder": "如 工程部 李师傅 电话告知已完成"})
+
+
+class InspectForm(VersionForm):
+    verdict = SelectField("验收结果", choices=choices([("", "请选择"), ("pass", "合格，验收通过"),
+                                                     ("fail", "不合格，退回返工")]))
+    reason = long_text("说明", 1000, render_kw={"rows": 3, "placeholder": "不合格时写明要返工什么"})
+
+
+class CancelForm(VersionForm):
+    reason = long_text("撤销原因", 500, required=True, message="请填写撤销原因", render_kw={"rows": 2})
+
+
+def _order(order_id):
+    order = WorkOrder.get_or_none(WorkOrder.id == order_id)
+    if order is None:
+        abort(404)
+    if not _can_see(current_user, order):
+        abort(403)
+    return order
+
+
+def _source(order):
+    """The record that raised the order, for showing its details (a ticket for now)."""
+    if order.source_type == "ticket":
+        return tickets.Ticket.get_or_none(tickets.Ticket.id == order.source_id)
+    return None
+
+
+def _source_photos(order):
+    source = _source(order)
+    return list(uploads.Photo.of(source)) if source is not None else []
+
+
+@bp.route("")
+@roles(*WORKERS)
+def index():
+    """派工单: a unit's queue; for assistants, the orders waiting for their inspection."""
+    if current_user.role == "unit":
+        todo = list(WorkOrder.queue_for_unit(current_user.unit_id))
+        waiting = list(WorkOrder.select().where((WorkOrder.unit == current_user.unit_id)
+                                                & (WorkOrder.state == "reported")).order_by(WorkOrder.reported_at))
+        recent = list(WorkOrder.select().where((WorkOrder.unit == current_user.unit_id)
+                                               & (WorkOrder.state == "approved"))
+                      .order_by(WorkOrder.approved_at.desc()).limit(10))
+    else:
+        query = WorkOrder.select()
+        if current_user.role == "assistant":
+            query = query.where(WorkOrder.zone_id.in_(tickets.zone_ids_of(current_user)))
+        todo = list(query.where(WorkOrder.state == "reported").order_by(WorkOrder.reported_at))
+        waiting = list(query.where(WorkOrder.state.in_(rules.UNIT_TODO)).order_by(WorkOrder.deadline).limit(50))
+        recent = []
+    return render("workorders/index.html", title="派工单", todo=todo, waiting=waiting, recent=recent,
+                  now=clock.utcnow())
+
+
+@bp.route("/<int:order_id>")
+@roles(*WORKERS)
+def show(order_id):
+    """One work order: what, where, by when, photos, and the next step for whoever is looking."""
+    order = _order(order_id)
+    return render("workorders/show.html", order=order, title=order.number, source=_source(order),
+                  source_photos=_source_photos(order), photos=list(uploads.Photo.of(order)),
+                  timeline=events.timeline(order), now=clock.utcnow(),
+                  back=url_for("workorders.index") if current_user.role == "unit" else
+                  (url_for("tickets.show", ticket_id=order.source_id) if order.source_type == "ticket"
+                   else url_for("workorders.index")))
+
+
+def _after(order, message):
+    flash(message, "success")
+    return redirect(url_for("workorders.show", order_id=order.id), code=303)
+
+
+@bp.route("/<int:order_id>/accept", methods=["POST"])
+@roles("unit")
+def accept(order_id):
+    """接单."""
+    order = _order(order_id)
+    form = VersionForm()
+    form.validate_on_submit()
+    try:
+        rules.accept(current_user, order, form.expected_version())
+    except (rules.WorkOrderError, StaleRecord) as error:
+        flash(error.message, "error")
+        return redirect(url_for("workorders.show", order_id=order.id), code=303)
+    return _after(order, "已接单")
+
+
+def _form_page(order, form, template, title, apply, message, **extra):
+    if form.validate_on_submit() and not extra.get("photo_field", photo_views.PhotoField()).errors:
+        try:
+            apply()
+            return done(message, "workorders.show", order_id=order.id)
+        except rules.WorkOrderError as error:
+            target = getattr(form, error.field, None) if error.field else None
+            (target.errors.append(error.message) if target is not None else form.form_errors.append(error.message))
+        except StaleRecord as error:
+            form.form_errors.append(error.message)
+    context = dict(form=form, order=order, title=title, back=url_for("workorders.show", order_id=order.id), **extra)
+    if request.method == "POST":
+        return invalid(template, **context)
+    return render(template, **context)
+
+
+@bp.route("/<int:order_id>/report", methods=["GET", "POST"])
+@roles(*WORKERS)
+def report(order_id):
+    """报完成: the unit (or the assistant on its behalf) reports the work done, with after-photos."""
+    order = _order(order_id)
+    form = ReportForm()
+    if request.method == "GET":
+        form.version.data = order.version
+    photo_field = photo_views.PhotoField()
+    if request.method == "POST":
+        photo_field.collect()
+
+    def apply():
+        on_behalf = (form.on_behalf.data or "") if current_user.role != "unit" else ""
+        if current_user.role != "unit" and not on_behalf:
+            raise rules.WorkOrderError("请写明代哪位业务块人员登记，如 工程部 李师傅", "on_behalf")
+        with database.atomic():
+            updated = rules.report_done(current_user, order, form.expected_version(), form.note.data, on_behalf)
+            uploads.attach(photo_field.photos, updated)
+
+    return _form_page(order, form, "workorders/report.html", "报完成", apply, "已报完成，等待客户助理验收",
+                      photo_field=photo_field)
+
+
+@bp.route("/<int:order_id>/inspect", methods=["GET", "POST"])
+@roles("supervisor", "assistant")
+def inspect(order_id):
+    """验收: accept the work, or send it back with what is still wrong."""
+    order = _order(order_id)
+    form = InspectForm()
+    if request.method == "GET":
+        form.version.data = order.version
+    if request.method == "POST" and form.verdict.data not in ("pass", "fail"):
+        form.validate()
+        form.verdict.errors = list(form.verdict.errors) + ["请选择验收结果"]
+        return invalid("workorders/inspect.html", form=form, order=order, title="验收",
+                       photos=list(uploads.Photo.of(order)), back=url_for("workorders.show", order_id=order.id))
+    passed = form.verdict.data == "pass"
+    return _form_page(order, form, "workorders/inspect.html", "验收",
+                      lambda: rules.inspect(current_user, order, form.expected_version(), passed,
+                                            form.reason.data or ""),
+                      "验收通过" if passed else "已退回业务块返工", photos=list(uploads.Photo.of(order)))
+
+
+@bp.route("/<int:order_id>/cancel", methods=["GET", "POST"])
+@roles("supervisor", "assistant")
+def cancel(order_id):
+    """撤销派工 with a reason."""
+    order = _order(order_id)
+    form = CancelForm()
+    if request.method == "GET":
+        form.version.data = order.version
+    return _form_page(order, form, "workorders/cancel.html", "撤销派工",
+                      lambda: rules.cancel(current_user, order, form.expected_version(), form.reason.data),
+                      "派工单已撤销")
+
+
+@bp.route("/<int:order_id>.pdf")
+@roles(*WORKERS)
+def print_order(order_id):
+    """The A4 派工单 for a unit that works on paper."""
+    order = _order(order_id)
+    return pdf.response("workorders/show_print.html", f"{order.number}.pdf", order=order, source=_source(order),
+                        photos=_source_photos(order) + list(uploads.Photo.of(order)),
+                        photo_path=photo_views.file_url, timeline=events.timeline(order))

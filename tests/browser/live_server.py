@@ -1,0 +1,46 @@
+"""Serve the demo estate for the browser tests, in a process of its own.
+
+Usage: python tests/browser/live_server.py INSTANCE_DIR
+Prints the port once the server listens; logs go to stderr. Exits when stdin closes, so a
+test run that dies without tearing down leaves no server behind.
+"""
+import os
+import sys
+import threading
+import warnings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+
+def main(instance):
+    # The same warning policy as pytest (pyproject.toml): a warning in a request is a bug.
+    warnings.filterwarnings("error")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="fontTools.*")
+
+    from werkzeug.serving import make_server
+
+    from kefu import create_app
+    from kefu import db
+    from kefu import demo
+    from kefu import users
+
+    users.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing; the password stays demo1234
+    app = create_app({"TESTING": True, "INSTANCE": instance, "WTF_CSRF_ENABLED": True,
+                      "DATABASE": os.path.join(instance, "browser.sqlite3"),
+                      "PHOTOS": os.path.join(instance, "photos")})
+    with db.database.connection_context():
+        demo.build()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+    print(server.server_port, flush=True)
+    server.serve_forever()
+
+
+def _exit_with_parent():
+    sys.stdin.read()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,283 @@
+"""Customer requests over HTTP, per role: what each person sees and may do on their phone."""
+import datetime
+import io
+import re
+
+import pypdf
+import pytest
+
+from conftest import PASSWORD
+from conftest import text
+from kefu import clock
+from kefu import tickets
+from kefu import users
+from kefu import workorders
+from kefu.notices import Notice
+from kefu.tickets import Ticket
+from kefu.workorders import WorkOrder
+from test_tickets import intake
+from test_tickets import traveller  # noqa: F401  (fixture)
+from test_tickets import world  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def as_user(client):
+    def sign_in(user):
+        client.post("/logout")
+        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 303
+        return client
+
+    return sign_in
+
+
+def intake_form(world, **values):
+    form = {"channel": "前台转交", "category": "工程维修", "tier": str(world.normal.id), "household": "1-1-101",
+            "place": "0", "zone": "0", "customer_name": "王先生", "customer_phone": "13812345678",
+            "description": "厨房水管漏水，地上有积水", "token": "form-1"}
+    form.update(values)
+    return form
+
+
+def test_front_desk_intake_lands_on_the_assistants_today(world, as_user):
+    client = as_user(world.frontdesk)
+    response = client.post("/tickets/new", data=intake_form(world))
+    assert response.status_code == 303
+    ticket = Ticket.get()
+    assert ticket.assignee_id == world.assistant.id and ticket.channel == "前台转交"
+    page = text(client.get(response.headers["Location"], follow_redirects=True))
+    assert "KS20261127-001" in page and "1-1-101" in page
+    today = text(as_user(world.assistant).get("/"))
+    assert "待响应（1）" in today and "厨房水管漏水" in today
+    assert "正常" in today and "剩 1 小时" in today  # the response countdown
+    assert "厨房水管漏水" not in text(as_user(world.assistant2).get("/"))
+
+
+def test_a_double_tapped_intake_creates_one_ticket(world, as_user):
+    client = as_user(world.frontdesk)
+    first = client.post("/tickets/new", data=intake_form(world))
+    second = client.post("/tickets/new", data=intake_form(world), follow_redirects=True)
+    assert Ticket.select().count() == 1
+    assert first.headers["Location"].endswith(f"/tickets/{Ticket.get().id}")
+    assert "已受理过，未重复登记" in text(second)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("household", "1-9-999", "没有房号“1-9-999”"),
+    ("household", "", "请填写房号或选择公共部位"),
+    ("description", "   ", "请描述客户反映的问题"),
+    ("category", "", "Not a valid choice"),
+    ("customer_phone", "打电话", "电话只能包含数字"),
+    ("description", "长" * 2001, "不能超过 2000 个字"),
+])
+def test_bad_intake_keeps_what_was_typed(world, as_user, field, value, message):
+    client = as_user(world.assistant)
+    form = intake_form(world, **{field: value})
+    response = client.post("/tickets/new", data=form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html or (message == "Not a valid choice" and "请选择" in html)
+    assert 'value="王先生"' in html
+    assert Ticket.select().count() == 0
+
+
+def test_markup_in_a_description_is_shown_as_text(world, as_user):
+    client = as_user(world.assistant)
+    client.post("/tickets/new", data=intake_form(world, description="<script>alert(1)</script> 漏水"))
+    html = client.get(f"/tickets/{Ticket.get().id}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
+
+
+def test_urgent_intake_tells_the_supervisor(world, as_user):
+    as_user(world.frontdesk).post("/tickets/new", data=intake_form(world, tier=str(world.urgent.id)))
+    today = text(as_user(world.supervisor).get("/"))
+    assert "紧急诉求 KS20261127-001" in today
+
+
+def test_another_zones_assistant_can_neither_see_nor_act(world, as_user):
+    ticket = intake(world)
+    client = as_user(world.assistant2)
+    assert client.get(f"/tickets/{ticket.id}").status_code == 403
+    assert client.post(f"/tickets/{ticket.id}/respond", data={"version": "1", "method": "电话"}).status_code == 403
+    assert "KS20261127-001" not in text(client.get("/tickets"))
+
+
+def test_front_desk_reads_but_does_not_handle(world, as_user):
+    ticket = intake(world)
+    client = as_user(world.frontdesk)
+    assert client.get(f"/tickets/{ticket.id}").status_code == 200
+    assert client.get(f"/tickets/{ticket.id}/respond").status_code == 403
+    assert "响应客户</a>" not in client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+
+
+def test_the_second_of_two_people_acting_at_once_is_told(world, as_user):
+    ticket = intake(world)
+    client = as_user(world.assistant)
+    first = client.post(f"/tickets/{ticket.id}/respond", data={"version": "1", "method": "电话", "note": "先到"})
+    assert first.status_code == 303
+    second = as_user(world.supervisor).post(f"/tickets/{ticket.id}/respond",
+                                            data={"version": "1", "method": "上门", "note": "后到"})
+    assert second.status_code == 422
+    assert "已被他人更新，请刷新后再试" in text(second) or "已响应" in text(second)
+    assert Ticket.get_by_id(ticket.id).response_method == "电话"
+
+
+def test_unit_sees_only_its_own_orders(world, as_user):
+    ticket = intake(world)
+    ticket, order = tickets.dispatch(world.assistant, ticket, ticket.version, world.engineering, "换水管",
+                                     clock.now() + datetime.timedelta(hours=4))
+    engineer = as_user(world.engineer)
+    today = text(engineer.get("/"))
+    assert "待处理（1）" in today and "换水管" in today
+    assert engineer.get(f"/workorders/{order.id}").status_code == 200
+    cleaner = as_user(world.cleaner)
+    assert "换水管" not in text(cleaner.get("/")) and "换水管" not in text(cleaner.get("/workorders"))
+    assert cleaner.get(f"/workorders/{order.id}").status_code == 403
+    assert cleaner.get(f"/workorders/{order.id}.pdf").status_code == 403
+    assert cleaner.get(f"/tickets/{ticket.id}").status_code == 403
+
+
+def test_reject_and_rework_over_http(world, as_user):
+    ticket = intake(world)
+    ticket, order = tickets.dispatch(world.assistant, ticket, ticket.version, world.engineering, "换水管",
+                                     clock.now() + datetime.timedelta(hours=4))
+    engineer = as_user(world.engineer)
+    assert engineer.post(f"/workorders/{order.id}/accept", data={"version": "1"}).status_code == 303
+    assert engineer.post(f"/workorders/{order.id}/report", data={"version": "2", "note": ""}).status_code == 422
+    assert engineer.post(f"/workorders/{order.id}/report", data={"version": "2", "note": "已换"}).status_code == 303
+    assistant = as_user(world.assistant)
+    assert "待验收派工单（1）" in text(assistant.get("/"))
+    refused = assistant.post(f"/workorders/{order.id}/inspect", data={"version": "3", "verdict": "fail", "reason": ""})
+    assert refused.status_code == 422 and "请写明退回原因" in text(refused)
+    assistant.post(f"/workorders/{order.id}/inspect", data={"version": "3", "verdict": "fail", "reason": "还在滴"})
+    assert "返工中" in text(as_user(world.engineer).get("/"))
+    assert WorkOrder.get_by_id(order.id).rework_count == 1
+
+
+def test_assistant_records_done_on_a_units_behalf(world, as_user):
+    ticket = intake(world)
+    ticket, order = tickets.dispatch(world.assistant, ticket, ticket.version, world.engineering, "换水管",
+                                     clock.now() + datetime.timedelta(hours=4))
+    client = as_user(world.assistant)
+    missing = client.post(f"/workorders/{order.id}/report", data={"version": "1", "note": "已换", "on_behalf": ""})
+    assert missing.status_code == 422 and "代哪位业务块人员登记" in text(missing)
+    client.post(f"/workorders/{order.id}/report",
+                data={"version": "1", "note": "已换好", "on_behalf": "工程部 李师傅 电话告知已完成"})
+    order = WorkOrder.get_by_id(order.id)
+    assert order.state == "reported" and order.reported_by == "工程部 李师傅 电话告知已完成"
+
+
+def test_closing_with_an_open_order_is_refused_with_a_message(world, as_user):
+    ticket = intake(world)
+    ticket = tickets.resolve_on_the_spot(world.assistant, ticket, ticket.version, "当场处理")
+    workorders.dispatch(world.assistant, ticket, "ticket", world.cleaning, "清理", clock.now()
+                        + datetime.timedelta(hours=2), zone_id=ticket.zone_id)
+    response = as_user(world.supervisor).post(f"/tickets/{ticket.id}/close",
+                                              data={"version": str(ticket.version), "reason": "联系不上"})
+    assert response.status_code == 422 and "还有未完成的派工单" in text(response)
+    assert Ticket.get_by_id(ticket.id).state == "resolved"
+
+
+def test_list_filters_live_in_the_url(world, as_user):
+    intake(world, description="电梯按钮失灵", category="工程维修")
+    intake(world, description="楼道有垃圾没人清理", category="保洁")
+    client = as_user(world.assistant)
+    assert "电梯按钮失灵" in text(client.get("/tickets?q=电梯"))           # 2 characters: fallback
+    assert "楼道有垃圾" not in text(client.get("/tickets?q=电梯"))
+    assert "楼道有垃圾" in text(client.get("/tickets?q=没人清理"))        # trigram index
+    assert "电梯按钮失灵" not in text(client.get("/tickets?category=保洁"))
+    assert "暂无诉求" not in text(client.get("/tickets?state=received"))
+    assert "没有符合条件的诉求" in text(client.get("/tickets?state=closed&q=电梯"))
+    partial = client.get("/tickets?q=电梯", headers={"HX-Request": "true", "HX-Target": "results"})
+    assert "<html" not in partial.get_data(as_text=True) and "HX-Request" in partial.headers["Vary"]
+    # Junk in the URL never breaks the list.
+    for junk in ("page=abc", "start=2026-13-45", "tier=x", "state=<b>", "q=%FF%FE"):
+        assert client.get(f"/tickets?{junk}").status_code == 200, junk
+
+
+def test_list_is_paginated(world, as_user):
+    for n in range(25):
+        intake(world, description=f"第 {n} 件事情需要处理")
+    client = as_user(world.assistant)
+    first = text(client.get("/tickets"))
+    assert "下一页" in first and "第 24 件事情" in first and "第 0 件事情" not in first
+    second = text(client.get("/tickets?page=2"))
+    assert "第 0 件事情" in second and "下一页" not in second
+
+
+def test_overdue_filter(world, as_user, traveller):
+    intake(world, description="早上报的问题")
+    traveller.shift(datetime.timedelta(minutes=90))
+    intake(world, description="刚报的问题")
+    page = text(as_user(world.assistant).get("/tickets?overdue=y"))
+    assert "早上报的问题" in page and "刚报的问题" not in page
+
+
+def test_similar_cases_while_typing(world, as_user):
+    old = intake(world, description="卫生间水管漏水，楼下天花板滴水")
+    tickets.resolve_on_the_spot(world.assistant, old, old.version, "更换了水管接头")
+    client = as_user(world.frontdesk)
+    html = text(client.get("/tickets/similar?household=1-1-101&category=工程维修&description=厨房水管漏水"))
+    assert "类似诉求" in html and "同一房号" in html and "更换了水管接头" in html
+
+
+def test_supervisor_queue_and_takeover(world, as_user):
+    ticket = intake(world)
+    as_user(world.assistant).post(f"/tickets/{ticket.id}/escalate",
+                                  data={"version": "1", "reason": "客户要求赔偿"})
+    supervisor = as_user(world.supervisor)
+    today = text(supervisor.get("/"))
+    assert "上报（1）" in today and "客户要求赔偿" in today
+    supervisor.post(f"/tickets/{ticket.id}/supervise",
+                    data={"version": "2", "action": "reassign", "assignee": str(world.assistant2.id), "note": "你熟"})
+    ticket = Ticket.get_by_id(ticket.id)
+    assert ticket.assignee_id == world.assistant2.id
+    # Handed over: the other zone's assistant may now act on it.
+    assert as_user(world.assistant2).get(f"/tickets/{ticket.id}/pause").status_code == 200
+    response = as_user(world.supervisor).post(f"/tickets/{ticket.id}/supervise",
+                                              data={"version": str(ticket.version), "action": "manager",
+                                                    "assignee": "0", "note": "涉及赔偿，请经理定夺"})
+    assert response.status_code == 303
+    assert Ticket.get_by_id(ticket.id).escalation_level == 2
+
+
+def pdf_text(response):
+    assert response.mimetype == "application/pdf"
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.data)).pages)
+
+
+def test_printed_work_order_and_ticket_record(world, as_user):
+    ticket = intake(world, description="厨房水管漏水")
+    ticket = tickets.respond(world.assistant, ticket, ticket.version, "电话", "下午上门")
+    ticket, order = tickets.dispatch(world.assistant, ticket, ticket.version, world.engineering, "更换厨房水管",
+                                     clock.now() + datetime.timedelta(hours=4))
+    content = pdf_text(as_user(world.engineer).get(f"/workorders/{order.id}.pdf"))
+    for expected in ("派 工 单", order.number, "1-1-101", "更换厨房水管", "厨房水管漏水", "维修 / 作业人员签字",
+                     "客户助理验收签字", "工程部"):
+        assert expected in content, expected
+    assert re.search(r"2026-11-27 14:00", content)  # the deadline in Shanghai time
+    record = pdf_text(as_user(world.assistant).get(f"/tickets/{ticket.id}.pdf"))
+    for expected in ("客户诉求处理记录", ticket.number, "受理", "响应", "派工", "处理经过"):
+        assert expected in record, expected
+
+
+def test_tiers_are_edited_by_the_admin(world, as_user):
+    client = as_user(users.create_user(None, "admin", "管理员", "admin", PASSWORD))
+    bad = client.post(f"/admin/tiers/{world.urgent.id}", data={"version": "1", "name": "紧急", "response_minutes": "0",
+                                                               "resolution_hours": "4", "sort": "2"})
+    assert bad.status_code == 422 and "响应时限应在 5–1440 分钟之间" in text(bad)
+    good = client.post(f"/admin/tiers/{world.urgent.id}", data={"version": "1", "name": "紧急",
+                                                                "response_minutes": "30", "resolution_hours": "2",
+                                                                "notify_supervisor": "y", "sort": "2"})
+    assert good.status_code == 303
+    tier = tickets.Tier.get_by_id(world.urgent.id)
+    assert (tier.response_minutes, tier.resolution_minutes) == (30, 120)
+    assert as_user(world.assistant).get("/admin/tiers").status_code == 403
+
+
+def test_notices_can_be_marked_read(world, as_user):
+    intake(world, tier=world.urgent)
+    client = as_user(world.supervisor)
+    assert Notice.unread(world.supervisor).count() == 1
+    client.post("/notices/read")
+    assert Notice.unread(world.supervisor).count() == 0
