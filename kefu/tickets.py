@@ -284,7 +284,7 @@ def with_card(query):
 
 # Changing a ticket
 
-def _change(actor, ticket, expected_version, allowed, action, to_state=None, note="", **fields):
+def _change(actor, ticket, expected_version, allowed, action, to_state=None, note="", photo_ids=(), **fields):
     """Apply one change if the ticket is in an allowed state at the version the user saw.
 
     The state and version are checked in the UPDATE itself, so of two people acting at once
@@ -307,8 +307,9 @@ def _change(actor, ticket, expected_version, allowed, action, to_state=None, not
         raise StaleRecord()
     from_label = ticket.state_label
     ticket = Ticket.get_by_id(ticket.id)
+    extra = {"photo_ids": list(photo_ids)} if photo_ids else {}
     events.record(actor, ticket, action, from_state=from_label if to_state else "",
-                  to_state=ticket.state_label if to_state else "", note=note)
+                  to_state=ticket.state_label if to_state else "", note=note, **extra)
     return ticket
 
 
@@ -363,7 +364,7 @@ def create(actor, *, channel, category, tier, description, household=None, place
         handed = f"，转交 {assignee.display_name}" if assignee is not None and assignee.id != actor.id else ""
         events.record(actor, ticket, "受理", to_state=ticket.state_label,
                       note=f"{channel} · {category} · {tier.name} · {location}{handed}\n{description}",
-                      photos=len(photos))
+                      **({"photo_ids": [p.id for p in photos]} if photos else {}))
         if tier.notify_supervisor:
             notices.tell(User.active_with_role("supervisor"), ticket,
                          f"{tier.name}诉求 {ticket.number}：{location} {description[:40]}")
@@ -405,7 +406,8 @@ def resolve_on_the_spot(actor, ticket, expected_version, note, photos=()):
     if ticket.responded_at is None:
         fields.update(responded_at=now, response_method="现场")
     with database.atomic():
-        ticket = _change(actor, ticket, expected_version, WORKING, "现场处理完成", "resolved", note=note, **fields)
+        ticket = _change(actor, ticket, expected_version, WORKING, "现场处理完成", "resolved", note=note,
+                         photo_ids=[p.id for p in photos], **fields)
         uploads.attach(list(photos), ticket)
     return ticket
 
@@ -425,13 +427,13 @@ def _open_orders(ticket):
         workorders.WorkOrder.state.in_(workorders.OPEN_STATES)).exists()
 
 
-def _on_work_order(actor, order, action, note):
+def _on_work_order(actor, order, action, note, photo_ids=()):
     """A work order changed: note it on the ticket; when the last one is accepted, resolve the ticket."""
     ticket = Ticket.get_by_id(order.source_id)
     if action == "派工":
         return
     events.record(actor, ticket, f"派工单{action}", note=f"{order.number} {order.unit.name}"
-                  + (f"：{note}" if note else ""))
+                  + (f"：{note}" if note else ""), **({"photo_ids": list(photo_ids)} if photo_ids else {}))
     if action in ("验收通过", "撤销派工") and ticket.state in ("in_progress", "paused") and not _open_orders(ticket):
         accepted = workorders.WorkOrder.of_source("ticket", ticket.id).where(
             (workorders.WorkOrder.state == "approved") & (workorders.WorkOrder.approved_at >= (ticket_round_start(ticket))))
@@ -467,6 +469,9 @@ def pause(actor, ticket, expected_version, reason, note=""):
 
 def resume(actor, ticket, expected_version):
     """Restart the resolution clock; the deadline moves on by the service time spent paused."""
+    if ticket.state != "paused" or ticket.paused_at is None:
+        # e.g. a second tap on 恢复处理: refuse before reading paused_at, which is empty.
+        raise TicketError(f"诉求当前为“{ticket.state_label}”，不能恢复处理")
     hours, tz = _hours()
     now = clock.utcnow()
     paused_minutes = hours.working_minutes_between(clock.aware(ticket.paused_at), clock.aware(now), tz)

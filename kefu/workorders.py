@@ -14,6 +14,7 @@ import peewee
 from . import clock
 from . import events
 from . import sequences
+from . import uploads
 from .db import BaseModel
 from .db import StaleRecord
 from .db import database
@@ -103,17 +104,17 @@ _listeners = {}
 
 
 def on_change(source_type, listener):
-    """Register `listener(actor, order, action, note)`, called inside the transaction of each change."""
+    """Register `listener(actor, order, action, note, photo_ids)`, called inside the transaction of each change."""
     _listeners[source_type] = listener
 
 
-def _notify(actor, order, action, note=""):
+def _notify(actor, order, action, note="", photo_ids=()):
     listener = _listeners.get(order.source_type)
     if listener is not None:
-        listener(actor, order, action, note)
+        listener(actor, order, action, note, photo_ids)
 
 
-def _move(actor, order, expected_version, allowed, to_state, action, note="", **fields):
+def _move(actor, order, expected_version, allowed, to_state, action, note="", photos=(), **fields):
     """Change state if the order is still in an allowed state at the version the user saw."""
     if order.state not in allowed:
         raise WorkOrderError(f"派工单当前为“{order.state_label}”，不能{action}")
@@ -130,8 +131,11 @@ def _move(actor, order, expected_version, allowed, to_state, action, note="", **
             raise StaleRecord()
         from_state = order.state_label
         order = WorkOrder.get_by_id(order.id)
-        events.record(actor, order, action, from_state=from_state, to_state=order.state_label, note=note)
-        _notify(actor, order, action, note)
+        photo_ids = [p.id for p in photos]
+        uploads.attach(list(photos), order)
+        events.record(actor, order, action, from_state=from_state, to_state=order.state_label, note=note,
+                      **({"photo_ids": photo_ids} if photo_ids else {}))
+        _notify(actor, order, action, note, photo_ids)
     return order
 
 
@@ -167,8 +171,8 @@ def accept(actor, order, expected_version):
                  accepted_at=clock.utcnow)
 
 
-def report_done(actor, order, expected_version, note, on_behalf=""):
-    """The unit reports the work done (or the assistant records it on the unit's behalf)."""
+def report_done(actor, order, expected_version, note, on_behalf="", photos=()):
+    """The unit reports the work done with after-photos (or the assistant records it on the unit's behalf)."""
     note = (note or "").strip()
     if not note:
         raise WorkOrderError("请说明完成情况", "note")
@@ -176,7 +180,7 @@ def report_done(actor, order, expected_version, note, on_behalf=""):
     reporter = on_behalf or actor.display_name
     text = note if not on_behalf else f"{note}（{actor.display_name} 代 {on_behalf} 登记）"
     return _move(actor, order, expected_version, ("dispatched", "working", "rework"), "reported", "报完成",
-                 note=text, reported_at=clock.utcnow, report_note=note, reported_by=reporter)
+                 note=text, photos=photos, reported_at=clock.utcnow, report_note=note, reported_by=reporter)
 
 
 def inspect(actor, order, expected_version, passed, reason=""):

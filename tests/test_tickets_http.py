@@ -281,3 +281,35 @@ def test_notices_can_be_marked_read(world, as_user):
     assert Notice.unread(world.supervisor).count() == 1
     client.post("/notices/read")
     assert Notice.unread(world.supervisor).count() == 0
+
+
+def jpeg():
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (200, 150), (180, 40, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_photos_show_inline_on_the_timeline(world, as_user):
+    client = as_user(world.frontdesk)
+    form = intake_form(world)
+    form["photos"] = [(io.BytesIO(jpeg()), "leak.jpg")]
+    client.post("/tickets/new", data=form, content_type="multipart/form-data")
+    ticket = Ticket.get()
+    ticket, order = tickets.dispatch(world.assistant, ticket, ticket.version, world.engineering, "换水管",
+                                     clock.now() + datetime.timedelta(hours=4))
+    engineer = as_user(world.engineer)
+    engineer.post(f"/workorders/{order.id}/report", data={"version": "1", "note": "已换好",
+                                                          "photos": [(io.BytesIO(jpeg()), "after.jpg")]},
+                  content_type="multipart/form-data")
+    html = as_user(world.frontdesk).get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    timeline = html[html.index('aria-label="时间线"'):]
+    photo_urls = re.findall(r'src="(/photos/\d+/thumb)"', timeline)
+    assert len(photo_urls) == 2  # the intake photo and the after-photo, each at its step
+    assert 'alt="受理 照片 1"' in timeline and 'alt="派工单报完成 照片 1"' in timeline
+    for url in photo_urls:  # the front desk may see both
+        with client.get(url) as response:
+            assert response.status_code == 200
+    with as_user(world.cleaner).get(photo_urls[1]) as response:
+        assert response.status_code == 403

@@ -17,7 +17,6 @@ from .. import uploads
 from .. import workorders as rules
 from ..auth import roles
 from ..db import StaleRecord
-from ..db import database
 from ..workorders import WorkOrder
 from ..web import done
 from ..web import invalid
@@ -43,8 +42,18 @@ def _can_see(user, order):
     return False
 
 
-photo_views.OWNER_ACCESS["workorder"] = lambda user, order_id: (
-    (order := WorkOrder.get_or_none(WorkOrder.id == order_id)) is not None and _can_see(user, order))
+def _can_see_photo(user, order_id):
+    """A work order's photos: whoever may see the order, or the request it came from."""
+    order = WorkOrder.get_or_none(WorkOrder.id == order_id)
+    if order is None:
+        return False
+    if _can_see(user, order):
+        return True
+    source = _source(order)
+    return order.source_type == "ticket" and source is not None and tickets.can_view(user, source)
+
+
+photo_views.OWNER_ACCESS["workorder"] = _can_see_photo
 
 
 class ReportForm(VersionForm):
@@ -171,9 +180,8 @@ def report(order_id):
         on_behalf = (form.on_behalf.data or "") if current_user.role != "unit" else ""
         if current_user.role != "unit" and not on_behalf:
             raise rules.WorkOrderError("请写明代哪位业务块人员登记，如 工程部 李师傅", "on_behalf")
-        with database.atomic():
-            updated = rules.report_done(current_user, order, form.expected_version(), form.note.data, on_behalf)
-            uploads.attach(photo_field.photos, updated)
+        rules.report_done(current_user, order, form.expected_version(), form.note.data, on_behalf,
+                          photos=photo_field.photos)
 
     return _form_page(order, form, "workorders/report.html", "报完成", apply, "已报完成，等待客户助理验收",
                       photo_field=photo_field)

@@ -1,0 +1,420 @@
+"""Time the busiest pages on a 1-year and a 10-year estate against a bare Flask response.
+
+The real app (create_app, TESTING off, scheduler off) runs in-process; each page is fetched through
+Flask's test client by a signed-in assistant or supervisor, many times in interleaved rounds, and the
+median wall-clock time of `client.get(url)` is reported. The bare response is a route returning a
+short string, added to the same app object, so it passes through the same middleware, session and
+hooks. The clock is frozen at the data's "now" (see bench/fill.py), so 今日 is the same day as the data.
+
+    .venv/bin/python -m bench.run                  # both databases, table on stdout and in bench/results.md
+    .venv/bin/python -m bench.run --profile list_q3 --years 10   # where one page's time goes
+"""
+import argparse
+import cProfile
+import datetime
+import gc
+import io
+import os
+import platform
+import pstats
+import re
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from bench import fill  # noqa: E402
+
+TARGET_BARE = 5.0   # each page at most 5× a bare Flask response
+TARGET_GROWTH = 1.3  # and at 10 years at most 1.3× its time at 1 year
+ASSISTANT = "zhuli1"
+SUPERVISOR = "zhuguan"
+
+
+def pages(ticket_id, zone_id):
+    """(key, label, who, url) for each measured page."""
+    return [
+        ("bare", "bare Flask (same app)", ASSISTANT, "/_bench/bare"),
+        ("today_assistant", "今日 · 客户助理", ASSISTANT, "/"),
+        ("today_supervisor", "今日 · 客服主管", SUPERVISOR, "/"),
+        ("list", "诉求列表（默认：未关闭）", ASSISTANT, "/tickets"),
+        ("list_filtered", "诉求列表 · 已关闭+工程维修+区域", ASSISTANT,
+         f"/tickets?state=closed&category=工程维修&zone={zone_id}"),
+        ("list_q3", "诉求列表 · 搜索“水管漏水”", ASSISTANT, "/tickets?q=水管漏水&state="),
+        ("list_q2", "诉求列表 · 搜索“电梯”", ASSISTANT, "/tickets?q=电梯&state="),
+        ("ticket", "诉求详情（旧的已关闭诉求）", ASSISTANT, f"/tickets/{ticket_id}"),
+    ]
+
+
+def _probe(path):
+    """The zone of the assistant and the old ticket to open: the same ticket in both databases.
+
+    The last year of every database is generated identically, so the ticket is chosen by what it
+    is (in zhuli1's zone, about 200 days old, closed, with two or more work orders and a return
+    visit) and found by its number.
+    """
+    con = sqlite3.connect(path)
+    try:
+        zone_id = con.execute(
+            'SELECT za.zone_id FROM zone_assistant za JOIN "user" u ON u.id = za.user_id WHERE u.username = ?',
+            (ASSISTANT,)).fetchone()[0]
+        end = con.execute("SELECT max(created_at) FROM ticket").fetchone()[0]
+        target = (datetime.datetime.fromisoformat(end) - datetime.timedelta(days=200)).isoformat(" ")
+        row = con.execute(
+            """SELECT t.id, t.number FROM ticket t
+               WHERE t.zone_id = ? AND t.state = 'closed' AND t.voided_at IS NULL AND t.created_at >= ?
+                 AND (SELECT count(*) FROM work_order w WHERE w.source_type = 'ticket' AND w.source_id = t.id) >= 2
+                 AND EXISTS (SELECT 1 FROM follow_up f WHERE f.ticket_id = t.id)
+               ORDER BY t.created_at LIMIT 1""", (zone_id, target)).fetchone()
+    finally:
+        con.close()
+    return zone_id, row[0], row[1]
+
+
+def _make_app(path, instance):
+    from kefu import create_app
+
+    app = create_app({"DATABASE": path, "INSTANCE": instance, "PHOTOS": os.path.join(instance, "photos"),
+                      "TESTING": False, "SCHEDULER": False, "DEMO": False, "SECRET_KEY": "bench-secret-key"})
+    # The yardstick: the least a response can cost in this app (hooks, session, headers included).
+    app.add_url_rule("/_bench/bare", "bench_bare", lambda: "ok")
+    return app
+
+
+def _sign_in(app, username):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    response = client.post("/login", data={"username": username, "password": fill.PASSWORD,
+                                           "csrf_token": token.group(1) if token else ""})
+    assert response.status_code == 303, (username, response.status_code, response.get_data(as_text=True)[:500])
+    return client
+
+
+def _check(key, response):
+    """Fail loudly rather than time an error page or an empty list."""
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, (key, response.status_code, body[:300])
+    if key.startswith("list"):
+        cards = body.count('class="card ticket-card"')
+        assert cards > 0, (key, "no tickets listed")
+        return cards
+    return None
+
+
+def _count_queries(client, url):
+    from kefu import db
+
+    original = db.database.execute_sql
+    count = [0]
+
+    def counting(*args, **kwargs):
+        count[0] += 1
+        return original(*args, **kwargs)
+
+    db.database.execute_sql = counting
+    try:
+        client.get(url)
+    finally:
+        del db.database.execute_sql
+    return count[0]
+
+
+class Estate:
+    """One database (1 or 10 years) with the app on a working copy of it and its signed-in clients."""
+
+    def __init__(self, years, quiet=False):
+        self.years = years
+        self.meta = fill.ensure(years, quiet=quiet)
+        source = os.path.join(ROOT, self.meta["path"])
+        self.zone_id, ticket_id, self.ticket = _probe(source)
+        self.work = tempfile.mkdtemp(prefix=f"run-{years}y-", dir=fill.DATA)
+        # A copy, so sign-ins and notices read while browsing don't touch the cached database.
+        self.path = os.path.join(self.work, "kefu.sqlite3")
+        shutil.copyfile(source, self.path)
+        self.end = datetime.datetime.fromisoformat(self.meta["end_utc"]).replace(tzinfo=datetime.timezone.utc)
+        self.plan = pages(ticket_id, self.zone_id)
+        with self.active():
+            self.app = _make_app(self.path, self.work)
+            self.clients = {who: _sign_in(self.app, who) for who in (ASSISTANT, SUPERVISOR)}
+
+    def active(self):
+        """Bind the app's database to this copy (as create_app did) and freeze the clock at the data's now."""
+        from kefu import clock
+        from kefu import db
+
+        if not db.database.is_closed():
+            db.database.close()
+        if getattr(self, "app", None) is not None:
+            db.database.init(self.path, pragmas=db.PRAGMAS)
+        return clock.set_to(self.end)
+
+    def close(self):
+        from kefu import db
+
+        if not db.database.is_closed():
+            db.database.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def measure(rounds, per_round, quiet=False):
+    """Median milliseconds per page on the 1- and 10-year databases, measured in interleaved rounds.
+
+    Interleaving (1 y, 10 y, 10 y, 1 y, …) spreads whatever else the machine is doing over both.
+    """
+    estates = [Estate(1, quiet), Estate(10, quiet)]
+    try:
+        results = {}
+        for estate in estates:
+            with estate.active():
+                info = {}
+                for key, label, who, url in estate.plan:
+                    for _ in range(5):  # warm templates, caches and the page cache
+                        cards = _check(key, estate.clients[who].get(url))
+                    info[key] = {"label": label, "url": url, "cards": cards,
+                                 "queries": _count_queries(estate.clients[who], url), "samples": []}
+            results[estate.years] = {"meta": estate.meta, "ticket": estate.ticket, "zone_id": estate.zone_id,
+                                     "pages": info}
+        gc.collect()
+        for index in range(rounds):
+            for estate in (estates if index % 2 == 0 else estates[::-1]):
+                info = results[estate.years]["pages"]
+                with estate.active():
+                    for key, label, who, url in estate.plan:
+                        get = estate.clients[who].get
+                        for _ in range(per_round):
+                            started = time.perf_counter()
+                            get(url)
+                            info[key]["samples"].append((time.perf_counter() - started) * 1000)
+        # For context only: a minimal Flask app (no hooks, no session, no database) on the same machine.
+        results["plain"] = _plain_flask(rounds * per_round)
+    finally:
+        for estate in estates:
+            estate.close()
+    plain = results.pop("plain")
+    for result in results.values():
+        for page in result["pages"].values():
+            samples = sorted(page.pop("samples"))
+            page["median"] = statistics.median(samples)
+            page["p90"] = samples[int(len(samples) * 0.9)]
+            page["n"] = len(samples)
+    results[10]["plain"] = plain
+    return results[1], results[10]
+
+
+def _plain_flask(count):
+    from flask import Flask
+
+    app = Flask("plain")
+    app.add_url_rule("/", "index", lambda: "ok")
+    client = app.test_client()
+    for _ in range(20):
+        client.get("/")
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        client.get("/")
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def _timed_queries(client, url):
+    """Each query one request runs, with its time in ms and SQLite's plan."""
+    from kefu import db
+
+    original = db.database.execute_sql
+    seen = []
+
+    def timing(sql, params=None, *args, **kwargs):
+        started = time.perf_counter()
+        cursor = original(sql, params, *args, **kwargs)
+        rows = cursor.fetchall() if sql.lstrip().upper().startswith("SELECT") else []
+        seen.append(((time.perf_counter() - started) * 1000, sql, params))
+        return _Replay(cursor, rows)
+
+    db.database.execute_sql = timing
+    try:
+        client.get(url)
+    finally:
+        del db.database.execute_sql
+    for ms, sql, params in seen:
+        plan = db.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall() \
+            if sql.lstrip().upper().startswith("SELECT") else []
+        print(f"{ms:8.2f} ms  {sql[:400]}  {list(params or [])[:8]}")
+        for row in plan:
+            print(f"{'':14}{row[-1]}")
+
+
+class _Replay:
+    """A cursor whose rows were already fetched (so the fetch is inside the timing)."""
+
+    def __init__(self, cursor, rows):
+        self._cursor, self._rows = cursor, rows
+        self.description, self.lastrowid, self.rowcount = cursor.description, cursor.lastrowid, cursor.rowcount
+
+    def fetchone(self):
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self):
+        rows, self._rows = self._rows, []
+        return rows
+
+    def fetchmany(self, size=1):
+        rows, self._rows = self._rows[:size], self._rows[size:]
+        return rows
+
+    def __iter__(self):
+        while self._rows:
+            yield self._rows.pop(0)
+
+    def close(self):
+        self._cursor.close()
+
+
+def profile(years, key, count=200, queries=False):
+    """cProfile one page `count` times and print where the time goes (or, with queries, each query)."""
+    estate = Estate(years)
+    try:
+        with estate.active():
+            who, url = {k: (who, url) for k, _, who, url in estate.plan}[key]
+            client = estate.clients[who]
+            for _ in range(5):
+                client.get(url)
+            if queries:
+                _timed_queries(client, url)
+                return
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(count):
+                client.get(url)
+            profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(25)
+        print(out.getvalue())
+    finally:
+        estate.close()
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    from importlib import metadata
+
+    import peewee
+
+    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "peewee": peewee.__version__, "flask": metadata.version("flask"),
+            "os": platform.platform()}
+
+
+def table(small, large):
+    """Rows of (label, 1y ms, 10y ms, ×bare, 10y/1y, verdict)."""
+    bare = large["pages"]["bare"]["median"]
+    rows = []
+    for key, page in large["pages"].items():
+        one, ten = small["pages"][key]["median"], page["median"]
+        vs_bare, growth = ten / bare, ten / one
+        if key == "bare":
+            verdict = "—"
+        else:
+            misses = []
+            if vs_bare > TARGET_BARE:
+                misses.append(f">{TARGET_BARE:g}× bare")
+            if growth > TARGET_GROWTH:
+                misses.append(f">{TARGET_GROWTH:g}× 1y")
+            verdict = "PASS" if not misses else "FAIL (" + ", ".join(misses) + ")"
+        rows.append((key, page["label"], one, ten, vs_bare, growth, verdict, page["queries"],
+                     small["pages"][key]["queries"]))
+    return rows
+
+
+def text_table(rows):
+    lines = [f"{'page':<40} {'1y ms':>8} {'10y ms':>8} {'×bare':>7} {'10y/1y':>7}  {'queries':>7}  verdict"]
+    for key, label, one, ten, vs_bare, growth, verdict, queries, _ in rows:
+        lines.append(f"{key:<40} {one:8.2f} {ten:8.2f} {vs_bare:7.1f} {growth:7.2f}  {queries:>7}  {verdict}")
+    return "\n".join(lines)
+
+
+def markdown(rows, small, large, info, seconds, load):
+    bare = large["pages"]["bare"]["median"]
+    out = [
+        "# Benchmark results",
+        "",
+        "Measured by `bench/run.py` (written by it; not edited by hand).",
+        "",
+        f"- Date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- Machine: {info['nproc']} CPU(s), {info['cpu']}; {info['os']}",
+        f"- Python {info['python']}, SQLite {info['sqlite']}, peewee {info['peewee']}, Flask {info['flask']}",
+        f"- Method: in-process Flask test client, signed in (客户助理 `{ASSISTANT}` / 客服主管 `{SUPERVISOR}`), "
+        f"clock frozen at the data's now ({large['meta']['end_local']} local); median of "
+        f"{large['pages']['bare']['n']} timed `client.get()` per page in interleaved rounds after 5 warm-ups. "
+        f"Run took {seconds:.0f} s; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        "(other work on the machine at the time shows up as noise).",
+        f"- Targets: each page ≤ {TARGET_BARE:g}× the bare Flask response of the same run "
+        f"({bare:.3f} ms at 10 years); 10 years ≤ {TARGET_GROWTH:g}× 1 year.",
+        "",
+        "| page | URL | 1 year (ms) | 10 years (ms) | × bare Flask (10 y) | 10 y / 1 y | queries | result |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for key, label, one, ten, vs_bare, growth, verdict, queries, _ in rows:
+        url = large["pages"][key]["url"]
+        out.append(f"| {label} | `{url}` | {one:.2f} | {ten:.2f} | {vs_bare:.1f} | {growth:.2f} | {queries} | {verdict} |")
+    out += ["", f"For context, a minimal Flask app (one route, no hooks, session or database) answers in "
+            f"{large['plain']:.3f} ms here; the app's bare response adds its per-request work (opening the "
+            "SQLite connection with its pragmas and closing it, the session cookie, the security headers).",
+            "", "The databases:", "",
+            "| | tickets | work orders | events | return visits | notices | build (s) | size (MB) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for result in (small, large):
+        meta, counts = result["meta"], result["meta"]["counts"]
+        out.append(f"| {meta['years']} year{'s' if meta['years'] > 1 else ''} ({counts['households']} households) "
+                   f"| {counts['tickets']} | {counts['work_orders']} | {counts['events']} | {counts['followups']} "
+                   f"| {counts['notices']} | {meta['build_seconds']} | {meta['size_mb']} |")
+    out += ["", f"Ticket page: {large['ticket']} (the same ticket in both databases).", ""]
+    return "\n".join(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--per-round", type=int, default=25)
+    parser.add_argument("--profile", metavar="PAGE", help="profile one page (e.g. ticket, list_q3) instead")
+    parser.add_argument("--queries", action="store_true", help="with --profile: each query, its time and plan")
+    parser.add_argument("--years", type=int, default=10, help="with --profile: which database")
+    parser.add_argument("--no-write", action="store_true", help="don't write bench/results.md")
+    args = parser.parse_args(argv)
+    if args.profile:
+        profile(args.years, args.profile, queries=args.queries)
+        return
+    started = time.perf_counter()
+    load = os.getloadavg()
+    small, large = measure(args.rounds, args.per_round)
+    load = [max(a, b) for a, b in zip(load, os.getloadavg())]
+    seconds = time.perf_counter() - started
+    rows = table(small, large)
+    print(text_table(rows))
+    print(f"(minimal Flask app, for context: {large['plain']:.3f} ms)")
+    if not args.no_write:
+        with open(os.path.join(ROOT, "bench", "results.md"), "w") as handle:
+            handle.write(markdown(rows, small, large, machine(), seconds, load))
+        print("\nwritten to bench/results.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+"""Who may open what: every route × every role, written down as intent, and the tabs each role sees.
+
+The table below is the statement of who may use each page. It is not read from the code: a new
+route fails `test_every_route_is_in_the_table` until someone decides who may use it and adds a
+row (and, for a new URL parameter, a real record in the `ids` fixture). Scoping within a role
+(another zone's ticket, another unit's order) is tested with each area.
+"""
+import datetime
+import io
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from PIL import Image
+
+from conftest import FROZEN
+from conftest import PASSWORD
+from conftest import text
+from kefu import estate
+from kefu import tickets
+from kefu import uploads
+from kefu import users
+
+ADMIN, SUPERVISOR, ASSISTANT, FRONTDESK, UNIT = "admin", "supervisor", "assistant", "frontdesk", "unit"
+EVERYONE = (ADMIN, SUPERVISOR, ASSISTANT, FRONTDESK, UNIT)
+STAFF = (SUPERVISOR, ASSISTANT, FRONTDESK, ADMIN)
+ANYONE = "anyone, signed in or not"
+SIGNED_OUT = None
+
+ACCESS = {
+    "GET /login": ANYONE,
+    "POST /login": ANYONE,
+    "POST /logout": ANYONE,
+    "GET /": EVERYONE,
+    "GET /me": EVERYONE,
+    "GET /me/password": EVERYONE,
+    "POST /me/password": EVERYONE,
+    "GET /tickets": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /patrols": (SUPERVISOR, ASSISTANT),
+    "GET /customers": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "POST /photos": EVERYONE,
+    # The test photo belongs to a public place: staff may see it, business units may not.
+    "GET /photos/<int:photo_id>/<any(full, thumb):size>": STAFF,
+    "GET /admin/households/lookup": STAFF,
+    "GET /admin/buildings/<int:building_id>/roster": STAFF,
+    "GET /admin/buildings/<int:building_id>/roster.pdf": STAFF,
+    "GET /admin/": (ADMIN,),
+    "GET /admin/estate": (ADMIN,),
+    "POST /admin/estate": (ADMIN,),
+    "GET /admin/buildings": (ADMIN,),
+    "GET /admin/buildings/new": (ADMIN,),
+    "POST /admin/buildings/new": (ADMIN,),
+    "GET /admin/buildings/<int:building_id>": (ADMIN,),
+    "GET /admin/buildings/<int:building_id>/edit": (ADMIN,),
+    "POST /admin/buildings/<int:building_id>/edit": (ADMIN,),
+    "POST /admin/buildings/<int:building_id>/households": (ADMIN,),
+    "POST /admin/buildings/<int:building_id>/void": (ADMIN,),
+    "GET /admin/households/<int:household_id>": (ADMIN,),
+    "POST /admin/households/<int:household_id>": (ADMIN,),
+    "POST /admin/households/<int:household_id>/void": (ADMIN,),
+    "GET /admin/places": (ADMIN,),
+    "GET /admin/places/new": (ADMIN,),
+    "POST /admin/places/new": (ADMIN,),
+    "GET /admin/places/<int:place_id>": (ADMIN,),
+    "POST /admin/places/<int:place_id>": (ADMIN,),
+    "POST /admin/places/<int:place_id>/void": (ADMIN,),
+    "GET /admin/zones": (ADMIN,),
+    "GET /admin/zones/new": (ADMIN,),
+    "POST /admin/zones/new": (ADMIN,),
+    "GET /admin/zones/<int:zone_id>": (ADMIN,),
+    "POST /admin/zones/<int:zone_id>": (ADMIN,),
+    "POST /admin/zones/<int:zone_id>/void": (ADMIN,),
+    "GET /admin/units": (ADMIN,),
+    "GET /admin/units/new": (ADMIN,),
+    "POST /admin/units/new": (ADMIN,),
+    "GET /admin/units/<int:unit_id>": (ADMIN,),
+    "POST /admin/units/<int:unit_id>": (ADMIN,),
+    "POST /admin/units/<int:unit_id>/void": (ADMIN,),
+    "GET /admin/users": (ADMIN,),
+    "GET /admin/users/new": (ADMIN,),
+    "POST /admin/users/new": (ADMIN,),
+    "GET /admin/users/<int:user_id>": (ADMIN,),
+    "POST /admin/users/<int:user_id>": (ADMIN,),
+    "POST /admin/users/<int:user_id>/password": (ADMIN,),
+    "GET /admin/tiers": (ADMIN,),
+    "GET /admin/tiers/new": (ADMIN,),
+    "POST /admin/tiers/new": (ADMIN,),
+    "GET /admin/tiers/<int:tier_id>": (ADMIN,),
+    "POST /admin/tiers/<int:tier_id>": (ADMIN,),
+    "POST /notices/read": (SUPERVISOR, ASSISTANT),
+    # Customer requests. The test ticket is in the assistant's zone.
+    "GET /tickets/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "POST /tickets/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /tickets/similar": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /tickets/cases": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /tickets/<int:ticket_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /tickets/<int:ticket_id>.pdf": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /tickets/<int:ticket_id>/respond": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/respond": (SUPERVISOR, ASSISTANT),
+    "GET /tickets/<int:ticket_id>/dispatch": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/dispatch": (SUPERVISOR, ASSISTANT),
+    "GET /tickets/<int:ticket_id>/resolve": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/resolve": (SUPERVISOR, ASSISTANT),
+    "GET /tickets/<int:ticket_id>/pause": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/pause": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/resume": (SUPERVISOR, ASSISTANT),
+    "GET /tickets/<int:ticket_id>/escalate": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/escalate": (SUPERVISOR, ASSISTANT),
+    "GET /tickets/<int:ticket_id>/followup": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/followup": (SUPERVISOR, ASSISTANT),
+    "GET /tickets/<int:ticket_id>/case": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/case": (SUPERVISOR, ASSISTANT),
+    "GET /tickets/<int:ticket_id>/supervise": (SUPERVISOR,),
+    "POST /tickets/<int:ticket_id>/supervise": (SUPERVISOR,),
+    "GET /tickets/<int:ticket_id>/close": (SUPERVISOR,),
+    "POST /tickets/<int:ticket_id>/close": (SUPERVISOR,),
+    "POST /tickets/<int:ticket_id>/void": (SUPERVISOR,),
+    # Work orders. The test order went to the unit user's own unit.
+    "GET /workorders": (SUPERVISOR, ASSISTANT, UNIT),
+    "GET /workorders/<int:order_id>": (SUPERVISOR, ASSISTANT, UNIT),
+    "GET /workorders/<int:order_id>.pdf": (SUPERVISOR, ASSISTANT, UNIT),
+    "POST /workorders/<int:order_id>/accept": (UNIT,),
+    "GET /workorders/<int:order_id>/report": (SUPERVISOR, ASSISTANT, UNIT),
+    "POST /workorders/<int:order_id>/report": (SUPERVISOR, ASSISTANT, UNIT),
+    "GET /workorders/<int:order_id>/inspect": (SUPERVISOR, ASSISTANT),
+    "POST /workorders/<int:order_id>/inspect": (SUPERVISOR, ASSISTANT),
+    "GET /workorders/<int:order_id>/cancel": (SUPERVISOR, ASSISTANT),
+    "POST /workorders/<int:order_id>/cancel": (SUPERVISOR, ASSISTANT),
+}
+
+PROTECTED = [key for key, allowed in ACCESS.items() if allowed is not ANYONE]
+
+# The bottom tabs each role sees, left to right.
+TABS = {
+    ADMIN: ["今日", "设置", "我的"],
+    SUPERVISOR: ["今日", "诉求", "巡视", "客户", "我的"],
+    ASSISTANT: ["今日", "诉求", "巡视", "客户", "我的"],
+    FRONTDESK: ["今日", "诉求", "客户", "我的"],
+    UNIT: ["今日", "我的"],
+}
+
+
+@pytest.fixture(autouse=True)
+def frozen(time_machine):
+    time_machine.move_to(FROZEN, tick=False)
+
+
+def route_keys(app):
+    """'METHOD /rule' for every route the app serves, static files aside."""
+    return {f"{method} {rule.rule}"
+            for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+@pytest.fixture
+def ids(app, people, unit):
+    """Real records for every URL parameter: a building with households, a place with a photo, …"""
+    admin = people[ADMIN]
+    building = estate.create_building(admin, "3", "3号楼")
+    estate.bulk_create_households(admin, building, 1, 1, 2, 2)
+    place = estate.Place.create(name="3号楼地库", kind="地库", building=building)
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), "teal").save(image, "PNG")
+    photo = uploads.store(app.config["PHOTOS"], admin, image.getvalue())
+    uploads.attach([photo], place)
+    zone = estate.set_zone(admin, None, 0, "一区", "", [building.id], [people[ASSISTANT].id])
+    colleague = users.create_user(admin, "zhuli9", "助理九", ASSISTANT, PASSWORD)
+    home = estate.Household.select().first()
+    tier = tickets.Tier.get(tickets.Tier.name == "一般")
+    ticket, _ = tickets.create(people[ASSISTANT], channel="现场", category="工程维修", tier=tier,
+                               description="卫生间天花板漏水", household=home)
+    ticket, order = tickets.dispatch(people[ASSISTANT], ticket, ticket.version, unit, "检修上层防水",
+                                     FROZEN + datetime.timedelta(days=1))
+    return {"building_id": building.id, "household_id": home.id, "place_id": place.id, "zone_id": zone.id,
+            "unit_id": unit.id, "user_id": colleague.id, "photo_id": photo.id, "size": "thumb",
+            "tier_id": tier.id, "ticket_id": ticket.id, "order_id": order.id}
+
+
+@pytest.fixture
+def clients(app, people):
+    """One signed-in test client per role, and one signed-out."""
+    made = {SIGNED_OUT: app.test_client()}
+    for role in EVERYONE:
+        made[role] = app.test_client()
+        response = made[role].post("/login", data={"username": role, "password": PASSWORD})
+        assert response.status_code == 303
+    return made
+
+
+def url(rule, ids):
+    """The rule with its parameters filled by real ids."""
+    return re.sub(r"<(?:[^:>]+:)?(\w+)>", lambda m: str(ids[m.group(1)]), rule)
+
+
+def call(client, key, ids, **kw):
+    method, rule = key.split(" ", 1)
+    response = client.open(url(rule, ids), method=method, **kw)
+    response.get_data()
+    response.close()  # photos and PDFs are streamed from files
+    return response
+
+
+def outcome(response):
+    """What the user gets, in one word."""
+    if response.status_code == 403:
+        return "forbidden" if "无权访问" in text(response) else "403 without the 无权访问 page"
+    if response.status_code in (301, 302, 303) and urlsplit(response.location).path == "/login":
+        return "login"
+    if response.status_code < 400 or response.status_code == 422:
+        return "ok"
+    return f"HTTP {response.status_code}"
+
+
+def expected_for(allowed, who):
+    if allowed is ANYONE:
+        return "open"
+    if who is SIGNED_OUT:
+        return "login"
+    return "ok" if who in allowed else "forbidden"
+
+
+def test_every_route_is_in_the_table(app):
+    routes_without_a_row = sorted(route_keys(app) - set(ACCESS))
+    assert routes_without_a_row == [], "decide who may use these and add them to ACCESS"
+
+
+def test_every_row_is_a_route(app):
+    assert sorted(set(ACCESS) - route_keys(app)) == []
+
+
+@pytest.mark.parametrize("key", list(ACCESS))
+def test_access(key, clients, ids):
+    allowed = ACCESS[key]
+    observed, expected = {}, {}
+    # Signed-out first: a signed-in client posting to /logout would sign itself out.
+    for who in [SIGNED_OUT, *EVERYONE]:
+        result = outcome(call(clients[who], key, ids))
+        if allowed is ANYONE:
+            result = "open" if result in ("ok", "login") else result
+        observed[who or "signed out"] = result
+        expected[who or "signed out"] = expected_for(allowed, who)
+    assert observed == expected
+
+
+@pytest.mark.parametrize("key", PROTECTED)
+def test_signed_out_htmx_request_is_sent_to_login(key, client, ids):
+    response = call(client, key, ids, headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert urlsplit(response.headers["HX-Redirect"]).path == "/login"
+    assert response.get_data() == b""
+
+
+def test_signed_out_page_remembers_where_it_was_going(client, ids):
+    response = client.get("/admin/buildings?q=3")
+    assert response.status_code == 302
+    assert response.location == "/login?next=/admin/buildings?q%3D3"
+
+
+def test_forbidden_page_is_in_chinese_with_a_way_home(client, login):
+    login(UNIT)
+    response = client.get("/admin/buildings")
+    assert response.status_code == 403
+    page = text(response)
+    assert "无权访问" in page and "没有查看或操作此页面的权限" in page
+    assert 'href="/"' in response.get_data(as_text=True)
+
+
+def tabs(response):
+    nav = re.search(r'<nav class="tabbar".*?</nav>', response.get_data(as_text=True), re.S)
+    return re.findall(r"<span>([^<]+)</span>", nav.group(0)) if nav else []
+
+
+@pytest.mark.parametrize("role", EVERYONE)
+def test_nav_tabs_per_role(role, client, login):
+    login(role)
+    assert tabs(client.get("/")) == TABS[role]
+
+
+def test_current_tab_is_marked(client, login):
+    login(ADMIN)
+    page = client.get("/admin/buildings").get_data(as_text=True)
+    assert re.search(r'class="tab active" aria-current="page">.*?<span>设置</span>', page, re.S)
+
+
+def test_login_page_has_no_tabs(client):
+    assert tabs(client.get("/login")) == []
