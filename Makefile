@@ -3,7 +3,7 @@ SHELL := /bin/bash
 
 PYTEST_ARGS ?=
 
-.PHONY: help run test screenshots deps-run deps-test clean
+.PHONY: help run test screenshots bench deps-run deps-test clean
 
 help:
 	@echo "make run   # 启动客服系统（自动安装依赖），然后在浏览器打开显示的地址"
@@ -28,6 +28,9 @@ test: deps-test .venv/.installed
 
 screenshots: deps-test .venv/.installed
 	KEFU_SCREENSHOTS=docs .venv/bin/python -m pytest tests/browser -q
+
+bench: deps-run .venv/.installed
+	.venv/bin/python -m bench.run
 
 clean:
 	rm -rf .venv .pytest_cache

@@ -411,9 +411,29 @@ def main(argv=None):
     print(text_table(rows))
     print(f"(minimal Flask app, for context: {large['plain']:.3f} ms)")
     if not args.no_write:
+        report = markdown(rows, small, large, machine(), seconds, load)
         with open(os.path.join(ROOT, "bench", "results.md"), "w") as handle:
-            handle.write(markdown(rows, small, large, machine(), seconds, load))
-        print("\nwritten to bench/results.md")
+            handle.write(report)
+        write_readme(report)
+        print("\nwritten to bench/results.md and README.md")
+
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def write_readme(report):
+    """Put the measured table into README.md between its bench markers (never typed by hand)."""
+    path = os.path.join(ROOT, "README.md")
+    with open(path) as handle:
+        readme = handle.read()
+    if README_START not in readme or README_END not in readme:
+        return
+    head, rest = readme.split(README_START, 1)
+    _old, tail = rest.split(README_END, 1)
+    body = report.split("\n", 1)[1] if report.startswith("#") else report  # drop the file's own title
+    with open(path, "w") as handle:
+        handle.write(f"{head}{README_START}\n{body.strip()}\n{README_END}{tail}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,15 @@ PRAGMAS = {
 }
 
 
+class RuleError(ValueError):
+    """A rule refused a change; `field` names the input the message belongs beside (or None)."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
 class StaleRecord(Exception):
     """Raised when a record changed since the user loaded it (optimistic locking)."""
 

@@ -7,6 +7,7 @@ import peewee
 from . import clock
 from . import events
 from .db import BaseModel
+from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .users import User
@@ -20,11 +21,8 @@ MAX_ROOMS_PER_FLOOR = 20
 MAX_VOID_REASON = 200
 
 
-class EstateError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class EstateError(RuleError):
+    pass
 
 
 class Estate(VersionedMixin, BaseModel):

@@ -22,6 +22,7 @@ from . import sequences
 from . import uploads
 from . import workorders
 from .db import BaseModel
+from .db import RuleError
 from .db import StaleRecord
 from .db import database
 from .estate import Building
@@ -67,11 +68,8 @@ DEFAULT_TIERS = [
 ]
 
 
-class TicketError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class TicketError(RuleError):
+    pass
 
 
 class Tier(BaseModel):
@@ -260,11 +258,11 @@ def can_act(user, ticket):
     return False
 
 
-def visible_to(user, query=None):
-    """Narrow a ticket query to what `user` may see."""
+def visible_to(user, query=None, zone_ids=None):
+    """Narrow a ticket query to what `user` may see (an assistant's zone ids may be passed in)."""
     query = query if query is not None else Ticket.live()
     if user.role == "assistant":
-        zones = zone_ids_of(user)
+        zones = zone_ids if zone_ids is not None else zone_ids_of(user)
         # "+ 0" keeps SQLite from answering this OR through the zone and assignee indexes, which
         # fetches and sorts every ticket the zone ever had; it reads the state or intake-time
         # index instead and stops when the page is full (bench/README.md).
@@ -275,11 +273,35 @@ def visible_to(user, query=None):
     return query.where(Ticket.id == 0)
 
 
+# What a ticket card in a list shows; selecting only these keeps list queries cheap to build.
+CARD_FIELDS = ("id", "number", "location", "category", "description", "state", "voided_at", "tier",
+               "assignee", "escalation_level", "reopen_count", "responded_at", "response_due",
+               "resolution_due", "followup_due", "pause_reason", "resolved_at", "satisfaction",
+               "close_reason", "created_at", "escalated_at", "escalation_reason", "is_case",
+               "resolution_note")
+
+
 def with_card(query):
-    """A ticket query that also fetches what a ticket card shows (tier, assistant) in the same query."""
-    return (query.select_extend(Tier, User)
+    """A ticket query that fetches just what a ticket card shows, tier and assistant included."""
+    return (query.select(*(getattr(Ticket, name) for name in CARD_FIELDS), Tier.id, Tier.name,
+                         User.id, User.display_name)
             .join_from(Ticket, Tier, peewee.JOIN.LEFT_OUTER)
             .join_from(Ticket, User, peewee.JOIN.LEFT_OUTER, on=(Ticket.assignee == User.id), attr="assignee"))
+
+
+def with_people(query):
+    """A ticket query that also fetches its tier, zone, taker and holder (the ticket page shows them)."""
+    creator, holder = User.alias(), User.alias()
+    return (query.select_extend(Tier, Zone, creator, holder)
+            .join_from(Ticket, Tier)
+            .join_from(Ticket, Zone, peewee.JOIN.LEFT_OUTER)
+            .join_from(Ticket, creator, on=(Ticket.created_by == creator.id), attr="created_by")
+            .join_from(Ticket, holder, peewee.JOIN.LEFT_OUTER, on=(Ticket.assignee == holder.id), attr="assignee"))
+
+
+def followups_of(ticket):
+    return (FollowUp.select(FollowUp, User).join(User, on=(FollowUp.by == User.id), attr="by")
+            .where(FollowUp.ticket == ticket).order_by(FollowUp.at))
 
 
 # Changing a ticket

@@ -15,6 +15,7 @@ from PIL import UnidentifiedImageError
 
 from . import clock
 from .db import BaseModel
+from .db import RuleError
 from .db import VoidableMixin
 
 try:
@@ -57,10 +58,8 @@ class Photo(VoidableMixin, BaseModel):
 MODELS = [Photo]
 
 
-class PhotoError(ValueError):
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class PhotoError(RuleError):
+    pass
 
 
 def _paths(folder, name):

@@ -9,6 +9,7 @@ from werkzeug.security import generate_password_hash
 from . import clock
 from . import events
 from .db import BaseModel
+from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
 
@@ -101,13 +102,8 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
 MODELS = [Unit, User]
 
 
-class UserError(ValueError):
-    """A rule refused the change; `field` says which input it is about."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class UserError(RuleError):
+    pass
 
 
 # scrypt, werkzeug's default KDF; tests swap in a cheaper method to stay fast.

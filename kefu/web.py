@@ -115,6 +115,16 @@ def due_status(due, now=None):
     return ("badge-ok", "正常", f"剩 {duration_text(left)}")
 
 
+def countdown(due, label=""):
+    """A live deadline badge: colour and word (正常 / 即将超时 / 已超时); app.js keeps it ticking."""
+    if due is None:
+        return ""
+    css, word, text = due_status(due)
+    prefix = f"{escape(label)} · " if label else ""
+    return Markup(f'<span class="badge countdown {css}" data-due="{iso_utc(due)}">{prefix}<b>{word}</b> '
+                  f'<span class="left">{text}</span></span>')
+
+
 def age(since, now=None):
     """How long ago, e.g. 3 小时 20 分."""
     return duration_text((now or clock.utcnow()) - since) if since else ""
@@ -141,7 +151,7 @@ def init_app(app):
     app.jinja_env.filters["roster_count"] = roster_count
     app.jinja_env.filters["iso_utc"] = iso_utc
     # Globals rather than context: macros imported without context use them too.
-    app.jinja_env.globals.update(due_status=due_status, age=age)
+    app.jinja_env.globals.update(due_status=due_status, age=age, countdown=countdown)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -16,6 +16,7 @@ from . import events
 from . import sequences
 from . import uploads
 from .db import BaseModel
+from .db import RuleError
 from .db import StaleRecord
 from .db import database
 from .estate import Estate
@@ -34,11 +35,8 @@ OPEN_STATES = ("dispatched", "working", "reported", "rework")
 UNIT_TODO = ("dispatched", "working", "rework")
 
 
-class WorkOrderError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class WorkOrderError(RuleError):
+    pass
 
 
 class WorkOrder(BaseModel):
@@ -86,6 +84,12 @@ class WorkOrder(BaseModel):
     @classmethod
     def of_source(cls, source_type, source_id):
         return cls.select().where((cls.source_type == source_type) & (cls.source_id == source_id)).order_by(cls.id)
+
+    @classmethod
+    def cards_of_source(cls, source_type, source_id):
+        """A record's orders with their units, for listing."""
+        return (cls.select(cls, Unit).join(Unit).where((cls.source_type == source_type) & (cls.source_id == source_id))
+                .order_by(cls.id))
 
     @classmethod
     def queue_for_unit(cls, unit):

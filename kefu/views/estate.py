@@ -43,6 +43,7 @@ from . import get_or_404
 from . import photos as photo_views
 from .forms import MultiCheckboxField
 from .forms import VersionForm
+from .forms import show_error
 from .forms import text
 
 bp = Blueprint("estate", __name__, url_prefix="/admin")
@@ -153,7 +154,7 @@ def settings():
                                 service_weekdays="".join(sorted(form.service_weekdays.data)))
             return done("小区设置已保存", "estate.index")
         except rules.EstateError as error:
-            getattr(form, error.field).errors.append(error.message)
+            show_error(form, error)
         except StaleRecord:
             _stale(form)
     context = dict(form=form, title="小区信息与服务时间", back=url_for("estate.index"),
@@ -190,7 +191,7 @@ def building_new():
             building = rules.create_building(current_user, form.code.data, form.name.data, form.note.data or "")
             return done(f"已新建 {building.name}，接下来批量生成房号", "estate.building", building_id=building.id)
         except rules.EstateError as error:
-            getattr(form, error.field).errors.append(error.message)
+            show_error(form, error)
     context = dict(form=form, title="新建楼栋", back=url_for("estate.buildings"))
     return invalid("estate/building_form.html", **context) if request.method == "POST" else \
         render("estate/building_form.html", **context)
@@ -221,7 +222,7 @@ def building_edit(building_id):
                                   form.name.data, form.note.data or "")
             return done("楼栋已保存", "estate.building", building_id=building.id)
         except rules.EstateError as error:
-            getattr(form, error.field).errors.append(error.message)
+            show_error(form, error)
         except StaleRecord:
             _stale(form)
     context = dict(form=form, title=f"修改 {building.name}", building=building,
@@ -244,7 +245,7 @@ def households_create(building_id):
             message = f"已生成 {created} 户" + (f"，{skipped} 户已存在未改动" if skipped else "")
             return done(message, "estate.building", building_id=building.id)
         except rules.EstateError as error:
-            getattr(form, error.field).errors.append(error.message)
+            show_error(form, error)
     return invalid("estate/building.html", title=building.name, building=building, roster=rules.roster(building),
                    form=form, zone=rules.zone_of_building(building), timeline=events.timeline(building),
                    back=url_for("estate.buildings"))
@@ -420,7 +421,7 @@ def zone(zone_id=None):
                            form.buildings.data or [], form.assistants.data or [])
             return done("管辖区域已保存", "estate.zones")
         except rules.EstateError as error:
-            getattr(form, error.field).errors.append(error.message)
+            show_error(form, error)
         except StaleRecord:
             _stale(form)
     context = dict(form=form, zone=zone, title=zone.name if zone else "新建管辖区域",

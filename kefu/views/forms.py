@@ -1,6 +1,9 @@
 """Form pieces shared by every area: trimmed text fields, the record version, checkbox lists."""
 import secrets
 
+from flask import flash
+from flask import redirect
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms import SelectMultipleField
@@ -10,6 +13,11 @@ from wtforms import widgets
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
+
+from ..db import RuleError
+from ..db import StaleRecord
+from ..web import invalid
+from ..web import render
 
 
 def strip(value):
@@ -55,3 +63,29 @@ class TokenForm(FlaskForm):
         if not self.token.data or len(self.token.data) > 64:
             self.token.data = secrets.token_urlsafe(16)
         return self
+
+
+def show_error(form, error):
+    """Put a rule's message beside the field it names, or above the form."""
+    target = getattr(form, error.field, None) if getattr(error, "field", None) else None
+    if target is not None and isinstance(getattr(target, "errors", None), list):
+        target.errors.append(error.message)
+    else:
+        form.form_errors.append(error.message)
+
+
+def form_page(form, apply, message, next_url, template, ready=True, **context):
+    """One task, one form: on a valid POST run `apply` (a rule) and go on to `next_url`;
+    otherwise (re)show the page with each message beside its field and everything typed kept."""
+    if ready and form.validate_on_submit():
+        try:
+            apply()
+            flash(message, "success")
+            return redirect(next_url, code=303)
+        except RuleError as error:
+            show_error(form, error)
+        except StaleRecord as error:
+            form.form_errors.append(error.message)
+    if request.method == "POST":
+        return invalid(template, form=form, **context)
+    return render(template, form=form, **context)

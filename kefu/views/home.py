@@ -28,21 +28,27 @@ from ..workorders import WorkOrder
 bp = Blueprint("home", __name__)
 
 
-def _zone_summary(zones):
-    """Buildings, households and assistants per zone, in three queries however many zones there are."""
-    counts = dict(Household.live().join(ZoneBuilding, on=(Household.building == ZoneBuilding.building))
-                  .where(ZoneBuilding.zone.in_([z.id for z in zones]))
-                  .group_by(ZoneBuilding.zone).select(ZoneBuilding.zone, fn.COUNT(Household.id)).tuples())
+def _zone_summary(zones, with_assistants=True):
+    """Buildings (with their household counts) and assistants per zone, in one or two queries."""
     ids = [z.id for z in zones]
-    buildings, assistants = {}, {}
-    for link in (ZoneBuilding.select(ZoneBuilding.zone, Building).join(Building)
-                 .where(ZoneBuilding.zone.in_(ids) & Building.voided_at.is_null())
-                 .order_by(fn.LENGTH(Building.code), Building.code)):
+    buildings, counts, assistants = {}, {}, {}
+    rows = (ZoneBuilding.select(ZoneBuilding.zone, Building.id, Building.name, Building.code,
+                                fn.COUNT(Household.id).alias("households"))
+            .join(Building)
+            .join(Household, JOIN.LEFT_OUTER, on=((Household.building == Building.id)
+                                                  & Household.voided_at.is_null()))
+            .where(ZoneBuilding.zone.in_(ids) & Building.voided_at.is_null())
+            .group_by(ZoneBuilding.zone, Building.id)
+            .order_by(fn.LENGTH(Building.code), Building.code))
+    for link in rows:
         buildings.setdefault(link.zone_id, []).append(link.building)
-    for link in (ZoneAssistant.select(ZoneAssistant.zone, User).join(User)
-                 .where(ZoneAssistant.zone.in_(ids)).order_by(User.display_name)):
-        assistants.setdefault(link.zone_id, []).append(link.user)
-    return [(zone, buildings.get(zone.id, []), counts.get(zone.id, 0), assistants.get(zone.id, [])) for zone in zones]
+        counts[link.zone_id] = counts.get(link.zone_id, 0) + link.households
+    if with_assistants:
+        for link in (ZoneAssistant.select(ZoneAssistant.zone, User.id, User.display_name).join(User)
+                     .where(ZoneAssistant.zone.in_(ids)).order_by(User.display_name)):
+            assistants.setdefault(link.zone_id, []).append(link.user)
+    return [(zone, buildings.get(zone.id, []), counts.get(zone.id, 0),
+             assistants.get(zone.id, []) if with_assistants else None) for zone in zones]
 
 
 @bp.route("/")
@@ -78,15 +84,21 @@ def index():
 
 def _assistant_today():
     """What an assistant owes today: responses, inspections, return visits, work in hand."""
-    mine = tickets.with_card(tickets.visible_to(current_user))
     zones = list(Zone.of_assistant(current_user))
+    zone_ids = [z.id for z in zones]
+    # One query for every open ticket of mine, sorted into the day's lists here.
+    open_tickets = list(tickets.with_card(tickets.visible_to(current_user, zone_ids=zone_ids))
+                        .where(Ticket.state.in_(tickets.OPEN)))
+    to_respond = sorted((t for t in open_tickets if t.state == "received"), key=lambda t: t.response_due)
+    to_follow = sorted((t for t in open_tickets if t.state == "resolved"), key=lambda t: t.followup_due)
+    in_hand = sorted((t for t in open_tickets if t.state in ("responded", "in_progress", "paused")),
+                     key=lambda t: t.resolution_due)
     return {
-        "zones": _zone_summary(zones),
-        "to_respond": list(mine.where(Ticket.state == "received").order_by(Ticket.response_due)),
-        "to_inspect": list(WorkOrder.awaiting_inspection([z.id for z in zones])),
-        "to_follow": list(mine.where(Ticket.state == "resolved").order_by(Ticket.followup_due)),
-        "in_hand": list(mine.where(Ticket.state.in_(("responded", "in_progress", "paused")))
-                        .order_by(Ticket.resolution_due).limit(30)),
+        "zones": _zone_summary(zones, with_assistants=False),
+        "to_respond": to_respond,
+        "to_inspect": list(WorkOrder.awaiting_inspection(zone_ids)),
+        "to_follow": to_follow,
+        "in_hand": in_hand,
     }
 
 

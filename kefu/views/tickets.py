@@ -44,6 +44,8 @@ from . import get_or_404
 from . import photos as photo_views
 from .forms import TokenForm
 from .forms import VersionForm
+from .forms import form_page
+from .forms import show_error
 from .forms import long_text
 from .forms import text
 
@@ -191,7 +193,7 @@ def _version(form, record):
 
 def _ticket(ticket_id, act=False):
     """A live ticket the current user may see (and, with act=True, change)."""
-    ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+    ticket = rules.with_people(Ticket.select()).where(Ticket.id == ticket_id).first()
     if ticket is None:
         abort(404)
     if not rules.can_view(current_user, ticket):
@@ -201,26 +203,11 @@ def _ticket(ticket_id, act=False):
     return ticket
 
 
-def _action(ticket, form, template, title, apply, message, **extra):
-    """Run one ticket action from its form: apply on a valid POST, else (re)show the page."""
-    if form.validate_on_submit():
-        try:
-            apply()
-            return done(message, "tickets.show", ticket_id=ticket.id)
-        except rules.TicketError as error:
-            target = getattr(form, error.field, None) if error.field else None
-            (target.errors.append(error.message) if target is not None and isinstance(target.errors, list)
-             else form.form_errors.append(error.message))
-        except workorders.WorkOrderError as error:
-            target = getattr(form, error.field, None) if error.field else None
-            (target.errors.append(error.message) if target is not None and isinstance(target.errors, list)
-             else form.form_errors.append(error.message))
-        except StaleRecord as error:
-            form.form_errors.append(error.message)
-    context = dict(form=form, ticket=ticket, title=title, back=url_for("tickets.show", ticket_id=ticket.id), **extra)
-    if request.method == "POST":
-        return invalid(template, **context)
-    return render(template, **context)
+def _action(ticket, form, template, title, apply, message, ready=True, **extra):
+    """Run one ticket action from its form page, then back to the ticket."""
+    here = url_for("tickets.show", ticket_id=ticket.id)
+    return form_page(form, apply, message, here, template, ready=ready, ticket=ticket, title=title, back=here,
+                     **extra)
 
 
 # Intake
@@ -272,7 +259,7 @@ def new():
                 message = f"已受理 {ticket.number}{holder}" if created else f"{ticket.number} 已受理过，未重复登记"
                 return done(message, "tickets.show", ticket_id=ticket.id)
             except rules.TicketError as error:
-                getattr(form, error.field or "description").errors.append(error.message)
+                show_error(form, error)
     context = dict(form=form, photo_field=photo_field, title="受理诉求", back=url_for("tickets.index"),
                    similar=rules.similar(household=household, building=household.building if household else None,
                                          category=form.category.data, text=form.description.data or "")
@@ -304,12 +291,20 @@ def show(ticket_id):
     """A ticket at a glance: state, holder, what's due next, the actions, the whole timeline."""
     ticket = _ticket(ticket_id)
     notices.mark_read(current_user, ticket)
-    orders = list(workorders.WorkOrder.of_source("ticket", ticket.id))
+    orders = list(workorders.WorkOrder.cards_of_source("ticket", ticket.id))
     return render("tickets/show.html", ticket=ticket, title=ticket.number, back=url_for("tickets.index"),
-                  orders=orders, followups=list(ticket.followups.order_by(rules.FollowUp.at)),
+                  orders=orders, followups=list(rules.followups_of(ticket)),
                   photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=500),
-                  similar=rules.similar(ticket), can_act=rules.can_act(current_user, ticket),
+                  can_act=rules.can_act(current_user, ticket),
                   open_orders=[o for o in orders if o.is_open], void_form=VoidForm(version=ticket.version))
+
+
+@bp.route("/tickets/<int:ticket_id>/similar")
+@roles(*READERS)
+def similar_to(ticket_id):
+    """举一反三 for one ticket; the ticket page loads it after the page itself."""
+    ticket = _ticket(ticket_id)
+    return render("tickets/_similar.html", similar=rules.similar(ticket))
 
 
 @bp.route("/tickets/<int:ticket_id>/respond", methods=["GET", "POST"])
@@ -332,13 +327,10 @@ def resolve(ticket_id):
     photo_field = photo_views.PhotoField()
     if request.method == "POST":
         photo_field.collect()
-        if photo_field.errors:
-            return invalid("tickets/resolve.html", form=form, ticket=ticket, photo_field=photo_field,
-                           title="现场处理完成", back=url_for("tickets.show", ticket_id=ticket.id))
     return _action(ticket, form, "tickets/resolve.html", "现场处理完成",
                    lambda: rules.resolve_on_the_spot(current_user, ticket, form.expected_version(), form.note.data,
                                                      photo_field.photos),
-                   "已处理完成，请按时回访", photo_field=photo_field)
+                   "已处理完成，请按时回访", ready=not photo_field.errors, photo_field=photo_field)
 
 
 def _default_unit(ticket):

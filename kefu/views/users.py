@@ -26,6 +26,7 @@ from ..web import invalid
 from ..web import render
 from . import choices
 from . import get_or_404
+from .forms import show_error
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
@@ -89,7 +90,7 @@ def new():
                                      form.password.data, unit=_unit(form), phone=form.phone.data or "")
             return done(f"已创建用户 {user.display_name}", "users.index")
         except rules.UserError as error:
-            getattr(form, error.field).errors.append(error.message)
+            show_error(form, error)
     context = dict(form=form, title="新建用户", back=url_for("users.index"))
     return invalid("users/form.html", **context) if request.method == "POST" else \
         render("users/form.html", **context)
@@ -111,7 +112,7 @@ def edit(user_id):
                               form.phone.data or "", form.active.data)
             return done("用户已保存", "users.index")
         except rules.UserError as error:
-            getattr(form, error.field).errors.append(error.message)
+            show_error(form, error)
         except (StaleRecord, ValueError):
             form.form_errors.append(StaleRecord.message)
     context = dict(form=form, user=user, reset=ResetForm(), title=user.display_name,

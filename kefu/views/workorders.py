@@ -24,6 +24,7 @@ from ..web import render
 from . import choices
 from . import photos as photo_views
 from .forms import VersionForm
+from .forms import form_page
 from .forms import long_text
 from .forms import text
 
@@ -148,20 +149,11 @@ def accept(order_id):
     return _after(order, "已接单")
 
 
-def _form_page(order, form, template, title, apply, message, **extra):
-    if form.validate_on_submit() and not extra.get("photo_field", photo_views.PhotoField()).errors:
-        try:
-            apply()
-            return done(message, "workorders.show", order_id=order.id)
-        except rules.WorkOrderError as error:
-            target = getattr(form, error.field, None) if error.field else None
-            (target.errors.append(error.message) if target is not None else form.form_errors.append(error.message))
-        except StaleRecord as error:
-            form.form_errors.append(error.message)
-    context = dict(form=form, order=order, title=title, back=url_for("workorders.show", order_id=order.id), **extra)
-    if request.method == "POST":
-        return invalid(template, **context)
-    return render(template, **context)
+def _form_page(order, form, template, title, apply, message, ready=True, **extra):
+    """Run one work-order step from its form page, then back to the order."""
+    here = url_for("workorders.show", order_id=order.id)
+    return form_page(form, apply, message, here, template, ready=ready, order=order, title=title, back=here,
+                     **extra)
 
 
 @bp.route("/<int:order_id>/report", methods=["GET", "POST"])
@@ -184,7 +176,7 @@ def report(order_id):
                           photos=photo_field.photos)
 
     return _form_page(order, form, "workorders/report.html", "报完成", apply, "已报完成，等待客户助理验收",
-                      photo_field=photo_field)
+                      ready=not photo_field.errors, photo_field=photo_field)
 
 
 @bp.route("/<int:order_id>/inspect", methods=["GET", "POST"])
