@@ -78,6 +78,14 @@ def cn_date(value):
     return clock.format_cn_date(value)
 
 
+def cn_datetime(value):
+    """A stored time as documents print it: 2026年11月27日 11:57."""
+    if value is None:
+        return ""
+    local = clock.to_local(value, estate().tz)
+    return f"{clock.format_cn_date(local.date())} {local:%H:%M}"
+
+
 def nl2br(value):
     return Markup("<br>").join(escape(value or "").split("\n"))
 
@@ -147,6 +155,7 @@ def nav_items():
 def init_app(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["cn_date"] = cn_date
+    app.jinja_env.filters["cn_datetime"] = cn_datetime
     app.jinja_env.filters["nl2br"] = nl2br
     app.jinja_env.filters["roster_count"] = roster_count
     app.jinja_env.filters["iso_utc"] = iso_utc

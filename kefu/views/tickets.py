@@ -13,6 +13,7 @@ from wtforms import BooleanField
 from wtforms import DateField
 from wtforms import DateTimeLocalField
 from wtforms import IntegerField
+from wtforms import RadioField
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
@@ -76,7 +77,7 @@ class IntakeForm(TokenForm):
     category = SelectField("类别", choices=choices([("", "请选择")] + [(c, c) for c in rules.CATEGORIES]))
     tier = SelectField("等级", coerce=int)
     household = text("房号（栋-单元-室）", 30, required=False,
-                     render_kw={"placeholder": "如 3-2-1502", "autocomplete": "off", "inputmode": "numeric",
+                     render_kw={"placeholder": "如 3-2-1502 或 3.2.1502", "autocomplete": "off", "inputmode": "decimal",
                                 "list": "household-options"})
     place = SelectField("或公共部位", coerce=int)
     zone = SelectField("管辖区域", coerce=int)
@@ -120,8 +121,8 @@ class EscalateForm(VersionForm):
 
 class FollowUpForm(VersionForm):
     method = SelectField("回访方式", choices=choices((m, m) for m in rules.FOLLOWUP_METHODS))
-    result = SelectField("客户评价", choices=choices([("", "请选择")] + [(s, s) for s in rules.SATISFACTION]
-                                                    + [(rules.UNREACHABLE, "未接通 / 联系不上")]))
+    result = RadioField("客户评价", choices=choices([(s, s) for s in rules.SATISFACTION]
+                                                   + [(rules.UNREACHABLE, "未接通")]), validate_choice=False)
     words = long_text("客户原话", 1000, render_kw={"rows": 3})
 
 

@@ -7,7 +7,7 @@ from flask import redirect
 from flask import request
 from flask import url_for
 from flask_login import current_user
-from wtforms import SelectField
+from wtforms import RadioField
 
 from .. import clock
 from .. import events
@@ -64,8 +64,8 @@ class ReportForm(VersionForm):
 
 
 class InspectForm(VersionForm):
-    verdict = SelectField("验收结果", choices=choices([("", "请选择"), ("pass", "合格，验收通过"),
-                                                     ("fail", "不合格，退回返工")]))
+    verdict = RadioField("验收结果", choices=choices([("pass", "合格"), ("fail", "不合格，返工")]),
+                         validate_choice=False)
     reason = long_text("说明", 1000, render_kw={"rows": 3, "placeholder": "不合格时写明要返工什么"})
 
 
@@ -191,12 +191,14 @@ def inspect(order_id):
         form.validate()
         form.verdict.errors = list(form.verdict.errors) + ["请选择验收结果"]
         return invalid("workorders/inspect.html", form=form, order=order, title="验收",
-                       photos=list(uploads.Photo.of(order)), back=url_for("workorders.show", order_id=order.id))
+                       photos=list(uploads.Photo.of(order)), source=_source(order),
+                       source_photos=_source_photos(order), back=url_for("workorders.show", order_id=order.id))
     passed = form.verdict.data == "pass"
     return _form_page(order, form, "workorders/inspect.html", "验收",
                       lambda: rules.inspect(current_user, order, form.expected_version(), passed,
                                             form.reason.data or ""),
-                      "验收通过" if passed else "已退回业务块返工", photos=list(uploads.Photo.of(order)))
+                      "验收通过" if passed else "已退回业务块返工", photos=list(uploads.Photo.of(order)),
+                      source=_source(order), source_photos=_source_photos(order))
 
 
 @bp.route("/<int:order_id>/cancel", methods=["GET", "POST"])
@@ -218,5 +220,5 @@ def print_order(order_id):
     """The A4 派工单 for a unit that works on paper."""
     order = _order(order_id)
     return pdf.response("workorders/show_print.html", f"{order.number}.pdf", order=order, source=_source(order),
-                        photos=_source_photos(order) + list(uploads.Photo.of(order)),
+                        source_photos=_source_photos(order), photos=list(uploads.Photo.of(order)),
                         photo_path=photo_views.file_url, timeline=events.timeline(order))
