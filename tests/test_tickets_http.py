@@ -255,7 +255,7 @@ def test_printed_work_order_and_ticket_record(world, as_user):
     for expected in ("派 工 单", order.number, "1-1-101", "更换厨房水管", "厨房水管漏水", "维修 / 作业人员签字",
                      "客户助理验收签字", "工程部"):
         assert expected in content, expected
-    assert re.search(r"2026-11-27 14:00", content)  # the deadline in Shanghai time
+    assert "2026年11月27日 14:00" in content  # the deadline in Shanghai time, as documents write dates
     record = pdf_text(as_user(world.assistant).get(f"/tickets/{ticket.id}.pdf"))
     for expected in ("客户诉求处理记录", ticket.number, "受理", "响应", "派工", "处理经过"):
         assert expected in record, expected
