@@ -34,6 +34,16 @@ class BaseModel(peewee.Model):
         database = database
         legacy_table_names = False
 
+    @classmethod
+    def by_id(cls, record_id):
+        """One row by primary key, or None, with SQL written once rather than built per call:
+        the lookups every request makes (the signed-in user, the estate) stay cheap."""
+        sql = cls.__dict__.get("_by_id_sql")
+        if sql is None:
+            sql = f'SELECT * FROM "{cls._meta.table_name}" WHERE "{cls._meta.primary_key.column_name}" = ?'
+            cls._by_id_sql = sql
+        return next(iter(cls.raw(sql, record_id)), None)
+
 
 class VoidableMixin(BaseModel):
     """Records a user entered are voided with a reason, never deleted."""

@@ -38,7 +38,7 @@ class Estate(VersionedMixin, BaseModel):
 
     @classmethod
     def current(cls):
-        estate = cls.get_or_none(cls.id == 1)
+        estate = cls.by_id(1)
         if estate is None:
             estate = cls.create(id=1)
         return estate

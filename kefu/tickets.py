@@ -278,7 +278,7 @@ CARD_FIELDS = ("id", "number", "location", "category", "description", "state", "
                "assignee", "escalation_level", "reopen_count", "responded_at", "response_due",
                "resolution_due", "followup_due", "pause_reason", "resolved_at", "satisfaction",
                "close_reason", "created_at", "escalated_at", "escalation_reason", "is_case",
-               "resolution_note")
+               "resolution_note", "followup_attempts")
 
 
 def with_card(query):

@@ -89,7 +89,7 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
             user_id, version = (int(part) for part in str(value).split(":"))
         except ValueError:
             return None
-        user = cls.get_or_none(cls.id == user_id)
+        user = cls.by_id(user_id)
         if user is None or user.session_version != version or not user.is_active:
             return None
         return user

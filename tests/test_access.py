@@ -92,6 +92,7 @@ ACCESS = {
     "GET /tickets/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "POST /tickets/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/similar": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /tickets/filters": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/<int:ticket_id>/similar": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/cases": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/<int:ticket_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),

@@ -313,3 +313,13 @@ def test_photos_show_inline_on_the_timeline(world, as_user):
             assert response.status_code == 200
     with as_user(world.cleaner).get(photo_urls[1]) as response:
         assert response.status_code == 403
+
+
+def test_the_full_filter_panel_comes_when_asked_for(world, as_user):
+    client = as_user(world.assistant)
+    plain = client.get("/tickets").get_data(as_text=True)
+    assert 'name="tier"' not in plain and "显示全部筛选项" in plain
+    panel = client.get("/tickets/filters?state=closed").get_data(as_text=True)
+    assert 'name="tier"' in panel and "紧急" in panel and "<html" not in panel
+    for url in ("/tickets?more=1", "/tickets?category=保洁"):  # without htmx, or already filtering
+        assert 'name="tier"' in client.get(url).get_data(as_text=True), url

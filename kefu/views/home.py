@@ -102,19 +102,28 @@ def _assistant_today():
     }
 
 
+DESK_LIMIT = 20  # cards per list on the supervisor's 今日; the rest are a tap away in the list
+
+
 def _supervisor_today():
     """The supervisor's desk: escalations with their age, late tickets, visits that can't be made."""
     now = clock.utcnow()
-    open_tickets = tickets.with_card(Ticket.live().where(Ticket.state.in_(tickets.OPEN)))
+    escalated = Ticket.escalation_level > 0
+    late = (Ticket.escalation_level == 0) & (
+        ((Ticket.state == "received") & (Ticket.response_due < now))
+        | (Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now)))
+    unreachable = (Ticket.state == "resolved") & (Ticket.followup_attempts >= tickets.UNREACHABLE_TRIES)
+    # One query for everything on the desk, sorted into its lists here.
+    wanted = list(tickets.with_card(Ticket.live().where(Ticket.state.in_(tickets.OPEN)
+                                                        & (escalated | late | unreachable))))
     return {
         "zones": _zone_summary(list(Zone.live().order_by(Zone.name))),
-        "escalated": list(open_tickets.where(Ticket.escalation_level > 0).order_by(Ticket.escalated_at)),
-        "late": list(open_tickets.where((Ticket.escalation_level == 0) & (
-            ((Ticket.state == "received") & (Ticket.response_due < now))
-            | (Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now))))
-            .order_by(Ticket.resolution_due).limit(30)),
-        "unreachable": list(open_tickets.where((Ticket.state == "resolved")
-                                               & (Ticket.followup_attempts >= tickets.UNREACHABLE_TRIES))),
+        "escalated": sorted((t for t in wanted if t.escalation_level > 0), key=lambda t: t.escalated_at),
+        "desk_limit": DESK_LIMIT,
+        "late": sorted((t for t in wanted if t.escalation_level == 0 and t.state != "resolved"),
+                       key=lambda t: t.resolution_due),
+        "unreachable": [t for t in wanted if t.state == "resolved"
+                        and t.followup_attempts >= tickets.UNREACHABLE_TRIES],
         "open_orders": WorkOrder.select().where(WorkOrder.state.in_(workorders.OPEN_STATES)).count(),
     }
 

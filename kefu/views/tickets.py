@@ -504,15 +504,21 @@ def print_ticket(ticket_id):
 
 # Lists
 
-def _filter_form():
+FILTER_KEYS = ("category", "tier", "zone", "assignee", "unit", "start", "end", "overdue", "escalated")
+
+
+def _filter_form(with_choices=True):
+    """The list's filters from the URL; the options of its selects only when they will be shown."""
     form = FilterForm(request.args, meta={"csrf": False})
+    if "state" not in request.args:
+        form.state.data = "open"
+    if not with_choices:
+        return form
     _int_choice(form.tier, ((t.id, t.name) for t in Tier.live()), "全部等级")
     _int_choice(form.zone, ((z.id, z.name) for z in Zone.live().order_by(Zone.name)), "全部区域")
     _int_choice(form.assignee, ((u.id, u.display_name) for u in User.active_with_role("assistant", "supervisor")),
                 "全部人员")
     _int_choice(form.unit, ((u.id, u.name) for u in Unit.live().order_by(Unit.kind)), "全部业务块")
-    if "state" not in request.args:
-        form.state.data = "open"
     return form
 
 
@@ -557,19 +563,27 @@ def filtered(form, user):
 @roles(*READERS)
 def index():
     """诉求: every request I may see, filtered by state, category, tier, zone, people, dates, words."""
-    form = _filter_form()
-    if form.start.errors or form.end.errors:
-        form.start.data = form.end.data = None
+    filtering = any(key in request.args for key in FILTER_KEYS)
+    show_filters = filtering or "more" in request.args
+    form = _filter_form(with_choices=show_filters)
     form.validate()
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10000))
     query = rules.with_card(filtered(form, current_user))
     items = list(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))
     more = len(items) > PAGE_SIZE
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in request.args.items() if k not in ("page", "more")}
     return render("tickets/index.html", block="results", title="客户诉求", form=form, items=items[:PAGE_SIZE],
-                  page=page, more=more, args=args, now=clock.utcnow(),
-                  filtering=any(k in request.args for k in ("category", "tier", "zone", "assignee", "unit",
-                                                              "start", "end", "overdue", "escalated")))
+                  page=page, more=more, args=args, now=clock.utcnow(), filtering=filtering,
+                  show_filters=show_filters)
+
+
+@bp.route("/tickets/filters")
+@roles(*READERS)
+def filters():
+    """The full filter panel, fetched when 更多筛选 is opened (the list itself doesn't pay for it)."""
+    form = _filter_form()
+    form.validate()
+    return render("tickets/_filters.html", form=form)
 
 
 @bp.route("/tickets/cases")
