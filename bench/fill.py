@@ -701,8 +701,23 @@ def default_end():
     return datetime.datetime(local.year, local.month, local.day, 10, 30) - LOCAL
 
 
+def schema_fingerprint():
+    """A short hash of the app's tables and columns: a cached database is rebuilt when they change."""
+    import hashlib
+    import importlib
+
+    from kefu.db import SCHEMA_MODULES
+
+    tables = []
+    for name in SCHEMA_MODULES:
+        for model in importlib.import_module(f"kefu.{name}").MODELS:
+            tables.append((model._meta.table_name, [f.column_name for f in model._meta.sorted_fields]))
+    return hashlib.sha1(repr(sorted(tables)).encode()).hexdigest()[:8]
+
+
 def path_for(years, per_year=12000, seed=1):
-    return os.path.join(DATA, f"kefu-g{GENERATOR}-{HOUSEHOLDS}hh-{years}y-{per_year}pa-s{seed}.sqlite3")
+    return os.path.join(DATA, f"kefu-g{GENERATOR}-{schema_fingerprint()}-{HOUSEHOLDS}hh-{years}y-{per_year}pa-s{seed}"
+                              ".sqlite3")
 
 
 def build(path, years, per_year=12000, seed=1, end=None, quiet=False):

@@ -75,7 +75,7 @@ class Building(VoidableMixin, VersionedMixin, BaseModel):
         return cls.live().order_by(peewee.fn.LENGTH(cls.code), cls.code)
 
 
-class Household(VoidableMixin, BaseModel):
+class Household(VoidableMixin, VersionedMixin, BaseModel):
     building = peewee.ForeignKeyField(Building, backref="households", on_delete="RESTRICT")
     unit_no = peewee.IntegerField()
     floor = peewee.IntegerField()
@@ -204,11 +204,12 @@ def update_building(actor, building, expected_version, code, name, note):
     old_code = building.code
     before = (building.code, building.name)
     building.code, building.name, building.note = code, name, note
-    building.save_versioned(expected_version, "code", "name", "note")
-    if code != old_code:
-        for household in building.households:
-            household.code = household_code(building, household.unit_no, household.room)
-            household.save()
+    with Building._meta.database.atomic():
+        building.save_versioned(expected_version, "code", "name", "note")
+        if code != old_code:
+            # Only the 栋 part of every 栋-单元-室 changes; one statement, nothing else touched.
+            (Household.update(code=peewee.SQL("? || '-' || \"unit_no\" || '-' || \"room\"", [code]))
+             .where(Household.building == building).execute())
     events.record(actor, building, "修改楼栋", note=f"{before[0]} {before[1]} → {code} {name}")
 
 

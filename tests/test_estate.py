@@ -623,3 +623,18 @@ def test_bad_search_text_never_breaks_a_list(client, records, url):
     answers.update({raw: client.get(url, query_string="q=" + raw) for raw in ["%FF%FE", "%C3%28", "%00"]})
     assert {bad: r.status_code for bad, r in answers.items() if r.status_code != 200} == {}
     assert [bad for bad, r in answers.items() if "<script>alert" in html(r)] == []
+
+
+def test_two_admins_editing_one_household_cannot_overwrite_each_other(client, login, people):
+    """The second save of a household loaded at the same version is refused, not silently applied."""
+    admin = people["admin"]
+    building = estate.create_building(admin, "3", "3号楼")
+    estate.bulk_create_households(admin, building, 1, 1, 1, 1)
+    household = estate.Household.get()
+    login("admin")
+    first = client.post(f"/admin/households/{household.id}", data={"version": "1", "area": "89.5", "note": "独居老人"})
+    assert first.status_code == 303
+    second = client.post(f"/admin/households/{household.id}", data={"version": "1", "area": "120", "note": ""})
+    assert second.status_code == 422 and "已被他人更新" in second.get_data(as_text=True)
+    kept = estate.Household.get_by_id(household.id)
+    assert (float(kept.area), kept.note) == (89.5, "独居老人")

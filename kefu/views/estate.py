@@ -87,7 +87,7 @@ class HouseholdsForm(FlaskForm):
                                    default=2, render_kw={"inputmode": "numeric"})
 
 
-class HouseholdForm(FlaskForm):
+class HouseholdForm(VersionForm):
     area = StringField("建筑面积（㎡）", validators=[Optional(), Regexp(r"^\d{1,5}(\.\d{1,2})?$", message="请填写数字，如 89.5")],
                        render_kw={"inputmode": "decimal"})
     note = TextAreaField("备注", validators=[Optional(), Length(max=500, message="备注不能超过 500 个字")])
@@ -266,17 +266,24 @@ def household(household_id):
     """One household: area and notes; void it if it was created by mistake."""
     household = get_or_404(Household.live(), household_id)
     form = HouseholdForm(obj=household)
-    if request.method == "GET" and household.area is not None:
-        form.area.data = f"{household.area:g}"
+    if request.method == "GET":
+        form.version.data = household.version
+        if household.area is not None:
+            form.area.data = f"{household.area:g}"
     if form.validate_on_submit():
         before = (household.area, household.note)
         # Optional() lets "   " through unvalidated; a blank area is no area.
         household.area = str(form.area.data or "").strip() or None
         household.note = form.note.data or ""
-        household.save()
-        events.record(current_user, household, "修改房号信息",
-                      note=f"面积：{before[0] or '—'} → {household.area or '—'}；备注：{before[1] or '—'} → {household.note or '—'}")
-        return done(f"{household.code} 已保存", "estate.building", building_id=household.building_id)
+        try:
+            household.save_versioned(form.expected_version(), "area", "note")
+        except StaleRecord:
+            form.form_errors.append(StaleRecord.message)
+        else:
+            events.record(current_user, household, "修改房号信息",
+                          note=f"面积：{before[0] or '—'} → {household.area or '—'}；"
+                               f"备注：{before[1] or '—'} → {household.note or '—'}")
+            return done(f"{household.code} 已保存", "estate.building", building_id=household.building_id)
     context = dict(form=form, household=household, title=household.code, timeline=events.timeline(household),
                    back=url_for("estate.building", building_id=household.building_id))
     return invalid("estate/household.html", **context) if request.method == "POST" else \
