@@ -81,11 +81,31 @@ def build():
         for name, kind, building_code in PLACES:
             estate.Place.create(name=name, kind=kind, building=buildings.get(building_code))
 
+        _residents()
         estate.set_zone(admin, None, 1, "一区（1–4号楼）", "", [buildings[c].id for c in "1234"], [zhuli1.id])
         estate.set_zone(admin, None, 1, "二区（5–8号楼）", "", [buildings[c].id for c in "5678"], [zhuli2.id])
     with database.atomic():
         build_tickets()
     return {"admin": admin, "supervisor": supervisor}
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["建国", "秀英", "伟", "芳", "志强", "丽", "海涛", "敏", "军", "静", "晓东", "桂兰", "磊", "娟", "文华"]
+
+
+def _residents():
+    """An owner for most households, and a family member or tenant for some."""
+    rng = random.Random(7)
+    rows = []
+    for household in estate.Household.live():
+        if rng.random() < .1:
+            continue  # not yet registered
+        for relation in ["业主"] + (["家属"] if rng.random() < .3 else []) + (["租户"] if rng.random() < .1 else []):
+            rows.append({"household": household.id, "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                         "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}", "relation": relation,
+                         "note": "独居老人" if relation == "业主" and rng.random() < .04 else ""})
+    for start in range(0, len(rows), 300):
+        estate.Resident.insert_many(rows[start:start + 300]).execute()
 
 
 # Three weeks of requests, in every state a real desk would have.
@@ -203,10 +223,12 @@ def _play(rng, start, path, channel, category, tier, text, household, place, peo
         zone = estate.zone_of_building(building) if building else None
         zone = zone or estate.Zone.live().order_by(estate.Zone.id).first()
         assistant = zone.assistants.first()
+        resident = estate.Resident.of(household).first() if household else None
+        name, phone = (resident.name, resident.phone) if resident else \
+            (rng.choice(CUSTOMERS), f"139{rng.randint(10000000, 99999999)}") if household else ("", "")
         ticket, _ = tickets.create(taker or assistant, channel=channel, category=category, tier=tier,
                                    description=text, household=household, place=place, zone=zone,
-                                   customer_name=rng.choice(CUSTOMERS) if household else "",
-                                   customer_phone=f"139{rng.randint(10000000, 99999999)}" if household else "")
+                                   customer_name=name, customer_phone=phone)
     actor = ticket.assignee or assistant
     now = clock.now()
 

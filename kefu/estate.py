@@ -97,6 +97,44 @@ class Household(VoidableMixin, VersionedMixin, BaseModel):
         return query.order_by(peewee.fn.LENGTH(Building.code), Building.code, cls.unit_no, cls.floor, cls.room).limit(limit)
 
 
+RELATIONS = ["业主", "家属", "租户"]
+PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+class Resident(VoidableMixin, VersionedMixin, BaseModel):
+    """住户: a person living at a household (the customer issue adds more about them)."""
+
+    household = peewee.ForeignKeyField(Household, backref="residents", on_delete="RESTRICT")
+    name = peewee.CharField(max_length=40)
+    phone = peewee.CharField(max_length=20, default="")
+    relation = peewee.CharField(max_length=10, default="业主")
+    note = peewee.CharField(max_length=200, default="")
+
+    @classmethod
+    def of(cls, household):
+        return cls.live().where(cls.household == household).order_by(cls.id)
+
+
+def clean_phone(phone):
+    """A mainland mobile (13812345678) or landline (021-58880000) number, spaces removed; else an error."""
+    phone = re.sub(r"[\s()（）]", "", phone or "")
+    if phone and not PHONE_PATTERN.match(phone):
+        raise EstateError("请填写 11 位手机号或带区号的座机号，如 13812345678、021-58880000", "phone")
+    return phone
+
+
+def add_resident(actor, household, name, phone, relation, note=""):
+    name = (name or "").strip()
+    if not name:
+        raise EstateError("请填写住户姓名", "name")
+    if relation not in RELATIONS:
+        raise EstateError("请选择与房屋的关系", "relation")
+    resident = Resident.create(household=household, name=name[:40], phone=clean_phone(phone), relation=relation,
+                               note=(note or "").strip()[:200])
+    events.record(actor, household, "登记住户", note=f"{resident.name}（{relation}）")
+    return resident
+
+
 class Place(VoidableMixin, VersionedMixin, BaseModel):
     """A public place (公共部位): corridor, car park, clubhouse, lawn…"""
 
@@ -140,7 +178,7 @@ class ZoneAssistant(BaseModel):
         indexes = ((("zone", "user"), True),)
 
 
-MODELS = [Estate, Building, Household, Place, Zone, ZoneBuilding, ZoneAssistant]
+MODELS = [Estate, Building, Household, Resident, Place, Zone, ZoneBuilding, ZoneAssistant]
 
 
 def normalize_code(text):

@@ -58,6 +58,8 @@ ACCESS = {
     "GET /admin/households/<int:household_id>": (ADMIN,),
     "POST /admin/households/<int:household_id>": (ADMIN,),
     "POST /admin/households/<int:household_id>/void": (ADMIN,),
+    "POST /admin/households/<int:household_id>/residents": (ADMIN,),
+    "POST /admin/residents/<int:resident_id>/void": (ADMIN,),
     "GET /admin/places": (ADMIN,),
     "GET /admin/places/new": (ADMIN,),
     "POST /admin/places/new": (ADMIN,),
@@ -93,6 +95,7 @@ ACCESS = {
     "POST /tickets/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/similar": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/filters": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /tickets/residents": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/<int:ticket_id>/similar": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/cases": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/<int:ticket_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),
@@ -168,6 +171,7 @@ def ids(app, people, unit):
     zone = estate.set_zone(admin, None, 0, "一区", "", [building.id], [people[ASSISTANT].id])
     colleague = users.create_user(admin, "zhuli9", "助理九", ASSISTANT, PASSWORD)
     home = estate.Household.select().first()
+    resident = estate.add_resident(admin, home, "王先生", "13812345678", "业主")
     tier = tickets.Tier.get(tickets.Tier.name == "一般")
     ticket, _ = tickets.create(people[ASSISTANT], channel="现场", category="工程维修", tier=tier,
                                description="卫生间天花板漏水", household=home)
@@ -175,7 +179,7 @@ def ids(app, people, unit):
                                      FROZEN + datetime.timedelta(days=1))
     return {"building_id": building.id, "household_id": home.id, "place_id": place.id, "zone_id": zone.id,
             "unit_id": unit.id, "user_id": colleague.id, "photo_id": photo.id, "size": "thumb",
-            "tier_id": tier.id, "ticket_id": ticket.id, "order_id": order.id}
+            "tier_id": tier.id, "ticket_id": ticket.id, "order_id": order.id, "resident_id": resident.id}
 
 
 @pytest.fixture

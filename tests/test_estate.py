@@ -638,3 +638,21 @@ def test_two_admins_editing_one_household_cannot_overwrite_each_other(client, lo
     assert second.status_code == 422 and "已被他人更新" in second.get_data(as_text=True)
     kept = estate.Household.get_by_id(household.id)
     assert (float(kept.area), kept.note) == (89.5, "独居老人")
+
+
+def test_residents_are_registered_on_the_household_page(client, building):
+    h = household("3-1-1501")
+    bad = client.post(f"/admin/households/{h.id}/residents",
+                      data={"resident-name": "王建国", "resident-phone": "12345", "resident-relation": "业主"})
+    assert bad.status_code == 422
+    assert "请填写 11 位手机号" in html(bad) and 'value="王建国"' in html(bad)
+    good = client.post(f"/admin/households/{h.id}/residents",
+                       data={"resident-name": "王建国", "resident-phone": "13812345678", "resident-relation": "业主",
+                             "resident-note": "独居老人"})
+    assert good.status_code == 303
+    page = text(client.get(f"/admin/households/{h.id}"))
+    assert "住户（1）" in page and "王建国" in page and "独居老人" in page and "登记住户" in page
+    resident = estate.Resident.get()
+    client.post(f"/admin/residents/{resident.id}/void", data={"reason": "已搬离"})
+    assert "住户（0）" in text(client.get(f"/admin/households/{h.id}"))
+    assert estate.Resident.get_by_id(resident.id).void_reason == "已搬离"

@@ -14,6 +14,7 @@ def roster_pdf(client, login, people, floors=18):
     home.save()
     building = estate.create_building(admin, "3", "3号楼")
     estate.bulk_create_households(admin, building, 2, 1, floors, 2)
+    estate.add_resident(admin, estate.Household.get(estate.Household.code == "3-1-101"), "王建国", "", "业主")
     login("frontdesk")
     response = client.get(f"/admin/buildings/{building.id}/roster.pdf")
     assert response.status_code == 200
@@ -33,6 +34,7 @@ def test_roster_lists_every_household_with_header_and_page_numbers(client, login
     assert "共 72 户" in content
     for room in ("101", "1802", "902"):
         assert room in content
+    assert "王建国（业主）" in content
     pages = len(reader.pages)
     assert pages >= 2
     assert f"第 1 页 / 共 {pages} 页" in content

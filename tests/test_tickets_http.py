@@ -9,6 +9,7 @@ import pytest
 from conftest import PASSWORD
 from conftest import text
 from kefu import clock
+from kefu import estate
 from kefu import tickets
 from kefu import users
 from kefu import workorders
@@ -323,3 +324,27 @@ def test_the_full_filter_panel_comes_when_asked_for(world, as_user):
     assert 'name="tier"' in panel and "紧急" in panel and "<html" not in panel
     for url in ("/tickets?more=1", "/tickets?category=保洁"):  # without htmx, or already filtering
         assert 'name="tier"' in client.get(url).get_data(as_text=True), url
+
+
+def test_the_customer_is_picked_from_the_households_residents(world, as_user):
+    estate.add_resident(None, world.home, "王建国", "13912345678", "业主")
+    estate.add_resident(None, world.home, "李梅", "", "租户")
+    client = as_user(world.frontdesk)
+    options = text(client.get("/tickets/residents?household=1-1-101"))
+    assert "王建国（业主）13912345678" in options and "李梅（租户）" in options
+    assert "该房号还没有登记住户" in text(client.get("/tickets/residents?household=1-1-201"))
+    resident = estate.Resident.get(estate.Resident.name == "王建国")
+    form = intake_form(world, customer_name="", customer_phone="", resident=str(resident.id))
+    assert client.post("/tickets/new", data=form).status_code == 303
+    ticket = Ticket.get()
+    assert (ticket.customer_name, ticket.customer_phone) == ("王建国", "13912345678")
+
+
+@pytest.mark.parametrize("phone, ok", [("13812345678", True), ("021-58880000", True), ("138 1234 5678", True),
+                                       ("12345", False), ("23812345678", False), ("abc", False)])
+def test_resident_phone_numbers_are_checked(world, phone, ok):
+    if ok:
+        assert estate.add_resident(None, world.home, "张三", phone, "业主").phone == phone.replace(" ", "")
+    else:
+        with pytest.raises(estate.EstateError, match="11 位手机号"):
+            estate.add_resident(None, world.home, "张三", phone, "业主")

@@ -93,6 +93,13 @@ class HouseholdForm(VersionForm):
     note = TextAreaField("备注", validators=[Optional(), Length(max=500, message="备注不能超过 500 个字")])
 
 
+class ResidentForm(FlaskForm):
+    name = text("姓名", 40)
+    phone = text("电话", 20, required=False, render_kw={"inputmode": "tel", "placeholder": "13812345678"})
+    relation = SelectField("关系", choices=choices((r, r) for r in rules.RELATIONS))
+    note = text("备注", 200, required=False, render_kw={"placeholder": "如 独居老人、行动不便"})
+
+
 class PlaceForm(VersionForm):
     name = text("名称", 60, render_kw={"placeholder": "如 3号楼 B1 地库"})
     kind = SelectField("类型", choices=choices([(k, k) for k in rules.PLACE_KINDS]))
@@ -265,11 +272,7 @@ def building_void(building_id):
 def household(household_id):
     """One household: area and notes; void it if it was created by mistake."""
     household = get_or_404(Household.live(), household_id)
-    form = HouseholdForm(obj=household)
-    if request.method == "GET":
-        form.version.data = household.version
-        if household.area is not None:
-            form.area.data = f"{household.area:g}"
+    form = HouseholdForm(obj=household) if request.method == "POST" else _household_form(household)
     if form.validate_on_submit():
         before = (household.area, household.note)
         # Optional() lets "   " through unvalidated; a blank area is no area.
@@ -284,10 +287,49 @@ def household(household_id):
                           note=f"面积：{before[0] or '—'} → {household.area or '—'}；"
                                f"备注：{before[1] or '—'} → {household.note or '—'}")
             return done(f"{household.code} 已保存", "estate.building", building_id=household.building_id)
-    context = dict(form=form, household=household, title=household.code, timeline=events.timeline(household),
-                   back=url_for("estate.building", building_id=household.building_id))
+    return _household_page(household, form=form)
+
+
+def _household_page(household, form=None, resident_form=None):
+    context = dict(form=form or _household_form(household),
+                   resident_form=resident_form or ResidentForm(prefix="resident", formdata=None),
+                   household=household, residents=list(rules.Resident.of(household)), title=household.code,
+                   timeline=events.timeline(household), back=url_for("estate.building", building_id=household.building_id))
     return invalid("estate/household.html", **context) if request.method == "POST" else \
         render("estate/household.html", **context)
+
+
+def _household_form(household):
+    form = HouseholdForm(obj=household, formdata=None)
+    form.version.data = household.version
+    if household.area is not None:
+        form.area.data = f"{household.area:g}"
+    return form
+
+
+@bp.route("/households/<int:household_id>/residents", methods=["POST"])
+@roles("admin")
+def resident_add(household_id):
+    """Register a resident of a household."""
+    household = get_or_404(Household.live(), household_id)
+    form = ResidentForm(prefix="resident")
+    if form.validate_on_submit():
+        try:
+            resident = rules.add_resident(current_user, household, form.name.data, form.phone.data or "",
+                                          form.relation.data, form.note.data or "")
+            return done(f"已登记住户 {resident.name}", "estate.household", household_id=household.id)
+        except rules.EstateError as error:
+            show_error(form, error)
+    return _household_page(household, resident_form=form)
+
+
+@bp.route("/residents/<int:resident_id>/void", methods=["POST"])
+@roles("admin")
+def resident_void(resident_id):
+    """Void a resident who moved out or was registered by mistake."""
+    resident = get_or_404(rules.Resident.live(), resident_id)
+    return _void(resident, "estate.household", {"household_id": resident.household_id},
+                 f"住户 {resident.name} 已作废", "estate.household", {"household_id": resident.household_id})
 
 
 @bp.route("/households/<int:household_id>/void", methods=["POST"])
@@ -323,8 +365,13 @@ def roster_pdf(building_id):
     building = get_or_404(Building.live(), building_id)
     grouped = rules.roster(building)
     count = rules.roster_count(grouped)
+    residents = {}
+    for resident in (rules.Resident.live().join(Household).where(Household.building == building)
+                     .order_by(rules.Resident.id)):
+        residents.setdefault(resident.household_id, []).append(f"{resident.name}（{resident.relation}）")
     return pdf.response("estate/roster_print.html", f"{building.name}花名册.pdf", building=building,
                         roster=grouped, household_count=count,
+                        residents={k: "、".join(v) for k, v in residents.items()},
                         document_no=f"HMC-{building.code}-{clock.today(Estate.current().tz):%Y%m%d}")
 
 

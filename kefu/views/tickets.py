@@ -15,6 +15,7 @@ from wtforms import DateTimeLocalField
 from wtforms import IntegerField
 from wtforms import RadioField
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
@@ -30,6 +31,7 @@ from ..auth import roles
 from ..db import StaleRecord
 from ..estate import Household
 from ..estate import Place
+from ..estate import Resident
 from ..estate import Zone
 from ..estate import normalize_code
 from ..tickets import Ticket
@@ -81,6 +83,7 @@ class IntakeForm(TokenForm):
                                 "list": "household-options"})
     place = SelectField("或公共部位", coerce=int)
     zone = SelectField("管辖区域", coerce=int)
+    resident = SelectField("从住户中选择", coerce=int, validate_choice=False)
     customer_name = text("客户姓名", 40, required=False)
     customer_phone = text("联系电话", 40, required=False, render_kw={"inputmode": "tel", "autocomplete": "off"})
     description = long_text("客户反映的问题", 2000, required=True, message="请描述客户反映的问题",
@@ -220,6 +223,7 @@ def _intake_form():
                                                         for p in Place.live().order_by(Place.kind, Place.name)])
     zones = list(Zone.live().order_by(Zone.name))
     form.zone.choices = choices([(0, "按位置自动确定")] + [(z.id, z.name) for z in zones])
+    form.resident.choices = _resident_choices(form.household.data or request.args.get("household", ""))
     if request.method == "GET":
         form.ensure_token()
         if not form.channel.data or form.channel.data == rules.CHANNELS[0]:
@@ -227,6 +231,30 @@ def _intake_form():
         if request.args.get("household"):
             form.household.data = request.args["household"][:30]
     return form
+
+
+def _household_of(code):
+    code = normalize_code((code or "")[:30])
+    return Household.live().where(Household.code == code).first() if code else None
+
+
+def _resident_choices(code):
+    household = _household_of(code)
+    residents = list(Resident.of(household)) if household else []
+    label = "不是登记住户 / 手动填写" if residents else ("该房号还没有登记住户" if household else "先填房号")
+    # data-name / data-phone let app.js fill the customer fields as soon as one is picked.
+    return [SelectChoice(0, label)] + [
+        SelectChoice(r.id, f"{r.name}（{r.relation}）{r.phone}", render_kw={"data-name": r.name, "data-phone": r.phone})
+        for r in residents]
+
+
+@bp.route("/tickets/residents")
+@roles(*READERS)
+def residents():
+    """The residents of the household being typed on the intake page, to pick the customer from."""
+    form = IntakeForm(formdata=None)
+    form.resident.choices = _resident_choices(request.args.get("household", ""))
+    return render("tickets/_resident.html", form=form)
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -249,6 +277,11 @@ def new():
             zone = Zone.live().where(Zone.id == form.zone.data).first() if form.zone.data else None
             if zone is None and current_user.role == "assistant":
                 zone = Zone.of_assistant(current_user).first()
+            resident = Resident.of(household).where(Resident.id == form.resident.data).first() \
+                if household and form.resident.data else None
+            if resident is not None:
+                form.customer_name.data = form.customer_name.data or resident.name
+                form.customer_phone.data = form.customer_phone.data or resident.phone
             try:
                 ticket, created = rules.create(
                     current_user, channel=form.channel.data, category=form.category.data,

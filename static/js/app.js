@@ -29,3 +29,16 @@ document.addEventListener("htmx:sendError", function () {
   setInterval(tick, 30000);
   document.addEventListener("htmx:afterSettle", tick);
 })();
+
+// Picking a resident fills the customer's name and phone (the server does the same without JS).
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!select.matches || !select.matches("select[data-fills]")) return;
+  var option = select.options[select.selectedIndex];
+  var prefix = select.dataset.fills;
+  var name = document.getElementById(prefix + "_name"), phone = document.getElementById(prefix + "_phone");
+  if (option && option.dataset.name !== undefined) {
+    if (name) name.value = option.dataset.name;
+    if (phone) phone.value = option.dataset.phone || "";
+  }
+});
