@@ -28,26 +28,28 @@ from ..workorders import WorkOrder
 bp = Blueprint("home", __name__)
 
 
-def _zone_summary(zones, with_assistants=True):
-    """Buildings (with their household counts) and assistants per zone, in one or two queries."""
+def _zone_summary(zones, with_assistants=True, with_counts=True):
+    """Buildings (with household counts if asked) and assistants per zone, in one or two queries."""
     ids = [z.id for z in zones]
     buildings, counts, assistants = {}, {}, {}
-    rows = (ZoneBuilding.select(ZoneBuilding.zone, Building.id, Building.name, Building.code,
-                                fn.COUNT(Household.id).alias("households"))
-            .join(Building)
-            .join(Household, JOIN.LEFT_OUTER, on=((Household.building == Building.id)
-                                                  & Household.voided_at.is_null()))
-            .where(ZoneBuilding.zone.in_(ids) & Building.voided_at.is_null())
-            .group_by(ZoneBuilding.zone, Building.id)
-            .order_by(fn.LENGTH(Building.code), Building.code))
-    for link in rows:
+    if with_counts:
+        rows = (ZoneBuilding.select(ZoneBuilding.zone, Building.id, Building.name, Building.code,
+                                    fn.COUNT(Household.id).alias("households"))
+                .join(Building)
+                .join(Household, JOIN.LEFT_OUTER, on=((Household.building == Building.id)
+                                                      & Household.voided_at.is_null()))
+                .group_by(ZoneBuilding.zone, Building.id))
+    else:
+        rows = ZoneBuilding.select(ZoneBuilding.zone, Building.id, Building.name, Building.code).join(Building)
+    for link in rows.where(ZoneBuilding.zone.in_(ids) & Building.voided_at.is_null()).order_by(
+            fn.LENGTH(Building.code), Building.code):
         buildings.setdefault(link.zone_id, []).append(link.building)
-        counts[link.zone_id] = counts.get(link.zone_id, 0) + link.households
+        counts[link.zone_id] = counts.get(link.zone_id, 0) + getattr(link, "households", 0)
     if with_assistants:
         for link in (ZoneAssistant.select(ZoneAssistant.zone, User.id, User.display_name).join(User)
                      .where(ZoneAssistant.zone.in_(ids)).order_by(User.display_name)):
             assistants.setdefault(link.zone_id, []).append(link.user)
-    return [(zone, buildings.get(zone.id, []), counts.get(zone.id, 0),
+    return [(zone, buildings.get(zone.id, []), counts.get(zone.id, 0) if with_counts else None,
              assistants.get(zone.id, []) if with_assistants else None) for zone in zones]
 
 
@@ -117,7 +119,7 @@ def _supervisor_today():
     wanted = list(tickets.with_card(Ticket.live().where(Ticket.state.in_(tickets.OPEN)
                                                         & (escalated | late | unreachable))))
     return {
-        "zones": _zone_summary(list(Zone.live().order_by(Zone.name))),
+        "zones": _zone_summary(list(Zone.live().order_by(Zone.name)), with_counts=False),
         "escalated": sorted((t for t in wanted if t.escalation_level > 0), key=lambda t: t.escalated_at),
         "desk_limit": DESK_LIMIT,
         "late": sorted((t for t in wanted if t.escalation_level == 0 and t.state != "resolved"),
