@@ -348,3 +348,10 @@ def test_resident_phone_numbers_are_checked(world, phone, ok):
     else:
         with pytest.raises(estate.EstateError, match="11 位手机号"):
             estate.add_resident(None, world.home, "张三", phone, "业主")
+
+
+def test_every_ticket_list_shows_the_tier_and_who_holds_it(world, as_user):
+    intake(world, actor=world.frontdesk, channel="前台转交", tier=world.urgent, description="电梯困人")
+    for user, url in ((world.frontdesk, "/"), (world.assistant, "/"), (world.assistant, "/tickets"),
+                      (world.supervisor, "/tickets")):
+        assert "紧急 · 张助理" in text(as_user(user).get(url)), (user.username, url)

@@ -72,9 +72,9 @@ def index():
         context.update(_supervisor_today())
     elif current_user.role == "frontdesk":
         start, end = clock.day_bounds(clock.today(estate().tz), estate().tz)
-        context["logged"] = list(Ticket.live().where((Ticket.created_by == current_user)
-                                                     & (Ticket.created_at >= start) & (Ticket.created_at < end))
-                                 .order_by(Ticket.created_at.desc()))
+        context["logged"] = list(tickets.with_card(Ticket.live().where(
+            (Ticket.created_by == current_user) & (Ticket.created_at >= start) & (Ticket.created_at < end)))
+            .order_by(Ticket.created_at.desc()))
     elif current_user.role == "unit":
         context["todo"] = list(WorkOrder.queue_for_unit(current_user.unit_id))
         context["waiting"] = list(WorkOrder.select().where((WorkOrder.unit == current_user.unit_id)

@@ -547,11 +547,16 @@ def _filter_form(with_choices=True):
         form.state.data = "open"
     if not with_choices:
         return form
-    _int_choice(form.tier, ((t.id, t.name) for t in Tier.live()), "全部等级")
-    _int_choice(form.zone, ((z.id, z.name) for z in Zone.live().order_by(Zone.name)), "全部区域")
-    _int_choice(form.assignee, ((u.id, u.display_name) for u in User.active_with_role("assistant", "supervisor")),
-                "全部人员")
-    _int_choice(form.unit, ((u.id, u.name) for u in Unit.live().order_by(Unit.kind)), "全部业务块")
+    # Only the columns an option needs: these four run on every filtered list.
+    _int_choice(form.tier, Tier.select(Tier.id, Tier.name).where(Tier.voided_at.is_null())
+                .order_by(Tier.sort, Tier.id).tuples(), "全部等级")
+    _int_choice(form.zone, Zone.select(Zone.id, Zone.name).where(Zone.voided_at.is_null())
+                .order_by(Zone.name).tuples(), "全部区域")
+    _int_choice(form.assignee, User.select(User.id, User.display_name)
+                .where(User.voided_at.is_null() & User.active & User.role.in_(("assistant", "supervisor")))
+                .order_by(User.display_name).tuples(), "全部人员")
+    _int_choice(form.unit, Unit.select(Unit.id, Unit.name).where(Unit.voided_at.is_null())
+                .order_by(Unit.kind).tuples(), "全部业务块")
     return form
 
 
