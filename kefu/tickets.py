@@ -32,7 +32,6 @@ from .estate import Place
 from .estate import Zone
 from .estate import ZoneAssistant
 from .estate import zone_of_building
-from .users import Unit
 from .users import User
 
 CHANNELS = ["现场", "前台转交", "电话", "其他岗位", "拜访"]

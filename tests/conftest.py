@@ -62,3 +62,19 @@ def text(response):
     html = response.get_data(as_text=True)
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def html(response):
+    return response.get_data(as_text=True)
+
+
+def field_errors(response, field):
+    """The messages shown beside a field."""
+    return re.findall(rf'<p class="error" id="{field}-error"[^>]*>([^<]*)</p>', html(response))
+
+
+def input_value(response, field):
+    """What an input of the page holds (None if absent)."""
+    tag = re.search(rf'<input[^>]*\bname="{field}"[^>]*>', html(response))
+    value = tag and re.search(r'\bvalue="([^"]*)"', tag.group(0))
+    return value.group(1) if value else None

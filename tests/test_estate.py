@@ -8,6 +8,9 @@ from werkzeug.datastructures import MultiDict
 
 from conftest import FROZEN
 from conftest import PASSWORD
+from conftest import field_errors
+from conftest import html
+from conftest import input_value
 from conftest import text
 from kefu import estate
 from kefu import users
@@ -32,21 +35,6 @@ def building(admin):
     made = estate.create_building(admin, "3", "3号楼")
     estate.bulk_create_households(admin, made, 2, 15, 16, 2)
     return made
-
-
-def html(response):
-    return response.get_data(as_text=True)
-
-
-def field_errors(response, field):
-    """The messages shown beside a field."""
-    return re.findall(rf'<p class="error" id="{field}-error"[^>]*>([^<]*)</p>', html(response))
-
-
-def input_value(response, field):
-    tag = re.search(rf'<input[^>]*\bname="{field}"[^>]*>', html(response))
-    value = tag and re.search(r'\bvalue="([^"]*)"', tag.group(0))
-    return value.group(1) if value else None
 
 
 def version_in(response):

@@ -355,3 +355,19 @@ def test_every_ticket_list_shows_the_tier_and_who_holds_it(world, as_user):
     for user, url in ((world.frontdesk, "/"), (world.assistant, "/"), (world.assistant, "/tickets"),
                       (world.supervisor, "/tickets")):
         assert "紧急 · 张助理" in text(as_user(user).get(url)), (user.username, url)
+
+
+def test_a_verdict_must_be_chosen(world, as_user):
+    ticket = intake(world)
+    ticket = tickets.resolve_on_the_spot(world.assistant, ticket, ticket.version, "当场处理")
+    response = as_user(world.assistant).post(f"/tickets/{ticket.id}/followup",
+                                              data={"version": str(ticket.version), "method": "电话", "words": "好"})
+    assert response.status_code == 422 and "请选择客户评价" in text(response)
+    ticket2, order = tickets.dispatch(world.assistant, intake(world), 1, world.engineering, "换水管",
+                                      clock.now() + datetime.timedelta(hours=4))
+    order = workorders.report_done(world.engineer, order, order.version, "已换")
+    for verdict in ("", "maybe"):
+        response = as_user(world.assistant).post(f"/workorders/{order.id}/inspect",
+                                                 data={"version": str(order.version), "verdict": verdict})
+        assert response.status_code == 422 and "请选择验收结果" in text(response), verdict
+    assert WorkOrder.get_by_id(order.id).state == "reported"

@@ -8,6 +8,9 @@ from werkzeug.datastructures import MultiDict
 
 from conftest import FROZEN
 from conftest import PASSWORD
+from conftest import field_errors
+from conftest import html
+from conftest import input_value
 from conftest import text
 from kefu import users
 from kefu.users import User
@@ -23,20 +26,6 @@ def frozen(time_machine):
 @pytest.fixture
 def admin(client, login):
     return login("admin")
-
-
-def html(response):
-    return response.get_data(as_text=True)
-
-
-def field_errors(response, field):
-    return re.findall(rf'<p class="error" id="{field}-error"[^>]*>([^<]*)</p>', html(response))
-
-
-def input_value(response, field):
-    tag = re.search(rf'<input[^>]*\bname="{field}"[^>]*>', html(response))
-    value = tag and re.search(r'\bvalue="([^"]*)"', tag.group(0))
-    return value.group(1) if value else None
 
 
 def new_user(**changes):

@@ -125,7 +125,8 @@ class EscalateForm(VersionForm):
 class FollowUpForm(VersionForm):
     method = SelectField("回访方式", choices=choices((m, m) for m in rules.FOLLOWUP_METHODS))
     result = RadioField("客户评价", choices=choices([(s, s) for s in rules.SATISFACTION]
-                                                   + [(rules.UNREACHABLE, "未接通")]), validate_choice=False)
+                                                   + [(rules.UNREACHABLE, "未接通")]),
+                        validators=[InputRequired("请选择客户评价")], validate_choice=False)
     words = long_text("客户原话", 1000, render_kw={"rows": 3})
 
 
@@ -441,11 +442,6 @@ def followup(ticket_id):
     form = _version(FollowUpForm(), ticket)
     if request.method == "GET":
         form.method.data = "电话"
-    if request.method == "POST" and not form.result.data:
-        form.validate()
-        form.result.errors = list(form.result.errors) + ["请选择客户评价"]
-        return invalid("tickets/followup.html", form=form, ticket=ticket, title="回访",
-                       back=url_for("tickets.show", ticket_id=ticket.id))
     messages = {"满意": "回访满意，诉求已关闭", "基本满意": "回访基本满意，诉求已关闭",
                 "不满意": "客户不满意，诉求已重新打开，请安排整改", rules.UNREACHABLE: "已记录未接通，请稍后再回访"}
     return _action(ticket, form, "tickets/followup.html", "回访",

@@ -8,6 +8,8 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 from wtforms import RadioField
+from wtforms.validators import AnyOf
+from wtforms.validators import InputRequired
 
 from .. import clock
 from .. import events
@@ -18,8 +20,6 @@ from .. import workorders as rules
 from ..auth import roles
 from ..db import StaleRecord
 from ..workorders import WorkOrder
-from ..web import done
-from ..web import invalid
 from ..web import render
 from . import choices
 from . import photos as photo_views
@@ -65,6 +65,7 @@ class ReportForm(VersionForm):
 
 class InspectForm(VersionForm):
     verdict = RadioField("验收结果", choices=choices([("pass", "合格"), ("fail", "不合格，返工")]),
+                         validators=[InputRequired("请选择验收结果"), AnyOf(("pass", "fail"), "请选择验收结果")],
                          validate_choice=False)
     reason = long_text("说明", 1000, render_kw={"rows": 3, "placeholder": "不合格时写明要返工什么"})
 
@@ -187,12 +188,6 @@ def inspect(order_id):
     form = InspectForm()
     if request.method == "GET":
         form.version.data = order.version
-    if request.method == "POST" and form.verdict.data not in ("pass", "fail"):
-        form.validate()
-        form.verdict.errors = list(form.verdict.errors) + ["请选择验收结果"]
-        return invalid("workorders/inspect.html", form=form, order=order, title="验收",
-                       photos=list(uploads.Photo.of(order)), source=_source(order),
-                       source_photos=_source_photos(order), back=url_for("workorders.show", order_id=order.id))
     passed = form.verdict.data == "pass"
     return _form_page(order, form, "workorders/inspect.html", "验收",
                       lambda: rules.inspect(current_user, order, form.expected_version(), passed,
