@@ -11,6 +11,9 @@ PRAGMAS = {
     "busy_timeout": 10000,
     "synchronous": "normal",
     "cache_size": -16000,
+    # Reads through a memory map: each request opens its own connection, and with its page cache
+    # empty a read costs a system call; mapped pages it finds in the OS cache directly.
+    "mmap_size": 1 << 30,
 }
 
 
@@ -80,6 +83,97 @@ class VersionedMixin(BaseModel):
         if updated != 1:
             raise StaleRecord()
         self.version = expected_version + 1
+
+
+class Prepared:
+    """A query whose SQL peewee builds once, then run with fresh parameters on every call.
+
+    Building SQL from peewee expressions costs more than running it for the small, indexed queries
+    every page makes; the hot ones are written once through peewee (so names and quoting stay
+    peewee's) and then executed as raw SQL. `build(*example)` returns the query for example values,
+    each distinct from every constant in the query (negative ids, say); wherever an example value
+    comes out as a parameter, the caller's value goes in. Rows are `model` instances; other selected
+    columns become attributes.
+    """
+
+    def __init__(self, model, build, *example):
+        self.model, self.build, self.example = model, build, example
+        self.sql = None
+
+    def _prepare(self):
+        sql, produced = self.build(*self.example).sql()
+        slots = [self.example.index(value) if value in self.example else None for value in produced]
+        missing = set(range(len(self.example))) - set(slots)
+        if missing:
+            raise ValueError(f"example values {[self.example[i] for i in missing]!r} not in the query: {sql}")
+        self.slots = [(slot, None if slot is not None else value) for slot, value in zip(slots, produced)]
+        self.sql = sql
+
+    def __call__(self, *values):
+        if len(values) != len(self.example):
+            raise TypeError(f"prepared query takes {len(self.example)} values, got {len(values)}")
+        if self.sql is None:
+            self._prepare()
+        params = [constant if slot is None else values[slot] for slot, constant in self.slots]
+        # As peewee would send them: datetimes as text in the stored format.
+        params = [str(value) if isinstance(value, datetime.datetime) else value for value in params]
+        return rows(self.model, database.execute_sql(self.sql, params))
+
+
+def _parser(parse):
+    def convert(value):
+        try:
+            return parse(value) if isinstance(value, str) else value
+        except ValueError:
+            return value
+    return convert
+
+
+# How stored values become Python ones for the field types whose conversion isn't a no-op.
+_CONVERTERS = {
+    peewee.DateTimeField: _parser(datetime.datetime.fromisoformat),
+    peewee.DateField: _parser(datetime.date.fromisoformat),
+    peewee.TimeField: _parser(datetime.time.fromisoformat),
+    peewee.BooleanField: bool,
+}
+_AS_STORED = (peewee.IntegerField, peewee.AutoField, peewee.ForeignKeyField, peewee.CharField, peewee.TextField,
+              peewee.FloatField)
+
+
+def _converter(field):
+    if field is None:
+        return None
+    for kind, convert in _CONVERTERS.items():
+        if type(field) is kind:
+            return convert
+    return None if type(field) in _AS_STORED else field.python_value
+
+
+def rows(model, cursor):
+    """`model` instances from a cursor's rows, built directly (peewee's own row handling costs about
+    as much per list row as rendering the row): columns of the model become its fields, any other
+    column an attribute of the same name (tier_name, say)."""
+    columns = model._meta.columns
+    plan = []
+    for description in cursor.description:
+        name = description[0]
+        field = columns.get(name)
+        plan.append((field.name, _converter(field), True) if field is not None else (name, None, False))
+    made = []
+    for row in cursor:
+        data, extra = {}, {}
+        for (name, convert, is_field), value in zip(plan, row):
+            if convert is not None and value is not None:
+                value = convert(value)
+            if is_field:
+                data[name] = value
+            else:
+                extra[name] = value
+        instance = object.__new__(model)
+        instance.__data__, instance._dirty, instance.__rel__ = data, set(), {}
+        instance.__dict__.update(extra)
+        made.append(instance)
+    return made
 
 
 def init(path):

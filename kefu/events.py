@@ -5,6 +5,7 @@ import peewee
 
 from . import clock
 from .db import BaseModel
+from .db import Prepared
 
 
 class Event(BaseModel):
@@ -63,11 +64,12 @@ def record(actor, record, action, from_state="", to_state="", note="", **data):
 
 def timeline(record, limit=200):
     """A record's events, oldest first."""
-    record_type, record_id = record_key(record)
-    return list(Event.select()
-                .where((Event.record_type == record_type) & (Event.record_id == record_id))
-                .order_by(Event.at, Event.id)
-                .limit(limit))
+    return list(_TIMELINE(*record_key(record), limit))
+
+
+_TIMELINE = Prepared(Event, lambda record_type, record_id, limit: Event.select().where(
+    (Event.record_type == record_type) & (Event.record_id == record_id)).order_by(Event.at, Event.id).limit(limit),
+    "ticket", -1, -2)
 
 
 def changes(old, new, labels):

@@ -3,6 +3,7 @@ import peewee
 
 from . import clock
 from .db import BaseModel
+from .db import Prepared
 from .users import User
 
 
@@ -18,9 +19,14 @@ class Notice(BaseModel):
         indexes = ((("user", "read_at", "created_at"), False),)
 
     @classmethod
-    def unread(cls, user):
-        return cls.select().where((cls.user == user) & cls.read_at.is_null()).order_by(cls.created_at.desc())
+    def unread(cls, user, limit=8):
+        """The newest unread notices of a user."""
+        return _UNREAD(user.id, limit)
 
+
+
+_UNREAD = Prepared(Notice, lambda user_id, limit: Notice.select().where(
+    (Notice.user == user_id) & Notice.read_at.is_null()).order_by(Notice.created_at.desc()).limit(limit), -1, -2)
 
 MODELS = [Notice]
 

@@ -15,6 +15,7 @@ from PIL import UnidentifiedImageError
 
 from . import clock
 from .db import BaseModel
+from .db import Prepared
 from .db import RuleError
 from .db import VoidableMixin
 
@@ -51,9 +52,12 @@ class Photo(VoidableMixin, BaseModel):
 
     @classmethod
     def of(cls, record):
-        return (cls.live().where((cls.owner_type == type(record).__name__.lower())
-                                 & (cls.owner_id == record.get_id())).order_by(cls.id))
+        return _PHOTOS_OF(type(record).__name__.lower(), record.get_id())
 
+
+
+_PHOTOS_OF = Prepared(Photo, lambda owner_type, owner_id: Photo.live().where(
+    (Photo.owner_type == owner_type) & (Photo.owner_id == owner_id)).order_by(Photo.id), "ticket", -1)
 
 MODELS = [Photo]
 

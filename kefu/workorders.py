@@ -16,6 +16,7 @@ from . import events
 from . import sequences
 from . import uploads
 from .db import BaseModel
+from .db import Prepared
 from .db import RuleError
 from .db import StaleRecord
 from .db import database
@@ -86,20 +87,27 @@ class WorkOrder(BaseModel):
         return cls.select().where((cls.source_type == source_type) & (cls.source_id == source_id)).order_by(cls.id)
 
     @classmethod
+    def cards(cls):
+        """Orders as a list card shows them: with `unit_name`."""
+        return cls.select(cls, Unit.name.alias("unit_name")).join(Unit).objects()
+
+    @classmethod
     def cards_of_source(cls, source_type, source_id):
-        """A record's orders with their units, for listing."""
-        return (cls.select(cls, Unit).join(Unit).where((cls.source_type == source_type) & (cls.source_id == source_id))
-                .order_by(cls.id))
+        """A record's orders with their unit names, for listing."""
+        return _CARDS_OF_SOURCE(source_type, source_id)
 
     @classmethod
     def queue_for_unit(cls, unit):
         """What a business unit still has to do, most urgent first."""
-        return cls.select().where((cls.unit == unit) & cls.state.in_(UNIT_TODO)).order_by(cls.deadline)
+        return cls.cards().where((cls.unit == unit) & cls.state.in_(UNIT_TODO)).order_by(cls.deadline)
 
     @classmethod
     def awaiting_inspection(cls, zone_ids):
-        return (cls.select(cls, Unit).join(Unit).where((cls.state == "reported") & cls.zone_id.in_(zone_ids))
-                .order_by(cls.reported_at))
+        return cls.cards().where((cls.state == "reported") & cls.zone_id.in_(zone_ids)).order_by(cls.reported_at)
+
+
+_CARDS_OF_SOURCE = Prepared(WorkOrder, lambda source_type, source_id: WorkOrder.cards().where(
+    (WorkOrder.source_type == source_type) & (WorkOrder.source_id == source_id)).order_by(WorkOrder.id), "ticket", -1)
 
 
 MODELS = [WorkOrder]

@@ -198,7 +198,7 @@ def _version(form, record):
 
 def _ticket(ticket_id, act=False):
     """A live ticket the current user may see (and, with act=True, change)."""
-    ticket = rules.with_people(Ticket.select()).where(Ticket.id == ticket_id).first()
+    ticket = rules.with_people_by_id(ticket_id)
     if ticket is None:
         abort(404)
     if not rules.can_view(current_user, ticket):
@@ -524,9 +524,9 @@ def void(ticket_id):
 def print_ticket(ticket_id):
     """The ticket's full record with its timeline, on A4."""
     ticket = _ticket(ticket_id)
-    orders = list(workorders.WorkOrder.of_source("ticket", ticket.id))
+    orders = list(workorders.WorkOrder.cards_of_source("ticket", ticket.id))
     return pdf.response("tickets/show_print.html", f"{ticket.number}.pdf", ticket=ticket, orders=orders,
-                        followups=list(ticket.followups.order_by(rules.FollowUp.at)),
+                        followups=list(rules.followups_of(ticket)),
                         photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=1000),
                         photo_path=photo_views.file_url)
 
@@ -593,22 +593,53 @@ def filtered(form, user):
     return rules.newest_matching(query, text)
 
 
+# The name behind each filter that holds an id: one scalar sub-select per filter in use.
+_FILTER_NAMES = {
+    "tier": (Tier, Tier.name), "zone": (Zone, Zone.name), "assignee": (User, User.display_name),
+    "unit": (Unit, Unit.name),
+}
+
+
+def _active_filters(form, args):
+    """(label, URL without that filter) for each filter in use, shown as chips above the list."""
+    ids = {key: getattr(form, key).data for key in _FILTER_NAMES if getattr(form, key).data}
+    names = {}
+    if ids:
+        sql = ", ".join(f'(SELECT "{column.column_name}" FROM "{model._meta.table_name}" WHERE "id" = ?)'
+                        for model, column in (_FILTER_NAMES[key] for key in ids))
+        names = dict(zip(ids, rules.Ticket._meta.database.execute_sql(f"SELECT {sql}", list(ids.values())).fetchone()))
+    labels = {
+        "category": form.category.data if form.category.data in rules.CATEGORIES else None,
+        **{key: names.get(key) or "（无此项）" for key in ids},
+        "start": form.start.data and f"{form.start.data:%Y-%m-%d} 起",
+        "end": form.end.data and f"至 {form.end.data:%Y-%m-%d}",
+        "overdue": form.overdue.data and form.overdue.label.text,
+        "escalated": form.escalated.data and form.escalated.label.text,
+    }
+    return [(label, url_for("tickets.index", **{k: v for k, v in args.items() if k != key}))
+            for key, label in labels.items() if label]
+
+
 @bp.route("/tickets")
 @roles(*READERS)
 def index():
-    """诉求: every request I may see, filtered by state, category, tier, zone, people, dates, words."""
+    """诉求: every request I may see, filtered by state, category, tier, zone, people, dates, words.
+
+    Filters in use show as chips above the list; the full panel (with the options of its selects)
+    comes only when 更多筛选 is opened, so a filtered list costs no more than a plain one.
+    """
     filtering = any(key in request.args for key in FILTER_KEYS)
-    show_filters = filtering or "more" in request.args
+    show_filters = "more" in request.args
     form = _filter_form(with_choices=show_filters)
     form.validate()
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10000))
     query = rules.with_card(filtered(form, current_user))
-    items = list(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))
+    items = rules.cards(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))
     more = len(items) > PAGE_SIZE
     args = {k: v for k, v in request.args.items() if k not in ("page", "more")}
     return render("tickets/index.html", block="results", title="客户诉求", form=form, items=items[:PAGE_SIZE],
                   page=page, more=more, args=args, now=clock.utcnow(), filtering=filtering,
-                  show_filters=show_filters)
+                  show_filters=show_filters, active=_active_filters(form, args) if filtering else [])
 
 
 @bp.route("/tickets/filters")

@@ -101,13 +101,13 @@ def index():
     """派工单: a unit's queue; for assistants, the orders waiting for their inspection."""
     if current_user.role == "unit":
         todo = list(WorkOrder.queue_for_unit(current_user.unit_id))
-        waiting = list(WorkOrder.select().where((WorkOrder.unit == current_user.unit_id)
-                                                & (WorkOrder.state == "reported")).order_by(WorkOrder.reported_at))
-        recent = list(WorkOrder.select().where((WorkOrder.unit == current_user.unit_id)
+        waiting = list(WorkOrder.cards().where((WorkOrder.unit == current_user.unit_id)
+                                               & (WorkOrder.state == "reported")).order_by(WorkOrder.reported_at))
+        recent = list(WorkOrder.cards().where((WorkOrder.unit == current_user.unit_id)
                                                & (WorkOrder.state == "approved"))
                       .order_by(WorkOrder.approved_at.desc()).limit(10))
     else:
-        query = WorkOrder.select()
+        query = WorkOrder.cards()
         if current_user.role == "assistant":
             query = query.where(WorkOrder.zone_id.in_(tickets.zone_ids_of(current_user)))
         todo = list(query.where(WorkOrder.state == "reported").order_by(WorkOrder.reported_at))

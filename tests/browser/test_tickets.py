@@ -310,3 +310,22 @@ def test_double_tap_makes_one_ticket_and_a_bad_household_is_explained(phones, pa
     expect(desk.get_by_label("客户反映的问题")).to_have_value(typed)
     heading(desk, "受理诉求")
     expect(tickets_with(desk, "青铜蟋蟀")).to_have_count(0)
+
+
+def test_list_filters_show_as_chips_on_the_phone(phones, shot):
+    page = phone_of(phones, "zhuli1")
+    tab(page, "诉求")
+    page.get_by_role("link", name="全部", exact=True).click()
+    page.locator("details.panel summary").click()
+    page.get_by_label("类别", exact=True).select_option("工程维修")
+    page.get_by_role("button", name="筛选").click()
+    chips = page.get_by_role("group", name="已选筛选")
+    expect(chips.get_by_role("link")).to_have_text(["工程维修 ✕", "清除筛选"])
+    cards = page.locator(".ticket-card .card-title")
+    expect(cards.first).to_be_visible()
+    assert all("工程维修" in title for title in cards.all_inner_texts())
+    expect(page.locator("details.panel")).not_to_have_attribute("open", "")  # the list stays on screen
+    shot(page, "ticket-list-filtered")
+    chips.get_by_role("link", name="工程维修 ✕").click()
+    expect(page.get_by_role("group", name="已选筛选")).to_have_count(0)
+    expect(page.get_by_role("link", name="全部", exact=True)).to_have_class(re.compile(r"\bon\b"))
