@@ -244,7 +244,12 @@ def due_after(start, minutes):
 # Access
 
 def zone_ids_of(user):
-    return [link.zone_id for link in ZoneAssistant.select(ZoneAssistant.zone).where(ZoneAssistant.user == user)]
+    """The ids of the zones an assistant looks after."""
+    return [link.zone_id for link in _ZONE_IDS(user.id)]
+
+
+_ZONE_IDS = Prepared(ZoneAssistant, lambda user_id: ZoneAssistant.select(ZoneAssistant.zone)
+                     .where(ZoneAssistant.user == user_id), -1)
 
 
 def can_view(user, ticket):
