@@ -25,7 +25,7 @@ NAV = [
     # (endpoint, label, icon, roles)
     ("home.index", "今日", "today", ("admin", "supervisor", "assistant", "frontdesk", "unit")),
     ("tickets.index", "诉求", "ticket", ("supervisor", "assistant", "frontdesk")),
-    ("home.patrols", "巡视", "patrol", ("supervisor", "assistant")),
+    ("patrols.index", "巡视", "patrol", ("supervisor", "assistant")),
     ("home.customers", "客户", "customer", ("supervisor", "assistant", "frontdesk")),
     ("estate.index", "设置", "settings", ("admin",)),
     ("auth.me", "我的", "me", ("admin", "supervisor", "assistant", "frontdesk", "unit")),
@@ -94,9 +94,11 @@ def nl2br(value):
 
 # Pages outside the home blueprint light up the tab of the area they belong to.
 TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "auth.me", "tickets": "tickets.index",
-                    "workorders": "home.index"}
+                    "workorders": "home.index", "patrols": "patrols.index"}
 # Set-up pages that live in another area's blueprint but belong under 设置.
-TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index"}
+TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index",
+                   "patrols.rules_edit": "estate.index", "patrols.checklists": "estate.index",
+                   "patrols.checklist": "estate.index"}
 
 
 WARN_BEFORE = datetime.timedelta(minutes=15)

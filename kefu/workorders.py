@@ -151,8 +151,10 @@ def _move(actor, order, expected_version, allowed, to_state, action, note="", ph
     return order
 
 
-def dispatch(actor, source, source_type, unit, instructions, deadline, zone_id=None, location="", title=""):
-    """Send an order to a unit. `deadline` is an aware datetime or naive UTC."""
+def dispatch(actor, source, source_type, unit, instructions, deadline, zone_id=None, location="", title="",
+             prefix="PD"):
+    """Send an order to a unit. `deadline` is an aware datetime or naive UTC; numbers are PD… for
+    派工单 and ZG… for 整改单 (`prefix`)."""
     instructions = (instructions or "").strip()
     if not instructions:
         raise WorkOrderError("请写明要做什么", "instructions")
@@ -166,7 +168,7 @@ def dispatch(actor, source, source_type, unit, instructions, deadline, zone_id=N
         raise WorkOrderError("完成时限须晚于现在", "deadline")
     with database.atomic():
         order = WorkOrder.create(
-            number=sequences.daily_number("PD", clock.today(Estate.current().tz)),
+            number=sequences.daily_number(prefix, clock.today(Estate.current().tz)),
             source_type=source_type, source_id=source.get_id(), unit=unit, zone_id=zone_id,
             location=location[:120], title=title[:120], instructions=instructions, deadline=deadline_utc,
             created_by=actor, created_at=now,

@@ -17,6 +17,7 @@ from conftest import FROZEN
 from conftest import PASSWORD
 from conftest import text
 from kefu import estate
+from kefu import patrols
 from kefu import tickets
 from kefu import uploads
 from kefu import users
@@ -131,6 +132,39 @@ ACCESS = {
     "POST /workorders/<int:order_id>/inspect": (SUPERVISOR, ASSISTANT),
     "GET /workorders/<int:order_id>/cancel": (SUPERVISOR, ASSISTANT),
     "POST /workorders/<int:order_id>/cancel": (SUPERVISOR, ASSISTANT),
+    # Patrols. The test checkpoint is in the assistant's zone and has a finding.
+    "GET /patrols/checkpoints": (ADMIN, SUPERVISOR, ASSISTANT),
+    "GET /patrols/checkpoints/new": (ADMIN, ASSISTANT),
+    "POST /patrols/checkpoints/new": (ADMIN, ASSISTANT),
+    "GET /patrols/checkpoints/<int:checkpoint_id>": (ADMIN, SUPERVISOR, ASSISTANT),
+    "GET /patrols/checkpoints/<int:checkpoint_id>/edit": (ADMIN,),
+    "POST /patrols/checkpoints/<int:checkpoint_id>/edit": (ADMIN,),
+    "POST /patrols/checkpoints/<int:checkpoint_id>/void": (ADMIN,),
+    "POST /patrols/checkpoints/<int:checkpoint_id>/sticker": (ADMIN,),
+    "GET /patrols/checkpoints/<int:checkpoint_id>/check": (SUPERVISOR, ASSISTANT),
+    "POST /patrols/checkpoints/<int:checkpoint_id>/check": (SUPERVISOR, ASSISTANT),
+    "GET /c/<token>": (SUPERVISOR, ASSISTANT),
+    "POST /c/<token>": (SUPERVISOR, ASSISTANT),
+    "GET /patrols/checks/<int:check_id>": (ADMIN, SUPERVISOR, ASSISTANT),
+    "GET /patrols/findings/<int:finding_id>": (ADMIN, SUPERVISOR, ASSISTANT),
+    "GET /patrols/findings/<int:finding_id>/order": (SUPERVISOR, ASSISTANT),
+    "POST /patrols/findings/<int:finding_id>/order": (SUPERVISOR, ASSISTANT),
+    "GET /patrols/findings/<int:finding_id>/fix": (SUPERVISOR, ASSISTANT),
+    "POST /patrols/findings/<int:finding_id>/fix": (SUPERVISOR, ASSISTANT),
+    "GET /patrols/findings/<int:finding_id>/watch": (SUPERVISOR, ASSISTANT),
+    "POST /patrols/findings/<int:finding_id>/watch": (SUPERVISOR, ASSISTANT),
+    "GET /patrols/observations/new": (SUPERVISOR, ASSISTANT),
+    "POST /patrols/observations/new": (SUPERVISOR, ASSISTANT),
+    "GET /patrols/observations/<int:observation_id>": (ADMIN, SUPERVISOR, ASSISTANT),
+    "POST /patrols/observations/<int:observation_id>": (SUPERVISOR, ASSISTANT),
+    "GET /patrols/stickers.pdf": (ADMIN, SUPERVISOR, ASSISTANT),
+    "GET /patrols/record.pdf": (SUPERVISOR, ASSISTANT),
+    "GET /patrols/coverage": (SUPERVISOR,),
+    "GET /admin/patrol-rules": (ADMIN,),
+    "POST /admin/patrol-rules": (ADMIN,),
+    "GET /admin/checklists": (ADMIN,),
+    "GET /admin/checklists/<int:checklist_id>": (ADMIN,),
+    "POST /admin/checklists/<int:checklist_id>": (ADMIN,),
 }
 
 PROTECTED = [key for key, allowed in ACCESS.items() if allowed is not ANYONE]
@@ -177,9 +211,18 @@ def ids(app, people, unit):
                                description="卫生间天花板漏水", household=home)
     ticket, order = tickets.dispatch(people[ASSISTANT], ticket, ticket.version, unit, "检修上层防水",
                                      FROZEN + datetime.timedelta(days=1))
+    checklist = patrols.Checklist.get(patrols.Checklist.code == "facility")
+    checkpoint = patrols.create_checkpoint(admin, kind="public", name="3号楼地库", zone=zone, checklist=checklist,
+                                           unit=unit, place=place)
+    answers = {item.id: ("ok", "") for item in checklist.live_items()}
+    answers[next(iter(answers))] = ("fail", "地面积水")
+    check, _ = patrols.record_check(people[ASSISTANT], checkpoint, "list", answers)
+    observation = patrols.observe(people[ASSISTANT], zone, "地库入口排水沟堵塞", "3号楼地库入口")
     return {"building_id": building.id, "household_id": home.id, "place_id": place.id, "zone_id": zone.id,
             "unit_id": unit.id, "user_id": colleague.id, "photo_id": photo.id, "size": "thumb",
-            "tier_id": tier.id, "ticket_id": ticket.id, "order_id": order.id, "resident_id": resident.id}
+            "tier_id": tier.id, "ticket_id": ticket.id, "order_id": order.id, "resident_id": resident.id,
+            "checkpoint_id": checkpoint.id, "check_id": check.id, "finding_id": check.findings.get().id,
+            "observation_id": observation.id, "checklist_id": checklist.id, "token": checkpoint.token}
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ def register(app):
     from . import auth
     from . import estate
     from . import home
+    from . import patrols
     from . import photos
     from . import tickets
     from . import users
     from . import workorders
 
-    for module in (auth, home, estate, users, photos, tickets, workorders):
+    for module in (auth, home, estate, users, photos, tickets, workorders, patrols):
         app.register_blueprint(module.bp)
 
 

@@ -162,13 +162,6 @@ def notices_read():
     return redirect(url_for("home.index"), code=303)
 
 
-@bp.route("/patrols")
-@roles("supervisor", "assistant")
-def patrols():
-    """巡视: today's patrol coverage (filled by the patrol feature)."""
-    return render("home/patrols.html", title="现场巡视")
-
-
 @bp.route("/customers")
 @roles("supervisor", "assistant", "frontdesk")
 def customers():

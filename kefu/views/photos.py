@@ -1,4 +1,6 @@
 """Photo upload from the phone camera and serving photos to those allowed to see them."""
+import re
+
 from flask import Blueprint
 from flask import abort
 from flask import current_app
@@ -21,17 +23,23 @@ OWNER_ACCESS = {
 
 
 class PhotoField:
-    """The photos of one form: uploaded earlier by htmx (ids) or sent with the form itself."""
+    """The photos of one form: uploaded earlier by htmx (ids) or sent with the form itself.
 
-    name = "photos"
+    A form with several pickers (one per failed checklist item) gives each a `suffix` ("-12"):
+    its files come as photos-12, its uploaded ids as photo_ids-12.
+    """
 
-    def __init__(self):
+    def __init__(self, suffix="", label="照片"):
+        if not _SUFFIX.fullmatch(suffix):
+            raise ValueError(suffix)
+        self.suffix, self.label = suffix, label
+        self.name, self.ids_name, self.element_id = f"photos{suffix}", f"photo_ids{suffix}", f"photo-field{suffix}"
         self.photos = []
         self.errors = []
 
     def collect(self):
         """Store files sent with this request and gather earlier uploads; never raises."""
-        self.photos = uploads.pending(current_user, request.form.getlist("photo_ids"))
+        self.photos = uploads.pending(current_user, request.form.getlist(self.ids_name))
         for upload in request.files.getlist(self.name):
             if not upload or not upload.filename and not upload.content_length:
                 continue
@@ -49,11 +57,15 @@ class PhotoField:
         return self
 
 
+_SUFFIX = re.compile(r"(-[0-9]{1,9})?")
+
+
 @bp.route("", methods=["POST"])
 @roles(*ALL_ROLES)
 def upload():
     """Upload photos as soon as they are picked; answers the widget with their thumbnails."""
-    field = PhotoField().collect()
+    suffix = request.form.get("photo_suffix", "")
+    field = PhotoField(suffix if _SUFFIX.fullmatch(suffix) else "", request.form.get("photo_label", "照片")[:20]).collect()
     return render("photos/_field.html", photo_field=field, status=422 if field.errors else 200)
 
 

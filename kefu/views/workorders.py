@@ -44,14 +44,14 @@ def _can_see(user, order):
 
 
 def _can_see_photo(user, order_id):
-    """A work order's photos: whoever may see the order, or the request it came from."""
+    """A work order's photos: whoever may see the order, or the record it came from."""
     order = WorkOrder.get_or_none(WorkOrder.id == order_id)
     if order is None:
         return False
     if _can_see(user, order):
         return True
     source = _source(order)
-    return order.source_type == "ticket" and source is not None and tickets.can_view(user, source)
+    return source is not None and source.visible(user)
 
 
 photo_views.OWNER_ACCESS["workorder"] = _can_see_photo
@@ -83,16 +83,37 @@ def _order(order_id):
     return order
 
 
+class Source:
+    """What raised an order, as the order's pages show it: a request, a patrol finding…"""
+
+    def __init__(self, kind, reference, description, url, photos, visible, customer_name="", customer_phone=""):
+        self.kind, self.reference, self.description, self.url = kind, reference, description, url
+        self.photos, self.visible = photos, visible
+        self.customer_name, self.customer_phone = customer_name, customer_phone
+
+
+def _ticket_source(order):
+    ticket = tickets.Ticket.get_or_none(tickets.Ticket.id == order.source_id)
+    if ticket is None:
+        return None
+    return Source("诉求", ticket.number, ticket.description, url_for("tickets.show", ticket_id=ticket.id),
+                  list(uploads.Photo.of(ticket)), lambda user: tickets.can_view(user, ticket),
+                  ticket.customer_name, ticket.customer_phone)
+
+
+# {source_type: function(order) -> Source or None}; each area that raises orders registers its own.
+SOURCES = {"ticket": _ticket_source}
+
+
 def _source(order):
-    """The record that raised the order, for showing its details (a ticket for now)."""
-    if order.source_type == "ticket":
-        return tickets.Ticket.get_or_none(tickets.Ticket.id == order.source_id)
-    return None
+    """The record that raised the order, for showing its details."""
+    load = SOURCES.get(order.source_type)
+    return load(order) if load is not None else None
 
 
 def _source_photos(order):
     source = _source(order)
-    return list(uploads.Photo.of(source)) if source is not None else []
+    return source.photos if source is not None else []
 
 
 @bp.route("")
@@ -122,12 +143,11 @@ def index():
 def show(order_id):
     """One work order: what, where, by when, photos, and the next step for whoever is looking."""
     order = _order(order_id)
-    return render("workorders/show.html", order=order, title=order.number, source=_source(order),
-                  source_photos=_source_photos(order), photos=list(uploads.Photo.of(order)),
+    source = _source(order)
+    return render("workorders/show.html", order=order, title=order.number, source=source,
+                  source_photos=source.photos if source else [], photos=list(uploads.Photo.of(order)),
                   timeline=events.timeline(order), now=clock.utcnow(),
-                  back=url_for("workorders.index") if current_user.role == "unit" else
-                  (url_for("tickets.show", ticket_id=order.source_id) if order.source_type == "ticket"
-                   else url_for("workorders.index")))
+                  back=source.url if source and current_user.role != "unit" else url_for("workorders.index"))
 
 
 def _after(order, message):

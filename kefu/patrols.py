@@ -1,0 +1,720 @@
+"""On-site quality patrols (现场品质监督): checkpoints with QR stickers, checklists, checks, findings
+that become rectification orders (整改单), observations, and what the day's coverage still owes.
+
+A check belongs to the estate-local day it was made on. Coverage asks, per checkpoint, whether it
+was checked within its interval (security posts, renovations and shops: the estate's daily rules;
+public places: each its own interval), and for renovations whether a check fell inside the
+no-noise window. The checkpoint keeps the last day it was checked (and checked inside the window)
+so today's board reads one table; the history reads the checks.
+"""
+import datetime
+import json
+import secrets
+
+import peewee
+
+from . import clock
+from . import events
+from . import idempotency
+from . import uploads
+from . import workorders
+from .db import BaseModel
+from .db import RuleError
+from .db import StaleRecord
+from .db import VersionedMixin
+from .db import VoidableMixin
+from .db import database
+from .estate import Estate
+from .estate import Household
+from .estate import Place
+from .estate import Zone
+from .estate import ZoneAssistant
+from .users import Unit
+from .users import User
+
+KINDS = {"security": "安保岗位", "public": "公共部位", "renovation": "装修户", "shop": "商铺"}
+DAILY_KINDS = ("security", "renovation", "shop")
+ANSWERS = {"ok": "合格", "fail": "不合格", "na": "不适用"}
+VIA = {"scan": "扫码", "list": "列表"}
+FINDING_STATES = {"open": "待处理", "ordered": "整改中", "done": "已整改", "fixed": "当场解决", "observed": "转需关注"}
+FINDING_OPEN = ("open", "ordered")
+
+# Seeded from the manual (三-2/3); the administrator edits them.
+CHECKLISTS = [
+    ("security", "安保岗位", "security", ["在岗在位", "着装规范", "交接班记录完整", "对讲机等设备完好", "岗位整洁",
+                                       "来访登记"]),
+    ("facility", "楼道及公共设施", "public", ["地面清洁", "墙面无污损", "照明正常", "消防设施完好", "无杂物堆放",
+                                        "门窗完好"]),
+    ("greenery", "绿化", "public", ["无死苗", "无杂草", "无病虫害", "修剪及时", "无垃圾"]),
+    ("shop", "商铺", "shop", ["消防安全", "环境卫生", "铺面及物品摆放整齐", "无违章设摊", "无不良经营行为",
+                            "油烟排放", "噪音", "招牌广告灯箱整洁及安全"]),
+    ("renovation", "装修户", "renovation", ["施工时间符合规定", "无拆改承重结构", "装修垃圾及时清运", "公共部位已保护",
+                                        "消防器材配备", "噪音控制", "施工人员证件"]),
+]
+
+
+class PatrolError(RuleError):
+    pass
+
+
+class PatrolRules(VersionedMixin, BaseModel):
+    """The estate's patrol rules (one row): the no-noise window and how often each kind is due."""
+
+    quiet_start = peewee.TimeField(default=datetime.time(12, 0))
+    quiet_end = peewee.TimeField(default=datetime.time(14, 0))
+    security_days = peewee.IntegerField(default=1)
+    renovation_days = peewee.IntegerField(default=1)
+    shop_days = peewee.IntegerField(default=1)
+    public_days = peewee.IntegerField(default=7)  # the interval a new public place starts with
+    renovation_in_window = peewee.BooleanField(default=True)
+
+    @classmethod
+    def current(cls):
+        return cls.by_id(1) or cls.create(id=1)
+
+    def days_for(self, checkpoint):
+        if checkpoint.kind == "public":
+            return checkpoint.interval_days
+        return getattr(self, f"{checkpoint.kind}_days")
+
+    def in_window(self, local_time):
+        return self.quiet_start <= local_time < self.quiet_end
+
+    @property
+    def window_label(self):
+        return f"{self.quiet_start:%H:%M}–{self.quiet_end:%H:%M}"
+
+
+class Checklist(VoidableMixin, VersionedMixin, BaseModel):
+    code = peewee.CharField(max_length=20, unique=True)
+    name = peewee.CharField(max_length=40)
+    kind = peewee.CharField(max_length=12)  # the checkpoint kind it is meant for
+    sort = peewee.IntegerField(default=0)
+
+    def live_items(self):
+        return (ChecklistItem.select().where((ChecklistItem.checklist == self) & ChecklistItem.voided_at.is_null())
+                .order_by(ChecklistItem.sort, ChecklistItem.id))
+
+
+class ChecklistItem(VoidableMixin, BaseModel):
+    checklist = peewee.ForeignKeyField(Checklist, backref="items", on_delete="RESTRICT")
+    text = peewee.CharField(max_length=60)
+    sort = peewee.IntegerField(default=0)
+
+
+class Checkpoint(VoidableMixin, VersionedMixin, BaseModel):
+    """巡查点: a place the assistant must check, with its sticker's token."""
+
+    kind = peewee.CharField(max_length=12)
+    name = peewee.CharField(max_length=60)
+    zone = peewee.ForeignKeyField(Zone, backref="checkpoints", on_delete="RESTRICT")
+    place = peewee.ForeignKeyField(Place, null=True, backref="checkpoints", on_delete="RESTRICT")
+    household = peewee.ForeignKeyField(Household, null=True, backref="checkpoints", on_delete="RESTRICT")
+    unit = peewee.ForeignKeyField(Unit, null=True, backref="checkpoints", on_delete="RESTRICT")
+    checklist = peewee.ForeignKeyField(Checklist, backref="checkpoints", on_delete="RESTRICT")
+    interval_days = peewee.IntegerField(default=1)
+    token = peewee.CharField(max_length=40, unique=True)
+    note = peewee.TextField(default="")
+    # A renovation or shop register entry this checkpoint stands for (filled by those areas).
+    source_type = peewee.CharField(max_length=20, default="")
+    source_id = peewee.IntegerField(null=True)
+    active_from = peewee.DateField(null=True)
+    active_until = peewee.DateField(null=True)
+    last_day = peewee.DateField(null=True)
+    last_window_day = peewee.DateField(null=True)
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = ((("zone", "kind"), False), (("source_type", "source_id"), False))
+
+    @property
+    def kind_label(self):
+        return KINDS.get(self.kind, self.kind)
+
+    def active_on(self, day, tz):
+        """Whether the checkpoint is owed checks on `day` (it existed, wasn't voided, is in its dates)."""
+        if clock.to_local(self.created_at, tz).date() > day:
+            return False
+        if self.voided_at is not None and clock.to_local(self.voided_at, tz).date() <= day:
+            return False
+        if self.active_from is not None and day < self.active_from:
+            return False
+        return self.active_until is None or day <= self.active_until
+
+    def covered_on(self, day, rules):
+        """Checked within its interval, counting back from `day` (today's board)."""
+        return self.last_day is not None and (day - self.last_day).days < rules.days_for(self)
+
+    def window_covered_on(self, day):
+        return self.last_window_day == day
+
+
+class Check(BaseModel):
+    """巡查记录: one filled checklist at one checkpoint."""
+
+    checkpoint = peewee.ForeignKeyField(Checkpoint, backref="checks", on_delete="RESTRICT")
+    by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    at = peewee.DateTimeField()
+    day = peewee.DateField()
+    via = peewee.CharField(max_length=6)
+    in_window = peewee.BooleanField(default=False)
+    # [[item_id, item text as it read then, answer, note], …]: the checklist may change later.
+    answers = peewee.TextField(default="[]")
+    failed = peewee.IntegerField(default=0)
+    note = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("checkpoint", "at"), False), (("by", "day"), False), (("day", "checkpoint"), False))
+
+    @property
+    def answer_rows(self):
+        return [{"item_id": i, "text": t, "answer": a, "label": ANSWERS.get(a, a), "note": n}
+                for i, t, a, n in json.loads(self.answers or "[]")]
+
+    @property
+    def via_label(self):
+        return VIA.get(self.via, self.via)
+
+
+class Finding(VersionedMixin, BaseModel):
+    """问题: one 不合格 item of a check, followed until it is fixed."""
+
+    check = peewee.ForeignKeyField(Check, backref="findings", on_delete="RESTRICT")
+    checkpoint = peewee.ForeignKeyField(Checkpoint, backref="findings", on_delete="RESTRICT")
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    item_text = peewee.CharField(max_length=60)
+    note = peewee.TextField(default="")
+    state = peewee.CharField(max_length=10, default="open")
+    work_order_id = peewee.IntegerField(null=True)
+    resolution = peewee.TextField(default="")
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+    resolved_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("zone", "state", "created_at"), False),)
+
+    @property
+    def state_label(self):
+        return FINDING_STATES.get(self.state, self.state)
+
+    @property
+    def is_open(self):
+        return self.state in FINDING_OPEN
+
+    @property
+    def description(self):
+        """What the work order and the printed 整改单 say the problem is."""
+        return f"{self.checkpoint.name}：{self.item_text}不合格" + (f"，{self.note}" if self.note else "")
+
+
+class Observation(VoidableMixin, VersionedMixin, BaseModel):
+    """需关注 / 异常情况: something to keep an eye on, listed until closed."""
+
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    checkpoint = peewee.ForeignKeyField(Checkpoint, null=True, backref="observations", on_delete="RESTRICT")
+    finding = peewee.ForeignKeyField(Finding, null=True, backref="observations", on_delete="RESTRICT")
+    what = peewee.TextField()
+    where = peewee.CharField(max_length=120)
+    follow_up_by = peewee.DateField(null=True)
+    state = peewee.CharField(max_length=8, default="open")
+    close_note = peewee.TextField(default="")
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+    closed_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("zone", "state", "follow_up_by"), False),)
+
+    @property
+    def state_label(self):
+        return "已关闭" if self.state == "closed" else "关注中"
+
+
+MODELS = [PatrolRules, Checklist, ChecklistItem, Checkpoint, Check, Finding, Observation]
+
+
+def seed():
+    """The manual's checklists, once; the administrator edits them afterwards."""
+    PatrolRules.current()
+    if Checklist.select().exists():
+        return
+    with database.atomic():
+        for sort, (code, name, kind, items) in enumerate(CHECKLISTS):
+            checklist = Checklist.create(code=code, name=name, kind=kind, sort=sort)
+            for n, text in enumerate(items):
+                ChecklistItem.create(checklist=checklist, text=text, sort=n)
+
+
+def _tz():
+    return Estate.current().tz
+
+
+def local_day(moment_utc, tz=None):
+    """The estate-local day of a stored (naive UTC) moment."""
+    return clock.to_local(moment_utc, tz or _tz()).date()
+
+
+# Checklists
+
+def checklists():
+    return list(Checklist.live().order_by(Checklist.sort, Checklist.id))
+
+
+def add_item(actor, checklist, text):
+    text = (text or "").strip()
+    if not text:
+        raise PatrolError("请填写检查项", "text")
+    if len(text) > 60:
+        raise PatrolError("检查项不能超过 60 个字", "text")
+    if any(item.text == text for item in checklist.live_items()):
+        raise PatrolError("该检查项已存在", "text")
+    last = checklist.live_items().order_by(ChecklistItem.sort.desc()).first()
+    with database.atomic():
+        item = ChecklistItem.create(checklist=checklist, text=text, sort=(last.sort + 1) if last else 0)
+        events.record(actor, checklist, "新增检查项", note=text)
+    return item
+
+
+def rename_item(actor, item, text):
+    text = (text or "").strip()
+    if not text:
+        raise PatrolError("请填写检查项", "text")
+    if len(text) > 60:
+        raise PatrolError("检查项不能超过 60 个字", "text")
+    with database.atomic():
+        before = item.text
+        ChecklistItem.update(text=text).where(ChecklistItem.id == item.id).execute()
+        events.record(actor, item.checklist, "修改检查项", note=f"{before} → {text}")
+
+
+def move_item(actor, item, step):
+    """Move an item up (-1) or down (+1) its checklist."""
+    items = list(item.checklist.live_items())
+    index = next(i for i, it in enumerate(items) if it.id == item.id)
+    other = index + step
+    if not 0 <= other < len(items):
+        return
+    items[index], items[other] = items[other], items[index]
+    with database.atomic():
+        for sort, it in enumerate(items):
+            ChecklistItem.update(sort=sort).where(ChecklistItem.id == it.id).execute()
+
+
+def void_item(actor, item):
+    if item.checklist.live_items().count() <= 1:
+        raise PatrolError("检查表至少要保留一项")
+    with database.atomic():
+        ChecklistItem.update(voided_at=clock.utcnow(), void_reason="管理员删除").where(
+            ChecklistItem.id == item.id).execute()
+        events.record(actor, item.checklist, "删除检查项", note=item.text)
+
+
+def update_rules(actor, expected_version, **values):
+    """Change the no-noise window and the daily rules."""
+    rules = PatrolRules.current()
+    if values["quiet_start"] >= values["quiet_end"]:
+        raise PatrolError("结束时间须晚于开始时间", "quiet_end")
+    for name in ("security_days", "renovation_days", "shop_days", "public_days"):
+        if not 1 <= values[name] <= 90:
+            raise PatrolError("应在 1–90 天之间", name)
+    for name, value in values.items():
+        setattr(rules, name, value)
+    with database.atomic():
+        rules.save_versioned(expected_version, *values)
+        events.record(actor, rules, "修改巡查规则",
+                      note=f"无噪音施工时段 {rules.window_label}；安保岗位每 {rules.security_days} 天、装修户每 "
+                           f"{rules.renovation_days} 天、商铺每 {rules.shop_days} 天至少一次；公共部位默认每 "
+                           f"{rules.public_days} 天")
+    return rules
+
+
+# Checkpoints
+
+def _new_token():
+    return secrets.token_urlsafe(16)
+
+
+def create_checkpoint(actor, *, kind, name, zone, checklist, unit=None, place=None, household=None,
+                      interval_days=None, note="", source_type="", source_id=None, active_from=None,
+                      active_until=None):
+    """A new checkpoint with a fresh sticker token."""
+    name = (name or "").strip()
+    if kind not in KINDS:
+        raise PatrolError("请选择巡查点类型", "kind")
+    if not name:
+        raise PatrolError("请填写巡查点名称", "name")
+    if len(name) > 60:
+        raise PatrolError("名称不能超过 60 个字", "name")
+    if zone is None or zone.voided_at is not None:
+        raise PatrolError("请选择管辖区域", "zone")
+    if checklist is None or checklist.voided_at is not None:
+        raise PatrolError("请选择检查表", "checklist")
+    if unit is not None and unit.voided_at is not None:
+        raise PatrolError("请选择责任业务块", "unit")
+    rules = PatrolRules.current()
+    if kind == "public":
+        interval_days = interval_days or rules.public_days
+        if not 1 <= interval_days <= 90:
+            raise PatrolError("巡查周期应在 1–90 天之间", "interval_days")
+    else:
+        interval_days = getattr(rules, f"{kind}_days")
+    if Checkpoint.live().where((Checkpoint.zone == zone) & (Checkpoint.name == name)).exists():
+        raise PatrolError("本区域已有同名巡查点", "name")
+    with database.atomic():
+        checkpoint = Checkpoint.create(
+            kind=kind, name=name, zone=zone, checklist=checklist, unit=unit, place=place, household=household,
+            interval_days=interval_days, token=_new_token(), note=(note or "").strip(), source_type=source_type,
+            source_id=source_id, active_from=active_from, active_until=active_until, created_by=actor,
+            created_at=clock.utcnow())
+        events.record(actor, checkpoint, "新建巡查点",
+                      note=f"{checkpoint.kind_label} · {zone.name} · {checklist.name}"
+                           + (f" · 责任：{unit.name}" if unit else ""))
+    return checkpoint
+
+
+def update_checkpoint(actor, checkpoint, expected_version, *, name, zone, checklist, unit, interval_days, note):
+    name = (name or "").strip()
+    if not name:
+        raise PatrolError("请填写巡查点名称", "name")
+    if len(name) > 60:
+        raise PatrolError("名称不能超过 60 个字", "name")
+    if zone is None or zone.voided_at is not None:
+        raise PatrolError("请选择管辖区域", "zone")
+    if checklist is None or checklist.voided_at is not None:
+        raise PatrolError("请选择检查表", "checklist")
+    if checkpoint.kind == "public" and not 1 <= (interval_days or 0) <= 90:
+        raise PatrolError("巡查周期应在 1–90 天之间", "interval_days")
+    if Checkpoint.live().where((Checkpoint.zone == zone) & (Checkpoint.name == name)
+                               & (Checkpoint.id != checkpoint.id)).exists():
+        raise PatrolError("本区域已有同名巡查点", "name")
+    before = _summary(checkpoint)
+    checkpoint.name, checkpoint.zone, checkpoint.checklist, checkpoint.unit = name, zone, checklist, unit
+    checkpoint.note = (note or "").strip()
+    if checkpoint.kind == "public":
+        checkpoint.interval_days = interval_days
+    with database.atomic():
+        checkpoint.save_versioned(expected_version, "name", "zone", "checklist", "unit", "note", "interval_days")
+        events.record(actor, checkpoint, "修改巡查点", note=f"{before} → {_summary(checkpoint)}")
+    return checkpoint
+
+
+def _summary(checkpoint):
+    unit = checkpoint.unit.name if checkpoint.unit_id else "无"
+    every = f" · 每 {checkpoint.interval_days} 天" if checkpoint.kind == "public" else ""
+    return f"{checkpoint.name} · {checkpoint.zone.name} · {checkpoint.checklist.name} · 责任：{unit}{every}"
+
+
+def new_sticker(actor, checkpoint):
+    """Replace a lost or copied sticker: the old code stops working."""
+    with database.atomic():
+        Checkpoint.update(token=_new_token(), version=Checkpoint.version + 1).where(
+            Checkpoint.id == checkpoint.id).execute()
+        events.record(actor, checkpoint, "重新生成二维码", note="旧贴纸作废")
+    return Checkpoint.get_by_id(checkpoint.id)
+
+
+def by_token(token):
+    """The live checkpoint a sticker's code stands for, or None (a voided checkpoint opens nothing)."""
+    if not token or len(token) > 40:
+        return None
+    return Checkpoint.live().where(Checkpoint.token == token).first()
+
+
+def zone_ids_of(user):
+    return [link.zone_id for link in ZoneAssistant.select(ZoneAssistant.zone).where(ZoneAssistant.user == user.id)]
+
+
+def may_check(user, checkpoint):
+    """Assistants check their own zone's checkpoints; the supervisor any."""
+    if user.role == "supervisor":
+        return True
+    return user.role == "assistant" and checkpoint.zone_id in zone_ids_of(user)
+
+
+# Checks
+
+def record_check(actor, checkpoint, via, answers, note="", photos=None, token=None):
+    """Save one filled checklist. `answers` maps item id → (answer, note); every 不合格 item becomes a
+    finding (its note is required) with the photos given for it in `photos` (item id → [Photo]).
+
+    Returns (check, created): a resent form returns the check made the first time.
+    """
+    if checkpoint.voided_at is not None:
+        raise PatrolError("该巡查点已作废")
+    if via not in VIA:
+        raise PatrolError("来源无效")
+    items = list(checkpoint.checklist.live_items())
+    rows, errors = [], {}
+    for item in items:
+        answer, item_note = answers.get(item.id, ("", ""))
+        item_note = (item_note or "").strip()[:500]
+        if answer not in ANSWERS:
+            errors[item.id] = "请选择合格、不合格或不适用"
+        elif answer == "fail" and not item_note:
+            errors[item.id] = "请写明问题"
+        rows.append([item.id, item.text, answer, item_note])
+    if errors:
+        error = PatrolError("有检查项未填好", "answers")
+        error.items = errors
+        raise error
+    photos = photos or {}
+    now = clock.utcnow()
+    tz = _tz()
+    local = clock.to_local(now, tz)
+    rules = PatrolRules.current()
+    with database.atomic():
+        earlier = idempotency.claim(token)
+        if earlier is not None:
+            return Check.get_by_id(earlier.record_id), False
+        failed = [row for row in rows if row[2] == "fail"]
+        check = Check.create(checkpoint=checkpoint, by=actor, at=now, day=local.date(), via=via,
+                             in_window=rules.in_window(local.time().replace(tzinfo=None)),
+                             answers=json.dumps(rows, ensure_ascii=False), failed=len(failed),
+                             note=(note or "").strip()[:1000])
+        for item_id, text, _, item_note in failed:
+            finding = Finding.create(check=check, checkpoint=checkpoint, zone=checkpoint.zone_id, item_text=text,
+                                     note=item_note, created_by=actor, created_at=now)
+            item_photos = list(photos.get(item_id, ()))
+            uploads.attach(item_photos, finding)
+            events.record(actor, finding, "巡查发现问题", to_state=finding.state_label, note=finding.description,
+                          **({"photo_ids": [p.id for p in item_photos]} if item_photos else {}))
+        last = {Checkpoint.last_day: check.day}
+        if check.in_window:
+            last[Checkpoint.last_window_day] = check.day
+        # Only forward: a check can't move the last day back.
+        Checkpoint.update(last).where((Checkpoint.id == checkpoint.id)
+                                      & (Checkpoint.last_day.is_null() | (Checkpoint.last_day <= check.day))).execute()
+        # On the check itself: the checkpoint's own timeline keeps to its set-up (its checks are its history).
+        events.record(actor, check, "巡查", note=f"{checkpoint.name}：{check.via_label}巡查，"
+                      + (f"{len(failed)} 项不合格：{'、'.join(r[1] for r in failed)}" if failed else "全部合格")
+                      + ("（无噪音时段内）" if check.in_window and checkpoint.kind == "renovation" else ""))
+        idempotency.remember(token, check)
+    return check, True
+
+
+def history(checkpoint, limit=20, offset=0):
+    """A checkpoint's checks, newest first, with who made them."""
+    return (Check.select(Check, User.display_name.alias("by_name")).join(User, on=(Check.by == User.id))
+            .where(Check.checkpoint == checkpoint.id).order_by(Check.at.desc(), Check.id.desc())
+            .limit(limit).offset(offset).objects())
+
+
+# Findings
+
+def _finding_change(actor, finding, expected_version, allowed, action, to_state, note="", **fields):
+    if finding.state not in allowed:
+        raise PatrolError(f"该问题当前为“{finding.state_label}”，不能{action}")
+    values = {Finding.state: to_state, Finding.version: Finding.version + 1}
+    for name, value in fields.items():
+        values[getattr(Finding, name)] = value
+    updated = (Finding.update(values).where((Finding.id == finding.id) & (Finding.version == expected_version)
+                                            & Finding.state.in_(allowed)).execute())
+    if updated != 1:
+        raise StaleRecord()
+    from_label = finding.state_label
+    finding = Finding.get_by_id(finding.id)
+    events.record(actor, finding, action, from_state=from_label, to_state=finding.state_label, note=note)
+    return finding
+
+
+def raise_order(actor, finding, expected_version, unit, instructions, deadline):
+    """整改单: the finding goes to the responsible unit as a work order, inspected until done."""
+    with database.atomic():
+        order = workorders.dispatch(actor, finding, "finding", unit, instructions, deadline,
+                                    zone_id=finding.zone_id, location=finding.checkpoint.name, title="整改单",
+                                    prefix="ZG")
+        finding = _finding_change(actor, finding, expected_version, ("open",), "派整改单", "ordered",
+                                  note=f"{order.number} → {unit.name}", work_order_id=order.id)
+    return finding, order
+
+
+def fix_on_the_spot(actor, finding, expected_version, note):
+    note = (note or "").strip()
+    if not note:
+        raise PatrolError("请写明当场如何解决", "note")
+    with database.atomic():
+        return _finding_change(actor, finding, expected_version, ("open",), "当场解决", "fixed", note=note,
+                               resolution=note, resolved_at=clock.utcnow())
+
+
+def to_observation(actor, finding, expected_version, follow_up_by=None, note=""):
+    """Keep watching instead of ordering work: the finding becomes an observation."""
+    with database.atomic():
+        finding = _finding_change(actor, finding, expected_version, ("open",), "转为需关注", "observed",
+                                  note=(note or "").strip(), resolution=(note or "").strip(),
+                                  resolved_at=clock.utcnow())
+        observation = observe(actor, finding.checkpoint.zone, finding.description, finding.checkpoint.name,
+                              follow_up_by, checkpoint=finding.checkpoint, finding=finding)
+    return finding, observation
+
+
+def _on_work_order(actor, order, action, note, photo_ids):
+    """A rectification order's result comes back to its finding."""
+    if action == "派工":
+        return
+    finding = Finding.get_or_none(Finding.id == order.source_id)
+    if finding is None:
+        return
+    if action == "验收通过" and finding.state == "ordered":
+        _finding_change(actor, finding, finding.version, ("ordered",), "整改验收通过", "done",
+                        note=f"{order.number} 已验收", resolved_at=clock.utcnow(), resolution=order.report_note)
+    elif action == "撤销派工" and finding.state == "ordered":
+        _finding_change(actor, finding, finding.version, ("ordered",), "整改单撤销", "open", note=note,
+                        work_order_id=None)
+    else:
+        events.record(actor, finding, f"整改单{action}", note=note, **({"photo_ids": list(photo_ids)} if photo_ids else {}))
+
+
+workorders.on_change("finding", _on_work_order)
+
+
+def open_findings(zone_ids):
+    return (Finding.select(Finding, Checkpoint).join(Checkpoint)
+            .where(Finding.zone.in_(zone_ids) & Finding.state.in_(FINDING_OPEN))
+            .order_by(Finding.created_at.desc()))
+
+
+# Observations
+
+def observe(actor, zone, what, where, follow_up_by=None, checkpoint=None, finding=None, photos=(), token=None):
+    """Record something to keep an eye on; listed until closed (one made from a finding shows the
+    finding's photos). Returns the observation (the first one again for a resent form)."""
+    what = (what or "").strip()
+    where = (where or "").strip()
+    if zone is None or zone.voided_at is not None:
+        raise PatrolError("请选择管辖区域", "zone")
+    if not what:
+        raise PatrolError("请写明需关注的情况", "what")
+    if not where:
+        raise PatrolError("请写明位置", "where")
+    if len(where) > 120:
+        raise PatrolError("位置不能超过 120 个字", "where")
+    if follow_up_by is not None and follow_up_by < clock.today(_tz()):
+        raise PatrolError("跟进日期不能早于今天", "follow_up_by")
+    with database.atomic():
+        earlier = idempotency.claim(token)
+        if earlier is not None:
+            return Observation.get_by_id(earlier.record_id)
+        observation = Observation.create(zone=zone, checkpoint=checkpoint, finding=finding, what=what, where=where,
+                                         follow_up_by=follow_up_by, created_by=actor, created_at=clock.utcnow())
+        photos = list(photos)
+        uploads.attach(photos, observation)
+        events.record(actor, observation, "记录需关注", to_state=observation.state_label, note=f"{where}：{what}",
+                      **({"photo_ids": [p.id for p in photos]} if photos else {}))
+        idempotency.remember(token, observation)
+    return observation
+
+
+def close_observation(actor, observation, expected_version, note):
+    note = (note or "").strip()
+    if not note:
+        raise PatrolError("请写明结果", "note")
+    with database.atomic():
+        updated = (Observation.update(state="closed", close_note=note, closed_at=clock.utcnow(),
+                                      version=Observation.version + 1)
+                   .where((Observation.id == observation.id) & (Observation.version == expected_version)
+                          & (Observation.state == "open")).execute())
+        if updated != 1:
+            raise StaleRecord()
+        events.record(actor, observation, "关闭需关注", from_state="关注中", to_state="已关闭", note=note)
+    return Observation.get_by_id(observation.id)
+
+
+def open_observations(zone_ids):
+    return (Observation.live().where(Observation.zone.in_(zone_ids) & (Observation.state == "open"))
+            .order_by(Observation.follow_up_by.is_null(), Observation.follow_up_by, Observation.created_at))
+
+
+# Coverage
+
+GROUPS = [("security", "安保岗位"), ("renovation", "装修户"), ("shop", "商铺"), ("public", "公共部位")]
+
+
+def coverage_today(zone_ids, day=None):
+    """What the rules still require on `day` (today) in these zones, per kind:
+    {kind: {"label", "total", "done", "owed": [checkpoints], "window_total", "window_done", "window_owed"}}.
+    Public places count as owed when they fall due (not checked within their interval)."""
+    tz = _tz()
+    day = day or clock.today(tz)
+    rules = PatrolRules.current()
+    board = {kind: {"label": label, "total": 0, "done": 0, "owed": [], "window_done": 0, "window_owed": []}
+             for kind, label in GROUPS}
+    query = (Checkpoint.live().where(Checkpoint.zone.in_(zone_ids))
+             .order_by(Checkpoint.kind, Checkpoint.name))
+    for checkpoint in query:
+        if not checkpoint.active_on(day, tz):
+            continue
+        group = board[checkpoint.kind]
+        group["total"] += 1
+        if checkpoint.covered_on(day, rules):
+            group["done"] += 1
+        else:
+            group["owed"].append(checkpoint)
+        if checkpoint.kind == "renovation" and rules.renovation_in_window:
+            if checkpoint.window_covered_on(day):
+                group["window_done"] += 1
+            else:
+                group["window_owed"].append(checkpoint)
+    board["renovation"]["window_rule"] = rules.renovation_in_window
+    return board
+
+
+def coverage_history(zone_ids, first_day, last_day):
+    """Daily-rule coverage per day from the checks themselves (the supervisor's weeks):
+    {day: {kind: {"total", "done", "missed": [names], "scanned"}, "window": {...}}} for daily kinds."""
+    tz = _tz()
+    rules = PatrolRules.current()
+    checkpoints = list(Checkpoint.select().where(Checkpoint.zone.in_(zone_ids) & Checkpoint.kind.in_(DAILY_KINDS))
+                       .order_by(Checkpoint.name))
+    ids = [c.id for c in checkpoints]
+    checked, windowed, scanned = set(), set(), set()
+    if ids:
+        rows = (Check.select(Check.checkpoint, Check.day, peewee.fn.MAX(Check.in_window).alias("window"),
+                             peewee.fn.MAX(Check.via == "scan").alias("scan"))
+                .where((Check.day >= first_day) & (Check.day <= last_day) & Check.checkpoint.in_(ids))
+                .group_by(Check.checkpoint, Check.day).tuples())
+        for checkpoint_id, day, window, scan in rows:
+            day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day)
+            checked.add((checkpoint_id, day))
+            if window:
+                windowed.add((checkpoint_id, day))
+            if scan:
+                scanned.add((checkpoint_id, day))
+    result = {}
+    day = first_day
+    while day <= last_day:
+        groups = {kind: {"total": 0, "done": 0, "missed": [], "scanned": 0} for kind in DAILY_KINDS}
+        window = {"total": 0, "done": 0, "missed": []}
+        for checkpoint in checkpoints:
+            if not checkpoint.active_on(day, tz):
+                continue
+            group = groups[checkpoint.kind]
+            group["total"] += 1
+            if rules.days_for(checkpoint) > 1:
+                # Not a daily rule: covered if checked in the interval ending that day.
+                done = any((checkpoint.id, day - datetime.timedelta(days=n)) in checked
+                           for n in range(rules.days_for(checkpoint)))
+            else:
+                done = (checkpoint.id, day) in checked
+            if done:
+                group["done"] += 1
+                group["scanned"] += (checkpoint.id, day) in scanned
+            else:
+                group["missed"].append(checkpoint.name)
+            if checkpoint.kind == "renovation" and rules.renovation_in_window:
+                window["total"] += 1
+                if (checkpoint.id, day) in windowed:
+                    window["done"] += 1
+                else:
+                    window["missed"].append(checkpoint.name)
+        result[day] = {"groups": groups, "window": window}
+        day += datetime.timedelta(days=1)
+    return result
+
+
+def checks_of_day(user, day):
+    """An assistant's checks on one day, in time order (for the printed patrol record)."""
+    return (Check.select(Check, Checkpoint).join(Checkpoint)
+            .where((Check.by == user.id) & (Check.day == day)).order_by(Check.at))

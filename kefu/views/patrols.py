@@ -1,0 +1,704 @@
+"""巡视 on the phone: today's coverage board, the check page opened from a sticker's QR code or
+the list, findings turned into rectification orders, observations, the printed stickers and
+day record; the supervisor's coverage weeks; the administrator's checkpoints, checklists and rules."""
+import datetime
+
+import segno
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from wtforms import BooleanField
+from wtforms import DateField
+from wtforms import DateTimeLocalField
+from wtforms import IntegerField
+from wtforms import SelectField
+from wtforms import TimeField
+from wtforms.validators import InputRequired
+from wtforms.validators import NumberRange
+from wtforms.validators import Optional
+
+from .. import clock
+from .. import events
+from .. import patrols as rules
+from .. import pdf
+from .. import uploads
+from ..auth import roles
+from ..db import RuleError
+from ..db import StaleRecord
+from ..estate import Household
+from ..estate import Place
+from ..estate import Zone
+from ..estate import normalize_code
+from ..estate import void as void_record
+from ..patrols import Check
+from ..patrols import Checklist
+from ..patrols import ChecklistItem
+from ..patrols import Checkpoint
+from ..patrols import Finding
+from ..patrols import Observation
+from ..users import Unit
+from ..users import User
+from ..web import done
+from ..web import estate
+from ..web import invalid
+from ..web import render
+from . import choices
+from . import photos as photo_views
+from . import workorders as workorder_views
+from .forms import TokenForm
+from .forms import VersionForm
+from .forms import form_page
+from .forms import long_text
+from .forms import show_error
+from .forms import text
+
+bp = Blueprint("patrols", __name__)
+
+PATROLLERS = ("supervisor", "assistant")
+VIEWERS = ("admin", "supervisor", "assistant")
+HISTORY_PAGE = 20
+
+
+# Access
+
+def _my_zone_ids():
+    if current_user.role == "assistant":
+        return rules.zone_ids_of(current_user)
+    return [z.id for z in Zone.live()]
+
+
+def _checkpoint(checkpoint_id, check=False):
+    """A live checkpoint the current user may see (and, with check=True, patrol)."""
+    checkpoint = Checkpoint.live().where(Checkpoint.id == checkpoint_id).first()
+    if checkpoint is None:
+        abort(404)
+    if current_user.role == "assistant" and checkpoint.zone_id not in rules.zone_ids_of(current_user):
+        abort(403)
+    if check and not rules.may_check(current_user, checkpoint):
+        abort(403)
+    return checkpoint
+
+
+def _finding(finding_id):
+    finding = Finding.get_or_none(Finding.id == finding_id)
+    if finding is None:
+        abort(404)
+    if not _may_see_zone(finding.zone_id):
+        abort(403)
+    return finding
+
+
+def _observation(observation_id):
+    observation = Observation.live().where(Observation.id == observation_id).first()
+    if observation is None:
+        abort(404)
+    if not _may_see_zone(observation.zone_id):
+        abort(403)
+    return observation
+
+
+def _may_see_zone(zone_id, user=None):
+    user = user or current_user
+    if user.role in ("supervisor", "admin"):
+        return True
+    return user.role == "assistant" and zone_id in rules.zone_ids_of(user)
+
+
+def _photo_access(model):
+    def allowed(user, owner_id):
+        record = model.get_or_none(model.id == owner_id)
+        return record is not None and _may_see_zone(record.zone_id, user)
+    return allowed
+
+
+photo_views.OWNER_ACCESS["finding"] = _photo_access(Finding)
+photo_views.OWNER_ACCESS["observation"] = _photo_access(Observation)
+
+
+def _finding_source(order):
+    finding = Finding.get_or_none(Finding.id == order.source_id)
+    if finding is None:
+        return None
+    return workorder_views.Source(
+        kind="巡查问题", reference=finding.checkpoint.name, description=finding.description,
+        url=url_for("patrols.finding", finding_id=finding.id), photos=list(uploads.Photo.of(finding)),
+        visible=lambda user: _may_see_zone(finding.zone_id, user))
+
+
+workorder_views.SOURCES["finding"] = _finding_source
+
+
+# The board
+
+@bp.route("/patrols")
+@roles(*PATROLLERS)
+def index():
+    """巡视: what today's rules still require in my zone, open findings and observations."""
+    zones = list(Zone.live().order_by(Zone.name)) if current_user.role == "supervisor" \
+        else list(Zone.of_assistant(current_user).order_by(Zone.name))
+    chosen = request.args.get("zone", type=int)
+    zone_ids = [z.id for z in zones if not chosen or z.id == chosen]
+    today = clock.today(estate().tz)
+    return render("patrols/index.html", title="现场巡视", zones=zones, chosen=chosen, today=today,
+                  board=rules.coverage_today(zone_ids, today), patrol_rules=rules.PatrolRules.current(),
+                  findings=list(rules.open_findings(zone_ids).limit(30)),
+                  observations=list(rules.open_observations(zone_ids).limit(30)))
+
+
+# Checkpoints
+
+class CheckpointForm(VersionForm):
+    kind = SelectField("类型", choices=choices(rules.KINDS.items()))
+    name = text("名称", 60, render_kw={"placeholder": "如 3号楼大堂、东门岗"})
+    zone = SelectField("管辖区域", coerce=int)
+    checklist = SelectField("检查表", coerce=int)
+    unit = SelectField("责任业务块", coerce=int)
+    place = SelectField("对应公共部位", coerce=int)
+    household = text("装修户房号", 30, required=False, render_kw={"placeholder": "如 3-2-1502", "inputmode": "text"})
+    interval_days = IntegerField("巡查周期（天）", validators=[Optional(), NumberRange(1, 90, "应在 1–90 天之间")],
+                                 render_kw={"inputmode": "numeric"})
+    note = long_text("备注", 500, render_kw={"rows": 2})
+
+
+def _checkpoint_choices(form):
+    zones = Zone.live().order_by(Zone.name)
+    if current_user.role == "assistant":
+        zones = zones.where(Zone.id.in_(rules.zone_ids_of(current_user)))
+    form.zone.choices = choices([(0, "请选择")] + [(z.id, z.name) for z in zones])
+    form.checklist.choices = choices([(c.id, c.name) for c in rules.checklists()])
+    form.unit.choices = choices([(0, "无")] + [(u.id, f"{u.name}（{u.kind_label}）")
+                                              for u in Unit.live().order_by(Unit.kind, Unit.name)])
+    form.place.choices = choices([(0, "无")] + [(p.id, p.name) for p in Place.live().order_by(Place.name)])
+    if current_user.role == "assistant":
+        form.kind.choices = choices([("public", rules.KINDS["public"])])
+
+
+@bp.route("/patrols/checkpoints")
+@roles(*VIEWERS)
+def checkpoints():
+    """巡查点: every checkpoint of my zones (all for the supervisor and administrator), by kind."""
+    kind = request.args.get("kind", "")
+    query = (Checkpoint.select(Checkpoint, Zone).join(Zone).switch(Checkpoint)
+             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(_my_zone_ids())))
+    if kind in rules.KINDS:
+        query = query.where(Checkpoint.kind == kind)
+    zone = request.args.get("zone", type=int)
+    if zone:
+        query = query.where(Checkpoint.zone == zone)
+    items = list(query.order_by(Zone.name, Checkpoint.kind, Checkpoint.name))
+    return render("patrols/checkpoints.html", title="巡查点", items=items, kind=kind, zone=zone,
+                  zones=list(Zone.live().where(Zone.id.in_(_my_zone_ids())).order_by(Zone.name)),
+                  back=url_for("patrols.index") if current_user.role != "admin" else url_for("estate.index"))
+
+
+@bp.route("/patrols/checkpoints/new", methods=["GET", "POST"])
+@roles("admin", "assistant")
+def checkpoint_new():
+    """New checkpoint: the administrator any kind; an assistant a public place in their zone, on the spot."""
+    form = CheckpointForm()
+    _checkpoint_choices(form)
+    if request.method == "GET":
+        kind = request.args.get("kind", "public")
+        form.kind.data = kind if kind in rules.KINDS and current_user.role == "admin" else "public"
+        form.interval_days.data = rules.PatrolRules.current().public_days
+        default = Checklist.get_or_none(Checklist.kind == form.kind.data)
+        form.checklist.data = default.id if default else None
+        zones = rules.zone_ids_of(current_user) if current_user.role == "assistant" else []
+        form.zone.data = zones[0] if len(zones) == 1 else 0
+    if form.validate_on_submit():
+        household = None
+        if form.household.data:
+            household = Household.live().where(Household.code == normalize_code(form.household.data)).first()
+            if household is None:
+                form.household.errors.append(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写")
+        if form.kind.data == "renovation" and not form.household.data:
+            form.household.errors.append("装修户请填写房号")
+        if not form.household.errors:
+            zone = Zone.live().where(Zone.id == form.zone.data).first()
+            if current_user.role == "assistant" and zone is not None and zone.id not in rules.zone_ids_of(current_user):
+                zone = None
+            try:
+                checkpoint = rules.create_checkpoint(
+                    current_user, kind=form.kind.data, name=form.name.data, zone=zone,
+                    checklist=Checklist.live().where(Checklist.id == form.checklist.data).first(),
+                    unit=Unit.live().where(Unit.id == form.unit.data).first() if form.unit.data else None,
+                    place=Place.live().where(Place.id == form.place.data).first() if form.place.data else None,
+                    household=household, interval_days=form.interval_days.data, note=form.note.data or "")
+                return done(f"已新建巡查点“{checkpoint.name}”", "patrols.checkpoint", checkpoint_id=checkpoint.id)
+            except RuleError as error:
+                show_error(form, error)
+    context = dict(form=form, title="新建巡查点", back=url_for("patrols.checkpoints"), checkpoint=None)
+    if request.method == "POST":
+        return invalid("patrols/checkpoint_form.html", **context)
+    return render("patrols/checkpoint_form.html", **context)
+
+
+@bp.route("/patrols/checkpoints/<int:checkpoint_id>/edit", methods=["GET", "POST"])
+@roles("admin")
+def checkpoint_edit(checkpoint_id):
+    """Edit a checkpoint's name, zone, checklist, responsible unit and interval."""
+    checkpoint = _checkpoint(checkpoint_id)
+    form = CheckpointForm(obj=None)
+    _checkpoint_choices(form)
+    if request.method == "GET":
+        form.version.data = checkpoint.version
+        form.kind.data, form.name.data, form.zone.data = checkpoint.kind, checkpoint.name, checkpoint.zone_id
+        form.checklist.data, form.unit.data = checkpoint.checklist_id, checkpoint.unit_id or 0
+        form.place.data, form.interval_days.data = checkpoint.place_id or 0, checkpoint.interval_days
+        form.note.data = checkpoint.note
+    here = url_for("patrols.checkpoint", checkpoint_id=checkpoint.id)
+    return form_page(form, lambda: rules.update_checkpoint(
+        current_user, checkpoint, form.expected_version(), name=form.name.data,
+        zone=Zone.live().where(Zone.id == form.zone.data).first(),
+        checklist=Checklist.live().where(Checklist.id == form.checklist.data).first(),
+        unit=Unit.live().where(Unit.id == form.unit.data).first() if form.unit.data else None,
+        interval_days=form.interval_days.data, note=form.note.data or ""),
+        "巡查点已保存", here, "patrols/checkpoint_form.html", checkpoint=checkpoint, title="修改巡查点", back=here)
+
+
+@bp.route("/patrols/checkpoints/<int:checkpoint_id>")
+@roles(*VIEWERS)
+def checkpoint(checkpoint_id):
+    """A checkpoint: its state today, its checks newest first (paged), open findings, set-up timeline."""
+    checkpoint = _checkpoint(checkpoint_id)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100000))
+    checks = list(rules.history(checkpoint, HISTORY_PAGE + 1, (page - 1) * HISTORY_PAGE))
+    today = clock.today(estate().tz)
+    patrol_rules = rules.PatrolRules.current()
+    return render("patrols/checkpoint.html", block="history", checkpoint=checkpoint, title=checkpoint.name,
+                  back=url_for("patrols.checkpoints"), checks=checks[:HISTORY_PAGE], page=page,
+                  more=len(checks) > HISTORY_PAGE, today=today, patrol_rules=patrol_rules,
+                  covered=checkpoint.covered_on(today, patrol_rules),
+                  findings=list(checkpoint.findings.where(Finding.state.in_(rules.FINDING_OPEN))
+                                .order_by(Finding.created_at.desc()).limit(20)),
+                  timeline=events.timeline(checkpoint), can_check=rules.may_check(current_user, checkpoint))
+
+
+@bp.route("/patrols/checkpoints/<int:checkpoint_id>/void", methods=["POST"])
+@roles("admin")
+def checkpoint_void(checkpoint_id):
+    """作废 a checkpoint: its sticker stops opening anything; its checks stay on record."""
+    checkpoint = _checkpoint(checkpoint_id)
+    try:
+        void_record(current_user, checkpoint, request.form.get("reason", ""))
+    except RuleError as error:
+        flash(error.message, "error")
+        return redirect(url_for("patrols.checkpoint", checkpoint_id=checkpoint.id), code=303)
+    return done(f"已作废巡查点“{checkpoint.name}”，其二维码不再可用", "patrols.checkpoints")
+
+
+@bp.route("/patrols/checkpoints/<int:checkpoint_id>/sticker", methods=["POST"])
+@roles("admin")
+def checkpoint_sticker(checkpoint_id):
+    """A new sticker code for a lost or copied sticker; the old one stops working."""
+    checkpoint = rules.new_sticker(current_user, _checkpoint(checkpoint_id))
+    return done("已生成新二维码，请打印新贴纸换上，旧贴纸已失效", "patrols.checkpoint", checkpoint_id=checkpoint.id)
+
+
+# Checking
+
+class CheckForm(TokenForm):
+    note = long_text("其他情况", 1000, render_kw={"rows": 2, "placeholder": "选填：现场其他需要记录的情况"})
+
+
+def _check_page(checkpoint, via, action):
+    """The checklist of one checkpoint: one tap per item, notes and photos on 不合格, saved at once."""
+    form = CheckForm()
+    items = list(checkpoint.checklist.live_items())
+    answers, item_errors, photo_fields = {}, {}, {}
+    for item in items:
+        photo_fields[item.id] = photo_views.PhotoField(f"-{item.id}", label="问题照片")
+    if request.method == "POST":
+        for item in items:
+            answers[item.id] = (request.form.get(f"answer-{item.id}", ""), request.form.get(f"note-{item.id}", "")[:500])
+            photo_fields[item.id].collect()
+        if form.validate_on_submit() and not any(f.errors for f in photo_fields.values()):
+            try:
+                check, created = rules.record_check(
+                    current_user, checkpoint, via, answers, note=form.note.data or "",
+                    photos={item_id: field.photos for item_id, field in photo_fields.items()
+                            if answers.get(item_id, ("",))[0] == "fail"},
+                    token=form.token.data)
+                failed = f"，{check.failed} 项不合格已记为问题" if check.failed else "，全部合格"
+                flash(("已保存巡查" + failed) if created else "这次巡查已保存过，未重复记录", "success")
+                if check.failed and created:
+                    first = check.findings.order_by(Finding.id).first()
+                    return redirect(url_for("patrols.finding", finding_id=first.id), code=303)
+                return redirect(url_for("patrols.index"), code=303)
+            except rules.PatrolError as error:
+                item_errors = getattr(error, "items", {})
+                if not item_errors:
+                    form.form_errors.append(error.message)
+    else:
+        answers = {item.id: ("ok", "") for item in items}
+    form.ensure_token()
+    context = dict(form=form, checkpoint=checkpoint, items=items, answers=answers, item_errors=item_errors,
+                   photo_fields=photo_fields, via=via, action=action, title=f"巡查：{checkpoint.name}",
+                   back=url_for("patrols.checkpoint", checkpoint_id=checkpoint.id),
+                   patrol_rules=rules.PatrolRules.current(), now=clock.now().astimezone(estate().tz))
+    if request.method == "POST":
+        return invalid("patrols/check.html", **context)
+    return render("patrols/check.html", **context)
+
+
+@bp.route("/c/<token>", methods=["GET", "POST"])
+@roles(*PATROLLERS)
+def scan(token):
+    """A sticker's QR code: the checkpoint's check page, the check marked as made on the spot."""
+    checkpoint = rules.by_token(token)
+    if checkpoint is None:
+        return render("patrols/unknown_sticker.html", title="二维码无效", status=404)
+    if not rules.may_check(current_user, checkpoint):
+        abort(403)
+    return _check_page(checkpoint, "scan", url_for("patrols.scan", token=token))
+
+
+@bp.route("/patrols/checkpoints/<int:checkpoint_id>/check", methods=["GET", "POST"])
+@roles(*PATROLLERS)
+def check(checkpoint_id):
+    """The same check page picked from a list (not proof of presence)."""
+    checkpoint = _checkpoint(checkpoint_id, check=True)
+    return _check_page(checkpoint, "list", url_for("patrols.check", checkpoint_id=checkpoint.id))
+
+
+@bp.route("/patrols/checks/<int:check_id>")
+@roles(*VIEWERS)
+def check_show(check_id):
+    """One saved check with every answer."""
+    record = Check.get_or_none(Check.id == check_id)
+    if record is None:
+        abort(404)
+    if not _may_see_zone(record.checkpoint.zone_id):
+        abort(403)
+    return render("patrols/check_show.html", record=record, title=f"巡查记录：{record.checkpoint.name}",
+                  back=url_for("patrols.checkpoint", checkpoint_id=record.checkpoint_id),
+                  findings=list(record.findings.order_by(Finding.id)))
+
+
+# Findings
+
+class OrderForm(VersionForm):
+    unit = SelectField("责任业务块", coerce=int)
+    instructions = long_text("整改要求", 1000, required=True, message="请写明整改要求", render_kw={"rows": 3})
+    deadline = DateTimeLocalField("整改时限", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                  validators=[InputRequired("请填写整改时限")])
+
+
+class FixForm(VersionForm):
+    note = long_text("当场如何解决", 500, required=True, message="请写明当场如何解决", render_kw={"rows": 2})
+
+
+class WatchForm(VersionForm):
+    follow_up_by = DateField("跟进日期", validators=[Optional()])
+    note = long_text("说明", 500, render_kw={"rows": 2})
+
+
+@bp.route("/patrols/findings/<int:finding_id>")
+@roles(*VIEWERS)
+def finding(finding_id):
+    """A finding: what was wrong, its photos, and the three ways on (order, fix on the spot, watch)."""
+    finding = _finding(finding_id)
+    order = workorder_views.WorkOrder.cards().where(workorder_views.WorkOrder.id == finding.work_order_id).first() \
+        if finding.work_order_id else None
+    return render("patrols/finding.html", finding=finding, order=order, title="巡查问题",
+                  back=url_for("patrols.index"), photos=list(uploads.Photo.of(finding)),
+                  timeline=events.timeline(finding), can_act=current_user.role in PATROLLERS and finding.state == "open")
+
+
+def _finding_action(finding_id):
+    finding = _finding(finding_id)
+    if finding.state != "open" and request.method == "GET":
+        flash(f"该问题当前为“{finding.state_label}”", "error")
+        return finding, redirect(url_for("patrols.finding", finding_id=finding.id), code=303)
+    return finding, None
+
+
+@bp.route("/patrols/findings/<int:finding_id>/order", methods=["GET", "POST"])
+@roles(*PATROLLERS)
+def finding_order(finding_id):
+    """整改单: the finding to its checkpoint's responsible unit, with a deadline."""
+    finding, gone = _finding_action(finding_id)
+    if gone:
+        return gone
+    form = OrderForm()
+    form.unit.choices = choices([(0, "请选择")] + [(u.id, f"{u.name}（{u.kind_label}）")
+                                                 for u in Unit.live().order_by(Unit.kind, Unit.name)])
+    tz = estate().tz
+    if request.method == "GET":
+        form.version.data = finding.version
+        form.unit.data = finding.checkpoint.unit_id or 0
+        form.instructions.data = f"请整改：{finding.item_text}不合格" + (f"（{finding.note}）" if finding.note else "")
+        due = clock.now().astimezone(tz) + datetime.timedelta(hours=24)
+        form.deadline.data = due.replace(tzinfo=None, second=0, microsecond=0)
+    deadline = form.deadline.data.replace(tzinfo=tz) if form.deadline.data else None
+    here = url_for("patrols.finding", finding_id=finding.id)
+    return form_page(form, lambda: rules.raise_order(
+        current_user, finding, form.expected_version(), Unit.live().where(Unit.id == form.unit.data).first(),
+        form.instructions.data, deadline), "已派整改单，业务块会在手机上看到", here, "patrols/finding_order.html",
+        finding=finding, title="派整改单", back=here)
+
+
+@bp.route("/patrols/findings/<int:finding_id>/fix", methods=["GET", "POST"])
+@roles(*PATROLLERS)
+def finding_fix(finding_id):
+    """当场解决: the assistant fixed it there and then."""
+    finding, gone = _finding_action(finding_id)
+    if gone:
+        return gone
+    form = FixForm()
+    if request.method == "GET":
+        form.version.data = finding.version
+    here = url_for("patrols.finding", finding_id=finding.id)
+    return form_page(form, lambda: rules.fix_on_the_spot(current_user, finding, form.expected_version(),
+                                                         form.note.data), "已记录当场解决", here,
+                     "patrols/finding_fix.html", finding=finding, title="当场解决", back=here)
+
+
+@bp.route("/patrols/findings/<int:finding_id>/watch", methods=["GET", "POST"])
+@roles(*PATROLLERS)
+def finding_watch(finding_id):
+    """转为需关注: not work for a unit now, but watched until closed."""
+    finding, gone = _finding_action(finding_id)
+    if gone:
+        return gone
+    form = WatchForm()
+    if request.method == "GET":
+        form.version.data = finding.version
+        form.follow_up_by.data = clock.today(estate().tz) + datetime.timedelta(days=3)
+    here = url_for("patrols.finding", finding_id=finding.id)
+    return form_page(form, lambda: rules.to_observation(current_user, finding, form.expected_version(),
+                                                        form.follow_up_by.data, form.note.data or ""),
+                     "已转为需关注，跟进到关闭为止", here, "patrols/finding_watch.html", finding=finding,
+                     title="转为需关注", back=here)
+
+
+# Observations
+
+class ObservationForm(TokenForm):
+    zone = SelectField("管辖区域", coerce=int)
+    where = text("位置", 120, render_kw={"placeholder": "如 5号楼地库入口"})
+    what = long_text("需关注的情况", 1000, required=True, message="请写明需关注的情况", render_kw={"rows": 3})
+    follow_up_by = DateField("跟进日期", validators=[Optional()])
+
+
+class CloseForm(VersionForm):
+    note = long_text("结果", 500, required=True, message="请写明结果", render_kw={"rows": 2})
+
+
+@bp.route("/patrols/observations/new", methods=["GET", "POST"])
+@roles(*PATROLLERS)
+def observation_new():
+    """记录需关注: what, where, a photo, follow up by when."""
+    form = ObservationForm()
+    zones = list(Zone.live().where(Zone.id.in_(_my_zone_ids())).order_by(Zone.name))
+    form.zone.choices = choices([(z.id, z.name) for z in zones])
+    photo_field = photo_views.PhotoField()
+    if request.method == "GET":
+        form.follow_up_by.data = clock.today(estate().tz) + datetime.timedelta(days=3)
+        form.where.data = request.args.get("where", "")[:120]
+    else:
+        photo_field.collect()
+    form.ensure_token()
+    if form.validate_on_submit() and not photo_field.errors:
+        try:
+            observation = rules.observe(current_user, next((z for z in zones if z.id == form.zone.data), None),
+                                        form.what.data, form.where.data, form.follow_up_by.data,
+                                        photos=photo_field.photos, token=form.token.data)
+            return done("已记录需关注，关闭前会一直列在巡视页", "patrols.observation", observation_id=observation.id)
+        except RuleError as error:
+            show_error(form, error)
+    context = dict(form=form, photo_field=photo_field, title="记录需关注", back=url_for("patrols.index"))
+    if request.method == "POST":
+        return invalid("patrols/observation_new.html", **context)
+    return render("patrols/observation_new.html", **context)
+
+
+@bp.route("/patrols/observations/<int:observation_id>", methods=["GET", "POST"])
+@roles(*VIEWERS)
+def observation(observation_id):
+    """One observation; closing it with the result."""
+    observation = _observation(observation_id)
+    form = CloseForm()
+    if request.method == "GET":
+        form.version.data = observation.version
+    if request.method == "POST" and current_user.role not in PATROLLERS:
+        abort(403)
+    here = url_for("patrols.observation", observation_id=observation.id)
+    photos = list(uploads.Photo.of(observation))
+    if observation.finding_id:
+        photos += list(uploads.Photo.of(observation.finding))
+    return form_page(form, lambda: rules.close_observation(current_user, observation, form.expected_version(),
+                                                           form.note.data), "已关闭", here,
+                     "patrols/observation.html", ready=observation.state == "open", observation=observation,
+                     photos=photos, timeline=events.timeline(observation), title="需关注",
+                     back=url_for("patrols.index"))
+
+
+# Printing
+
+def _sticker_items(zone_ids, kind):
+    query = (Checkpoint.select(Checkpoint, Zone).join(Zone).switch(Checkpoint)
+             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(zone_ids)))
+    if kind in rules.KINDS:
+        query = query.where(Checkpoint.kind == kind)
+    return list(query.order_by(Zone.name, Checkpoint.kind, Checkpoint.name))
+
+
+def sticker_url(checkpoint):
+    """What a sticker's QR code says: the scan address with the checkpoint's token."""
+    return url_for("patrols.scan", token=checkpoint.token, _external=True)
+
+
+@bp.route("/patrols/stickers.pdf")
+@roles(*VIEWERS)
+def stickers():
+    """An A4 sheet of QR stickers (12 a page) for a zone or a kind, or one checkpoint."""
+    zone_ids = _my_zone_ids()
+    zone = request.args.get("zone", type=int)
+    if zone:
+        zone_ids = [z for z in zone_ids if z == zone]
+    items = _sticker_items(zone_ids, request.args.get("kind", ""))
+    one = request.args.get("checkpoint", type=int)
+    if one:
+        items = [c for c in items if c.id == one]
+    if not items:
+        abort(404)
+    stickers = [(c, segno.make(sticker_url(c), error="m").svg_data_uri(scale=4, border=2)) for c in items]
+    return pdf.response("patrols/stickers_print.html", "巡查点二维码.pdf", stickers=stickers,
+                        estate_name=estate().name)
+
+
+@bp.route("/patrols/record.pdf")
+@roles(*PATROLLERS)
+def record_pdf():
+    """The day's patrol record of an assistant (mine; the supervisor picks whose), for the work record."""
+    tz = estate().tz
+    try:
+        day = datetime.date.fromisoformat(request.args.get("day", "")) if request.args.get("day") else clock.today(tz)
+    except ValueError:
+        abort(404)
+    person = current_user
+    if current_user.role == "supervisor" and request.args.get("user", type=int):
+        person = User.get_or_none((User.id == request.args.get("user", type=int)) & (User.role == "assistant"))
+        if person is None:
+            abort(404)
+    zone_ids = rules.zone_ids_of(person)
+    checks = list(rules.checks_of_day(person, day))
+    start, end = clock.day_bounds(day, tz)
+    findings = {}
+    for finding in Finding.select().where(Finding.check.in_([c.id for c in checks])).order_by(Finding.id):
+        findings.setdefault(finding.check_id, []).append(finding)
+    observations = list(Observation.live().where((Observation.created_by == person.id)
+                                                 & (Observation.created_at >= start) & (Observation.created_at < end))
+                        .order_by(Observation.created_at))
+    coverage = rules.coverage_history(zone_ids, day, day)[day] if zone_ids else None
+    return pdf.response("patrols/record_print.html", f"巡查记录-{person.display_name}-{day:%Y%m%d}.pdf",
+                        person=person, day=day, checks=checks, findings=findings, observations=observations,
+                        coverage=coverage, zones=list(Zone.select().where(Zone.id.in_(zone_ids))))
+
+
+# The supervisor's weeks
+
+@bp.route("/patrols/coverage")
+@roles("supervisor")
+def coverage():
+    """Coverage per assistant per day for a week, with what was missed."""
+    tz = estate().tz
+    today = clock.today(tz)
+    try:
+        end = min(datetime.date.fromisoformat(request.args["end"]), today) if request.args.get("end") else today
+    except ValueError:
+        end = today
+    start = end - datetime.timedelta(days=6)
+    people = []
+    for person in User.live().where((User.role == "assistant") & User.active).order_by(User.display_name):
+        zone_ids = rules.zone_ids_of(person)
+        if zone_ids:
+            days = rules.coverage_history(zone_ids, start, end)
+            people.append((person, sorted(days.items(), reverse=True)))
+    return render("patrols/coverage.html", title="巡查覆盖", people=people, start=start, end=end, today=today,
+                  earlier=end - datetime.timedelta(days=7),
+                  later=min(end + datetime.timedelta(days=7), today) if end < today else None,
+                  kinds=[(k, rules.KINDS[k]) for k in rules.DAILY_KINDS], back=url_for("patrols.index"))
+
+
+# Administration: checklists and rules
+
+class ItemForm(VersionForm):
+    text = text("检查项", 60)
+
+
+class RulesForm(VersionForm):
+    quiet_start = TimeField("无噪音施工时段 开始", validators=[InputRequired("请填写开始时间")])
+    quiet_end = TimeField("结束", validators=[InputRequired("请填写结束时间")])
+    security_days = IntegerField("安保岗位 每几天至少一次", validators=[InputRequired("请填写天数")])
+    renovation_days = IntegerField("装修户 每几天至少一次", validators=[InputRequired("请填写天数")])
+    shop_days = IntegerField("商铺 每几天至少一次", validators=[InputRequired("请填写天数")])
+    public_days = IntegerField("公共部位 默认巡查周期（天）", validators=[InputRequired("请填写天数")])
+    renovation_in_window = BooleanField("装修户每天须在无噪音时段内巡查一次")
+
+
+@bp.route("/admin/patrol-rules", methods=["GET", "POST"])
+@roles("admin")
+def rules_edit():
+    """巡查规则: the no-noise window and how often each kind of checkpoint is due."""
+    current = rules.PatrolRules.current()
+    form = RulesForm(obj=current if request.method == "GET" else None)
+    if request.method == "GET":
+        form.version.data = current.version
+    names = ("quiet_start", "quiet_end", "security_days", "renovation_days", "shop_days", "public_days",
+             "renovation_in_window")
+    return form_page(form, lambda: rules.update_rules(current_user, form.expected_version(),
+                                                      **{n: getattr(form, n).data for n in names}),
+                     "巡查规则已保存", url_for("patrols.rules_edit"), "patrols/rules.html", title="巡查规则",
+                     back=url_for("estate.index"), timeline=events.timeline(current))
+
+
+@bp.route("/admin/checklists")
+@roles("admin")
+def checklists():
+    """检查表: one per kind of place, each a list of items answered 合格 / 不合格 / 不适用."""
+    return render("patrols/checklists.html", title="检查表", items=rules.checklists(), back=url_for("estate.index"))
+
+
+@bp.route("/admin/checklists/<int:checklist_id>", methods=["GET", "POST"])
+@roles("admin")
+def checklist(checklist_id):
+    """A checklist's items: add, rename, move, remove. Earlier checks keep the wording they had."""
+    checklist = Checklist.live().where(Checklist.id == checklist_id).first()
+    if checklist is None:
+        abort(404)
+    form = ItemForm()
+    here = url_for("patrols.checklist", checklist_id=checklist.id)
+    if request.method == "POST":
+        action = request.form.get("action", "add")
+        item = ChecklistItem.get_or_none((ChecklistItem.id == request.form.get("item", type=int))
+                                         & (ChecklistItem.checklist == checklist) & ChecklistItem.voided_at.is_null())
+        try:
+            if action in ("up", "down", "remove", "rename") and item is None:
+                raise rules.PatrolError("该检查项已不存在")
+            if action in ("up", "down"):
+                rules.move_item(current_user, item, -1 if action == "up" else 1)
+                return redirect(here, code=303)
+            if action == "remove":
+                rules.void_item(current_user, item)
+                return done(f"已删除检查项“{item.text}”", "patrols.checklist", checklist_id=checklist.id)
+            if action == "rename":
+                rules.rename_item(current_user, item, request.form.get("text", ""))
+                return done("检查项已修改", "patrols.checklist", checklist_id=checklist.id)
+            if form.validate_on_submit():
+                rules.add_item(current_user, checklist, form.text.data)
+                return done("已新增检查项", "patrols.checklist", checklist_id=checklist.id)
+        except RuleError as error:
+            show_error(form, error)
+        except StaleRecord as error:
+            form.form_errors.append(error.message)
+    context = dict(form=form, checklist=checklist, items=list(checklist.live_items()), title=checklist.name,
+                   back=url_for("patrols.checklists"), timeline=events.timeline(checklist))
+    if request.method == "POST":
+        return invalid("patrols/checklist.html", **context)
+    return render("patrols/checklist.html", **context)
