@@ -5,6 +5,7 @@ import random
 from . import clock
 from . import estate
 from . import notices
+from . import patrols
 from . import tickets
 from . import users
 from . import workorders
@@ -50,7 +51,8 @@ PLACES = [
 
 
 def build():
-    """Create 阳光花园: 8 buildings (416 households), 2 zones, 12 places, 5 units, 10 users."""
+    """Create 阳光花园: 8 buildings (416 households), 2 zones, 12 places, 5 units, 10 users, three weeks
+    of requests and two weeks of patrols."""
     with database.atomic():
         home = estate.Estate.current()
         home.name = "阳光花园"
@@ -86,6 +88,8 @@ def build():
         estate.set_zone(admin, None, 1, "二区（5–8号楼）", "", [buildings[c].id for c in "5678"], [zhuli2.id])
     with database.atomic():
         build_tickets()
+    with database.atomic():
+        build_patrols()
     return {"admin": admin, "supervisor": supervisor}
 
 
@@ -329,3 +333,396 @@ def _play(rng, start, path, channel, category, tier, text, household, place, peo
         return ticket
     followup(rng.choice(["满意", "满意", "基本满意"]))
     return ticket
+
+
+# Two weeks of on-site patrols: checkpoints with stickers in both zones, findings that end in every
+# state, a few things being watched, and today only partly covered so the board has something to show.
+
+# Per zone (in zone order): (name, place name or None).
+SECURITY_POSTS = [
+    [("南门岗", "南门出入口"), ("东门岗", None), ("地库一号岗", "地下车库 B1")],
+    [("北门岗", "北门出入口"), ("西门岗", None), ("地库二号岗", "地下车库 B1")],
+]
+# (name, place name or None, checklist code, responsible unit kind, interval in days)
+PUBLIC_POINTS = [
+    [("1号楼 电梯厅", "1号楼 电梯厅", "facility", "cleaning", 7),
+     ("3号楼 楼道", "3号楼 楼道", "facility", "cleaning", 7),
+     ("会所", "会所", "facility", "engineering", 7),
+     ("中心绿地", "中心绿地", "greenery", "greening", 3)],
+    [("5号楼 电梯厅", "5号楼 电梯厅", "facility", "cleaning", 7),
+     ("7号楼 楼道", "7号楼 楼道", "facility", "cleaning", 7),
+     ("地下车库 B1", "地下车库 B1", "facility", "engineering", 7),
+     ("垃圾分类厢房", "垃圾分类厢房", "facility", "cleaning", 7),
+     ("儿童游乐区", "儿童游乐区", "greenery", "greening", 3)],
+]
+SHOPS = [["好邻居便利店", "佳洁洗衣店"], ["四季水果店"]]
+# (household code, registered days ago, days of work still ahead, note)
+RENOVATIONS = [
+    [("2-1-1202", 10, 35, "全屋翻新，施工队：鑫达装饰"), ("4-2-802", 3, 60, "厨卫改造，施工队：业主自请")],
+    [("6-1-501", 18, 12, "局部装修，施工队：美家装饰"), ("8-1-1102", 6, 50, "全屋翻新，施工队：居然装饰")],
+]
+SHOP_NOT_APPLICABLE = ("油烟排放",)  # none of the demo's shops cooks
+
+# What a patrol finds, per checklist: (item, note, how it goes, words, unit kind or None).
+# how: "spot" — fixed on the spot (words: what was done); "order" — a 整改单 (words: the unit's report);
+# "watch" — kept under observation (words: why). The unit is the checkpoint's unless given.
+PATROL_PROBLEMS = {
+    "security": [
+        ("着装规范", "保安未着装整齐，未戴帽子", "spot", "已当场提醒，保安已整理着装", None),
+        ("在岗在位", "岗亭内无人，保安离岗约十分钟", "spot", "已联系孙队长，保安已回岗，班组内通报", None),
+        ("交接班记录完整", "交接班记录缺夜班签字", "spot", "已让当班保安联系夜班补签", None),
+        ("对讲机等设备完好", "对讲机无法通话，电池鼓包", "order", "已更换新电池，测试通话正常", None),
+        ("来访登记", "外来人员未登记即放行", "spot", "已当场要求补登记，提醒严格执行来访登记", None),
+        ("岗位整洁", "岗亭内堆放个人杂物", "spot", "保安已当场清理", None),
+    ],
+    "facility": [
+        ("地面清洁", "地面有积水，易滑倒", "spot", "已叫保洁当场拖干并放置防滑提示牌", None),
+        ("消防设施完好", "消防栓箱门损坏，关不上", "order", "已更换消防栓箱门合页，箱门开关正常", "engineering"),
+        ("消防设施完好", "灭火器压力表指针在红区", "order", "已更换两具灭火器", "engineering"),
+        ("照明正常", "顶灯三盏不亮", "order", "已更换灯管三支，照明正常", "engineering"),
+        ("无杂物堆放", "堆放纸箱和旧家具，占用消防通道", "order", "已联系业主清走杂物，通道畅通", None),
+        ("墙面无污损", "墙面有小广告", "order", "小广告已铲除，墙面补刷", None),
+        ("门窗完好", "侧门闭门器损坏，门关不严", "order", "已更换闭门器，门能自动关闭", "engineering"),
+        ("墙面无污损", "墙面渗水发霉，范围不大", "watch", "范围不大，先观察雨天是否扩大", None),
+    ],
+    "greenery": [
+        ("无死苗", "草坪有死苗，约两平方米枯黄", "order", "已补种草皮约两平方米，浇透水", None),
+        ("无杂草", "绿篱下杂草较多", "order", "已人工除草，清运完毕", None),
+        ("修剪及时", "灌木未及时修剪，遮挡步道", "order", "已修剪灌木，步道通行无遮挡", None),
+        ("无垃圾", "草坪内有烟头和塑料袋", "spot", "已叫保洁当场捡拾干净", None),
+        ("无病虫害", "香樟树叶片发黄，疑似虫害", "watch", "先观察一周，必要时请绿化部打药", None),
+    ],
+    "shop": [
+        ("无违章设摊", "店外违章设摊，占用人行道", "order", "已劝离并收回摊位，店主承诺不再设摊", "security"),
+        ("消防安全", "店内灭火器过期", "order", "店主已更换新灭火器", None),
+        ("环境卫生", "门前有纸箱垃圾未清理", "spot", "已提醒店主，当场清理干净", None),
+        ("铺面及物品摆放整齐", "货物堆放到店外人行道", "spot", "已要求店主当场收回店内", None),
+        ("招牌广告灯箱整洁及安全", "灯箱一角松动，有坠落风险", "order", "已加固灯箱支架", "engineering"),
+        ("噪音", "门口音箱播放声音过大", "spot", "已提醒店主关小音量", None),
+    ],
+    "renovation": [
+        ("施工时间符合规定", "午休时段仍在电钻施工", "spot", "已当场要求停工，施工队承诺午休时段不施工", None),
+        ("装修垃圾及时清运", "装修垃圾堆放在楼道未清运", "order", "装修垃圾已清运，楼道已打扫", None),
+        ("公共部位已保护", "电梯轿厢未做防护", "order", "已督促施工队铺设电梯轿厢防护板", None),
+        ("消防器材配备", "施工现场未配灭火器", "spot", "施工队已当场配备两具灭火器", None),
+        ("施工人员证件", "两名工人未办理出入证", "spot", "已带工人到物业中心补办出入证", None),
+        ("噪音控制", "切割噪音大，邻居反映", "watch", "已提醒施工队，观察几天邻居是否还有反映", None),
+    ],
+}
+
+# Findings that always happen, so every state shows: (days ago, zone index, checkpoint, note, fate).
+SCRIPTED_FINDINGS = [
+    (13, 0, "南门岗", "保安未着装整齐，未戴帽子", "fixed"),
+    (11, 0, "1号楼 电梯厅", "消防栓箱门损坏，关不上", "rework_approved"),
+    (10, 1, "6-1-501 装修", "午休时段仍在电钻施工", "fixed"),
+    (8, 1, "儿童游乐区", "香樟树叶片发黄，疑似虫害", "observed"),
+    (7, 0, "好邻居便利店", "店外违章设摊，占用人行道", "cancelled"),
+    (6, 1, "地下车库 B1", "顶灯三盏不亮", "approved"),
+    (5, 0, "中心绿地", "草坪有死苗，约两平方米枯黄", "approved"),
+    (4, 1, "5号楼 电梯厅", "地面有积水，易滑倒", "fixed"),
+    (3, 0, "2-1-1202 装修", "装修垃圾堆放在楼道未清运", "rework"),
+    (2, 1, "北门岗", "对讲机无法通话，电池鼓包", "reported"),
+    (1, 0, "会所", "侧门闭门器损坏，门关不严", "working"),
+    (1, 1, "7号楼 楼道", "堆放纸箱和旧家具，占用消防通道", "dispatched"),
+    (1, 1, "四季水果店", "货物堆放到店外人行道", "open"),
+    (0, 0, "好邻居便利店", "门前有纸箱垃圾未清理", "open"),
+]
+# Checked today so far, per zone: the rest is still owed.
+CHECKED_TODAY = [["南门岗", "东门岗", "好邻居便利店", "佳洁洗衣店"], ["北门岗", "四季水果店"]]
+# Things being watched that no checklist asked about:
+# (days ago, zone index, hour, what, where, follow up after days, closed days ago or None, closing note).
+STANDALONE_OBSERVATIONS = [
+    (12, 0, 15, "会所门前地砖有两块松动，暂未翘起", "会所 正门台阶前", 5, 6, "工程部已重新铺贴，复查平整"),
+    (4, 0, 16, "3号楼东侧外墙瓷砖有空鼓，雨后看有无松动脱落", "3号楼 东侧外墙", 7, None, ""),
+    (2, 1, 10, "地库入口坡道排水沟雨后积水，下次大雨再看是否倒灌", "地下车库 B1 入口坡道", 5, None, ""),
+]
+# Why an inspection sent the work back.
+REWORK_REASONS = {
+    "消防栓箱门损坏，关不上": "箱门仍关不严，合页螺丝松动，请返工",
+    "装修垃圾堆放在楼道未清运": "楼道仍有残留砂石和包装袋，请清理干净",
+}
+FINDING_RATE = 1 / 25  # on top of the scripted ones: about 1 check in 12 finds something
+
+
+def build_patrols(days=14, seed=20261128):
+    """Checkpoints in both zones and `days` days of patrols by each zone's assistant, at their real times."""
+    rng = random.Random(seed)
+    tz = estate.Estate.current().tz
+    today = clock.today(tz)
+    admin = users.User.get(users.User.username == "admin")
+    units = {u.kind: u for u in users.Unit.live()}
+    staff = {u.unit_id: u for u in users.User.live().where(users.User.role == "unit").order_by(users.User.id)}
+    zones = list(estate.Zone.live().order_by(estate.Zone.id))
+    start = today - datetime.timedelta(days=days)
+    with clock.set_to(_at(start - datetime.timedelta(days=1), 16, 0)):
+        points = [_checkpoints(admin, zone, index, units) for index, zone in enumerate(zones)]
+    for index, zone in enumerate(zones):
+        for code, registered, ahead, note in RENOVATIONS[index]:
+            household = estate.Household.live().where(estate.Household.code == code).first()
+            if household is None:
+                continue
+            moment = _at(today - datetime.timedelta(days=min(registered, days + 1)), 9, 30)
+            with clock.set_to(moment):
+                checkpoint = patrols.create_checkpoint(
+                    admin, kind="renovation", name=f"{code} 装修", zone=zone, checklist=_checklist("renovation"),
+                    unit=units["engineering"], household=household, note=note,
+                    active_from=today - datetime.timedelta(days=registered),
+                    active_until=today + datetime.timedelta(days=ahead))
+            points[index].append(checkpoint)
+    scripted = {(back, index, name): note for back, index, name, note, _fate in SCRIPTED_FINDINGS}
+    fates = {(back, index, name): fate for back, index, name, _note, fate in SCRIPTED_FINDINGS}
+    # Public places fall due by their interval; start each somewhere in its cycle.
+    due_in = {c.id: rng.randrange(c.interval_days) for zone_points in points for c in zone_points
+              if c.kind == "public"}
+    for back in range(days, -1, -1):
+        day = today - datetime.timedelta(days=back)
+        for index, zone in enumerate(zones):
+            assistant = zone.assistants.first()
+            visits = _visits_today(rng, points[index], index, day) if back == 0 else \
+                _visits(rng, points[index], index, back, day, due_in, scripted)
+            for moment, checkpoint in visits:
+                key = (back, index, checkpoint.name)
+                problem = _problem_of(checkpoint, scripted.get(key))
+                if problem is None and rng.random() < FINDING_RATE:
+                    problem = rng.choice([p for p in _problems_for(checkpoint) if _fits(p, moment, tz)])
+                with clock.set_to(moment):
+                    check = _check(rng, assistant, checkpoint, problem)
+                if problem is not None:
+                    fate = fates.get(key) or _fate(rng, problem, back)
+                    _follow(rng, check.findings.get(), fate, problem, assistant, units, staff, moment, tz)
+        for made_back, index, hour, what, where, after, closed_back, close_note in STANDALONE_OBSERVATIONS:
+            if made_back == back:
+                _watch(rng, zones[index], day, hour, what, where, after, closed_back, close_note, today)
+
+
+def _checklist(code):
+    return patrols.Checklist.live().where(patrols.Checklist.code == code).get()
+
+
+def _checkpoints(admin, zone, index, units):
+    """A zone's security posts, public places and shops (renovations come when they're registered)."""
+    places = {p.name: p for p in estate.Place.live()}
+    made = []
+    for name, place in SECURITY_POSTS[index]:
+        made.append(patrols.create_checkpoint(admin, kind="security", name=name, zone=zone,
+                                              checklist=_checklist("security"), unit=units["security"],
+                                              place=places.get(place)))
+    for name, place, code, unit_kind, interval in PUBLIC_POINTS[index]:
+        made.append(patrols.create_checkpoint(admin, kind="public", name=name, zone=zone, checklist=_checklist(code),
+                                              unit=units[unit_kind], place=places.get(place),
+                                              interval_days=interval))
+    for name in SHOPS[index]:
+        made.append(patrols.create_checkpoint(admin, kind="shop", name=name, zone=zone, checklist=_checklist("shop"),
+                                              unit=units["general"], place=places.get("沿街商业街"),
+                                              note="沿街商业街底商"))
+    return made
+
+
+def _visits(rng, checkpoints, index, back, day, due_in, scripted):
+    """Where a zone's assistant went on a past day and when: posts in the morning, shops late morning,
+    renovations inside the no-noise window more often than not, public places as they fall due."""
+    tz = estate.Estate.current().tz
+    visits = []
+    forced = {name for (b, i, name) in scripted if b == back and i == index}
+    moment = _at(day, 8, 0) + datetime.timedelta(minutes=rng.randint(5, 80))
+    for checkpoint in [c for c in checkpoints if c.kind == "security"]:
+        if checkpoint.name in forced or rng.random() > .06:
+            visits.append((moment, checkpoint))
+        moment = _later(moment, rng.randint(8, 22))
+    moment = _at(day, 10, 0) + datetime.timedelta(minutes=rng.randint(0, 75))
+    for checkpoint in [c for c in checkpoints if c.kind == "shop"]:
+        if checkpoint.name in forced or rng.random() > .08:
+            visits.append((moment, checkpoint))
+        moment = _later(moment, rng.randint(10, 25))
+    for number, checkpoint in enumerate(c for c in checkpoints if c.kind == "renovation"):
+        in_window = checkpoint.name in forced or rng.random() < .6
+        moment = _at(day, 12, 0) + datetime.timedelta(minutes=10 + 40 * number + rng.randint(0, 25)) if in_window else \
+            _at(day, rng.choice([9, 15, 16]), rng.randint(0, 50))
+        if checkpoint.active_on(day, tz) and (checkpoint.name in forced or rng.random() > .08):
+            visits.append((moment, checkpoint))
+    # A place with something scripted to find is seen in the morning, so its order gets under way that day.
+    public = sorted([c for c in checkpoints if c.kind == "public"], key=lambda c: c.name not in forced)
+    morning = any(c.name in forced for c in public)
+    moment = _at(day, 9 if morning else rng.choice([9, 14, 15]), rng.randint(20, 50))
+    for checkpoint in public:
+        due_in[checkpoint.id] -= 1
+        if checkpoint.name in forced or (due_in[checkpoint.id] <= 0 and rng.random() > .12):
+            visits.append((moment, checkpoint))
+            due_in[checkpoint.id] = checkpoint.interval_days
+            moment = _later(moment, rng.randint(12, 30))
+    return sorted(visits, key=lambda visit: visit[0])
+
+
+def _visits_today(rng, checkpoints, index, day):
+    """This morning's round so far: between opening and a few minutes ago (before opening, the early
+    round from 06:30; in the small hours, since midnight)."""
+    chosen = [c for c in checkpoints if c.name in CHECKED_TODAY[index]]
+    now = clock.now()
+    midnight = _at(day, 0, 0)
+    latest = now - min(datetime.timedelta(minutes=5), (now - midnight) / 10)
+    earliest = _at(day, 8, 0)
+    latest = min(latest, max(_at(day, 11, 30), earliest + datetime.timedelta(minutes=30)))
+    if latest - earliest < datetime.timedelta(minutes=30):
+        dawn = _at(day, 6, 30)  # the early round at the shift change
+        earliest = dawn if latest - dawn >= datetime.timedelta(minutes=20) else midnight + (latest - midnight) / 2
+    step = (latest - earliest) / (len(chosen) + 1)
+    return [(earliest + step * (n + rng.random() * .5), c) for n, c in enumerate(chosen)]
+
+
+def _problems_for(checkpoint):
+    items = {item.text for item in checkpoint.checklist.live_items()}
+    return [p for p in PATROL_PROBLEMS.get(checkpoint.checklist.code, []) if p[0] in items] or \
+        [(next(iter(sorted(items))), "现场检查发现问题", "spot", "已当场处理", None)]
+
+
+def _fits(problem, moment, tz):
+    """Noise at lunchtime is only found at lunchtime."""
+    return problem[1] != "午休时段仍在电钻施工" or patrols.PatrolRules.current().in_window(
+        moment.astimezone(tz).time().replace(tzinfo=None))
+
+
+def _problem_of(checkpoint, note):
+    if note is None:
+        return None
+    return next((p for p in _problems_for(checkpoint) if p[1] == note), None) or _problems_for(checkpoint)[0]
+
+
+def _check(rng, assistant, checkpoint, problem):
+    """One filled checklist: everything 合格 (or 不适用) but the problem's item."""
+    answers = {}
+    for item in checkpoint.checklist.live_items():
+        if problem is not None and item.text == problem[0]:
+            answers[item.id] = ("fail", problem[1])
+        elif (checkpoint.kind == "shop" and item.text in SHOP_NOT_APPLICABLE) or \
+                (item.text == "来访登记" and "地库" in checkpoint.name):
+            answers[item.id] = ("na", "")
+        else:
+            answers[item.id] = ("ok", "")
+    via = "scan" if rng.random() < .85 else "list"
+    check, _ = patrols.record_check(assistant, checkpoint, via, answers,
+                                    note="贴纸污损，扫不出来，从列表选的" if via == "list" and rng.random() < .3 else "")
+    return check
+
+
+def _fate(rng, problem, back):
+    """How a random finding has gone by now, given what it is and how old it is."""
+    how = problem[2]
+    if how == "spot":
+        return "open" if back == 0 and rng.random() < .5 else "fixed"
+    if how == "watch":
+        return "observed"
+    choices = [("open", 2), ("dispatched", 1)] if back == 0 else \
+        [("dispatched", 1), ("working", 2), ("reported", 2)] if back == 1 else \
+        [("working", 1), ("reported", 2), ("approved", 3)] if back <= 3 else \
+        [("approved", 6), ("rework_approved", 1)]
+    return _pick(rng, choices)
+
+
+def _working_time(moment, tz):
+    """Follow-ups happen in working hours: after 18:00 they wait for the next morning."""
+    local = moment.astimezone(tz)
+    if local.hour >= 18:
+        overflow = min(local - _at(local.date(), 18, 0), datetime.timedelta(hours=2))
+        return _at(local.date() + datetime.timedelta(days=1), 8, 30) + overflow
+    if local.hour < 8:
+        return _at(local.date(), 8, 30)
+    return moment
+
+
+def _follow(rng, finding, fate, problem, assistant, units, staff, moment, tz):
+    """Take a finding from its check to `fate`, each step at a plausible later moment (none after now)."""
+    _item, note, _how, words, unit_kind = problem
+    now = clock.now()
+    state = {"moment": moment, "finding": finding, "order": None}
+
+    def step(minutes, action):
+        at = _working_time(_later(state["moment"], minutes), tz)
+        if at > now:
+            return False
+        state["moment"] = at
+        with clock.set_to(at):
+            action()
+        return True
+
+    def reload():
+        state["finding"] = patrols.Finding.get_by_id(finding.id)
+        if state["order"] is not None:
+            state["order"] = workorders.WorkOrder.get_by_id(state["order"].id)
+
+    def act(function, *args):
+        def run():
+            reload()
+            function(*args)
+            reload()
+        return run
+
+    if fate == "open":
+        return
+    if fate == "fixed":
+        step(rng.randint(8, 25), act(lambda: patrols.fix_on_the_spot(assistant, state["finding"],
+                                                                     state["finding"].version, words)))
+        return
+    if fate == "observed":
+        follow_up = clock.to_local(state["moment"], tz).date() + datetime.timedelta(days=rng.randint(3, 7))
+        step(rng.randint(10, 30), act(lambda: patrols.to_observation(assistant, state["finding"],
+                                                                     state["finding"].version, follow_up, words)))
+        return
+    checkpoint_unit = state["finding"].checkpoint.unit or units["general"]
+    unit = units[unit_kind] if unit_kind else checkpoint_unit
+
+    def raise_order(to_unit):
+        def run():
+            local = clock.now().astimezone(tz)
+            days_given = 3 if to_unit.kind == "greening" else 1
+            deadline = _at(local.date() + datetime.timedelta(days=days_given), 18, 0)
+            _f, state["order"] = patrols.raise_order(assistant, state["finding"], state["finding"].version, to_unit,
+                                                     f"请整改：{note}", deadline)
+        return run
+
+    if fate == "cancelled":
+        wrong = checkpoint_unit if checkpoint_unit.id != unit.id else units["general"]
+        if not step(rng.randint(10, 30), act(raise_order(wrong))):
+            return
+        if not step(rng.randint(20, 60), act(lambda: workorders.cancel(
+                assistant, state["order"], state["order"].version, f"派错业务块，此事应由{unit.name}处理，改派"))):
+            return
+        fate = "approved"
+    if not step(rng.randint(10, 30), act(raise_order(unit))):
+        return
+    if fate == "dispatched":
+        return
+    worker = staff[unit.id]
+    if not step(rng.randint(20, 90), act(lambda: workorders.accept(worker, state["order"], state["order"].version))):
+        return
+    if fate == "working":
+        return
+
+    def report(text):
+        return act(lambda: workorders.report_done(worker, state["order"], state["order"].version, text))
+
+    def inspect(passed, reason=""):
+        return act(lambda: workorders.inspect(assistant, state["order"], state["order"].version, passed, reason))
+
+    if not step(rng.randint(120, 360), report(words)):
+        return
+    if fate == "reported":
+        return
+    if fate in ("rework", "rework_approved"):
+        reason = REWORK_REASONS.get(note, "现场复查仍未整改到位，请返工")
+        if not step(rng.randint(30, 120), inspect(False, reason)):
+            return
+        if fate == "rework":
+            return
+        if not step(rng.randint(180, 600), report(f"已返工：{words}")):
+            return
+    step(rng.randint(30, 120), inspect(True, "现场复查已整改到位"))
+
+
+def _watch(rng, zone, day, hour, what, where, after, closed_back, close_note, today):
+    """An observation recorded on its own (not from a checklist), closed later if it was."""
+    assistant = zone.assistants.first()
+    with clock.set_to(_at(day, hour, rng.randint(0, 50))):
+        observation = patrols.observe(assistant, zone, what, where, day + datetime.timedelta(days=after))
+    if closed_back is not None:
+        with clock.set_to(_at(today - datetime.timedelta(days=closed_back), 10, rng.randint(0, 50))):
+            patrols.close_observation(assistant, observation, observation.version, close_note)

@@ -24,6 +24,7 @@ from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import database
+from .db import rows
 from .estate import Estate
 from .estate import Household
 from .estate import Place
@@ -545,8 +546,9 @@ def to_observation(actor, finding, expected_version, follow_up_by=None, note="")
         finding = _finding_change(actor, finding, expected_version, ("open",), "转为需关注", "observed",
                                   note=(note or "").strip(), resolution=(note or "").strip(),
                                   resolved_at=clock.utcnow())
-        observation = observe(actor, finding.checkpoint.zone, finding.description, finding.checkpoint.name,
-                              follow_up_by, checkpoint=finding.checkpoint, finding=finding)
+        what = f"{finding.item_text}不合格" + (f"，{finding.note}" if finding.note else "")
+        observation = observe(actor, finding.checkpoint.zone, what, finding.checkpoint.name, follow_up_by,
+                              checkpoint=finding.checkpoint, finding=finding)
     return finding, observation
 
 
@@ -630,6 +632,8 @@ def open_observations(zone_ids):
 # Coverage
 
 GROUPS = [("security", "安保岗位"), ("renovation", "装修户"), ("shop", "商铺"), ("public", "公共部位")]
+_BOARD_FIELDS = ("id", "kind", "name", "zone", "interval_days", "last_day", "last_window_day", "created_at",
+                 "voided_at", "active_from", "active_until")
 
 
 def coverage_today(zone_ids, day=None):
@@ -641,9 +645,11 @@ def coverage_today(zone_ids, day=None):
     rules = PatrolRules.current()
     board = {kind: {"label": label, "total": 0, "done": 0, "owed": [], "window_done": 0, "window_owed": []}
              for kind, label in GROUPS}
-    query = (Checkpoint.live().where(Checkpoint.zone.in_(zone_ids))
+    # Only what the board needs, built straight into instances: a zone has dozens of checkpoints.
+    query = (Checkpoint.select(*(getattr(Checkpoint, name) for name in _BOARD_FIELDS))
+             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(zone_ids))
              .order_by(Checkpoint.kind, Checkpoint.name))
-    for checkpoint in query:
+    for checkpoint in rows(Checkpoint, database.execute(query)):
         if not checkpoint.active_on(day, tz):
             continue
         group = board[checkpoint.kind]

@@ -1,10 +1,16 @@
 """Command-line set-up: create-admin, demo, and serve's refusal to run without a secret key."""
+import datetime
+
+from kefu import clock
 from kefu import create_app
 from kefu import demo
+from kefu import patrols
 from kefu.estate import Building
+from kefu.estate import Estate
 from kefu.estate import Household
 from kefu.estate import Zone
 from kefu.users import User
+from kefu.workorders import WorkOrder
 
 
 def test_create_admin(app):
@@ -35,6 +41,47 @@ def test_demo_estate_can_be_signed_into(app, client):
         client.post("/logout")
     zone_one = Zone.get(Zone.name.startswith("一区"))
     assert [u.username for u in zone_one.assistants] == ["zhuli1"]
+
+
+def test_demo_estate_has_two_weeks_of_patrols(app):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    zones = list(Zone.live().order_by(Zone.id))
+    for zone in zones:
+        kinds = {c.kind for c in patrols.Checkpoint.live().where(patrols.Checkpoint.zone == zone)}
+        assert kinds == {"security", "public", "shop", "renovation"}, zone.name
+    renovation = patrols.Checkpoint.get(patrols.Checkpoint.kind == "renovation")
+    assert renovation.household is not None and renovation.active_from and renovation.active_until
+
+    checks = list(patrols.Check.select())
+    assert {c.via for c in checks} == {"scan", "list"}
+    assert {c.in_window for c in checks if c.checkpoint.kind == "renovation"} == {True, False}
+    tz = Estate.current().tz
+    today = clock.today(tz)
+    earlier = [clock.to_local(c.at, tz) for c in checks if c.day < today]
+    assert earlier and all(datetime.time(8) <= moment.time() < datetime.time(18) for moment in earlier)
+    assert len(checks) / 20 < patrols.Finding.select().count() < len(checks) / 6
+
+    assert {f.state for f in patrols.Finding.select()} == {"open", "ordered", "done", "fixed", "observed"}
+    orders = list(WorkOrder.select().where(WorkOrder.source_type == "finding"))
+    states = {o.state for o in orders}
+    assert {"approved", "reported", "cancelled"} <= states
+    assert states & {"working", "dispatched"}
+    assert any(o.rework_count > 0 and o.state == "approved" for o in orders)
+    assert all(o.number.startswith("ZG") for o in orders)
+    observations = list(patrols.Observation.select())
+    assert any(o.state == "open" for o in observations)
+    assert any(o.state == "closed" for o in observations)
+    assert any(o.finding_id is None for o in observations)
+
+    # Today is partly covered: some posts checked this morning, others still owed.
+    board = patrols.coverage_today([zones[0].id])
+    assert board["security"]["done"] > 0 and board["security"]["owed"]
+    assert board["shop"]["done"] > 0
+    # The supervisor's history has misses.
+    history = patrols.coverage_history([z.id for z in zones], today - datetime.timedelta(days=14),
+                                       today - datetime.timedelta(days=1))
+    assert any(row["groups"]["security"]["missed"] for row in history.values())
 
 
 def test_demo_refuses_a_database_with_data(app, people):

@@ -396,7 +396,7 @@ def test_a_finding_can_be_kept_under_observation_instead(world):
     assert finding.state_label == "转需关注" and not finding.is_open
     assert observation.state_label == "关注中" and observation.finding_id == finding.id
     assert observation.checkpoint_id == finding.checkpoint_id and observation.zone_id == world.zone.id
-    assert observation.where == "1号楼楼道" and observation.what == "1号楼楼道：照明正常不合格，3楼灯不亮"
+    assert observation.where == "1号楼楼道" and observation.what == "照明正常不合格，3楼灯不亮"  # the name is its where
     assert [o.id for o in patrols.open_observations([world.zone.id])] == [observation.id]
 
 
