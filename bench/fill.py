@@ -8,13 +8,21 @@ app reads is filled the way the rules fill it: numbers such as KS20170301-004, d
 hours, states, timeline events with the rules' wording, notices, return visits and the trigram
 index rows.
 
-Each day's tickets come from a random generator seeded by (seed, days before the end), so the last
-year of the 10-year database is the same as the 1-year database: the benchmark compares the same
-current workload on top of one or ten years of history.
+After the tickets come the patrols (现场品质监督): checkpoints in every zone (security posts, shops,
+public places, renovations with their dates) on the app's seeded checklists, about a thousand checks
+a day with their answers as `record_check` writes them, the "巡查" event of each, and 2 % of checks
+with one 不合格 item: a finding fixed on the spot, sent to a unit as a 整改单 (a ZG work order) or kept
+as an observation. Each checkpoint's last day (and last day inside the no-noise window) is set from
+its checks, as `record_check` keeps it.
+
+Each day's tickets and checks come from random generators seeded by (seed, days before the end), so
+the last year of the 10-year database is the same as the 1-year database: the benchmark compares the
+same current workload on top of one or ten years of history.
 
     .venv/bin/python -m bench.fill --years 10          # build (or reuse) and print what it holds
 """
 import argparse
+import base64
 import datetime
 import json
 import math
@@ -41,6 +49,15 @@ from kefu.estate import ZoneBuilding  # noqa: E402
 from kefu.estate import room_number  # noqa: E402
 from kefu.events import Event  # noqa: E402
 from kefu.notices import Notice  # noqa: E402
+from kefu.patrols import FINDING_STATES  # noqa: E402
+from kefu.patrols import KINDS  # noqa: E402
+from kefu.patrols import VIA  # noqa: E402
+from kefu.patrols import Check  # noqa: E402
+from kefu.patrols import Checklist  # noqa: E402
+from kefu.patrols import Checkpoint  # noqa: E402
+from kefu.patrols import Finding  # noqa: E402
+from kefu.patrols import Observation  # noqa: E402
+from kefu.patrols import PatrolRules  # noqa: E402
 from kefu.sequences import Sequence  # noqa: E402
 from kefu.tickets import STATES  # noqa: E402
 from kefu.tickets import FollowUp  # noqa: E402
@@ -54,7 +71,7 @@ from kefu.workorders import WorkOrder  # noqa: E402
 
 DATA = os.path.join(ROOT, "bench", "data")
 # Part of the cached file's name: bump it when the generated rows change, so old files aren't reused.
-GENERATOR = 2
+GENERATOR = 4
 PASSWORD = "bench1234"
 
 BUILDINGS = 50
@@ -661,6 +678,415 @@ def _day(world, estate, seed, per_year, days_before_end, end):
         life.play()
 
 
+# Patrols (现场品质监督): checkpoints in every zone and about a thousand checks a day.
+
+PATROL_SEED = "patrol"
+SECURITY_POSTS = ["入口岗", "巡逻岗", "地库岗"]
+SHOPS = [("便利店", False), ("餐饮店", True), ("理发店", False), ("药店", False), ("面包房", True), ("洗衣店", False)]
+ZONE_PUBLIC = [(name, "facility") for name in ("地库 A 区", "地库 B 区", "地库 C 区", "地库 D 区", "垃圾分类厢房 1",
+                                               "垃圾分类厢房 2", "消防通道", "非机动车棚", "主干道")] + \
+    [("儿童游乐区", "greenery")] + [(f"绿化带 {n}", "greenery") for n in range(1, 9)]
+PUBLIC_BLOCK = 4           # each public place is checked on one day of every 4 (its interval is 7)…
+PUBLIC_SKIP = 3            # …except in about 3 % of blocks, when it is missed
+RENOVATION_START = 0.1     # a renovation starts in a zone on 1 day in 10…
+RENOVATION_DAYS = (30, 120)  # …and lasts 30–120 days: about 7.5 active per zone
+FAIL_RATE = 0.02           # checks with one 不合格 item
+FAIL_NOTES = {
+    "在岗在位": ["岗位无人，离岗约十分钟", "交接班时段岗位空缺"], "着装规范": ["未佩戴工牌", "未按规定着装"],
+    "交接班记录完整": ["交接班记录未填写", "记录缺少签名"], "对讲机等设备完好": ["对讲机电量不足", "手电筒损坏"],
+    "岗位整洁": ["岗亭内杂物堆放", "岗亭地面有烟头"], "来访登记": ["来访人员未登记", "登记信息不全"],
+    "地面清洁": ["地面有垃圾未清理", "地面有污渍"], "墙面无污损": ["墙面有小广告", "墙面有涂鸦"],
+    "照明正常": ["声控灯不亮", "应急灯损坏"], "消防设施完好": ["灭火器压力不足", "消防栓箱门损坏"],
+    "无杂物堆放": ["楼道堆放纸箱", "楼道停放电动车"], "门窗完好": ["防火门闭门器损坏", "窗户玻璃破裂"],
+    "无死苗": ["灌木有死苗需补种"], "无杂草": ["草坪杂草较多"], "无病虫害": ["树木有虫害"], "修剪及时": ["绿篱未修剪"],
+    "无垃圾": ["绿化带内有垃圾"], "消防安全": ["灭火器过期", "店内电线私拉乱接"], "环境卫生": ["门前有垃圾"],
+    "铺面及物品摆放整齐": ["货物堆放凌乱"], "无违章设摊": ["门口占道摆摊"], "无不良经营行为": ["价格未明码标价"],
+    "油烟排放": ["油烟净化器未开启"], "噪音": ["音响声音过大"], "招牌广告灯箱整洁及安全": ["灯箱破损", "招牌松动"],
+    "施工时间符合规定": ["午休时段施工"], "无拆改承重结构": ["疑似拆改承重墙，已要求停工"],
+    "装修垃圾及时清运": ["装修垃圾堆放楼道"], "公共部位已保护": ["电梯未做保护"], "消防器材配备": ["现场未配备灭火器"],
+    "噪音控制": ["噪音过大"], "施工人员证件": ["施工人员未办出入证"],
+}
+CLEANING_ITEMS = {"地面清洁", "墙面无污损", "无杂物堆放"}
+UNIT_OF_CHECKLIST = {"security": "security", "greenery": "greening", "shop": "general", "renovation": "engineering"}
+FIXED_NOTES = ["已当场整改，复查合格", "已提醒相关人员，当场纠正", "已现场清理", "已当面要求整改并确认"]
+OBSERVATION_CLOSE_NOTES = ["已复查，情况已改善", "持续关注两周未再出现", "已整改完毕"]
+CHECK_FIELDS = ["id", "checkpoint", "by", "at", "day", "via", "in_window", "answers", "failed", "note"]
+CHECKPOINT_FIELDS = [f for f in Checkpoint._meta.sorted_field_names]
+FINDING_FIELDS = [f for f in Finding._meta.sorted_field_names]
+OBSERVATION_FIELDS = [f for f in Observation._meta.sorted_field_names]
+EVENT_FIELDS = [Event.at, Event.actor_id, Event.actor_name, Event.record_type, Event.record_id, Event.action,
+                Event.from_state, Event.to_state, Event.note, Event.data]
+
+
+def _mix(*values):
+    """A small deterministic integer hash (Python's own hash of a str changes between runs)."""
+    x = 0x811C9DC5
+    for value in values:
+        x = ((x ^ (value & 0xFFFFFFFF)) * 0x01000193) & 0xFFFFFFFF
+        x ^= x >> 15
+        x = (x * 0x2C1B3C6D) & 0xFFFFFFFF
+        x ^= x >> 12
+    return x
+
+
+def _token(rng):
+    return base64.urlsafe_b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode().rstrip("=")
+
+
+class Patrols:
+    """The checkpoints and the state that runs across days while the checks are generated."""
+
+    def __init__(self, world, estate, seed, days, end):
+        self.w, self.e, self.seed = world, estate, seed
+        self.now = world.now
+        self.end_day = (end + LOCAL).date()
+        self.first_day = self.end_day - datetime.timedelta(days=days - 1)
+        rules = PatrolRules.current()
+        self.window = (rules.quiet_start.hour * 3600 + rules.quiet_start.minute * 60,
+                       rules.quiet_end.hour * 3600 + rules.quiet_end.minute * 60)
+        self.checklists = {}
+        for checklist in Checklist.select():
+            items = [(item.id, item.text) for item in checklist.live_items()]
+            self.checklists[checklist.code] = {"id": checklist.id, "name": checklist.name, "items": items}
+        self.zone_names = {z.id: z.name for z in Zone.select()}
+        self.rows = {name: [] for name in ("check", "event", "finding", "order", "observation")}
+        self.counts = {name: 0 for name in self.rows}
+        self.check_id = self.finding_id = self.observation_id = 0
+        self.zg = {}
+        self.last_day, self.last_window_day = {}, {}
+        self.checkpoints = []  # rows, in id order
+        self.security, self.shops, self.public, self.renovations = [], [], [], []
+        self.active, self.next_renovation = [], 0
+        self.scheduled, self.public_by_phase, self.started = {}, {}, False
+
+    # The checkpoints
+
+    def checkpoint(self, kind, name, zone, checklist, unit=None, place=None, household=None, interval=1,
+                   created_at=None, created_by=None, active_from=None, active_until=None, rng=None, na=(), key=None):
+        cl = self.checklists[checklist]
+        unit_row = self.e["units"][unit] if unit else None
+        created_by = created_by or self.e["admin"]
+        created_at = created_at or self.now - datetime.timedelta(days=3660 * 2)
+        cp = {"id": len(self.checkpoints) + 1, "kind": kind, "name": name, "zone": zone, "checklist": checklist,
+              "assistant": self.e["assistant_of_zone"][zone], "from": active_from, "until": active_until,
+              "key": key or (0, len(self.checkpoints) + 1, 0)}
+        # Every item 合格 (or 不适用 where it doesn't apply, such as 油烟排放 at a shop without a kitchen),
+        # as record_check writes it; a failed check rewrites one item.
+        cp["answers"] = [[item_id, text, "na" if text in na else "ok", ""] for item_id, text in cl["items"]]
+        cp["ok_json"] = json.dumps(cp["answers"], ensure_ascii=False)
+        # The timeline note of a check with every item 合格, by (via, inside the no-noise window).
+        quiet = "（无噪音时段内）" if kind == "renovation" else ""
+        cp["ok_notes"] = {(via, window): f"{name}：{label}巡查，全部合格" + (quiet if window else "")
+                          for via, label in VIA.items() for window in (False, True)}
+        self.checkpoints.append(dict(
+            id=cp["id"], kind=kind, name=name, zone=zone, place=place, household=household,
+            unit=unit_row["id"] if unit_row else None, checklist=cl["id"], interval_days=interval,
+            token=_token(rng), note="", source_type="renovation" if kind == "renovation" else "",
+            source_id=cp["id"] if kind == "renovation" else None, active_from=active_from,
+            active_until=active_until, last_day=None, last_window_day=None, created_by=created_by[0],
+            created_at=created_at, voided_at=None, void_reason="", version=1))
+        note = f"{KINDS[kind]} · {self.zone_names[zone]} · {cl['name']}" \
+            + (f" · 责任：{unit_row['name']}" if unit_row else "")
+        self.event(created_at, created_by, "checkpoint", cp["id"], "新建巡查点", "", "", note)
+        return cp
+
+    def fixed(self):
+        """Security posts, shops and public places: the same rows, in the same order, in every database."""
+        rng = random.Random(f"{self.seed}:{PATROL_SEED}:checkpoints")
+        places = {p["name"]: p["id"] for p in self.e["places"]}
+        buildings_of_zone = {}
+        for building, zone in self.e["zone_of_building"].items():
+            buildings_of_zone.setdefault(zone, []).append(building)
+        code_of_building = {h["building"]: h["code"].split("-")[0] for h in self.e["households"]}
+        for index, zone in enumerate(self.e["zones"]):
+            numeral = ZONE_NUMERALS[index]
+            for post in SECURITY_POSTS:
+                self.security.append(self.checkpoint("security", f"{numeral}区 {post}", zone, "security", "security",
+                                                     rng=rng))
+            for n, (shop, kitchen) in enumerate(SHOPS):
+                self.shops.append(self.checkpoint("shop", f"商铺 {index + 1}-{n + 1:02d} {shop}", zone, "shop",
+                                                  "general", rng=rng, na=() if kitchen else ("油烟排放",)))
+            for building in sorted(buildings_of_zone[zone]):
+                code = code_of_building[building]
+                for unit_no in range(1, UNITS_PER_BUILDING + 1):
+                    prefix = f"{code}号楼 {unit_no}单元"
+                    names = [(f"{prefix} 大堂", f"{code}号楼 电梯厅"), (f"{prefix} 电梯厅", f"{code}号楼 电梯厅"),
+                             (f"{prefix} 楼梯间", f"{code}号楼 楼道"), (f"{prefix} 负一层 通道", f"{code}号楼 楼道")]
+                    names += [(f"{prefix} {floor}层 楼道", f"{code}号楼 楼道") for floor in range(1, FLOORS + 1)]
+                    names += [(f"{prefix} 屋面", None)]
+                    for name, place in names:
+                        self.public.append(self.checkpoint("public", name, zone, "facility", "cleaning",
+                                                           place=places.get(place), interval=7, rng=rng))
+            for name, checklist in ZONE_PUBLIC:
+                unit = "greening" if checklist == "greenery" else "cleaning"
+                self.public.append(self.checkpoint("public", f"{numeral}区 {name}", zone, checklist, unit,
+                                                   interval=7, rng=rng))
+        for cp in self.public:
+            self.public_by_phase.setdefault(cp["id"] % PUBLIC_BLOCK, []).append(cp)
+
+    def plan_renovations(self, days):
+        """Renovations by the day they start, each from its own day's generator: the ones active in the
+        last year are the same in every database. Starts go back far enough to cover the first day."""
+        longest = RENOVATION_DAYS[1]
+        households = {}
+        for h in self.e["households"]:
+            households.setdefault(self.e["zone_of_building"][h["building"]], []).append(h)
+        for before in range(days - 1 + longest, -1, -1):
+            rng = random.Random(f"{self.seed}:{PATROL_SEED}:renovation:{before}")
+            start = self.end_day - datetime.timedelta(days=before)
+            for zone in self.e["zones"]:
+                if rng.random() >= RENOVATION_START:
+                    continue
+                length = rng.randint(*RENOVATION_DAYS)
+                household = rng.choice(households[zone])
+                registered = rng.randint(1, 5)
+                token_rng = random.Random(f"{self.seed}:{PATROL_SEED}:renovation:{before}:{zone}")
+                until = start + datetime.timedelta(days=length - 1)
+                if until < self.first_day:
+                    continue
+                assistant = self.e["assistant_of_zone"][zone]
+                created = (datetime.datetime.combine(start - datetime.timedelta(days=registered), datetime.time(15))
+                           - LOCAL + datetime.timedelta(seconds=token_rng.randint(0, 7200),
+                                                        microseconds=token_rng.randint(1, 999999)))
+                if created > self.now:
+                    continue
+                self.renovations.append(self.checkpoint(
+                    "renovation", f"{household['code']} 装修（{start:%Y-%m-%d} 起）", zone, "renovation",
+                    "engineering", household=household["id"], created_at=created, created_by=assistant,
+                    active_from=start, active_until=until, rng=token_rng, key=(1, -before, zone)))
+
+    # The checks
+
+    def schedule_public(self, ordinal, checkpoints):
+        """Public places: time runs in blocks of PUBLIC_BLOCK days, shifted by the checkpoint's id; each
+        block has one check on a day picked by a hash of (checkpoint, block), a few blocks none. Without
+        state carried from day to day, every database has the same checks in the same days. Called on
+        the first day for every place, then each day for the places whose block starts that day."""
+        scheduled = self.scheduled
+        for cp in checkpoints:
+            position = ordinal + cp["id"]
+            block = position // PUBLIC_BLOCK
+            h = _mix(self.seed, cp["id"], block)
+            if (h >> 8) % 100 < PUBLIC_SKIP:
+                continue
+            picked = block * PUBLIC_BLOCK + h % PUBLIC_BLOCK
+            if picked >= position:
+                scheduled.setdefault(picked - cp["id"], []).append(cp)
+
+    def day(self, before):
+        """One local day's checks, from a generator seeded by the day: the same in every database."""
+        rng = random.Random(f"{self.seed}:{PATROL_SEED}:{before}")
+        day = self.end_day - datetime.timedelta(days=before)
+        midnight = datetime.datetime.combine(day, datetime.time()) - LOCAL
+        ordinal = day.toordinal()
+        start, end = self.window
+        planned = []
+        for cp in self.security:
+            if rng.random() < 0.97:
+                planned.append((8 * 3600 + rng.random() * 4 * 3600, cp))
+            if rng.random() < 0.97:
+                planned.append((13 * 3600 + rng.random() * 5 * 3600, cp))
+            if rng.random() < 0.5:  # the evening round
+                planned.append((18 * 3600 + rng.random() * 2 * 3600, cp))
+        for cp in self.shops:
+            if rng.random() < 0.95:
+                planned.append((9 * 3600 + rng.random() * 9 * 3600, cp))
+        # Renovations in the order they started (then zone): the same list on this day in every database.
+        while self.next_renovation < len(self.renovations) and self.renovations[self.next_renovation]["from"] <= day:
+            self.active.append(self.renovations[self.next_renovation])
+            self.next_renovation += 1
+        self.active = [cp for cp in self.active if cp["until"] >= day]
+        for cp in self.active:
+            if rng.random() >= 0.95:
+                continue
+            if rng.random() < 0.65:
+                planned.append((start + rng.random() * (end - start), cp))
+            else:
+                planned.append((8 * 3600 + rng.random() * 10 * 3600, cp))
+                if rng.random() < 0.25:
+                    planned.append((start + rng.random() * (end - start), cp))
+        if not self.started:
+            self.started = True
+            self.schedule_public(ordinal, self.public)
+        else:
+            self.schedule_public(ordinal, self.public_by_phase[-ordinal % PUBLIC_BLOCK])
+        for cp in sorted(self.scheduled.pop(ordinal, ()), key=lambda cp: cp["id"]):
+            planned.append((8 * 3600 + rng.random() * 10 * 3600, cp))
+        # In time order (the ids grow with time, as the app's would); ties can't happen in practice.
+        planned = sorted((seconds, cp["key"], cp) for seconds, cp in planned)
+        day_text = day.isoformat()
+        rows, events, last_day, last_window_day = self.rows["check"], self.rows["event"], self.last_day, \
+            self.last_window_day
+        failures = []
+        limit = (self.now - midnight).total_seconds()
+        check_id = self.check_id
+        random_ = rng.random
+        delta = datetime.timedelta
+        for seconds, _, cp in planned:
+            if seconds > limit:
+                break
+            via = "scan" if random_() < 0.85 else "list"
+            in_window = start <= seconds < end
+            check_id += 1
+            assistant, cp_id = cp["assistant"], cp["id"]
+            at = midnight + delta(seconds=seconds)
+            if random_() < FAIL_RATE:
+                answers = [list(row) for row in cp["answers"]]
+                row = rng.choice([row for row in answers if row[2] == "ok"])
+                row[2], row[3] = "fail", rng.choice(FAIL_NOTES.get(row[1], ["不符合要求"]))
+                text, failed = json.dumps(answers, ensure_ascii=False), 1
+                self.finding_id += 1
+                failures.append((self.finding_id, check_id, cp, at, row[1], row[3]))
+                note = f"{cp['name']}：{VIA[via]}巡查，1 项不合格：{row[1]}" + \
+                    ("（无噪音时段内）" if in_window and cp["kind"] == "renovation" else "")
+            else:
+                text, failed, note = cp["ok_json"], 0, cp["ok_notes"][via, in_window]
+            at_text = at.isoformat(" ")
+            rows.append((check_id, cp_id, assistant[0], at_text, day_text, via, int(in_window), text, failed, ""))
+            # As record_check files it: on the check, so the checkpoint's timeline keeps to its set-up.
+            events.append((at_text, assistant[0], assistant[1], "check", check_id, "巡查", "", "", note, ""))
+            last_day[cp_id] = day_text
+            if in_window:
+                last_window_day[cp_id] = day_text
+        self.check_id = check_id
+        self.findings(rng, failures, day)
+
+    def findings(self, rng, failures, day):
+        """What became of each 不合格 item: solved on the spot, a 整改单 to the unit, or kept under
+        observation; played up to now like a ticket's life."""
+        now = self.now
+        orders = []
+        for finding_id, check_id, cp, at, item, note in failures:
+            assistant = cp["assistant"]
+            description = f"{cp['name']}：{item}不合格" + (f"，{note}" if note else "")
+            finding = dict(id=finding_id, check=check_id, checkpoint=cp["id"], zone=cp["zone"], item_text=item,
+                           note=note, state="open", work_order_id=None, resolution="", created_by=assistant[0],
+                           created_at=at, resolved_at=None, version=1)
+            self.event(at, assistant, "finding", finding_id, "巡查发现问题", "", FINDING_STATES["open"], description)
+            roll = rng.random()
+            handled = at + _minutes(rng.randint(5, 120))
+            if roll < 0.45:
+                resolution = rng.choice(FIXED_NOTES)
+                if handled <= now:
+                    finding.update(state="fixed", resolution=resolution, resolved_at=handled, version=2)
+                    self.event(handled, assistant, "finding", finding_id, "当场解决", FINDING_STATES["open"],
+                               FINDING_STATES["fixed"], resolution)
+            elif roll < 0.92:
+                checklist = cp["checklist"]
+                if checklist == "facility":
+                    kind = "cleaning" if item in CLEANING_ITEMS else "engineering"
+                else:
+                    kind = UNIT_OF_CHECKLIST[checklist]
+                unit = self.e["units"][kind]
+                order = {"unit": unit, "finding": finding, "description": description, "where": cp["name"],
+                         "assistant": assistant, "sent": handled, "hours": rng.choice((24, 24, 48, 72)),
+                         "accepted": handled + _minutes(rng.randint(10, 180)),
+                         "staff": unit["staff"][rng.randrange(len(unit["staff"]))],
+                         "report": rng.choice(REPORT_NOTES[kind])}
+                order["reported"] = order["accepted"] + _lognormal_hours(rng, 8, 0.9, most=60)
+                order["approved"] = order["reported"] + _lognormal_hours(rng, 3, 0.9, most=48)
+                if handled <= now:
+                    orders.append(order)
+            else:
+                resolution = "持续关注，" + rng.choice(["已提醒责任方", "待复查", "已告知业主"])
+                closed = handled + datetime.timedelta(days=rng.randint(3, 20), minutes=rng.randint(0, 600))
+                close_note = rng.choice(OBSERVATION_CLOSE_NOTES)
+                if handled <= now:
+                    finding.update(state="observed", resolution=resolution, resolved_at=handled, version=2)
+                    self.event(handled, assistant, "finding", finding_id, "转为需关注", FINDING_STATES["open"],
+                               FINDING_STATES["observed"], resolution)
+                    observation = dict(zone=cp["zone"], checkpoint=cp["id"], finding=finding_id, what=description,
+                                       where=cp["name"], follow_up_by=day + datetime.timedelta(days=7), state="open",
+                                       close_note="", created_by=assistant[0], created_at=handled, closed_at=None,
+                                       voided_at=None, void_reason="", version=1)
+                    self.observation_id += 1
+                    observation_id = observation["id"] = self.observation_id
+                    self.rows["observation"].append(observation)
+                    self.event(handled, assistant, "observation", observation_id, "记录需关注", "", "关注中",
+                               f"{cp['name']}：{description}")
+                    if closed <= now:
+                        observation.update(state="closed", close_note=close_note, closed_at=closed, version=2)
+                        self.event(closed, assistant, "observation", observation_id, "关闭需关注", "关注中", "已关闭",
+                                   close_note)
+            self.rows["finding"].append(finding)
+        # Numbers are claimed in the order the 整改单 are sent (all on the day of the check).
+        orders.sort(key=lambda o: o["sent"])
+        for o in orders:
+            self.order(o)
+
+    def order(self, o):
+        now, f, unit, assistant = self.now, o["finding"], o["unit"], o["assistant"]
+        self.w.order_id += 1
+        order_id = self.w.order_id
+        sent = o["sent"]
+        stamp = (sent + LOCAL).strftime("%Y%m%d")
+        self.zg[stamp] = self.zg.get(stamp, 0) + 1
+        number = f"ZG{stamp}-{self.zg[stamp]:03d}"
+        deadline = sent + _hours(o["hours"])
+        row = dict(id=order_id, number=number, source_type="finding", source_id=f["id"], unit=unit["id"],
+                   zone_id=f["zone"], location=o["where"][:120], title="整改单",
+                   instructions=o["description"], deadline=deadline, state="dispatched", created_by=assistant[0],
+                   created_at=sent, accepted_at=None, reported_at=None, report_note="", reported_by="",
+                   approved_at=None, rework_count=0, cancelled_at=None, cancel_reason="", version=1)
+        self.event(sent, assistant, "workorder", order_id, "派工", "", WO_STATES["dispatched"],
+                   f"{unit['name']}：{o['description']}（时限 {local_text(deadline)}）")
+        f.update(state="ordered", work_order_id=order_id, version=2)
+        self.event(sent, assistant, "finding", f["id"], "派整改单", FINDING_STATES["open"], FINDING_STATES["ordered"],
+                   f"{number} → {unit['name']}")
+        staff = o["staff"]
+        if o["accepted"] <= now:
+            row.update(state="working", accepted_at=o["accepted"], version=2)
+            self.event(o["accepted"], staff, "workorder", order_id, "接单", WO_STATES["dispatched"],
+                       WO_STATES["working"], "")
+            self.event(o["accepted"], staff, "finding", f["id"], "整改单接单", "", "", "")
+        if o["reported"] <= now:
+            row.update(state="reported", reported_at=o["reported"], report_note=o["report"], reported_by=staff[1],
+                       version=3)
+            self.event(o["reported"], staff, "workorder", order_id, "报完成", WO_STATES["working"],
+                       WO_STATES["reported"], o["report"])
+            self.event(o["reported"], staff, "finding", f["id"], "整改单报完成", "", "", o["report"])
+        if o["approved"] <= now:
+            row.update(state="approved", approved_at=o["approved"], version=4)
+            self.event(o["approved"], assistant, "workorder", order_id, "验收通过", WO_STATES["reported"],
+                       WO_STATES["approved"], "")
+            f.update(state="done", resolved_at=o["approved"], resolution=o["report"], version=3)
+            self.event(o["approved"], assistant, "finding", f["id"], "整改验收通过", FINDING_STATES["ordered"],
+                       FINDING_STATES["done"], f"{number} 已验收")
+        self.rows["order"].append(row)
+
+    def event(self, at, actor, record_type, record_id, action, from_state, to_state, note):
+        self.rows["event"].append((at.isoformat(" ") if isinstance(at, datetime.datetime) else at, actor[0],
+                                   actor[1], record_type, record_id, action, from_state, to_state, note, ""))
+
+    # Writing
+
+    def write_checkpoints(self):
+        fields = [getattr(Checkpoint, f) for f in CHECKPOINT_FIELDS]
+        _insert(Checkpoint, fields, [tuple(c[f] for f in CHECKPOINT_FIELDS) for c in self.checkpoints])
+
+    def flush(self):
+        rows = self.rows
+        # Checks and their events are already in the stored form (text dates, 0/1): no conversion.
+        _insert_raw(Check, [getattr(Check, f) for f in CHECK_FIELDS], rows["check"])
+        _insert(Finding, [getattr(Finding, f) for f in FINDING_FIELDS],
+                [tuple(f[name] for name in FINDING_FIELDS) for f in rows["finding"]])
+        fields = [getattr(WorkOrder, f) for f in ORDER_FIELDS]
+        _insert(WorkOrder, [WorkOrder.id] + fields, [tuple(o[f] for f in ["id"] + ORDER_FIELDS) for o in rows["order"]])
+        _insert(Observation, [getattr(Observation, f) for f in OBSERVATION_FIELDS],
+                [tuple(o[name] for name in OBSERVATION_FIELDS) for o in rows["observation"]])
+        _insert_raw(Event, EVENT_FIELDS, rows["event"])
+        for name, items in rows.items():
+            self.counts[name] += len(items)
+            items.clear()
+
+    def finish(self):
+        """Each checkpoint's last day (and last day inside the no-noise window), as record_check keeps them."""
+        db.database.cursor().executemany(
+            'UPDATE "checkpoint" SET "last_day" = ?, "last_window_day" = ? WHERE "id" = ?',
+            [(self.last_day.get(c["id"]), self.last_window_day.get(c["id"]), c["id"]) for c in self.checkpoints
+             if c["id"] in self.last_day])
+
+
 def _flush(world):
     """Write the rows gathered so far, parents first."""
     rows = world.rows
@@ -695,6 +1121,18 @@ def _insert(model, fields, rows):
     db.database.cursor().executemany(sql, ([to_db(value) for to_db, value in zip(convert, row)] for row in rows))
 
 
+BULK = (Event, Check)  # tables whose indexes are built after the rows are in
+
+
+def _insert_raw(model, fields, rows):
+    """`_insert` for rows already in the stored form (dates as text, booleans as 0/1): millions of
+    checks and their events, where converting every value would take longer than writing it."""
+    if not rows:
+        return
+    sql, _ = model.insert_many(rows[:1], fields=fields).sql()
+    db.database.cursor().executemany(sql, rows)
+
+
 def default_end():
     """Today at 10:30 in the estate's zone, as naive UTC: the data's "now" (the bench freezes the clock there)."""
     local = datetime.datetime.now(datetime.timezone.utc) + LOCAL
@@ -702,7 +1140,7 @@ def default_end():
 
 
 def schema_fingerprint():
-    """A short hash of the app's tables and columns: a cached database is rebuilt when they change."""
+    """A short hash of the app's tables, columns and indexes: a cached database is rebuilt when they change."""
     import hashlib
     import importlib
 
@@ -711,7 +1149,11 @@ def schema_fingerprint():
     tables = []
     for name in SCHEMA_MODULES:
         for model in importlib.import_module(f"kefu.{name}").MODELS:
-            tables.append((model._meta.table_name, [f.column_name for f in model._meta.sorted_fields]))
+            # The indexes too: one added to the app would otherwise be built on every working copy of a
+            # cached database (minutes for the 3.6 million checks) instead of once, with the rows.
+            indexes = sorted(db.database.get_sql_context().sql(query).query()[0]
+                             for query in model._schema._create_indexes(safe=True))
+            tables.append((model._meta.table_name, [f.column_name for f in model._meta.sorted_fields], indexes))
     return hashlib.sha1(repr(sorted(tables)).encode()).hexdigest()[:8]
 
 
@@ -736,6 +1178,13 @@ def build(path, years, per_year=12000, seed=1, end=None, quiet=False):
     # Building only: nothing here needs to survive a crash, the file is renamed when complete.
     database.execute_sql("PRAGMA synchronous = OFF")
     database.execute_sql("PRAGMA cache_size = -200000")
+    # The big tables get their indexes at the end, built at once from sorted rows: inserting millions of
+    # rows into them one by one took twice as long. The CREATE INDEX statements are the app's own.
+    for model in BULK:
+        for _, name, unique, origin, _ in database.execute_sql(
+                f'PRAGMA index_list("{model._meta.table_name}")').fetchall():
+            if origin == "c" and not unique:
+                database.execute_sql(f'DROP INDEX "{name}"')
     with database.atomic():
         estate = _estate(end)
     world = World(end)
@@ -750,24 +1199,53 @@ def build(path, years, per_year=12000, seed=1, end=None, quiet=False):
                       f"{time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
     with database.atomic():
         _flush(world)
+    tickets_done = time.perf_counter()
+    patrols = Patrols(world, estate, seed, days, end)
+    with database.atomic():
+        patrols.fixed()
+        patrols.plan_renovations(days)
+        patrols.write_checkpoints()
+    for days_before_end in range(days - 1, -1, -1):
+        patrols.day(days_before_end)
+        if days_before_end % 30 == 0:
+            with database.atomic():
+                patrols.flush()
+            if not quiet:
+                print(f"\r  patrols: {days - days_before_end}/{days} days, {patrols.counts['check']} checks, "
+                      f"{time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
+    with database.atomic():
+        patrols.flush()
+        patrols.finish()
         Sequence.insert_many([(f"KS{day}", n) for day, n in world.ks.items()]
-                             + [(f"PD{day}", n) for day, n in world.pd.items()],
+                             + [(f"PD{day}", n) for day, n in world.pd.items()]
+                             + [(f"ZG{day}", n) for day, n in patrols.zg.items()],
                              fields=[Sequence.key, Sequence.value]).execute()
+    patrols_done = time.perf_counter()
+    with database.atomic():
+        for model in BULK:
+            model._schema.create_indexes(safe=True)
+    indexes_done = time.perf_counter()
     database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     database.close()
     seconds = time.perf_counter() - started
     if not quiet:
         print(file=sys.stderr)
-    counts = {"households": HOUSEHOLDS, "tickets": world.counts["ticket"], "work_orders": world.counts["order"],
-              "events": world.counts["event"], "followups": world.counts["followup"],
-              "notices": world.counts["notice"]}
+    counts = {"households": HOUSEHOLDS, "tickets": world.counts["ticket"],
+              "work_orders": world.counts["order"] + patrols.counts["order"],
+              "events": world.counts["event"] + patrols.counts["event"], "followups": world.counts["followup"],
+              "notices": world.counts["notice"], "checkpoints": len(patrols.checkpoints),
+              "renovations": len(patrols.renovations), "checks": patrols.counts["check"],
+              "findings": patrols.counts["finding"], "rectification_orders": patrols.counts["order"],
+              "observations": patrols.counts["observation"]}
     os.replace(partial, path)
     for suffix in ("-wal", "-shm"):
         if os.path.exists(partial + suffix):
             os.remove(partial + suffix)
     meta = {"path": os.path.relpath(path, ROOT), "years": years, "tickets_per_year": per_year, "seed": seed,
             "end_utc": end.isoformat(), "end_local": (end + LOCAL).isoformat(), "counts": counts,
-            "build_seconds": round(seconds, 1), "built_at": datetime.datetime.now().isoformat(timespec="seconds"),
+            "build_seconds": round(seconds, 1), "patrol_seconds": round(patrols_done - tickets_done, 1),
+            "index_seconds": round(indexes_done - patrols_done, 1),
+            "built_at": datetime.datetime.now().isoformat(timespec="seconds"),
             "size_mb": round(os.path.getsize(path) / 2 ** 20, 1), "nproc": os.cpu_count()}
     with open(path + ".json", "w") as handle:
         json.dump(meta, handle, ensure_ascii=False, indent=2)

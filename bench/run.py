@@ -37,7 +37,7 @@ ASSISTANT = "zhuli1"
 SUPERVISOR = "zhuguan"
 
 
-def pages(ticket_id, zone_id):
+def pages(ticket_id, zone_id, checkpoint_id):
     """(key, label, who, url) for each measured page."""
     return [
         ("bare", "bare Flask (same app)", ASSISTANT, "/_bench/bare"),
@@ -49,15 +49,18 @@ def pages(ticket_id, zone_id):
         ("list_q3", "诉求列表 · 搜索“水管漏水”", ASSISTANT, "/tickets?q=水管漏水&state="),
         ("list_q2", "诉求列表 · 搜索“电梯”", ASSISTANT, "/tickets?q=电梯&state="),
         ("ticket", "诉求详情（旧的已关闭诉求）", ASSISTANT, f"/tickets/{ticket_id}"),
+        ("patrols", "现场巡视 · 今日覆盖（客户助理）", ASSISTANT, "/patrols"),
+        ("checkpoint", "巡查点详情 · 巡查记录（安保岗位）", ASSISTANT, f"/patrols/checkpoints/{checkpoint_id}"),
     ]
 
 
 def _probe(path):
-    """The zone of the assistant and the old ticket to open: the same ticket in both databases.
+    """The zone of the assistant, the old ticket and the checkpoint to open: the same ones in both databases.
 
     The last year of every database is generated identically, so the ticket is chosen by what it
     is (in zhuli1's zone, about 200 days old, closed, with two or more work orders and a return
-    visit) and found by its number.
+    visit) and found by its number; the checkpoint is the first security post of the zone by name
+    (checked two or three times every day of the data: the longest history there is).
     """
     con = sqlite3.connect(path)
     try:
@@ -72,9 +75,14 @@ def _probe(path):
                  AND (SELECT count(*) FROM work_order w WHERE w.source_type = 'ticket' AND w.source_id = t.id) >= 2
                  AND EXISTS (SELECT 1 FROM follow_up f WHERE f.ticket_id = t.id)
                ORDER BY t.created_at LIMIT 1""", (zone_id, target)).fetchone()
+        checkpoint = con.execute(
+            """SELECT c.id, c.name, (SELECT count(*) FROM "check" k WHERE k.checkpoint_id = c.id) FROM checkpoint c
+               WHERE c.zone_id = ? AND c.kind = 'security' AND c.voided_at IS NULL ORDER BY c.name LIMIT 1""",
+            (zone_id,)).fetchone()
     finally:
         con.close()
-    return zone_id, row[0], row[1]
+    assert checkpoint is not None and checkpoint[2] > 0, ("no security post with checks in the zone", checkpoint)
+    return zone_id, row[0], row[1], checkpoint
 
 
 def _make_app(path, instance):
@@ -106,6 +114,16 @@ def _check(key, response):
         cards = body.count('class="card ticket-card"')
         assert cards > 0, (key, "no tickets listed")
         return cards
+    if key == "patrols":
+        # The board lists the day's groups and, at the data's 10:30, checkpoints still owed today.
+        assert "安保岗位" in body, (key, "no checkpoints on the board")
+        cards = body.count('class="card checkpoint-card"')
+        assert cards > 0, (key, "no owed checkpoints listed")
+        return cards
+    if key == "checkpoint":
+        cards = body.count('class="card check-card"')
+        assert cards > 0, (key, "no checks in the history")
+        return cards
     return None
 
 
@@ -134,13 +152,13 @@ class Estate:
         self.years = years
         self.meta = fill.ensure(years, quiet=quiet)
         source = os.path.join(ROOT, self.meta["path"])
-        self.zone_id, ticket_id, self.ticket = _probe(source)
+        self.zone_id, ticket_id, self.ticket, (checkpoint_id, *self.checkpoint) = _probe(source)
         self.work = tempfile.mkdtemp(prefix=f"run-{years}y-", dir=fill.DATA)
         # A copy, so sign-ins and notices read while browsing don't touch the cached database.
         self.path = os.path.join(self.work, "kefu.sqlite3")
         shutil.copyfile(source, self.path)
         self.end = datetime.datetime.fromisoformat(self.meta["end_utc"]).replace(tzinfo=datetime.timezone.utc)
-        self.plan = pages(ticket_id, self.zone_id)
+        self.plan = pages(ticket_id, self.zone_id, checkpoint_id)
         with self.active():
             self.app = _make_app(self.path, self.work)
             self.clients = {who: _sign_in(self.app, who) for who in (ASSISTANT, SUPERVISOR)}
@@ -181,7 +199,7 @@ def measure(rounds, per_round, quiet=False):
                     info[key] = {"label": label, "url": url, "cards": cards,
                                  "queries": _count_queries(estate.clients[who], url), "samples": []}
             results[estate.years] = {"meta": estate.meta, "ticket": estate.ticket, "zone_id": estate.zone_id,
-                                     "pages": info}
+                                     "checkpoint": estate.checkpoint, "pages": info}
         gc.collect()
         for index in range(rounds):
             for estate in (estates if index % 2 == 0 else estates[::-1]):
@@ -379,14 +397,20 @@ def markdown(rows, small, large, info, seconds, load):
             f"{large['plain']:.3f} ms here; the app's bare response adds its per-request work (opening the "
             "SQLite connection with its pragmas and closing it, the session cookie, the security headers).",
             "", "The databases:", "",
-            "| | tickets | work orders | events | return visits | notices | build (s) | size (MB) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            ("| | tickets | work orders | events | return visits | notices | checkpoints | checks | findings "
+             "| build (s) | of which patrols + their indexes (s) | size (MB) |"),
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for result in (small, large):
         meta, counts = result["meta"], result["meta"]["counts"]
+        patrol_seconds = round(meta.get("patrol_seconds", 0) + meta.get("index_seconds", 0), 1)
         out.append(f"| {meta['years']} year{'s' if meta['years'] > 1 else ''} ({counts['households']} households) "
                    f"| {counts['tickets']} | {counts['work_orders']} | {counts['events']} | {counts['followups']} "
-                   f"| {counts['notices']} | {meta['build_seconds']} | {meta['size_mb']} |")
-    out += ["", f"Ticket page: {large['ticket']} (the same ticket in both databases).", ""]
+                   f"| {counts['notices']} | {counts.get('checkpoints', 0)} | {counts.get('checks', 0)} "
+                   f"| {counts.get('findings', 0)} | {meta['build_seconds']} | {patrol_seconds} | {meta['size_mb']} |")
+    name, one_checks = small["checkpoint"]
+    ten_checks = large["checkpoint"][1]
+    out += ["", (f"Ticket page: {large['ticket']} (the same ticket in both databases). Checkpoint page: {name} "
+                 f"({one_checks} checks at 1 year, {ten_checks} at 10 years; the same checkpoint in both)."), ""]
     return "\n".join(out)
 
 

@@ -40,6 +40,8 @@ def create_app(test_config=None):
         WTF_CSRF_TIME_LIMIT=None,
         WTF_I18N_ENABLED=False,  # WTForms' bundled Chinese messages, see views/__init__.py
         TRUST_PROXY=_truthy(os.environ.get("TRUST_PROXY", "0")),
+        # The address phones use (printed into QR stickers), e.g. https://kefu.example.com
+        PUBLIC_URL=os.environ.get("PUBLIC_URL", ""),
     )
     if test_config:
         app.config.update(test_config)

@@ -19,6 +19,7 @@ from . import idempotency
 from . import uploads
 from . import workorders
 from .db import BaseModel
+from .db import Prepared
 from .db import RuleError
 from .db import StaleRecord
 from .db import VersionedMixin
@@ -194,7 +195,7 @@ class Finding(VersionedMixin, BaseModel):
     resolved_at = peewee.DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("zone", "state", "created_at"), False),)
+        indexes = ((("zone", "state", "created_at"), False), (("checkpoint", "state", "created_at"), False))
 
     @property
     def state_label(self):
@@ -496,10 +497,27 @@ def record_check(actor, checkpoint, via, answers, note="", photos=None, token=No
 
 
 def history(checkpoint, limit=20, offset=0):
-    """A checkpoint's checks, newest first, with who made them."""
-    return (Check.select(Check, User.display_name.alias("by_name")).join(User, on=(Check.by == User.id))
-            .where(Check.checkpoint == checkpoint.id).order_by(Check.at.desc(), Check.id.desc())
-            .limit(limit).offset(offset).objects())
+    """A checkpoint's checks, newest first, with who made them (by_name)."""
+    return _HISTORY(checkpoint.id, limit, offset)
+
+
+_HISTORY = Prepared(Check, lambda checkpoint_id, limit, offset: (
+    Check.select(Check, User.display_name.alias("by_name")).join(User, on=(Check.by == User.id))
+    .where(Check.checkpoint == checkpoint_id).order_by(Check.at.desc(), Check.id.desc()).limit(limit).offset(offset)),
+    -1, -2, -3)
+
+
+def with_names(checkpoint_id):
+    """One live checkpoint with zone_name, checklist_name, unit_name and household_code, or None."""
+    return next(iter(_WITH_NAMES(checkpoint_id)), None)
+
+
+_WITH_NAMES = Prepared(Checkpoint, lambda checkpoint_id: (
+    Checkpoint.select(Checkpoint, Zone.name.alias("zone_name"), Checklist.name.alias("checklist_name"),
+                      Unit.name.alias("unit_name"), Household.code.alias("household_code"))
+    .join_from(Checkpoint, Zone).join_from(Checkpoint, Checklist)
+    .join_from(Checkpoint, Unit, peewee.JOIN.LEFT_OUTER).join_from(Checkpoint, Household, peewee.JOIN.LEFT_OUTER)
+    .where((Checkpoint.id == checkpoint_id) & Checkpoint.voided_at.is_null())), -1)
 
 
 # Findings
@@ -636,34 +654,53 @@ _BOARD_FIELDS = ("id", "kind", "name", "zone", "interval_days", "last_day", "las
                  "voided_at", "active_from", "active_until")
 
 
-def coverage_today(zone_ids, day=None):
+def coverage_today(zone_ids, day=None, owed_limit=None, lists=True):
     """What the rules still require on `day` (today) in these zones, per kind:
-    {kind: {"label", "total", "done", "owed": [checkpoints], "window_total", "window_done", "window_owed"}}.
-    Public places count as owed when they fall due (not checked within their interval)."""
+    {kind: {"label", "total", "done", "owed": [checkpoints], "window_done", "window_owed", …}}.
+
+    Public places count as owed when they fall due (not checked within their interval). Counting is
+    done in SQL and only owed checkpoints are fetched (the most overdue first, at most `owed_limit`
+    a kind; none with lists=False): after years a zone holds hundreds of places and every renovation
+    ever registered.
+    """
     tz = _tz()
     day = day or clock.today(tz)
     rules = PatrolRules.current()
-    board = {kind: {"label": label, "total": 0, "done": 0, "owed": [], "window_done": 0, "window_owed": []}
-             for kind, label in GROUPS}
-    # Only what the board needs, built straight into instances: a zone has dozens of checkpoints.
-    query = (Checkpoint.select(*(getattr(Checkpoint, name) for name in _BOARD_FIELDS))
-             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(zone_ids))
-             .order_by(Checkpoint.kind, Checkpoint.name))
-    for checkpoint in rows(Checkpoint, database.execute(query)):
-        if not checkpoint.active_on(day, tz):
-            continue
-        group = board[checkpoint.kind]
-        group["total"] += 1
-        if checkpoint.covered_on(day, rules):
-            group["done"] += 1
-        else:
-            group["owed"].append(checkpoint)
-        if checkpoint.kind == "renovation" and rules.renovation_in_window:
-            if checkpoint.window_covered_on(day):
-                group["window_done"] += 1
-            else:
-                group["window_owed"].append(checkpoint)
+    board = {kind: {"label": label, "total": 0, "done": 0, "owed": [], "owed_count": 0, "window_done": 0,
+                    "window_owed": []} for kind, label in GROUPS}
     board["renovation"]["window_rule"] = rules.renovation_in_window
+    if not zone_ids:
+        return board
+    covered = peewee.Case(Checkpoint.kind, [
+        (kind, Checkpoint.last_day >= day - datetime.timedelta(days=getattr(rules, f"{kind}_days") - 1))
+        for kind in DAILY_KINDS],
+        Checkpoint.last_day >= peewee.fn.date(day.isoformat(), peewee.fn.printf("-%d days", Checkpoint.interval_days - 1)))
+    covered = peewee.fn.COALESCE(covered, 0)
+    in_window = peewee.fn.COALESCE(Checkpoint.last_window_day == day, 0)
+    owed_today = (Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(zone_ids)
+                  & (Checkpoint.created_at < clock.day_bounds(day, tz)[1])
+                  & (Checkpoint.active_from.is_null() | (Checkpoint.active_from <= day))
+                  & (Checkpoint.active_until.is_null() | (Checkpoint.active_until >= day)))
+    counts = (Checkpoint.select(Checkpoint.kind, peewee.fn.COUNT(Checkpoint.id), peewee.fn.SUM(covered),
+                                peewee.fn.SUM(in_window))
+              .where(owed_today).group_by(Checkpoint.kind).tuples())
+    for kind, total, done, window_done in counts:
+        group = board[kind]
+        group.update(total=total, done=done or 0, owed_count=total - (done or 0), window_done=window_done or 0)
+    if not lists:
+        return board
+    wanted = covered == 0
+    if rules.renovation_in_window:
+        wanted = wanted | ((Checkpoint.kind == "renovation") & (in_window == 0))
+    query = (Checkpoint.select(*(getattr(Checkpoint, name) for name in _BOARD_FIELDS), covered.alias("covered"))
+             .where(owed_today & wanted)
+             .order_by(Checkpoint.kind, Checkpoint.last_day.is_null(False), Checkpoint.last_day, Checkpoint.name))
+    for checkpoint in rows(Checkpoint, database.execute(query)):
+        group = board[checkpoint.kind]
+        if not checkpoint.covered and (owed_limit is None or len(group["owed"]) < owed_limit):
+            group["owed"].append(checkpoint)
+        if checkpoint.kind == "renovation" and rules.renovation_in_window and checkpoint.last_window_day != day:
+            group["window_owed"].append(checkpoint)
     return board
 
 

@@ -115,7 +115,7 @@ def _assistant_today():
     in_hand = sorted((t for t in open_tickets if t.state in ("responded", "in_progress", "paused")),
                      key=lambda t: t.resolution_due)
     return {
-        "patrol_board": patrols.coverage_today(zone_ids) if zone_ids else {},
+        "patrol_board": patrols.coverage_today(zone_ids, lists=False) if zone_ids else {},
         "zones": _zone_summary(zones, assistant=current_user),
         "to_respond": to_respond,
         "to_inspect": list(WorkOrder.awaiting_inspection(zone_ids)),

@@ -6,6 +6,7 @@ import datetime
 import segno
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import request
@@ -42,6 +43,7 @@ from ..patrols import Finding
 from ..patrols import Observation
 from ..users import Unit
 from ..users import User
+from ..workorders import WorkOrder
 from ..web import done
 from ..web import estate
 from ..web import invalid
@@ -61,6 +63,7 @@ bp = Blueprint("patrols", __name__)
 PATROLLERS = ("supervisor", "assistant")
 VIEWERS = ("admin", "supervisor", "assistant")
 HISTORY_PAGE = 20
+OWED_SHOWN = 30  # owed checkpoints listed per kind on the board, most overdue first
 
 
 # Access
@@ -72,13 +75,17 @@ def _my_zone_ids():
 
 
 def _checkpoint(checkpoint_id, check=False):
-    """A live checkpoint the current user may see (and, with check=True, patrol)."""
-    checkpoint = Checkpoint.live().where(Checkpoint.id == checkpoint_id).first()
+    """A live checkpoint (with its zone, checklist, unit and household names) the current user may
+    see, and with check=True patrol; `can_check` says whether they may."""
+    checkpoint = rules.with_names(checkpoint_id)
     if checkpoint is None:
         abort(404)
-    if current_user.role == "assistant" and checkpoint.zone_id not in rules.zone_ids_of(current_user):
-        abort(403)
-    if check and not rules.may_check(current_user, checkpoint):
+    if current_user.role == "assistant":
+        mine = checkpoint.zone_id in rules.zone_ids_of(current_user)
+        if not mine:
+            abort(403)
+    checkpoint.can_check = current_user.role in PATROLLERS
+    if check and not checkpoint.can_check:
         abort(403)
     return checkpoint
 
@@ -115,7 +122,15 @@ def _photo_access(model):
     return allowed
 
 
-photo_views.OWNER_ACCESS["finding"] = _photo_access(Finding)
+def _finding_photo_access(user, finding_id):
+    """A finding's photos: its zone's people, and a unit holding a rectification order for it."""
+    if user.role == "unit":
+        return WorkOrder.select().where((WorkOrder.source_type == "finding") & (WorkOrder.source_id == finding_id)
+                                        & (WorkOrder.unit == user.unit_id)).exists()
+    return _photo_access(Finding)(user, finding_id)
+
+
+photo_views.OWNER_ACCESS["finding"] = _finding_photo_access
 photo_views.OWNER_ACCESS["observation"] = _photo_access(Observation)
 
 
@@ -144,7 +159,8 @@ def index():
     zone_ids = [z.id for z in zones if not chosen or z.id == chosen]
     today = clock.today(estate().tz)
     return render("patrols/index.html", title="现场巡视", zones=zones, chosen=chosen, today=today,
-                  board=rules.coverage_today(zone_ids, today), patrol_rules=rules.PatrolRules.current(),
+                  board=rules.coverage_today(zone_ids, today, owed_limit=OWED_SHOWN),
+                  patrol_rules=rules.PatrolRules.current(),
                   findings=list(rules.open_findings(zone_ids).limit(30)),
                   observations=list(rules.open_observations(zone_ids).limit(30)))
 
@@ -175,6 +191,7 @@ def _checkpoint_choices(form):
     form.place.choices = choices([(0, "无")] + [(p.id, p.name) for p in Place.live().order_by(Place.name)])
     if current_user.role == "assistant":
         form.kind.choices = choices([("public", rules.KINDS["public"])])
+        form.checklist.choices = choices([(c.id, c.name) for c in rules.checklists() if c.kind == "public"])
 
 
 @bp.route("/patrols/checkpoints")
@@ -275,7 +292,7 @@ def checkpoint(checkpoint_id):
                   covered=checkpoint.covered_on(today, patrol_rules),
                   findings=list(checkpoint.findings.where(Finding.state.in_(rules.FINDING_OPEN))
                                 .order_by(Finding.created_at.desc()).limit(20)),
-                  timeline=events.timeline(checkpoint), can_check=rules.may_check(current_user, checkpoint))
+                  timeline=events.timeline(checkpoint), can_check=checkpoint.can_check)
 
 
 @bp.route("/patrols/checkpoints/<int:checkpoint_id>/void", methods=["POST"])
@@ -311,7 +328,7 @@ def _check_page(checkpoint, via, action):
     items = list(checkpoint.checklist.live_items())
     answers, item_errors, photo_fields = {}, {}, {}
     for item in items:
-        photo_fields[item.id] = photo_views.PhotoField(f"-{item.id}", label="问题照片")
+        photo_fields[item.id] = photo_views.PhotoField(f"-{item.id}", label="问题照片", hint="")
     if request.method == "POST":
         for item in items:
             answers[item.id] = (request.form.get(f"answer-{item.id}", ""), request.form.get(f"note-{item.id}", "")[:500])
@@ -325,9 +342,10 @@ def _check_page(checkpoint, via, action):
                     token=form.token.data)
                 failed = f"，{check.failed} 项不合格已记为问题" if check.failed else "，全部合格"
                 flash(("已保存巡查" + failed) if created else "这次巡查已保存过，未重复记录", "success")
+                if check.failed == 1 and created:
+                    return redirect(url_for("patrols.finding", finding_id=check.findings.get().id), code=303)
                 if check.failed and created:
-                    first = check.findings.order_by(Finding.id).first()
-                    return redirect(url_for("patrols.finding", finding_id=first.id), code=303)
+                    return redirect(url_for("patrols.check_show", check_id=check.id), code=303)
                 return redirect(url_for("patrols.index"), code=303)
             except rules.PatrolError as error:
                 item_errors = getattr(error, "items", {})
@@ -337,7 +355,7 @@ def _check_page(checkpoint, via, action):
         answers = {item.id: ("ok", "") for item in items}
     form.ensure_token()
     context = dict(form=form, checkpoint=checkpoint, items=items, answers=answers, item_errors=item_errors,
-                   photo_fields=photo_fields, via=via, action=action, title=f"巡查：{checkpoint.name}",
+                   photo_fields=photo_fields, via=via, action=action, title="现场巡查",
                    back=url_for("patrols.checkpoint", checkpoint_id=checkpoint.id),
                    patrol_rules=rules.PatrolRules.current(), now=clock.now().astimezone(estate().tz))
     if request.method == "POST":
@@ -402,7 +420,7 @@ class WatchForm(VersionForm):
 def finding(finding_id):
     """A finding: what was wrong, its photos, and the three ways on (order, fix on the spot, watch)."""
     finding = _finding(finding_id)
-    order = workorder_views.WorkOrder.cards().where(workorder_views.WorkOrder.id == finding.work_order_id).first() \
+    order = WorkOrder.cards().where(WorkOrder.id == finding.work_order_id).first() \
         if finding.work_order_id else None
     return render("patrols/finding.html", finding=finding, order=order, title="巡查问题",
                   back=url_for("patrols.index"), photos=list(uploads.Photo.of(finding)),
@@ -549,7 +567,11 @@ def _sticker_items(zone_ids, kind):
 
 
 def sticker_url(checkpoint):
-    """What a sticker's QR code says: the scan address with the checkpoint's token."""
+    """What a sticker's QR code says: the scan address with the checkpoint's token, on the public
+    address when one is configured (a sheet printed from an office PC must still open on phones)."""
+    public = current_app.config.get("PUBLIC_URL", "").rstrip("/")
+    if public:
+        return public + url_for("patrols.scan", token=checkpoint.token)
     return url_for("patrols.scan", token=checkpoint.token, _external=True)
 
 

@@ -29,10 +29,12 @@ class PhotoField:
     its files come as photos-12, its uploaded ids as photo_ids-12.
     """
 
-    def __init__(self, suffix="", label="照片"):
+    HINT = "单张不超过 15 MB，最多 9 张；上传后会自动压缩并去除位置信息。"
+
+    def __init__(self, suffix="", label="照片", hint=HINT):
         if not _SUFFIX.fullmatch(suffix):
             raise ValueError(suffix)
-        self.suffix, self.label = suffix, label
+        self.suffix, self.label, self.hint = suffix, label, hint
         self.name, self.ids_name, self.element_id = f"photos{suffix}", f"photo_ids{suffix}", f"photo-field{suffix}"
         self.photos = []
         self.errors = []
@@ -65,7 +67,10 @@ _SUFFIX = re.compile(r"(-[0-9]{1,9})?")
 def upload():
     """Upload photos as soon as they are picked; answers the widget with their thumbnails."""
     suffix = request.form.get("photo_suffix", "")
-    field = PhotoField(suffix if _SUFFIX.fullmatch(suffix) else "", request.form.get("photo_label", "照片")[:20]).collect()
+    suffix = suffix if _SUFFIX.fullmatch(suffix) else ""
+    # A checklist item's picker (suffix) keeps its short form: no size hint under every item.
+    field = PhotoField(suffix, request.form.get("photo_label", "照片")[:20],
+                       hint="" if suffix else PhotoField.HINT).collect()
     return render("photos/_field.html", photo_field=field, status=422 if field.errors else 200)
 
 

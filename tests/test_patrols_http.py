@@ -1,0 +1,274 @@
+"""Patrol pages over HTTP: the board per role and zone, the check page from a sticker or the list,
+refusals beside the item, findings into rectification orders, stickers and the day record on
+paper, the supervisor's coverage weeks and the administrator's checklists and rules."""
+import io
+import re
+import subprocess
+
+import pypdf
+import pytest
+import zxingcpp
+from PIL import Image
+
+from conftest import PASSWORD
+from conftest import html
+from conftest import text
+from kefu import estate
+from kefu import patrols
+from kefu import uploads
+from kefu import users
+from kefu import workorders
+from kefu.patrols import Check
+from kefu.patrols import Checklist
+from kefu.patrols import Finding
+from kefu.workorders import WorkOrder
+from test_tickets import sh
+from test_tickets import traveller  # noqa: F401 (fixture)
+from test_tickets import world  # noqa: F401 (fixture)
+from test_uploads import jpeg
+
+
+@pytest.fixture
+def as_user(client):
+    def sign_in(user):
+        client.post("/logout")
+        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 303
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def post(world):
+    """A public place in 一区 (保洁部) and a security post in 二区."""
+    post = patrols.create_checkpoint(world.supervisor, kind="public", name="1号楼大堂", zone=world.zone,
+                                     checklist=Checklist.get(code="facility"), unit=world.cleaning)
+    world.gate2 = patrols.create_checkpoint(world.supervisor, kind="security", name="二区北门岗", zone=world.zone2,
+                                            checklist=Checklist.get(code="security"))
+    return post
+
+
+def answers(point, **failed):
+    """Form fields answering every item 合格 except those named (item text → note)."""
+    data = {}
+    for item in point.checklist.live_items():
+        data[f"answer-{item.id}"] = "fail" if item.text in failed else "ok"
+        if item.text in failed:
+            data[f"note-{item.id}"] = failed[item.text]
+    return data
+
+
+def item_id(point, label):
+    return next(item.id for item in point.checklist.live_items() if item.text == label)
+
+
+def pdf_text(response):
+    assert response.mimetype == "application/pdf"
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.data)).pages)
+
+
+def test_the_board_shows_what_today_still_requires_in_my_zone_only(world, post, as_user):
+    client = as_user(world.assistant)
+    board = text(client.get("/patrols"))
+    assert "0/1 公共部位 未完成" in board and "1号楼大堂" in board and "二区北门岗" not in board
+    client.post(f"/c/{post.token}", data=answers(post))
+    board = text(client.get("/patrols"))
+    assert "1/1 公共部位 已完成" in board and "今天要求的巡查都已完成" in board
+    assert "1/1 公共部位" in text(client.get("/"))  # and on 今日
+    supervisor = text(as_user(world.supervisor).get("/patrols"))
+    assert "1号楼大堂" not in supervisor and "二区北门岗" in supervisor and "0/1 安保岗位" in supervisor
+
+
+def test_a_scan_is_marked_as_such_and_a_pick_from_the_list_is_not(world, post, as_user):
+    client = as_user(world.assistant)
+    scanned = client.post(f"/c/{post.token}", data=answers(post))
+    assert scanned.status_code == 303 and scanned.location == "/patrols"
+    client.post(f"/patrols/checkpoints/{post.id}/check", data=answers(post))
+    assert [c.via for c in Check.select().order_by(Check.id)] == ["scan", "list"]
+    history = text(client.get(f"/patrols/checkpoints/{post.id}"))
+    assert history.count("扫码") == 1 and history.count("列表") == 1
+
+
+def test_a_failed_item_without_a_note_is_refused_beside_it_with_everything_kept(world, post, as_user):
+    client = as_user(world.assistant)
+    data = answers(post, 照明正常="")
+    data["note"] = "大堂门口有积水"
+    response = client.post(f"/c/{post.token}", data=data)
+    page = html(response)
+    assert response.status_code == 422 and Check.select().count() == 0
+    lights = item_id(post, "照明正常")
+    assert re.search(rf'id="item-{lights}-error"[^>]*>请写明问题<', page)
+    assert re.search(rf'name="answer-{lights}" value="fail" checked', page)  # the tap is kept
+    assert "大堂门口有积水" in page
+
+
+def test_a_resent_check_is_saved_once(world, post, as_user):
+    client = as_user(world.assistant)
+    data = answers(post, 照明正常="灯不亮")
+    data["token"] = "check-form-1"
+    first = client.post(f"/c/{post.token}", data=data)
+    again = client.post(f"/c/{post.token}", data=data)
+    assert first.status_code == again.status_code == 303
+    assert Check.select().count() == 1 and Finding.select().count() == 1
+    assert "未重复记录" in text(client.get("/patrols"))
+
+
+def test_a_failed_item_keeps_its_photos_on_its_finding(world, post, as_user, tmp_path):
+    client = as_user(world.assistant)
+    lights = item_id(post, "照明正常")
+    data = answers(post, 照明正常="灯不亮")
+    data[f"photos-{lights}"] = (io.BytesIO(jpeg()), "a.jpg")
+    response = client.post(f"/c/{post.token}", data=data, content_type="multipart/form-data")
+    finding = Finding.get()
+    assert response.location == f"/patrols/findings/{finding.id}"  # one problem: straight to it
+    assert len(list(uploads.Photo.of(finding))) == 1
+    assert 'alt="问题照片 1"' in html(client.get(response.location))
+
+
+def test_a_voided_checkpoints_sticker_opens_nothing(world, post, as_user):
+    client = as_user(world.assistant)
+    assert client.get(f"/c/{post.token}").status_code == 200
+    estate.void(world.supervisor, post, "大堂改造，取消该点")
+    gone = client.get(f"/c/{post.token}")
+    assert gone.status_code == 404 and "这个二维码已失效" in text(gone)
+    assert client.post(f"/c/{post.token}", data=answers(post)).status_code == 404
+    assert client.get("/c/not-a-real-token").status_code == 404
+
+
+def test_another_zones_assistant_can_neither_check_nor_see(world, post, as_user):
+    client = as_user(world.assistant2)
+    assert client.get(f"/c/{post.token}").status_code == 403
+    assert client.post(f"/c/{post.token}", data=answers(post)).status_code == 403
+    assert client.get(f"/patrols/checkpoints/{post.id}").status_code == 403
+    assert "1号楼大堂" not in text(client.get("/patrols/checkpoints"))
+
+
+def test_an_assistant_adds_a_public_place_in_their_zone_only(world, as_user):
+    client = as_user(world.assistant)
+    form = html(client.get("/patrols/checkpoints/new"))
+    kinds = re.search(r'<select[^>]*name="kind".*?</select>', form, re.S).group(0)
+    assert "公共部位" in kinds and "安保岗位" not in kinds
+    fields = {"kind": "public", "name": "1号楼地库入口", "zone": str(world.zone.id),
+              "checklist": str(Checklist.get(code="facility").id), "unit": "0", "place": "0", "interval_days": "3"}
+    made = client.post("/patrols/checkpoints/new", data=fields)
+    assert made.status_code == 303
+    point = patrols.Checkpoint.get(patrols.Checkpoint.name == "1号楼地库入口")
+    assert (point.kind, point.zone_id, point.interval_days) == ("public", world.zone.id, 3)
+    refused = client.post("/patrols/checkpoints/new", data=dict(fields, kind="security", name="偷偷加的岗"))
+    assert refused.status_code == 422
+    other_zone = client.post("/patrols/checkpoints/new", data=dict(fields, zone=str(world.zone2.id), name="别区"))
+    assert other_zone.status_code == 422 and "不是有效的选择" in text(other_zone)  # not offered to them
+    assert patrols.Checkpoint.select().count() == 1
+
+
+def test_a_finding_becomes_a_rectification_order_the_unit_sees_with_its_photo(world, post, as_user, tmp_path):
+    client = as_user(world.assistant)
+    lights = item_id(post, "照明正常")
+    data = answers(post, 照明正常="灯不亮")
+    data[f"photos-{lights}"] = (io.BytesIO(jpeg()), "a.jpg")
+    client.post(f"/c/{post.token}", data=data, content_type="multipart/form-data")
+    finding = Finding.get()
+    form = html(client.get(f"/patrols/findings/{finding.id}/order"))
+    assert re.search(rf'<option selected value="{world.cleaning.id}">', form)  # the checkpoint's unit
+    bad = client.post(f"/patrols/findings/{finding.id}/order",
+                      data={"version": "1", "unit": str(world.cleaning.id), "instructions": "",
+                            "deadline": "2026-11-28T18:00"})
+    assert bad.status_code == 422 and "请写明整改要求" in text(bad)
+    client.post(f"/patrols/findings/{finding.id}/order",
+                data={"version": "1", "unit": str(world.cleaning.id), "instructions": "更换大堂灯管",
+                      "deadline": "2026-11-28T18:00"})
+    order = WorkOrder.get()
+    assert order.number.startswith("ZG") and order.source_type == "finding"
+    cleaner = as_user(world.cleaner)
+    page = text(cleaner.get(f"/workorders/{order.id}"))
+    assert "来自巡查问题 1号楼大堂" in page and "照明正常不合格，灯不亮" in page
+    photo = uploads.Photo.of(Finding.get())[0]
+    with cleaner.get(f"/photos/{photo.id}/thumb") as response:
+        assert response.status_code == 200
+    paper = pdf_text(cleaner.get(f"/workorders/{order.id}.pdf"))
+    assert "整 改 单" in paper and "巡查发现" in paper and "更换大堂灯管" in paper
+    with as_user(world.engineer).get(f"/photos/{photo.id}/thumb") as response:
+        assert response.status_code == 403  # another unit
+
+
+def test_the_sticker_sheet_carries_each_checkpoints_scan_address(app, world, post, as_user, tmp_path):
+    second = patrols.create_checkpoint(world.supervisor, kind="public", name="1号楼地库", zone=world.zone,
+                                       checklist=Checklist.get(code="facility"))
+    app.config["PUBLIC_URL"] = "https://kefu.example.com/"
+    response = as_user(world.assistant).get("/patrols/stickers.pdf")
+    words = pdf_text(response)
+    assert "1号楼大堂" in words and "1号楼地库" in words and "二区北门岗" not in words and "扫码" in words
+    path = tmp_path / "stickers.pdf"
+    path.write_bytes(response.data)
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", "-singlefile", str(path),
+                    str(tmp_path / "page")], check=True)
+    decoded = sorted(r.text for r in zxingcpp.read_barcodes(Image.open(tmp_path / "page.png")))
+    assert decoded == sorted(f"https://kefu.example.com/c/{p.token}" for p in (post, second))
+
+
+def test_the_day_record_lists_the_checks_findings_and_misses(world, post, as_user):
+    gate = patrols.create_checkpoint(world.supervisor, kind="security", name="一区东门岗", zone=world.zone,
+                                     checklist=Checklist.get(code="security"))
+    client = as_user(world.assistant)
+    client.post(f"/c/{post.token}", data=answers(post, 照明正常="灯不亮"))
+    client.post("/patrols/observations/new", data={"zone": str(world.zone.id), "where": "1号楼外墙",
+                                                   "what": "瓷砖空鼓", "follow_up_by": "2026-11-30", "token": "o1"})
+    paper = pdf_text(client.get("/patrols/record.pdf?day=2026-11-27"))
+    for expected in ("现场巡查记录", "张助理", "2026年11月27日", "1号楼大堂", "照明正常不合格", "灯不亮",
+                     "一区东门岗", "瓷砖空鼓", "客户助理签字"):
+        assert expected in paper, expected
+    assert gate.name in paper.split("未巡查")[1]  # the post nobody checked is listed as missed
+    supervisor = as_user(world.supervisor)
+    assert "张助理" in pdf_text(supervisor.get(f"/patrols/record.pdf?user={world.assistant.id}&day=2026-11-27"))
+
+
+def test_the_supervisor_sees_who_covered_what_each_day(world, post, as_user, time_machine):
+    gate = patrols.create_checkpoint(world.supervisor, kind="security", name="一区东门岗", zone=world.zone,
+                                     checklist=Checklist.get(code="security"))
+    client = as_user(world.assistant)
+    client.post(f"/c/{gate.token}", data=answers(gate))
+    time_machine.move_to(sh(11, 28, 10, 0), tick=False)
+    page = text(as_user(world.supervisor).get("/patrols/coverage"))
+    person = page.split("张助理", 1)[1].split("王助理", 1)[0]
+    assert "11-28 六 安保 0/1" in person and "安保岗位未巡：一区东门岗" in person
+    assert "11-27 五 安保 1/1" in person and "安保岗位扫码 1/1" in person
+    assert as_user(world.assistant).get("/patrols/coverage").status_code == 403
+
+
+def test_the_administrator_edits_checklists_and_rules(world, post, as_user):
+    admin = as_user(users.create_user(None, "admin", "管理员", "admin", PASSWORD))
+    checklist = Checklist.get(code="facility")
+    added = admin.post(f"/admin/checklists/{checklist.id}", data={"action": "add", "text": "电梯按钮完好"})
+    assert added.status_code == 303
+    duplicate = admin.post(f"/admin/checklists/{checklist.id}", data={"action": "add", "text": "电梯按钮完好"})
+    assert duplicate.status_code == 422 and "该检查项已存在" in text(duplicate)
+    assert "电梯按钮完好" in text(as_user(world.assistant).get(f"/c/{post.token}"))
+    admin = as_user(users.User.get(users.User.username == "admin"))
+    rules = patrols.PatrolRules.current()
+    bad = admin.post("/admin/patrol-rules", data={"version": str(rules.version), "quiet_start": "14:00",
+                                                  "quiet_end": "12:00", "security_days": "1", "renovation_days": "1",
+                                                  "shop_days": "1", "public_days": "7"})
+    assert bad.status_code == 422 and "结束时间须晚于开始时间" in text(bad) and 'value="14:00"' in html(bad)
+    good = admin.post("/admin/patrol-rules", data={"version": str(rules.version), "quiet_start": "11:30",
+                                                   "quiet_end": "13:30", "security_days": "1", "renovation_days": "1",
+                                                   "shop_days": "1", "public_days": "5", "renovation_in_window": "y"})
+    assert good.status_code == 303
+    assert patrols.PatrolRules.current().window_label == "11:30–13:30"
+    assert "无噪音施工时段 11:30–13:30" in text(as_user(world.assistant).get("/patrols"))
+
+
+def test_an_observation_is_listed_until_closed(world, as_user):
+    client = as_user(world.assistant)
+    missing = client.post("/patrols/observations/new", data={"zone": str(world.zone.id), "where": "", "what": "x",
+                                                             "token": "o1"})
+    assert missing.status_code == 422 and "请填写位置" in text(missing)
+    made = client.post("/patrols/observations/new", data={"zone": str(world.zone.id), "where": "1号楼外墙",
+                                                          "what": "瓷砖空鼓", "follow_up_by": "2026-11-30",
+                                                          "token": "o2"})
+    assert made.status_code == 303
+    assert "瓷砖空鼓" in text(client.get("/patrols"))
+    observation = patrols.Observation.get()
+    client.post(made.location, data={"version": str(observation.version), "note": "物业已修补"})
+    assert "瓷砖空鼓" not in text(client.get("/patrols"))
+    assert "结果：物业已修补" in text(client.get(made.location))
