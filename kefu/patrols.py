@@ -130,6 +130,7 @@ class Checkpoint(VoidableMixin, VersionedMixin, BaseModel):
     class Meta:
         indexes = ((("zone", "kind"), False), (("source_type", "source_id"), False))
 
+
     @property
     def kind_label(self):
         return KINDS.get(self.kind, self.kind)
@@ -150,6 +151,14 @@ class Checkpoint(VoidableMixin, VersionedMixin, BaseModel):
 
     def window_covered_on(self, day):
         return self.last_window_day == day
+
+
+# The coverage board reads every live checkpoint of a zone; this index holds all it reads, so the
+# board never touches the table itself (a zone keeps every renovation it ever had).
+Checkpoint.add_index(Checkpoint.index(
+    Checkpoint.zone, Checkpoint.kind, Checkpoint.last_day, Checkpoint.last_window_day, Checkpoint.interval_days,
+    Checkpoint.active_from, Checkpoint.active_until, Checkpoint.created_at, where=Checkpoint.voided_at.is_null(),
+    name="checkpoint_live_board"))
 
 
 class Check(BaseModel):
@@ -590,10 +599,12 @@ def _on_work_order(actor, order, action, note, photo_ids):
 workorders.on_change("finding", _on_work_order)
 
 
-def open_findings(zone_ids):
-    return (Finding.select(Finding, Checkpoint).join(Checkpoint)
-            .where(Finding.zone.in_(zone_ids) & Finding.state.in_(FINDING_OPEN))
-            .order_by(Finding.created_at.desc()))
+def open_findings(zone_ids, limit=None):
+    """Findings still being dealt with in these zones, newest first, each with checkpoint_name."""
+    query = (Finding.select(Finding, Checkpoint.name.alias("checkpoint_name")).join(Checkpoint)
+             .where(Finding.zone.in_(zone_ids) & Finding.state.in_(FINDING_OPEN))
+             .order_by(Finding.created_at.desc()).limit(limit))
+    return rows(Finding, database.execute(query))
 
 
 # Observations
@@ -642,9 +653,12 @@ def close_observation(actor, observation, expected_version, note):
     return Observation.get_by_id(observation.id)
 
 
-def open_observations(zone_ids):
-    return (Observation.live().where(Observation.zone.in_(zone_ids) & (Observation.state == "open"))
-            .order_by(Observation.follow_up_by.is_null(), Observation.follow_up_by, Observation.created_at))
+def open_observations(zone_ids, limit=None):
+    """Observations still open in these zones, the soonest follow-up first."""
+    query = (Observation.live().where(Observation.zone.in_(zone_ids) & (Observation.state == "open"))
+             .order_by(Observation.follow_up_by.is_null(), Observation.follow_up_by, Observation.created_at)
+             .limit(limit))
+    return rows(Observation, database.execute(query))
 
 
 # Coverage

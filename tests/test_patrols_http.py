@@ -228,16 +228,20 @@ def test_the_supervisor_sees_who_covered_what_each_day(world, post, as_user, tim
                                      checklist=Checklist.get(code="security"))
     client = as_user(world.assistant)
     client.post(f"/c/{gate.token}", data=answers(gate))
-    time_machine.move_to(sh(11, 28, 10, 0), tick=False)
+    time_machine.move_to(sh(11, 29, 10, 0), tick=False)
     page = text(as_user(world.supervisor).get("/patrols/coverage"))
     person = page.split("张助理", 1)[1].split("王助理", 1)[0]
-    assert "11-28 六 安保 0/1" in person and "安保岗位未巡：一区东门岗" in person
-    assert "11-27 五 安保 1/1" in person and "安保岗位扫码 1/1" in person
+    assert "11-29 日 安保 0/1 今天还差 1" in person and "安保岗位还未巡：一区东门岗" in person
+    assert "11-28 六 安保 0/1 漏 1" in person and "安保岗位未巡：一区东门岗" in person
+    assert "11-27 五 安保 1/1 全覆盖" in person and "安保岗位扫码 1/1" in person
     assert as_user(world.assistant).get("/patrols/coverage").status_code == 403
 
 
 def test_the_administrator_edits_checklists_and_rules(world, post, as_user):
     admin = as_user(users.create_user(None, "admin", "管理员", "admin", PASSWORD))
+    settings = html(admin.get("/admin/"))
+    for page in ("/admin/tiers", "/patrols/checkpoints", "/admin/checklists", "/admin/patrol-rules"):
+        assert f'href="{page}"' in settings, page  # every set-up page is reachable from 设置
     checklist = Checklist.get(code="facility")
     added = admin.post(f"/admin/checklists/{checklist.id}", data={"action": "add", "text": "电梯按钮完好"})
     assert added.status_code == 303

@@ -161,8 +161,7 @@ def index():
     return render("patrols/index.html", title="现场巡视", zones=zones, chosen=chosen, today=today,
                   board=rules.coverage_today(zone_ids, today, owed_limit=OWED_SHOWN),
                   patrol_rules=rules.PatrolRules.current(),
-                  findings=list(rules.open_findings(zone_ids).limit(30)),
-                  observations=list(rules.open_observations(zone_ids).limit(30)))
+                  findings=rules.open_findings(zone_ids, 30), observations=rules.open_observations(zone_ids, 30))
 
 
 # Checkpoints

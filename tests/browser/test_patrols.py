@@ -221,3 +221,37 @@ def test_a_scanned_checkpoint_fails_two_items_and_one_is_rectified(phones, shot,
     for expected in ("现场巡查记录", "刘洋", CHECKPOINT.replace(" ", ""), f"{LIGHTS}不合格", "已整改",
                      f"{CLUTTER}不合格", "当场解决", "叫来住户当场搬走纸箱"):
         assert expected in record, expected
+    pdf_path = os.path.join(SCREENSHOTS, "patrol-record.pdf")
+    with open(pdf_path, "wb") as out:
+        out.write(response.body())
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", pdf_path,
+                    os.path.join(SCREENSHOTS, "patrol-record")], check=True, timeout=30)
+
+
+def test_the_supervisor_sees_each_assistants_days_and_the_admin_sets_the_rules(phones, shot):
+    boss = phone_of(phones, "zhuguan")
+    tab(boss, "巡视")
+    heading(boss, "现场巡视")
+    boss.get_by_role("link", name="巡查覆盖（按人按天）").click()
+    heading(boss, "巡查覆盖")
+    person = boss.get_by_role("region", name="刘洋")
+    days = person.locator("details.coverage-day")
+    expect(days).to_have_count(7)
+    expect(days.first).to_contain_text("安保")
+    missed = person.locator("details.has-misses").first  # the demo's two weeks have a few misses
+    missed.locator("summary").click()
+    expect(missed).to_contain_text("未巡：")
+    shot(boss, "patrol-coverage")
+
+    admin = phone_of(phones, "admin")
+    tab(admin, "设置")
+    admin.get_by_role("link", name="巡查规则（无噪音时段、每日要求）").click()
+    heading(admin, "巡查规则")
+    expect(admin.get_by_label("无噪音施工时段 开始")).to_have_value("12:00")
+    shot(admin, "patrol-rules")
+    admin.get_by_role("link", name="检查表").click()
+    heading(admin, "检查表")
+    admin.get_by_role("link").filter(has_text="商铺").first.click()
+    heading(admin, "商铺")
+    expect(admin.locator(".checklist-items input[name=text]").first).to_have_value("消防安全")
+    shot(admin, "patrol-checklist")
