@@ -351,28 +351,11 @@ def create_checkpoint(actor, *, kind, name, zone, checklist, unit=None, place=No
                       interval_days=None, note="", source_type="", source_id=None, active_from=None,
                       active_until=None):
     """A new checkpoint with a fresh sticker token."""
-    name = (name or "").strip()
     if kind not in KINDS:
         raise PatrolError("请选择巡查点类型", "kind")
-    if not name:
-        raise PatrolError("请填写巡查点名称", "name")
-    if len(name) > 60:
-        raise PatrolError("名称不能超过 60 个字", "name")
-    if zone is None or zone.voided_at is not None:
-        raise PatrolError("请选择管辖区域", "zone")
-    if checklist is None or checklist.voided_at is not None:
-        raise PatrolError("请选择检查表", "checklist")
-    if unit is not None and unit.voided_at is not None:
-        raise PatrolError("请选择责任业务块", "unit")
     rules = PatrolRules.current()
-    if kind == "public":
-        interval_days = interval_days or rules.public_days
-        if not 1 <= interval_days <= 90:
-            raise PatrolError("巡查周期应在 1–90 天之间", "interval_days")
-    else:
-        interval_days = getattr(rules, f"{kind}_days")
-    if Checkpoint.live().where((Checkpoint.zone == zone) & (Checkpoint.name == name)).exists():
-        raise PatrolError("本区域已有同名巡查点", "name")
+    interval_days = (interval_days or rules.public_days) if kind == "public" else getattr(rules, f"{kind}_days")
+    name = _checked_fields(None, kind, name, zone, checklist, unit, interval_days)
     with database.atomic():
         checkpoint = Checkpoint.create(
             kind=kind, name=name, zone=zone, checklist=checklist, unit=unit, place=place, household=household,
@@ -385,7 +368,8 @@ def create_checkpoint(actor, *, kind, name, zone, checklist, unit=None, place=No
     return checkpoint
 
 
-def update_checkpoint(actor, checkpoint, expected_version, *, name, zone, checklist, unit, interval_days, note):
+def _checked_fields(checkpoint, kind, name, zone, checklist, unit, interval_days):
+    """Refuse what a checkpoint can't be saved with; returns the trimmed name."""
     name = (name or "").strip()
     if not name:
         raise PatrolError("请填写巡查点名称", "name")
@@ -395,11 +379,20 @@ def update_checkpoint(actor, checkpoint, expected_version, *, name, zone, checkl
         raise PatrolError("请选择管辖区域", "zone")
     if checklist is None or checklist.voided_at is not None:
         raise PatrolError("请选择检查表", "checklist")
-    if checkpoint.kind == "public" and not 1 <= (interval_days or 0) <= 90:
+    if unit is not None and unit.voided_at is not None:
+        raise PatrolError("请选择责任业务块", "unit")
+    if kind == "public" and not 1 <= (interval_days or 0) <= 90:
         raise PatrolError("巡查周期应在 1–90 天之间", "interval_days")
-    if Checkpoint.live().where((Checkpoint.zone == zone) & (Checkpoint.name == name)
-                               & (Checkpoint.id != checkpoint.id)).exists():
+    same_name = Checkpoint.live().where((Checkpoint.zone == zone) & (Checkpoint.name == name))
+    if checkpoint is not None:
+        same_name = same_name.where(Checkpoint.id != checkpoint.id)
+    if same_name.exists():
         raise PatrolError("本区域已有同名巡查点", "name")
+    return name
+
+
+def update_checkpoint(actor, checkpoint, expected_version, *, name, zone, checklist, unit, interval_days, note):
+    name = _checked_fields(checkpoint, checkpoint.kind, name, zone, checklist, unit, interval_days)
     before = _summary(checkpoint)
     checkpoint.name, checkpoint.zone, checkpoint.checklist, checkpoint.unit = name, zone, checklist, unit
     checkpoint.note = (note or "").strip()

@@ -57,6 +57,19 @@ def login(client, people):
     return sign_in
 
 
+@pytest.fixture
+def as_user(client):
+    """Sign the test client in as a user record (signing out whoever was in)."""
+
+    def sign_in(user):
+        client.post("/logout")
+        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 303
+        return client
+
+    return sign_in
+
+
 def text(response):
     """A page's visible text, tags stripped and whitespace collapsed."""
     html = response.get_data(as_text=True)

@@ -17,7 +17,6 @@ from kefu import estate
 from kefu import patrols
 from kefu import uploads
 from kefu import users
-from kefu import workorders
 from kefu.patrols import Check
 from kefu.patrols import Checklist
 from kefu.patrols import Finding
@@ -26,17 +25,6 @@ from test_tickets import sh
 from test_tickets import traveller  # noqa: F401 (fixture)
 from test_tickets import world  # noqa: F401 (fixture)
 from test_uploads import jpeg
-
-
-@pytest.fixture
-def as_user(client):
-    def sign_in(user):
-        client.post("/logout")
-        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
-        assert response.status_code == 303
-        return client
-
-    return sign_in
 
 
 @pytest.fixture

@@ -22,17 +22,6 @@ from test_tickets import traveller  # noqa: F401  (fixture)
 from test_tickets import world  # noqa: F401  (fixture)
 
 
-@pytest.fixture
-def as_user(client):
-    def sign_in(user):
-        client.post("/logout")
-        response = client.post("/login", data={"username": user.username, "password": PASSWORD})
-        assert response.status_code == 303
-        return client
-
-    return sign_in
-
-
 def intake_form(world, **values):
     form = {"channel": "前台转交", "category": "工程维修", "tier": str(world.normal.id), "household": "1-1-101",
             "place": "0", "zone": "0", "customer_name": "王先生", "customer_phone": "13812345678",
