@@ -185,7 +185,7 @@ def init(path):
 
 
 # Every module with tables, lowest layer first.
-SCHEMA_MODULES = ["users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols"]
+SCHEMA_MODULES = ["users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations"]
 
 
 def create_schema():

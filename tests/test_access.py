@@ -18,6 +18,7 @@ from conftest import PASSWORD
 from conftest import text
 from kefu import estate
 from kefu import patrols
+from kefu import renovations
 from kefu import tickets
 from kefu import uploads
 from kefu import users
@@ -165,6 +166,36 @@ ACCESS = {
     "GET /admin/checklists": (ADMIN,),
     "GET /admin/checklists/<int:checklist_id>": (ADMIN,),
     "POST /admin/checklists/<int:checklist_id>": (ADMIN,),
+    # Renovations. The test renovation is in the assistant's zone, with a served notice and a referral.
+    "GET /renovations": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/cases": (SUPERVISOR,),
+    "GET /renovations/new": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/new": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/<int:renovation_id>": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/<int:renovation_id>/<any(start, pause, finish, accept, archive):action>": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/<int:renovation_id>/<any(start, pause, finish, accept, archive):action>": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/<int:renovation_id>/violations/new": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/<int:renovation_id>/violations/new": (SUPERVISOR, ASSISTANT),
+    "GET /patrols/findings/<int:finding_id>/violation": (SUPERVISOR, ASSISTANT),
+    "POST /patrols/findings/<int:finding_id>/violation": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/violations/<int:violation_id>": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/violations/<int:violation_id>/dissuade": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/violations/<int:violation_id>/dissuade": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/violations/<int:violation_id>/recheck": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/violations/<int:violation_id>/recheck": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/violations/<int:violation_id>/close": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/violations/<int:violation_id>/close": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/<int:renovation_id>/notices/new": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/<int:renovation_id>/notices/new": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/notices/<int:notice_id>": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/notices/<int:notice_id>": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/notices/<int:notice_id>/void": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/notices/<int:notice_id>.pdf": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/<int:renovation_id>/escalate": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/<int:renovation_id>/escalate": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/referrals/<int:referral_id>": (SUPERVISOR, ASSISTANT),
+    "POST /renovations/referrals/<int:referral_id>": (SUPERVISOR, ASSISTANT),
+    "GET /renovations/referrals/<int:referral_id>.pdf": (SUPERVISOR, ASSISTANT),
 }
 
 PROTECTED = [key for key, allowed in ACCESS.items() if allowed is not ANYONE]
@@ -222,7 +253,27 @@ def ids(app, people, unit):
             "unit_id": unit.id, "user_id": colleague.id, "photo_id": photo.id, "size": "thumb",
             "tier_id": tier.id, "ticket_id": ticket.id, "order_id": order.id, "resident_id": resident.id,
             "checkpoint_id": checkpoint.id, "check_id": check.id, "finding_id": check.findings.get().id,
-            "observation_id": observation.id, "checklist_id": checklist.id, "token": checkpoint.token}
+            "observation_id": observation.id, "checklist_id": checklist.id, "token": checkpoint.token,
+            **_renovation_ids(people[ASSISTANT], home)}
+
+
+def _renovation_ids(assistant, home):
+    """A started renovation with a violation, a served notice and a referral."""
+    renovation, _ = renovations.register(assistant, home, owner_name="王先生", planned_start=FROZEN.date(),
+                                         planned_end=FROZEN.date() + datetime.timedelta(days=30))
+    renovation = renovations.start(assistant, renovation, renovation.version)
+    violation, _ = renovations.record_violation(assistant, renovation, "超时施工", "午休时间电钻施工")
+    notice = renovations.issue_notice(assistant, renovation, [violation], "立即停止",
+                                      FROZEN.date() + datetime.timedelta(days=3))
+    renovations.serve_notice(assistant, notice, served_to="王先生")
+    referral = renovations.escalate(assistant, renovation, "居委会", "函", [renovations.Violation.get_by_id(violation.id)])
+    # The test finding is at the renovation, so it can also be recorded as a violation.
+    checkpoint = patrols.Checkpoint.get_by_id(renovation.checkpoint_id)
+    answers = {item.id: ("ok", "") for item in checkpoint.checklist.live_items()}
+    answers[next(iter(answers))] = ("fail", "午休时间施工")
+    check, _ = patrols.record_check(assistant, checkpoint, "scan", answers)
+    return {"renovation_id": renovation.id, "violation_id": violation.id, "notice_id": notice.id,
+            "referral_id": referral.id, "action": "pause", "finding_id": check.findings.get().id}
 
 
 @pytest.fixture

@@ -14,11 +14,12 @@ def register(app):
     from . import home
     from . import patrols
     from . import photos
+    from . import renovations
     from . import tickets
     from . import users
     from . import workorders
 
-    for module in (auth, home, estate, users, photos, tickets, workorders, patrols):
+    for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations):
         app.register_blueprint(module.bp)
 
 

@@ -61,6 +61,9 @@ from .forms import text
 bp = Blueprint("patrols", __name__)
 
 PATROLLERS = ("supervisor", "assistant")
+# More ways on for a finding, by what its checkpoint stands for: {source_type: (label, endpoint)};
+# the renovation register adds "记为装修违规".
+FINDING_ACTIONS = {}
 VIEWERS = ("admin", "supervisor", "assistant")
 HISTORY_PAGE = 20
 OWED_SHOWN = 30  # owed checkpoints listed per kind on the board, most overdue first
@@ -421,7 +424,9 @@ def finding(finding_id):
     finding = _finding(finding_id)
     order = WorkOrder.cards().where(WorkOrder.id == finding.work_order_id).first() \
         if finding.work_order_id else None
+    extra = FINDING_ACTIONS.get(finding.checkpoint.source_type)
     return render("patrols/finding.html", finding=finding, order=order, title="巡查问题",
+                  extra_action=(extra[0], url_for(extra[1], finding_id=finding.id)) if extra else None,
                   back=url_for("patrols.index"), photos=list(uploads.Photo.of(finding)),
                   timeline=events.timeline(finding), can_act=current_user.role in PATROLLERS and finding.state == "open")
 

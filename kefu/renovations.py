@@ -1,0 +1,582 @@
+"""Renovation supervision (装修户): the register, violations followed step by step (劝阻 → 整改通知书
+served → re-check → 上报 → closed and archived), numbered rectification notices, escalation to the
+owners' committee, residents' committee or district housing office, and the archive.
+
+An active renovation is a daily checkpoint of the patrols (the renovation checklist) from its
+start to its end; finishing it ends the checkpoint from the day after.
+"""
+import datetime
+
+import peewee
+
+from . import clock
+from . import events
+from . import idempotency
+from . import patrols
+from . import sequences
+from . import uploads
+from .db import BaseModel
+from .db import RuleError
+from .db import StaleRecord
+from .db import VersionedMixin
+from .db import VoidableMixin
+from .db import database
+from .estate import Estate
+from .estate import Household
+from .estate import Zone
+from .estate import zone_of_building
+from .users import User
+
+STATES = {"applied": "申请", "active": "在施工", "paused": "暂停", "finished": "已完工", "accepted": "已验收"}
+WORKS = ["水电改造", "拆改非承重墙", "封阳台", "铺贴地砖墙砖", "吊顶", "厨卫改造", "门窗更换", "油漆涂料", "其他"]
+VIOLATION_TYPES = ["超时施工", "违规拆改", "垃圾乱堆", "占用公共部位", "噪音扰民", "其他"]
+BODIES = ["业委会", "居委会", "区房屋土地管理局相关办事处"]
+VIOLATION_STATES = {
+    "open": "待处理", "dissuaded": "已劝阻", "noticed": "已发整改通知", "complied": "复查已整改",
+    "not_complied": "复查未整改", "escalated": "已上报", "closed": "已结案",
+}
+CONSEQUENCE = ("逾期未整改的，服务中心将汇总相关材料上报业主委员会、居民委员会及区房屋土地管理局相关办事处处理，"
+               "由此产生的一切后果由业主及施工单位承担。")
+
+
+class RenovationError(RuleError):
+    pass
+
+
+class Renovation(VoidableMixin, VersionedMixin, BaseModel):
+    """装修登记: one household's renovation, from the application to the acceptance."""
+
+    household = peewee.ForeignKeyField(Household, backref="renovations", on_delete="RESTRICT")
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    owner_name = peewee.CharField(max_length=40)
+    owner_phone = peewee.CharField(max_length=20, default="")
+    company = peewee.CharField(max_length=60, default="")
+    foreman = peewee.CharField(max_length=40, default="")
+    foreman_phone = peewee.CharField(max_length=20, default="")
+    workers = peewee.IntegerField(default=0)
+    permit_number = peewee.CharField(max_length=40, default="")
+    permit_date = peewee.DateField(null=True)
+    planned_start = peewee.DateField()
+    planned_end = peewee.DateField()
+    deposit = peewee.IntegerField(default=0)  # 元
+    allowed_hours = peewee.CharField(max_length=80, default="")
+    works = peewee.TextField(default="")  # 、-separated, from WORKS
+    state = peewee.CharField(max_length=10, default="applied")
+    started_on = peewee.DateField(null=True)
+    finished_on = peewee.DateField(null=True)
+    checkpoint_id = peewee.IntegerField(null=True)
+    note = peewee.TextField(default="")
+    archived_at = peewee.DateTimeField(null=True)
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = ((("zone", "state"), False), (("household", "created_at"), False))
+
+    @property
+    def state_label(self):
+        return STATES.get(self.state, self.state)
+
+    @property
+    def work_list(self):
+        return [w for w in self.works.split("、") if w]
+
+
+class Violation(VersionedMixin, BaseModel):
+    """违规: one breach of the rules, the contract or the agreement, followed until closed."""
+
+    renovation = peewee.ForeignKeyField(Renovation, backref="violations", on_delete="RESTRICT")
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    kind = peewee.CharField(max_length=10)
+    at = peewee.DateTimeField()
+    description = peewee.TextField()
+    clause = peewee.TextField(default="")
+    finding_id = peewee.IntegerField(null=True)
+    state = peewee.CharField(max_length=12, default="open")
+    dissuaded_at = peewee.DateTimeField(null=True)
+    dissuade_outcome = peewee.TextField(default="")
+    recheck_at = peewee.DateTimeField(null=True)
+    recheck_complied = peewee.BooleanField(null=True)
+    recheck_note = peewee.TextField(default="")
+    closed_at = peewee.DateTimeField(null=True)
+    close_note = peewee.TextField(default="")
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = ((("zone", "state"), False), (("renovation", "at"), False))
+
+    @property
+    def state_label(self):
+        return VIOLATION_STATES.get(self.state, self.state)
+
+    @property
+    def is_open(self):
+        return self.state != "closed"
+
+
+class RectificationNotice(VoidableMixin, BaseModel):
+    """整改通知书: numbered per year, never reused, served on the household and contractor."""
+
+    renovation = peewee.ForeignKeyField(Renovation, backref="notices", on_delete="RESTRICT")
+    year = peewee.IntegerField()
+    serial = peewee.IntegerField()
+    clauses = peewee.TextField()
+    demand = peewee.TextField()
+    deadline = peewee.DateField()
+    consequence = peewee.TextField(default=CONSEQUENCE)
+    issued_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    issued_at = peewee.DateTimeField()
+    served_at = peewee.DateTimeField(null=True)
+    served_to = peewee.CharField(max_length=60, default="")
+    refused = peewee.BooleanField(default=False)
+    witness = peewee.CharField(max_length=60, default="")
+
+    class Meta:
+        indexes = ((("year", "serial"), True),)
+
+    @property
+    def number(self):
+        return f"〔{self.year}〕第{self.serial:04d}号"
+
+    @property
+    def is_served(self):
+        return self.served_at is not None
+
+    def violations(self):
+        return (Violation.select().join(NoticeViolation).where(NoticeViolation.notice == self)
+                .order_by(Violation.at))
+
+
+class NoticeViolation(BaseModel):
+    notice = peewee.ForeignKeyField(RectificationNotice, backref="links", on_delete="CASCADE")
+    violation = peewee.ForeignKeyField(Violation, backref="notice_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("notice", "violation"), True),)
+
+
+class Referral(BaseModel):
+    """上报: the case reported to an outside body, with the dossier, and their reply."""
+
+    renovation = peewee.ForeignKeyField(Renovation, backref="referrals", on_delete="RESTRICT")
+    body = peewee.CharField(max_length=30)
+    sent_at = peewee.DateTimeField()
+    letter = peewee.TextField()
+    reason_without_notice = peewee.TextField(default="")
+    reply = peewee.TextField(default="")
+    reply_at = peewee.DateTimeField(null=True)
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+
+    class Meta:
+        indexes = ((("renovation", "sent_at"), False),)
+
+
+MODELS = [Renovation, Violation, RectificationNotice, NoticeViolation, Referral]
+
+
+def _tz():
+    return Estate.current().tz
+
+
+def _text(value, limit, label, field, required=False):
+    value = (value or "").strip()
+    if required and not value:
+        raise RenovationError(f"请填写{label}", field)
+    if len(value) > limit:
+        raise RenovationError(f"{label}不能超过 {limit} 个字", field)
+    return value
+
+
+# The register
+
+def register(actor, household, *, owner_name, owner_phone="", company="", foreman="", foreman_phone="", workers=0,
+             permit_number="", permit_date=None, planned_start, planned_end, deposit=0, allowed_hours="",
+             works=(), note="", token=None):
+    """登记 a renovation (申请). Returns (renovation, created)."""
+    if household is None or household.voided_at is not None:
+        raise RenovationError("请填写房号", "household")
+    zone = zone_of_building(household.building_id)
+    if zone is None:
+        raise RenovationError("该房号不属于任何管辖区域", "household")
+    values = dict(
+        owner_name=_text(owner_name, 40, "业主姓名", "owner_name", required=True),
+        owner_phone=_text(owner_phone, 20, "业主电话", "owner_phone"),
+        company=_text(company, 60, "施工单位", "company"), foreman=_text(foreman, 40, "施工负责人", "foreman"),
+        foreman_phone=_text(foreman_phone, 20, "负责人电话", "foreman_phone"),
+        permit_number=_text(permit_number, 40, "装修许可/协议编号", "permit_number"),
+        allowed_hours=_text(allowed_hours, 80, "允许施工时间", "allowed_hours"), note=_text(note, 1000, "备注", "note"))
+    if planned_start is None:
+        raise RenovationError("请填写计划开工日期", "planned_start")
+    if planned_end is None or planned_end < planned_start:
+        raise RenovationError("计划完工日期不能早于开工日期", "planned_end")
+    if not 0 <= (workers or 0) <= 200:
+        raise RenovationError("施工人数应在 0–200 之间", "workers")
+    if not 0 <= (deposit or 0) <= 1000000:
+        raise RenovationError("押金金额不正确", "deposit")
+    unknown = [w for w in works if w not in WORKS]
+    if unknown:
+        raise RenovationError("请从列表中选择装修项目", "works")
+    if Renovation.live().where((Renovation.household == household) & Renovation.state.in_(("applied", "active",
+                                                                                         "paused"))).exists():
+        raise RenovationError("该房号已有未完工的装修登记", "household")
+    with database.atomic():
+        earlier = idempotency.claim(token)
+        if earlier is not None:
+            return Renovation.get_by_id(earlier.record_id), False
+        renovation = Renovation.create(household=household, zone=zone, workers=workers or 0, deposit=deposit or 0,
+                                       permit_date=permit_date, planned_start=planned_start, planned_end=planned_end,
+                                       works="、".join(works), created_by=actor, created_at=clock.utcnow(), **values)
+        events.record(actor, renovation, "装修登记", to_state=renovation.state_label,
+                      note=f"{household.code} {values['owner_name']} · {values['company'] or '自装'} · "
+                           f"{planned_start:%m-%d} 至 {planned_end:%m-%d}")
+        idempotency.remember(token, renovation)
+    return renovation, True
+
+
+def _move(actor, renovation, expected_version, allowed, to_state, action, note="", **fields):
+    if renovation.state not in allowed:
+        raise RenovationError(f"装修当前为“{renovation.state_label}”，不能{action}")
+    values = {Renovation.state: to_state, Renovation.version: Renovation.version + 1}
+    for name, value in fields.items():
+        values[getattr(Renovation, name)] = value
+    updated = (Renovation.update(values).where((Renovation.id == renovation.id) & Renovation.state.in_(allowed)
+                                               & (Renovation.version == expected_version)).execute())
+    if updated != 1:
+        raise StaleRecord()
+    from_label = renovation.state_label
+    renovation = Renovation.get_by_id(renovation.id)
+    events.record(actor, renovation, action, from_state=from_label, to_state=renovation.state_label, note=note)
+    return renovation
+
+
+def start(actor, renovation, expected_version, day=None):
+    """开工: the renovation becomes a daily checkpoint of the zone's patrols until its planned end."""
+    day = day or clock.today(_tz())
+    with database.atomic():
+        checkpoint = None
+        if renovation.checkpoint_id:
+            checkpoint = patrols.Checkpoint.get_or_none(patrols.Checkpoint.id == renovation.checkpoint_id)
+        if checkpoint is None:
+            checkpoint = patrols.create_checkpoint(
+                actor, kind="renovation", name=f"{renovation.household.code} 装修", zone=renovation.zone,
+                checklist=patrols.Checklist.get(patrols.Checklist.code == "renovation"),
+                household=renovation.household, source_type="renovation", source_id=renovation.id,
+                active_from=day, active_until=max(renovation.planned_end, day))
+        else:
+            patrols.Checkpoint.update(active_until=max(renovation.planned_end, day)).where(
+                patrols.Checkpoint.id == checkpoint.id).execute()
+        return _move(actor, renovation, expected_version, ("applied", "paused"), "active",
+                     "开工" if renovation.state == "applied" else "恢复施工",
+                     started_on=renovation.started_on or day, checkpoint_id=checkpoint.id)
+
+
+def pause(actor, renovation, expected_version, reason):
+    """暂停: no daily patrol is owed while the works stand still."""
+    reason = _text(reason, 500, "暂停原因", "reason", required=True)
+    with database.atomic():
+        _end_checkpoint(renovation, clock.today(_tz()))
+        return _move(actor, renovation, expected_version, ("active",), "paused", "暂停施工", note=reason)
+
+
+def finish(actor, renovation, expected_version, day=None, note=""):
+    """完工: the renovation drops out of the patrol coverage from the day after."""
+    day = day or clock.today(_tz())
+    with database.atomic():
+        _end_checkpoint(renovation, day)
+        return _move(actor, renovation, expected_version, ("active", "paused"), "finished", "完工",
+                     note=_text(note, 500, "说明", "note"), finished_on=day)
+
+
+def accept(actor, renovation, expected_version, note=""):
+    """验收: the renovation is accepted; its open violations must be closed first."""
+    if renovation.violations.where(Violation.state != "closed").exists():
+        raise RenovationError("还有未结案的违规，不能验收")
+    with database.atomic():
+        return _move(actor, renovation, expected_version, ("finished",), "accepted", "验收",
+                     note=_text(note, 500, "说明", "note"))
+
+
+def _end_checkpoint(renovation, day):
+    if renovation.checkpoint_id:
+        patrols.Checkpoint.update(active_until=day).where(patrols.Checkpoint.id == renovation.checkpoint_id).execute()
+
+
+def for_checkpoint(checkpoint):
+    """The renovation a patrol checkpoint stands for, or None."""
+    if checkpoint.source_type != "renovation" or checkpoint.source_id is None:
+        return None
+    return Renovation.get_or_none(Renovation.id == checkpoint.source_id)
+
+
+# Violations
+
+def record_violation(actor, renovation, kind, description, clause="", at=None, photos=(), finding=None, token=None):
+    """A violation found on a patrol (from its finding) or recorded directly. Returns (violation, created)."""
+    if renovation.voided_at is not None or renovation.state == "accepted":
+        raise RenovationError("该装修已验收或作废，不能再记录违规")
+    if kind not in VIOLATION_TYPES:
+        raise RenovationError("请选择违规类型", "kind")
+    description = _text(description, 1000, "违规情况", "description", required=True)
+    clause = _text(clause, 500, "违反的规定或协议条款", "clause")
+    now = clock.utcnow()
+    at = clock.to_utc_naive(clock.aware(at)) if at is not None else now
+    if at > now:
+        raise RenovationError("发现时间不能晚于现在", "at")
+    with database.atomic():
+        earlier = idempotency.claim(token)
+        if earlier is not None:
+            return Violation.get_by_id(earlier.record_id), False
+        violation = Violation.create(renovation=renovation, zone=renovation.zone_id, kind=kind, at=at,
+                                     description=description, clause=clause,
+                                     finding_id=finding.id if finding is not None else None,
+                                     created_by=actor, created_at=now)
+        photos = list(photos)
+        uploads.attach(photos, violation)
+        events.record(actor, violation, "记录违规", to_state=violation.state_label,
+                      note=f"{kind}：{description}" + (f"（{clause}）" if clause else ""),
+                      **({"photo_ids": [p.id for p in photos]} if photos else {}))
+        events.record(actor, renovation, "记录违规", note=f"{kind}：{description}")
+        idempotency.remember(token, violation)
+    return violation, True
+
+
+def _step(actor, violation, expected_version, allowed, to_state, action, note="", **fields):
+    if violation.state not in allowed:
+        raise RenovationError(f"该违规当前为“{violation.state_label}”，不能{action}")
+    values = {Violation.state: to_state, Violation.version: Violation.version + 1}
+    for name, value in fields.items():
+        values[getattr(Violation, name)] = value
+    updated = (Violation.update(values).where((Violation.id == violation.id) & Violation.state.in_(allowed)
+                                              & (Violation.version == expected_version)).execute())
+    if updated != 1:
+        raise StaleRecord()
+    from_label = violation.state_label
+    violation = Violation.get_by_id(violation.id)
+    events.record(actor, violation, action, from_state=from_label, to_state=violation.state_label, note=note)
+    return violation
+
+
+def dissuade(actor, violation, expected_version, outcome):
+    """劝阻: told them to stop, and what they said or did."""
+    outcome = _text(outcome, 500, "劝阻结果", "outcome", required=True)
+    with database.atomic():
+        return _step(actor, violation, expected_version, ("open",), "dissuaded", "劝阻", note=outcome,
+                     dissuaded_at=clock.utcnow(), dissuade_outcome=outcome)
+
+
+def issue_notice(actor, renovation, violations, demand, deadline, clauses=""):
+    """整改通知书: numbered 〔year〕第NNNN号 from a counter that never goes back (a voided notice keeps
+    its number), for one or more open violations of this renovation."""
+    violations = [v for v in violations if v.renovation_id == renovation.id]
+    if not violations:
+        raise RenovationError("请选择通知书针对的违规", "violations")
+    if any(v.state in ("closed", "complied") for v in violations):
+        raise RenovationError("已结案或已整改的违规不能再发通知书", "violations")
+    demand = _text(demand, 1000, "整改要求", "demand", required=True)
+    clauses = _text(clauses, 1000, "违反的规定或协议条款", "clauses") or "；".join(
+        v.clause for v in violations if v.clause) or "《装修管理服务协议》及小区装修管理规定"
+    today = clock.today(_tz())
+    if deadline is None or deadline < today:
+        raise RenovationError("整改期限不能早于今天", "deadline")
+    now = clock.utcnow()
+    year = clock.to_local(now, _tz()).year
+    with database.atomic():
+        notice = RectificationNotice.create(
+            renovation=renovation, year=year, serial=sequences.next_value(f"renovation-notice-{year}"),
+            clauses=clauses, demand=demand, deadline=deadline, issued_by=actor, issued_at=now)
+        for violation in violations:
+            NoticeViolation.create(notice=notice, violation=violation)
+        events.record(actor, notice, "开具整改通知书", note=f"{notice.number}：{demand}（期限 {deadline:%m-%d}）")
+        events.record(actor, renovation, "开具整改通知书", note=notice.number)
+    return notice
+
+
+def serve_notice(actor, notice, served_to="", refused=False, witness="", at=None):
+    """送达: who received it and when, or 拒签 with a witness. Its violations await re-check."""
+    if notice.voided_at is not None:
+        raise RenovationError("该通知书已作废")
+    if notice.is_served:
+        raise RenovationError("该通知书已送达")
+    served_to = _text(served_to, 60, "签收人", "served_to")
+    witness = _text(witness, 60, "见证人", "witness")
+    if refused and not witness:
+        raise RenovationError("拒签须填写见证人", "witness")
+    if not refused and not served_to:
+        raise RenovationError("请填写签收人", "served_to")
+    now = clock.utcnow()
+    at = clock.to_utc_naive(clock.aware(at)) if at is not None else now
+    if at > now or at < notice.issued_at:
+        raise RenovationError("送达时间应在开具之后、现在之前", "at")
+    with database.atomic():
+        updated = (RectificationNotice.update(served_at=at, served_to=served_to, refused=refused, witness=witness)
+                   .where((RectificationNotice.id == notice.id) & RectificationNotice.served_at.is_null()).execute())
+        if updated != 1:
+            raise StaleRecord()
+        who = f"拒签，见证人 {witness}" if refused else f"签收人 {served_to}"
+        events.record(actor, notice, "送达整改通知书", note=who)
+        for violation in notice.violations():
+            if violation.state in ("open", "dissuaded", "not_complied"):
+                _step(actor, violation, violation.version, (violation.state,), "noticed", "送达整改通知书",
+                      note=f"{notice.number}，{who}，期限 {notice.deadline:%m-%d}")
+    return RectificationNotice.get_by_id(notice.id)
+
+
+def void_notice(actor, notice, reason):
+    """A notice issued in error is voided; its number is not given out again."""
+    reason = _text(reason, 200, "作废原因", "reason", required=True)
+    if notice.is_served:
+        raise RenovationError("已送达的通知书不能作废")
+    with database.atomic():
+        RectificationNotice.update(voided_at=clock.utcnow(), void_reason=reason).where(
+            RectificationNotice.id == notice.id).execute()
+        events.record(actor, notice, "作废", note=reason)
+
+
+def recheck(actor, violation, expected_version, complied, note, at=None):
+    """复查 after the notice: complied (整改到位) or not. A re-check can't precede its notice."""
+    note = _text(note, 500, "复查情况", "note", required=True)
+    served = [n for n in notices_of(violation) if n.is_served]
+    if not served:
+        raise RenovationError("整改通知书送达后才能复查")
+    now = clock.utcnow()
+    at = clock.to_utc_naive(clock.aware(at)) if at is not None else now
+    if at > now:
+        raise RenovationError("复查时间不能晚于现在", "at")
+    if at < max(n.served_at for n in served):
+        raise RenovationError("复查时间不能早于通知书送达时间", "at")
+    with database.atomic():
+        return _step(actor, violation, expected_version, ("noticed",), "complied" if complied else "not_complied",
+                     "复查：已整改" if complied else "复查：未整改", note=note, recheck_at=at,
+                     recheck_complied=bool(complied), recheck_note=note)
+
+
+def photos_of(violation):
+    """A violation's photos, with those of the patrol finding it was recorded from."""
+    photos = list(uploads.Photo.of(violation))
+    if violation.finding_id:
+        photos += list(uploads.Photo.of(patrols.Finding.get_by_id(violation.finding_id)))
+    return photos
+
+
+def notices_of(violation):
+    return list(RectificationNotice.live().join(NoticeViolation)
+                .where(NoticeViolation.violation == violation).order_by(RectificationNotice.issued_at))
+
+
+def escalate(actor, renovation, body, letter, violations, reason_without_notice="", at=None):
+    """上报: the case goes to an outside body with its dossier. Needs a served notice among the
+    reported violations, or a recorded reason why there is none."""
+    if body not in BODIES:
+        raise RenovationError("请选择上报单位", "body")
+    letter = _text(letter, 3000, "上报函", "letter", required=True)
+    reason_without_notice = _text(reason_without_notice, 500, "未发通知书的原因", "reason_without_notice")
+    violations = [v for v in violations if v.renovation_id == renovation.id and v.state != "closed"]
+    if not violations:
+        raise RenovationError("请选择要上报的违规", "violations")
+    served = any(n.is_served for v in violations for n in notices_of(v))
+    if not served and not reason_without_notice:
+        raise RenovationError("上报前须已送达整改通知书，或写明未能送达的原因", "reason_without_notice")
+    now = clock.utcnow()
+    with database.atomic():
+        referral = Referral.create(renovation=renovation, body=body, sent_at=now, letter=letter,
+                                   reason_without_notice=reason_without_notice, created_by=actor)
+        for violation in violations:
+            _step(actor, violation, violation.version, (violation.state,), "escalated", "上报",
+                  note=f"上报{body}")
+        events.record(actor, referral, "上报", note=f"{body}：{len(violations)} 项违规")
+        events.record(actor, renovation, "上报", note=body)
+    return referral
+
+
+def record_reply(actor, referral, reply):
+    reply = _text(reply, 1000, "答复", "reply", required=True)
+    with database.atomic():
+        Referral.update(reply=reply, reply_at=clock.utcnow()).where(Referral.id == referral.id).execute()
+        events.record(actor, referral, "收到答复", note=reply)
+    return Referral.get_by_id(referral.id)
+
+
+def close_violation(actor, violation, expected_version, note):
+    """结案: the violation is settled (complied, or dealt with by the body it went to)."""
+    note = _text(note, 500, "结案说明", "note", required=True)
+    with database.atomic():
+        return _step(actor, violation, expected_version, ("open", "dissuaded", "complied", "not_complied",
+                                                          "escalated", "noticed"),
+                     "closed", "结案", note=note, closed_at=clock.utcnow(), close_note=note)
+
+
+def archive(actor, renovation, expected_version):
+    """归档: every violation closed, the case is kept on file (and stays searchable)."""
+    if renovation.violations.where(Violation.state != "closed").exists():
+        raise RenovationError("还有未结案的违规，不能归档")
+    if renovation.archived_at is not None:
+        raise RenovationError("已归档")
+    with database.atomic():
+        updated = (Renovation.update(archived_at=clock.utcnow(), version=Renovation.version + 1)
+                   .where((Renovation.id == renovation.id) & (Renovation.version == expected_version)).execute())
+        if updated != 1:
+            raise StaleRecord()
+        events.record(actor, renovation, "归档")
+    return Renovation.get_by_id(renovation.id)
+
+
+# Lists
+
+def active_in(zone_ids):
+    return (Renovation.live().where(Renovation.zone.in_(zone_ids) & Renovation.state.in_(("applied", "active",
+                                                                                          "paused")))
+            .order_by(Renovation.state, Renovation.planned_end))
+
+
+def open_violations(zone_ids):
+    return (Violation.select(Violation, Renovation).join(Renovation)
+            .where(Violation.zone.in_(zone_ids) & (Violation.state != "closed")).order_by(Violation.at))
+
+
+def overdue_notices(zone_ids, today=None):
+    """Served notices past their deadline whose violations still await the re-check."""
+    today = today or clock.today(_tz())
+    return (RectificationNotice.live().join(Renovation)
+            .where(Renovation.zone.in_(zone_ids) & RectificationNotice.served_at.is_null(False)
+                   & (RectificationNotice.deadline < today)
+                   & RectificationNotice.id.in_(NoticeViolation.select(NoticeViolation.notice).join(Violation)
+                                                .where(Violation.state == "noticed")))
+            .order_by(RectificationNotice.deadline))
+
+
+def search(zone_ids, text="", archived=None):
+    """The register, current and archived, by 房号, owner, company or permit number."""
+    query = Renovation.live().join(Household).where(Renovation.zone.in_(zone_ids))
+    text = (text or "").strip()
+    if text:
+        query = query.where((Household.code.contains(text)) | Renovation.owner_name.contains(text)
+                            | Renovation.company.contains(text) | Renovation.permit_number.contains(text))
+    if archived is True:
+        query = query.where(Renovation.archived_at.is_null(False))
+    elif archived is False:
+        query = query.where(Renovation.archived_at.is_null())
+    return query.order_by(Renovation.created_at.desc())
+
+
+def age_days(moment, today=None):
+    today = today or clock.today(_tz())
+    return (today - clock.to_local(moment, _tz()).date()).days
+
+
+def dossier(renovation):
+    """Everything the escalation dossier prints: the record, violations with photos, notices with their
+    service, re-checks, referrals."""
+    violations = list(renovation.violations.order_by(Violation.at))
+    return {
+        "renovation": renovation,
+        "violations": [(v, photos_of(v), notices_of(v)) for v in violations],
+        "notices": list(RectificationNotice.live().where(RectificationNotice.renovation == renovation)
+                        .order_by(RectificationNotice.issued_at)),
+        "referrals": list(renovation.referrals.order_by(Referral.sent_at)),
+        "documents": list(uploads.Photo.of(renovation)),
+    }
+
+
+def default_deadline(days=3):
+    return clock.today(_tz()) + datetime.timedelta(days=days)
