@@ -115,9 +115,17 @@ class Prepared:
         if self.sql is None:
             self._prepare()
         params = [constant if slot is None else values[slot] for slot, constant in self.slots]
-        # As peewee would send them: datetimes as text in the stored format.
-        params = [str(value) if isinstance(value, datetime.datetime) else value for value in params]
+        params = [_stored(value) for value in params]
         return rows(self.model, database.execute_sql(self.sql, params))
+
+
+def _stored(value):
+    """A parameter as peewee would send it: datetimes and dates as text in the stored format."""
+    if isinstance(value, datetime.datetime):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
 
 
 def _parser(parse):

@@ -678,37 +678,74 @@ def coverage_today(zone_ids, day=None, owed_limit=None, lists=True):
     board["renovation"]["window_rule"] = rules.renovation_in_window
     if not zone_ids:
         return board
-    covered = peewee.Case(Checkpoint.kind, [
-        (kind, Checkpoint.last_day >= day - datetime.timedelta(days=getattr(rules, f"{kind}_days") - 1))
-        for kind in DAILY_KINDS],
-        Checkpoint.last_day >= peewee.fn.date(day.isoformat(), peewee.fn.printf("-%d days", Checkpoint.interval_days - 1)))
-    covered = peewee.fn.COALESCE(covered, 0)
-    in_window = peewee.fn.COALESCE(Checkpoint.last_window_day == day, 0)
-    owed_today = (Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(zone_ids)
-                  & (Checkpoint.created_at < clock.day_bounds(day, tz)[1])
-                  & (Checkpoint.active_from.is_null() | (Checkpoint.active_from <= day))
-                  & (Checkpoint.active_until.is_null() | (Checkpoint.active_until >= day)))
-    counts = (Checkpoint.select(Checkpoint.kind, peewee.fn.COUNT(Checkpoint.id), peewee.fn.SUM(covered),
-                                peewee.fn.SUM(in_window))
-              .where(owed_today).group_by(Checkpoint.kind).tuples())
-    for kind, total, done, window_done in counts:
-        group = board[kind]
-        group.update(total=total, done=done or 0, owed_count=total - (done or 0), window_done=window_done or 0)
+    since = [day - datetime.timedelta(days=getattr(rules, f"{kind}_days") - 1) for kind in DAILY_KINDS]
+    zone_ids = list(zone_ids)
+    # The day as a Julian day number: a public place is covered if julianday(last_day) > it − interval.
+    values = (*zone_ids, day, day.toordinal() + 1721424.5, *since, clock.day_bounds(day, tz)[1])
+    for row in _board_query("counts", len(zone_ids))(*values):
+        group = board[row.kind]
+        done = row.done or 0
+        group.update(total=row.total, done=done, owed_count=row.total - done, window_done=row.window_done or 0)
     if not lists:
         return board
-    wanted = covered == 0
-    if rules.renovation_in_window:
-        wanted = wanted | ((Checkpoint.kind == "renovation") & (in_window == 0))
-    query = (Checkpoint.select(*(getattr(Checkpoint, name) for name in _BOARD_FIELDS), covered.alias("covered"))
-             .where(owed_today & wanted)
-             .order_by(Checkpoint.kind, Checkpoint.last_day.is_null(False), Checkpoint.last_day, Checkpoint.name))
-    for checkpoint in rows(Checkpoint, database.execute(query)):
+    query = _board_query("owed_window" if rules.renovation_in_window else "owed", len(zone_ids))
+    for checkpoint in query(*values):
         group = board[checkpoint.kind]
         if not checkpoint.covered and (owed_limit is None or len(group["owed"]) < owed_limit):
             group["owed"].append(checkpoint)
         if checkpoint.kind == "renovation" and rules.renovation_in_window and checkpoint.last_window_day != day:
             group["window_owed"].append(checkpoint)
     return board
+
+
+def _board_terms(zone_ids, day, day_julian, security_since, renovation_since, shop_since, day_end):
+    """The board's shared pieces: which checkpoints are owed on `day`, and whether each is covered."""
+    since = {"security": security_since, "renovation": renovation_since, "shop": shop_since}
+    covered = peewee.fn.COALESCE(peewee.Case(Checkpoint.kind, [
+        (kind, Checkpoint.last_day >= since[kind]) for kind in DAILY_KINDS],
+        peewee.fn.julianday(Checkpoint.last_day) > day_julian - Checkpoint.interval_days), 0)
+    owed_today = (Checkpoint.voided_at.is_null()
+                  & Checkpoint.zone.in_(zone_ids)
+                  & (Checkpoint.created_at < day_end)
+                  & (Checkpoint.active_from.is_null() | (Checkpoint.active_from <= day))
+                  & (Checkpoint.active_until.is_null() | (Checkpoint.active_until >= day)))
+    in_window = peewee.fn.COALESCE(Checkpoint.last_window_day == day, 0)
+    return covered, owed_today, in_window
+
+
+def _board_counts(*values):
+    covered, owed_today, in_window = _board_terms(*values)
+    return (Checkpoint.select(Checkpoint.kind, peewee.fn.COUNT(Checkpoint.id).alias("total"),
+                              peewee.fn.SUM(covered).alias("done"), peewee.fn.SUM(in_window).alias("window_done"))
+            .where(owed_today).group_by(Checkpoint.kind))
+
+
+def _board_owed(window_rule):
+    def build(*values):
+        covered, owed_today, in_window = _board_terms(*values)
+        wanted = covered == 0
+        if window_rule:
+            wanted = wanted | ((Checkpoint.kind == "renovation") & (in_window == 0))
+        return (Checkpoint.select(*(getattr(Checkpoint, name) for name in _BOARD_FIELDS), covered.alias("covered"))
+                .where(owed_today & wanted)
+                .order_by(Checkpoint.kind, Checkpoint.last_day.is_null(False), Checkpoint.last_day, Checkpoint.name))
+    return build
+
+
+# Built by peewee once per query and number of zones (the CASE alone costs more to build than to run).
+_BOARD_BUILDERS = {"counts": _board_counts, "owed": _board_owed(False), "owed_window": _board_owed(True)}
+_BOARD_QUERIES = {}
+
+
+def _board_query(name, zone_count):
+    key = (name, zone_count)
+    if key not in _BOARD_QUERIES:
+        build = _BOARD_BUILDERS[name]
+        example = (*range(-1, -zone_count - 1, -1), datetime.date(1901, 1, 1), -0.25, datetime.date(1901, 1, 2),
+                   datetime.date(1901, 1, 3), datetime.date(1901, 1, 4), datetime.datetime(1901, 1, 5, 1, 2, 3))
+        _BOARD_QUERIES[key] = Prepared(Checkpoint, lambda *values: build(list(values[:zone_count]),
+                                                                         *values[zone_count:]), *example)
+    return _BOARD_QUERIES[key]
 
 
 def coverage_history(zone_ids, first_day, last_day):

@@ -217,13 +217,13 @@ def register(actor, household, *, owner_name, owner_phone="", company="", forema
     unknown = [w for w in works if w not in WORKS]
     if unknown:
         raise RenovationError("请从列表中选择装修项目", "works")
-    if Renovation.live().where((Renovation.household == household) & Renovation.state.in_(("applied", "active",
-                                                                                         "paused"))).exists():
-        raise RenovationError("该房号已有未完工的装修登记", "household")
     with database.atomic():
         earlier = idempotency.claim(token)
         if earlier is not None:
             return Renovation.get_by_id(earlier.record_id), False
+        if Renovation.live().where((Renovation.household == household)
+                                   & Renovation.state.in_(("applied", "active", "paused"))).exists():
+            raise RenovationError("该房号已有未完工的装修登记", "household")
         renovation = Renovation.create(household=household, zone=zone, workers=workers or 0, deposit=deposit or 0,
                                        permit_date=permit_date, planned_start=planned_start, planned_end=planned_end,
                                        works="、".join(works), created_by=actor, created_at=clock.utcnow(), **values)
@@ -251,21 +251,22 @@ def _move(actor, renovation, expected_version, allowed, to_state, action, note="
 
 
 def start(actor, renovation, expected_version, day=None):
-    """开工: the renovation becomes a daily checkpoint of the zone's patrols until its planned end."""
+    """开工: the renovation becomes a daily checkpoint of the zone's patrols until it is finished or
+    paused (a renovation running past its planned end is still patrolled)."""
     day = day or clock.today(_tz())
     with database.atomic():
         checkpoint = None
         if renovation.checkpoint_id:
             checkpoint = patrols.Checkpoint.get_or_none(patrols.Checkpoint.id == renovation.checkpoint_id)
         if checkpoint is None:
+            # A household may renovate again years later: the name carries the register entry.
             checkpoint = patrols.create_checkpoint(
-                actor, kind="renovation", name=f"{renovation.household.code} 装修", zone=renovation.zone,
-                checklist=patrols.Checklist.get(patrols.Checklist.code == "renovation"),
+                actor, kind="renovation", name=f"{renovation.household.code} 装修（登记{renovation.id}）",
+                zone=renovation.zone, checklist=patrols.Checklist.get(patrols.Checklist.code == "renovation"),
                 household=renovation.household, source_type="renovation", source_id=renovation.id,
-                active_from=day, active_until=max(renovation.planned_end, day))
+                active_from=day, active_until=None)
         else:
-            patrols.Checkpoint.update(active_until=max(renovation.planned_end, day)).where(
-                patrols.Checkpoint.id == checkpoint.id).execute()
+            patrols.Checkpoint.update(active_until=None).where(patrols.Checkpoint.id == checkpoint.id).execute()
         return _move(actor, renovation, expected_version, ("applied", "paused"), "active",
                      "开工" if renovation.state == "applied" else "恢复施工",
                      started_on=renovation.started_on or day, checkpoint_id=checkpoint.id)
@@ -298,8 +299,11 @@ def accept(actor, renovation, expected_version, note=""):
 
 
 def _end_checkpoint(renovation, day):
+    """Owed through `day`, not after (never lengthens: finishing a paused renovation keeps it off)."""
     if renovation.checkpoint_id:
-        patrols.Checkpoint.update(active_until=day).where(patrols.Checkpoint.id == renovation.checkpoint_id).execute()
+        patrols.Checkpoint.update(active_until=day).where(
+            (patrols.Checkpoint.id == renovation.checkpoint_id)
+            & (patrols.Checkpoint.active_until.is_null() | (patrols.Checkpoint.active_until > day))).execute()
 
 
 def for_checkpoint(checkpoint):
@@ -464,7 +468,7 @@ def notices_of(violation):
                 .where(NoticeViolation.violation == violation).order_by(RectificationNotice.issued_at))
 
 
-def escalate(actor, renovation, body, letter, violations, reason_without_notice="", at=None):
+def escalate(actor, renovation, body, letter, violations, reason_without_notice=""):
     """上报: the case goes to an outside body with its dossier. Needs a served notice among the
     reported violations, or a recorded reason why there is none."""
     if body not in BODIES:
