@@ -6,6 +6,7 @@ from . import clock
 from . import estate
 from . import notices
 from . import patrols
+from . import renovations
 from . import tickets
 from . import users
 from . import workorders
@@ -52,7 +53,7 @@ PLACES = [
 
 def build():
     """Create 阳光花园: 8 buildings (416 households), 2 zones, 12 places, 5 units, 10 users, three weeks
-    of requests and two weeks of patrols."""
+    of requests, two weeks of patrols, four renovations under way and one archived."""
     with database.atomic():
         home = estate.Estate.current()
         home.name = "阳光花园"
@@ -356,11 +357,31 @@ PUBLIC_POINTS = [
      ("儿童游乐区", "儿童游乐区", "greenery", "greening", 3)],
 ]
 SHOPS = [["好邻居便利店", "佳洁洗衣店"], ["四季水果店"]]
-# (household code, registered days ago, days of work still ahead, note)
+# Renovations under way, per zone (in zone order), registered a few days before they started:
+# (household code, company, foreman, foreman's phone, workers, permit serial, deposit, works,
+#  started days ago, days of work still ahead, what the patrols made of it).
+# "clean": no violation; "dissuaded": 超时施工 found on a patrol, 劝阻 and nothing more; "noticed":
+# 垃圾乱堆 found on a patrol, a 整改通知书 served on the foreman, awaiting the re-check.
 RENOVATIONS = [
-    [("2-1-1202", 10, 35, "全屋翻新，施工队：鑫达装饰"), ("4-2-802", 3, 60, "厨卫改造，施工队：业主自请")],
-    [("6-1-501", 18, 12, "局部装修，施工队：美家装饰"), ("8-1-1102", 6, 50, "全屋翻新，施工队：居然装饰")],
+    [("2-1-1202", "好家装饰", "钱志明", "13761880231", 5, 31, 5000,
+      ("水电改造", "拆改非承重墙", "铺贴地砖墙砖", "吊顶", "油漆涂料"), 10, 35, "noticed"),
+     ("4-2-802", "金螳螂家装", "沈建华", "13817726645", 3, 36, 3000, ("厨卫改造", "水电改造", "铺贴地砖墙砖"),
+      3, 60, "clean")],
+    [("6-1-501", "美家装饰", "何振宇", "13524417763", 4, 27, 3000, ("门窗更换", "吊顶", "油漆涂料"), 14, 16,
+      "dissuaded"),
+     ("8-1-1102", "鑫达装饰", "蒋国平", "13916652208", 6, 33, 5000,
+      ("水电改造", "封阳台", "铺贴地砖墙砖", "吊顶", "油漆涂料"), 6, 50, "clean")],
 ]
+ALLOWED_HOURS = "工作日 8:00–12:00、14:00–18:00"
+HOURS_CLAUSE = f"《装修管理服务协议》第三条：施工时间为{ALLOWED_HOURS}，午休及节假日不得进行产生噪音的施工"
+GARBAGE_CLAUSE = "《装修管理服务协议》第六条：装修垃圾应袋装并于当天清运至指定堆放点，不得堆放在楼道等公共部位"
+PUBLIC_CLAUSE = "《装修管理服务协议》第五条：装修材料不得堆放在楼道、电梯厅、消防通道等公共部位"
+# The one finished about a month ago (in 一区): its materials blocked the lift hall and the fire stairs,
+# 劝阻 did nothing, the notice was refused before a witness, the re-check found nothing done, the
+# 居委会 stepped in, and the case was closed, the works accepted and archived.
+ARCHIVED = ("3-2-1501", "宏图装饰", "韩立新", "13601937745", 5, 18, 5000,
+            ("拆改非承重墙", "水电改造", "厨卫改造", "铺贴地砖墙砖"))
+ARCHIVED_DAYS = {"registered": 66, "started": 63, "found": 50, "ended": 35, "accepted": 33}
 SHOP_NOT_APPLICABLE = ("油烟排放",)  # none of the demo's shops cooks
 
 # What a patrol finds, per checklist: (item, note, how it goes, words, unit kind or None).
@@ -402,8 +423,8 @@ PATROL_PROBLEMS = {
     ],
     "renovation": [
         ("施工时间符合规定", "午休时段仍在电钻施工", "spot", "已当场要求停工，施工队承诺午休时段不施工", None),
-        ("装修垃圾及时清运", "装修垃圾堆放在楼道未清运", "order", "装修垃圾已清运，楼道已打扫", None),
-        ("公共部位已保护", "电梯轿厢未做防护", "order", "已督促施工队铺设电梯轿厢防护板", None),
+        ("装修垃圾及时清运", "装修垃圾堆放在楼道未清运", "order", "装修垃圾已清运，楼道已打扫", "engineering"),
+        ("公共部位已保护", "电梯轿厢未做防护", "order", "已督促施工队铺设电梯轿厢防护板", "engineering"),
         ("消防器材配备", "施工现场未配灭火器", "spot", "施工队已当场配备两具灭火器", None),
         ("施工人员证件", "两名工人未办理出入证", "spot", "已带工人到物业中心补办出入证", None),
         ("噪音控制", "切割噪音大，邻居反映", "watch", "已提醒施工队，观察几天邻居是否还有反映", None),
@@ -456,21 +477,22 @@ def build_patrols(days=14, seed=20261128):
     start = today - datetime.timedelta(days=days)
     with clock.set_to(_at(start - datetime.timedelta(days=1), 16, 0)):
         points = [_checkpoints(admin, zone, index, units) for index, zone in enumerate(zones)]
+    _archived_renovation(zones[0], today, random.Random(seed + 1))  # first: its notice has the first number
+    # Renovations become daily checkpoints when they start; the script calls theirs "<房号> 装修".
+    names, started = {}, {}
+    for index, row in sorted(((i, row) for i in range(len(zones)) for row in RENOVATIONS[i]), key=lambda r: -r[1][8]):
+        started[row[0]] = _renovation(zones[index], row[:8], today - datetime.timedelta(days=row[8]),
+                                      today + datetime.timedelta(days=row[9]))
     for index, zone in enumerate(zones):
-        for code, registered, ahead, note in RENOVATIONS[index]:
-            household = estate.Household.live().where(estate.Household.code == code).first()
-            if household is None:
-                continue
-            moment = _at(today - datetime.timedelta(days=min(registered, days + 1)), 9, 30)
-            with clock.set_to(moment):
-                checkpoint = patrols.create_checkpoint(
-                    admin, kind="renovation", name=f"{code} 装修", zone=zone, checklist=_checklist("renovation"),
-                    unit=units["engineering"], household=household, note=note,
-                    active_from=today - datetime.timedelta(days=registered),
-                    active_until=today + datetime.timedelta(days=ahead))
-            points[index].append(checkpoint)
-    scripted = {(back, index, name): note for back, index, name, note, _fate in SCRIPTED_FINDINGS}
-    fates = {(back, index, name): fate for back, index, name, _note, fate in SCRIPTED_FINDINGS}
+        for row in RENOVATIONS[index]:
+            renovation = started[row[0]]
+            if renovation is not None:
+                checkpoint = patrols.Checkpoint.get_by_id(renovation.checkpoint_id)
+                points[index].append(checkpoint)
+                names[_script_name(row[0])] = checkpoint.name
+    script = [(back, index, names.get(name, name), note, fate) for back, index, name, note, fate in SCRIPTED_FINDINGS]
+    scripted = {(back, index, name): note for back, index, name, note, _fate in script}
+    fates = {(back, index, name): fate for back, index, name, _note, fate in script}
     # Public places fall due by their interval; start each somewhere in its cycle.
     due_in = {c.id: rng.randrange(c.interval_days) for zone_points in points for c in zone_points
               if c.kind == "public"}
@@ -493,6 +515,7 @@ def build_patrols(days=14, seed=20261128):
         for made_back, index, hour, what, where, after, closed_back, close_note in STANDALONE_OBSERVATIONS:
             if made_back == back:
                 _watch(rng, zones[index], day, hour, what, where, after, closed_back, close_note, today)
+    _renovation_cases(zones, today)
 
 
 def _checklist(code):
@@ -726,3 +749,158 @@ def _watch(rng, zone, day, hour, what, where, after, closed_back, close_note, to
     if closed_back is not None:
         with clock.set_to(_at(today - datetime.timedelta(days=closed_back), 10, rng.randint(0, 50))):
             patrols.close_observation(assistant, observation, observation.version, close_note)
+
+
+# Renovations: the register entries behind the renovation checkpoints, and what came of their findings.
+
+def _renovation(zone, row, start_day, planned_end, registered=None):
+    """Register a renovation (the owner from the residents' register) a few days before it starts, and
+    start it on its first day: from then to its planned end it is a daily checkpoint of the patrols."""
+    code, company, foreman, foreman_phone, workers, serial, deposit, works = row
+    household = estate.Household.live().where(estate.Household.code == code).first()
+    if household is None:
+        return None
+    assistant = zone.assistants.first()
+    owner = estate.Resident.of(household).where(estate.Resident.relation == "业主").first()
+    registered = registered or start_day - datetime.timedelta(days=3)
+    with clock.set_to(_at(registered, 10, 15)):
+        renovation, _ = renovations.register(
+            assistant, household, owner_name=owner.name if owner else "王先生",
+            owner_phone=owner.phone if owner else "13900000099", company=company, foreman=foreman,
+            foreman_phone=foreman_phone, workers=workers, permit_number=f"ZX{registered.year}-{serial:03d}",
+            permit_date=registered, planned_start=start_day, planned_end=planned_end, deposit=deposit,
+            allowed_hours=ALLOWED_HOURS, works=works)
+    with clock.set_to(_at(start_day, 8, 30)):
+        return renovations.start(assistant, renovation, renovation.version)
+
+
+def _script_name(code):
+    """What SCRIPTED_FINDINGS calls a renovation's checkpoint (its real name is the register's)."""
+    return f"{code} 装修"
+
+
+def _scripted_finding(checkpoint, note, today):
+    """The finding SCRIPTED_FINDINGS put at this renovation's checkpoint, or None."""
+    name = _script_name(checkpoint.household.code)
+    backs = [back for back, _i, script_name, text, _fate in SCRIPTED_FINDINGS if script_name == name and text == note]
+    if not backs:
+        return None
+    return (patrols.Finding.select().join(patrols.Check)
+            .where((patrols.Finding.checkpoint == checkpoint) & (patrols.Finding.note == note)
+                   & (patrols.Check.day == today - datetime.timedelta(days=backs[0]))).first())
+
+
+def _renovation_cases(zones, today):
+    """Violations from the findings at the renovations under way: one 劝阻 and left there, one with
+    its 整改通知书 served on the foreman, awaiting the re-check."""
+    tz = estate.Estate.current().tz
+    for index, zone in enumerate(zones):
+        assistant = zone.assistants.first()
+        for row in RENOVATIONS[index]:
+            code, story = row[0], row[10]
+            renovation = (renovations.Renovation.live().join(estate.Household)
+                          .where(estate.Household.code == code).first())
+            if renovation is None or story == "clean":
+                continue
+            checkpoint = patrols.Checkpoint.get_by_id(renovation.checkpoint_id)
+            if story == "dissuaded":
+                finding = _scripted_finding(checkpoint, "午休时段仍在电钻施工", today)
+                found = clock.aware(finding.created_at) if finding else _at(today - datetime.timedelta(days=10), 12, 40)
+                with clock.set_to(_later(found, 30)):
+                    violation, _ = renovations.record_violation(
+                        assistant, renovation, "超时施工", "午休时段（12:00–14:00）仍在电钻施工，楼下邻居反映",
+                        clause=HOURS_CLAUSE, at=found, finding=finding)
+                    renovations.dissuade(assistant, violation, violation.version,
+                                         "已当场劝阻，施工队停止电钻作业，施工负责人承诺午休时段不再施工")
+            elif story == "noticed":
+                # Found on a patrol and sent to 工程部, whose clean-up failed the inspection; the next
+                # afternoon the contractor is served a notice (the deadline is still ahead).
+                finding = _scripted_finding(checkpoint, "装修垃圾堆放在楼道未清运", today)
+                found = clock.aware(finding.created_at) if finding else _at(today - datetime.timedelta(days=3), 12, 30)
+                day = clock.to_local(found, tz).date() + datetime.timedelta(days=1)
+                with clock.set_to(_at(day, 15, 0)):
+                    violation, _ = renovations.record_violation(
+                        assistant, renovation, "垃圾乱堆", "装修垃圾堆放在12楼楼道未清运，返工后仍有残留砂石和包装袋",
+                        clause=GARBAGE_CLAUSE, at=found, finding=finding)
+                    notice = renovations.issue_notice(
+                        assistant, renovation, [violation],
+                        "立即清运楼道内残留的装修垃圾；今后装修垃圾须袋装并于当天清运至指定堆放点",
+                        day + datetime.timedelta(days=3))
+                with clock.set_to(_at(day, 15, 40)):
+                    renovations.serve_notice(assistant, notice, served_to=renovation.foreman)
+
+
+def _archived_renovation(zone, today, rng):
+    """The renovation finished about a month ago, checked daily while it lasted: its 占用公共部位 went
+    from 劝阻 to a refused notice, a failed re-check and the 居委会, then was closed; the works were
+    accepted and the case archived."""
+    days = {key: today - datetime.timedelta(days=back) for key, back in ARCHIVED_DAYS.items()}
+    renovation = _renovation(zone, ARCHIVED, days["started"], days["ended"], registered=days["registered"])
+    if renovation is None:
+        return
+    assistant = zone.assistants.first()
+    supervisor = users.User.get(users.User.username == "zhuguan")
+    checkpoint = patrols.Checkpoint.get_by_id(renovation.checkpoint_id)
+    found_day, next_day = days["found"], days["found"] + datetime.timedelta(days=1)
+    what = "瓷砖、水泥、木板等装修材料堆放在15楼电梯厅，堵住消防楼梯口"
+    day, finding = days["started"], None
+    while day <= days["ended"]:
+        problem = None
+        if day == found_day:
+            moment, problem = _at(day, 10, rng.randint(5, 25)), ("公共部位已保护", what)
+        elif day == next_day:
+            moment = None  # taken up by the escalation: no patrol that day
+        elif rng.random() < .6:
+            moment = _at(day, 12, 10 + rng.randint(0, 25))
+        else:
+            moment = _at(day, rng.choice([9, 15, 16]), rng.randint(0, 50))
+        if moment is not None:
+            with clock.set_to(moment):
+                check = _check(rng, assistant, checkpoint, problem)
+            if problem is not None:
+                finding = check.findings.get()
+        day += datetime.timedelta(days=1)
+    found = clock.aware(finding.created_at)
+    with clock.set_to(_later(found, 20)):
+        violation, _ = renovations.record_violation(assistant, renovation, "占用公共部位", what, clause=PUBLIC_CLAUSE,
+                                                    at=found, finding=finding)
+        violation = renovations.dissuade(assistant, violation, violation.version,
+                                         "已当面劝阻施工负责人，对方答应中午前把材料搬进户内")
+        _f, observation = patrols.to_observation(assistant, finding, finding.version, next_day,
+                                                 "已记为装修违规并劝阻，下午复看材料是否搬走")
+    with clock.set_to(_at(found_day, 14, 30)):
+        notice = renovations.issue_notice(
+            assistant, renovation, [violation],
+            "立即将堆放在15楼电梯厅及消防楼梯口的装修材料搬入户内，恢复公共部位及消防通道畅通", found_day)
+    with clock.set_to(_at(found_day, 14, 50)):
+        renovations.serve_notice(assistant, notice, served_to=renovation.foreman, refused=True,
+                                 witness="孙海涛（安保部）")
+    with clock.set_to(_at(found_day, 17, 30)):
+        violation = renovations.Violation.get_by_id(violation.id)
+        renovations.recheck(assistant, violation, violation.version, False,
+                            "下班前复查，材料仍堆放在电梯厅，施工负责人称要等地砖铺完才搬")
+    with clock.set_to(_at(next_day, 9, 30)):
+        violation = renovations.Violation.get_by_id(violation.id)
+        referral = renovations.escalate(
+            supervisor, renovation, "居委会",
+            f"居委会：\n    本小区 {renovation.household.code} 业主{renovation.owner_name}委托{renovation.company}装修期间，"
+            f"将瓷砖、水泥、木板等装修材料堆放在15楼电梯厅，堵住消防楼梯口。服务中心于 {found_day:%m月%d日} 当面劝阻，"
+            f"当天送达整改通知书 {notice.number}（拒签，安保部孙海涛见证），限当日清走；经复查仍未整改。"
+            "现将装修登记、违规记录、整改通知书及送达记录、复查情况一并呈报，恳请贵委协调处理。\n    特此函告。",
+            [violation])
+    with clock.set_to(_at(next_day, 16, 0)):
+        renovations.record_reply(supervisor, referral,
+                                 "居委会今天下午上门约谈业主，业主同意今晚前将材料全部搬入户内，并保证不再占用公共部位")
+    with clock.set_to(_at(next_day + datetime.timedelta(days=1), 9, 30)):
+        violation = renovations.Violation.get_by_id(violation.id)
+        renovations.close_violation(assistant, violation, violation.version,
+                                    "经居委会协调，材料已于昨晚全部搬走，电梯厅及消防楼梯口恢复畅通，结案")
+        patrols.close_observation(assistant, observation, observation.version, "材料已全部搬走，随装修违规一并结案")
+    with clock.set_to(_at(days["ended"], 17, 0)):
+        renovation = renovations.Renovation.get_by_id(renovation.id)
+        renovation = renovations.finish(assistant, renovation, renovation.version, note="施工队报完工，已撤场")
+    with clock.set_to(_at(days["accepted"], 10, 0)):
+        renovation = renovations.accept(assistant, renovation, renovation.version,
+                                        "验收合格：拆改与登记图纸一致，公共部位无损坏，装修押金按协议退还")
+    with clock.set_to(_at(days["accepted"], 10, 30)):
+        renovations.archive(assistant, renovation, renovation.version)

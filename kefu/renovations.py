@@ -25,6 +25,7 @@ from .estate import Estate
 from .estate import Household
 from .estate import Zone
 from .estate import zone_of_building
+from .users import Unit
 from .users import User
 
 STATES = {"applied": "申请", "active": "在施工", "paused": "暂停", "finished": "已完工", "accepted": "已验收"}
@@ -263,6 +264,7 @@ def start(actor, renovation, expected_version, day=None):
             checkpoint = patrols.create_checkpoint(
                 actor, kind="renovation", name=f"{renovation.household.code} 装修（登记{renovation.id}）",
                 zone=renovation.zone, checklist=patrols.Checklist.get(patrols.Checklist.code == "renovation"),
+                unit=Unit.live().where(Unit.kind == "engineering").first(),
                 household=renovation.household, source_type="renovation", source_id=renovation.id,
                 active_from=day, active_until=None)
         else:
@@ -375,8 +377,8 @@ def issue_notice(actor, renovation, violations, demand, deadline, clauses=""):
     violations = [v for v in violations if v.renovation_id == renovation.id]
     if not violations:
         raise RenovationError("请选择通知书针对的违规", "violations")
-    if any(v.state in ("closed", "complied") for v in violations):
-        raise RenovationError("已结案或已整改的违规不能再发通知书", "violations")
+    if any(v.state in ("closed", "complied", "escalated") for v in violations):
+        raise RenovationError("已结案、已整改或已上报的违规不能再发通知书", "violations")
     demand = _text(demand, 1000, "整改要求", "demand", required=True)
     clauses = _text(clauses, 1000, "违反的规定或协议条款", "clauses") or "；".join(
         v.clause for v in violations if v.clause) or "《装修管理服务协议》及小区装修管理规定"
@@ -475,9 +477,10 @@ def escalate(actor, renovation, body, letter, violations, reason_without_notice=
         raise RenovationError("请选择上报单位", "body")
     letter = _text(letter, 3000, "上报函", "letter", required=True)
     reason_without_notice = _text(reason_without_notice, 500, "未发通知书的原因", "reason_without_notice")
-    violations = [v for v in violations if v.renovation_id == renovation.id and v.state != "closed"]
+    violations = [v for v in violations if v.renovation_id == renovation.id
+                  and v.state not in ("closed", "complied", "escalated")]
     if not violations:
-        raise RenovationError("请选择要上报的违规", "violations")
+        raise RenovationError("请选择要上报的违规（已整改、已上报或已结案的除外）", "violations")
     served = any(n.is_served for v in violations for n in notices_of(v))
     if not served and not reason_without_notice:
         raise RenovationError("上报前须已送达整改通知书，或写明未能送达的原因", "reason_without_notice")
@@ -494,9 +497,13 @@ def escalate(actor, renovation, body, letter, violations, reason_without_notice=
 
 
 def record_reply(actor, referral, reply):
+    """The body's answer, recorded once."""
     reply = _text(reply, 1000, "答复", "reply", required=True)
     with database.atomic():
-        Referral.update(reply=reply, reply_at=clock.utcnow()).where(Referral.id == referral.id).execute()
+        updated = (Referral.update(reply=reply, reply_at=clock.utcnow())
+                   .where((Referral.id == referral.id) & Referral.reply_at.is_null()).execute())
+        if updated != 1:
+            raise RenovationError("答复已记录")
         events.record(actor, referral, "收到答复", note=reply)
     return Referral.get_by_id(referral.id)
 
