@@ -412,7 +412,8 @@ def serve_notice(actor, notice, served_to="", refused=False, witness="", at=None
         raise RenovationError("请填写签收人", "served_to")
     now = clock.utcnow()
     at = clock.to_utc_naive(clock.aware(at)) if at is not None else now
-    if at > now or at < notice.issued_at:
+    # Minutes, as a phone's time picker gives them: served in the minute it was issued is fine.
+    if at > now or at < notice.issued_at.replace(second=0, microsecond=0):
         raise RenovationError("送达时间应在开具之后、现在之前", "at")
     with database.atomic():
         updated = (RectificationNotice.update(served_at=at, served_to=served_to, refused=refused, witness=witness)

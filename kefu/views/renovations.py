@@ -473,11 +473,12 @@ class EscalateForm(VersionForm):
                                       description="已送达整改通知书的可不填")
 
 
-def _letter(renovation, body):
-    return (f"{body}：\n    本小区 {renovation.household.code} 业主{renovation.owner_name}"
+def _letter(renovation):
+    """The cover letter's body; the dossier puts the chosen body's name above it."""
+    return (f"本小区 {renovation.household.code} 业主{renovation.owner_name}"
             f"{('委托' + renovation.company) if renovation.company else ''}进行装修施工期间，存在违规行为。"
-            "服务中心已多次劝阻并送达整改通知书，但至今仍未整改到位。现将相关材料（装修登记、违规记录及照片、"
-            "整改通知书及送达记录、复查情况）一并呈报，恳请贵单位依法依规予以处理。\n    特此函告。")
+            "服务中心已进行劝阻并送达整改通知书，但至今仍未整改到位。现将相关材料（装修登记、违规记录及照片、"
+            "整改通知书及送达记录、复查情况）一并呈报，恳请贵单位依法依规予以处理。\n特此函告。")
 
 
 @bp.route("/renovations/<int:renovation_id>/escalate", methods=["GET", "POST"])
@@ -491,7 +492,7 @@ def escalate(renovation_id):
     if request.method == "GET":
         form.violations.data = [v.id for v in open_ones if v.state in ("not_complied", "noticed", "dissuaded")] or \
             [v.id for v in open_ones]
-        form.letter.data = _letter(renovation, rules.BODIES[0])
+        form.letter.data = _letter(renovation)
     here = url_for("renovations.show", renovation_id=renovation.id)
     made = {}
 
