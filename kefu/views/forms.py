@@ -16,6 +16,7 @@ from wtforms.validators import Optional
 
 from ..db import RuleError
 from ..db import StaleRecord
+from ..web import done
 from ..web import invalid
 from ..web import render
 
@@ -72,6 +73,22 @@ def show_error(form, error):
         target.errors.append(error.message)
     else:
         form.form_errors.append(error.message)
+
+
+def making_page(form, make, next_step, template, **context):
+    """Like form_page, for a form that makes a record: `make()` returns it and `next_step(record)`
+    gives (message, endpoint, url values) for where to go with it."""
+    if form.validate_on_submit():
+        try:
+            message, endpoint, values = next_step(make())
+            return done(message, endpoint, **values)
+        except RuleError as error:
+            show_error(form, error)
+        except StaleRecord as error:
+            form.form_errors.append(error.message)
+    if request.method == "POST":
+        return invalid(template, form=form, **context)
+    return render(template, form=form, **context)
 
 
 def form_page(form, apply, message, next_url, template, ready=True, **context):

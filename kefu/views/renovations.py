@@ -47,6 +47,7 @@ from .forms import TokenForm
 from .forms import VersionForm
 from .forms import form_page
 from .forms import long_text
+from .forms import making_page
 from .forms import show_error
 from .forms import text
 
@@ -389,25 +390,13 @@ def notice_new(renovation_id):
         form.violations.data = [wanted] if wanted else [v.id for v in open_ones]
         form.deadline.data = rules.default_deadline()
         form.demand.data = "请立即停止违规行为，并在期限内整改完毕，恢复原状。"
-    here = url_for("renovations.show", renovation_id=renovation.id)
-    made = {}
-
-    def apply():
-        made["notice"] = rules.issue_notice(current_user, renovation,
-                                            [v for v in open_ones if v.id in (form.violations.data or [])],
-                                            form.demand.data, form.deadline.data, form.clauses.data or "")
-
-    if form.validate_on_submit():
-        try:
-            apply()
-            return done(f"已开具 {made['notice'].number}，请打印送达", "renovations.notice",
-                        notice_id=made["notice"].id)
-        except RuleError as error:
-            show_error(form, error)
-    context = dict(form=form, renovation=renovation, title="开具整改通知书", back=here)
-    if request.method == "POST":
-        return invalid("renovations/notice_new.html", **context)
-    return render("renovations/notice_new.html", **context)
+    return making_page(
+        form, lambda: rules.issue_notice(current_user, renovation,
+                                         [v for v in open_ones if v.id in (form.violations.data or [])],
+                                         form.demand.data, form.deadline.data, form.clauses.data or ""),
+        lambda notice: (f"已开具 {notice.number}，请打印送达", "renovations.notice", {"notice_id": notice.id}),
+        "renovations/notice_new.html", renovation=renovation, title="开具整改通知书",
+        back=url_for("renovations.show", renovation_id=renovation.id))
 
 
 class ServeForm(VersionForm):
@@ -493,25 +482,14 @@ def escalate(renovation_id):
         form.violations.data = [v.id for v in open_ones if v.state in ("not_complied", "noticed", "dissuaded")] or \
             [v.id for v in open_ones]
         form.letter.data = _letter(renovation)
-    here = url_for("renovations.show", renovation_id=renovation.id)
-    made = {}
-
-    def apply():
-        made["referral"] = rules.escalate(current_user, renovation, form.body.data, form.letter.data,
-                                          [v for v in open_ones if v.id in (form.violations.data or [])],
-                                          form.reason_without_notice.data or "")
-
-    if form.validate_on_submit():
-        try:
-            apply()
-            return done(f"已上报{made['referral'].body}，请打印上报材料", "renovations.referral",
-                        referral_id=made["referral"].id)
-        except RuleError as error:
-            show_error(form, error)
-    context = dict(form=form, renovation=renovation, title="上报", back=here)
-    if request.method == "POST":
-        return invalid("renovations/escalate.html", **context)
-    return render("renovations/escalate.html", **context)
+    return making_page(
+        form, lambda: rules.escalate(current_user, renovation, form.body.data, form.letter.data,
+                                     [v for v in open_ones if v.id in (form.violations.data or [])],
+                                     form.reason_without_notice.data or ""),
+        lambda referral: (f"已上报{referral.body}，请打印上报材料", "renovations.referral",
+                          {"referral_id": referral.id}),
+        "renovations/escalate.html", renovation=renovation, title="上报",
+        back=url_for("renovations.show", renovation_id=renovation.id))
 
 
 class ReplyForm(VersionForm):
