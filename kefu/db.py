@@ -193,7 +193,7 @@ def init(path):
 
 
 # Every module with tables, lowest layer first.
-SCHEMA_MODULES = ["users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations"]
+SCHEMA_MODULES = ["users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops"]
 
 
 def create_schema():
