@@ -257,14 +257,17 @@ def update(actor, shop, expected_version, **fields):
         raise ShopError(f"铺位 {values['unit_no']} 已登记", "unit_no")
     before = _snapshot(shop)
     old_operator = shop.operator_name
+    draft = Shop(**shop.__data__)  # the caller's shop changes only once the edit is saved
     for name, value in values.items():
-        setattr(shop, name, value)
-    after = _snapshot(shop)
+        setattr(draft, name, value)
+    after = _snapshot(draft)
     changes = {FIELDS[k]: [before[k], after[k]] for k in FIELDS if before[k] != after[k]}
     if not changes:
         raise ShopError("没有改动")
     with database.atomic():
-        shop.save_versioned(expected_version, *values)
+        draft.save_versioned(expected_version, *values)
+        shop.__data__.update(draft.__data__)
+        shop.__rel__ = dict(draft.__rel__)  # the new zone object, not the cached old one
         _version(actor, shop, changes)
         if shop.operator_name != old_operator:
             today = clock.today(_tz())
@@ -408,7 +411,7 @@ def record_inspection(actor, body, day, shops, findings, follow_up="", photos=()
         raise ShopError("请选择检查单位", "body")
     if day is None or day > clock.today(_tz()):
         raise ShopError("检查日期不能晚于今天", "day")
-    shops = list(shops)
+    shops = list({shop.id: shop for shop in shops}.values())
     if not shops:
         raise ShopError("请选择被检查的商铺", "shops")
     findings = _text(findings, 2000, "检查情况", "findings", required=True)
@@ -446,8 +449,8 @@ def search(zone_ids, text="", state="", business_type="", licence=""):
                                                                                       Licence.id):
         latest[item.shop_id] = item
     rows = [(shop, latest.get(shop.id), licence_status(latest.get(shop.id), day)) for shop in shops]
-    if licence == "unlicensed":
-        rows = [row for row in rows if row[2] in ("none", "expired")]
+    if licence == "unlicensed":  # as the unlicensed list: an empty unit needs no licence
+        rows = [row for row in rows if row[2] in ("none", "expired") and row[0].state != "空置"]
     elif licence in ("valid", "expiring"):
         rows = [row for row in rows if row[2] == licence]
     return rows

@@ -94,7 +94,8 @@ def nl2br(value):
 
 # Pages outside the home blueprint light up the tab of the area they belong to.
 TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "auth.me", "tickets": "tickets.index",
-                    "workorders": "home.index", "patrols": "patrols.index", "renovations": "patrols.index"}
+                    "workorders": "home.index", "patrols": "patrols.index", "renovations": "patrols.index",
+                    "shops": "patrols.index"}
 # Set-up pages that live in another area's blueprint but belong under 设置.
 TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index",
                    "patrols.rules_edit": "estate.index", "patrols.checklists": "estate.index",

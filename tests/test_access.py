@@ -19,6 +19,7 @@ from conftest import text
 from kefu import estate
 from kefu import patrols
 from kefu import renovations
+from kefu import shops
 from kefu import tickets
 from kefu import uploads
 from kefu import users
@@ -196,6 +197,23 @@ ACCESS = {
     "GET /renovations/referrals/<int:referral_id>": (SUPERVISOR, ASSISTANT),
     "POST /renovations/referrals/<int:referral_id>": (SUPERVISOR, ASSISTANT),
     "GET /renovations/referrals/<int:referral_id>.pdf": (SUPERVISOR, ASSISTANT),
+    # Shops. The test shop is in the assistant's zone, with a licence and an inspection.
+    "GET /shops": (SUPERVISOR, ASSISTANT),
+    "GET /shops/new": (SUPERVISOR, ASSISTANT),
+    "POST /shops/new": (SUPERVISOR, ASSISTANT),
+    "GET /shops/<int:shop_id>": (SUPERVISOR, ASSISTANT),
+    "GET /shops/<int:shop_id>/edit": (SUPERVISOR, ASSISTANT),
+    "POST /shops/<int:shop_id>/edit": (SUPERVISOR, ASSISTANT),
+    "GET /shops/<int:shop_id>/licence": (SUPERVISOR, ASSISTANT),
+    "POST /shops/<int:shop_id>/licence": (SUPERVISOR, ASSISTANT),
+    "GET /shops/<int:shop_id>/urge": (SUPERVISOR, ASSISTANT),
+    "POST /shops/<int:shop_id>/urge": (SUPERVISOR, ASSISTANT),
+    "GET /shops/<int:shop_id>/communicate": (SUPERVISOR, ASSISTANT),
+    "POST /shops/<int:shop_id>/communicate": (SUPERVISOR, ASSISTANT),
+    "GET /shops/inspections/new": (SUPERVISOR, ASSISTANT),
+    "POST /shops/inspections/new": (SUPERVISOR, ASSISTANT),
+    "GET /shops/inspections/<int:inspection_id>": (SUPERVISOR, ASSISTANT),
+    "GET /shops/register.pdf": (SUPERVISOR, ASSISTANT),
 }
 
 PROTECTED = [key for key, allowed in ACCESS.items() if allowed is not ANYONE]
@@ -272,8 +290,13 @@ def _renovation_ids(assistant, home):
     answers = {item.id: ("ok", "") for item in checkpoint.checklist.live_items()}
     answers[next(iter(answers))] = ("fail", "午休时间施工")
     check, _ = patrols.record_check(assistant, checkpoint, "scan", answers)
+    shop, _ = shops.register(assistant, name="好邻居便利店", unit_no="S-01", business_type="零售",
+                             operator_name="陈老板", zone=renovation.zone)
+    shops.record_licence(assistant, shop, "91110108MA01KP2T6Y", "好邻居便利店")
+    inspection = shops.record_inspection(assistant, "市容监察", FROZEN.date(), [shop], "门前堆放纸箱")
     return {"renovation_id": renovation.id, "violation_id": violation.id, "notice_id": notice.id,
-            "referral_id": referral.id, "action": "pause", "finding_id": check.findings.get().id}
+            "referral_id": referral.id, "action": "pause", "finding_id": check.findings.get().id,
+            "shop_id": shop.id, "inspection_id": inspection.id}
 
 
 @pytest.fixture

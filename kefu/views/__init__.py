@@ -15,11 +15,12 @@ def register(app):
     from . import patrols
     from . import photos
     from . import renovations
+    from . import shops
     from . import tickets
     from . import users
     from . import workorders
 
-    for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations):
+    for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops):
         app.register_blueprint(module.bp)
 
 

@@ -75,10 +75,10 @@ def show_error(form, error):
         form.form_errors.append(error.message)
 
 
-def making_page(form, make, next_step, template, **context):
+def making_page(form, make, next_step, template, ready=True, **context):
     """Like form_page, for a form that makes a record: `make()` returns it and `next_step(record)`
     gives (message, endpoint, url values) for where to go with it."""
-    if form.validate_on_submit():
+    if ready and form.validate_on_submit():
         try:
             message, endpoint, values = next_step(make())
             return done(message, endpoint, **values)

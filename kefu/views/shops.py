@@ -1,0 +1,291 @@
+"""商铺 on the phone: the register (filtered, searched), registering and editing a shop with its
+history, the business licence, urging the unlicensed, notices given to operators, government
+inspections, and the A4 register for inspectors."""
+from flask import Blueprint
+from flask import abort
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from wtforms import DateField
+from wtforms import DateTimeLocalField
+from wtforms import SelectField
+from wtforms.validators import InputRequired
+from wtforms.validators import Optional
+
+from .. import clock
+from .. import events
+from .. import patrols
+from .. import pdf
+from .. import shops as rules
+from .. import uploads
+from ..auth import roles
+from ..db import RuleError
+from ..estate import Zone
+from ..shops import Inspection
+from ..shops import Shop
+from ..web import done
+from ..web import estate
+from ..web import invalid
+from ..web import render
+from . import choices
+from . import photos as photo_views
+from .forms import MultiCheckboxField
+from .forms import TokenForm
+from .forms import VersionForm
+from .forms import form_page
+from .forms import long_text
+from .forms import making_page
+from .forms import show_error
+from .forms import text
+
+bp = Blueprint("shops", __name__)
+
+HANDLERS = ("supervisor", "assistant")
+
+
+def _zone_ids():
+    if current_user.role == "assistant":
+        return patrols.zone_ids_of(current_user)
+    return [z.id for z in Zone.live()]
+
+
+def _shop(shop_id):
+    shop = Shop.live().where(Shop.id == shop_id).first()
+    if shop is None:
+        abort(404)
+    if shop.zone_id not in _zone_ids():
+        abort(403)
+    return shop
+
+
+def _zone_access(model, zone_of):
+    def allowed(user, owner_id):
+        record = model.get_or_none(model.id == owner_id)
+        if record is None or user.role not in HANDLERS:
+            return False
+        return user.role == "supervisor" or zone_of(record) in patrols.zone_ids_of(user)
+    return allowed
+
+
+photo_views.OWNER_ACCESS["shop"] = _zone_access(Shop, lambda s: s.zone_id)
+photo_views.OWNER_ACCESS["licence"] = _zone_access(rules.Licence, lambda licence: licence.shop.zone_id)
+photo_views.OWNER_ACCESS["inspection"] = lambda user, owner_id: user.role in HANDLERS
+
+
+@bp.route("/shops")
+@roles(*HANDLERS)
+def index():
+    """商铺: the register, by state, type and licence status, searched by name, operator or credit code."""
+    zone_ids = _zone_ids()
+    args = {key: request.args.get(key, "")[:40] for key in ("q", "state", "type", "licence")}
+    rows = rules.search(zone_ids, args["q"], args["state"], args["type"], args["licence"])
+    return render("shops/index.html", block="results", title="商铺", rows=rows, args=args,
+                  states=rules.STATES, types=rules.TYPES, labels=rules.STATUS_LABELS,
+                  unlicensed=len(rules.unlicensed(zone_ids)), expiring=rules.expiring(zone_ids))
+
+
+class ShopForm(VersionForm, TokenForm):
+    name = text("店名", 60)
+    unit_no = text("铺位号", 20, render_kw={"placeholder": "如 商业街 S-03"})
+    business_type = SelectField("经营类型", choices=choices((t, t) for t in rules.TYPES))
+    operator_name = text("经营者", 40)
+    operator_phone = text("经营者电话", 20, required=False, render_kw={"inputmode": "tel", "type": "tel"})
+    property_owner = text("产权人（与经营者不同时填）", 60, required=False)
+    opened_on = DateField("开业日期", validators=[Optional()])
+    state = SelectField("状态", choices=choices((s, s) for s in rules.STATES))
+    zone = SelectField("管辖区域", coerce=int)
+    note = long_text("备注", 1000, render_kw={"rows": 2})
+
+
+def _shop_form(shop=None):
+    form = ShopForm()
+    zones = list(Zone.live().where(Zone.id.in_(_zone_ids())).order_by(Zone.name))
+    form.zone.choices = choices([(z.id, z.name) for z in zones])
+    if request.method == "GET" and shop is not None:
+        for name in ("name", "unit_no", "business_type", "operator_name", "operator_phone", "property_owner",
+                     "opened_on", "state", "note"):
+            getattr(form, name).data = getattr(shop, name)
+        form.zone.data, form.version.data = shop.zone_id, shop.version
+    return form, zones
+
+
+def _fields(form, zones):
+    return dict(name=form.name.data, unit_no=form.unit_no.data, business_type=form.business_type.data,
+                operator_name=form.operator_name.data, operator_phone=form.operator_phone.data or "",
+                property_owner=form.property_owner.data or "", opened_on=form.opened_on.data, state=form.state.data,
+                zone=next((z for z in zones if z.id == form.zone.data), None), note=form.note.data or "")
+
+
+@bp.route("/shops/new", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def new():
+    """商铺登记: one page — name, 铺位号, type, operator, owner, opening date, state, frontage photos."""
+    form, zones = _shop_form()
+    photo_field = photo_views.PhotoField(label="门面照片")
+    if request.method == "POST":
+        photo_field.collect()
+    form.ensure_token()
+    if form.validate_on_submit() and not photo_field.errors:
+        try:
+            shop, created = rules.register(current_user, photos=photo_field.photos, token=form.token.data,
+                                           **_fields(form, zones))
+            return done(f"已登记 {shop.unit_no} {shop.name}" if created else "这次登记已保存过，未重复登记",
+                        "shops.show", shop_id=shop.id)
+        except RuleError as error:
+            show_error(form, error)
+    context = dict(form=form, photo_field=photo_field, title="商铺登记", back=url_for("shops.index"), shop=None)
+    if request.method == "POST":
+        return invalid("shops/form.html", **context)
+    return render("shops/form.html", **context)
+
+
+@bp.route("/shops/<int:shop_id>/edit", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def edit(shop_id):
+    """更新登记: every change is kept as a dated version; a new operator starts a new record."""
+    shop = _shop(shop_id)
+    form, zones = _shop_form(shop)
+    here = url_for("shops.show", shop_id=shop.id)
+    return form_page(form, lambda: rules.update(current_user, shop, form.expected_version(), **_fields(form, zones)),
+                     "已更新登记，原来的情况保留在变更记录里", here, "shops/form.html", shop=shop, title="更新登记",
+                     back=here, photo_field=None)
+
+
+@bp.route("/shops/<int:shop_id>")
+@roles(*HANDLERS)
+def show(shop_id):
+    """A shop's card: licence, open problems, last patrol, urgings, notices, inspections, history."""
+    shop = _shop(shop_id)
+    licence = rules.licence_of(shop)
+    checkpoint = patrols.Checkpoint.get_or_none(patrols.Checkpoint.id == shop.checkpoint_id) \
+        if shop.checkpoint_id else None
+    findings = list(patrols.Finding.select().where((patrols.Finding.checkpoint == shop.checkpoint_id)
+                                                   & patrols.Finding.state.in_(patrols.FINDING_OPEN))
+                    .order_by(patrols.Finding.created_at.desc())) if shop.checkpoint_id else []
+    return render("shops/show.html", shop=shop, title=shop.name, back=url_for("shops.index"), licence=licence,
+                  licence_state=rules.licence_status(licence), labels=rules.STATUS_LABELS, checkpoint=checkpoint,
+                  findings=findings, photos=list(uploads.Photo.of(shop)),
+                  licence_photos=list(uploads.Photo.of(licence)) if licence else [],
+                  versions=list(shop.versions.order_by(rules.ShopVersion.number.desc())),
+                  operators=list(shop.operators.order_by(rules.Operator.since.desc())),
+                  urgings=list(shop.urgings.order_by(rules.Urging.at.desc())),
+                  communications=list(shop.communications.order_by(rules.Communication.at.desc())),
+                  inspections=list(Inspection.select().join(rules.InspectionShop)
+                                   .where(rules.InspectionShop.shop == shop).order_by(Inspection.day.desc())),
+                  timeline=events.timeline(shop), today=clock.today(estate().tz))
+
+
+class LicenceForm(VersionForm):
+    credit_code = text("统一社会信用代码", 30, render_kw={"autocapitalize": "characters", "autocomplete": "off"})
+    holder = text("执照名称", 60)
+    scope = long_text("经营范围", 1000, render_kw={"rows": 2})
+    valid_until = DateField("有效期至", validators=[Optional()], description="长期有效的不填")
+
+
+@bp.route("/shops/<int:shop_id>/licence", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def licence(shop_id):
+    """营业执照: the credit code (checked), holder, scope, valid until, a photo of the copy."""
+    shop = _shop(shop_id)
+    form = LicenceForm()
+    photo_field = photo_views.PhotoField(label="执照复印件照片")
+    if request.method == "GET":
+        form.holder.data = shop.name
+    else:
+        photo_field.collect()
+    here = url_for("shops.show", shop_id=shop.id)
+    return form_page(form, lambda: rules.record_licence(current_user, shop, form.credit_code.data, form.holder.data,
+                                                        form.scope.data or "", form.valid_until.data,
+                                                        photo_field.photos),
+                     "已登记营业执照", here, "shops/licence.html", ready=not photo_field.errors, shop=shop,
+                     photo_field=photo_field, title="营业执照", back=here)
+
+
+class UrgeForm(VersionForm):
+    method = SelectField("督促方式", choices=choices((m, m) for m in rules.URGE_METHODS))
+    said = long_text("经营者怎么说", 500, required=True, message="请写明经营者的答复", render_kw={"rows": 2})
+    promised_on = DateField("承诺办好日期", validators=[Optional()])
+
+
+@bp.route("/shops/<int:shop_id>/urge", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def urge(shop_id):
+    """督促办照: when, how, what the operator said, the date they promised."""
+    shop = _shop(shop_id)
+    form = UrgeForm()
+    here = url_for("shops.show", shop_id=shop.id)
+    return form_page(form, lambda: rules.urge(current_user, shop, form.method.data, form.said.data,
+                                              form.promised_on.data), "已记录督促", here, "shops/urge.html",
+                     shop=shop, title="督促办理营业执照", back=here)
+
+
+class CommunicationForm(VersionForm):
+    topic = text("宣传内容", 40, render_kw={"placeholder": "如 消防宣传、垃圾分类、油烟整治"})
+    receiver = text("接收人", 40)
+    note = long_text("说明", 500, render_kw={"rows": 2})
+
+
+@bp.route("/shops/<int:shop_id>/communicate", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def communicate(shop_id):
+    """沟通 / 宣传教育 given to the operator."""
+    shop = _shop(shop_id)
+    form = CommunicationForm()
+    if request.method == "GET":
+        form.receiver.data = shop.operator_name
+    here = url_for("shops.show", shop_id=shop.id)
+    return form_page(form, lambda: rules.communicate(current_user, shop, form.topic.data, form.receiver.data,
+                                                     form.note.data or ""), "已记录宣传沟通", here,
+                     "shops/communicate.html", shop=shop, title="宣传沟通", back=here)
+
+
+class InspectionForm(TokenForm):
+    body = SelectField("检查单位", choices=choices((b, b) for b in rules.BODIES))
+    day = DateField("检查日期", validators=[InputRequired("请填写检查日期")])
+    shops = MultiCheckboxField("被检查的商铺", coerce=int)
+    findings = long_text("检查情况", 2000, required=True, message="请写明检查情况", render_kw={"rows": 3})
+    follow_up = long_text("后续跟进", 1000, render_kw={"rows": 2})
+
+
+@bp.route("/shops/inspections/new", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def inspection_new():
+    """政府检查: the body, the day, the shops visited, findings, follow-up, photos."""
+    form = InspectionForm()
+    candidates = list(Shop.live().where(Shop.zone.in_(_zone_ids())).order_by(Shop.unit_no))
+    form.shops.choices = choices((s.id, f"{s.unit_no} {s.name}") for s in candidates)
+    photo_field = photo_views.PhotoField(label="检查文书照片")
+    if request.method == "GET":
+        form.day.data = clock.today(estate().tz)
+        wanted = request.args.get("shop", type=int)
+        form.shops.data = [wanted] if wanted else []
+    else:
+        photo_field.collect()
+    form.ensure_token()
+    return making_page(
+        form, lambda: rules.record_inspection(current_user, form.body.data, form.day.data,
+                                              [s for s in candidates if s.id in (form.shops.data or [])],
+                                              form.findings.data, form.follow_up.data or "", photo_field.photos),
+        lambda inspection: ("已记录政府检查", "shops.inspection", {"inspection_id": inspection.id}),
+        "shops/inspection_new.html", ready=not photo_field.errors, photo_field=photo_field, title="记录政府检查",
+        back=url_for("shops.index"))
+
+
+@bp.route("/shops/inspections/<int:inspection_id>")
+@roles(*HANDLERS)
+def inspection(inspection_id):
+    """One government inspection and the shops it saw."""
+    record = Inspection.get_or_none(Inspection.id == inspection_id)
+    if record is None:
+        abort(404)
+    return render("shops/inspection.html", inspection=record, shops=list(record.shops()),
+                  photos=list(uploads.Photo.of(record)), title=f"{record.body}检查", back=url_for("shops.index"))
+
+
+@bp.route("/shops/register.pdf")
+@roles(*HANDLERS)
+def register_pdf():
+    """The A4 register of every shop with its licence status, for the inspectors' visits."""
+    rows = rules.search(_zone_ids())
+    return pdf.response("shops/register_print.html", "商铺登记表.pdf", rows=rows, labels=rules.STATUS_LABELS,
+                        today=clock.today(estate().tz))

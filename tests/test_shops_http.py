@@ -1,0 +1,84 @@
+"""Shop pages over HTTP: registering and updating with the history shown, the licence checked beside
+its field, the unlicensed filter, urging, inspections, the printed register, zones."""
+import io
+import re
+
+import pypdf
+
+from conftest import html
+from conftest import text
+from kefu import shops
+from kefu.shops import Shop
+from test_tickets import traveller  # noqa: F401 (fixture)
+from test_tickets import world  # noqa: F401 (fixture)
+
+CODE = "91110108MA01KP2T6Y"
+
+
+def form(world, **values):
+    data = {"name": "好邻居便利店", "unit_no": "S-01", "business_type": "零售", "operator_name": "陈老板",
+            "operator_phone": "13812345678", "state": "营业", "zone": str(world.zone.id), "token": "shop-1"}
+    data.update(values)
+    return data
+
+
+def test_a_shop_is_registered_and_every_update_is_kept(world, as_user):
+    client = as_user(world.assistant)
+    missing = client.post("/shops/new", data=form(world, name=""))
+    assert missing.status_code == 422 and re.search(r'id="name-error"[^>]*>请填写店名', html(missing))
+    assert 'value="陈老板"' in html(missing) and Shop.select().count() == 0
+    made = client.post("/shops/new", data=form(world))
+    shop = Shop.get()
+    assert made.location == f"/shops/{shop.id}"
+    assert "0/1 商铺" in text(client.get("/patrols"))  # on today's patrol at once
+    client.post(f"/shops/{shop.id}/edit", data=form(world, version="1", operator_name="王老板", state="停业"))
+    page = text(client.get(f"/shops/{shop.id}"))
+    assert "经营者：陈老板 → 王老板" in page and "状态：营业 → 停业" in page and "首次登记" in page
+    assert "陈老板 13812345678 · 2026-11-27 起，至 2026-11-27" in page and "王老板" in page
+    assert "商铺" not in text(client.get("/patrols")).split("今天还要巡查")[0]  # 停业: off the patrol
+    stale = client.post(f"/shops/{shop.id}/edit", data=form(world, version="1", name="别的店"))
+    assert stale.status_code == 422 and "已被他人更新" in text(stale)
+
+
+def test_a_licence_is_checked_beside_its_field_and_the_unlicensed_are_listed(world, as_user):
+    client = as_user(world.assistant)
+    client.post("/shops/new", data=form(world))
+    client.post("/shops/new", data=form(world, name="佳洁洗衣店", unit_no="S-02", operator_name="李老板", token="2"))
+    first, second = Shop.select().order_by(Shop.id)
+    bad = client.post(f"/shops/{first.id}/licence", data={"credit_code": CODE[:-1] + "X", "holder": "好邻居便利店"})
+    assert bad.status_code == 422
+    assert re.search(r'id="credit_code-error"[^>]*>统一社会信用代码校验位不对', html(bad))
+    assert f'value="{CODE[:-1]}X"' in html(bad)
+    client.post(f"/shops/{first.id}/licence", data={"credit_code": CODE.lower(), "holder": "好邻居便利店",
+                                                     "valid_until": "2027-06-30"})
+    unlicensed = text(client.get("/shops?licence=unlicensed"))
+    assert "佳洁洗衣店" in unlicensed and "好邻居便利店" not in unlicensed
+    client.post(f"/shops/{second.id}/urge", data={"method": "上门", "said": "下周去办", "promised_on": "2026-12-04"})
+    assert "承诺 12-04 前办好" in text(client.get(f"/shops/{second.id}"))
+    assert "好邻居便利店" in text(client.get(f"/shops?q={CODE[:8]}"))  # found by its credit code
+
+
+def test_an_inspection_is_on_every_shop_it_saw_and_the_register_prints(world, as_user):
+    client = as_user(world.assistant)
+    client.post("/shops/new", data=form(world))
+    client.post("/shops/new", data=form(world, name="佳洁洗衣店", unit_no="S-02", operator_name="李老板", token="2"))
+    first, second = Shop.select().order_by(Shop.id)
+    shops.record_licence(world.assistant, first, CODE, "好邻居便利店")
+    client.post("/shops/inspections/new", data={"body": "市容监察", "day": "2026-11-27", "token": "i-1",
+                                                "shops": [str(first.id), str(second.id)], "findings": "门前堆放纸箱"})
+    for shop in (first, second):
+        assert "市容监察" in text(client.get(f"/shops/{shop.id}"))
+    response = client.get("/shops/register.pdf")
+    assert response.mimetype == "application/pdf"
+    paper = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.data)).pages)
+    for expected in ("商 铺 登 记 表", "S-01", "好邻居便利店", CODE, "长期", "S-02", "佳洁洗衣店", "无执照"):
+        assert expected in paper, expected
+
+
+def test_another_zones_assistant_cannot_open_the_shop(world, as_user):
+    client = as_user(world.assistant)
+    client.post("/shops/new", data=form(world))
+    shop = Shop.get()
+    other = as_user(world.assistant2)
+    assert other.get(f"/shops/{shop.id}").status_code == 403
+    assert "好邻居便利店" not in text(other.get("/shops"))
