@@ -80,7 +80,7 @@ def index():
     args = {key: request.args.get(key, "")[:40] for key in ("q", "state", "type", "licence")}
     rows = rules.search(zone_ids, args["q"], args["state"], args["type"], args["licence"])
     return render("shops/index.html", block="results", title="商铺", rows=rows, args=args,
-                  states=rules.STATES, types=rules.TYPES, labels=rules.STATUS_LABELS,
+                  back=url_for("patrols.index"), states=rules.STATES, types=rules.TYPES, labels=rules.STATUS_LABELS,
                   unlicensed=len(rules.unlicensed(zone_ids)), expiring=rules.expiring(zone_ids))
 
 
