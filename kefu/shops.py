@@ -19,7 +19,6 @@ from . import patrols
 from . import uploads
 from .db import BaseModel
 from .db import RuleError
-from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import database

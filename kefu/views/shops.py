@@ -7,7 +7,6 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 from wtforms import DateField
-from wtforms import DateTimeLocalField
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional
