@@ -82,3 +82,13 @@ def test_another_zones_assistant_cannot_open_the_shop(world, as_user):
     other = as_user(world.assistant2)
     assert other.get(f"/shops/{shop.id}").status_code == 403
     assert "好邻居便利店" not in text(other.get("/shops"))
+
+
+def test_a_shop_that_does_not_cook_starts_its_check_with_fumes_not_applicable(world, as_user):
+    client = as_user(world.assistant)
+    client.post("/shops/new", data=form(world))
+    client.post("/shops/new", data=form(world, name="老王面馆", unit_no="S-02", business_type="餐饮", token="2"))
+    item = next(i for i in shops.patrols.Checklist.get(code="shop").live_items() if i.text == "油烟排放")
+    for shop, fumes in zip(list(Shop.select().order_by(Shop.id)), ("na", "ok")):
+        page = html(client.get(f"/patrols/checkpoints/{shop.checkpoint_id}/check"))
+        assert re.search(rf'name="answer-{item.id}" value="{fumes}" checked', page), shop.name

@@ -64,6 +64,9 @@ PATROLLERS = ("supervisor", "assistant")
 # More ways on for a finding, by what its checkpoint stands for: {source_type: (label, endpoint)};
 # the renovation register adds "记为装修违规".
 FINDING_ACTIONS = {}
+# Answers a check page starts with, by what the checkpoint stands for: {source_type: function(checkpoint,
+# items) -> {item id: answer}}; the shop register answers 油烟排放 不适用 for shops that don't cook.
+DEFAULT_ANSWERS = {}
 VIEWERS = ("admin", "supervisor", "assistant")
 HISTORY_PAGE = 20
 OWED_SHOWN = 30  # owed checkpoints listed per kind on the board, most overdue first
@@ -354,7 +357,8 @@ def _check_page(checkpoint, via, action):
                 if not item_errors:
                     form.form_errors.append(error.message)
     else:
-        answers = {item.id: ("ok", "") for item in items}
+        preset = DEFAULT_ANSWERS.get(checkpoint.source_type, lambda checkpoint, items: {})(checkpoint, items)
+        answers = {item.id: (preset.get(item.id, "ok"), "") for item in items}
     form.ensure_token()
     context = dict(form=form, checkpoint=checkpoint, items=items, answers=answers, item_errors=item_errors,
                    photo_fields=photo_fields, via=via, action=action, title="现场巡查",

@@ -27,6 +27,7 @@ from ..web import estate
 from ..web import invalid
 from ..web import render
 from . import choices
+from . import patrols as patrol_views
 from . import photos as photo_views
 from .forms import MultiCheckboxField
 from .forms import TokenForm
@@ -69,6 +70,17 @@ def _zone_access(model, zone_of):
 photo_views.OWNER_ACCESS["shop"] = _zone_access(Shop, lambda s: s.zone_id)
 photo_views.OWNER_ACCESS["licence"] = _zone_access(rules.Licence, lambda licence: licence.shop.zone_id)
 photo_views.OWNER_ACCESS["inspection"] = lambda user, owner_id: user.role in HANDLERS
+
+
+def _shop_answers(checkpoint, items):
+    """A shop that doesn't cook starts its check with 油烟排放 answered 不适用."""
+    shop = rules.for_checkpoint(checkpoint)
+    if shop is None or shop.food:
+        return {}
+    return {item.id: "na" for item in items if item.text == "油烟排放"}
+
+
+patrol_views.DEFAULT_ANSWERS["shop"] = _shop_answers
 
 
 @bp.route("/shops")
