@@ -26,6 +26,16 @@ class RuleError(ValueError):
         self.field = field
 
 
+def checked_text(value, limit, label, field, required=False, error=RuleError):
+    """Typed text trimmed, or `error` beside `field` when it is missing (if required) or too long."""
+    value = (value or "").strip()
+    if required and not value:
+        raise error(f"请填写{label}", field)
+    if len(value) > limit:
+        raise error(f"{label}不能超过 {limit} 个字", field)
+    return value
+
+
 class StaleRecord(Exception):
     """Raised when a record changed since the user loaded it (optimistic locking)."""
 

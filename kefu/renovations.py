@@ -17,6 +17,7 @@ from . import sequences
 from . import uploads
 from .db import BaseModel
 from .db import RuleError
+from .db import checked_text
 from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
@@ -181,12 +182,7 @@ def _tz():
 
 
 def _text(value, limit, label, field, required=False):
-    value = (value or "").strip()
-    if required and not value:
-        raise RenovationError(f"请填写{label}", field)
-    if len(value) > limit:
-        raise RenovationError(f"{label}不能超过 {limit} 个字", field)
-    return value
+    return checked_text(value, limit, label, field, required, error=RenovationError)
 
 
 # The register
@@ -536,21 +532,25 @@ def archive(actor, renovation, expected_version):
 # Lists
 
 def active_in(zone_ids):
-    return (Renovation.live().where(Renovation.zone.in_(zone_ids) & Renovation.state.in_(("applied", "active",
-                                                                                          "paused")))
+    """Renovations not yet finished in these zones, with their households (one query)."""
+    return (Renovation.select(Renovation, Household).join(Household)
+            .where(Renovation.voided_at.is_null() & Renovation.zone.in_(zone_ids)
+                   & Renovation.state.in_(("applied", "active", "paused")))
             .order_by(Renovation.state, Renovation.planned_end))
 
 
 def open_violations(zone_ids):
-    return (Violation.select(Violation, Renovation).join(Renovation)
+    """Violations not yet closed in these zones, oldest first, with renovation and household."""
+    return (Violation.select(Violation, Renovation, Household).join(Renovation).join(Household)
             .where(Violation.zone.in_(zone_ids) & (Violation.state != "closed")).order_by(Violation.at))
 
 
 def overdue_notices(zone_ids, today=None):
     """Served notices past their deadline whose violations still await the re-check."""
     today = today or clock.today(_tz())
-    return (RectificationNotice.live().join(Renovation)
-            .where(Renovation.zone.in_(zone_ids) & RectificationNotice.served_at.is_null(False)
+    return (RectificationNotice.select(RectificationNotice, Renovation, Household).join(Renovation).join(Household)
+            .where(RectificationNotice.voided_at.is_null() & Renovation.zone.in_(zone_ids)
+                   & RectificationNotice.served_at.is_null(False)
                    & (RectificationNotice.deadline < today)
                    & RectificationNotice.id.in_(NoticeViolation.select(NoticeViolation.notice).join(Violation)
                                                 .where(Violation.state == "noticed")))
@@ -559,7 +559,8 @@ def overdue_notices(zone_ids, today=None):
 
 def search(zone_ids, text="", archived=None):
     """The register, current and archived, by 房号, owner, company or permit number."""
-    query = Renovation.live().join(Household).where(Renovation.zone.in_(zone_ids))
+    query = (Renovation.select(Renovation, Household).join(Household)
+             .where(Renovation.voided_at.is_null() & Renovation.zone.in_(zone_ids)))
     text = (text or "").strip()
     if text:
         query = query.where((Household.code.contains(text)) | Renovation.owner_name.contains(text)

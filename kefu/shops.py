@@ -19,6 +19,7 @@ from . import patrols
 from . import uploads
 from .db import BaseModel
 from .db import RuleError
+from .db import checked_text
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import database
@@ -172,12 +173,7 @@ def _tz():
 
 
 def _text(value, limit, label, field, required=False):
-    value = (value or "").strip()
-    if required and not value:
-        raise ShopError(f"请填写{label}", field)
-    if len(value) > limit:
-        raise ShopError(f"{label}不能超过 {limit} 个字", field)
-    return value
+    return checked_text(value, limit, label, field, required, error=ShopError)
 
 
 def check_credit_code(code):

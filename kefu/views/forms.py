@@ -78,27 +78,29 @@ def show_error(form, error):
 def making_page(form, make, next_step, template, ready=True, **context):
     """Like form_page, for a form that makes a record: `make()` returns it and `next_step(record)`
     gives (message, endpoint, url values) for where to go with it."""
-    if ready and form.validate_on_submit():
-        try:
-            message, endpoint, values = next_step(make())
-            return done(message, endpoint, **values)
-        except RuleError as error:
-            show_error(form, error)
-        except StaleRecord as error:
-            form.form_errors.append(error.message)
-    if request.method == "POST":
-        return invalid(template, form=form, **context)
-    return render(template, form=form, **context)
+    def run():
+        message, endpoint, values = next_step(make())
+        return done(message, endpoint, **values)
+
+    return _run_form(form, run, ready, template, context)
 
 
 def form_page(form, apply, message, next_url, template, ready=True, **context):
     """One task, one form: on a valid POST run `apply` (a rule) and go on to `next_url`;
     otherwise (re)show the page with each message beside its field and everything typed kept."""
+    def run():
+        apply()
+        flash(message, "success")
+        return redirect(next_url, code=303)
+
+    return _run_form(form, run, ready, template, context)
+
+
+def _run_form(form, run, ready, template, context):
+    """`run()` on a valid POST; a refusal goes beside its field and the page comes back (422)."""
     if ready and form.validate_on_submit():
         try:
-            apply()
-            flash(message, "success")
-            return redirect(next_url, code=303)
+            return run()
         except RuleError as error:
             show_error(form, error)
         except StaleRecord as error:

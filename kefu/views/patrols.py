@@ -74,10 +74,20 @@ OWED_SHOWN = 30  # owed checkpoints listed per kind on the board, most overdue f
 
 # Access
 
-def _my_zone_ids():
+def my_zone_ids():
+    """The zones the current user works in: an assistant's own; everyone else's, all of them."""
     if current_user.role == "assistant":
         return rules.zone_ids_of(current_user)
     return [z.id for z in Zone.live()]
+
+
+def in_my_zones(record, zone_id):
+    """`record` if it exists and lies in one of my zones; otherwise a 404 or 403 page."""
+    if record is None:
+        abort(404)
+    if not _may_see_zone(zone_id(record)):
+        abort(403)
+    return record
 
 
 def _checkpoint(checkpoint_id, check=False):
@@ -97,21 +107,12 @@ def _checkpoint(checkpoint_id, check=False):
 
 
 def _finding(finding_id):
-    finding = Finding.get_or_none(Finding.id == finding_id)
-    if finding is None:
-        abort(404)
-    if not _may_see_zone(finding.zone_id):
-        abort(403)
-    return finding
+    return in_my_zones(Finding.get_or_none(Finding.id == finding_id), lambda finding: finding.zone_id)
 
 
 def _observation(observation_id):
-    observation = Observation.live().where(Observation.id == observation_id).first()
-    if observation is None:
-        abort(404)
-    if not _may_see_zone(observation.zone_id):
-        abort(403)
-    return observation
+    return in_my_zones(Observation.live().where(Observation.id == observation_id).first(),
+                       lambda observation: observation.zone_id)
 
 
 def _may_see_zone(zone_id, user=None):
@@ -121,10 +122,11 @@ def _may_see_zone(zone_id, user=None):
     return user.role == "assistant" and zone_id in rules.zone_ids_of(user)
 
 
-def _photo_access(model):
+def zone_photo_access(model, zone_id=lambda record: record.zone_id, roles=VIEWERS):
+    """Who may see a record's photos: those of `roles` who may see its zone."""
     def allowed(user, owner_id):
         record = model.get_or_none(model.id == owner_id)
-        return record is not None and _may_see_zone(record.zone_id, user)
+        return record is not None and user.role in roles and _may_see_zone(zone_id(record), user)
     return allowed
 
 
@@ -133,11 +135,11 @@ def _finding_photo_access(user, finding_id):
     if user.role == "unit":
         return WorkOrder.select().where((WorkOrder.source_type == "finding") & (WorkOrder.source_id == finding_id)
                                         & (WorkOrder.unit == user.unit_id)).exists()
-    return _photo_access(Finding)(user, finding_id)
+    return zone_photo_access(Finding)(user, finding_id)
 
 
 photo_views.OWNER_ACCESS["finding"] = _finding_photo_access
-photo_views.OWNER_ACCESS["observation"] = _photo_access(Observation)
+photo_views.OWNER_ACCESS["observation"] = zone_photo_access(Observation)
 
 
 def _finding_source(order):
@@ -205,7 +207,7 @@ def checkpoints():
     """巡查点: every checkpoint of my zones (all for the supervisor and administrator), by kind."""
     kind = request.args.get("kind", "")
     query = (Checkpoint.select(Checkpoint, Zone).join(Zone).switch(Checkpoint)
-             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(_my_zone_ids())))
+             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(my_zone_ids())))
     if kind in rules.KINDS:
         query = query.where(Checkpoint.kind == kind)
     zone = request.args.get("zone", type=int)
@@ -213,7 +215,7 @@ def checkpoints():
         query = query.where(Checkpoint.zone == zone)
     items = list(query.order_by(Zone.name, Checkpoint.kind, Checkpoint.name))
     return render("patrols/checkpoints.html", title="巡查点", items=items, kind=kind, zone=zone,
-                  zones=list(Zone.live().where(Zone.id.in_(_my_zone_ids())).order_by(Zone.name)),
+                  zones=list(Zone.live().where(Zone.id.in_(my_zone_ids())).order_by(Zone.name)),
                   back=url_for("patrols.index") if current_user.role != "admin" else url_for("estate.index"))
 
 
@@ -520,7 +522,7 @@ class CloseForm(VersionForm):
 def observation_new():
     """记录需关注: what, where, a photo, follow up by when."""
     form = ObservationForm()
-    zones = list(Zone.live().where(Zone.id.in_(_my_zone_ids())).order_by(Zone.name))
+    zones = list(Zone.live().where(Zone.id.in_(my_zone_ids())).order_by(Zone.name))
     form.zone.choices = choices([(z.id, z.name) for z in zones])
     photo_field = photo_views.PhotoField()
     if request.method == "GET":
@@ -587,7 +589,7 @@ def sticker_url(checkpoint):
 @roles(*VIEWERS)
 def stickers():
     """An A4 sheet of QR stickers (12 a page) for a zone or a kind, or one checkpoint."""
-    zone_ids = _my_zone_ids()
+    zone_ids = my_zone_ids()
     zone = request.args.get("zone", type=int)
     if zone:
         zone_ids = [z for z in zone_ids if z == zone]

@@ -28,7 +28,6 @@ from .. import uploads
 from ..auth import roles
 from ..db import RuleError
 from ..estate import Household
-from ..estate import Zone
 from ..estate import normalize_code
 from ..estate import zone_of_building
 from ..renovations import Referral
@@ -56,50 +55,28 @@ bp = Blueprint("renovations", __name__)
 HANDLERS = ("supervisor", "assistant")
 
 
-def _zone_ids():
-    if current_user.role == "assistant":
-        return patrols.zone_ids_of(current_user)
-    return [z.id for z in Zone.live()]
+_zone_ids = patrol_views.my_zone_ids
 
 
 def _renovation(renovation_id):
-    renovation = Renovation.live().where(Renovation.id == renovation_id).first()
-    if renovation is None:
-        abort(404)
-    if renovation.zone_id not in _zone_ids():
-        abort(403)
-    return renovation
+    return patrol_views.in_my_zones(Renovation.live().where(Renovation.id == renovation_id).first(),
+                                    lambda renovation: renovation.zone_id)
 
 
 def _violation(violation_id):
     violation = Violation.get_or_none(Violation.id == violation_id)
-    if violation is None or violation.renovation.voided_at is not None:
+    if violation is not None and violation.renovation.voided_at is not None:
         abort(404)
-    if violation.zone_id not in _zone_ids():
-        abort(403)
-    return violation
+    return patrol_views.in_my_zones(violation, lambda violation: violation.zone_id)
 
 
 def _notice(notice_id):
-    notice = RectificationNotice.get_or_none(RectificationNotice.id == notice_id)
-    if notice is None:
-        abort(404)
-    if notice.renovation.zone_id not in _zone_ids():
-        abort(403)
-    return notice
+    return patrol_views.in_my_zones(RectificationNotice.get_or_none(RectificationNotice.id == notice_id),
+                                    lambda notice: notice.renovation.zone_id)
 
 
-def _can_see_zone(model, zone_of):
-    def allowed(user, owner_id):
-        record = model.get_or_none(model.id == owner_id)
-        if record is None or user.role not in HANDLERS:
-            return False
-        return user.role == "supervisor" or zone_of(record) in patrols.zone_ids_of(user)
-    return allowed
-
-
-photo_views.OWNER_ACCESS["renovation"] = _can_see_zone(Renovation, lambda r: r.zone_id)
-photo_views.OWNER_ACCESS["violation"] = _can_see_zone(Violation, lambda v: v.zone_id)
+photo_views.OWNER_ACCESS["renovation"] = patrol_views.zone_photo_access(Renovation, roles=HANDLERS)
+photo_views.OWNER_ACCESS["violation"] = patrol_views.zone_photo_access(Violation, roles=HANDLERS)
 
 
 # Lists

@@ -43,32 +43,16 @@ bp = Blueprint("shops", __name__)
 HANDLERS = ("supervisor", "assistant")
 
 
-def _zone_ids():
-    if current_user.role == "assistant":
-        return patrols.zone_ids_of(current_user)
-    return [z.id for z in Zone.live()]
+_zone_ids = patrol_views.my_zone_ids
 
 
 def _shop(shop_id):
-    shop = Shop.live().where(Shop.id == shop_id).first()
-    if shop is None:
-        abort(404)
-    if shop.zone_id not in _zone_ids():
-        abort(403)
-    return shop
+    return patrol_views.in_my_zones(Shop.live().where(Shop.id == shop_id).first(), lambda shop: shop.zone_id)
 
 
-def _zone_access(model, zone_of):
-    def allowed(user, owner_id):
-        record = model.get_or_none(model.id == owner_id)
-        if record is None or user.role not in HANDLERS:
-            return False
-        return user.role == "supervisor" or zone_of(record) in patrols.zone_ids_of(user)
-    return allowed
-
-
-photo_views.OWNER_ACCESS["shop"] = _zone_access(Shop, lambda s: s.zone_id)
-photo_views.OWNER_ACCESS["licence"] = _zone_access(rules.Licence, lambda licence: licence.shop.zone_id)
+photo_views.OWNER_ACCESS["shop"] = patrol_views.zone_photo_access(Shop, roles=HANDLERS)
+photo_views.OWNER_ACCESS["licence"] = patrol_views.zone_photo_access(
+    rules.Licence, lambda licence: licence.shop.zone_id, roles=HANDLERS)
 photo_views.OWNER_ACCESS["inspection"] = lambda user, owner_id: user.role in HANDLERS
 
 
