@@ -1,6 +1,7 @@
 """Shared fixtures: an app on a fresh temp database, a client, and one user per role."""
 import datetime
 import re
+import threading
 
 import pytest
 
@@ -22,6 +23,14 @@ def app(tmp_path):
     yield app
     if not db.database.is_closed():
         db.database.close()
+
+
+@pytest.fixture(autouse=True)
+def no_scheduler_thread():
+    """A scheduler thread left running would write to whichever test database is bound next."""
+    yield
+    assert not any(t.name == "kefu-scheduler" for t in threading.enumerate()), \
+        "a test started the scheduler thread: pass SCHEDULER=False to create_app"
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ def test_demo_refuses_a_database_with_data(app, people):
 def test_real_deployment_without_secret_key_refuses(tmp_path, monkeypatch):
     monkeypatch.setenv("DEMO", "0")
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    app = create_app({"INSTANCE": str(tmp_path), "DATABASE": str(tmp_path / "k.sqlite3")})
+    app = create_app({"INSTANCE": str(tmp_path), "DATABASE": str(tmp_path / "k.sqlite3"), "SCHEDULER": False})
     result = app.test_cli_runner().invoke(args=["serve"])
     assert result.exit_code == 1
     assert "SECRET_KEY" in result.output
@@ -177,7 +177,7 @@ def test_real_deployment_without_secret_key_refuses(tmp_path, monkeypatch):
 def test_demo_mode_keeps_its_generated_key(tmp_path, monkeypatch):
     monkeypatch.setenv("DEMO", "1")
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    first = create_app({"INSTANCE": str(tmp_path), "DATABASE": str(tmp_path / "k.sqlite3")})
-    second = create_app({"INSTANCE": str(tmp_path), "DATABASE": str(tmp_path / "k.sqlite3")})
+    first = create_app({"INSTANCE": str(tmp_path), "DATABASE": str(tmp_path / "k.sqlite3"), "SCHEDULER": False})
+    second = create_app({"INSTANCE": str(tmp_path), "DATABASE": str(tmp_path / "k.sqlite3"), "SCHEDULER": False})
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert len(first.config["SECRET_KEY"]) == 64
