@@ -38,8 +38,9 @@ KINDS = {"security": "安保岗位", "public": "公共部位", "renovation": "�
 DAILY_KINDS = ("security", "renovation", "shop")
 ANSWERS = {"ok": "合格", "fail": "不合格", "na": "不适用"}
 VIA = {"scan": "扫码", "list": "列表"}
-FINDING_STATES = {"open": "待处理", "ordered": "整改中", "done": "已整改", "fixed": "当场解决", "observed": "转需关注"}
-FINDING_OPEN = ("open", "ordered")
+FINDING_STATES = {"open": "待处理", "ordered": "整改中", "noticed": "已发整改通知书", "done": "已整改", "fixed": "当场解决",
+                  "observed": "转需关注"}
+FINDING_OPEN = ("open", "ordered", "noticed")
 
 # Seeded from the manual (三-2/3); the administrator edits them.
 CHECKLISTS = [
@@ -570,6 +571,22 @@ def to_observation(actor, finding, expected_version, follow_up_by=None, note="")
         observation = observe(actor, finding.checkpoint.zone, what, finding.checkpoint.name, follow_up_by,
                               checkpoint=finding.checkpoint, finding=finding)
     return finding, observation
+
+
+def to_notice(actor, finding, expected_version, number):
+    """A 整改通知书 went to whoever runs the place (a shop): the finding waits for its re-check."""
+    return _finding_change(actor, finding, expected_version, ("open",), "开具整改通知书", "noticed", note=number)
+
+
+def notice_settled(actor, finding, action, complied, note):
+    """The notice's re-check came back (or it was voided): complied closes the finding, anything
+    else puts it back to 待处理 for the next step."""
+    if finding.state != "noticed":
+        return finding
+    if complied:
+        return _finding_change(actor, finding, finding.version, ("noticed",), action, "done", note=note,
+                               resolution=note, resolved_at=clock.utcnow())
+    return _finding_change(actor, finding, finding.version, ("noticed",), action, "open", note=note)
 
 
 def _on_work_order(actor, order, action, note, photo_ids):

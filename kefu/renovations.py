@@ -13,7 +13,7 @@ from . import clock
 from . import events
 from . import idempotency
 from . import patrols
-from . import sequences
+from . import rectification
 from . import uploads
 from .db import BaseModel
 from .db import RuleError
@@ -117,33 +117,14 @@ class Violation(VersionedMixin, BaseModel):
         return self.state != "closed"
 
 
-class RectificationNotice(VoidableMixin, BaseModel):
-    """整改通知书: numbered per year, never reused, served on the household and contractor."""
+class RectificationNotice(rectification.NoticeMixin, BaseModel):
+    """整改通知书 served on the household and contractor."""
 
     renovation = peewee.ForeignKeyField(Renovation, backref="notices", on_delete="RESTRICT")
-    year = peewee.IntegerField()
-    serial = peewee.IntegerField()
-    clauses = peewee.TextField()
-    demand = peewee.TextField()
-    deadline = peewee.DateField()
     consequence = peewee.TextField(default=CONSEQUENCE)
-    issued_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
-    issued_at = peewee.DateTimeField()
-    served_at = peewee.DateTimeField(null=True)
-    served_to = peewee.CharField(max_length=60, default="")
-    refused = peewee.BooleanField(default=False)
-    witness = peewee.CharField(max_length=60, default="")
 
     class Meta:
         indexes = ((("year", "serial"), True),)
-
-    @property
-    def number(self):
-        return f"〔{self.year}〕第{self.serial:04d}号"
-
-    @property
-    def is_served(self):
-        return self.served_at is not None
 
     def violations(self):
         return (Violation.select().join(NoticeViolation).where(NoticeViolation.notice == self)
@@ -378,15 +359,11 @@ def issue_notice(actor, renovation, violations, demand, deadline, clauses=""):
     demand = _text(demand, 1000, "整改要求", "demand", required=True)
     clauses = _text(clauses, 1000, "违反的规定或协议条款", "clauses") or "；".join(
         v.clause for v in violations if v.clause) or "《装修管理服务协议》及小区装修管理规定"
-    today = clock.today(_tz())
-    if deadline is None or deadline < today:
-        raise RenovationError("整改期限不能早于今天", "deadline")
-    now = clock.utcnow()
-    year = clock.to_local(now, _tz()).year
+    rectification.check_deadline(deadline, _tz(), RenovationError)
     with database.atomic():
-        notice = RectificationNotice.create(
-            renovation=renovation, year=year, serial=sequences.next_value(f"renovation-notice-{year}"),
-            clauses=clauses, demand=demand, deadline=deadline, issued_by=actor, issued_at=now)
+        issued_at, year, serial = rectification.numbered(_tz())
+        notice = RectificationNotice.create(renovation=renovation, year=year, serial=serial, clauses=clauses,
+                                            demand=demand, deadline=deadline, issued_by=actor, issued_at=issued_at)
         for violation in violations:
             NoticeViolation.create(notice=notice, violation=violation)
         events.record(actor, notice, "开具整改通知书", note=f"{notice.number}：{demand}（期限 {deadline:%m-%d}）")
@@ -396,28 +373,8 @@ def issue_notice(actor, renovation, violations, demand, deadline, clauses=""):
 
 def serve_notice(actor, notice, served_to="", refused=False, witness="", at=None):
     """送达: who received it and when, or 拒签 with a witness. Its violations await re-check."""
-    if notice.voided_at is not None:
-        raise RenovationError("该通知书已作废")
-    if notice.is_served:
-        raise RenovationError("该通知书已送达")
-    served_to = _text(served_to, 60, "签收人", "served_to")
-    witness = _text(witness, 60, "见证人", "witness")
-    if refused and not witness:
-        raise RenovationError("拒签须填写见证人", "witness")
-    if not refused and not served_to:
-        raise RenovationError("请填写签收人", "served_to")
-    now = clock.utcnow()
-    at = clock.to_utc_naive(clock.aware(at)) if at is not None else now
-    # Minutes, as a phone's time picker gives them: served in the minute it was issued is fine.
-    if at > now or at < notice.issued_at.replace(second=0, microsecond=0):
-        raise RenovationError("送达时间应在开具之后、现在之前", "at")
     with database.atomic():
-        updated = (RectificationNotice.update(served_at=at, served_to=served_to, refused=refused, witness=witness)
-                   .where((RectificationNotice.id == notice.id) & RectificationNotice.served_at.is_null()).execute())
-        if updated != 1:
-            raise StaleRecord()
-        who = f"拒签，见证人 {witness}" if refused else f"签收人 {served_to}"
-        events.record(actor, notice, "送达整改通知书", note=who)
+        who = rectification.serve(actor, notice, served_to, refused, witness, at, RenovationError)
         for violation in notice.violations():
             if violation.state in ("open", "dissuaded", "not_complied"):
                 _step(actor, violation, violation.version, (violation.state,), "noticed", "送达整改通知书",
@@ -427,13 +384,8 @@ def serve_notice(actor, notice, served_to="", refused=False, witness="", at=None
 
 def void_notice(actor, notice, reason):
     """A notice issued in error is voided; its number is not given out again."""
-    reason = _text(reason, 200, "作废原因", "reason", required=True)
-    if notice.is_served:
-        raise RenovationError("已送达的通知书不能作废")
     with database.atomic():
-        RectificationNotice.update(voided_at=clock.utcnow(), void_reason=reason).where(
-            RectificationNotice.id == notice.id).execute()
-        events.record(actor, notice, "作废", note=reason)
+        rectification.void(actor, notice, reason, RenovationError)
 
 
 def recheck(actor, violation, expected_version, complied, note, at=None):

@@ -16,9 +16,11 @@ from . import clock
 from . import events
 from . import idempotency
 from . import patrols
+from . import rectification
 from . import uploads
 from .db import BaseModel
 from .db import RuleError
+from .db import StaleRecord
 from .db import checked_text
 from .db import VersionedMixin
 from .db import VoidableMixin
@@ -34,6 +36,23 @@ TYPES = ["餐饮", "零售", "美容美发", "药店", "教育培训", "其他"]
 URGE_METHODS = ["上门", "电话", "书面通知"]
 BODIES = ["工商", "市场监管", "环卫", "市容监察", "消防", "其他"]
 EXPIRING_DAYS = 30
+NOTICE_CLAUSES = "《商业街商铺经营管理规定》及商铺经营管理协议"
+NOTICE_CONSEQUENCE = ("逾期未整改的，服务中心将报请工商、市场监管、环卫、市容监察等相关部门依法处理，"
+                      "由此产生的一切后果由经营者承担。")
+# What a notice asks for, by the patrol item that failed (the assistant edits it before issuing).
+DEMANDS = {
+    "消防安全": "请立即清理消防通道及疏散出口，配齐并保持灭火器等消防器材完好有效，严禁违规用火用电。",
+    "环境卫生": "请立即清理店内外垃圾及污水，垃圾分类定点投放，保持门前三包区域整洁。",
+    "铺面及物品摆放": "请立即将店外摆放的物品收回店内，不得占用公共通道及人行道经营。",
+    "违章设摊": "请立即撤除违章设置的摊点，不得在店外设摊经营。",
+    "不良经营行为": "请立即停止不良经营行为，诚信经营，不得扰乱公共秩序。",
+    "油烟排放": "请立即清洗并正常开启油烟净化设施，确保油烟经处理后达标排放，不得直排。",
+    "噪音": "请立即降低经营噪音，不得使用高音喇叭招揽顾客，夜间经营不得影响居民休息。",
+    "招牌广告灯箱整洁及安全": "请立即清洁并加固招牌、广告及灯箱，破损的及时修复，确保安全。",
+}
+DEFAULT_DEMAND = "请于期限内整改到位。"
+NOTICE_STATES = {"voided": "已作废", "unserved": "待送达", "served": "待复查", "overdue": "逾期待复查",
+                 "complied": "复查已整改", "not_complied": "复查未整改"}
 # What a version records, with the labels the shop page shows.
 FIELDS = {"name": "店名", "unit_no": "铺位号", "business_type": "经营类型", "operator_name": "经营者",
           "operator_phone": "经营者电话", "property_owner": "产权人", "opened_on": "开业日期", "state": "状态",
@@ -165,7 +184,36 @@ class InspectionShop(BaseModel):
         indexes = ((("inspection", "shop"), True),)
 
 
-MODELS = [Shop, ShopVersion, Operator, Licence, Urging, Communication, Inspection, InspectionShop]
+class ShopNotice(rectification.NoticeMixin, BaseModel):
+    """整改通知书 to a shop's operator, usually for a failed item of the daily patrol, re-checked
+    after its deadline."""
+
+    shop = peewee.ForeignKeyField(Shop, backref="notices", on_delete="RESTRICT")
+    finding_id = peewee.IntegerField(null=True)
+    problem = peewee.TextField()
+    consequence = peewee.TextField(default=NOTICE_CONSEQUENCE)
+    recheck_at = peewee.DateTimeField(null=True)
+    recheck_complied = peewee.BooleanField(null=True)
+    recheck_note = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("year", "serial"), True), (("shop", "issued_at"), False))
+
+    def state(self, today=None):
+        if self.voided_at is not None:
+            return "voided"
+        if not self.is_served:
+            return "unserved"
+        if self.recheck_at is not None:
+            return "complied" if self.recheck_complied else "not_complied"
+        return "overdue" if self.deadline < (today or clock.today(_tz())) else "served"
+
+    @property
+    def state_label(self):
+        return NOTICE_STATES[self.state()]
+
+
+MODELS = [Shop, ShopVersion, Operator, Licence, Urging, Communication, Inspection, InspectionShop, ShopNotice]
 
 
 def _tz():
@@ -449,3 +497,100 @@ def search(zone_ids, text="", state="", business_type="", licence=""):
     elif licence in ("valid", "expiring"):
         rows = [row for row in rows if row[2] == licence]
     return rows
+
+
+# Rectification notices
+
+def issue_notice(actor, shop, demand, deadline, clauses="", finding=None, problem="", expected_version=None,
+                 token=None):
+    """整改通知书 to the operator, numbered in the service centre's yearly series; from a patrol
+    finding at this shop (which then waits for the re-check) or for a problem written down.
+    Returns (notice, created): a form sent twice issues one notice."""
+    with database.atomic():
+        earlier = idempotency.claim(token)
+        if earlier is not None:
+            return ShopNotice.get_by_id(earlier.record_id), False
+        if shop.voided_at is not None:
+            raise ShopError("该商铺已作废")
+        if finding is not None:
+            if finding.checkpoint_id != shop.checkpoint_id:
+                raise ShopError("这个问题不是该商铺的")
+            if finding.state != "open":
+                raise ShopError(f"该问题当前为“{finding.state_label}”，不能再开通知书")
+            problem = problem or f"{finding.item_text}不合格" + (f"，{finding.note}" if finding.note else "")
+        problem = _text(problem, 1000, "存在的问题", "problem", required=True)
+        demand = _text(demand, 1000, "整改要求", "demand", required=True)
+        clauses = _text(clauses, 1000, "违反的规定或协议条款", "clauses") or NOTICE_CLAUSES
+        rectification.check_deadline(deadline, _tz(), ShopError)
+        issued_at, year, serial = rectification.numbered(_tz())
+        notice = ShopNotice.create(shop=shop, finding_id=finding.id if finding is not None else None,
+                                   problem=problem, year=year, serial=serial, clauses=clauses, demand=demand,
+                                   deadline=deadline, issued_by=actor, issued_at=issued_at)
+        if finding is not None:
+            patrols.to_notice(actor, finding, finding.version if expected_version is None else expected_version,
+                              notice.number)
+        events.record(actor, notice, "开具整改通知书", note=f"{notice.number}：{problem}；{demand}（期限 {deadline:%m-%d}）")
+        events.record(actor, shop, "开具整改通知书", note=f"{notice.number}：{problem}")
+        idempotency.remember(token, notice)
+    return notice, True
+
+
+def finding_of(notice):
+    return patrols.Finding.get_or_none(patrols.Finding.id == notice.finding_id) if notice.finding_id else None
+
+
+def serve_notice(actor, notice, served_to="", refused=False, witness="", at=None):
+    """送达 to the operator (签收, or 拒签 before a witness)."""
+    with database.atomic():
+        who = rectification.serve(actor, notice, served_to, refused, witness, at, ShopError)
+        events.record(actor, notice.shop, "送达整改通知书", note=f"{notice.number}，{who}")
+    return ShopNotice.get_by_id(notice.id)
+
+
+def recheck_notice(actor, notice, complied, note, at=None):
+    """复查: 整改到位 closes the patrol finding; not done puts it back to 待处理 for the next step
+    (another notice, a work order, a report to the authorities)."""
+    note = _text(note, 500, "复查情况", "note", required=True)
+    if notice.voided_at is not None or not notice.is_served:
+        raise ShopError("整改通知书送达后才能复查")
+    if notice.recheck_at is not None:
+        raise ShopError("该通知书已复查")
+    now = clock.utcnow()
+    at = clock.to_utc_naive(clock.aware(at)) if at is not None else now
+    if at > now:
+        raise ShopError("复查时间不能晚于现在", "at")
+    if at < notice.served_at:
+        raise ShopError("复查时间不能早于通知书送达时间", "at")
+    result = "已整改" if complied else "未整改"
+    with database.atomic():
+        if ShopNotice.update(recheck_at=at, recheck_complied=bool(complied), recheck_note=note).where(
+                (ShopNotice.id == notice.id) & ShopNotice.recheck_at.is_null()).execute() != 1:
+            raise StaleRecord()
+        events.record(actor, notice, f"复查：{result}", note=note)
+        events.record(actor, notice.shop, f"复查：{result}", note=f"{notice.number}，{note}")
+        finding = finding_of(notice)
+        if finding is not None:
+            patrols.notice_settled(actor, finding, f"复查：{result}", complied, f"{notice.number}，{note}")
+    return ShopNotice.get_by_id(notice.id)
+
+
+def void_notice(actor, notice, reason):
+    """作废 an unserved notice issued in error; its number is not given out again and its finding
+    goes back to 待处理."""
+    with database.atomic():
+        rectification.void(actor, notice, reason, ShopError)
+        events.record(actor, notice.shop, "作废整改通知书", note=f"{notice.number}：{reason.strip()}")
+        finding = finding_of(notice)
+        if finding is not None:
+            patrols.notice_settled(actor, finding, "整改通知书作废", False, f"{notice.number} 作废")
+
+
+def notices_to_recheck(zone_ids):
+    """Served notices not yet re-checked, soonest deadline first (overdue ones first of all)."""
+    return list(ShopNotice.live().join(Shop).where(Shop.zone.in_(zone_ids) & ShopNotice.served_at.is_null(False)
+                                                   & ShopNotice.recheck_at.is_null())
+                .order_by(ShopNotice.deadline, ShopNotice.id))
+
+
+def default_deadline(days=3):
+    return clock.today(_tz()) + datetime.timedelta(days=days)

@@ -214,6 +214,16 @@ ACCESS = {
     "POST /shops/inspections/new": (SUPERVISOR, ASSISTANT),
     "GET /shops/inspections/<int:inspection_id>": (SUPERVISOR, ASSISTANT),
     "GET /shops/register.pdf": (SUPERVISOR, ASSISTANT),
+    "GET /patrols/findings/<int:finding_id>/shop-notice": (SUPERVISOR, ASSISTANT),
+    "POST /patrols/findings/<int:finding_id>/shop-notice": (SUPERVISOR, ASSISTANT),
+    "GET /shops/<int:shop_id>/notices/new": (SUPERVISOR, ASSISTANT),
+    "POST /shops/<int:shop_id>/notices/new": (SUPERVISOR, ASSISTANT),
+    "GET /shops/notices/<int:notice_id>": (SUPERVISOR, ASSISTANT),
+    "POST /shops/notices/<int:notice_id>": (SUPERVISOR, ASSISTANT),
+    "GET /shops/notices/<int:notice_id>/recheck": (SUPERVISOR, ASSISTANT),
+    "POST /shops/notices/<int:notice_id>/recheck": (SUPERVISOR, ASSISTANT),
+    "POST /shops/notices/<int:notice_id>/void": (SUPERVISOR, ASSISTANT),
+    "GET /shops/notices/<int:notice_id>.pdf": (SUPERVISOR, ASSISTANT),
 }
 
 PROTECTED = [key for key, allowed in ACCESS.items() if allowed is not ANYONE]
@@ -294,7 +304,17 @@ def _renovation_ids(assistant, home):
                              operator_name="陈老板", zone=renovation.zone)
     shops.record_licence(assistant, shop, "91110108MA01KP2T6Y", "好邻居便利店")
     inspection = shops.record_inspection(assistant, "市容监察", FROZEN.date(), [shop], "门前堆放纸箱")
-    return {"renovation_id": renovation.id, "violation_id": violation.id, "notice_id": notice.id,
+    # A failed shop patrol, and a notice served on the shop.
+    shop_checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
+    answers = {item.id: ("ok", "") for item in shop_checkpoint.checklist.live_items()}
+    answers[next(iter(answers))] = ("fail", "灭火器过期")
+    shop_check, _ = patrols.record_check(assistant, shop_checkpoint, "scan", answers)
+    shop_notice, _ = shops.issue_notice(assistant, shop, "更换灭火器", FROZEN.date() + datetime.timedelta(days=3),
+                                        problem="灭火器过期")
+    shops.serve_notice(assistant, shop_notice, served_to="陈老板")
+    assert shop_notice.id == notice.id  # both notice kinds are reached through notice_id
+    return {"/patrols/findings/<int:finding_id>/shop-notice": {"finding_id": shop_check.findings.get().id},
+            "renovation_id": renovation.id, "violation_id": violation.id, "notice_id": notice.id,
             "referral_id": referral.id, "action": "pause", "finding_id": check.findings.get().id,
             "shop_id": shop.id, "inspection_id": inspection.id}
 
@@ -311,8 +331,9 @@ def clients(app, people):
 
 
 def url(rule, ids):
-    """The rule with its parameters filled by real ids."""
-    return re.sub(r"<(?:[^:>]+:)?(\w+)>", lambda m: str(ids[m.group(1)]), rule)
+    """The rule with its parameters filled by real ids (a rule may have ids of its own)."""
+    values = {**ids, **ids.get(rule, {})}
+    return re.sub(r"<(?:[^:>]+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
 
 
 def call(client, key, ids, **kw):

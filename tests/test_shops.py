@@ -484,3 +484,172 @@ def test_the_other_zone_sees_only_its_own_shops(register_of):
     assert [row[0].name for row in shops.search([w.zone2.id], text=CODE)] == []
     assert shops.search([], text="面馆") == []
     assert names(shops.unlicensed([w.zone2.id])) == []
+
+
+# Rectification notices
+
+def fail_patrol(w, shop, item="油烟排放", note="油烟直排，净化器未开"):
+    """A patrol of the shop with `item` 不合格: returns its finding."""
+    checkpoint = Checkpoint.get_by_id(shop.checkpoint_id)
+    answers = {i.id: ("fail", note) if i.text == item else ("ok", "") for i in checkpoint.checklist.live_items()}
+    check, _ = patrols.record_check(w.assistant, checkpoint, "scan", answers)
+    return check.findings.get()
+
+
+def notice_for(w, shop, finding=None, deadline=None, **kw):
+    notice, created = shops.issue_notice(w.assistant, shop, kw.pop("demand", "请开启油烟净化器"),
+                                         deadline or day(11, 30), finding=finding, **kw)
+    assert created
+    return notice
+
+
+def test_a_failed_item_becomes_a_numbered_notice_and_the_finding_waits_for_it(world):
+    shop = register(world)
+    finding = fail_patrol(world, shop)
+    notice = notice_for(world, shop, finding)
+    assert notice.number == "〔2026〕第0001号"
+    assert notice.problem == "油烟排放不合格，油烟直排，净化器未开"
+    assert notice.clauses == shops.NOTICE_CLAUSES and "经营者承担" in notice.consequence
+    assert fresh(finding).state == "noticed" and fresh(finding).is_open
+    assert notice.state() == "unserved"
+    assert "开具整改通知书" in actions(shop) and "开具整改通知书" in actions(finding)
+
+
+def test_shop_and_renovation_notices_share_one_yearly_series(world):
+    from kefu import renovations
+    shop = register(world)
+    assert notice_for(world, shop, problem="门前堆放纸箱").number == "〔2026〕第0001号"
+    renovation, _ = renovations.register(world.assistant, world.home, owner_name="王先生",
+                                         planned_start=day(11, 27), planned_end=day(12, 27))
+    renovation = renovations.start(world.assistant, renovation, renovation.version)
+    violation, _ = renovations.record_violation(world.assistant, renovation, "超时施工", "午休电钻")
+    assert renovations.issue_notice(world.assistant, renovation, [violation], "停止",
+                                    day(11, 30)).number == "〔2026〕第0002号"
+    assert notice_for(world, shop, problem="招牌破损").number == "〔2026〕第0003号"
+
+
+def test_a_voided_notice_keeps_its_number_and_frees_the_finding(world):
+    shop = register(world)
+    finding = fail_patrol(world, shop)
+    notice = notice_for(world, shop, finding)
+    with pytest.raises(ShopError) as refused:
+        shops.void_notice(world.assistant, notice, "  ")
+    assert refused.value.field == "reason"
+    shops.void_notice(world.assistant, notice, "期限写错")
+    assert fresh(notice).state() == "voided" and fresh(finding).state == "open"
+    again = notice_for(world, shop, fresh(finding))
+    assert again.number == "〔2026〕第0002号"
+    shops.serve_notice(world.assistant, again, served_to="王建国")
+    with pytest.raises(ShopError, match="已送达的通知书不能作废"):
+        shops.void_notice(world.assistant, fresh(again), "不要了")
+
+
+def test_the_new_year_starts_the_series_again_by_the_shanghai_day(world, traveller):
+    import zoneinfo
+    shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
+    shop = register(world)
+    traveller.move_to(datetime.datetime(2026, 12, 31, 23, 50, tzinfo=shanghai))
+    assert notice_for(world, shop, problem="门前堆放纸箱", deadline=day(1, 3, 2027)).number == "〔2026〕第0001号"
+    traveller.move_to(datetime.datetime(2027, 1, 1, 0, 10, tzinfo=shanghai))  # still 2026-12-31 in UTC
+    assert notice_for(world, shop, problem="招牌破损", deadline=day(1, 3, 2027)).number == "〔2027〕第0001号"
+
+
+@pytest.mark.parametrize("values, field", [
+    ({"demand": " "}, "demand"),
+    ({"problem": ""}, "problem"),
+    ({"deadline": day(11, 26)}, "deadline"),
+])
+def test_a_notice_needs_a_problem_a_demand_and_a_deadline_from_today(world, values, field):
+    shop = register(world)
+    fields = {"demand": "请整改", "problem": "门前堆放纸箱", "deadline": day(11, 27)}
+    fields.update(values)
+    with pytest.raises(ShopError) as refused:
+        shops.issue_notice(world.assistant, shop, fields.pop("demand"), fields.pop("deadline"), **fields)
+    assert refused.value.field == field
+    assert shops.ShopNotice.select().count() == 0
+
+
+def test_a_notice_comes_only_from_an_open_finding_of_the_same_shop(world):
+    shop = register(world)
+    other = register(world, name="佳洁洗衣店", unit_no="S-102", business_type="其他")
+    finding = fail_patrol(world, shop)
+    with pytest.raises(ShopError, match="不是该商铺的"):
+        shops.issue_notice(world.assistant, other, "请整改", day(11, 30), finding=finding)
+    patrols.fix_on_the_spot(world.assistant, finding, finding.version, "已当场关闭油烟机旁的门")
+    with pytest.raises(ShopError, match="当场解决"):
+        shops.issue_notice(world.assistant, shop, "请整改", day(11, 30), finding=fresh(finding))
+
+
+def test_the_same_token_twice_issues_one_notice(world):
+    shop = register(world)
+    finding = fail_patrol(world, shop)
+    first, created = shops.issue_notice(world.assistant, shop, "请整改", day(11, 30), finding=finding, token="t-1")
+    again, created_again = shops.issue_notice(world.assistant, shop, "请整改", day(11, 30), finding=fresh(finding),
+                                              token="t-1")
+    assert (created, created_again, again.id) == (True, False, first.id)
+    assert shops.ShopNotice.select().count() == 1
+
+
+def test_serving_needs_a_signer_or_a_witness_and_a_time_after_issue(world, traveller):
+    shop = register(world)
+    notice = notice_for(world, shop, problem="门前堆放纸箱")
+    with pytest.raises(ShopError) as refused:
+        shops.serve_notice(world.assistant, notice, refused=True)
+    assert refused.value.field == "witness"
+    with pytest.raises(ShopError) as refused:
+        shops.serve_notice(world.assistant, notice, served_to="王建国", at=sh(11, 27, 9, 0))
+    assert refused.value.field == "at"
+    traveller.shift(datetime.timedelta(minutes=20))
+    served = shops.serve_notice(world.assistant, notice, refused=True, witness="保安 李四")
+    assert (served.refused, served.witness, served.state()) == (True, "保安 李四", "served")
+    assert "送达整改通知书" in actions(shop)
+    with pytest.raises(ShopError, match="已送达"):
+        shops.serve_notice(world.assistant, served, served_to="王建国")
+
+
+def test_a_recheck_needs_the_notice_served_and_happens_once(world, traveller):
+    shop = register(world)
+    finding = fail_patrol(world, shop)
+    notice = notice_for(world, shop, finding)
+    with pytest.raises(ShopError, match="送达后才能复查"):
+        shops.recheck_notice(world.assistant, notice, True, "已整改")
+    notice = shops.serve_notice(world.assistant, notice, served_to="王建国")
+    with pytest.raises(ShopError) as refused:
+        shops.recheck_notice(world.assistant, notice, True, "")
+    assert refused.value.field == "note"
+    with pytest.raises(ShopError) as refused:
+        shops.recheck_notice(world.assistant, notice, True, "已整改", at=sh(11, 27, 9, 0))
+    assert refused.value.field == "at"
+    traveller.move_to(sh(11, 30, 10, 0))
+    done = shops.recheck_notice(world.assistant, notice, True, "净化器已开启，油烟正常")
+    assert done.state() == "complied" and fresh(finding).state == "done"
+    assert fresh(finding).resolution == f"{notice.number}，净化器已开启，油烟正常"
+    with pytest.raises(ShopError, match="已复查"):
+        shops.recheck_notice(world.assistant, done, False, "又直排了")
+
+
+def test_not_complied_puts_the_finding_back_for_a_second_notice(world, traveller):
+    shop = register(world)
+    finding = fail_patrol(world, shop)
+    notice = shops.serve_notice(world.assistant, notice_for(world, shop, finding), served_to="王建国")
+    traveller.move_to(sh(12, 1, 10, 0))
+    assert notice.state() == "overdue"
+    assert [n.id for n in shops.notices_to_recheck([world.zone.id])] == [notice.id]
+    shops.recheck_notice(world.assistant, notice, False, "仍在直排")
+    assert fresh(finding).state == "open" and fresh(notice).state() == "not_complied"
+    assert shops.notices_to_recheck([world.zone.id]) == []
+    second = notice_for(world, shop, fresh(finding), deadline=day(12, 3), demand="限期安装油烟净化器")
+    assert second.number == "〔2026〕第0002号" and fresh(finding).state == "noticed"
+
+
+def test_notices_to_recheck_are_those_of_my_zones_served_and_open(world):
+    mine = register(world)
+    theirs = register(world, name="二区小吃", unit_no="S-201", zone=world.zone2)
+    unserved = notice_for(world, mine, problem="门前堆放纸箱")
+    later = shops.serve_notice(world.assistant, notice_for(world, mine, problem="招牌破损", deadline=day(12, 5)),
+                               served_to="王建国")
+    sooner = shops.serve_notice(world.assistant, notice_for(world, mine, problem="灯箱不亮", deadline=day(11, 28)),
+                                served_to="王建国")
+    shops.serve_notice(world.assistant, notice_for(world, theirs, problem="占道经营"), served_to="二区老板")
+    assert [n.id for n in shops.notices_to_recheck([world.zone.id])] == [sooner.id, later.id]
+    assert unserved.id not in [n.id for n in shops.notices_to_recheck([world.zone.id, world.zone2.id])]

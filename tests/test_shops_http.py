@@ -92,3 +92,45 @@ def test_a_shop_that_does_not_cook_starts_its_check_with_fumes_not_applicable(wo
     for shop, fumes in zip(list(Shop.select().order_by(Shop.id)), ("na", "ok")):
         page = html(client.get(f"/patrols/checkpoints/{shop.checkpoint_id}/check"))
         assert re.search(rf'name="answer-{item.id}" value="{fumes}" checked', page), shop.name
+
+
+def test_a_failed_fumes_check_becomes_a_notice_served_printed_and_rechecked(world, as_user, traveller):
+    import datetime
+    client = as_user(world.assistant)
+    client.post("/shops/new", data=form(world, name="老王面馆", business_type="餐饮"))
+    shop = Shop.get()
+    checkpoint = shops.patrols.Checkpoint.get_by_id(shop.checkpoint_id)
+    answers = {i.id: ("fail", "油烟直排") if i.text == "油烟排放" else ("ok", "")
+               for i in checkpoint.checklist.live_items()}
+    check, _ = shops.patrols.record_check(world.assistant, checkpoint, "scan", answers)
+    finding = check.findings.get()
+    finding_page = html(client.get(f"/patrols/findings/{finding.id}"))
+    assert f'href="/patrols/findings/{finding.id}/shop-notice"' in finding_page and "开整改通知书给商铺" in finding_page
+    new = client.get(f"/patrols/findings/{finding.id}/shop-notice")
+    assert "油烟排放不合格，油烟直排" in text(new) and shops.DEMANDS["油烟排放"] in text(new)
+    data = {"problem": "油烟排放不合格，油烟直排", "demand": shops.DEMANDS["油烟排放"], "deadline": "2026-11-26",
+            "clauses": "", "version": str(finding.version), "token": "n-1"}
+    late = client.post(f"/patrols/findings/{finding.id}/shop-notice", data=data)
+    assert late.status_code == 422 and re.search(r'id="deadline-error"[^>]*>整改期限不能早于今天', html(late))
+    made = client.post(f"/patrols/findings/{finding.id}/shop-notice", data=dict(data, deadline="2026-11-30"))
+    notice = shops.ShopNotice.get()
+    assert made.location == f"/shops/notices/{notice.id}"
+    again = client.post(f"/patrols/findings/{finding.id}/shop-notice", data=dict(data, deadline="2026-11-30"))
+    assert again.location == f"/shops/notices/{notice.id}" and shops.ShopNotice.select().count() == 1
+    refused = client.post(f"/shops/notices/{notice.id}", data={"refused": "refused", "at": "2026-11-27T10:00"})
+    assert refused.status_code == 422 and re.search(r'id="witness-error"[^>]*>拒签须填写见证人', html(refused))
+    client.post(f"/shops/notices/{notice.id}", data={"refused": "signed", "served_to": "王老板",
+                                                      "at": "2026-11-27T10:00"})
+    page = text(client.get(f"/shops/notices/{notice.id}"))
+    assert "待复查" in page and "签收人 王老板" in page and "复查整改情况" in page
+    paper = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(
+        client.get(f"/shops/notices/{notice.id}.pdf").data)).pages)
+    for expected in ("整 改 通 知 书", "〔2026〕第0001号", "S-01 老王面馆 经营者 陈老板", "油烟排放",
+                     "油烟直排", "2026年11月30日", "签收回执", "经营者"):
+        assert expected in paper, expected
+    traveller.shift(datetime.timedelta(days=4))
+    assert "逾期待复查" in text(client.get("/shops"))
+    client.post(f"/shops/notices/{notice.id}/recheck", data={"complied": "yes", "note": "净化器已开启"})
+    assert "复查已整改" in text(client.get(f"/shops/{shop.id}"))
+    assert "已整改" in text(client.get(f"/patrols/findings/{finding.id}"))
+    assert f'href="/shops/notices/{notice.id}"' in html(client.get(f"/patrols/findings/{finding.id}"))

@@ -64,6 +64,8 @@ PATROLLERS = ("supervisor", "assistant")
 # More ways on for a finding, by what its checkpoint stands for: {source_type: (label, endpoint)};
 # the renovation register adds "记为装修违规".
 FINDING_ACTIONS = {}
+# source_type → fn(finding) giving [(label, url)] of the records made from a finding (notices, violations).
+FINDING_LINKS = {}
 # Answers a check page starts with, by what the checkpoint stands for: {source_type: function(checkpoint,
 # items) -> {item id: answer}}; the shop register answers 油烟排放 不适用 for shops that don't cook.
 DEFAULT_ANSWERS = {}
@@ -433,6 +435,7 @@ def finding(finding_id):
     extra = FINDING_ACTIONS.get(finding.checkpoint.source_type)
     return render("patrols/finding.html", finding=finding, order=order, title="巡查问题",
                   extra_action=(extra[0], url_for(extra[1], finding_id=finding.id)) if extra else None,
+                  links=FINDING_LINKS.get(finding.checkpoint.source_type, lambda finding: [])(finding),
                   back=url_for("patrols.index"), photos=list(uploads.Photo.of(finding)),
                   timeline=events.timeline(finding), can_act=current_user.role in PATROLLERS and finding.state == "open")
 

@@ -5,8 +5,6 @@ import datetime
 
 from flask import Blueprint
 from flask import abort
-from flask import flash
-from flask import redirect
 from flask import request
 from flask import url_for
 from flask_login import current_user
@@ -41,6 +39,7 @@ from ..web import render
 from . import choices
 from . import patrols as patrol_views
 from . import photos as photo_views
+from . import rectification as notice_views
 from .forms import MultiCheckboxField
 from .forms import TokenForm
 from .forms import VersionForm
@@ -280,6 +279,9 @@ def violation_from_finding(finding_id):
 
 
 patrol_views.FINDING_ACTIONS["renovation"] = ("记为装修违规（劝阻、整改通知）", "renovations.violation_from_finding")
+patrol_views.FINDING_LINKS["renovation"] = lambda finding: [
+    (f"装修违规：{v.kind}（{v.state_label}）", url_for("renovations.violation", violation_id=v.id))
+    for v in Violation.select().where(Violation.finding_id == finding.id).order_by(Violation.at)]
 
 
 class OutcomeForm(VersionForm):
@@ -376,32 +378,16 @@ def notice_new(renovation_id):
         back=url_for("renovations.show", renovation_id=renovation.id))
 
 
-class ServeForm(VersionForm):
-    refused = RadioField("送达方式", choices=choices([("signed", "签收"), ("refused", "拒签（须见证人）")]),
-                         default="signed", validators=[InputRequired("请选择送达方式")])
-    served_to = text("签收人", 60, required=False, render_kw={"placeholder": "如 业主 王先生 / 施工负责人 李师傅"})
-    witness = text("见证人", 60, required=False)
-    at = DateTimeLocalField("送达时间", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-                            validators=[InputRequired("请填写送达时间")])
-
-
 @bp.route("/renovations/notices/<int:notice_id>", methods=["GET", "POST"])
 @roles(*HANDLERS)
 def notice(notice_id):
     """A notice: print it, record it served (签收 or 拒签 with a witness)."""
     notice = _notice(notice_id)
-    form = ServeForm()
-    tz = estate().tz
-    if request.method == "GET":
-        form.at.data = clock.now().astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
-    here = url_for("renovations.notice", notice_id=notice.id)
-    return form_page(form, lambda: rules.serve_notice(current_user, notice, form.served_to.data or "",
-                                                      form.refused.data == "refused", form.witness.data or "",
-                                                      at=form.at.data.replace(tzinfo=tz) if form.at.data else None),
-                     "已记录送达，到期后请复查", here, "renovations/notice.html",
-                     ready=not notice.is_served and notice.voided_at is None, notice=notice,
-                     violations=list(notice.violations()), title=notice.number, timeline=events.timeline(notice),
-                     back=url_for("renovations.show", renovation_id=notice.renovation_id))
+    return notice_views.serve_page(
+        notice, lambda *args, **kw: rules.serve_notice(current_user, *args, **kw),
+        url_for("renovations.notice", notice_id=notice.id), "renovations/notice.html", "如 业主 王先生 / 施工负责人 李师傅",
+        violations=list(notice.violations()), timeline=events.timeline(notice),
+        back=url_for("renovations.show", renovation_id=notice.renovation_id))
 
 
 @bp.route("/renovations/notices/<int:notice_id>/void", methods=["POST"])
@@ -409,12 +395,9 @@ def notice(notice_id):
 def notice_void(notice_id):
     """作废 an unserved notice issued in error; its number is not given out again."""
     notice = _notice(notice_id)
-    try:
-        rules.void_notice(current_user, notice, request.form.get("reason", ""))
-    except RuleError as error:
-        flash(error.message, "error")
-        return redirect(url_for("renovations.notice", notice_id=notice.id), code=303)
-    return done(f"{notice.number} 已作废，编号不再使用", "renovations.show", renovation_id=notice.renovation_id)
+    return notice_views.void_notice(notice, lambda *args: rules.void_notice(current_user, *args),
+                                    url_for("renovations.notice", notice_id=notice.id), "renovations.show",
+                                    renovation_id=notice.renovation_id)
 
 
 @bp.route("/renovations/notices/<int:notice_id>.pdf")
@@ -423,10 +406,10 @@ def notice_pdf(notice_id):
     """整改通知书 on A4: number, addressees, violations with dates and photos, clauses, deadline,
     consequence, seal line and a receipt slip."""
     notice = _notice(notice_id)
-    violations = [(v, rules.photos_of(v)) for v in notice.violations()]
+    violations = list(notice.violations())
     return pdf.response("renovations/notice_print.html", f"整改通知书{notice.year}-{notice.serial:04d}.pdf",
                         notice=notice, renovation=notice.renovation, violations=violations,
-                        photo_path=photo_views.file_url)
+                        photos=[p for v in violations for p in rules.photos_of(v)], photo_path=photo_views.file_url)
 
 
 # Escalation

@@ -7,6 +7,7 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 from wtforms import DateField
+from wtforms import RadioField
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional
@@ -22,6 +23,7 @@ from ..db import RuleError
 from ..estate import Zone
 from ..shops import Inspection
 from ..shops import Shop
+from ..shops import ShopNotice
 from ..web import done
 from ..web import estate
 from ..web import invalid
@@ -29,6 +31,7 @@ from ..web import render
 from . import choices
 from . import patrols as patrol_views
 from . import photos as photo_views
+from . import rectification as notice_views
 from .forms import MultiCheckboxField
 from .forms import TokenForm
 from .forms import VersionForm
@@ -76,7 +79,8 @@ def index():
     rows = rules.search(zone_ids, args["q"], args["state"], args["type"], args["licence"])
     return render("shops/index.html", block="results", title="商铺", rows=rows, args=args,
                   back=url_for("patrols.index"), states=rules.STATES, types=rules.TYPES, labels=rules.STATUS_LABELS,
-                  unlicensed=len(rules.unlicensed(zone_ids)), expiring=rules.expiring(zone_ids))
+                  unlicensed=len(rules.unlicensed(zone_ids)), expiring=rules.expiring(zone_ids),
+                  to_recheck=rules.notices_to_recheck(zone_ids), today=clock.today(estate().tz))
 
 
 class ShopForm(VersionForm, TokenForm):
@@ -167,6 +171,7 @@ def show(shop_id):
                   communications=list(shop.communications.order_by(rules.Communication.at.desc())),
                   inspections=list(Inspection.select().join(rules.InspectionShop)
                                    .where(rules.InspectionShop.shop == shop).order_by(Inspection.day.desc())),
+                  notices=list(shop.notices.order_by(ShopNotice.issued_at.desc())),
                   timeline=events.timeline(shop), today=clock.today(estate().tz))
 
 
@@ -284,3 +289,115 @@ def register_pdf():
     rows = rules.search(_zone_ids())
     return pdf.response("shops/register_print.html", "商铺登记表.pdf", rows=rows, labels=rules.STATUS_LABELS,
                         today=clock.today(estate().tz))
+
+
+# Rectification notices
+
+def _notice(notice_id):
+    return patrol_views.in_my_zones(ShopNotice.get_or_none(ShopNotice.id == notice_id),
+                                    lambda notice: notice.shop.zone_id)
+
+
+class ShopNoticeForm(VersionForm, TokenForm):
+    problem = long_text("存在的问题", 1000, required=True, message="请写明存在的问题", render_kw={"rows": 2})
+    demand = long_text("整改要求", 1000, required=True, message="请写明整改要求", render_kw={"rows": 3})
+    clauses = long_text("违反的规定或协议条款", 1000, render_kw={"rows": 2})
+    deadline = DateField("整改期限", validators=[InputRequired("请填写整改期限")])
+
+
+def _notice_form(shop, finding=None):
+    form = ShopNoticeForm()
+    if request.method == "GET":
+        if finding is not None:
+            form.version.data = finding.version
+            form.problem.data = f"{finding.item_text}不合格" + (f"，{finding.note}" if finding.note else "")
+        form.demand.data = rules.DEMANDS.get(finding.item_text if finding else "", rules.DEFAULT_DEMAND)
+        form.clauses.data = rules.NOTICE_CLAUSES
+        form.deadline.data = rules.default_deadline()
+    form.ensure_token()
+    back = url_for("patrols.finding", finding_id=finding.id) if finding else url_for("shops.show", shop_id=shop.id)
+    return making_page(
+        form, lambda: rules.issue_notice(current_user, shop, form.demand.data, form.deadline.data,
+                                         form.clauses.data or "", finding=finding, problem=form.problem.data,
+                                         expected_version=form.expected_version() if finding else None,
+                                         token=form.token.data)[0],
+        lambda notice: (f"已开具 {notice.number}，请打印送达", "shops.notice", {"notice_id": notice.id}),
+        "shops/notice_new.html", shop=shop, finding=finding, title="开具整改通知书", back=back)
+
+
+@bp.route("/patrols/findings/<int:finding_id>/shop-notice", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def notice_from_finding(finding_id):
+    """A failed item of a shop's patrol: 整改通知书 to the operator, the problem filled in."""
+    finding = patrol_views.in_my_zones(patrols.Finding.get_or_none(patrols.Finding.id == finding_id),
+                                       lambda finding: finding.zone_id)
+    shop = rules.for_checkpoint(finding.checkpoint)
+    if shop is None or shop.voided_at is not None:
+        abort(404)
+    return _notice_form(shop, finding)
+
+
+patrol_views.FINDING_ACTIONS["shop"] = ("开整改通知书给商铺", "shops.notice_from_finding")
+patrol_views.FINDING_LINKS["shop"] = lambda finding: [
+    (f"整改通知书 {n.number}（{n.state_label}）", url_for("shops.notice", notice_id=n.id))
+    for n in ShopNotice.select().where(ShopNotice.finding_id == finding.id).order_by(ShopNotice.issued_at)]
+
+
+@bp.route("/shops/<int:shop_id>/notices/new", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def notice_new(shop_id):
+    """整改通知书 for a problem seen outside the patrol checklist (or after a government inspection)."""
+    return _notice_form(_shop(shop_id))
+
+
+@bp.route("/shops/notices/<int:notice_id>", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def notice(notice_id):
+    """A shop's notice: print it, record it served, then re-check it."""
+    notice = _notice(notice_id)
+    finding = rules.finding_of(notice)
+    return notice_views.serve_page(
+        notice, lambda *args, **kw: rules.serve_notice(current_user, *args, **kw),
+        url_for("shops.notice", notice_id=notice.id), "shops/notice.html", "如 经营者 张老板 / 店长 李女士",
+        shop=notice.shop, finding=finding, timeline=events.timeline(notice),
+        today=clock.today(estate().tz), back=url_for("shops.show", shop_id=notice.shop_id))
+
+
+class NoticeRecheckForm(VersionForm):
+    complied = RadioField("复查结果", choices=choices([("yes", "已整改"), ("no", "未整改")]),
+                          validators=[InputRequired("请选择复查结果")])
+    note = long_text("复查情况", 500, required=True, message="请写明复查情况", render_kw={"rows": 2})
+
+
+@bp.route("/shops/notices/<int:notice_id>/recheck", methods=["GET", "POST"])
+@roles(*HANDLERS)
+def notice_recheck(notice_id):
+    """复查: 已整改 closes the patrol problem; 未整改 puts it back to 待处理 for the next step."""
+    notice = _notice(notice_id)
+    form = NoticeRecheckForm()
+    here = url_for("shops.notice", notice_id=notice.id)
+    return form_page(form, lambda: rules.recheck_notice(current_user, notice, form.complied.data == "yes",
+                                                        form.note.data),
+                     "已记录复查", here, "shops/notice_recheck.html", notice=notice, shop=notice.shop,
+                     title="复查整改", back=here)
+
+
+@bp.route("/shops/notices/<int:notice_id>/void", methods=["POST"])
+@roles(*HANDLERS)
+def notice_void(notice_id):
+    """作废 an unserved notice issued in error; its number is not given out again."""
+    notice = _notice(notice_id)
+    return notice_views.void_notice(notice, lambda *args: rules.void_notice(current_user, *args),
+                                    url_for("shops.notice", notice_id=notice.id), "shops.show",
+                                    shop_id=notice.shop_id)
+
+
+@bp.route("/shops/notices/<int:notice_id>.pdf")
+@roles(*HANDLERS)
+def notice_pdf(notice_id):
+    """整改通知书 on A4, addressed to the operator, with the problem, photos and a receipt slip."""
+    notice = _notice(notice_id)
+    finding = rules.finding_of(notice)
+    return pdf.response("shops/notice_print.html", f"整改通知书{notice.year}-{notice.serial:04d}.pdf",
+                        notice=notice, shop=notice.shop, finding=finding,
+                        photos=list(uploads.Photo.of(finding)) if finding else [], photo_path=photo_views.file_url)

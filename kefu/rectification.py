@@ -1,0 +1,97 @@
+"""整改通知书: what every rectification notice shares, whether it goes to a renovating household or
+to a shop — one yearly number series that never goes back, serving it (签收, or 拒签 before a
+witness) no earlier than the minute it was issued, and voiding an unserved one issued in error.
+"""
+import peewee
+
+from . import clock
+from . import events
+from . import sequences
+from .db import RuleError
+from .db import StaleRecord
+from .db import VoidableMixin
+from .db import checked_text
+from .users import User
+
+# One series a year for every notice the service centre issues. The key dates from when only
+# renovations had notices; changing it would restart numbers already given out.
+SERIES = "renovation-notice"
+
+
+class NoticeMixin(VoidableMixin):
+    """The fields of a notice; each kind adds who it is addressed to."""
+
+    year = peewee.IntegerField()
+    serial = peewee.IntegerField()
+    clauses = peewee.TextField()
+    demand = peewee.TextField()
+    deadline = peewee.DateField()
+    consequence = peewee.TextField(default="")
+    issued_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    issued_at = peewee.DateTimeField()
+    served_at = peewee.DateTimeField(null=True)
+    served_to = peewee.CharField(max_length=60, default="")
+    refused = peewee.BooleanField(default=False)
+    witness = peewee.CharField(max_length=60, default="")
+
+    @property
+    def number(self):
+        return f"〔{self.year}〕第{self.serial:04d}号"
+
+    @property
+    def is_served(self):
+        return self.served_at is not None
+
+
+def numbered(tz):
+    """(issued_at, year, serial) for a notice issued now: the estate's year, the next number of it."""
+    now = clock.utcnow()
+    year = clock.to_local(now, tz).year
+    return now, year, sequences.next_value(f"{SERIES}-{year}")
+
+
+def check_deadline(deadline, tz, error=RuleError):
+    if deadline is None or deadline < clock.today(tz):
+        raise error("整改期限不能早于今天", "deadline")
+    return deadline
+
+
+def serve(actor, notice, served_to="", refused=False, witness="", at=None, error=RuleError):
+    """送达: record who received it and when (or 拒签 with a witness). Returns the note for the
+    timelines ("签收人 …" / "拒签，见证人 …"). Call inside a transaction."""
+    if notice.voided_at is not None:
+        raise error("该通知书已作废")
+    if notice.is_served:
+        raise error("该通知书已送达")
+    served_to = checked_text(served_to, 60, "签收人", "served_to", error=error)
+    witness = checked_text(witness, 60, "见证人", "witness", error=error)
+    if refused and not witness:
+        raise error("拒签须填写见证人", "witness")
+    if not refused and not served_to:
+        raise error("请填写签收人", "served_to")
+    now = clock.utcnow()
+    at = clock.to_utc_naive(clock.aware(at)) if at is not None else now
+    # Minutes, as a phone's time picker gives them: served in the minute it was issued is fine.
+    if at > now or at < notice.issued_at.replace(second=0, microsecond=0):
+        raise error("送达时间应在开具之后、现在之前", "at")
+    model = type(notice)
+    updated = (model.update(served_at=at, served_to=served_to, refused=refused, witness=witness)
+               .where((model.id == notice.id) & model.served_at.is_null() & model.voided_at.is_null()).execute())
+    if updated != 1:
+        raise StaleRecord()
+    who = f"拒签，见证人 {witness}" if refused else f"签收人 {served_to}"
+    events.record(actor, notice, "送达整改通知书", note=who)
+    return who
+
+
+def void(actor, notice, reason, error=RuleError):
+    """作废 a notice issued in error, before it is served; its number is not given out again.
+    Call inside a transaction."""
+    reason = checked_text(reason, 200, "作废原因", "reason", required=True, error=error)
+    if notice.is_served:
+        raise error("已送达的通知书不能作废")
+    model = type(notice)
+    if model.update(voided_at=clock.utcnow(), void_reason=reason).where(
+            (model.id == notice.id) & model.voided_at.is_null() & model.served_at.is_null()).execute() != 1:
+        raise StaleRecord()
+    events.record(actor, notice, "作废", note=reason)
