@@ -5,7 +5,10 @@ Times are stored as naive UTC. Tests freeze `now()` with time-machine.
 import contextlib
 import dataclasses
 import datetime
+import functools
 import zoneinfo
+
+import holidays
 
 UTC = datetime.timezone.utc
 DEFAULT_TZ = "Asia/Shanghai"
@@ -69,6 +72,40 @@ def day_bounds(day, tz):
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
     end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
     return to_utc_naive(start), to_utc_naive(end)
+
+
+@functools.lru_cache(maxsize=1)
+def _china():
+    # Public holidays and the weekend days worked in their place (调休), from the holidays package.
+    return holidays.China(language="zh_CN")
+
+
+def _holiday_name(name):
+    """"清明节（补假）" → 清明节; a rest day swapped for a working weekend → 调休休息日."""
+    if "调休" in name:
+        return "调休休息日"
+    return name.split("（")[0]
+
+
+def day_kind(day):
+    """What kind of day `day` is in mainland China: ("holiday", "国庆节"), ("weekend", ""),
+    ("workday", "调休上班") for a weekend day worked in place of a holiday, or ("workday", "").
+    A weekend inside a holiday break (the Sunday of the Spring Festival week) is that holiday."""
+    china = _china()
+    name = china.get(day)
+    if name:
+        return "holiday", _holiday_name(name)
+    if day.weekday() < 5:
+        return "workday", ""
+    if china.is_working_day(day):
+        return "workday", "调休上班"
+    for step in (-1, 1):  # the break this weekend belongs to, if any
+        other = day + datetime.timedelta(days=step)
+        while other.weekday() >= 5 and not china.is_working_day(other) and not china.get(other):
+            other += datetime.timedelta(days=step)
+        if china.get(other) and abs((other - day).days) <= 2:
+            return "holiday", _holiday_name(china.get(other))
+    return "weekend", ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -123,6 +123,18 @@ def clean_phone(phone):
     return phone
 
 
+def mask_phone(phone):
+    """138****1234 for a mobile, 021-****0000 for a landline: enough to recognise, not to dial."""
+    if not phone:
+        return ""
+    if re.fullmatch(r"1\d{10}", phone):
+        return f"{phone[:3]}****{phone[-4:]}"
+    area, _, number = phone.rpartition("-")
+    if area:
+        return f"{area}-****{number[-4:]}"
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
 def add_resident(actor, household, name, phone, relation, note=""):
     name = (name or "").strip()
     if not name:

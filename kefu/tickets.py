@@ -393,8 +393,9 @@ def locate(household=None, place=None, zone=None):
 
 
 def create(actor, *, channel, category, tier, description, household=None, place=None, zone=None,
-           customer_name="", customer_phone="", photos=(), token=None):
-    """Take a request. Returns (ticket, created): a resent form returns the ticket made the first time."""
+           customer_name="", customer_phone="", photos=(), token=None, then=None):
+    """Take a request. Returns (ticket, created): a resent form returns the ticket made the first time.
+    `then(ticket)` runs inside the same transaction (e.g. linking the visit the request came from)."""
     description = (description or "").strip()
     if channel not in CHANNELS:
         raise TicketError("请选择来源渠道", "channel")
@@ -438,6 +439,8 @@ def create(actor, *, channel, category, tier, description, household=None, place
         elif assignee is None:
             notices.tell(User.active_with_role("supervisor"), ticket,
                          f"无人负责 {ticket.number}：{ticket_zone.name} 没有客户助理，请安排")
+        if then is not None:
+            then(ticket)
     return ticket, True
 
 

@@ -19,6 +19,7 @@ from markupsafe import escape
 from . import clock
 from . import htmx
 from .estate import Estate
+from .estate import mask_phone
 from .estate import roster_count
 
 NAV = [
@@ -95,7 +96,7 @@ def nl2br(value):
 # Pages outside the home blueprint light up the tab of the area they belong to.
 TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "auth.me", "tickets": "tickets.index",
                     "workorders": "home.index", "patrols": "patrols.index", "renovations": "patrols.index",
-                    "shops": "patrols.index"}
+                    "shops": "patrols.index", "customers": "home.customers"}
 # Set-up pages that live in another area's blueprint but belong under 设置.
 TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index",
                    "patrols.rules_edit": "estate.index", "patrols.checklists": "estate.index",
@@ -191,6 +192,7 @@ def init_app(app):
     app.jinja_env.filters["nl2br"] = nl2br
     app.jinja_env.filters["roster_count"] = roster_count
     app.jinja_env.filters["iso_utc"] = iso_utc
+    app.jinja_env.filters["masked"] = mask_phone
     # Globals rather than context: macros imported without context use them too.
     app.jinja_env.globals.update(due_status=due_status, age=age, countdown=countdown, id_url=id_url)
     app.jinja_env.trim_blocks = True

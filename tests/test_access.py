@@ -16,6 +16,7 @@ from PIL import Image
 from conftest import FROZEN
 from conftest import PASSWORD
 from conftest import text
+from kefu import customers
 from kefu import estate
 from kefu import patrols
 from kefu import renovations
@@ -214,6 +215,20 @@ ACCESS = {
     "POST /shops/inspections/new": (SUPERVISOR, ASSISTANT),
     "GET /shops/inspections/<int:inspection_id>": (SUPERVISOR, ASSISTANT),
     "GET /shops/register.pdf": (SUPERVISOR, ASSISTANT),
+    # Customers. The test visit and need are at the household of the assistant's zone.
+    "GET /customers/households/<int:household_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /customers/households/<int:household_id>/profile": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "POST /customers/households/<int:household_id>/profile": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /visits": (SUPERVISOR, ASSISTANT),
+    "GET /visits/new": (SUPERVISOR, ASSISTANT),
+    "POST /visits/new": (SUPERVISOR, ASSISTANT),
+    "GET /visits/window": (SUPERVISOR, ASSISTANT),
+    "GET /visits/<int:visit_id>": (SUPERVISOR, ASSISTANT),
+    "GET /needs": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /needs/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "POST /needs/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /needs/<int:need_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "POST /needs/<int:need_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /patrols/findings/<int:finding_id>/shop-notice": (SUPERVISOR, ASSISTANT),
     "POST /patrols/findings/<int:finding_id>/shop-notice": (SUPERVISOR, ASSISTANT),
     "GET /shops/<int:shop_id>/notices/new": (SUPERVISOR, ASSISTANT),
@@ -282,7 +297,15 @@ def ids(app, people, unit):
             "tier_id": tier.id, "ticket_id": ticket.id, "order_id": order.id, "resident_id": resident.id,
             "checkpoint_id": checkpoint.id, "check_id": check.id, "finding_id": check.findings.get().id,
             "observation_id": observation.id, "checklist_id": checklist.id, "token": checkpoint.token,
-            **_renovation_ids(people[ASSISTANT], home)}
+            **_renovation_ids(people[ASSISTANT], home), **_customer_ids(people[ASSISTANT], home)}
+
+
+def _customer_ids(assistant, home):
+    visit, _ = customers.record_visit(assistant, at=FROZEN - datetime.timedelta(hours=1), form="上门", households=[home],
+                                      opinions=[("服务需求", "想请人每周上门打扫一次", None)])
+    need, _ = customers.record_need(assistant, home, "每周上门保洁", "personal", "家政保洁", "拜访",
+                                    opinion=visit.opinions.get())
+    return {"visit_id": visit.id, "need_id": need.id}
 
 
 def _renovation_ids(assistant, home):

@@ -10,6 +10,7 @@ FlaskForm.Meta.locales = ("zh",)
 
 def register(app):
     from . import auth
+    from . import customers
     from . import estate
     from . import home
     from . import patrols
@@ -20,7 +21,8 @@ def register(app):
     from . import users
     from . import workorders
 
-    for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops):
+    for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
+                   customers):
         app.register_blueprint(module.bp)
 
 

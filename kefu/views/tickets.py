@@ -1,6 +1,8 @@
 """Customer requests on the phone: intake, the ticket page and each action on it, the list,
 cases, printing; and the administrator's tiers."""
+import dataclasses
 import datetime
+import typing
 
 from flask import Blueprint
 from flask import abort
@@ -12,6 +14,7 @@ from flask_login import current_user
 from wtforms import BooleanField
 from wtforms import DateField
 from wtforms import DateTimeLocalField
+from wtforms import HiddenField
 from wtforms import IntegerField
 from wtforms import RadioField
 from wtforms import SelectField
@@ -28,6 +31,7 @@ from .. import tickets as rules
 from .. import uploads
 from .. import workorders
 from ..auth import roles
+from ..db import RuleError
 from ..db import StaleRecord
 from ..estate import Household
 from ..estate import Place
@@ -74,7 +78,32 @@ photo_views.OWNER_ACCESS["ticket"] = _can_see_ticket_photo
 
 # Forms
 
+# Where a request can come from besides the intake page itself: kind → Origin. `?from=<kind>-<id>`
+# on the intake page fills the form from that record, and the ticket is linked to it when made.
+@dataclasses.dataclass
+class Origin:
+    find: typing.Callable    # id → the record (or None)
+    prefill: typing.Callable  # (form, record) → None
+    describe: typing.Callable  # record → what the page says the request comes from
+    link: typing.Callable     # (actor, record, ticket) → None, inside the ticket's transaction
+
+
+ORIGINS = {}
+
+
+def _origin():
+    """(kind, record) named by the form's or the URL's `from`, or (None, None)."""
+    value = (request.form.get("origin") if request.method == "POST" else request.args.get("from")) or ""
+    kind, _, number = value.partition("-")
+    if kind in ORIGINS and number.isdigit():
+        record = ORIGINS[kind].find(int(number))
+        if record is not None:
+            return kind, record
+    return None, None
+
+
 class IntakeForm(TokenForm):
+    origin = HiddenField()
     channel = SelectField("来源", choices=choices((c, c) for c in rules.CHANNELS))
     category = SelectField("类别", choices=choices([("", "请选择")] + [(c, c) for c in rules.CATEGORIES]))
     tier = SelectField("等级", coerce=int)
@@ -231,6 +260,11 @@ def _intake_form():
             form.channel.data = "前台转交" if current_user.role == "frontdesk" else "现场"
         if request.args.get("household"):
             form.household.data = request.args["household"][:30]
+        kind, record = _origin()
+        if record is not None:
+            form.origin.data = f"{kind}-{record.id}"
+            ORIGINS[kind].prefill(form, record)
+            form.resident.choices = _resident_choices(form.household.data or "")
     return form
 
 
@@ -270,6 +304,7 @@ def new():
     household = None
     if form.household.data:
         household = Household.live().where(Household.code == normalize_code(form.household.data)).first()
+    origin_kind, origin = _origin()
     if form.validate_on_submit() and not photo_field.errors:
         if form.household.data and household is None:
             form.household.errors.append(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写，如 3-2-1502")
@@ -288,14 +323,18 @@ def new():
                     current_user, channel=form.channel.data, category=form.category.data,
                     tier=Tier.get_or_none(Tier.id == form.tier.data), description=form.description.data,
                     household=household, place=place, zone=zone, customer_name=form.customer_name.data or "",
-                    customer_phone=form.customer_phone.data or "", photos=photo_field.photos, token=form.token.data)
+                    customer_phone=form.customer_phone.data or "", photos=photo_field.photos, token=form.token.data,
+                    then=(lambda ticket: ORIGINS[origin_kind].link(current_user, origin, ticket)) if origin else None)
                 holder = f"，已转交 {ticket.assignee.display_name}" if ticket.assignee and \
                     ticket.assignee_id != current_user.id else ""
                 message = f"已受理 {ticket.number}{holder}" if created else f"{ticket.number} 已受理过，未重复登记"
                 return done(message, "tickets.show", ticket_id=ticket.id)
-            except rules.TicketError as error:
+            except RuleError as error:
                 show_error(form, error)
+    if origin is None and request.method == "GET":
+        origin_kind, origin = _origin()
     context = dict(form=form, photo_field=photo_field, title="受理诉求", back=url_for("tickets.index"),
+                   origin=ORIGINS[origin_kind].describe(origin) if origin else None,
                    similar=rules.similar(household=household, building=household.building if household else None,
                                          category=form.category.data, text=form.description.data or "")
                    if request.method == "POST" else [])

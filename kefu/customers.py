@@ -1,0 +1,454 @@
+"""Customer communication (客户沟通): what the service centre knows of each household, the needs
+residents voice (个性化需求) or let show (潜在需求) and the answer they were given, and the visits
+(拜访) in the morning and evening windows, at weekends and on public holidays, with what was said.
+
+Each opinion heard on a visit can become a request (a ticket) or a need, linked both ways.
+"""
+import datetime
+
+import peewee
+
+from . import clock
+from . import events
+from . import idempotency
+from .db import BaseModel
+from .db import RuleError
+from .db import StaleRecord
+from .db import VersionedMixin
+from .db import VoidableMixin
+from .db import checked_text
+from .db import database
+from .estate import Estate
+from .estate import Household
+from .estate import Zone
+from .estate import ZoneBuilding
+from .estate import mask_phone  # noqa: F401 (part of this area's interface)
+from .estate import zone_of_building
+from .tickets import FollowUp
+from .tickets import Ticket
+from .users import User
+
+FORMS = ["上门", "偶遇", "活动", "电话回访"]
+OPINION_KINDS = ["服务需求", "建议", "意见", "表扬"]
+NEED_KINDS = {"personal": "个性化需求", "latent": "潜在需求"}
+NEED_SOURCES = ["拜访", "诉求", "电话", "其他"]
+OUTCOMES = {"open": "待答复", "provide": "可提供", "decline": "不能提供", "study": "待研究"}
+# What a need is about, so that needs across the estate group into patterns.
+TOPICS = ["代购代办", "陪护照看", "家政保洁", "家电维修", "上门开锁", "搬运", "代收快递", "健康关怀", "社区活动", "其他"]
+MAX_OPINIONS = 8
+
+
+class CustomerError(RuleError):
+    pass
+
+
+def _tz():
+    return Estate.current().tz
+
+
+def _text(value, limit, label, field, required=False):
+    return checked_text(value, limit, label, field, required, error=CustomerError)
+
+
+class VisitRules(VersionedMixin, BaseModel):
+    """The recommended visit windows (one row): mornings and evenings, weekends and public holidays,
+    and after how many weeks without a visit a household comes up in the planner."""
+
+    morning_start = peewee.TimeField(default=datetime.time(7, 0))
+    morning_end = peewee.TimeField(default=datetime.time(9, 0))
+    evening_start = peewee.TimeField(default=datetime.time(18, 0))
+    evening_end = peewee.TimeField(default=datetime.time(19, 0))
+    weekends = peewee.BooleanField(default=True)
+    holidays = peewee.BooleanField(default=True)
+    stale_weeks = peewee.IntegerField(default=8)
+
+    @classmethod
+    def current(cls):
+        return cls.by_id(1) or cls.create(id=1)
+
+    def windows(self, moment):
+        """The windows an aware `moment` falls in, as the visit page names them, in the estate's zone:
+        e.g. ["早间", "节假日（国庆节）"]. A 调休 Saturday is a working day, not a weekend; weekends and
+        holidays count from the morning window's start to the evening window's end."""
+        local = moment.astimezone(_tz())
+        time = local.time()
+        found = []
+        if self.morning_start <= time < self.morning_end:
+            found.append("早间")
+        if self.evening_start <= time < self.evening_end:
+            found.append("晚间")
+        kind, name = clock.day_kind(local.date())
+        if not self.morning_start <= time < self.evening_end:  # not at night, even at weekends
+            return found
+        if kind == "holiday" and self.holidays:
+            found.append(f"节假日（{name}）")
+        elif kind == "weekend" and self.weekends:
+            found.append("双休日")
+        return found
+
+    def now_label(self, moment=None):
+        """What the planner says about now: "现在是晚间拜访时段" or when the next window opens today."""
+        moment = moment or clock.now()
+        found = self.windows(moment)
+        if found:
+            return "现在是" + "、".join(w.split("（")[0] for w in found) + "拜访时段"
+        time = moment.astimezone(_tz()).time()
+        if time < self.morning_start:
+            return f"早间拜访时段 {self.morning_start:%H:%M}–{self.morning_end:%H:%M}"
+        if time < self.evening_start:
+            return f"晚间拜访时段 {self.evening_start:%H:%M}–{self.evening_end:%H:%M}"
+        return "今天的拜访时段已过"
+
+
+class HouseholdProfile(VersionedMixin, BaseModel):
+    """What the service centre knows of a household beyond its residents (notes stay on Household)."""
+
+    household = peewee.ForeignKeyField(Household, unique=True, backref="+", on_delete="RESTRICT")
+    moved_in_on = peewee.DateField(null=True)
+    contact_time = peewee.CharField(max_length=40, default="")
+    tags = peewee.CharField(max_length=120, default="")  # "独居老人、行动不便"
+    updated_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    updated_at = peewee.DateTimeField(null=True)
+
+    @property
+    def tag_list(self):
+        return [t for t in self.tags.split("、") if t]
+
+
+class Visit(VoidableMixin, BaseModel):
+    """拜访 / 访谈: a visit to one or more households or a chat where residents gather."""
+
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    at = peewee.DateTimeField()
+    form = peewee.CharField(max_length=10)
+    place = peewee.CharField(max_length=60, default="")
+    note = peewee.TextField(default="")
+    windows = peewee.CharField(max_length=60, default="")  # as tagged when recorded, "早间、双休日"
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = ((("zone", "at"), False), (("created_by", "at"), False))
+
+    @property
+    def window_list(self):
+        return [w for w in self.windows.split("、") if w]
+
+    def households(self):
+        return (Household.select().join(VisitHousehold).where(VisitHousehold.visit == self)
+                .order_by(Household.code))
+
+    @property
+    def where(self):
+        codes = [h.code for h in self.households()]
+        return "、".join(codes + ([self.place] if self.place else []))
+
+
+class VisitHousehold(BaseModel):
+    visit = peewee.ForeignKeyField(Visit, backref="household_links", on_delete="CASCADE")
+    household = peewee.ForeignKeyField(Household, backref="+", on_delete="RESTRICT")
+
+    class Meta:
+        indexes = ((("visit", "household"), True), (("household", "visit"), False))
+
+
+class Opinion(BaseModel):
+    """One thing said on a visit, typed; it can become a request or a need, linked back."""
+
+    visit = peewee.ForeignKeyField(Visit, backref="opinions", on_delete="CASCADE")
+    position = peewee.IntegerField()
+    kind = peewee.CharField(max_length=6)
+    text = peewee.TextField()
+    household = peewee.ForeignKeyField(Household, null=True, backref="+", on_delete="RESTRICT")
+    ticket_id = peewee.IntegerField(null=True)
+    need_id = peewee.IntegerField(null=True)
+
+    class Meta:
+        indexes = ((("visit", "position"), True),)
+
+
+class Need(VoidableMixin, VersionedMixin, BaseModel):
+    """A personal or latent need, and the answer the customer was given."""
+
+    household = peewee.ForeignKeyField(Household, backref="+", on_delete="RESTRICT")
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    kind = peewee.CharField(max_length=10)
+    topic = peewee.CharField(max_length=10)
+    what = peewee.TextField()
+    source = peewee.CharField(max_length=6)
+    opinion = peewee.ForeignKeyField(Opinion, null=True, backref="+", on_delete="RESTRICT")
+    ticket_id = peewee.IntegerField(null=True)
+    outcome = peewee.CharField(max_length=10, default="open")
+    reason = peewee.TextField(default="")    # why it can't be provided, or what is being looked into
+    reaction = peewee.TextField(default="")  # how the customer took a no (已安抚 …)
+    decided_at = peewee.DateTimeField(null=True)
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = ((("zone", "outcome", "created_at"), False), (("household", "created_at"), False),
+                   (("kind", "topic"), False))
+
+    @property
+    def kind_label(self):
+        return NEED_KINDS.get(self.kind, self.kind)
+
+    @property
+    def outcome_label(self):
+        return OUTCOMES.get(self.outcome, self.outcome)
+
+
+MODELS = [VisitRules, HouseholdProfile, Visit, VisitHousehold, Opinion, Need]
+
+
+# Households
+
+def profile_of(household):
+    """The household's profile (an unsaved blank one if nothing was recorded yet)."""
+    return HouseholdProfile.get_or_none(HouseholdProfile.household == household) or \
+        HouseholdProfile(household=household, version=0)
+
+
+def update_profile(actor, household, expected_version, moved_in_on=None, contact_time="", tags=(), note=""):
+    """入住日期, 方便联系的时间, tags (独居老人 …) and the household's notes, every change on its timeline."""
+    if moved_in_on is not None and moved_in_on > clock.today(_tz()):
+        raise CustomerError("入住日期不能晚于今天", "moved_in_on")
+    contact_time = _text(contact_time, 40, "方便联系的时间", "contact_time")
+    tags = [t.strip() for t in tags if t and t.strip()]
+    if any(len(t) > 10 for t in tags):
+        raise CustomerError("每个标签不超过 10 个字", "tags")
+    tags = "、".join(dict.fromkeys(tags))
+    if len(tags) > 120:
+        raise CustomerError("标签太多了", "tags")
+    note = _text(note, 1000, "备注", "note")
+    profile = profile_of(household)
+    before = (profile.moved_in_on, profile.contact_time, profile.tags, household.note)
+    after = (moved_in_on, contact_time, tags, note)
+    labels = ("入住日期", "方便联系的时间", "标签", "备注")
+    changes = [f"{label}：{old or '—'} → {new or '—'}" for label, old, new in zip(labels, before, after) if old != new]
+    if not changes:
+        raise CustomerError("没有改动")
+    now = clock.utcnow()
+    with database.atomic():
+        if profile.id is None:
+            if expected_version != 0:
+                raise StaleRecord()
+            try:
+                with database.atomic():
+                    HouseholdProfile.create(household=household, moved_in_on=moved_in_on, contact_time=contact_time,
+                                            tags=tags, updated_by=actor, updated_at=now)
+            except peewee.IntegrityError:
+                raise StaleRecord()
+        else:
+            updated = (HouseholdProfile.update(moved_in_on=moved_in_on, contact_time=contact_time, tags=tags,
+                                               updated_by=actor, updated_at=now,
+                                               version=HouseholdProfile.version + 1)
+                       .where((HouseholdProfile.id == profile.id) & (HouseholdProfile.version == expected_version))
+                       .execute())
+            if updated != 1:
+                raise StaleRecord()
+        if note != household.note:
+            Household.update(note=note, version=Household.version + 1).where(Household.id == household.id).execute()
+        events.record(actor, household, "更新客户资料", note="；".join(changes))
+    return profile_of(Household.get_by_id(household.id))
+
+
+# Visits
+
+def record_visit(actor, *, at, form, households=(), place="", opinions=(), note="", zone=None, token=None):
+    """A visit: when, how, to which households or where; what was said, each opinion typed
+    (服务需求 / 建议 / 意见 / 表扬) and, when several households were there, whose it was.
+    `opinions` is [(kind, text, household or None)]. Returns (visit, created)."""
+    households = list({h.id: h for h in households}.values())
+    if any(h.voided_at is not None for h in households):
+        raise CustomerError("房号已作废", "households")
+    place = _text(place, 60, "地点", "place")
+    if not households and not place:
+        raise CustomerError("请填写拜访的房号或地点", "households")
+    if form not in FORMS:
+        raise CustomerError("请选择拜访形式", "form")
+    now = clock.now()
+    if at is None:
+        raise CustomerError("请填写拜访时间", "at")
+    if at > now:
+        raise CustomerError("拜访时间不能晚于现在", "at")
+    if at < now - datetime.timedelta(days=30):
+        raise CustomerError("只能补记 30 天内的拜访", "at")
+    said = []
+    for kind, text, household in opinions:
+        text = (text or "").strip()
+        if not text:
+            continue
+        if kind not in OPINION_KINDS:
+            raise CustomerError("请为每条意见选择类型", "opinions")
+        if len(text) > 500:
+            raise CustomerError("每条意见不超过 500 个字", "opinions")
+        if household is not None and household.id not in {h.id for h in households}:
+            raise CustomerError("意见所属的房号不在这次拜访里", "opinions")
+        said.append((kind, text, household or (households[0] if len(households) == 1 else None)))
+    if len(said) > MAX_OPINIONS:
+        raise CustomerError(f"一次最多记 {MAX_OPINIONS} 条意见", "opinions")
+    note = _text(note, 1000, "其他情况", "note")
+    if not said and not note:
+        raise CustomerError("请记下住户说了什么（意见或其他情况）", "opinions")
+    if zone is None:
+        zone = next((z for z in (zone_of_building(h.building) for h in households) if z is not None), None)
+    if zone is None:
+        raise CustomerError("请选择管辖区域", "zone")
+    windows = VisitRules.current().windows(at)
+    with database.atomic():
+        earlier = idempotency.claim(token)
+        if earlier is not None:
+            return Visit.get_by_id(earlier.record_id), False
+        visit = Visit.create(zone=zone, at=clock.to_utc_naive(at), form=form, place=place, note=note,
+                             windows="、".join(windows), created_by=actor, created_at=clock.utcnow())
+        for household in households:
+            VisitHousehold.create(visit=visit, household=household)
+        for position, (kind, text, household) in enumerate(said, 1):
+            Opinion.create(visit=visit, position=position, kind=kind, text=text, household=household)
+        summary = f"{form} · {visit.where}" + (f" · {'、'.join(windows)}" if windows else "")
+        events.record(actor, visit, "拜访", note=summary + "".join(f"\n{k}：{t}" for k, t, _h in said)
+                      + (f"\n{note}" if note else ""))
+        for household in households:
+            events.record(actor, household, "拜访", note=f"{form}" + (f" · {'、'.join(windows)}" if windows else "")
+                          + "".join(f"\n{k}：{t}" for k, t, h in said if h is None or h.id == household.id))
+        idempotency.remember(token, visit)
+    return visit, True
+
+
+def link_ticket(actor, opinion, ticket):
+    """The request made from an opinion: linked both ways, once."""
+    with database.atomic():
+        if Opinion.update(ticket_id=ticket.id).where((Opinion.id == opinion.id) & Opinion.ticket_id.is_null()) \
+                .execute() != 1:
+            raise CustomerError("这条意见已转为诉求")
+        events.record(actor, opinion.visit, "意见转为诉求", note=f"{opinion.kind}：{opinion.text} → {ticket.number}")
+        events.record(actor, ticket, "来自拜访", note=f"{clock.to_local(opinion.visit.at, _tz()):%m-%d %H:%M} "
+                                                    f"{opinion.visit.form}：{opinion.text}")
+
+
+# Needs
+
+def record_need(actor, household, what, kind, topic, source, opinion=None, ticket=None, token=None):
+    """A need, from a visit's opinion, a request, a call, or anything else. Returns (need, created)."""
+    if household is None or household.voided_at is not None:
+        raise CustomerError("请填写房号", "household")
+    what = _text(what, 500, "需求内容", "what", required=True)
+    if kind not in NEED_KINDS:
+        raise CustomerError("请选择个性化需求或潜在需求", "kind")
+    if topic not in TOPICS:
+        raise CustomerError("请选择需求类别", "topic")
+    if source not in NEED_SOURCES:
+        raise CustomerError("请选择来源", "source")
+    zone = zone_of_building(household.building)
+    if zone is None:
+        raise CustomerError("该房号不属于任何管辖区域", "household")
+    with database.atomic():
+        earlier = idempotency.claim(token)
+        if earlier is not None:
+            return Need.get_by_id(earlier.record_id), False
+        need = Need.create(household=household, zone=zone, kind=kind, topic=topic, what=what, source=source,
+                           opinion=opinion, ticket_id=ticket.id if ticket is not None else None,
+                           created_by=actor, created_at=clock.utcnow())
+        if opinion is not None:
+            if Opinion.update(need_id=need.id).where((Opinion.id == opinion.id) & Opinion.need_id.is_null()) \
+                    .execute() != 1:
+                raise CustomerError("这条意见已记为需求")
+            events.record(actor, opinion.visit, "意见记为需求", note=f"{opinion.text} → {NEED_KINDS[kind]}：{what}")
+        events.record(actor, need, "记录需求", to_state=need.outcome_label,
+                      note=f"{NEED_KINDS[kind]} · {topic} · 来源 {source}：{what}")
+        events.record(actor, household, "记录需求", note=f"{NEED_KINDS[kind]}：{what}")
+        idempotency.remember(token, need)
+    return need, True
+
+
+def answer_need(actor, need, expected_version, outcome, reason="", reaction=""):
+    """The answer given: 可提供 (a service follows), 不能提供 (the reason told, and how the customer
+    took it), or 待研究 (what is being looked into). A 待研究 need can be answered again."""
+    if need.voided_at is not None:
+        raise CustomerError("该需求已作废")
+    if outcome not in ("provide", "decline", "study"):
+        raise CustomerError("请选择答复", "outcome")
+    if need.outcome not in ("open", "study"):
+        raise CustomerError(f"该需求已答复“{need.outcome_label}”")
+    reason = _text(reason, 500, "原因", "reason", required=outcome in ("decline", "study"))
+    reaction = _text(reaction, 200, "客户反应", "reaction", required=outcome == "decline")
+    with database.atomic():
+        if not reason and need.outcome == "study":
+            reason = need.reason  # what was looked into stays with the answer
+        updated = (Need.update(outcome=outcome, reason=reason, reaction=reaction, decided_at=clock.utcnow(),
+                               version=Need.version + 1)
+                   .where((Need.id == need.id) & (Need.version == expected_version)
+                          & Need.outcome.in_(("open", "study"))).execute())
+        if updated != 1:
+            raise StaleRecord()
+        fresh = Need.get_by_id(need.id)
+        note = {"provide": "可以提供", "decline": f"不能提供：{reason}；客户：{reaction}",
+                "study": f"待研究：{reason}"}[outcome]
+        events.record(actor, fresh, "答复需求", from_state=need.outcome_label, to_state=fresh.outcome_label, note=note)
+        events.record(actor, need.household, "答复需求", note=f"{need.what} → {note}")
+    return fresh
+
+
+def needs_in(zone_ids, outcomes=("open", "study"), limit=200):
+    return list(Need.live().where(Need.zone.in_(zone_ids) & Need.outcome.in_(outcomes))
+                .order_by(Need.created_at.desc()).limit(limit))
+
+
+def latent_patterns(zone_ids):
+    """Latent needs across the zones grouped by topic, with how many households and which tags they
+    share, biggest first: [(topic, households, {tag: households})] — "3 户独居老人希望代购"."""
+    rows = (Need.select(Need.topic, Need.household, HouseholdProfile.tags)
+            .join(HouseholdProfile, peewee.JOIN.LEFT_OUTER, on=(HouseholdProfile.household == Need.household))
+            .where(Need.zone.in_(zone_ids) & (Need.kind == "latent") & Need.voided_at.is_null()
+                   & (Need.outcome != "decline")).tuples())
+    groups = {}
+    for topic, household_id, tags in rows:
+        households, tag_counts = groups.setdefault(topic, (set(), {}))
+        if household_id in households:
+            continue
+        households.add(household_id)
+        for tag in (tags or "").split("、"):
+            if tag:
+                tag_counts[tag] = tag_counts.get(tag, 0) + 1
+    found = [(topic, len(households), dict(sorted(tags.items(), key=lambda t: -t[1])))
+             for topic, (households, tags) in groups.items()]
+    return sorted(found, key=lambda g: (-g[1], TOPICS.index(g[0]) if g[0] in TOPICS else 99))
+
+
+# The planner
+
+def planner(zone_ids, today=None, limit=15):
+    """Who to visit: households with an open need, those who said 不满意 on a request's return visit
+    in the last 30 days, and those not visited for the configured number of weeks (tagged households first, then
+    the longest unvisited). Each a list of (household, reason)."""
+    today = today or clock.today(_tz())
+    rules = VisitRules.current()
+    in_zones = Household.building.in_(ZoneBuilding.select(ZoneBuilding.building).where(ZoneBuilding.zone.in_(zone_ids)))
+    open_needs = list(Household.select(Household, Need.what.alias("need_what")).join(Need, on=(Need.household == Household.id))
+                      .where(Need.zone.in_(zone_ids) & Need.outcome.in_(("open", "study")) & Need.voided_at.is_null())
+                      .order_by(Need.created_at).limit(limit).objects())
+    since = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min,
+                                                         tzinfo=_tz()))
+    unhappy = list(Household.select(Household).join(Ticket, on=(Ticket.household == Household.id))
+                   .join(FollowUp, on=(FollowUp.ticket == Ticket.id))
+                   .where(in_zones & (FollowUp.result == "不满意") & (FollowUp.at >= since))
+                   .group_by(Household.id).order_by(peewee.fn.MAX(FollowUp.at).desc()).limit(limit))
+    cutoff = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(weeks=rules.stale_weeks),
+                                                          datetime.time.min, tzinfo=_tz()))
+    last_visit = (VisitHousehold.select(VisitHousehold.household, peewee.fn.MAX(Visit.at).alias("last"))
+                  .join(Visit).where(Visit.voided_at.is_null()).group_by(VisitHousehold.household))
+    stale = (Household.select(Household, last_visit.c.last.alias("last_visit"), HouseholdProfile.tags)
+             .join(last_visit, peewee.JOIN.LEFT_OUTER, on=(last_visit.c.household_id == Household.id))
+             .join_from(Household, HouseholdProfile, peewee.JOIN.LEFT_OUTER,
+                        on=(HouseholdProfile.household == Household.id))
+             .where(in_zones & Household.voided_at.is_null()
+                    & (last_visit.c.last.is_null() | (last_visit.c.last < cutoff)))
+             .order_by((HouseholdProfile.tags.is_null() | (HouseholdProfile.tags == "")),
+                       last_visit.c.last.asc(nulls="first"), Household.code)
+             .limit(limit))
+    stale = list(stale.objects())
+    for household in stale:  # MAX() through a subquery comes back as text
+        household.last_visit = Visit.at.python_value(household.last_visit)
+    return {"needs": open_needs, "unhappy": unhappy, "stale": stale, "now": rules.now_label(),
+            "weeks": rules.stale_weeks}

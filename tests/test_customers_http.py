@@ -1,0 +1,127 @@
+"""Customer pages over HTTP: the household's story with phone numbers masked for those who don't
+call residents (in the HTML, not only on screen), the visit page with its window tag and opinions
+kept on a refusal, an opinion turned into a request and a need, and answering a need."""
+import re
+
+from conftest import field_errors
+from conftest import html
+from conftest import text
+from kefu import customers
+from kefu import estate
+from kefu.customers import Need
+from kefu.customers import Opinion
+from kefu.customers import Visit
+from kefu.tickets import Ticket
+from test_tickets import sh
+from test_tickets import traveller  # noqa: F401 (fixture)
+from test_tickets import world  # noqa: F401 (fixture)
+
+PHONE = "13812341234"
+
+
+def test_phone_numbers_reach_only_those_who_call_residents(world, as_user):
+    estate.add_resident(None, world.home, "王建国", PHONE, "业主")
+    estate.add_resident(None, world.home, "王家电话", "021-58880000", "家属")
+    page = f"/customers/households/{world.home.id}"
+    for user in (world.assistant, world.supervisor, world.frontdesk):
+        body = html(as_user(user).get(page))
+        assert f'href="tel:{PHONE}"' in body and "021-58880000" in body, user.username
+    other_zone = html(as_user(world.assistant2).get(page))
+    assert PHONE not in other_zone and "58880000" not in other_zone
+    assert "138****1234" in other_zone and "021-****0000" in other_zone
+
+
+def test_a_morning_visit_with_two_opinions_is_tagged_and_kept(world, as_user, traveller):
+    traveller.move_to(sh(11, 27, 7, 30))
+    client = as_user(world.assistant)
+    page = client.get(f"/visits/new?household={world.home.code}")
+    assert 'value="1-1-101"' in html(page) and "早间" in text(page) and "在建议拜访时段内" in text(page)
+    data = {"households": "1-1-101 1-1-999", "at": "2026-11-27T07:30", "form": "上门", "token": "v-1",
+            "kind-1": "意见", "text-1": "楼道灯晚上不亮", "kind-2": "服务需求", "text-2": "想请人每周上门打扫一次",
+            "kind-3": "意见", "text-3": ""}
+    wrong = client.post("/visits/new", data=data)
+    assert wrong.status_code == 422 and "没有房号“1-1-999”" in " ".join(field_errors(wrong, "households"))
+    assert "楼道灯晚上不亮" in html(wrong) and "想请人每周上门打扫一次" in html(wrong)
+    assert Visit.select().count() == 0
+    made = client.post("/visits/new", data=dict(data, households="1-1-101"))
+    visit = Visit.get()
+    assert made.location == f"/visits/{visit.id}" and visit.window_list == ["早间"]
+    again = client.post("/visits/new", data=dict(data, households="1-1-101"))
+    assert again.location == f"/visits/{visit.id}" and Visit.select().count() == 1
+    shown = text(client.get(f"/visits/{visit.id}"))
+    assert "早间" in shown and "楼道灯晚上不亮" in shown and "转为诉求" in shown and "记为需求" in shown
+    assert "楼道灯晚上不亮" in text(client.get(f"/customers/households/{world.home.id}"))
+
+
+def test_a_visit_outside_the_windows_says_so(world, as_user, traveller):
+    traveller.move_to(sh(11, 27, 10, 0))  # a Friday morning after 9
+    client = as_user(world.assistant)
+    assert "不在建议时段" in text(client.get("/visits/window?at=2026-11-27T10:00"))
+    assert "早间" in text(client.get("/visits/window?at=2026-11-27T07:45"))
+    assert "双休日" in text(client.get("/visits/window?at=2026-11-28T10:00"))
+    assert "不在建议时段" in text(client.get("/visits/window?at=2026-02-14T10:00"))  # 调休: a working Saturday
+    assert "不在建议时段" in text(client.get("/visits/window?at=nonsense"))
+
+
+def test_nothing_said_is_refused_beside_the_opinions(world, as_user):
+    client = as_user(world.assistant)
+    refused = client.post("/visits/new", data={"households": "1-1-101", "at": "2026-11-27T09:50", "form": "偶遇",
+                                               "token": "v-2"})
+    assert refused.status_code == 422 and field_errors(refused, "opinions") == ["请记下住户说了什么（意见或其他情况）"]
+
+
+def visit_with(world, *opinions):
+    visit, _ = customers.record_visit(world.assistant, at=sh(11, 27, 7, 40), form="上门", households=[world.home],
+                                      opinions=[(kind, words, None) for kind, words in opinions])
+    return visit, list(visit.opinions.order_by(Opinion.position))
+
+
+def test_an_opinion_becomes_a_request_linked_both_ways(world, as_user):
+    visit, (lamp, _cleaning) = visit_with(world, ("意见", "楼道灯晚上不亮"), ("服务需求", "每周上门打扫"))
+    client = as_user(world.assistant)
+    form = client.get(f"/tickets/new?from=opinion-{lamp.id}")
+    assert "楼道灯晚上不亮" in html(form) and 'value="1-1-101"' in html(form) and "来自" in text(form)
+    assert re.search(r'<option selected value="拜访">|<option value="拜访" selected>', html(form))
+    tier = world.normal.id
+    made = client.post("/tickets/new", data={"origin": f"opinion-{lamp.id}", "channel": "拜访", "category": "工程维修",
+                                             "tier": str(tier), "household": "1-1-101", "place": "0", "zone": "0",
+                                             "resident": "0", "description": "楼道灯晚上不亮", "token": "t-1"})
+    ticket = Ticket.get()
+    assert made.location == f"/tickets/{ticket.id}"
+    assert Opinion.get_by_id(lamp.id).ticket_id == ticket.id
+    assert f"诉求 {ticket.number}" in text(client.get(f"/visits/{visit.id}"))
+    assert "来自拜访" in text(client.get(f"/tickets/{ticket.id}"))
+
+
+def test_an_opinion_becomes_a_need_answered_with_a_reason_and_the_customers_reaction(world, as_user):
+    visit, (_lamp, cleaning) = visit_with(world, ("意见", "楼道灯晚上不亮"), ("服务需求", "每周上门打扫"))
+    client = as_user(world.assistant)
+    form = client.get(f"/needs/new?opinion={cleaning.id}")
+    assert "每周上门打扫" in html(form) and 'value="1-1-101"' in html(form)
+    missing = client.post(f"/needs/new?opinion={cleaning.id}", data={
+        "household": "1-1-101", "what": "每周上门打扫", "kind": "personal", "topic": "", "source": "拜访", "token": "n"})
+    assert missing.status_code == 422 and field_errors(missing, "topic")
+    made = client.post(f"/needs/new?opinion={cleaning.id}", data={
+        "household": "1-1-101", "what": "每周上门打扫", "kind": "personal", "topic": "家政保洁", "source": "拜访",
+        "token": "n"})
+    need = Need.get()
+    assert made.location == f"/needs/{need.id}" and Opinion.get_by_id(cleaning.id).need_id == need.id
+    half = client.post(f"/needs/{need.id}", data={"version": "1", "outcome": "decline", "reason": "暂无保洁人手"})
+    assert half.status_code == 422 and field_errors(half, "reaction")
+    assert 'value="decline" checked' in html(half) or 'checked value="decline"' in html(half) or \
+        re.search(r'value="decline"[^>]*checked|checked[^>]*value="decline"', html(half))
+    client.post(f"/needs/{need.id}", data={"version": "1", "outcome": "decline", "reason": "暂无保洁人手",
+                                           "reaction": "已安抚，客户表示理解"})
+    page = text(client.get(f"/needs/{need.id}"))
+    assert "不能提供" in page and "已安抚，客户表示理解" in page and "答复客户" not in page
+    assert "需求：不能提供" in text(client.get(f"/visits/{visit.id}"))
+
+
+def test_the_planner_lists_who_to_visit(world, as_user):
+    customers.update_profile(world.assistant, world.neighbour, 0, tags=["独居老人"])
+    customers.record_need(world.assistant, world.home, "想找人代购药品", "latent", "代购代办", "拜访")
+    page = text(as_user(world.assistant).get("/visits"))
+    assert "有未答复的需求 1-1-101 想找人代购药品" in page
+    stale = page.split("周以上未拜访")[1]
+    assert stale.index("1-1-201") < stale.index("1-1-102")  # tagged households first
+    assert "2-1-101" not in page  # another zone's
