@@ -2,11 +2,14 @@
 import datetime
 import random
 
+from stdnum.cn import uscc
+
 from . import clock
 from . import estate
 from . import notices
 from . import patrols
 from . import renovations
+from . import shops
 from . import tickets
 from . import users
 from . import workorders
@@ -53,7 +56,8 @@ PLACES = [
 
 def build():
     """Create 阳光花园: 8 buildings (416 households), 2 zones, 12 places, 5 units, 10 users, three weeks
-    of requests, two weeks of patrols, four renovations under way and one archived."""
+    of requests, two weeks of patrols, four renovations under way and one archived, and a street of
+    20 shops in the shop register."""
     with database.atomic():
         home = estate.Estate.current()
         home.name = "阳光花园"
@@ -356,7 +360,89 @@ PUBLIC_POINTS = [
      ("垃圾分类厢房", "垃圾分类厢房", "facility", "cleaning", 7),
      ("儿童游乐区", "儿童游乐区", "greenery", "greening", 3)],
 ]
-SHOPS = [["好邻居便利店", "佳洁洗衣店"], ["四季水果店"]]
+# The street of shops (沿街商业街), registered the day before the patrol history starts; each trading
+# or fitting-out shop is a daily checkpoint of its zone, which the script calls by the shop's name:
+# (铺位号, 店名, 经营类型, 经营者, 电话, 产权人, opened days ago or None, 状态, zone index, 备注, licence).
+# licence: None (never shown one), or (credit code type "91" company / "92" 个体工商户, holder, scope,
+# valid for days from today: None 长期, negative expired).
+STREET = [
+    ("S-01", "兰州牛肉拉面", "餐饮", "马国强", "13916203381", "张伟民", 1460, "营业", 0, "",
+     ("92", "浦东新区马国强兰州牛肉拉面馆", "餐饮服务（不含生食类食品）；食品销售", 1100)),
+    ("S-02", "好邻居便利店", "零售", "陈志刚", "13761550932", "上海阳光置业有限公司", 2900, "营业", 0, "24 小时营业",
+     ("91", "上海好邻居商贸有限公司阳光花园店", "食品销售；日用百货销售；烟草制品零售", None)),
+    ("S-03", "佳洁洗衣店", "其他", "李秀兰", "13501782264", "", 2200, "营业", 0, "",
+     ("92", "浦东新区佳洁洗衣店", "洗烫服务；皮革护理服务", 1650)),
+    ("S-04", "川味小馆", "餐饮", "罗建军", "13818860475", "王美华", 950, "营业", 0, "后厨排烟口朝向后巷，楼上为住户",
+     ("92", "浦东新区罗建军川味小馆", "餐饮服务；食品销售", 820)),
+    ("S-05", "仁和堂大药房", "药店", "周敏", "13671998120", "上海阳光置业有限公司", 2500, "营业", 0,
+     "连锁门店，经营者为店长", ("91", "上海仁和堂大药房连锁有限公司阳光花园店", "药品零售；医疗器械经营；保健食品销售",
+                             None)),
+    ("S-06", "丽人美发", "美容美发", "吴丽娟", "13764420587", "", 1800, "营业", 0, "",
+     ("92", "浦东新区丽人美发店", "理发服务；美容服务", 17)),
+    ("S-07", "小桃子烘焙", "餐饮", "黄晓燕", "13917735206", "张伟民", 700, "营业", 0, "",
+     ("92", "浦东新区小桃子烘焙坊", "食品制售（糕点类、面包类）；食品销售", 1240)),
+    ("S-08", "茶语奶茶", "餐饮", "许佳琪", "15021687734", "王美华", 45, "营业", 0, "新开业，营业执照办理中", None),
+    ("S-09", "一品生煎", "餐饮", "钱卫东", "13601857713", "钱卫东", 3200, "营业", 0, "",
+     ("92", "浦东新区钱卫东一品生煎店", "餐饮服务；食品销售", 900)),
+    ("S-10", "安心宠物", "其他", "郑晓雯", "13472283619", "", 600, "营业", 0, "",
+     ("92", "浦东新区安心宠物用品店", "宠物食品及用品零售；宠物美容服务（不含诊疗）", 1500)),
+    ("S-11", "启航课后托管", "教育培训", "孙建华", "13918826640", "刘海波", 400, "营业", 0, "铺面在二楼，楼梯口在 S-10 旁",
+     ("91", "上海启航教育科技有限公司", "教育咨询服务；托管服务（不含学科类培训）", 2900)),
+    ("S-12", "老陈烟酒店", "零售", "陈国富", "13816637029", "", 3000, "营业", 0, "",
+     ("92", "浦东新区老陈烟酒店", "烟草制品零售；酒类及预包装食品销售", -20)),
+    ("S-13", "指尖美甲", "美容美发", "林小燕", "18817362294", "刘海波", 1200, "装修中", 0, "店面翻新，预计下月初重新营业",
+     ("92", "浦东新区指尖美甲店", "美甲服务；化妆品零售", 1300)),
+    ("S-14", "空铺（招租中）", "其他", "胡建华", "13585537710", "胡建华", None, "空置", 0,
+     "原奶茶店合同到期撤场，产权人自行招租", None),
+    ("S-15", "四季水果店", "零售", "杨春生", "13564470918", "", 1500, "营业", 1, "",
+     ("92", "浦东新区四季水果店", "食用农产品零售；预包装食品销售", 1900)),
+    ("S-16", "老杨烧烤", "餐饮", "杨德明", "13916078853", "徐国平", 800, "营业", 1, "夜间营业至 23:00",
+     ("92", "浦东新区杨德明烧烤店", "餐饮服务；食品销售", 1000)),
+    ("S-17", "博学少儿美术", "教育培训", "何雅琴", "13701679425", "徐国平", 1000, "营业", 1, "",
+     ("91", "上海博学文化艺术培训有限公司", "非学科类校外培训（美术）；组织文化艺术交流活动", 2200)),
+    ("S-18", "邻里快递驿站", "其他", "蒋伟", "15900874316", "上海阳光置业有限公司", 900, "营业", 1, "",
+     ("92", "浦东新区邻里快递代收点", "快递终端服务；代收代寄服务", None)),
+    ("S-19", "花语鲜花坊", "零售", "曹丽萍", "13621845570", "", 1300, "停业", 1,
+     "经营者回老家照顾老人，暂停营业，预计年后恢复", ("92", "浦东新区花语鲜花坊", "鲜花、绿植零售；花艺服务", 1400)),
+    ("S-20", "安居房产中介", "其他", "冯志远", "13391527746", "上海阳光置业有限公司", 1700, "营业", 1, "",
+     ("91", "上海安居房地产经纪有限公司浦东阳光分公司", "房地产经纪；房屋租赁代理", None)),
+]
+# The shop that changed hands last month: registered a fortnight before the rest (and patrolled since),
+# taken over by a new operator (the old one keeps the premises), who then showed his own licence:
+# (铺位号, new operator, phone, registered / changed hands / new licence days ago, new licence).
+CHANGED_HANDS = ("S-09", "邵海峰", "13585920416", 30, 24, 20,
+                 ("92", "浦东新区邵海峰一品生煎店", "餐饮服务；食品销售", 1820))
+# 督促办理营业执照 for the two trading without a valid licence: (铺位号, [(days ago, hour, minute, method,
+# what the operator said, promised days after that day)]).
+URGINGS = [
+    ("S-08", [(14, 10, 40, "上门", "刚开业一个多月，营业执照正在办，材料已经交到市场监管所了", 10),
+              (3, 15, 20, "书面通知", "上次材料不全被退回，已经在一网通办重新提交，审核通过就把执照复印件送来", 10)]),
+    ("S-12", [(15, 14, 30, "上门", "执照到期了没注意，这周就去市场监管所办换照", 7),
+              (5, 10, 50, "电话", "换照申请已经在网上提交，正在审核，领到新执照马上拿来登记", 10)]),
+]
+# 沟通 / 宣传教育: (days ago, hour, topic, 铺位号s or "餐饮" for every food shop, note).
+COMMUNICATIONS = [
+    (12, 14, "垃圾分类", ["S-02", "S-03", "S-15"],
+     "讲解湿垃圾、干垃圾分类投放及定时定点投放时间，发放分类指引，纸箱须压扁后投放"),
+    (9, 14, "消防宣传", "餐饮",
+     "发放《沿街商铺消防安全告知书》，讲解灭火器使用和燃气安全，查看后厨灭火器均在有效期内"),
+    (6, 15, "门前三包", ["S-02", "S-12", "S-16"], "门前三包责任区内不得堆放货物、摆放桌椅，保持人行道畅通"),
+]
+# A 市容监察 visit: (days ago, hour, 铺位号s, findings, follow-up).
+INSPECTION = (4, 15, ["S-01", "S-02", "S-04", "S-08"],
+              "区城管执法中队（市容监察）检查沿街商铺门前三包及出店经营：S-01 兰州牛肉拉面门口堆放食材纸箱，已当场整改；"
+              "S-02 好邻居便利店店外摆放冰柜，责令收回店内；S-04 川味小馆店招灯箱部分灯管不亮；S-08 茶语奶茶门窗张贴促销海报，"
+              "要求规范张贴。",
+              "服务中心每日巡查时复看：冰柜已于当天收回店内；川味小馆灯箱已通知店主三天内修复；"
+              "整改情况由客户助理汇总后报市容监察中队。")
+# 整改通知书 from shop patrol findings (issued after the renovations' notices of those days, so the
+# shared yearly series stays in date order): (铺位号, the scripted finding's note, days ago, issued at
+# (hour, minute), served minutes later, deadline days after the finding, re-check or None).
+SHOP_NOTICES = [
+    ("S-04", "油烟净化器滤网油污严重，排烟口冒黑烟", 2, (16, 10), 15, 3, None),
+    ("S-16", "店外违章设摊，占用人行道", 1, (11, 40), 10, 0,
+     ((17, 30), "下班前复查，店外桌椅已全部收回店内，人行道畅通，店主承诺不再出店经营")),
+]
 # Renovations under way, per zone (in zone order), registered a few days before they started:
 # (household code, company, foreman, foreman's phone, workers, permit serial, deposit, works,
 #  started days ago, days of work still ahead, what the patrols made of it).
@@ -382,7 +468,7 @@ PUBLIC_CLAUSE = "《装修管理服务协议》第五条：装修材料不得堆
 ARCHIVED = ("3-2-1501", "宏图装饰", "韩立新", "13601937745", 5, 18, 5000,
             ("拆改非承重墙", "水电改造", "厨卫改造", "铺贴地砖墙砖"))
 ARCHIVED_DAYS = {"registered": 66, "started": 63, "found": 50, "ended": 35, "accepted": 33}
-SHOP_NOT_APPLICABLE = ("油烟排放",)  # none of the demo's shops cooks
+FOOD_ONLY = ("油烟排放",)  # answered 不适用 at a shop that doesn't cook
 
 # What a patrol finds, per checklist: (item, note, how it goes, words, unit kind or None).
 # how: "spot" — fixed on the spot (words: what was done); "order" — a 整改单 (words: the unit's report);
@@ -420,6 +506,9 @@ PATROL_PROBLEMS = {
         ("铺面及物品摆放整齐", "货物堆放到店外人行道", "spot", "已要求店主当场收回店内", None),
         ("招牌广告灯箱整洁及安全", "灯箱一角松动，有坠落风险", "order", "已加固灯箱支架", "engineering"),
         ("噪音", "门口音箱播放声音过大", "spot", "已提醒店主关小音量", None),
+        ("油烟排放", "油烟净化器未开启，油烟直排", "spot", "已要求店主当场开启油烟净化器", None),
+        ("油烟排放", "油烟净化器滤网油污严重，排烟口冒黑烟", "order", "店主已请专业公司清洗油烟净化器及排烟管道，复查排放正常",
+         None),
     ],
     "renovation": [
         ("施工时间符合规定", "午休时段仍在电钻施工", "spot", "已当场要求停工，施工队承诺午休时段不施工", None),
@@ -446,10 +535,12 @@ SCRIPTED_FINDINGS = [
     (1, 0, "会所", "侧门闭门器损坏，门关不严", "working"),
     (1, 1, "7号楼 楼道", "堆放纸箱和旧家具，占用消防通道", "dispatched"),
     (1, 1, "四季水果店", "货物堆放到店外人行道", "open"),
+    (2, 0, "川味小馆", "油烟净化器滤网油污严重，排烟口冒黑烟", "open"),  # → SHOP_NOTICES
+    (1, 1, "老杨烧烤", "店外违章设摊，占用人行道", "open"),  # → SHOP_NOTICES
     (0, 0, "好邻居便利店", "门前有纸箱垃圾未清理", "open"),
 ]
 # Checked today so far, per zone: the rest is still owed.
-CHECKED_TODAY = [["南门岗", "东门岗", "好邻居便利店", "佳洁洗衣店"], ["北门岗", "四季水果店"]]
+CHECKED_TODAY = [["南门岗", "东门岗", "好邻居便利店", "佳洁洗衣店", "兰州牛肉拉面"], ["北门岗", "四季水果店"]]
 # Things being watched that no checklist asked about:
 # (days ago, zone index, hour, what, where, follow up after days, closed days ago or None, closing note).
 STANDALONE_OBSERVATIONS = [
@@ -477,9 +568,16 @@ def build_patrols(days=14, seed=20261128):
     start = today - datetime.timedelta(days=days)
     with clock.set_to(_at(start - datetime.timedelta(days=1), 16, 0)):
         points = [_checkpoints(admin, zone, index, units) for index, zone in enumerate(zones)]
+    # The shops: registered the day before, each trading one a daily checkpoint the script calls by
+    # the shop's name.
+    names = _street(zones, start - datetime.timedelta(days=1), today, random.Random(seed + 2))
+    for index, zone in enumerate(zones):
+        points[index].extend(patrols.Checkpoint.select().join(shops.Shop, on=(
+            shops.Shop.checkpoint_id == patrols.Checkpoint.id)).where(
+            (patrols.Checkpoint.zone == zone) & shops.Shop.state.in_(shops.PATROLLED)).order_by(shops.Shop.unit_no))
     _archived_renovation(zones[0], today, random.Random(seed + 1))  # first: its notice has the first number
     # Renovations become daily checkpoints when they start; the script calls theirs "<房号> 装修".
-    names, started = {}, {}
+    started = {}
     for index, row in sorted(((i, row) for i in range(len(zones)) for row in RENOVATIONS[i]), key=lambda r: -r[1][8]):
         started[row[0]] = _renovation(zones[index], row[:8], today - datetime.timedelta(days=row[8]),
                                       today + datetime.timedelta(days=row[9]))
@@ -493,6 +591,7 @@ def build_patrols(days=14, seed=20261128):
     script = [(back, index, names.get(name, name), note, fate) for back, index, name, note, fate in SCRIPTED_FINDINGS]
     scripted = {(back, index, name): note for back, index, name, note, _fate in script}
     fates = {(back, index, name): fate for back, index, name, _note, fate in script}
+    sheets = {}
     # Public places fall due by their interval; start each somewhere in its cycle.
     due_in = {c.id: rng.randrange(c.interval_days) for zone_points in points for c in zone_points
               if c.kind == "public"}
@@ -500,7 +599,8 @@ def build_patrols(days=14, seed=20261128):
         day = today - datetime.timedelta(days=back)
         for index, zone in enumerate(zones):
             assistant = zone.assistants.first()
-            visits = _visits_today(rng, points[index], index, day) if back == 0 else \
+            visits = _visits_today(rng, points[index], [names.get(n, n) for n in CHECKED_TODAY[index]], day) \
+                if back == 0 else \
                 _visits(rng, points[index], index, back, day, due_in, scripted)
             for moment, checkpoint in visits:
                 key = (back, index, checkpoint.name)
@@ -508,7 +608,7 @@ def build_patrols(days=14, seed=20261128):
                 if problem is None and rng.random() < FINDING_RATE:
                     problem = rng.choice([p for p in _problems_for(checkpoint) if _fits(p, moment, tz)])
                 with clock.set_to(moment):
-                    check = _check(rng, assistant, checkpoint, problem)
+                    check = _check(rng, assistant, checkpoint, problem, sheets)
                 if problem is not None:
                     fate = fates.get(key) or _fate(rng, problem, back)
                     _follow(rng, check.findings.get(), fate, problem, assistant, units, staff, moment, tz)
@@ -516,6 +616,7 @@ def build_patrols(days=14, seed=20261128):
             if made_back == back:
                 _watch(rng, zones[index], day, hour, what, where, after, closed_back, close_note, today)
     _renovation_cases(zones, today)
+    _shop_cases(zones, today)
 
 
 def _checklist(code):
@@ -523,7 +624,7 @@ def _checklist(code):
 
 
 def _checkpoints(admin, zone, index, units):
-    """A zone's security posts, public places and shops (renovations come when they're registered)."""
+    """A zone's security posts and public places (shops and renovations come when they're registered)."""
     places = {p.name: p for p in estate.Place.live()}
     made = []
     for name, place in SECURITY_POSTS[index]:
@@ -534,16 +635,13 @@ def _checkpoints(admin, zone, index, units):
         made.append(patrols.create_checkpoint(admin, kind="public", name=name, zone=zone, checklist=_checklist(code),
                                               unit=units[unit_kind], place=places.get(place),
                                               interval_days=interval))
-    for name in SHOPS[index]:
-        made.append(patrols.create_checkpoint(admin, kind="shop", name=name, zone=zone, checklist=_checklist("shop"),
-                                              unit=units["general"], place=places.get("沿街商业街"),
-                                              note="沿街商业街底商"))
     return made
 
 
 def _visits(rng, checkpoints, index, back, day, due_in, scripted):
-    """Where a zone's assistant went on a past day and when: posts in the morning, shops late morning,
-    renovations inside the no-noise window more often than not, public places as they fall due."""
+    """Where a zone's assistant went on a past day and when: posts in the morning, the street of shops
+    late morning (a few minutes each), renovations inside the no-noise window more often than not, public
+    places as they fall due."""
     tz = estate.Estate.current().tz
     visits = []
     forced = {name for (b, i, name) in scripted if b == back and i == index}
@@ -552,11 +650,11 @@ def _visits(rng, checkpoints, index, back, day, due_in, scripted):
         if checkpoint.name in forced or rng.random() > .06:
             visits.append((moment, checkpoint))
         moment = _later(moment, rng.randint(8, 22))
-    moment = _at(day, 10, 0) + datetime.timedelta(minutes=rng.randint(0, 75))
+    moment = _at(day, 10, 0) + datetime.timedelta(minutes=rng.randint(0, 30))
     for checkpoint in [c for c in checkpoints if c.kind == "shop"]:
         if checkpoint.name in forced or rng.random() > .08:
             visits.append((moment, checkpoint))
-        moment = _later(moment, rng.randint(10, 25))
+        moment = _later(moment, rng.randint(3, 7))
     for number, checkpoint in enumerate(c for c in checkpoints if c.kind == "renovation"):
         in_window = checkpoint.name in forced or rng.random() < .6
         moment = _at(day, 12, 0) + datetime.timedelta(minutes=10 + 40 * number + rng.randint(0, 25)) if in_window else \
@@ -576,10 +674,10 @@ def _visits(rng, checkpoints, index, back, day, due_in, scripted):
     return sorted(visits, key=lambda visit: visit[0])
 
 
-def _visits_today(rng, checkpoints, index, day):
-    """This morning's round so far: between opening and a few minutes ago (before opening, the early
-    round from 06:30; in the small hours, since midnight)."""
-    chosen = [c for c in checkpoints if c.name in CHECKED_TODAY[index]]
+def _visits_today(rng, checkpoints, checked, day):
+    """This morning's round so far (the checkpoints named in `checked`): between opening and a few
+    minutes ago (before opening, the early round from 06:30; in the small hours, since midnight)."""
+    chosen = [c for c in checkpoints if c.name in checked]
     now = clock.now()
     midnight = _at(day, 0, 0)
     latest = now - min(datetime.timedelta(minutes=5), (now - midnight) / 10)
@@ -592,8 +690,16 @@ def _visits_today(rng, checkpoints, index, day):
     return [(earliest + step * (n + rng.random() * .5), c) for n, c in enumerate(chosen)]
 
 
+def _not_applicable(checkpoint):
+    """The items answered 不适用 here: 油烟排放 at a shop that doesn't cook, 来访登记 at a car park post."""
+    if checkpoint.kind == "shop":
+        shop = shops.for_checkpoint(checkpoint)
+        return () if shop is not None and shop.food else FOOD_ONLY
+    return ("来访登记",) if "地库" in checkpoint.name else ()
+
+
 def _problems_for(checkpoint):
-    items = {item.text for item in checkpoint.checklist.live_items()}
+    items = {item.text for item in checkpoint.checklist.live_items()} - set(_not_applicable(checkpoint))
     return [p for p in PATROL_PROBLEMS.get(checkpoint.checklist.code, []) if p[0] in items] or \
         [(next(iter(sorted(items))), "现场检查发现问题", "spot", "已当场处理", None)]
 
@@ -610,14 +716,18 @@ def _problem_of(checkpoint, note):
     return next((p for p in _problems_for(checkpoint) if p[1] == note), None) or _problems_for(checkpoint)[0]
 
 
-def _check(rng, assistant, checkpoint, problem):
-    """One filled checklist: everything 合格 (or 不适用) but the problem's item."""
+def _check(rng, assistant, checkpoint, problem, sheets=None):
+    """One filled checklist: everything 合格 (or 不适用) but the problem's item. `sheets` keeps each
+    checkpoint's items and 不适用 ones for the next check (a build's hundreds of checks read them once)."""
+    sheets = {} if sheets is None else sheets
+    if checkpoint.id not in sheets:
+        sheets[checkpoint.id] = (list(checkpoint.checklist.live_items()), _not_applicable(checkpoint))
+    items, not_applicable = sheets[checkpoint.id]
     answers = {}
-    for item in checkpoint.checklist.live_items():
+    for item in items:
         if problem is not None and item.text == problem[0]:
             answers[item.id] = ("fail", problem[1])
-        elif (checkpoint.kind == "shop" and item.text in SHOP_NOT_APPLICABLE) or \
-                (item.text == "来访登记" and "地库" in checkpoint.name):
+        elif item.text in not_applicable:
             answers[item.id] = ("na", "")
         else:
             answers[item.id] = ("ok", "")
@@ -674,9 +784,8 @@ def _follow(rng, finding, fate, problem, assistant, units, staff, moment, tz):
 
     def act(function, *args):
         def run():
-            reload()
+            reload()  # what the last step left
             function(*args)
-            reload()
         return run
 
     if fate == "open":
@@ -904,3 +1013,117 @@ def _archived_renovation(zone, today, rng):
                                         "验收合格：拆改与登记图纸一致，公共部位无损坏，装修押金按协议退还")
     with clock.set_to(_at(days["accepted"], 10, 30)):
         renovations.archive(assistant, renovation, renovation.version)
+
+
+# The street of shops: the register behind the shop checkpoints, licences, urging, notices given,
+# an inspection and the rectification notices from the patrols' findings.
+
+CODE_CHARACTERS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # what a credit code is written in
+
+
+def _credit_code(kind, seed):
+    """A valid 统一社会信用代码 registered in 浦东新区, the same for the same seed every build."""
+    rng = random.Random(f"uscc {seed}")
+    body = f"{kind}310115MA1" + "".join(rng.choice(CODE_CHARACTERS) for _ in range(6))
+    return body + uscc.calc_check_digit(body)
+
+
+def _record_licence(assistant, shop, licence, today, seed):
+    kind, holder, scope, valid_days = licence
+    valid_until = today + datetime.timedelta(days=valid_days) if valid_days is not None else None
+    shops.record_licence(assistant, shop, _credit_code(kind, seed), holder, scope, valid_until)
+
+
+def _shop_fields(row, zones, today):
+    unit_no, name, business_type, operator, phone, owner, opened_back, state, index, note, _licence = row
+    return dict(name=name, unit_no=unit_no, business_type=business_type, operator_name=operator,
+                operator_phone=phone, property_owner=owner, state=state, zone=zones[index], note=note,
+                opened_on=today - datetime.timedelta(days=opened_back) if opened_back is not None else None)
+
+
+def _street(zones, day, today, rng):
+    """Register 沿街商业街 on `day`, each zone's shops by its assistant with the licences they were shown,
+    and urge the two trading without a valid one; the shop that changed hands last month was
+    registered earlier and patrolled daily since. Returns {shop name: its checkpoint's name}."""
+    street = estate.Place.live().where(estate.Place.name == "沿街商业街").first()
+    rows = {row[0]: row for row in STREET}
+    unit_no, operator, phone, registered_back, changed_back, licensed_back, licence = CHANGED_HANDS
+    changed_row = rows[unit_no]
+    assistant = zones[changed_row[8]].assistants.first()
+    with clock.set_to(_at(today - datetime.timedelta(days=registered_back), 10, 20)):
+        changed, _ = shops.register(assistant, place=street, **_shop_fields(changed_row, zones, today))
+        _record_licence(assistant, changed, changed_row[10], today, unit_no)
+    with clock.set_to(_at(today - datetime.timedelta(days=changed_back), 15, 5)):
+        fields = _shop_fields(changed_row, zones, today)
+        fields.update(operator_name=operator, operator_phone=phone,
+                      note=f"原经营者{changed.operator_name}已转让经营，铺面仍为其所有")
+        changed = shops.update(assistant, changed, changed.version, **fields)
+    with clock.set_to(_at(today - datetime.timedelta(days=licensed_back), 10, 35)):
+        _record_licence(assistant, changed, licence, today, f"{unit_no} {operator}")
+    checkpoint = patrols.Checkpoint.get_by_id(changed.checkpoint_id)
+    when, sheets = today - datetime.timedelta(days=registered_back), {}
+    while when <= day:  # on the assistant's round before the patrol history starts
+        with clock.set_to(_at(when, 10, rng.randint(25, 55))):
+            _check(rng, assistant, checkpoint, None, sheets)
+        when += datetime.timedelta(days=1)
+
+    for index, zone in enumerate(zones):
+        assistant = zone.assistants.first()
+        moment = _at(day, 9, 10 + 20 * index)
+        for row in STREET:
+            if row[8] != index or row[0] == unit_no:
+                continue
+            with clock.set_to(moment):
+                shop, _ = shops.register(assistant, place=street, **_shop_fields(row, zones, today))
+            if row[10] is not None:
+                with clock.set_to(_later(moment, 4)):
+                    _record_licence(assistant, shop, row[10], today, row[0])
+            moment = _later(moment, rng.randint(9, 16))
+    for unit_no, visits in URGINGS:
+        shop = shops.Shop.get(shops.Shop.unit_no == unit_no)
+        assistant = shop.zone.assistants.first()
+        for back, hour, minute, method, said, promised in visits:
+            when = today - datetime.timedelta(days=back)
+            with clock.set_to(_at(when, hour, minute)):
+                shops.urge(assistant, shop, method, said, when + datetime.timedelta(days=promised))
+    return {shop.name: patrols.Checkpoint.get_by_id(shop.checkpoint_id).name
+            for shop in shops.Shop.live().where(shops.Shop.checkpoint_id.is_null(False))}
+
+
+def _shop_cases(zones, today):
+    """What else the register holds: notices given to the operators, a 市容监察 visit, and the
+    整改通知书 from the patrols' findings (after the renovations', so the yearly series keeps to dates)."""
+    by_unit = {shop.unit_no: shop for shop in shops.Shop.live()}
+    for back, hour, topic, which, note in COMMUNICATIONS:
+        chosen = [s for s in by_unit.values() if s.food and s.state == "营业"] if which == "餐饮" else \
+            [by_unit[unit_no] for unit_no in which]
+        moments = {}
+        for shop in sorted(chosen, key=lambda s: s.unit_no):
+            moment = moments.get(shop.zone_id, _at(today - datetime.timedelta(days=back), hour, 5))
+            with clock.set_to(moment):
+                shops.communicate(shop.zone.assistants.first(), shop, topic, shop.operator_name, note)
+            moments[shop.zone_id] = _later(moment, 12)
+    back, hour, unit_nos, findings, follow_up = INSPECTION
+    day = today - datetime.timedelta(days=back)
+    seen = [by_unit[unit_no] for unit_no in unit_nos]
+    with clock.set_to(_at(day, hour, 40)):
+        shops.record_inspection(seen[0].zone.assistants.first(), "市容监察", day, seen, findings, follow_up)
+
+    for unit_no, note, back, (hour, minute), serve_after, deadline_days, recheck in SHOP_NOTICES:
+        shop, day = by_unit[unit_no], today - datetime.timedelta(days=back)
+        finding = (patrols.Finding.select().join(patrols.Check)
+                   .where((patrols.Finding.checkpoint == shop.checkpoint_id) & (patrols.Finding.note == note)
+                          & (patrols.Check.day == day)).first())
+        if finding is None or finding.state != "open":
+            continue
+        assistant = shop.zone.assistants.first()
+        issued = max(_at(day, hour, minute), _later(clock.aware(finding.created_at), 30))
+        with clock.set_to(issued):
+            notice, _ = shops.issue_notice(assistant, shop, shops.DEMANDS.get(finding.item_text, shops.DEFAULT_DEMAND),
+                                           day + datetime.timedelta(days=deadline_days), finding=finding)
+        with clock.set_to(_later(issued, serve_after)):
+            notice = shops.serve_notice(assistant, notice, served_to=shop.operator_name)
+        if recheck is not None:
+            (hour, minute), words = recheck
+            with clock.set_to(_at(day, hour, minute)):
+                shops.recheck_notice(assistant, notice, True, words)

@@ -390,7 +390,14 @@ def licence_status(licence, day=None):
     return "valid"
 
 
-STATUS_LABELS = {"none": "无执照", "expired": "执照过期", "expiring": "即将到期", "valid": "执照有效"}
+STATUS_LABELS = {"none": "无执照", "expired": "执照过期", "expiring": "即将到期", "valid": "执照有效", "vacant": "空置"}
+
+
+def shop_status(shop, licence, day=None):
+    """The licence status as the register shows it: an empty unit (空置) without a valid licence
+    needs none, and says 空置 rather than 无执照."""
+    status = licence_status(licence, day)
+    return "vacant" if shop.state == "空置" and status in ("none", "expired") else status
 
 
 def _with_status(zone_ids, day):
@@ -491,9 +498,9 @@ def search(zone_ids, text="", state="", business_type="", licence=""):
     for item in Licence.live().where(Licence.shop.in_([s.id for s in shops])).order_by(Licence.recorded_at,
                                                                                       Licence.id):
         latest[item.shop_id] = item
-    rows = [(shop, latest.get(shop.id), licence_status(latest.get(shop.id), day)) for shop in shops]
+    rows = [(shop, latest.get(shop.id), shop_status(shop, latest.get(shop.id), day)) for shop in shops]
     if licence == "unlicensed":  # as the unlicensed list: an empty unit needs no licence
-        rows = [row for row in rows if row[2] in ("none", "expired") and row[0].state != "空置"]
+        rows = [row for row in rows if row[2] in ("none", "expired")]
     elif licence in ("valid", "expiring"):
         rows = [row for row in rows if row[2] == licence]
     return rows

@@ -1,12 +1,17 @@
 """Command-line set-up: create-admin, demo, and serve's refusal to run without a secret key."""
+import collections
 import datetime
+import json
 import re
+
+from stdnum.cn import uscc
 
 from kefu import clock
 from kefu import create_app
 from kefu import demo
 from kefu import patrols
 from kefu import renovations
+from kefu import shops
 from kefu.estate import Building
 from kefu.estate import Estate
 from kefu.estate import Household
@@ -72,7 +77,8 @@ def test_demo_estate_has_two_weeks_of_patrols(app):
     assert earlier and all(datetime.time(8) <= moment.time() < datetime.time(18) for moment in earlier)
     assert len(checks) / 20 < patrols.Finding.select().count() < len(checks) / 6
 
-    assert {f.state for f in patrols.Finding.select()} == {"open", "ordered", "done", "fixed", "observed"}
+    # "noticed": a shop's finding waiting for its 整改通知书 to be re-checked.
+    assert {f.state for f in patrols.Finding.select()} == {"open", "ordered", "done", "fixed", "observed", "noticed"}
     orders = list(WorkOrder.select().where(WorkOrder.source_type == "finding"))
     states = {o.state for o in orders}
     assert {"approved", "reported", "cancelled"} <= states
@@ -154,6 +160,129 @@ def test_demo_estate_has_renovations_at_every_step(app):
         assert patrols.coverage_today([zone.id])["renovation"]["total"] >= 2, zone.name
     for renovation in active:
         assert patrols.Check.select().where(patrols.Check.checkpoint == renovation.checkpoint_id).exists()
+
+
+def test_demo_estate_has_a_street_of_shops(app):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    tz = Estate.current().tz
+    today = clock.today(tz)
+    zone_ids = [z.id for z in Zone.live().order_by(Zone.id)]
+
+    def local(moment):
+        return clock.to_local(moment, tz)
+
+    def in_service_hours(moment):
+        return datetime.time(8) <= local(moment).time() < datetime.time(20)
+
+    street = list(shops.Shop.live().order_by(shops.Shop.unit_no))
+    assert 18 <= len(street) <= 22
+    assert {s.business_type for s in street} == set(shops.TYPES)
+    assert sum(s.business_type == "餐饮" for s in street) >= 4
+    states = collections.Counter(s.state for s in street)
+    assert states["装修中"] == states["空置"] == states["停业"] == 1 and states["营业"] == len(street) - 3
+    assert len({s.unit_no for s in street}) == len(street)
+    assert all(re.fullmatch(r"S-\d\d", s.unit_no) for s in street)
+    assert {s.zone_id for s in street} == set(zone_ids)
+    by_name = {s.name: s for s in street}
+    assert by_name["好邻居便利店"].zone_id == by_name["佳洁洗衣店"].zone_id == zone_ids[0]
+    assert by_name["四季水果店"].zone_id == zone_ids[1]
+    assert all(s.place is not None and s.place.name == "沿街商业街" for s in street)
+    assert all(s.opened_on is None or s.opened_on < today for s in street)
+    assert sum(bool(s.property_owner) and s.property_owner != s.operator_name for s in street) >= 3
+
+    # Licences: valid credit codes, mostly years ahead, a few 长期.
+    licences = {s.id: shops.licence_of(s) for s in street}
+    held = [lic for lic in licences.values() if lic is not None]
+    assert len(held) >= len(street) - 3
+    assert all(uscc.is_valid(lic.credit_code) and lic.holder and lic.scope for lic in held)
+    assert len({lic.credit_code for lic in held}) == len(held)
+    assert 2 <= sum(lic.valid_until is None for lic in held) <= 5
+    assert sum(lic.valid_until is not None and lic.valid_until > today + datetime.timedelta(days=365)
+               for lic in held) >= len(held) // 2
+    # Exactly one runs out within 30 days; two trade without a valid one and have been urged twice.
+    [(expiring, licence)] = shops.expiring(zone_ids)
+    assert today <= licence.valid_until <= today + datetime.timedelta(days=shops.EXPIRING_DAYS)
+    unlicensed = shops.unlicensed(zone_ids)
+    assert len(unlicensed) == 2 and all(s.state == "营业" for s, _lic in unlicensed)
+    assert sorted(shops.licence_status(lic) for _s, lic in unlicensed) == ["expired", "none"]
+    for shop, _licence in unlicensed:
+        urgings = list(shop.urgings.order_by(shops.Urging.at))
+        assert len(urgings) == 2, shop.name
+        for urging in urgings:
+            assert urging.method in shops.URGE_METHODS and urging.said and in_service_hours(urging.at)
+            assert shop.created_at < urging.at < clock.utcnow()
+            assert urging.promised_on >= local(urging.at).date()
+        assert urgings[-1].promised_on >= today
+    assert all(not s.urgings.exists() for s in street if s not in [u[0] for u in unlicensed])
+
+    # One changed hands last month: two versions, the old operator kept with an end date.
+    [changed] = [s for s in street if s.operators.count() > 1]
+    assert [v.number for v in changed.versions.order_by(shops.ShopVersion.number)] == [1, 2]
+    second = changed.versions.where(shops.ShopVersion.number == 2).get()
+    assert "经营者" in json.loads(second.changes)
+    old, new = changed.operators.order_by(shops.Operator.since)
+    assert old.name != new.name == changed.operator_name and new.until is None
+    assert old.until == new.since and 20 <= (today - new.since).days <= 30
+    assert changed.property_owner == old.name
+    assert all(s.versions.count() == 1 for s in street if s != changed)
+
+    # Notices given: fire safety to every food shop trading, sorting rubbish to a few others.
+    communications = list(shops.Communication.select())
+    food = {s.id for s in street if s.food and s.state == "营业"}
+    assert {c.shop_id for c in communications if c.topic == "消防宣传"} == food
+    assert any(c.topic == "垃圾分类" and c.shop_id not in food for c in communications)
+    assert all(c.receiver and c.at < clock.utcnow() and in_service_hours(c.at) for c in communications)
+    # 市容监察 came by this week.
+    [inspection] = shops.Inspection.select()
+    assert inspection.body == "市容监察" and inspection.follow_up
+    assert today - datetime.timedelta(days=7) <= inspection.day < today
+    assert len(list(inspection.shops())) >= 3 and in_service_hours(inspection.created_at)
+
+    # A food shop failed 油烟排放 on a patrol a few days ago: its notice is served and awaits the re-check.
+    [notice] = [n for n in shops.notices_to_recheck(zone_ids) if n.finding_id]
+    finding = shops.finding_of(notice)
+    assert finding.item_text == "油烟排放" and finding.state == "noticed"
+    assert notice.shop.business_type == "餐饮" and finding.checkpoint_id == notice.shop.checkpoint_id
+    assert notice.state() == "served" and notice.deadline >= today and notice.served_to == notice.shop.operator_name
+    assert 1 <= (today - finding.check.day).days <= 5
+    assert in_service_hours(notice.issued_at) and notice.issued_at < notice.served_at < clock.utcnow()
+    # Another, re-checked as complied, closed its finding.
+    complied = [n for n in shops.ShopNotice.select() if n.state() == "complied"]
+    assert complied and all(shops.finding_of(n).state == "done" for n in complied)
+    # Shop and renovation notices share one yearly series, numbered in the order they were issued.
+    issued = sorted(list(renovations.RectificationNotice.select()) + list(shops.ShopNotice.select()),
+                    key=lambda n: n.issued_at)
+    for year in {n.year for n in issued}:
+        assert [n.serial for n in issued if n.year == year] == list(range(1, sum(n.year == year for n in issued) + 1))
+
+    # The patrols: every shop trading or fitting out is a daily checkpoint of its zone, owed today
+    # and checked through the history; an empty or closed one is not.
+    patrolled = [s for s in street if s.state in shops.PATROLLED]
+    for shop in patrolled:
+        checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
+        assert checkpoint.kind == "shop" and shops.for_checkpoint(checkpoint) == shop
+        assert checkpoint.name == f"{shop.unit_no} {shop.name}（商铺{shop.id}）"
+        assert checkpoint.zone_id == shop.zone_id and checkpoint.active_on(today, tz)
+        assert checkpoint.active_from <= today - datetime.timedelta(days=14)
+        days = {c.day for c in checkpoint.checks}
+        assert len([d for d in days if d > today - datetime.timedelta(days=15)]) >= 9, shop.name
+    for shop in street:
+        if shop.state not in shops.PATROLLED:
+            assert shop.checkpoint_id is None or not patrols.Checkpoint.get_by_id(
+                shop.checkpoint_id).active_on(today, tz)
+    for zone_id in zone_ids:
+        board = patrols.coverage_today([zone_id])["shop"]
+        assert board["total"] == sum(s.zone_id == zone_id for s in patrolled)
+    history = patrols.coverage_history(zone_ids, today - datetime.timedelta(days=14),
+                                       today - datetime.timedelta(days=1))
+    assert all(row["groups"]["shop"]["total"] == len(patrolled) for row in history.values())
+    # 油烟排放 is checked at the food shops (sometimes failed), 不适用 elsewhere.
+    fumes = collections.defaultdict(set)
+    for check in patrols.Check.select().join(patrols.Checkpoint).where(patrols.Checkpoint.kind == "shop"):
+        shop = shops.for_checkpoint(check.checkpoint)
+        fumes[shop.food] |= {row["answer"] for row in check.answer_rows if row["text"] == "油烟排放"}
+    assert fumes[True] == {"ok", "fail"} and fumes[False] == {"na"}
 
 
 def test_demo_refuses_a_database_with_data(app, people):

@@ -653,3 +653,11 @@ def test_notices_to_recheck_are_those_of_my_zones_served_and_open(world):
     shops.serve_notice(world.assistant, notice_for(world, theirs, problem="占道经营"), served_to="二区老板")
     assert [n.id for n in shops.notices_to_recheck([world.zone.id])] == [sooner.id, later.id]
     assert unserved.id not in [n.id for n in shops.notices_to_recheck([world.zone.id, world.zone2.id])]
+
+
+def test_an_empty_unit_is_listed_as_vacant_not_unlicensed(world):
+    register(world, name="空铺", unit_no="S-120", business_type="其他", state="空置")
+    [(shop, licence, status)] = shops.search([world.zone.id])
+    assert (shop.name, licence, status) == ("空铺", None, "vacant")
+    assert shops.STATUS_LABELS[status] == "空置"
+    assert shops.search([world.zone.id], licence="unlicensed") == []

@@ -162,7 +162,7 @@ def show(shop_id):
                                                    & patrols.Finding.state.in_(patrols.FINDING_OPEN))
                     .order_by(patrols.Finding.created_at.desc())) if shop.checkpoint_id else []
     return render("shops/show.html", shop=shop, title=shop.name, back=url_for("shops.index"), licence=licence,
-                  licence_state=rules.licence_status(licence), labels=rules.STATUS_LABELS, checkpoint=checkpoint,
+                  licence_state=rules.shop_status(shop, licence), labels=rules.STATUS_LABELS, checkpoint=checkpoint,
                   findings=findings, photos=list(uploads.Photo.of(shop)),
                   licence_photos=list(uploads.Photo.of(licence)) if licence else [],
                   versions=list(shop.versions.order_by(rules.ShopVersion.number.desc())),
