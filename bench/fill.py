@@ -15,6 +15,11 @@ with one 不合格 item: a finding fixed on the spot, sent to a unit as a 整改
 as an observation. Each checkpoint's last day (and last day inside the no-noise window) is set from
 its checks, as `record_check` keeps it.
 
+Each shop checkpoint belongs to a shop of the register, written as `shops.register` writes it (the
+shop, its operator record, version 1, the checkpoint named "S-03 好邻居便利店（商铺3）" pointing back at
+it, the "商铺登记" event), with a business licence recorded in the last year (长期, valid, running out
+or expired) or none, and the urgings of the shops without a valid one.
+
 Each day's tickets and checks come from random generators seeded by (seed, days before the end), so
 the last year of the 10-year database is the same as the 1-year database: the benchmark compares the
 same current workload on top of one or ten years of history.
@@ -35,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from stdnum.cn import uscc  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from kefu import clock  # noqa: E402
@@ -59,6 +65,13 @@ from kefu.patrols import Finding  # noqa: E402
 from kefu.patrols import Observation  # noqa: E402
 from kefu.patrols import PatrolRules  # noqa: E402
 from kefu.sequences import Sequence  # noqa: E402
+from kefu.shops import URGE_METHODS  # noqa: E402
+from kefu.shops import Licence  # noqa: E402
+from kefu.shops import Operator  # noqa: E402
+from kefu.shops import Shop  # noqa: E402
+from kefu.shops import ShopVersion  # noqa: E402
+from kefu.shops import Urging  # noqa: E402
+from kefu.shops import _snapshot as shop_snapshot  # noqa: E402
 from kefu.tickets import STATES  # noqa: E402
 from kefu.tickets import FollowUp  # noqa: E402
 from kefu.tickets import Ticket  # noqa: E402
@@ -71,7 +84,7 @@ from kefu.workorders import WorkOrder  # noqa: E402
 
 DATA = os.path.join(ROOT, "bench", "data")
 # Part of the cached file's name: bump it when the generated rows change, so old files aren't reused.
-GENERATOR = 4
+GENERATOR = 5
 PASSWORD = "bench1234"
 
 BUILDINGS = 50
@@ -682,7 +695,19 @@ def _day(world, estate, seed, per_year, days_before_end, end):
 
 PATROL_SEED = "patrol"
 SECURITY_POSTS = ["入口岗", "巡逻岗", "地库岗"]
-SHOPS = [("便利店", False), ("餐饮店", True), ("理发店", False), ("药店", False), ("面包房", True), ("洗衣店", False)]
+# Each zone's shops along the street: (what the name ends with, 经营类型); 餐饮 ones have a kitchen, so
+# 油烟排放 applies to them (and is 不适用 elsewhere, as the check page starts it).
+SHOPS = [("便利店", "零售"), ("小吃店", "餐饮"), ("理发店", "美容美发"), ("大药房", "药店"), ("面包房", "餐饮"),
+         ("洗衣店", "其他")]
+SHOP_BRANDS = ["好邻居", "惠民", "阳光", "老街坊", "金谷", "百姓", "康乐", "佳家", "邻里", "晨光", "福满", "鑫源"]
+SHOP_SCOPES = {"零售": "日用百货、预包装食品销售", "餐饮": "餐饮服务（小型餐馆）", "美容美发": "理发服务、生活美容服务",
+               "药店": "药品零售、第二类医疗器械销售", "其他": "洗烫服务、日用百货销售"}
+# Licence status of the shops, by share: none (urged a few times), expired (urged too), running out
+# within 30 days, valid for years, 长期 (no end date).
+SHOP_LICENCES = [("none", 0.1), ("expired", 0.05), ("expiring", 0.07), ("valid", 0.38), ("long", 0.4)]
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # the characters a 统一社会信用代码 may hold
+URGE_SAID = ["材料在准备，下周去市场监管局办", "已在网上提交申请，等审核", "房东的产权证明还没给，催一下", "这个月生意忙，月底去办",
+             "已经办好了，过两天拿执照来登记", "不清楚要什么材料，已告知办理流程"]
 ZONE_PUBLIC = [(name, "facility") for name in ("地库 A 区", "地库 B 区", "地库 C 区", "地库 D 区", "垃圾分类厢房 1",
                                                "垃圾分类厢房 2", "消防通道", "非机动车棚", "主干道")] + \
     [("儿童游乐区", "greenery")] + [(f"绿化带 {n}", "greenery") for n in range(1, 9)]
@@ -756,13 +781,16 @@ class Patrols:
         self.last_day, self.last_window_day = {}, {}
         self.checkpoints = []  # rows, in id order
         self.security, self.shops, self.public, self.renovations = [], [], [], []
+        # The shop register's rows (model instances, written with the checkpoints).
+        self.register = {model: [] for model in (Shop, ShopVersion, Operator, Licence, Urging)}
         self.active, self.next_renovation = [], 0
         self.scheduled, self.public_by_phase, self.started = {}, {}, False
 
     # The checkpoints
 
     def checkpoint(self, kind, name, zone, checklist, unit=None, place=None, household=None, interval=1,
-                   created_at=None, created_by=None, active_from=None, active_until=None, rng=None, na=(), key=None):
+                   created_at=None, created_by=None, active_from=None, active_until=None, rng=None, na=(), key=None,
+                   source=("", None)):
         cl = self.checklists[checklist]
         unit_row = self.e["units"][unit] if unit else None
         created_by = created_by or self.e["admin"]
@@ -781,8 +809,8 @@ class Patrols:
         self.checkpoints.append(dict(
             id=cp["id"], kind=kind, name=name, zone=zone, place=place, household=household,
             unit=unit_row["id"] if unit_row else None, checklist=cl["id"], interval_days=interval,
-            token=_token(rng), note="", source_type="renovation" if kind == "renovation" else "",
-            source_id=cp["id"] if kind == "renovation" else None, active_from=active_from,
+            token=_token(rng), note="", source_type="renovation" if kind == "renovation" else source[0],
+            source_id=cp["id"] if kind == "renovation" else source[1], active_from=active_from,
             active_until=active_until, last_day=None, last_window_day=None, created_by=created_by[0],
             created_at=created_at, voided_at=None, void_reason="", version=1))
         note = f"{KINDS[kind]} · {self.zone_names[zone]} · {cl['name']}" \
@@ -803,9 +831,8 @@ class Patrols:
             for post in SECURITY_POSTS:
                 self.security.append(self.checkpoint("security", f"{numeral}区 {post}", zone, "security", "security",
                                                      rng=rng))
-            for n, (shop, kitchen) in enumerate(SHOPS):
-                self.shops.append(self.checkpoint("shop", f"商铺 {index + 1}-{n + 1:02d} {shop}", zone, "shop",
-                                                  "general", rng=rng, na=() if kitchen else ("油烟排放",)))
+            for n, (ending, business_type) in enumerate(SHOPS):
+                self.shops.append(self.shop(index * len(SHOPS) + n + 1, ending, business_type, zone, rng))
             for building in sorted(buildings_of_zone[zone]):
                 code = code_of_building[building]
                 for unit_no in range(1, UNITS_PER_BUILDING + 1):
@@ -823,6 +850,65 @@ class Patrols:
                                                    interval=7, rng=rng))
         for cp in self.public:
             self.public_by_phase.setdefault(cp["id"] % PUBLIC_BLOCK, []).append(cp)
+
+    def shop(self, number, ending, business_type, zone, token_rng):
+        """One shop as `shops.register` writes it: the Shop, its operator record, version 1, the
+        checkpoint `_follow_state` opens for it (named with the shop's id, pointing back at it) and the
+        "商铺登记" event; then its licence (or none, and urgings), all within the last year. The shop's
+        own generator leaves the checkpoints' tokens as they were."""
+        rng = random.Random(f"{self.seed}:{PATROL_SEED}:shop:{number}")
+        assistant = self.e["assistant_of_zone"][zone]
+        created = self.now - datetime.timedelta(days=3660 * 2)
+        opened = (created + LOCAL).date()
+        shop_id, checkpoint_id = len(self.register[Shop]) + 1, len(self.checkpoints) + 1
+        shop = Shop(id=shop_id, name=f"{rng.choice(SHOP_BRANDS)}{ending}", unit_no=f"S-{number:02d}",
+                    business_type=business_type, operator_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    operator_phone=f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}", opened_on=opened,
+                    state="营业", zone=Zone(id=zone, name=self.zone_names[zone]), place=None,
+                    checkpoint_id=checkpoint_id, created_by=assistant[0], created_at=created)
+        self.register[Shop].append(shop)
+        self.register[Operator].append(Operator(shop=shop_id, name=shop.operator_name, phone=shop.operator_phone,
+                                                since=opened))
+        self.register[ShopVersion].append(ShopVersion(
+            shop=shop_id, number=1, at=created, by=assistant[0], changes="{}",
+            snapshot=json.dumps(shop_snapshot(shop), ensure_ascii=False)))
+        cp = self.checkpoint("shop", f"{shop.unit_no} {shop.name}（商铺{shop_id}）", zone, "shop", rng=token_rng,
+                             created_by=assistant, active_from=opened, source=("shop", shop_id),
+                             na=() if shop.food else ("油烟排放",))
+        assert cp["id"] == checkpoint_id
+        self.event(created, assistant, "shop", shop_id, "商铺登记", "", "",
+                   f"{shop.unit_no} {shop.name} · {shop.business_type} · {shop.state}")
+        status = _pick(rng, SHOP_LICENCES)
+        if status != "none":
+            recorded = datetime.datetime.combine(self.end_day - datetime.timedelta(days=rng.randint(60, 330)),
+                                                 datetime.time(9)) - LOCAL + datetime.timedelta(
+                seconds=rng.randint(0, 8 * 3600))
+            valid_until = {"long": None, "valid": self.end_day + datetime.timedelta(days=rng.randint(60, 1800)),
+                           "expiring": self.end_day + datetime.timedelta(days=rng.randint(1, 28)),
+                           "expired": self.end_day - datetime.timedelta(days=rng.randint(3, 50))}[status]
+            code = "92310112MA" + "".join(rng.choice(USCC_ALPHABET) for _ in range(7))
+            code += uscc.calc_check_digit(code)
+            self.register[Licence].append(Licence(
+                shop=shop_id, credit_code=code, holder=shop.name, scope=SHOP_SCOPES[business_type],
+                valid_until=valid_until, recorded_by=assistant[0], recorded_at=recorded))
+            self.event(recorded, assistant, "shop", shop_id, "登记营业执照", "", "",
+                       f"{code} {shop.name} · 有效期至 {valid_until:%Y-%m-%d}" if valid_until else
+                       f"{code} {shop.name} · 长期有效")
+        if status in ("none", "expired"):
+            # Urged one to three times: over the last 90 days, or since the licence ran out; in the daytime.
+            first = self.end_day - datetime.timedelta(days=90) if status == "none" else valid_until
+            span = (self.end_day - first).days - 1
+            for offset in sorted(rng.sample(range(1, span + 1), min(span, rng.randint(1, 3)))):
+                at = datetime.datetime.combine(first + datetime.timedelta(days=offset), datetime.time(9)) - LOCAL \
+                    + datetime.timedelta(seconds=rng.randint(0, 8 * 3600))
+                method, said = rng.choice(URGE_METHODS), rng.choice(URGE_SAID)
+                day = (at + LOCAL).date()
+                promised = day + datetime.timedelta(days=rng.randint(3, 30)) if rng.random() < 0.6 else None
+                self.register[Urging].append(Urging(shop=shop_id, at=at, method=method, by=assistant[0], said=said,
+                                                    promised_on=promised))
+                self.event(at, assistant, "shop", shop_id, "督促办理营业执照", "", "",
+                           f"{method}：{said}" + (f"（承诺 {promised:%m-%d} 前办好）" if promised else ""))
+        return cp
 
     def plan_renovations(self, days):
         """Renovations by the day they start, each from its own day's generator: the ones active in the
@@ -1063,6 +1149,9 @@ class Patrols:
     def write_checkpoints(self):
         fields = [getattr(Checkpoint, f) for f in CHECKPOINT_FIELDS]
         _insert(Checkpoint, fields, [tuple(c[f] for f in CHECKPOINT_FIELDS) for c in self.checkpoints])
+        for model, records in self.register.items():  # parents first
+            fields = [f for f in model._meta.sorted_fields if f.name != "id" or model is Shop]
+            _insert(model, fields, [tuple(r.__data__.get(f.name) for f in fields) for r in records])
 
     def flush(self):
         rows = self.rows
@@ -1236,7 +1325,8 @@ def build(path, years, per_year=12000, seed=1, end=None, quiet=False):
               "notices": world.counts["notice"], "checkpoints": len(patrols.checkpoints),
               "renovations": len(patrols.renovations), "checks": patrols.counts["check"],
               "findings": patrols.counts["finding"], "rectification_orders": patrols.counts["order"],
-              "observations": patrols.counts["observation"]}
+              "observations": patrols.counts["observation"], "shops": len(patrols.register[Shop]),
+              "licences": len(patrols.register[Licence]), "urgings": len(patrols.register[Urging])}
     os.replace(partial, path)
     for suffix in ("-wal", "-shm"):
         if os.path.exists(partial + suffix):

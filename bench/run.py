@@ -37,7 +37,7 @@ ASSISTANT = "zhuli1"
 SUPERVISOR = "zhuguan"
 
 
-def pages(ticket_id, zone_id, checkpoint_id):
+def pages(ticket_id, zone_id, checkpoint_id, shop_id):
     """(key, label, who, url) for each measured page."""
     return [
         ("bare", "bare Flask (same app)", ASSISTANT, "/_bench/bare"),
@@ -51,16 +51,22 @@ def pages(ticket_id, zone_id, checkpoint_id):
         ("ticket", "诉求详情（旧的已关闭诉求）", ASSISTANT, f"/tickets/{ticket_id}"),
         ("patrols", "现场巡视 · 今日覆盖（客户助理）", ASSISTANT, "/patrols"),
         ("checkpoint", "巡查点详情 · 巡查记录（安保岗位）", ASSISTANT, f"/patrols/checkpoints/{checkpoint_id}"),
+        ("shops", "商铺登记 · 营业执照（客户助理）", ASSISTANT, "/shops"),
+        ("shop", "商铺详情（执照、巡查、变更历史）", ASSISTANT, f"/shops/{shop_id}"),
     ]
 
 
 def _probe(path):
-    """The zone of the assistant, the old ticket and the checkpoint to open: the same ones in both databases.
+    """The zone of the assistant, the old ticket, the checkpoint and the shop to open: the same ones in
+    both databases.
 
     The last year of every database is generated identically, so the ticket is chosen by what it
     is (in zhuli1's zone, about 200 days old, closed, with two or more work orders and a return
     visit) and found by its number; the checkpoint is the first security post of the zone by name
-    (checked two or three times every day of the data: the longest history there is).
+    (checked two or three times every day of the data: the longest history there is); the shop is
+    the first of the zone by 铺位号 among those whose checkpoint has an open finding, or the zone's
+    first if none has (the shops are the same rows in every database, their open findings are from
+    the last days). Also the number of shops on the zone's register.
     """
     con = sqlite3.connect(path)
     try:
@@ -79,10 +85,19 @@ def _probe(path):
             """SELECT c.id, c.name, (SELECT count(*) FROM "check" k WHERE k.checkpoint_id = c.id) FROM checkpoint c
                WHERE c.zone_id = ? AND c.kind = 'security' AND c.voided_at IS NULL ORDER BY c.name LIMIT 1""",
             (zone_id,)).fetchone()
+        shop = con.execute(
+            """SELECT s.id, s.unit_no || ' ' || s.name, s.name FROM shop s
+               WHERE s.zone_id = ? AND s.voided_at IS NULL AND s.checkpoint_id IS NOT NULL
+               ORDER BY EXISTS (SELECT 1 FROM finding f WHERE f.checkpoint_id = s.checkpoint_id
+                                  AND f.state IN ('open', 'ordered', 'noticed')) DESC, s.unit_no LIMIT 1""",
+            (zone_id,)).fetchone()
+        zone_shops = con.execute("SELECT count(*) FROM shop WHERE zone_id = ? AND voided_at IS NULL",
+                                 (zone_id,)).fetchone()[0]
     finally:
         con.close()
     assert checkpoint is not None and checkpoint[2] > 0, ("no security post with checks in the zone", checkpoint)
-    return zone_id, row[0], row[1], checkpoint
+    assert shop is not None, ("no shop in the zone", zone_id)
+    return zone_id, row[0], row[1], checkpoint, shop, zone_shops
 
 
 def _make_app(path, instance):
@@ -106,8 +121,12 @@ def _sign_in(app, username):
     return client
 
 
-def _check(key, response):
-    """Fail loudly rather than time an error page or an empty list."""
+SHOP_BADGE = re.compile(r'<span class="badge[^"]*">(无执照|执照过期|即将到期|执照有效)</span>')
+
+
+def _check(key, response, expect=None):
+    """Fail loudly rather than time an error page or an empty list (`expect`: what the probe found)."""
+    expect = expect or {}
     body = response.get_data(as_text=True)
     assert response.status_code == 200, (key, response.status_code, body[:300])
     if key.startswith("list"):
@@ -124,6 +143,21 @@ def _check(key, response):
         cards = body.count('class="card check-card"')
         assert cards > 0, (key, "no checks in the history")
         return cards
+    if key == "shops":
+        # Every shop of the zone on the register, each with its licence status.
+        cards = len(re.findall(r'<a class="card" href="[^"]*/shops/\d+"', body))
+        badges = SHOP_BADGE.findall(body)
+        assert cards > 0 and cards == expect.get("shops", cards), (key, "shops listed", cards, expect)
+        assert len(badges) == cards, (key, "licence badges", len(badges), cards)
+        assert "执照有效" in badges, (key, "no shop with a valid licence")
+        return cards
+    if key == "shop":
+        # The shop's card: its name, the licence panel with its status, the daily patrol, its history.
+        assert expect.get("shop", "") in body, (key, "shop name missing", expect)
+        assert "营业执照" in body and SHOP_BADGE.search(body), (key, "no licence panel")
+        assert "每日巡查" in body, (key, "no patrol panel (checkpoint not linked)")
+        assert "首次登记" in body and "商铺登记" in body, (key, "no version or timeline")
+        return body.count('class="card')
     return None
 
 
@@ -152,13 +186,15 @@ class Estate:
         self.years = years
         self.meta = fill.ensure(years, quiet=quiet)
         source = os.path.join(ROOT, self.meta["path"])
-        self.zone_id, ticket_id, self.ticket, (checkpoint_id, *self.checkpoint) = _probe(source)
+        self.zone_id, ticket_id, self.ticket, (checkpoint_id, *self.checkpoint), (shop_id, self.shop, name), \
+            zone_shops = _probe(source)
+        self.expect = {"shops": zone_shops, "shop": name}
         self.work = tempfile.mkdtemp(prefix=f"run-{years}y-", dir=fill.DATA)
         # A copy, so sign-ins and notices read while browsing don't touch the cached database.
         self.path = os.path.join(self.work, "kefu.sqlite3")
         shutil.copyfile(source, self.path)
         self.end = datetime.datetime.fromisoformat(self.meta["end_utc"]).replace(tzinfo=datetime.timezone.utc)
-        self.plan = pages(ticket_id, self.zone_id, checkpoint_id)
+        self.plan = pages(ticket_id, self.zone_id, checkpoint_id, shop_id)
         with self.active():
             self.app = _make_app(self.path, self.work)
             self.clients = {who: _sign_in(self.app, who) for who in (ASSISTANT, SUPERVISOR)}
@@ -195,11 +231,11 @@ def measure(rounds, per_round, quiet=False):
                 info = {}
                 for key, label, who, url in estate.plan:
                     for _ in range(5):  # warm templates, caches and the page cache
-                        cards = _check(key, estate.clients[who].get(url))
+                        cards = _check(key, estate.clients[who].get(url), estate.expect)
                     info[key] = {"label": label, "url": url, "cards": cards,
                                  "queries": _count_queries(estate.clients[who], url), "samples": []}
             results[estate.years] = {"meta": estate.meta, "ticket": estate.ticket, "zone_id": estate.zone_id,
-                                     "checkpoint": estate.checkpoint, "pages": info}
+                                     "checkpoint": estate.checkpoint, "shop": estate.shop, "pages": info}
         gc.collect()
         for index in range(rounds):
             for estate in (estates if index % 2 == 0 else estates[::-1]):
@@ -410,7 +446,9 @@ def markdown(rows, small, large, info, seconds, load):
     name, one_checks = small["checkpoint"]
     ten_checks = large["checkpoint"][1]
     out += ["", (f"Ticket page: {large['ticket']} (the same ticket in both databases). Checkpoint page: {name} "
-                 f"({one_checks} checks at 1 year, {ten_checks} at 10 years; the same checkpoint in both)."), ""]
+                 f"({one_checks} checks at 1 year, {ten_checks} at 10 years; the same checkpoint in both). "
+                 f"Shop page: {large['shop']} (the same shop in both; {large['meta']['counts'].get('shops', 0)} "
+                 "shops on the register, one daily checkpoint each)."), ""]
     return "\n".join(out)
 
 
