@@ -22,7 +22,6 @@ from .estate import Estate
 from .estate import Household
 from .estate import Zone
 from .estate import ZoneBuilding
-from .estate import mask_phone  # noqa: F401 (part of this area's interface)
 from .estate import zone_of_building
 from .tickets import FollowUp
 from .tickets import Ticket

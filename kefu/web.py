@@ -96,11 +96,13 @@ def nl2br(value):
 # Pages outside the home blueprint light up the tab of the area they belong to.
 TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "auth.me", "tickets": "tickets.index",
                     "workorders": "home.index", "patrols": "patrols.index", "renovations": "patrols.index",
-                    "shops": "patrols.index", "customers": "home.customers"}
+                    "shops": "patrols.index", "customers": "home.customers",
+                    "services": "home.customers"}
 # Set-up pages that live in another area's blueprint but belong under 设置.
 TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index",
                    "patrols.rules_edit": "estate.index", "patrols.checklists": "estate.index",
-                   "patrols.checklist": "estate.index"}
+                   "patrols.checklist": "estate.index", "services.items": "estate.index",
+                   "services.item": "estate.index", "services.item_new": "estate.index"}
 
 
 WARN_BEFORE = datetime.timedelta(minutes=15)

@@ -20,6 +20,7 @@ from kefu import customers
 from kefu import estate
 from kefu import patrols
 from kefu import renovations
+from kefu import services
 from kefu import shops
 from kefu import tickets
 from kefu import uploads
@@ -229,6 +230,16 @@ ACCESS = {
     "POST /needs/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /needs/<int:need_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "POST /needs/<int:need_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /services": (SUPERVISOR, ASSISTANT),
+    "GET /services/new": (SUPERVISOR, ASSISTANT),
+    "POST /services/new": (SUPERVISOR, ASSISTANT),
+    "GET /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
+    "POST /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
+    "GET /admin/services": (ADMIN,),
+    "GET /admin/services/new": (ADMIN,),
+    "POST /admin/services/new": (ADMIN,),
+    "GET /admin/services/<int:item_id>": (ADMIN,),
+    "POST /admin/services/<int:item_id>": (ADMIN,),
     "GET /patrols/findings/<int:finding_id>/shop-notice": (SUPERVISOR, ASSISTANT),
     "POST /patrols/findings/<int:finding_id>/shop-notice": (SUPERVISOR, ASSISTANT),
     "GET /shops/<int:shop_id>/notices/new": (SUPERVISOR, ASSISTANT),
@@ -305,7 +316,9 @@ def _customer_ids(assistant, home):
                                       opinions=[("服务需求", "想请人每周上门打扫一次", None)])
     need, _ = customers.record_need(assistant, home, "每周上门保洁", "personal", "家政保洁", "拜访",
                                     opinion=visit.opinions.get())
-    return {"visit_id": visit.id, "need_id": need.id}
+    item = services.save_item(assistant, name="上门开锁", unit=users.Unit.get(), charged=True, fee="50元/次")
+    order, _ = services.create_order(assistant, home, item, "开锁", charged=True, fee_told="50元/次", need=need)
+    return {"visit_id": visit.id, "need_id": need.id, "item_id": item.id, "service_id": order.id}
 
 
 def _renovation_ids(assistant, home):

@@ -193,7 +193,7 @@ def test_now_label_follows_changed_rules_and_the_frozen_clock(world, traveller):
     (None, ""),
 ])
 def test_a_phone_number_is_shown_masked(phone, shown):
-    assert customers.mask_phone(phone) == shown
+    assert estate.mask_phone(phone) == shown
 
 
 # Household profiles

@@ -16,13 +16,14 @@ def register(app):
     from . import patrols
     from . import photos
     from . import renovations
+    from . import services
     from . import shops
     from . import tickets
     from . import users
     from . import workorders
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
-                   customers):
+                   customers, services):
         app.register_blueprint(module.bp)
 
 

@@ -31,6 +31,7 @@ from ..estate import Zone
 from ..estate import normalize_code
 from ..estate import zone_of_building
 from ..renovations import Renovation
+from ..services import ServiceOrder
 from ..tickets import Ticket
 from ..auth import roles
 from ..web import estate
@@ -105,6 +106,8 @@ def household(household_id):
                   visits=visits, opinions=opinions,
                   renovations=list(Renovation.live().where(Renovation.household == household)
                                    .order_by(Renovation.id.desc())),
+                  orders=list(ServiceOrder.select().where(ServiceOrder.household == household)
+                              .order_by(ServiceOrder.created_at.desc()).limit(20)),
                   timeline=events.timeline(household, limit=50))
 
 
@@ -339,4 +342,5 @@ def need(need_id):
                                                      form.reason.data or "", form.reaction.data or ""),
                      "已记录答复", here, "customers/need.html", ready=need.outcome in ("open", "study"), need=need,
                      title=need.kind_label, back=url_for("customers.household", household_id=need.household_id),
+                     orders=list(ServiceOrder.select().where(ServiceOrder.need == need).order_by(ServiceOrder.id)),
                      timeline=events.timeline(need))

@@ -1,0 +1,337 @@
+"""Personal services (个性化服务): the catalogue the administrator keeps (服务项目: who does it, free or
+charged and at what standard, how long it takes) and the service orders made from a need or
+directly.
+
+An order records what the customer was told — 收费与否 and the standard — so it can be shown later,
+and the time agreed with them (and, when the unit must confirm it, the confirmed time and when the
+customer was told). Only then does the work go to the unit as a work order. After the unit's work is
+accepted comes the quality call-back: 满意 / 基本满意 close the order; 不满意 sends it back for the
+work to be put right, round after round, exactly as a request's return visit does.
+
+    待约时间 → 待确认时间 → 待派工 → 处理中 → 待回访 → 已完成
+                                      ↑            │ 不满意
+                                      └── 返工 ◀───┘
+"""
+import datetime
+
+import peewee
+
+from . import clock
+from . import events
+from . import idempotency
+from . import sequences
+from . import workorders
+from .customers import Need
+from .customers import answer_need
+from .db import BaseModel
+from .db import RuleError
+from .db import StaleRecord
+from .db import VersionedMixin
+from .db import VoidableMixin
+from .db import checked_text
+from .db import database
+from .estate import Estate
+from .estate import Household
+from .estate import Zone
+from .estate import zone_of_building
+from .users import Unit
+from .users import User
+
+STATES = {"unscheduled": "待约时间", "unconfirmed": "待确认时间", "scheduled": "待派工", "working": "处理中",
+          "callback": "待回访", "rework": "不满意待返工", "closed": "已完成", "cancelled": "已取消"}
+OPEN = ("unscheduled", "unconfirmed", "scheduled", "working", "callback", "rework")
+RESULTS = ["满意", "基本满意", "不满意"]
+CALLBACK_METHODS = ["电话", "上门", "微信"]
+
+
+class ServiceError(RuleError):
+    pass
+
+
+def _tz():
+    return Estate.current().tz
+
+
+def _text(value, limit, label, field, required=False):
+    return checked_text(value, limit, label, field, required, error=ServiceError)
+
+
+class ServiceItem(VoidableMixin, VersionedMixin, BaseModel):
+    """服务项目: e.g. 上门开锁, 50元/次, 工程部, 约半小时."""
+
+    name = peewee.CharField(max_length=30)
+    unit = peewee.ForeignKeyField(Unit, backref="+", on_delete="RESTRICT")
+    charged = peewee.BooleanField(default=False)
+    fee = peewee.CharField(max_length=40, default="")  # the standard: 50元/次, 40元/小时
+    duration = peewee.CharField(max_length=20, default="")
+    note = peewee.TextField(default="")
+
+    @property
+    def fee_label(self):
+        return self.fee if self.charged else "免费"
+
+
+class ServiceOrder(VersionedMixin, BaseModel):
+    number = peewee.CharField(unique=True, max_length=20)
+    household = peewee.ForeignKeyField(Household, backref="+", on_delete="RESTRICT")
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    item = peewee.ForeignKeyField(ServiceItem, backref="+", on_delete="RESTRICT")
+    need = peewee.ForeignKeyField(Need, null=True, backref="+", on_delete="RESTRICT")
+    request = peewee.TextField()
+    customer_name = peewee.CharField(max_length=40, default="")
+    # What the customer was told, as they were told it.
+    charged = peewee.BooleanField()
+    fee_told = peewee.CharField(max_length=60, default="")
+    told_at = peewee.DateTimeField()
+    agreed_at = peewee.DateTimeField(null=True)
+    needs_confirmation = peewee.BooleanField(default=False)
+    confirmed_at = peewee.DateTimeField(null=True)        # the time the unit confirmed
+    customer_told_at = peewee.DateTimeField(null=True)    # when the customer heard the confirmed time
+    state = peewee.CharField(max_length=12, default="unscheduled")
+    work_order_id = peewee.IntegerField(null=True)
+    rework_count = peewee.IntegerField(default=0)
+    result = peewee.CharField(max_length=6, default="")
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+    closed_at = peewee.DateTimeField(null=True)
+    cancel_reason = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("zone", "state"), False), (("household", "created_at"), False))
+
+    @property
+    def state_label(self):
+        return STATES.get(self.state, self.state)
+
+    @property
+    def time(self):
+        """The time the service happens: the confirmed one when there is one."""
+        return self.confirmed_at or self.agreed_at
+
+    @property
+    def is_open(self):
+        return self.state in OPEN
+
+
+class CallBack(BaseModel):
+    """质量回访 after the work: how, what the customer said."""
+
+    order = peewee.ForeignKeyField(ServiceOrder, backref="callbacks", on_delete="RESTRICT")
+    at = peewee.DateTimeField()
+    by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    method = peewee.CharField(max_length=6)
+    result = peewee.CharField(max_length=6)
+    words = peewee.TextField(default="")
+
+
+MODELS = [ServiceItem, ServiceOrder, CallBack]
+
+
+# The catalogue
+
+def save_item(actor, item=None, expected_version=0, *, name, unit, charged, fee="", duration="", note=""):
+    """Add a service to the catalogue, or change one (the change is on its timeline)."""
+    name = _text(name, 30, "服务名称", "name", required=True)
+    if unit is None or unit.voided_at is not None:
+        raise ServiceError("请选择负责的业务块", "unit")
+    fee = _text(fee, 40, "收费标准", "fee", required=bool(charged))
+    duration = _text(duration, 20, "所需时间", "duration")
+    note = _text(note, 500, "说明", "note")
+    taken = ServiceItem.live().where(ServiceItem.name == name)
+    if item is not None:
+        taken = taken.where(ServiceItem.id != item.id)
+    if taken.exists():
+        raise ServiceError(f"已有服务项目“{name}”", "name")
+    values = dict(name=name, unit=unit, charged=bool(charged), fee=fee if charged else "", duration=duration,
+                  note=note)
+    summary = f"{name} · {unit.name} · {fee if charged else '免费'}" + (f" · {duration}" if duration else "")
+    with database.atomic():
+        if item is None:
+            item = ServiceItem.create(**values)
+            events.record(actor, item, "新增服务项目", note=summary)
+        else:
+            for key, value in values.items():
+                setattr(item, key, value)
+            item.save_versioned(expected_version, *values)
+            events.record(actor, item, "修改服务项目", note=summary)
+    return item
+
+
+# Orders
+
+def _change(actor, order, expected_version, allowed, action, to_state=None, note="", **fields):
+    if order.state not in allowed:
+        raise ServiceError(f"服务单当前为“{order.state_label}”，不能{action}")
+    values = {ServiceOrder.version: ServiceOrder.version + 1}
+    if to_state:
+        values[ServiceOrder.state] = to_state
+    for name, value in fields.items():
+        values[getattr(ServiceOrder, name)] = value
+    updated = (ServiceOrder.update(values).where((ServiceOrder.id == order.id)
+                                                 & (ServiceOrder.version == expected_version)
+                                                 & ServiceOrder.state.in_(allowed)).execute())
+    if updated != 1:
+        raise StaleRecord()
+    before = order.state_label
+    order = ServiceOrder.get_by_id(order.id)
+    events.record(actor, order, action, from_state=before if to_state else "",
+                  to_state=order.state_label if to_state else "", note=note)
+    return order
+
+
+def _utc(moment):
+    return clock.to_utc_naive(clock.aware(moment)) if moment is not None else None
+
+
+def _schedule_state(agreed_at, needs_confirmation, confirmed_at=None):
+    if agreed_at is None:
+        return "unscheduled"
+    if needs_confirmation and confirmed_at is None:
+        return "unconfirmed"
+    return "scheduled"
+
+
+def create_order(actor, household, item, request, *, charged, fee_told="", agreed_at=None, needs_confirmation=False,
+                 customer_name="", need=None, token=None):
+    """个性化服务单: the service, what the customer asked for, what they were told (收费与否 and the
+    standard — recorded now, so it is provable later) and the time agreed if there is one yet.
+    From a need, the need is answered 可提供. Returns (order, created)."""
+    if household is None or household.voided_at is not None:
+        raise ServiceError("请填写房号", "household")
+    if item is None or item.voided_at is not None:
+        raise ServiceError("请选择服务项目", "item")
+    request = _text(request, 500, "服务内容", "request", required=True)
+    customer_name = _text(customer_name, 40, "客户姓名", "customer_name")
+    fee_told = _text(fee_told, 60, "告知的收费标准", "fee_told", required=bool(charged))
+    if charged is None:
+        raise ServiceError("请选择是否告知收费", "charged")
+    if agreed_at is not None and _utc(agreed_at) < clock.utcnow() - datetime.timedelta(minutes=5):
+        raise ServiceError("约定时间不能早于现在", "agreed_at")
+    zone = zone_of_building(household.building)
+    if zone is None:
+        raise ServiceError("该房号不属于任何管辖区域", "household")
+    if need is not None and (need.household_id != household.id or need.outcome not in ("open", "study", "provide")):
+        raise ServiceError("这条需求不能转为服务单", "need")
+    now = clock.utcnow()
+    with database.atomic():
+        earlier = idempotency.claim(token)
+        if earlier is not None:
+            return ServiceOrder.get_by_id(earlier.record_id), False
+        if need is not None and need.outcome != "provide":
+            need = answer_need(actor, need, need.version, "provide")
+        order = ServiceOrder.create(
+            number=sequences.daily_number("FW", clock.today(_tz())), household=household, zone=zone, item=item,
+            need=need, request=request, customer_name=customer_name, charged=bool(charged),
+            fee_told=fee_told if charged else "", told_at=now, agreed_at=_utc(agreed_at),
+            needs_confirmation=bool(needs_confirmation),
+            state=_schedule_state(agreed_at, needs_confirmation), created_by=actor, created_at=now)
+        told = f"已告知收费：{fee_told}" if charged else "已告知免费"
+        when = f"；约定 {clock.to_local(order.agreed_at, _tz()):%m-%d %H:%M}" if order.agreed_at else ""
+        events.record(actor, order, "受理服务", to_state=order.state_label,
+                      note=f"{item.name}：{request}；{told}{when}" + ("（需业务块确认时间）" if needs_confirmation else ""))
+        events.record(actor, household, "个性化服务", note=f"{order.number} {item.name}：{request}")
+        idempotency.remember(token, order)
+    return order, True
+
+
+def agree_time(actor, order, expected_version, agreed_at):
+    """约定时间 with the customer (or a new one)."""
+    if agreed_at is None:
+        raise ServiceError("请填写约定时间", "agreed_at")
+    if _utc(agreed_at) < clock.utcnow() - datetime.timedelta(minutes=5):
+        raise ServiceError("约定时间不能早于现在", "agreed_at")
+    state = _schedule_state(agreed_at, order.needs_confirmation)
+    with database.atomic():
+        return _change(actor, order, expected_version, ("unscheduled", "unconfirmed", "scheduled"), "约定时间", state,
+                       note=f"{clock.to_local(agreed_at, _tz()):%m-%d %H:%M}", agreed_at=_utc(agreed_at),
+                       confirmed_at=None, customer_told_at=None)
+
+
+def confirm_time(actor, order, expected_version, confirmed_at, customer_told_at):
+    """The unit confirmed the time (maybe a different one) and the customer was told."""
+    if confirmed_at is None:
+        raise ServiceError("请填写业务块确认的时间", "confirmed_at")
+    if customer_told_at is None:
+        raise ServiceError("请填写告知客户的时间", "customer_told_at")
+    if _utc(customer_told_at) > clock.utcnow():
+        raise ServiceError("告知客户的时间不能晚于现在", "customer_told_at")
+    if order.agreed_at is None:
+        raise ServiceError("请先与客户约定时间")
+    with database.atomic():
+        return _change(actor, order, expected_version, ("unconfirmed",), "确认时间", "scheduled",
+                       note=f"业务块确认 {clock.to_local(confirmed_at, _tz()):%m-%d %H:%M}，"
+                            f"{clock.to_local(customer_told_at, _tz()):%m-%d %H:%M} 已告知客户",
+                       confirmed_at=_utc(confirmed_at), customer_told_at=_utc(customer_told_at))
+
+
+def dispatch(actor, order, expected_version, instructions=""):
+    """The work to the item's unit as a work order, due an hour after the agreed time. Not before the
+    time is agreed (and confirmed, when it must be)."""
+    if order.state in ("unscheduled", "unconfirmed") or order.time is None:
+        raise ServiceError("还没有约定好服务时间，不能派工")
+    instructions = (instructions or "").strip() or f"{order.item.name}：{order.request}（约定 " \
+        f"{clock.to_local(order.time, _tz()):%m-%d %H:%M}，{'收费 ' + order.fee_told if order.charged else '免费'}）"
+    due = max(clock.aware(order.time), clock.now()) + datetime.timedelta(hours=1)
+    with database.atomic():
+        work = workorders.dispatch(actor, order, "service", order.item.unit, instructions, due, zone_id=order.zone_id,
+                                   location=order.household.code, title=f"个性化服务 {order.item.name}")
+        return _change(actor, order, expected_version, ("scheduled", "rework"), "派工", "working",
+                       note=f"{work.number} → {order.item.unit.name}", work_order_id=work.id)
+
+
+def _on_work_order(actor, work, action, note, photo_ids):
+    """The unit's work comes back to its service order: accepted → 待回访; cancelled → 待派工 again."""
+    order = ServiceOrder.get_or_none(ServiceOrder.id == work.source_id)
+    if order is None or order.work_order_id != work.id or order.state != "working":
+        return
+    if action == "验收通过":
+        _change(actor, order, order.version, ("working",), "服务完成，待回访", "callback", note=f"{work.number} 已验收")
+    elif action == "撤销派工":
+        _change(actor, order, order.version, ("working",), "派工撤销", "scheduled", note=note, work_order_id=None)
+    else:
+        events.record(actor, order, f"派工单{action}", note=note,
+                      **({"photo_ids": list(photo_ids)} if photo_ids else {}))
+
+
+workorders.on_change("service", _on_work_order)
+
+
+def call_back(actor, order, expected_version, method, result, words=""):
+    """质量回访: 满意 / 基本满意 complete the order; 不满意 (with what was wrong) sends it back for the
+    work to be put right — dispatched again until the customer is satisfied."""
+    if method not in CALLBACK_METHODS:
+        raise ServiceError("请选择回访方式", "method")
+    if result not in RESULTS:
+        raise ServiceError("请选择回访结果", "result")
+    words = _text(words, 500, "客户的意见", "words", required=result == "不满意")
+    now = clock.utcnow()
+    with database.atomic():
+        if order.state != "callback":
+            raise ServiceError(f"服务单当前为“{order.state_label}”，不能回访")
+        CallBack.create(order=order, at=now, by=actor, method=method, result=result, words=words)
+        note = f"{method}回访：{result}" + (f"。客户说：{words}" if words else "")
+        if result == "不满意":
+            return _change(actor, order, expected_version, ("callback",), "回访不满意，返工", "rework", note=note,
+                           result=result, rework_count=ServiceOrder.rework_count + 1)
+        return _change(actor, order, expected_version, ("callback",), "回访后完成", "closed", note=note,
+                       result=result, closed_at=now)
+
+
+def cancel(actor, order, expected_version, reason):
+    """The customer no longer wants it (or it was taken by mistake); an open work order must go first."""
+    reason = _text(reason, 200, "取消原因", "reason", required=True)
+    if order.state == "working":
+        raise ServiceError("派工单还在处理中，请先撤销派工")
+    with database.atomic():
+        return _change(actor, order, expected_version, ("unscheduled", "unconfirmed", "scheduled", "callback",
+                                                        "rework"), "取消服务", "cancelled", note=reason,
+                       cancel_reason=reason, closed_at=clock.utcnow())
+
+
+def open_in(zone_ids):
+    """Open orders of these zones, the ones that need the assistant first (to call back, to rework,
+    to schedule), then by time."""
+    order = peewee.Case(ServiceOrder.state, [("callback", 0), ("rework", 1), ("unscheduled", 2), ("unconfirmed", 3),
+                                             ("scheduled", 4)], 5)
+    return list(ServiceOrder.select().where(ServiceOrder.zone.in_(zone_ids) & ServiceOrder.state.in_(OPEN))
+                .order_by(order, ServiceOrder.agreed_at.asc(nulls="last"), ServiceOrder.id))
