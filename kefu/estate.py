@@ -141,7 +141,10 @@ def add_resident(actor, household, name, phone, relation, note=""):
         raise EstateError("请填写住户姓名", "name")
     if relation not in RELATIONS:
         raise EstateError("请选择与房屋的关系", "relation")
-    resident = Resident.create(household=household, name=name[:40], phone=clean_phone(phone), relation=relation,
+    phone = clean_phone(phone)
+    if Resident.of(household).where((Resident.name == name[:40]) & (Resident.phone == phone)).exists():
+        raise EstateError(f"{name} 已登记为该户住户", "name")  # a form sent twice adds one resident
+    resident = Resident.create(household=household, name=name[:40], phone=phone, relation=relation,
                                note=(note or "").strip()[:200])
     events.record(actor, household, "登记住户", note=f"{resident.name}（{relation}）")
     return resident

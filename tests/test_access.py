@@ -219,6 +219,8 @@ ACCESS = {
     # Customers. The test visit and need are at the household of the assistant's zone.
     "GET /customers/households/<int:household_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /customers/households/<int:household_id>/profile": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /customers/households/<int:household_id>/residents": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "POST /customers/households/<int:household_id>/residents": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "POST /customers/households/<int:household_id>/profile": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /visits": (SUPERVISOR, ASSISTANT),
     "GET /visits/new": (SUPERVISOR, ASSISTANT),

@@ -125,3 +125,16 @@ def test_the_planner_lists_who_to_visit(world, as_user):
     stale = page.split("周以上未拜访")[1]
     assert stale.index("1-1-201") < stale.index("1-1-102")  # tagged households first
     assert "2-1-101" not in page  # another zone's
+
+
+def test_the_assistant_registers_a_resident_met_on_a_visit_once(world, as_user):
+    client = as_user(world.assistant)
+    data = {"name": "李阿姨", "phone": "1381234", "relation": "家属", "note": "行动不便"}
+    wrong = client.post(f"/customers/households/{world.home.id}/residents", data=data)
+    assert wrong.status_code == 422 and "11 位手机号" in " ".join(field_errors(wrong, "phone"))
+    assert 'value="李阿姨"' in html(wrong)
+    client.post(f"/customers/households/{world.home.id}/residents", data=dict(data, phone="13912345678"))
+    twice = client.post(f"/customers/households/{world.home.id}/residents", data=dict(data, phone="13912345678"))
+    assert twice.status_code == 422 and estate.Resident.of(world.home).count() == 1
+    assert "李阿姨" in text(client.get(f"/customers/households/{world.home.id}"))
+    assert as_user(world.assistant2).get(f"/customers/households/{world.home.id}/residents").status_code == 403

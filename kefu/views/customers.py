@@ -18,6 +18,7 @@ from wtforms.validators import Optional
 
 from .. import clock
 from .. import customers as rules
+from .. import estate as estate_rules
 from .. import events
 from .. import tickets as ticket_rules
 from ..customers import Need
@@ -39,6 +40,7 @@ from ..web import render
 from . import choices
 from . import patrols as patrol_views
 from . import tickets as ticket_views
+from .estate import ResidentForm
 from .forms import TokenForm
 from .forms import VersionForm
 from .forms import form_page
@@ -109,6 +111,22 @@ def household(household_id):
                   orders=list(ServiceOrder.select().where(ServiceOrder.household == household)
                               .order_by(ServiceOrder.created_at.desc()).limit(20)),
                   timeline=events.timeline(household, limit=50))
+
+
+@bp.route("/customers/households/<int:household_id>/residents", methods=["GET", "POST"])
+@roles(*STAFF)
+def resident_new(household_id):
+    """登记住户 met on a visit or a call: name, phone (mobile or landline, checked), relation, notes."""
+    household = _household(household_id)
+    if not may_see_phones(household):
+        abort(403)
+    form = ResidentForm()
+    here = url_for("customers.household", household_id=household.id)
+    return form_page(form, lambda: estate_rules.add_resident(current_user, household, form.name.data,
+                                                             form.phone.data or "", form.relation.data,
+                                                             form.note.data or ""),
+                     f"已登记住户 {form.name.data}", here, "customers/resident_new.html", household=household,
+                     title="登记住户", back=here)
 
 
 class ProfileForm(VersionForm):
