@@ -99,6 +99,28 @@ class VisitRules(VersionedMixin, BaseModel):
         return "今天的拜访时段已过"
 
 
+def update_visit_rules(actor, expected_version, **values):
+    """Change the visit windows, whether weekends and holidays count, and the planner's weeks."""
+    rules = VisitRules.current()
+    if values["morning_start"] >= values["morning_end"]:
+        raise CustomerError("结束时间须晚于开始时间", "morning_end")
+    if values["evening_start"] >= values["evening_end"]:
+        raise CustomerError("结束时间须晚于开始时间", "evening_end")
+    if values["morning_end"] > values["evening_start"]:
+        raise CustomerError("晚间时段须在早间时段之后", "evening_start")
+    if not 1 <= (values["stale_weeks"] or 0) <= 52:
+        raise CustomerError("应在 1–52 周之间", "stale_weeks")
+    for name, value in values.items():
+        setattr(rules, name, value)
+    with database.atomic():
+        rules.save_versioned(expected_version, *values)
+        events.record(actor, rules, "修改拜访时段",
+                      note=f"早间 {rules.morning_start:%H:%M}–{rules.morning_end:%H:%M}，晚间 {rules.evening_start:%H:%M}–"
+                           f"{rules.evening_end:%H:%M}；双休日{'算' if rules.weekends else '不算'}、节假日"
+                           f"{'算' if rules.holidays else '不算'}；{rules.stale_weeks} 周未拜访列入计划")
+    return rules
+
+
 class HouseholdProfile(VersionedMixin, BaseModel):
     """What the service centre knows of a household beyond its residents (notes stay on Household)."""
 

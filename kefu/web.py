@@ -102,7 +102,8 @@ TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "
 TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index",
                    "patrols.rules_edit": "estate.index", "patrols.checklists": "estate.index",
                    "patrols.checklist": "estate.index", "services.items": "estate.index",
-                   "services.item": "estate.index", "services.item_new": "estate.index"}
+                   "services.item": "estate.index", "services.item_new": "estate.index",
+                   "customers.visit_rules": "estate.index"}
 
 
 WARN_BEFORE = datetime.timedelta(minutes=15)

@@ -237,6 +237,8 @@ ACCESS = {
     "POST /services/new": (SUPERVISOR, ASSISTANT),
     "GET /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
     "POST /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
+    "GET /admin/visit-rules": (ADMIN,),
+    "POST /admin/visit-rules": (ADMIN,),
     "GET /admin/services": (ADMIN,),
     "GET /admin/services/new": (ADMIN,),
     "POST /admin/services/new": (ADMIN,),

@@ -138,3 +138,17 @@ def test_the_assistant_registers_a_resident_met_on_a_visit_once(world, as_user):
     assert twice.status_code == 422 and estate.Resident.of(world.home).count() == 1
     assert "李阿姨" in text(client.get(f"/customers/households/{world.home.id}"))
     assert as_user(world.assistant2).get(f"/customers/households/{world.home.id}/residents").status_code == 403
+
+
+def test_the_administrator_moves_the_evening_window_and_visits_follow(world, as_user):
+    from kefu import users
+    admin = users.create_user(None, "admin", "管理员", "admin", "secret123")
+    client = as_user(admin)
+    data = {"version": "0", "morning_start": "07:00", "morning_end": "09:00", "evening_start": "19:00",
+            "evening_end": "18:00", "weekends": "y", "holidays": "y", "stale_weeks": "8"}
+    refused = client.post("/admin/visit-rules", data=data)
+    assert refused.status_code == 422 and field_errors(refused, "evening_end") == ["结束时间须晚于开始时间"]
+    version = str(customers.VisitRules.current().version)
+    client.post("/admin/visit-rules", data=dict(data, version=version, evening_end="20:00"))
+    assert customers.VisitRules.current().windows(sh(11, 27, 19, 30)) == ["晚间"]
+    assert "修改拜访时段" in text(client.get("/admin/visit-rules"))

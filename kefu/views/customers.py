@@ -8,11 +8,14 @@ from flask import abort
 from flask import request
 from flask import url_for
 from flask_login import current_user
+from wtforms import BooleanField
 from wtforms import DateField
 from wtforms import DateTimeLocalField
 from wtforms import HiddenField
+from wtforms import IntegerField
 from wtforms import RadioField
 from wtforms import SelectField
+from wtforms import TimeField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional
 
@@ -362,3 +365,30 @@ def need(need_id):
                      title=need.kind_label, back=url_for("customers.household", household_id=need.household_id),
                      orders=list(ServiceOrder.select().where(ServiceOrder.need == need).order_by(ServiceOrder.id)),
                      timeline=events.timeline(need))
+
+
+# Settings
+
+class VisitRulesForm(VersionForm):
+    morning_start = TimeField("早间拜访 开始", validators=[InputRequired("请填写开始时间")])
+    morning_end = TimeField("结束", validators=[InputRequired("请填写结束时间")])
+    evening_start = TimeField("晚间拜访 开始", validators=[InputRequired("请填写开始时间")])
+    evening_end = TimeField("结束", validators=[InputRequired("请填写结束时间")])
+    weekends = BooleanField("双休日算建议拜访时段")
+    holidays = BooleanField("法定节假日算建议拜访时段（调休上班的周末不算）")
+    stale_weeks = IntegerField("几周未拜访的住户列入拜访计划", validators=[InputRequired("请填写周数")])
+
+
+@bp.route("/admin/visit-rules", methods=["GET", "POST"])
+@roles("admin")
+def visit_rules():
+    """拜访时段: the recommended windows and the planner's weeks."""
+    current = rules.VisitRules.current()
+    form = VisitRulesForm(obj=current if request.method == "GET" else None)
+    if request.method == "GET":
+        form.version.data = current.version
+    names = ("morning_start", "morning_end", "evening_start", "evening_end", "weekends", "holidays", "stale_weeks")
+    return form_page(form, lambda: rules.update_visit_rules(current_user, form.expected_version(),
+                                                            **{n: getattr(form, n).data for n in names}),
+                     "拜访时段已保存", url_for("customers.visit_rules"), "customers/visit_rules.html",
+                     title="拜访时段", back=url_for("estate.index"), timeline=events.timeline(current))
