@@ -409,6 +409,15 @@ def _with_status(zone_ids, day):
     return [(shop, latest.get(shop.id), licence_status(latest.get(shop.id), day)) for shop in shops]
 
 
+def licence_summary(zone_ids, day=None):
+    """(how many trade unlicensed, the expiring ones soonest first) from one look at the register."""
+    day = day or clock.today(_tz())
+    rows = _with_status(zone_ids, day)
+    expiring_ones = sorted(((shop, licence) for shop, licence, status in rows if status == "expiring"),
+                           key=lambda pair: pair[1].valid_until)
+    return sum(1 for _shop, _licence, status in rows if status in ("none", "expired")), expiring_ones
+
+
 def unlicensed(zone_ids, day=None):
     """Shops trading without a valid licence on `day` (none, or expired), with their licence if any."""
     day = day or clock.today(_tz())
@@ -593,9 +602,11 @@ def void_notice(actor, notice, reason):
 
 
 def notices_to_recheck(zone_ids):
-    """Served notices not yet re-checked, soonest deadline first (overdue ones first of all)."""
-    return list(ShopNotice.live().join(Shop).where(Shop.zone.in_(zone_ids) & ShopNotice.served_at.is_null(False)
-                                                   & ShopNotice.recheck_at.is_null())
+    """Served notices not yet re-checked, soonest deadline first (overdue ones first of all), each
+    with its shop."""
+    return list(ShopNotice.select(ShopNotice, Shop).join(Shop)
+                .where(ShopNotice.voided_at.is_null() & Shop.zone.in_(zone_ids)
+                       & ShopNotice.served_at.is_null(False) & ShopNotice.recheck_at.is_null())
                 .order_by(ShopNotice.deadline, ShopNotice.id))
 
 

@@ -661,3 +661,12 @@ def test_an_empty_unit_is_listed_as_vacant_not_unlicensed(world):
     assert (shop.name, licence, status) == ("空铺", None, "vacant")
     assert shops.STATUS_LABELS[status] == "空置"
     assert shops.search([world.zone.id], licence="unlicensed") == []
+
+
+def test_the_summary_agrees_with_the_unlicensed_and_expiring_lists(world):
+    bare = register(world)
+    soon = register(world, name="佳洁洗衣店", unit_no="S-102", business_type="其他")
+    licence(world, soon, valid_until=day(12, 10))
+    count, expiring = shops.licence_summary([world.zone.id])
+    assert count == len(shops.unlicensed([world.zone.id])) == 1 and shops.unlicensed([world.zone.id])[0][0] == bare
+    assert expiring == shops.expiring([world.zone.id]) and [s.name for s, _l in expiring] == ["佳洁洗衣店"]

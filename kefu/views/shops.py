@@ -77,10 +77,12 @@ def index():
     zone_ids = _zone_ids()
     args = {key: request.args.get(key, "")[:40] for key in ("q", "state", "type", "licence")}
     rows = rules.search(zone_ids, args["q"], args["state"], args["type"], args["licence"])
+    unlicensed, expiring = rules.licence_summary(zone_ids)
     return render("shops/index.html", block="results", title="商铺", rows=rows, args=args,
                   back=url_for("patrols.index"), states=rules.STATES, types=rules.TYPES, labels=rules.STATUS_LABELS,
-                  unlicensed=len(rules.unlicensed(zone_ids)), expiring=rules.expiring(zone_ids),
-                  to_recheck=rules.notices_to_recheck(zone_ids), today=clock.today(estate().tz))
+                  unlicensed=unlicensed, expiring=expiring,
+                  to_recheck=rules.notices_to_recheck(zone_ids), today=clock.today(estate().tz),
+                  notice_labels=rules.NOTICE_STATES)
 
 
 class ShopForm(VersionForm, TokenForm):
@@ -171,7 +173,7 @@ def show(shop_id):
                   communications=list(shop.communications.order_by(rules.Communication.at.desc())),
                   inspections=list(Inspection.select().join(rules.InspectionShop)
                                    .where(rules.InspectionShop.shop == shop).order_by(Inspection.day.desc())),
-                  notices=list(shop.notices.order_by(ShopNotice.issued_at.desc())),
+                  notices=list(shop.notices.order_by(ShopNotice.issued_at.desc())), notice_labels=rules.NOTICE_STATES,
                   timeline=events.timeline(shop), today=clock.today(estate().tz))
 
 
