@@ -152,3 +152,18 @@ def test_the_administrator_moves_the_evening_window_and_visits_follow(world, as_
     client.post("/admin/visit-rules", data=dict(data, version=version, evening_end="20:00"))
     assert customers.VisitRules.current().windows(sh(11, 27, 19, 30)) == ["晚间"]
     assert "修改拜访时段" in text(client.get("/admin/visit-rules"))
+
+
+def test_a_request_is_recorded_as_a_need_of_its_household(world, as_user):
+    from test_tickets import intake
+    ticket = intake(world, description="家里老人行动不便，希望有人定期上门看看")
+    client = as_user(world.assistant)
+    assert f'href="/needs/new?ticket={ticket.id}"' in html(client.get(f"/tickets/{ticket.id}"))
+    form = client.get(f"/needs/new?ticket={ticket.id}")
+    assert 'value="1-1-101"' in html(form) and "希望有人定期上门看看" in html(form) and "来自诉求" in text(form)
+    client.post(f"/needs/new?ticket={ticket.id}", data={"household": "1-1-101", "what": "定期上门看望老人",
+                                                        "kind": "latent", "topic": "健康关怀", "source": "诉求",
+                                                        "token": "n-t"})
+    need = Need.get()
+    assert need.ticket_id == ticket.id and need.kind == "latent"
+    assert "来自诉求" in text(client.get(f"/needs/{need.id}"))

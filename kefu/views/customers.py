@@ -307,6 +307,9 @@ def need_new():
     """记录需求: from a visit's opinion, a request, a call — or anything else."""
     form = NeedForm()
     opinion = _opinion(request.values.get("opinion", 0, type=int))
+    ticket = Ticket.get_or_none(Ticket.id == request.values.get("ticket", 0, type=int))
+    if ticket is not None and (ticket.household_id is None or not ticket_rules.can_view(current_user, ticket)):
+        ticket = None
     if request.method == "GET":
         form.ensure_token()
         if request.args.get("household"):
@@ -315,6 +318,8 @@ def need_new():
             form.what.data, form.source.data = opinion.text, "拜访"
             if opinion.household is not None:
                 form.household.data = opinion.household.code
+        if ticket is not None:
+            form.household.data, form.what.data, form.source.data = ticket.household.code, ticket.description, "诉求"
         if current_user.role == "frontdesk":
             form.source.data = "电话"
     form.ensure_token()
@@ -324,12 +329,12 @@ def need_new():
         if household is None:
             raise rules.CustomerError(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写", "household")
         return rules.record_need(current_user, household, form.what.data, form.kind.data, form.topic.data,
-                                 form.source.data, opinion=opinion, token=form.token.data)[0]
+                                 form.source.data, opinion=opinion, ticket=ticket, token=form.token.data)[0]
 
     return making_page(form, make, lambda need: ("已记录需求，请答复客户", "customers.need", {"need_id": need.id}),
-                       "customers/need_new.html", opinion=opinion, title="记录需求",
+                       "customers/need_new.html", opinion=opinion, ticket=ticket, title="记录需求",
                        back=url_for("customers.visit", visit_id=opinion.visit_id) if opinion
-                       else url_for("customers.needs"))
+                       else url_for("tickets.show", ticket_id=ticket.id) if ticket else url_for("customers.needs"))
 
 
 def _need(need_id):
