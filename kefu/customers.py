@@ -346,6 +346,8 @@ def link_ticket(actor, opinion, ticket):
         events.record(actor, opinion.visit, "意见转为诉求", note=f"{opinion.kind}：{opinion.text} → {ticket.number}")
         events.record(actor, ticket, "来自拜访", note=f"{clock.to_local(opinion.visit.at, _tz()):%m-%d %H:%M} "
                                                     f"{opinion.visit.form}：{opinion.text}")
+        if ticket.household_id is not None:
+            events.record(actor, ticket.household, "拜访意见转为诉求", note=f"{ticket.number}：{opinion.text}")
 
 
 # Needs

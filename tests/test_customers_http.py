@@ -36,7 +36,7 @@ def test_a_morning_visit_with_two_opinions_is_tagged_and_kept(world, as_user, tr
     client = as_user(world.assistant)
     page = client.get(f"/visits/new?household={world.home.code}")
     assert 'value="1-1-101"' in html(page) and "早间" in text(page) and "在建议拜访时段内" in text(page)
-    data = {"households": "1-1-101 1-1-999", "at": "2026-11-27T07:30", "form": "上门", "token": "v-1",
+    data = {"households": "1-1-101 1-1-999", "at": "2026-11-27T07:30", "visit_form": "上门", "token": "v-1",
             "kind-1": "意见", "text-1": "楼道灯晚上不亮", "kind-2": "服务需求", "text-2": "想请人每周上门打扫一次",
             "kind-3": "意见", "text-3": ""}
     wrong = client.post("/visits/new", data=data)
@@ -65,7 +65,7 @@ def test_a_visit_outside_the_windows_says_so(world, as_user, traveller):
 
 def test_nothing_said_is_refused_beside_the_opinions(world, as_user):
     client = as_user(world.assistant)
-    refused = client.post("/visits/new", data={"households": "1-1-101", "at": "2026-11-27T09:50", "form": "偶遇",
+    refused = client.post("/visits/new", data={"households": "1-1-101", "at": "2026-11-27T09:50", "visit_form": "偶遇",
                                                "token": "v-2"})
     assert refused.status_code == 422 and field_errors(refused, "opinions") == ["请记下住户说了什么（意见或其他情况）"]
 

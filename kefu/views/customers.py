@@ -177,8 +177,9 @@ class VisitForm(TokenForm):
     place = text("或地点", 60, required=False, render_kw={"list": "visit-places"})
     at = DateTimeLocalField("时间", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                             validators=[InputRequired("请填写拜访时间")])
+    # Not named "form" in the HTML: inputs named "form" hide the form element's own .form from htmx.
     form = RadioField("形式", choices=choices((f, f) for f in rules.FORMS), default="上门",
-                      validators=[InputRequired("请选择拜访形式")])
+                      validators=[InputRequired("请选择拜访形式")], name="visit_form")
     zone = SelectField("管辖区域", coerce=int, default=0, validate_choice=False)
     note = long_text("其他情况", 1000, render_kw={"rows": 2})
     opinions = HiddenField()  # where the rules' messages about the opinion rows go

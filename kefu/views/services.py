@@ -192,8 +192,7 @@ def show(service_id):
     step = request.form.get("step", "") if request.method == "POST" else ""
     here = url_for("services.show", service_id=order.id)
     context = dict(order=order, title=order.number, back=url_for("services.index"),
-                   work=WorkOrder.cards().where(WorkOrder.id == order.work_order_id).first()
-                   if order.work_order_id else None,
+                   works=list(WorkOrder.cards_of_source("service", order.id)),
                    callbacks=list(order.callbacks.order_by(rules.CallBack.at)), timeline=events.timeline(order))
     if step not in STEPS:
         return render("services/show.html", forms=_forms(order), **context)
