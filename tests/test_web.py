@@ -49,3 +49,21 @@ def test_rows_built_directly_match_what_peewee_builds(app, people):
             assert type(a.__data__.get("at", a.__data__.get("active"))) is type(b.__data__.get("at", b.__data__.get("active")))
     extra = db.rows(User, db.database.execute(User.select(User.id, User.display_name.alias("shown")).order_by(User.id)))
     assert extra[0].shown == people["admin"].display_name and extra[0].id == people["admin"].id
+
+
+def test_no_form_field_is_named_form(app):
+    """An input named "form" replaces a form element's .form, and htmx then can't submit the form
+    (the visit page once failed to save this way)."""
+    from flask_wtf import FlaskForm
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    named_form = []
+    with app.test_request_context():
+        for cls in set(subclasses(FlaskForm)):
+            form = cls(formdata=None, meta={"csrf": False})
+            named_form += [f"{cls.__name__}.{field.short_name}" for field in form if field.name == "form"]
+    assert named_form == []
