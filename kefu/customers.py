@@ -33,7 +33,7 @@ NEED_KINDS = {"personal": "个性化需求", "latent": "潜在需求"}
 NEED_SOURCES = ["拜访", "诉求", "电话", "其他"]
 OUTCOMES = {"open": "待答复", "provide": "可提供", "decline": "不能提供", "study": "待研究"}
 # What a need is about, so that needs across the estate group into patterns.
-TOPICS = ["代购代办", "陪护照看", "家政保洁", "家电维修", "上门开锁", "搬运", "代收快递", "健康关怀", "社区活动", "其他"]
+TOPICS = ["代购代办", "陪护照看", "家政保洁", "家电清洗", "家电维修", "上门开锁", "搬运", "代收快递", "健康关怀", "社区活动", "其他"]
 MAX_OPINIONS = 8
 
 

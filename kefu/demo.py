@@ -1,14 +1,17 @@
 """The demo estate 阳光花园, created on first start in demo mode (never otherwise)."""
+import collections
 import datetime
 import random
 
 from stdnum.cn import uscc
 
 from . import clock
+from . import customers
 from . import estate
 from . import notices
 from . import patrols
 from . import renovations
+from . import services
 from . import shops
 from . import tickets
 from . import users
@@ -56,8 +59,9 @@ PLACES = [
 
 def build():
     """Create 阳光花园: 8 buildings (416 households), 2 zones, 12 places, 5 units, 10 users, three weeks
-    of requests, two weeks of patrols, four renovations under way and one archived, and a street of
-    20 shops in the shop register."""
+    of requests, two weeks of patrols, four renovations under way and one archived, a street of
+    20 shops in the shop register, and a month of customer contact: household profiles, the service
+    catalogue, visits, needs and service orders."""
     with database.atomic():
         home = estate.Estate.current()
         home.name = "阳光花园"
@@ -95,6 +99,8 @@ def build():
         build_tickets()
     with database.atomic():
         build_patrols()
+    with database.atomic():
+        build_customers()
     return {"admin": admin, "supervisor": supervisor}
 
 
@@ -1127,3 +1133,712 @@ def _shop_cases(zones, today):
             (hour, minute), words = recheck
             with clock.set_to(_at(day, hour, minute)):
                 shops.recheck_notice(assistant, notice, True, words)
+
+
+# A month of customer contact (客户沟通): what each zone's assistant knows of the households, the
+# service catalogue, a month of visits in and out of the recommended windows with what residents
+# said, and what came of it: requests, needs answered every way, and service orders in every state.
+
+# (name, unit kind, charged, fee standard, duration, note)
+SERVICE_ITEMS = [
+    ("上门开锁", "engineering", True, "50元/次", "约半小时", "须核对身份证件与住户登记一致后方可开锁"),
+    ("管道疏通", "engineering", True, "80元/次起", "约 1 小时", "户内厨房、卫生间下水管道；公共管道堵塞按报修处理，不收费"),
+    ("家政保洁", "cleaning", True, "40元/小时", "2 小时起", "日常保洁、大扫除，保洁员自带清洁工具"),
+    ("家电清洗", "cleaning", True, "空调挂机 80元/台，油烟机 150元/台", "约 1–2 小时",
+     "上门拆洗空调、油烟机；上门时间须保洁部确认"),
+    ("代收快递", "general", False, "", "", "快递放服务中心前台，到件短信通知，保管 7 天"),
+    ("代购代办", "general", False, "", "约半天", "为独居老人、行动不便的住户代买日用品、代配药、代缴费，物品费用由住户自付"),
+    ("搬运", "general", True, "50元/人·小时", "视物品而定", "家具、大件物品搬到楼下或指定地点，不含拆装"),
+    ("绿植养护", "greening", True, "30元/次", "约半小时", "阳台、室内绿植修剪、换盆、病虫害处理"),
+]
+AC_FEE, HOOD_FEE = "空调挂机 80元/台", "油烟机 150元/台"
+
+# What residents say on an everyday visit, heard and answered there and then.
+PRAISES = [
+    "保洁阿姨每天把楼道拖得干干净净，真的辛苦了",
+    "上次家里水管漏水，李师傅半小时就到了，修得也仔细",
+    "晚上保安巡逻很认真，住着放心",
+    "物业群里停水停电都提前通知，这点做得好",
+    "小区里的桂花开得真香，绿化比去年好多了",
+    "前台小黄态度很好，办事也利索",
+    "电梯上个月换了新按钮，现在好用多了",
+    "你们经常来问问，我们心里踏实",
+    "垃圾房现在天天冲洗，没什么味道了",
+    "上次下大雨地库进水，你们连夜抽水，辛苦了",
+    "绿化师傅把楼下的月季修得很好看",
+    "快递柜旁边的灯修好了，晚上取件方便多了",
+    "孩子的滑板车丢在绿地上，保安捡到送回来了，谢谢",
+]
+SUGGESTIONS = [
+    "快递柜旁边能不能搭个雨棚，下雨天取快递衣服都淋湿了",
+    "儿童游乐区的长椅太少，家长只能站着等",
+    "电动自行车充电桩不够用，晚上经常排不上",
+    "垃圾分类厢房能不能开到晚上九点，下班回来都关门了",
+    "希望周末多组织些亲子活动，孩子们能一起玩",
+    "北门那条路晚上太暗，能不能多装几盏路灯",
+    "物业通知能不能在电梯里也贴一份，群里消息太多容易看漏",
+    "中心绿地那边可以放几个健身器材，老人早上锻炼用",
+    "门禁能不能加个人脸识别，老人老是忘带卡",
+    "地库出口的减速带太高了，能不能换矮一点的",
+    "希望小区里办个旧衣物回收点",
+    "楼下的信报箱锈了，能不能换一批新的",
+    "能不能在单元门口装个挡雨的门头，下雨天开门就淋湿",
+]
+COMPLAINTS = [
+    "遛狗不牵绳的太多了，孩子看见大狗就害怕",
+    "外卖电动车在小区里骑得飞快，差点撞到人",
+    "地库里有人长期占别人的车位，物业要管一管",
+    "北门早高峰只开一个闸机，排队排到马路上",
+    "有人在楼道里抽烟，烟味都飘到家里来了",
+    "垃圾桶旁边经常有人乱扔大件垃圾",
+    "绿化修剪不太及时，楼下的灌木都长到路上了",
+    "晚上有人在中心绿地打羽毛球，吵到十点多",
+    "有人在绿地里种菜，把草坪都挖了",
+    "电梯里贴的小广告撕了又贴，希望多清理",
+    "访客车辆进小区登记太慢，朋友来了要等好久",
+]
+ASKED = [
+    "问一下物业费能不能开电子发票",
+    "想借物业的小推车搬点东西",
+    "问问车位月租怎么办，要带什么材料",
+    "家里的门禁卡坏了，想补办一张",
+    "想问问小区里哪里可以扔旧家具",
+    "问问今年的物业费什么时候开始交，有没有优惠",
+    "想给家里老人办一张门禁卡",
+    "问问电动车充电卡在哪里办",
+    "家里要装修，想问问装修登记要准备什么",
+    "想问问小区里能不能办宽带，找哪家",
+]
+# Said more often by households with a tag: [(kind, text)].
+TAG_SAYINGS = {
+    "独居老人": [("表扬", "{who}经常来看我，比亲人还上心"), ("建议", "楼道里的扶手要是能一直装到一楼就好了"),
+             ("服务需求", "手机上交物业费不会弄，每次都得跑一趟服务中心")],
+    "有婴幼儿": [("建议", "儿童游乐区的地垫有几块翘起来了，小孩容易绊倒"), ("建议", "希望会所里能开个母婴室"),
+             ("意见", "早上六点多就有人在绿地上放音乐，孩子都被吵醒了")],
+    "养宠物": [("建议", "希望小区里设几个宠物便便箱，再放点拾便袋"), ("表扬", "上次猫跑丢了，保安大哥帮着找了一晚上")],
+    "租户": [("意见", "房东联系不上，热水器坏了都不知道找谁"), ("建议", "希望租户也能进业主群，通知能及时看到")],
+    "行动不便": [("建议", "单元门口的台阶能不能加个坡道，轮椅推上去太费劲")],
+}
+VISIT_NOTES = {
+    "上门": ["业主不在家，家属接待", "顺便看了入户门和楼道消防栓，正常", "留了服务中心电话和我的微信", "已当场答复"],
+    "电话回访": ["已当场答复", "约好下次上门时间"],
+    "偶遇": ["已当场答复", "记下了，回去跟主管反映"],
+    "活动": [],
+}
+# Where an assistant runs into residents, per zone: the morning crowd on the way out, the garden.
+ENCOUNTER_PLACES = [["中心绿地", "快递柜旁", "南门出入口", "会所门口"], ["快递柜旁", "北门出入口", "地库电梯口", "儿童游乐区"]]
+ACTIVITIES = [("会所", "周末亲子手工活动，二十多户家庭参加"), ("中心绿地", "垃圾分类宣传，现场教大家分类投放"),
+              ("会所", "业主座谈会，听大家对物业服务的意见"), ("儿童游乐区", "亲子义卖，收入捐给社区帮困基金")]
+OUT_OF_WINDOW = [(10, 30), (15, 0), (14, 20), (16, 10), (11, 0)]
+
+
+# Requests taken from the first thing said on a visit: (zone index, days ago, hour, minute, form, which of
+# the zone's households (a share of the list), place met, opinions, category, how far it has gone
+# (responded / working / reported / closed), the unit's report, the customer's words on the return
+# visit, tier, the public place it is about or None).
+REQUESTS_FROM_VISITS = [
+    (0, 26, 18, 30, "上门", .1, "", [("意见", "楼道的感应灯坏了一个多礼拜了，晚上回来黑乎乎的"),
+                                   ("表扬", "保洁阿姨每天把楼道拖得干干净净，真的辛苦了")],
+     "工程维修", "closed", "已更换楼道感应灯两只，测试正常", "灯修好了，晚上回家亮堂多了", "一般", None),
+    (0, 16, 7, 30, "偶遇", .3, "中心绿地", [("意见", "中心绿地那个石凳松了，一坐就晃，老人坐着不安全")],
+     "工程维修", "closed", "石凳底座已重新加固，试坐平稳", "修得挺快，老人们又能坐了", "一般", "中心绿地"),
+    (0, 12, 18, 20, "上门", .5, "", [("意见", "楼上装修，阳台上落了一层灰，晾的衣服都弄脏了")],
+     "装修", "closed", "已找楼上装修队，切割时关窗并在阳台外挂防尘网，现场已整改", "后来没再落灰了", "一般", None),
+    (0, 4, 18, 30, "上门", .7, "", [("意见", "窗外的香樟树枝太长了，挡光，刮风还敲玻璃"),
+                                  ("建议", "北门那条路晚上太暗，能不能多装几盏路灯")],
+     "绿化", "reported", "已修剪靠窗的香樟枝条，清运完毕", "", "一般", None),
+    (0, 1, 18, 10, "上门", .9, "", [("意见", "消防通道里有人堆了纸箱和旧家具，好几天了")],
+     "保洁", "responded", "", "", "一般", None),
+    (1, 23, 18, 40, "上门", .125, "", [("意见", "卫生间天花板一直往下滴水，应该是楼上漏下来的")],
+     "工程维修", "closed", "楼上卫生间地漏密封圈老化，已更换并做闭水试验，楼下不再滴水", "不滴了，天花板也帮忙刷了", "重要", None),
+    (1, 19, 7, 50, "偶遇", .375, "地库电梯口", [("意见", "B1 靠电梯那边有四五盏灯不亮，晚上停车看不清")],
+     "工程维修", "closed", "已更换地库 B1 电梯厅附近灯管五支，照明正常", "亮了，停车方便多了", "一般", "地下车库 B1"),
+    (1, 8, 18, 10, "上门", .625, "", [("意见", "单元门禁刷卡经常刷不开，要刷好几次")],
+     "安保", "closed", "已更换单元门禁读卡器，测试刷卡正常", "现在一刷就开", "一般", None),
+    (1, 2, 18, 20, "电话回访", .875, "", [("服务需求", "入户门锁芯很涩，钥匙要使劲才拧得动，怕哪天打不开")],
+     "工程维修", "working", "", "", "一般", None),
+]
+
+
+class _Thread:
+    """One thread of contact — a visit and what came of it — each step queued on the month's plan at its
+    own moment; the plan plays every thread in time order (the rules check each step's time)."""
+
+    def __init__(self, month, zone_index):
+        self.month, self.zone = month, month.zones[zone_index]
+        self.assistant = month.assistants[zone_index]
+        self.households = []
+        self.visit = self.need = self.order = self.ticket = self.work = None
+        self.source = None
+
+    def step(self, moment, action):
+        self.month.plan.append((moment, len(self.month.plan), action))
+        return self
+
+    def opinion(self, position):
+        visit = self.visit or self.source.visit
+        return customers.Opinion.get((customers.Opinion.visit == visit) & (customers.Opinion.position == position))
+
+    def visit_at(self, moment, form, households, opinions, place="", note=""):
+        """`opinions`: [(kind, text)] or [(kind, text, household)]; recorded a quarter of an hour later."""
+        self.households = list(households)
+        said = [(o[0], o[1].format(who=self.month.nickname(self.assistant)), o[2] if len(o) > 2 else None)
+                for o in opinions]
+        self.month.taken.setdefault((self.zone.id, moment.date()), []).append(moment)
+
+        def run():
+            self.visit, _ = customers.record_visit(self.assistant, at=moment, form=form, households=self.households,
+                                                   place=place, opinions=said, note=note, zone=self.zone)
+        return self.step(_later(moment, 15), run)
+
+    # Needs
+
+    def need_from(self, moment, position, kind, topic, what):
+        def run():
+            opinion = self.opinion(position)
+            self.need, _ = customers.record_need(self.assistant, opinion.household, what, kind, topic, "拜访",
+                                                 opinion=opinion)
+        return self.step(moment, run)
+
+    def answer(self, moment, outcome, reason="", reaction=""):
+        def run():
+            need = customers.Need.get_by_id(self.need.id)
+            self.need = customers.answer_need(self.assistant, need, need.version, outcome, reason, reaction)
+        return self.step(moment, run)
+
+    # Service orders
+
+    def order_for(self, moment, item, request, agreed=None, confirm=False, fee_told=None, household=None):
+        """From the thread's need when there is one (answering it 可提供), else directly."""
+        def run():
+            need = customers.Need.get_by_id(self.need.id) if self.need is not None else None
+            home = need.household if need is not None else household or self.households[0]
+            service = self.month.items[item]
+            self.order, _ = services.create_order(
+                self.assistant, home, service, request, charged=service.charged,
+                fee_told=(fee_told or service.fee) if service.charged else "", agreed_at=agreed,
+                needs_confirmation=confirm, customer_name=self.month.speaker(home).name, need=need)
+        return self.step(moment, run)
+
+    def _fresh_order(self):
+        self.order = services.ServiceOrder.get_by_id(self.order.id)
+        return self.order
+
+    def agree(self, moment, agreed):
+        return self.step(moment, lambda: services.agree_time(self.assistant, self._fresh_order(), self.order.version,
+                                                             agreed))
+
+    def confirm(self, moment, confirmed):
+        return self.step(moment, lambda: services.confirm_time(self.assistant, self._fresh_order(),
+                                                               self.order.version, confirmed, moment))
+
+    def dispatch(self, moment, instructions=""):
+        def run():
+            order = services.dispatch(self.assistant, self._fresh_order(), self.order.version, instructions)
+            self.work = workorders.WorkOrder.get_by_id(order.work_order_id)
+        return self.step(moment, run)
+
+    def _worker(self):
+        return self.month.staff[self.work.unit_id]
+
+    def _fresh_work(self):
+        self.work = workorders.WorkOrder.get_by_id(self.work.id)
+        return self.work
+
+    def accept(self, moment):
+        return self.step(moment, lambda: workorders.accept(self._worker(), self._fresh_work(), self.work.version))
+
+    def report(self, moment, note):
+        return self.step(moment, lambda: workorders.report_done(self._worker(), self._fresh_work(),
+                                                                self.work.version, note))
+
+    def inspect(self, moment, passed=True, reason=""):
+        return self.step(moment, lambda: workorders.inspect(self.assistant, self._fresh_work(), self.work.version,
+                                                            passed, reason))
+
+    def call_back(self, moment, method, result, words=""):
+        return self.step(moment, lambda: services.call_back(self.assistant, self._fresh_order(), self.order.version,
+                                                            method, result, words))
+
+    def cancel(self, moment, reason):
+        return self.step(moment, lambda: services.cancel(self.assistant, self._fresh_order(), self.order.version,
+                                                         reason))
+
+    def served(self, sent, done, report, callback=None):
+        """The usual run of a scheduled order: dispatched at `sent`, taken by the unit ten minutes later,
+        reported done at `done`, accepted by the assistant, and maybe called back: `callback` is
+        (moment, method, result, words)."""
+        self.dispatch(sent)
+        self.accept(_later(sent, 10))
+        self.report(done, report)
+        self.inspect(_later(done, 20))
+        if callback is not None:
+            self.call_back(*callback)
+        return self
+
+    def branch(self):
+        """Another thread from the same visit (a second need from another opinion said there)."""
+        other = _Thread(self.month, self.month.zones.index(self.zone))
+        other.source = self
+        return other
+
+    # Requests
+
+    def ticket_from(self, moment, position, category, path, done="", words="", tier="一般", place=None):
+        """The opinion at `position` taken as a request a few minutes after the visit (linked both ways),
+        answered there and then, and carried along `path`: responded, working (the unit has taken it),
+        reported (awaiting the assistant's inspection) or closed (after the return visit)."""
+        month, tz = self.month, self.month.tz
+        created = _later(moment, 20)  # once the visit is written down
+        unit = month.units[tickets.CATEGORY_UNIT.get(category, "general")]
+
+        def create():
+            opinion = self.opinion(position)
+            home = opinion.household
+            resident = month.speaker(home) if home is not None else None
+            self.ticket, _ = tickets.create(
+                self.assistant, channel="拜访", category=category, tier=month.tiers[tier], description=opinion.text,
+                household=None if place else home, place=month.places.get(place), zone=self.zone,
+                customer_name=resident.name if resident else "", customer_phone=resident.phone if resident else "",
+                then=lambda t: customers.link_ticket(self.assistant, opinion, t))
+
+        def ticket_step(action):
+            def run():
+                ticket = tickets.Ticket.get_by_id(self.ticket.id)
+                self.ticket = action(ticket) or tickets.Ticket.get_by_id(ticket.id)
+            return run
+
+        def dispatch(ticket):
+            ticket, self.work = tickets.dispatch(self.assistant, ticket, ticket.version, unit,
+                                                 f"请处理：{ticket.description}", clock.aware(ticket.resolution_due))
+            return ticket
+
+        self.step(created, create)
+        self.step(_later(created, 4), ticket_step(lambda t: tickets.respond(
+            self.assistant, t, t.version, "现场", "拜访时当面了解情况，已告知会尽快安排处理")))
+        if path == "responded":
+            return self
+        sent = _working_time(_later(created, 40), tz)
+        self.step(sent, ticket_step(dispatch))
+        taken = _working_time(_later(sent, 25), tz)
+        self.step(taken, lambda: workorders.accept(self._worker(), self._fresh_work(), self.work.version))
+        if path == "working":
+            return self
+        reported = _working_time(_later(taken, 150), tz)
+        self.report(reported, done)
+        if path == "reported":
+            return self
+        self.inspect(_working_time(_later(reported, 40), tz), True, "现场查看已处理好")
+        back = _at(clock.to_local(reported, tz).date() + datetime.timedelta(days=1), 10, 20)
+        self.step(back, ticket_step(lambda t: tickets.record_followup(self.assistant, t, t.version, "电话", "满意",
+                                                                      words)))
+        return self
+
+
+class _Month:
+    """What the month's threads share: the people, the catalogue, the households cast in each part."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.tz = estate.Estate.current().tz
+        self.today = clock.today(self.tz)
+        self.now = clock.now()
+        self.zones = list(estate.Zone.live().order_by(estate.Zone.id))
+        self.assistants = [zone.assistants.first() for zone in self.zones]
+        self.units = {u.kind: u for u in users.Unit.live()}
+        self.staff = {u.unit_id: u for u in users.User.live().where(users.User.role == "unit").order_by(users.User.id)}
+        self.tiers = {t.name: t for t in tickets.Tier.live()}
+        self.places = {p.name: p for p in estate.Place.live()}
+        self.items = {}
+        self.plan = []
+        self.taken = {}  # (zone id, date) → visit moments, so the everyday visits keep clear of the threads'
+        self.residents = {}
+        for resident in estate.Resident.live().order_by(estate.Resident.id):
+            self.residents.setdefault(resident.household_id, []).append(resident)
+        self.cast = []
+
+    def day(self, back, hour, minute):
+        return _at(self.today - datetime.timedelta(days=back), hour, minute)
+
+    def ahead(self, days, hour, minute):
+        return _at(self.today + datetime.timedelta(days=days), hour, minute)
+
+    def rest_day_near(self, back):
+        """A weekend or holiday close to `back` days ago (at least two days ago), or that day."""
+        for offset in (0, 1, -1, 2, -2, 3, -3, 4, -4):
+            day = self.today - datetime.timedelta(days=back + offset)
+            if back + offset >= 2 and clock.day_kind(day)[0] != "workday":
+                return back + offset
+        return back
+
+    def speaker(self, household):
+        """Who a household's words are from: the tenant where one lives there, else the owner."""
+        people = self.residents.get(household.id, [])
+        return next((r for r in people if r.relation == "租户"), None) or (people[0] if people else None)
+
+    @staticmethod
+    def nickname(user):
+        return "小" + user.display_name[0]
+
+    def thread(self, zone_index):
+        return _Thread(self, zone_index)
+
+
+def build_customers(days=30, seed=20261129):
+    """Profiles of a few dozen households, the service catalogue, and `days` days of visits by each zone's
+    assistant with what came of them, each step through the rules at its own moment."""
+    month = _Month(random.Random(seed))
+    admin = users.User.get(users.User.username == "admin")
+    with clock.set_to(month.day(days + 15, 10, 0)):
+        for name, kind, charged, fee, duration, note in SERVICE_ITEMS:
+            month.items[name] = services.save_item(admin, name=name, unit=month.units[kind], charged=charged, fee=fee,
+                                                   duration=duration, note=note)
+    _profiles(month)
+    _threads(month)
+    _after_unhappy_returns(month)
+    _everyday_visits(month, days)
+    now = clock.now()
+    for moment, _n, action in sorted(month.plan, key=lambda step: step[:2]):
+        if moment > now:
+            continue  # an everyday visit later today
+        with clock.set_to(moment):
+            action()
+
+
+PETS = ["一只金毛，已办犬证", "两只英短猫", "一只泰迪，已办犬证"]
+
+
+def _profiles(month):
+    """What each zone's assistant wrote down when going round the households before the month began:
+    the elderly living alone (from the residents' register), tenants, young families, pet owners."""
+    rng = month.rng
+    for index, zone in enumerate(month.zones):
+        buildings = [b.id for b in zone.buildings]
+        homes = [h for h in estate.Household.live().where(estate.Household.building.in_(buildings))
+                 .order_by(estate.Household.id) if h.id in month.residents and h.code != "3-2-1502"]
+        people = month.residents
+
+        def has(home, relation=None, note=None):
+            return any((relation is None or r.relation == relation) and (note is None or r.note == note)
+                       for r in people[home.id])
+
+        elderly = [h for h in homes if has(h, "业主", "独居老人")]
+        rest = [h for h in homes if h not in elderly]
+        tenants = rng.sample([h for h in rest if has(h, "租户")], 4)
+        rest = [h for h in rest if h not in tenants]
+        families = rng.sample([h for h in rest if has(h, "家属")], 4)
+        rest = [h for h in rest if h not in families]
+        pets = rng.sample(rest, 3)
+        rest = [h for h in rest if h not in pets]
+        disabled = rng.sample([h for h in rest if has(h, "家属")], 1)
+        rest = [h for h in rest if h not in disabled]
+        plain = rng.sample(rest, 2)
+        cast = {"独居老人": elderly, "租户": tenants, "有婴幼儿": families, "养宠物": pets, "行动不便": disabled,
+                "plain": plain, "everyone": homes, "others": rest}
+        month.cast.append(cast)
+        frail = {elderly[i].id for i in ((0, 3) if index == 0 else (1,)) if i < len(elderly)}
+        rows = []
+        for home in elderly:
+            owner = people[home.id][0]
+            tags = ["独居老人"] + (["行动不便"] if home.id in frail else [])
+            note = f"业主{owner.name}，老伴已去世，一人居住；子女在外地工作，每月回来一两次" + \
+                ("；腿脚不便，上下楼要扶着栏杆" if home.id in frail else "")
+            rows.append((home, tags, "白天都在家，上午最方便", note, rng.randint(12 * 365, 16 * 365)))
+        for home in tenants:
+            tenant = month.speaker(home)
+            owner = people[home.id][0]
+            until = month.today.year + rng.choice([0, 1])
+            rows.append((home, ["租户"] + (["养宠物"] if home == tenants[-1] else []), "工作日晚上 7 点后",
+                         f"租户{tenant.name}，房东为业主{owner.name}，租期至 {until} 年 {rng.randint(1, 12)} 月；"
+                         "户内报修先联系房东", rng.randint(60, 700)))
+        for number, home in enumerate(families):
+            owner = people[home.id][0]
+            age = ["半岁", "一岁多", "两岁", "三岁"][number]
+            rows.append((home, ["有婴幼儿"], "周末白天" if number % 2 else "工作日晚上 7 点后",
+                         f"业主{owner.name}一家，孩子{age}，白天老人在家帮忙带孩子", rng.randint(400, 3000)))
+        for number, home in enumerate(pets):
+            owner = people[home.id][0]
+            rows.append((home, ["养宠物"], "中午 12 点到 1 点" if number == 1 else "工作日晚上 7 点后",
+                         f"业主{owner.name}，养{PETS[number]}", rng.randint(300, 3000)))
+        for home in disabled:
+            owner, family = people[home.id][0], next(r for r in people[home.id] if r.relation == "家属")
+            rows.append((home, ["行动不便"], "白天都在家",
+                         f"业主{owner.name}去年中风，右腿不便，出门要坐轮椅，由家属{family.name}照顾", rng.randint(1500, 4000)))
+        notes = ["在外企上班，经常出差，有事先发短信", "业委会委员，熟悉小区情况，愿意帮忙收集邻居意见"]
+        for number, home in enumerate(plain):
+            owner = people[home.id][0]
+            rows.append((home, [], "只接电话，不方便上门" if number == 0 else "周末上午",
+                         f"业主{owner.name}，{notes[number]}", rng.randint(800, 4000)))
+        assistant = month.assistants[index]
+        for number, (home, tags, contact, note, days_in) in enumerate(rows):
+            moment = month.day(45 - number // 4, 14 + number % 4, rng.randint(0, 50))
+
+            def run(home=home, tags=tags, contact=contact, note=note, days_in=days_in):
+                customers.update_profile(assistant, estate.Household.get_by_id(home.id), 0,
+                                         month.today - datetime.timedelta(days=days_in), contact, tags, note)
+            month.plan.append((moment, len(month.plan), run))
+
+
+def _threads(month):
+    """The visits that led somewhere: requests, needs answered every way, services in every state."""
+    d, ahead = month.day, month.ahead
+    one, two = month.cast
+    # 一区: the elderly living alone want shopping done for them (a latent pattern); air conditioner
+    # and range-hood cleaning for a young family and a pet owner; services from done to not yet dated.
+    old = one["独居老人"]
+    t = month.thread(0).visit_at(d(27, 8, 20), "上门", [old[0]], [
+        ("服务需求", "腿脚越来越不行了，下楼买一趟菜要歇好几回，要是有人能帮忙带点菜就好了"), ("表扬", "{who}隔三差五来看我，比亲人还上心")])
+    t.need_from(d(27, 8, 45), 1, "latent", "代购代办", "独居、腿脚不便，下楼买菜吃力，需要有人定期代购蔬菜和日用品")
+    t.order_for(d(27, 16, 0), "代购代办", "代买一周的蔬菜、鸡蛋和牛奶，清单已记下", agreed=d(26, 9, 30))
+    t.served(d(26, 8, 30), d(26, 11, 0), "已按清单代购蔬菜、鸡蛋、牛奶送到家中，小票和找零当面交给老人",
+             (d(26, 17, 0), "电话", "满意", "菜很新鲜，钱也算得清清楚楚"))
+
+    t = month.thread(0).visit_at(d(20, 7, 40), "偶遇", [old[1]], [
+        ("建议", "小区里像我这样一个人住的老人不少，物业要是能帮忙代买点东西就好了"), ("意见", "早上跳广场舞的音响开得太响，七点不到就开始了")],
+        place="中心绿地")
+    t.need_from(d(20, 8, 10), 1, "latent", "代购代办", "独居老人，希望物业为小区老人代买日用品")
+    t.answer(d(19, 15, 0), "study", "考虑为独居老人每周固定一天集中代购，正在统计需要的户数，与综合服务部商量人手")
+
+    t = month.thread(0).visit_at(d(3, 18, 20), "上门", [old[2]], [
+        ("服务需求", "女儿在外地，降压药快吃完了，想请人帮忙去社区医院配一下"), ("建议", "楼道里的扶手要是能一直装到一楼就好了")])
+    t.need_from(d(3, 18, 45), 1, "latent", "代购代办", "独居，子女在外地，常用药需有人代到社区医院配")
+    t.order_for(d(3, 18, 55), "代购代办", "到社区卫生服务中心代配降压药，医保卡和病历本已交给综合服务部", agreed=d(2, 9, 0))
+    t.served(d(2, 8, 30), d(2, 11, 20), "已在社区卫生服务中心配好降压药两盒，连同医保卡、病历本送还老人，当面点清")  # → 待回访
+
+    t = month.thread(0).visit_at(d(6, 10, 30), "电话回访", [old[3]], [("服务需求", "天冷了不想出门，家里米和油都快吃完了")])
+    t.need_from(d(6, 10, 50), 1, "latent", "代购代办", "独居、行动不便，天冷不便出门，米面油等重物需要有人代买送上楼")  # 待答复
+
+    tea = month.rest_day_near(11)
+    t = month.thread(0).visit_at(d(tea, 15, 0), "活动", old[4:7], [
+        ("服务需求", "一个人住，有时候一整天都没人说话，要是每天有人来敲敲门看看我就放心了", old[4]),
+        ("表扬", "茶话会办得好，水果也新鲜，下次还来", old[5]),
+        ("建议", "能不能请社区医院的医生来给我们量量血压", old[6])], place="会所", note="敬老茶话会，十几位老人参加，顺便讲了防电信诈骗")
+    t.need_from(d(tea, 16, 30), 1, "personal", "陪护照看", "独居，希望每天有人上门看看")
+    t.answer(d(tea - 1, 10, 0), "study", "和居委会、社区志愿者商量每天探视独居老人的办法，下周碰头")
+    t2 = t.branch()
+    t2.need_from(d(tea, 16, 40), 3, "latent", "健康关怀", "老人们希望定期有医生来小区量血压、讲健康知识")
+    t2.answer(d(tea - 1, 10, 20), "study", "已联系社区卫生服务中心，商量每月来会所义诊一次")
+
+    t = month.thread(0).visit_at(d(8, 18, 30), "上门", [old[5]], [
+        ("服务需求", "现在下楼不方便，快递能不能帮我送上来")], note="上个月在家摔了一跤，现在走路要拄拐杖")
+    t.step(d(8, 18, 50), lambda: _more_tags(month.assistants[0], old[5], ["行动不便"], "上个月在家摔倒，现在拄拐杖"))
+    t.need_from(d(8, 18, 55), 1, "personal", "代收快递", "行动不便，快递希望代收后送上楼")
+    t.order_for(d(8, 19, 0), "代收快递", "快递先放服务中心，每天下午统一送上楼", agreed=d(7, 16, 0))
+    t.served(d(7, 9, 0), d(7, 16, 15), "今天到的两件快递已送上楼，老人当面签收",
+             (d(6, 18, 30), "电话", "满意", "每天下午都有人送上来，省了大事"))
+
+    kids, pet = one["有婴幼儿"], one["养宠物"]
+    t = month.thread(0).visit_at(d(22, 18, 30), "上门", [kids[0]], [
+        ("服务需求", "孩子最近老咳嗽，家里空调三四年没洗过了，不知道物业能不能帮忙洗"), ("建议", "儿童游乐区的长椅太少，家长只能站着等")])
+    t.need_from(d(22, 18, 45), 1, "latent", "家电清洗", "家有婴幼儿，空调多年未清洗，可推荐家电清洗")
+    t.order_for(d(22, 18, 50), "家电清洗", "清洗客厅和卧室两台空调挂机", agreed=d(20, 14, 0), confirm=True, fee_told=AC_FEE)
+    t.confirm(d(21, 10, 0), d(20, 14, 0))
+    t.served(d(21, 10, 20), d(20, 16, 0), "两台空调挂机已拆洗滤网、清洗蒸发器，出风无异味",
+             (d(19, 10, 0), "电话", "满意", "洗出来好多灰，现在吹着舒服多了"))
+
+    t = month.thread(0).visit_at(d(1, 18, 40), "上门", [pet[0]], [
+        ("服务需求", "油烟机好久没洗了，炒菜的时候油都往下滴"), ("建议", "希望小区里多设几个宠物便便箱，再放点拾便袋")])
+    t.need_from(d(1, 18, 58), 1, "latent", "家电清洗", "油烟机油污严重，可推荐家电清洗")
+    t.order_for(d(1, 19, 5), "家电清洗", "清洗厨房油烟机", agreed=ahead(2, 10, 0), confirm=True, fee_told=HOOD_FEE)  # 待确认时间
+
+    t = month.thread(0).visit_at(d(24, 18, 10), "上门", [kids[1]], [("服务需求", "想找个阿姨每周来打扫一次，两个小时就够")])
+    t.need_from(d(24, 18, 30), 1, "personal", "家政保洁", "每周一次日常保洁，每次两小时")
+    t.order_for(d(24, 18, 35), "家政保洁", "日常保洁两小时：厨房、卫生间、地面", agreed=d(22, 9, 0))
+    t.served(d(23, 9, 0), d(22, 11, 10), "已完成两小时日常保洁：厨房、卫生间、地面",
+             (d(21, 18, 30), "电话", "基本满意", "打扫得挺干净，就是晚到了二十分钟"))
+
+    t = month.thread(0).visit_at(d(5, 18, 15), "上门", [one["plain"][1]], [
+        ("服务需求", "新沙发下周到，旧沙发想找人帮忙搬到楼下"), ("表扬", "物业群里停水停电都提前通知，这点做得好")])
+    t.need_from(d(5, 18, 35), 1, "personal", "搬运", "旧沙发搬到楼下大件垃圾堆放点")
+    t.order_for(d(5, 18, 40), "搬运", "旧三人沙发一张搬到楼下大件垃圾堆放点；新沙发到货时间未定，到货前一天再约")  # 待约时间
+
+    t = month.thread(0).visit_at(d(9, 18, 30), "上门", one["行动不便"], [
+        ("服务需求", "阳台想装个电动晾衣架，物业能不能帮忙装"), ("建议", "单元门口的台阶能不能加个坡道，轮椅推上去太费劲")])
+    t.need_from(d(9, 18, 50), 1, "personal", "其他", "阳台安装电动晾衣架")
+    t.answer(d(9, 19, 0), "decline", "晾衣架安装属于户内施工，物业不提供；已推荐两家正规安装公司的电话",
+             "已安抚，家属表示理解，记下了电话")
+
+    t = month.thread(0).visit_at(d(2, 18, 35), "上门", [kids[2]], [("服务需求", "孩子放学早，家里没人，会所能不能设个托管角")])
+    t.need_from(d(2, 18, 55), 1, "personal", "社区活动", "希望会所设放学后托管角")  # 待答复
+
+    month.thread(0).order_for(d(8, 19, 22), "上门开锁", "钥匙忘在家里，人在门口进不去", agreed=d(8, 19, 40),
+                              household=one["plain"][0]).served(
+        d(8, 19, 23), d(8, 19, 58), "核对身份证与住户登记一致后开锁，用时十分钟",
+        (d(7, 10, 0), "电话", "满意", "师傅来得快，还提醒我在物业留一把备用钥匙"))
+
+    t = month.thread(0).visit_at(d(1, 18, 20), "上门", [pet[1]], [("服务需求", "厨房水槽下水特别慢，自己通了几次都不行")])
+    t.order_for(d(1, 18, 35), "管道疏通", "厨房水槽下水管道疏通", agreed=ahead(1, 9, 30))
+    t.dispatch(d(1, 18, 40))
+    t.accept(d(1, 18, 55))  # 处理中: the plumber comes tomorrow morning
+
+    # 二区: tenants out at work want parcels taken in; air conditioners and range hoods for young families
+    # (one cleaned twice before the customer was satisfied); a cat-sitting request declined.
+    tenants, kids, pet = two["租户"], two["有婴幼儿"], two["养宠物"]
+    t = month.thread(1).visit_at(d(25, 7, 50), "偶遇", [tenants[0]], [
+        ("服务需求", "白天上班不在家，快递柜老是满，快递员就放门口，已经丢过两次了"),
+        ("建议", "快递柜旁边能不能搭个雨棚，下雨天取快递衣服都淋湿了")], place="快递柜旁")
+    t.need_from(d(25, 8, 10), 1, "latent", "代收快递", "租户白天上班，快递常被放在门口丢失，可代收")
+    t.order_for(d(25, 8, 20), "代收快递", "快递放服务中心前台代收，到件发短信，下班后来取", agreed=d(25, 9, 0))
+    t.served(d(25, 8, 30), d(25, 17, 30), "今天到的两件快递已代收，短信通知了住户，晚上已取走",
+             (d(24, 19, 0), "电话", "满意", "方便多了，再也没丢过"))
+
+    t = month.thread(1).visit_at(d(10, 18, 30), "上门", [tenants[1]], [("服务需求", "经常出差，一走就是一个礼拜，快递没人收")])
+    t.need_from(d(10, 18, 50), 1, "latent", "代收快递", "租户常出差，快递无人签收，可代收")
+    t.order_for(d(10, 19, 0), "代收快递", "出差期间快递放服务中心前台代收", agreed=d(8, 9, 0))
+    t.cancel(d(9, 17, 30), "住户改用沿街 S-18 邻里快递驿站代收，不再需要")
+
+    t = month.thread(1).visit_at(d(18, 18, 20), "上门", [kids[0]], [
+        ("服务需求", "宝宝才半岁，卧室空调好几年没洗了，开起来有股味"), ("表扬", "晚上保安巡逻很认真，住着放心")])
+    t.need_from(d(18, 18, 40), 1, "latent", "家电清洗", "家有婴儿，空调多年未清洗，可推荐家电清洗")
+    t.order_for(d(18, 18, 45), "家电清洗", "清洗卧室空调挂机一台", agreed=d(16, 10, 0), confirm=True, fee_told=AC_FEE)
+    t.confirm(d(17, 9, 30), d(16, 14, 0))  # 保洁部 could only come in the afternoon
+    t.served(d(17, 9, 50), d(16, 16, 0), "卧室空调挂机已清洗")
+    t.call_back(d(15, 10, 0), "电话", "不满意", "外壳擦干净了，可里面滤网还是黑的，开起来还有味道")
+    t.served(d(15, 10, 30), d(15, 11, 20), "已重新拆洗滤网，蒸发器做了杀菌清洗，出风无异味",
+             (d(14, 10, 0), "上门", "满意", "这次洗得很彻底，味道没了"))
+
+    t = month.thread(1).visit_at(d(9, 18, 30), "上门", [kids[1]], [("服务需求", "油烟机用了五年没洗过，想问问物业能不能洗，怎么收费")])
+    t.need_from(d(9, 18, 50), 1, "latent", "家电清洗", "油烟机多年未清洗，有意做家电清洗，要等家里商量好再定")  # 待答复
+
+    t = month.thread(1).visit_at(d(13, 18, 10), "上门", [pet[0]], [("服务需求", "下个月出差十天，家里的猫没人喂，物业能不能帮忙喂一下")])
+    t.need_from(d(13, 18, 30), 1, "personal", "其他", "出差期间上门喂猫")
+    t.answer(d(13, 18, 40), "decline", "物业人员不能进入业主户内照看宠物，涉及户内财物安全；推荐了沿街 S-10 安心宠物的寄养服务",
+             "已安抚，业主表示理解，说去安心宠物问问")
+
+    t = month.thread(1).visit_at(d(4, 18, 40), "上门", [two["plain"][0]], [("服务需求", "过年前想请人来家里大扫除，厨房和卫生间重点弄一下")])
+    t.need_from(d(4, 19, 0), 1, "personal", "家政保洁", "年前大扫除，厨房、卫生间为主")
+    t.order_for(d(4, 19, 5), "家政保洁", "大扫除四小时，厨房、卫生间为主")  # the day to be settled with the family
+    t.agree(d(3, 19, 10), ahead(2, 9, 0))  # 待派工
+
+    t = month.thread(1).visit_at(d(5, 18, 20), "上门", two["行动不便"], [("服务需求", "家里人腿脚不方便，想请人来打扫一下卫生")])
+    t.need_from(d(5, 18, 40), 1, "personal", "家政保洁", "行动不便，需上门保洁三小时")
+    t.order_for(d(5, 18, 45), "家政保洁", "上门保洁三小时", agreed=d(2, 14, 0))
+    t.served(d(3, 9, 0), d(2, 17, 0), "已完成三小时保洁")
+    t.call_back(d(1, 18, 30), "电话", "不满意", "卫生间镜子上全是水印，厨房灶台也没擦，三个小时就干了这点活")  # 不满意待返工
+
+    # Requests taken from what was said on a visit, at households the threads above don't use.
+    for index, back, hour, minute, form, share, place, opinions, category, path, done, words, tier, at \
+            in REQUESTS_FROM_VISITS:
+        homes = month.cast[index]["others"]
+        month.thread(index).visit_at(d(back, hour, minute), form, [homes[int(len(homes) * share)]], opinions,
+                                     place=place).ticket_from(d(back, hour, minute), 1, category, path, done, words,
+                                                              tier=tier, place=at)
+
+
+def _more_tags(assistant, household, tags, note):
+    """A tag added to a household's profile after a visit, with a line on its notes."""
+    household = estate.Household.get_by_id(household.id)
+    profile = customers.profile_of(household)
+    customers.update_profile(assistant, household, profile.version, profile.moved_in_on, profile.contact_time,
+                             profile.tag_list + tags, f"{household.note}；{note}" if household.note else note)
+
+
+def _after_unhappy_returns(month):
+    """Each zone's assistant calls, the next evening, on the household whose request was reopened by the
+    latest 不满意 return visit (and put right since: the mess cleaned up, the request closed)."""
+    for index, zone in enumerate(month.zones):
+        unhappy = (tickets.FollowUp.select().join(tickets.Ticket)
+                   .where((tickets.Ticket.zone == zone) & tickets.Ticket.household.is_null(False)
+                          & (tickets.Ticket.state == "closed") & (tickets.FollowUp.result == "不满意"))
+                   .order_by(tickets.FollowUp.at.desc()))
+        for followup in unhappy:
+            moment = _at(clock.to_local(followup.at, month.tz).date() + datetime.timedelta(days=1), 18, 30)
+            if _later(moment, 30) <= month.now and moment >= month.day(29, 0, 0):
+                ticket = followup.ticket
+                month.thread(index).visit_at(moment, "上门", [ticket.household], [
+                    ("意见", "上次报修，修是修好了，可师傅走了地上全是灰，希望以后干完活顺手收拾一下"),
+                    ("表扬", "后来保洁来打扫得很干净，处理得也算及时")], note=f"{ticket.number} 回访不满意后上门致歉")
+                break
+
+
+def _slot(rng, day, taken, outside):
+    """A visit time on `day`: in the morning or evening window on a working day (or, `outside`, late
+    morning or mid-afternoon), any time from 9 to 5 at weekends and on holidays; clear of the others."""
+    rest = clock.day_kind(day)[0] != "workday"
+    for _ in range(12):
+        if rest:
+            moment = _at(day, rng.choice([9, 10, 14, 15, 16]), rng.randint(0, 50))
+        elif outside:
+            hour, minute = rng.choice(OUT_OF_WINDOW)
+            moment = _later(_at(day, hour, minute), rng.randint(0, 15))
+        else:
+            moment = _later(_at(day, 7, 5), rng.randint(0, 95)) if rng.random() < .45 else \
+                _at(day, 18, rng.randint(0, 45))
+        if all(abs(moment - other) >= datetime.timedelta(minutes=25) for other in taken):
+            return moment
+    return None
+
+
+def _everyday_visits(month, days):
+    """Two or three visits a working day by each assistant (about one in four outside the windows), none to
+    two at weekends, among the threads' visits: households not seen in the last fortnight, chance
+    meetings, an activity now and then; what was said answered there and then."""
+    rng = month.rng
+    said = [collections.Counter() for _zone in month.zones]  # so a zone doesn't hear the same words every day
+    seen = [{} for _zone in month.zones]  # household id → the day it was last visited
+    for back in range(days - 1, -1, -1):
+        day = month.today - datetime.timedelta(days=back)
+        rest = clock.day_kind(day)[0] != "workday"
+        for index, zone in enumerate(month.zones):
+            cast = month.cast[index]
+            seen_elderly = cast["独居老人"][:7] if index == 0 else cast["独居老人"][:1]
+            profiled = [h for role, homes in cast.items() if role not in ("everyone", "others", "独居老人")
+                        for h in homes] + seen_elderly
+            profiled_ids = {h.id for h in profiled}
+            taken = month.taken.setdefault((zone.id, day), [])
+            wanted = rng.choice([0, 1, 1, 2]) if rest else rng.choice([2, 2, 3])
+            activity_done = False
+            for number in range(max(0, wanted - len(taken))):
+                outside = not rest and (rng.random() < .25 or (back == days - 1 and number == 0))
+                moment = _slot(rng, day, taken, outside)
+                if moment is None:
+                    continue
+                fresh = [h for h in (profiled if rng.random() < .4 else []) + cast["others"]
+                         if (day - seen[index].get(h.id, day - datetime.timedelta(days=99))).days > 14]
+                pool = [h for h in fresh if h.id in profiled_ids] or fresh
+                local = moment.time()
+                if rest and not activity_done and local.hour >= 14 and rng.random() < .5:
+                    activity_done = True
+                    place, note = rng.choice(ACTIVITIES)
+                    homes = rng.sample(fresh, 3)
+                    opinions = [_saying(rng, cast, h, 0, said[index]) + (h,) for h in homes]
+                    month.thread(index).visit_at(moment, "活动", homes, opinions, place=place, note=note)
+                    seen[index].update((h.id, day) for h in homes)
+                    continue
+                home = rng.choice(pool)
+                if local.hour < 9 and rng.random() < .6:
+                    form = "偶遇"
+                elif outside or local.hour >= 18:
+                    form = rng.choice(["上门", "上门", "电话回访"])
+                else:
+                    form = rng.choice(["上门", "上门", "偶遇"])
+                place = rng.choice(ENCOUNTER_PLACES[index]) if form == "偶遇" else ""
+                opinions = []
+                for count in range(rng.choice([1, 1, 2, 2, 3])):
+                    words = _saying(rng, cast, home, count, said[index])
+                    if words[1] not in [o[1] for o in opinions]:
+                        opinions.append(words)
+                if form == "偶遇" and rng.random() < .3:
+                    homes = []  # someone met in passing who didn't say where they live
+                else:
+                    homes = [home]
+                    seen[index][home.id] = day
+                notes = VISIT_NOTES[form]
+                note = rng.choice(notes) if notes and rng.random() < .3 else ""
+                month.thread(index).visit_at(moment, form, homes, opinions, place=place, note=note)
+
+
+def _saying(rng, cast, household, count, said):
+    """One thing a resident says: now and then (first) what their tag makes them say, else anything,
+    the words the zone has heard least often first."""
+    tags = [role for role in TAG_SAYINGS if household.id in {h.id for h in cast[role]}]
+    if tags and count == 0 and rng.random() < .5:
+        kind, pool = None, TAG_SAYINGS[rng.choice(tags)]
+    else:
+        kind = rng.choices(["表扬", "建议", "意见", "服务需求"], weights=[3, 3, 2.5, 1.2])[0]
+        pool = [(kind, text) for text in {"表扬": PRAISES, "建议": SUGGESTIONS, "意见": COMPLAINTS,
+                                          "服务需求": ASKED}[kind]]
+    least = min(said[text] for _kind, text in pool)
+    kind, text = rng.choice([(k, text) for k, text in pool if said[text] == least])
+    said[text] += 1
+    return kind, text

@@ -42,6 +42,7 @@ STATES = {"unscheduled": "待约时间", "unconfirmed": "待确认时间", "sche
 OPEN = ("unscheduled", "unconfirmed", "scheduled", "working", "callback", "rework")
 RESULTS = ["满意", "基本满意", "不满意"]
 CALLBACK_METHODS = ["电话", "上门", "微信"]
+DONE_WITHIN_HOURS = 4  # a service order's work is due this long after the agreed time
 
 
 class ServiceError(RuleError):
@@ -265,13 +266,13 @@ def confirm_time(actor, order, expected_version, confirmed_at, customer_told_at)
 
 
 def dispatch(actor, order, expected_version, instructions=""):
-    """The work to the item's unit as a work order, due an hour after the agreed time. Not before the
-    time is agreed (and confirmed, when it must be)."""
+    """The work to the item's unit as a work order, due four hours after the agreed time (a long
+    clean takes that). Not before the time is agreed (and confirmed, when it must be)."""
     if order.state in ("unscheduled", "unconfirmed") or order.time is None:
         raise ServiceError("还没有约定好服务时间，不能派工")
     instructions = (instructions or "").strip() or f"{order.item.name}：{order.request}（约定 " \
         f"{clock.to_local(order.time, _tz()):%m-%d %H:%M}，{'收费 ' + order.fee_told if order.charged else '免费'}）"
-    due = max(clock.aware(order.time), clock.now()) + datetime.timedelta(hours=1)
+    due = max(clock.aware(order.time), clock.now()) + datetime.timedelta(hours=DONE_WITHIN_HOURS)
     with database.atomic():
         work = workorders.dispatch(actor, order, "service", order.item.unit, instructions, due, zone_id=order.zone_id,
                                    location=order.household.code, title=f"个性化服务 {order.item.name}")

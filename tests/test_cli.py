@@ -8,10 +8,15 @@ from stdnum.cn import uscc
 
 from kefu import clock
 from kefu import create_app
+from kefu import customers
 from kefu import demo
+from kefu import estate
+from kefu import events
 from kefu import patrols
 from kefu import renovations
+from kefu import services
 from kefu import shops
+from kefu import tickets
 from kefu.estate import Building
 from kefu.estate import Estate
 from kefu.estate import Household
@@ -283,6 +288,114 @@ def test_demo_estate_has_a_street_of_shops(app):
         shop = shops.for_checkpoint(check.checkpoint)
         fumes[shop.food] |= {row["answer"] for row in check.answer_rows if row["text"] == "油烟排放"}
     assert fumes[True] == {"ok", "fail"} and fumes[False] == {"na"}
+
+
+def test_demo_estate_has_a_month_of_customer_contact(app):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    tz = Estate.current().tz
+    today, now = clock.today(tz), clock.utcnow()
+    zones = list(Zone.live().order_by(Zone.id))
+    zone_ids = [z.id for z in zones]
+    rules = customers.VisitRules.current()
+
+    # Profiles of a few dozen households in both zones, tagged; the elderly living alone are the
+    # residents' register's.
+    profiles = list(customers.HouseholdProfile.select())
+    assert 30 <= len(profiles) <= 60
+    assert {estate.zone_of_building(p.household.building).id for p in profiles} == set(zone_ids)
+    tags = collections.Counter(t for p in profiles for t in p.tag_list)
+    assert {"独居老人", "行动不便", "有婴幼儿", "养宠物", "租户"} <= set(tags)
+    assert all(p.contact_time and p.household.note and p.moved_in_on < today for p in profiles)
+    alone = {r.household_id for r in estate.Resident.live().where(estate.Resident.note == "独居老人")}
+    assert {p.household_id for p in profiles if "独居老人" in p.tag_list} == alone
+
+    # The catalogue: free and charged services, each with a unit that does it.
+    items = {i.name: i for i in services.ServiceItem.live()}
+    assert {"上门开锁", "家政保洁", "家电清洗", "代收快递", "代购代办", "管道疏通", "搬运"} <= set(items)
+    assert items["上门开锁"].fee == "50元/次" and items["上门开锁"].unit.kind == "engineering"
+    assert items["家政保洁"].fee == "40元/小时" and items["家政保洁"].unit.kind == "cleaning"
+    assert not items["代收快递"].charged and items["代收快递"].fee_label == "免费"
+    assert all(i.fee for i in items.values() if i.charged)
+    assert all(User.live().where((User.unit == i.unit) & (User.role == "unit")).exists() for i in items.values())
+
+    # A month of visits by each zone's assistant, in and out of the windows, recorded within the rules.
+    visits = list(customers.Visit.select())
+    assert 90 <= len(visits) <= 160
+    assert {v.form for v in visits} == set(customers.FORMS)
+    for zone in zones:
+        [assistant] = zone.assistants
+        own = [v for v in visits if v.zone_id == zone.id]
+        assert own and all(v.created_by_id == assistant.id for v in own), zone.name
+        assert {bool(v.windows) for v in own} == {True, False}, zone.name
+        assert 10 <= len({clock.to_local(v.at, tz).date() for v in own}) <= 31
+    for visit in visits:
+        assert visit.at <= visit.created_at <= now
+        assert visit.created_at - datetime.timedelta(days=30) <= visit.at
+        assert visit.windows == "、".join(rules.windows(clock.aware(visit.at)))
+        assert 1 <= visit.opinions.count() <= 3 or visit.note
+    assert any(v.form == "偶遇" and v.place and not list(v.households()) for v in visits)
+    opinions = list(customers.Opinion.select())
+    assert {o.kind for o in opinions} == set(customers.OPINION_KINDS)
+
+    # Opinions that became requests, linked both ways.
+    to_tickets = [o for o in opinions if o.ticket_id]
+    assert len(to_tickets) >= 6
+    for opinion in to_tickets:
+        ticket = tickets.Ticket.get_by_id(opinion.ticket_id)
+        assert ticket.channel == "拜访" and ticket.description == opinion.text
+        assert opinion.visit.at < ticket.created_at < opinion.visit.at + datetime.timedelta(hours=1)
+        assert "来自拜访" in [e.action for e in events.timeline(ticket)]
+    assert {tickets.Ticket.get_by_id(o.ticket_id).state for o in to_tickets} >= {"closed", "responded", "in_progress"}
+
+    # Opinions that became needs, personal and latent, answered every way.
+    needs = list(customers.Need.select())
+    assert {n.kind for n in needs} == set(customers.NEED_KINDS)
+    assert {n.outcome for n in needs} == set(customers.OUTCOMES)
+    for need in needs:
+        if need.opinion_id:
+            assert customers.Opinion.get_by_id(need.opinion_id).need_id == need.id
+        if need.outcome == "decline":
+            assert need.reason and need.reaction.startswith("已安抚")
+        if need.outcome == "study":
+            assert need.reason
+    assert sum(o.need_id is not None for o in opinions) >= 15
+    # Latent needs form patterns: the elderly living alone want shopping done for them.
+    topic, households, shared = customers.latent_patterns([zones[0].id])[0]
+    assert households >= 3 and shared.get("独居老人", 0) >= 3
+    assert any(count >= 2 for _t, count, _tags in customers.latent_patterns([zones[1].id]))
+
+    # Service orders in every state, from needs and directly.
+    orders = list(services.ServiceOrder.select())
+    by_state = collections.defaultdict(list)
+    for order in orders:
+        by_state[order.state].append(order)
+        assert order.item.unit.kind in {"engineering", "cleaning", "general", "greening"}
+        assert order.told_at <= now and (order.agreed_at is None or order.agreed_at >= order.told_at)
+        if order.need_id:
+            assert customers.Need.get_by_id(order.need_id).outcome == "provide"
+        for work in WorkOrder.of_source("service", order.id):
+            assert work.unit_id == order.item.unit_id and work.created_at <= now
+    assert set(by_state) == set(services.STATES)
+    assert any(o.need_id for o in orders) and any(o.need_id is None for o in orders)
+    assert all(o.agreed_at is None for o in by_state["unscheduled"])
+    assert all(o.needs_confirmation and o.confirmed_at is None and o.agreed_at > now for o in by_state["unconfirmed"])
+    assert all(o.agreed_at > now and o.work_order_id is None for o in by_state["scheduled"])
+    assert all(WorkOrder.get_by_id(o.work_order_id).state == "working" for o in by_state["working"])
+    assert all(WorkOrder.get_by_id(o.work_order_id).state == "approved" for o in by_state["callback"])
+    for order in by_state["rework"]:
+        assert [c.result for c in order.callbacks] == ["不满意"] and order.callbacks[0].words
+    assert all(o.result in ("满意", "基本满意") and o.closed_at for o in by_state["closed"])
+    [reworked] = [o for o in by_state["closed"] if o.rework_count]
+    assert [c.result for c in reworked.callbacks.order_by(services.CallBack.at)] == ["不满意", "满意"]
+    assert [w.state for w in WorkOrder.of_source("service", reworked.id)] == ["approved", "approved"]
+    assert any(o.needs_confirmation and o.confirmed_at for o in by_state["closed"])
+    assert all(o.cancel_reason for o in by_state["cancelled"])
+
+    # zhuli1's planner has something in each part: open needs, a 不满意 return visit, tagged households first.
+    plan = customers.planner([zones[0].id])
+    assert plan["needs"] and plan["unhappy"]
+    assert customers.profile_of(plan["stale"][0]).tag_list
 
 
 def test_demo_refuses_a_database_with_data(app, people):

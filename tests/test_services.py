@@ -123,7 +123,7 @@ def test_no_work_is_sent_before_a_time_is_agreed(world, lock):
     work = work_of(order)
     assert order.state == "working" and work.unit_id == world.engineering.id
     assert "上门开锁：钥匙锁在屋里了（约定 11-27 15:00，收费 50元/次）" == work.instructions
-    assert work.deadline == datetime.datetime(2026, 11, 27, 8, 0)  # an hour after the agreed time
+    assert work.deadline == datetime.datetime(2026, 11, 27, 11, 0)  # four hours after the agreed time
 
 
 def test_a_time_the_unit_must_confirm_waits_for_the_confirmation_and_the_customer_being_told(world, lock):
