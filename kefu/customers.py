@@ -441,9 +441,20 @@ def latent_patterns(zone_ids):
 
 # The planner
 
+def _unhappy_with_requests(zone_ids, since):
+    """(household id, when) of 不满意 said on a request's return visit since `since`."""
+    return (Ticket.select(Ticket.household, peewee.fn.MAX(FollowUp.at)).join(FollowUp)
+            .where(Ticket.zone.in_(zone_ids) & Ticket.household.is_null(False) & (FollowUp.result == "不满意")
+                   & (FollowUp.at >= since)).group_by(Ticket.household).tuples())
+
+
+# Where a customer can say 不满意: name → fn(zone_ids, since) giving (household id, when) pairs.
+# The personal services add theirs.
+UNHAPPY = {"requests": _unhappy_with_requests}
+
 def planner(zone_ids, today=None, limit=15):
-    """Who to visit: households with an open need, those who said 不满意 on a request's return visit
-    in the last 30 days, and those not visited for the configured number of weeks (tagged households first, then
+    """Who to visit: households with an open need, those who said 不满意 in the last 30 days (on a
+    request's return visit or a service's call-back), and those not visited for the configured number of weeks (tagged households first, then
     the longest unvisited). Each a list of (household, reason)."""
     today = today or clock.today(_tz())
     rules = VisitRules.current()
@@ -453,10 +464,13 @@ def planner(zone_ids, today=None, limit=15):
                       .order_by(Need.created_at).limit(limit).objects())
     since = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min,
                                                          tzinfo=_tz()))
-    unhappy = list(Household.select(Household).join(Ticket, on=(Ticket.household == Household.id))
-                   .join(FollowUp, on=(FollowUp.ticket == Ticket.id))
-                   .where(in_zones & (FollowUp.result == "不满意") & (FollowUp.at >= since))
-                   .group_by(Household.id).order_by(peewee.fn.MAX(FollowUp.at).desc()).limit(limit))
+    latest = {}
+    for source in UNHAPPY.values():
+        for household_id, at in source(zone_ids, since):
+            latest[household_id] = max(at, latest.get(household_id, at))
+    chosen = sorted(latest, key=lambda household_id: latest[household_id], reverse=True)[:limit]
+    found = {h.id: h for h in Household.select().where(Household.id.in_(chosen))}
+    unhappy = [found[household_id] for household_id in chosen if household_id in found]
     cutoff = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(weeks=rules.stale_weeks),
                                                           datetime.time.min, tzinfo=_tz()))
     last_visit = (VisitHousehold.select(VisitHousehold.household, peewee.fn.MAX(Visit.at).alias("last"))

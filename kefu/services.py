@@ -21,6 +21,7 @@ from . import events
 from . import idempotency
 from . import sequences
 from . import workorders
+from . import customers
 from .customers import Need
 from .customers import answer_need
 from .db import BaseModel
@@ -327,6 +328,16 @@ def cancel(actor, order, expected_version, reason):
         return _change(actor, order, expected_version, ("unscheduled", "unconfirmed", "scheduled", "callback",
                                                         "rework"), "取消服务", "cancelled", note=reason,
                        cancel_reason=reason, closed_at=clock.utcnow())
+
+
+def _unhappy_with_services(zone_ids, since):
+    """(household id, when) of 不满意 said on a service's call-back since `since`."""
+    return (ServiceOrder.select(ServiceOrder.household, peewee.fn.MAX(CallBack.at)).join(CallBack)
+            .where(ServiceOrder.zone.in_(zone_ids) & (CallBack.result == "不满意") & (CallBack.at >= since))
+            .group_by(ServiceOrder.household).tuples())
+
+
+customers.UNHAPPY["services"] = _unhappy_with_services
 
 
 def open_in(zone_ids):

@@ -167,3 +167,13 @@ def test_a_request_is_recorded_as_a_need_of_its_household(world, as_user):
     need = Need.get()
     assert need.ticket_id == ticket.id and need.kind == "latent"
     assert "来自诉求" in text(client.get(f"/needs/{need.id}"))
+
+
+def test_latent_needs_show_as_patterns_on_the_needs_page(world, as_user):
+    for code in ("1-1-101", "1-1-102", "1-1-201"):
+        household = estate.Household.get(estate.Household.code == code)
+        customers.update_profile(world.assistant, household, 0, tags=["独居老人"])
+        customers.record_need(world.assistant, household, "希望有人代买菜", "latent", "代购代办", "拜访")
+    page = text(as_user(world.assistant).get("/needs"))
+    assert "代购代办 ：3 户（其中独居老人 3 户）" in page  # (the tag around the topic leaves a space)
+    assert "2-1-101" not in page

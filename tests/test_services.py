@@ -194,3 +194,12 @@ def test_open_orders_put_the_ones_waiting_for_the_assistant_first(world, lock):
     to_call = unit_finishes(world, to_call)
     services.create_order(world.assistant2, world.home2, lock, "开锁", charged=False)
     assert [o.id for o in services.open_in([world.zone.id])] == [to_call.id, unscheduled.id, later.id]
+
+
+def test_a_不满意_call_back_puts_the_household_on_the_visit_planner(world, lock):
+    order = services.dispatch(world.assistant, (o := order_for(world, lock, agreed_at=sh(11, 27, 11, 0))), o.version)
+    order = unit_finishes(world, order)
+    assert world.home not in customers.planner([world.zone.id])["unhappy"]
+    services.call_back(world.assistant, order, order.version, "电话", "不满意", "锁芯被撬坏了")
+    assert customers.planner([world.zone.id])["unhappy"] == [world.home]
+    assert customers.planner([world.zone2.id])["unhappy"] == []
