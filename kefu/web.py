@@ -97,13 +97,13 @@ def nl2br(value):
 TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "auth.me", "tickets": "tickets.index",
                     "workorders": "home.index", "patrols": "patrols.index", "renovations": "patrols.index",
                     "shops": "patrols.index", "customers": "home.customers",
-                    "services": "home.customers"}
+                    "services": "home.customers", "evaluations": "home.index"}
 # Set-up pages that live in another area's blueprint but belong under 设置.
 TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index",
                    "patrols.rules_edit": "estate.index", "patrols.checklists": "estate.index",
                    "patrols.checklist": "estate.index", "services.items": "estate.index",
                    "services.item": "estate.index", "services.item_new": "estate.index",
-                   "customers.visit_rules": "estate.index"}
+                   "customers.visit_rules": "estate.index", "evaluations.items": "estate.index"}
 
 
 WARN_BEFORE = datetime.timedelta(minutes=15)

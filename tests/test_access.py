@@ -18,6 +18,7 @@ from conftest import PASSWORD
 from conftest import text
 from kefu import customers
 from kefu import estate
+from kefu import evaluations
 from kefu import patrols
 from kefu import renovations
 from kefu import services
@@ -237,6 +238,16 @@ ACCESS = {
     "POST /services/new": (SUPERVISOR, ASSISTANT),
     "GET /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
     "POST /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
+    "GET /evaluations": (SUPERVISOR, ASSISTANT),
+    "GET /evaluations/staff/<int:user_id>": (SUPERVISOR,),
+    "POST /evaluations/staff/<int:user_id>": (SUPERVISOR,),
+    "POST /evaluations/open": (SUPERVISOR,),
+    "GET /evaluations/<int:evaluation_id>": (SUPERVISOR, ASSISTANT),
+    "POST /evaluations/<int:evaluation_id>": (SUPERVISOR,),
+    "POST /evaluations/<int:evaluation_id>/comment": (ASSISTANT,),
+    "GET /evaluations/<int:evaluation_id>.pdf": (SUPERVISOR, ASSISTANT),
+    "GET /admin/evaluation-items": (ADMIN,),
+    "POST /admin/evaluation-items": (ADMIN,),
     "GET /admin/visit-rules": (ADMIN,),
     "POST /admin/visit-rules": (ADMIN,),
     "GET /admin/services": (ADMIN,),
@@ -322,7 +333,10 @@ def _customer_ids(assistant, home):
                                     opinion=visit.opinions.get())
     item = services.save_item(assistant, name="上门开锁", unit=users.Unit.get(), charged=True, fee="50元/次")
     order, _ = services.create_order(assistant, home, item, "开锁", charged=True, fee_told="50元/次", need=need)
-    return {"visit_id": visit.id, "need_id": need.id, "item_id": item.id, "service_id": order.id}
+    evaluations.set_start(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
+    evaluation = evaluations.open_evaluation(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
+    return {"visit_id": visit.id, "need_id": need.id, "item_id": item.id, "service_id": order.id,
+            "evaluation_id": evaluation.id}
 
 
 def _renovation_ids(assistant, home):

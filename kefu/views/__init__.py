@@ -12,6 +12,7 @@ def register(app):
     from . import auth
     from . import customers
     from . import estate
+    from . import evaluations
     from . import home
     from . import patrols
     from . import photos
@@ -23,7 +24,7 @@ def register(app):
     from . import workorders
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
-                   customers, services):
+                   customers, services, evaluations):
         app.register_blueprint(module.bp)
 
 

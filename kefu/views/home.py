@@ -10,6 +10,7 @@ from peewee import JOIN
 from peewee import fn
 
 from .. import clock
+from .. import evaluations
 from .. import patrols
 from .. import tickets
 from .. import workorders
@@ -140,6 +141,7 @@ def _supervisor_today():
         "unreachable": [t for t in wanted if t.state == "resolved"
                         and t.followup_attempts >= tickets.UNREACHABLE_TRIES],
         "open_orders": WorkOrder.select().where(WorkOrder.state.in_(workorders.OPEN_STATES)).count(),
+        "evaluations": evaluations.due(),
     }
 
 

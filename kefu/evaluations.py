@@ -1,0 +1,429 @@
+"""Evaluations of the customer assistants (岗位评估): the schedule — monthly for the first six months
+in the assistant service model, quarterly after that — and the evaluation form in two parts:
+customer feedback measured from the period's records, and the internal evaluation scored against
+items the administrator keeps. A signed-off evaluation is frozen: its figures are stored, and later
+changes to the records don't alter it.
+
+Periods are computed from the date the assistant started, counted in whole months from that date
+(a start on 31 January gives periods starting 31 January, 28 February, 31 March … each ending the
+day before the next), so a changed start date reschedules every evaluation not yet done.
+"""
+import datetime
+import json
+
+import peewee
+from dateutil.relativedelta import relativedelta
+
+from . import clock
+from . import events
+from .customers import Opinion
+from .customers import Visit
+from .db import BaseModel
+from .db import RuleError
+from .db import StaleRecord
+from .db import VersionedMixin
+from .db import VoidableMixin
+from .db import checked_text
+from .db import database
+from .estate import Estate
+from .tickets import FollowUp
+from .tickets import SATISFACTION
+from .tickets import Ticket
+from .users import User
+
+MONTHLY_PERIODS = 6   # the first half-year is evaluated month by month…
+QUARTER = 3           # …then quarter by quarter
+OVERDUE_DAYS = 14     # an evaluation not done two weeks after its period ended is overdue
+DEFAULT_ITEMS = [("诉求响应与跟踪", 20), ("现场品质监督", 20), ("客户沟通与拜访", 15), ("商铺与装修管理", 15),
+                 ("工作记录与总结", 10), ("例会参与", 10), ("团队协作", 10)]
+GRADES = [(90, "优秀"), (80, "良好"), (60, "合格"), (0, "不合格")]
+KINDS = {"monthly": "月度评估", "quarterly": "季度评估"}
+
+
+class EvaluationError(RuleError):
+    pass
+
+
+def _tz():
+    return Estate.current().tz
+
+
+class ServiceStart(VersionedMixin, BaseModel):
+    """The day an assistant started in the assistant service model: the schedule counts from it."""
+
+    user = peewee.ForeignKeyField(User, unique=True, backref="+", on_delete="RESTRICT")
+    started_on = peewee.DateField()
+
+
+class EvaluationSettings(VersionedMixin, BaseModel):
+    """How much the measured customer feedback weighs in the total (the internal items the rest)."""
+
+    feedback_weight = peewee.IntegerField(default=40)
+
+    @classmethod
+    def current(cls):
+        return cls.by_id(1) or cls.create(id=1)
+
+
+class EvaluationItem(VoidableMixin, VersionedMixin, BaseModel):
+    """An item of the internal evaluation, with its weight among the items."""
+
+    name = peewee.CharField(max_length=30)
+    weight = peewee.IntegerField()
+    sort = peewee.IntegerField(default=0)
+
+    @classmethod
+    def ordered(cls):
+        return cls.live().order_by(cls.sort, cls.id)
+
+
+class Evaluation(VoidableMixin, VersionedMixin, BaseModel):
+    """One evaluation of one assistant for one period: a draft until the supervisor signs it off."""
+
+    user = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    period_start = peewee.DateField()
+    period_end = peewee.DateField()  # the last day of the period
+    kind = peewee.CharField(max_length=10)
+    state = peewee.CharField(max_length=8, default="draft")
+    scores = peewee.TextField(default="{}")      # item id → {"score", "note"} while a draft
+    frozen = peewee.TextField(default="")        # everything the form shows, stored at sign-off
+    total = peewee.FloatField(null=True)
+    grade = peewee.CharField(max_length=6, default="")
+    comment = peewee.TextField(default="")       # the supervisor's
+    assistant_comment = peewee.TextField(default="")
+    created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = peewee.DateTimeField()
+    signed_by = peewee.ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    signed_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "period_start"), False), (("state", "period_end"), False))
+
+    @property
+    def kind_label(self):
+        return KINDS.get(self.kind, self.kind)
+
+    @property
+    def is_signed(self):
+        return self.state == "signed"
+
+    @property
+    def period_label(self):
+        return f"{self.period_start:%Y-%m-%d} 至 {self.period_end:%Y-%m-%d}"
+
+
+MODELS = [ServiceStart, EvaluationSettings, EvaluationItem, Evaluation]
+
+
+def seed():
+    """The manual's duties as the default items, once."""
+    if not EvaluationItem.select().exists():
+        for sort, (name, weight) in enumerate(DEFAULT_ITEMS, 1):
+            EvaluationItem.create(name=name, weight=weight, sort=sort)
+
+
+# The schedule
+
+def periods(started_on, until):
+    """(first day, last day, kind) of every period that starts on or before `until`: six monthly
+    periods, then quarterly ones, each counted from the start date so month ends don't drift."""
+    found, index = [], 0
+    while True:
+        if index < MONTHLY_PERIODS:
+            first, after, kind = index, index + 1, "monthly"
+        else:
+            quarter = index - MONTHLY_PERIODS
+            first = MONTHLY_PERIODS + quarter * QUARTER
+            after, kind = first + QUARTER, "quarterly"
+        start = started_on + relativedelta(months=first)
+        if start > until:
+            return found
+        found.append((start, started_on + relativedelta(months=after) - datetime.timedelta(days=1), kind))
+        index += 1
+
+
+def start_of(user):
+    row = ServiceStart.get_or_none(ServiceStart.user == user)
+    return row.started_on if row else None
+
+
+def set_start(actor, user, started_on, expected_version=None):
+    """Record or change the start date. Evaluations not yet signed whose period no longer exists are
+    voided; signed ones keep theirs."""
+    if user.role != "assistant":
+        raise EvaluationError("只有客户助理有评估周期", "user")
+    if started_on is None:
+        raise EvaluationError("请填写开始日期", "started_on")
+    if started_on > clock.today(_tz()):
+        raise EvaluationError("开始日期不能晚于今天", "started_on")
+    row = ServiceStart.get_or_none(ServiceStart.user == user)
+    with database.atomic():
+        if row is None:
+            ServiceStart.create(user=user, started_on=started_on)
+            before = None
+        else:
+            before = row.started_on
+            updated = (ServiceStart.update(started_on=started_on, version=ServiceStart.version + 1)
+                       .where((ServiceStart.id == row.id)
+                              & (ServiceStart.version == (row.version if expected_version is None
+                                                          else expected_version))).execute())
+            if updated != 1:
+                raise StaleRecord()
+        kept = set(periods(started_on, clock.today(_tz()) + relativedelta(years=5)))
+        for draft in Evaluation.live().where((Evaluation.user == user) & (Evaluation.state == "draft")):
+            if (draft.period_start, draft.period_end, draft.kind) not in kept:
+                Evaluation.update(voided_at=clock.utcnow(), void_reason="开始日期变更，评估周期重排",
+                                  version=Evaluation.version + 1).where(Evaluation.id == draft.id).execute()
+                events.record(actor, draft, "作废", note="开始日期变更，评估周期重排")
+        events.record(actor, user, "设置助理服务开始日期",
+                      note=f"{before:%Y-%m-%d} → {started_on:%Y-%m-%d}" if before else f"{started_on:%Y-%m-%d}")
+
+
+def due(today=None, users=None):
+    """Evaluations whose period has ended and that aren't signed off, oldest first:
+    [(user, first day, last day, kind, draft or None, overdue)]."""
+    today = today or clock.today(_tz())
+    users = users if users is not None else list(User.active_with_role("assistant"))
+    starts = {row.user_id: row.started_on for row in ServiceStart.select().where(
+        ServiceStart.user.in_([u.id for u in users]))}
+    done = {}
+    for evaluation in Evaluation.live().where(Evaluation.user.in_([u.id for u in users])):
+        done[(evaluation.user_id, evaluation.period_start)] = evaluation
+    found = []
+    for user in users:
+        if user.id not in starts:
+            continue
+        for start, end, kind in periods(starts[user.id], today):
+            if end >= today:
+                continue
+            evaluation = done.get((user.id, start))
+            if evaluation is not None and evaluation.is_signed:
+                continue
+            found.append((user, start, end, kind, evaluation, (today - end).days > OVERDUE_DAYS))
+    return sorted(found, key=lambda row: (row[2], row[0].display_name))
+
+
+# Customer feedback, measured
+
+def _bounds(first, last):
+    start, _ = clock.day_bounds(first, _tz())
+    _, end = clock.day_bounds(last, _tz())
+    return start, end
+
+
+def _rate(part, whole):
+    return round(100 * part / whole, 1) if whole else None
+
+
+def measure(user, first, last):
+    """The customer-feedback figures of `user` for the days `first`…`last` (estate-local)."""
+    start, end = _bounds(first, last)
+    tickets = list(Ticket.select().where((Ticket.assignee == user) & Ticket.voided_at.is_null()
+                                         & (Ticket.created_at >= start) & (Ticket.created_at < end)))
+    on_time = sum(1 for t in tickets if t.responded_at is not None and t.responded_at <= t.response_due)
+    resolved = [t for t in tickets if t.resolved_at is not None]
+    resolved_on_time = sum(1 for t in resolved if t.resolved_at <= t.resolution_due)
+    answers = [f.result for f in FollowUp.select(FollowUp.result).join(Ticket)
+               .where((Ticket.assignee == user) & Ticket.voided_at.is_null() & (FollowUp.at >= start)
+                      & (FollowUp.at < end) & FollowUp.result.in_(SATISFACTION))]
+    satisfied = sum(1 for a in answers if a in ("满意", "基本满意"))
+    visits = Visit.live().where((Visit.created_by == user) & (Visit.at >= start) & (Visit.at < end))
+    praise = (Opinion.select().join(Visit).where(
+        (Visit.created_by == user) & Visit.voided_at.is_null() & (Visit.at >= start) & (Visit.at < end)
+        & (Opinion.kind == "表扬")).count())
+    figures = {
+        "tickets": len(tickets),
+        "responded_on_time": on_time,
+        "response_rate": _rate(on_time, len(tickets)),
+        "resolved": len(resolved),
+        "resolved_on_time": resolved_on_time,
+        "resolution_rate": _rate(resolved_on_time, len(resolved)),
+        "followups": len(answers),
+        "satisfied": satisfied,
+        "unhappy": len(answers) - satisfied,
+        "satisfaction_rate": _rate(satisfied, len(answers)),
+        "visits": visits.count(),
+        "praise": praise,
+    }
+    rates = [figures[k] for k in ("satisfaction_rate", "response_rate", "resolution_rate") if figures[k] is not None]
+    figures["feedback_score"] = round(sum(rates) / len(rates), 1) if rates else None
+    return figures
+
+
+# The form
+
+def grade_of(total):
+    return next(label for floor, label in GRADES if total >= floor)
+
+
+def open_evaluation(actor, user, period_start):
+    """The evaluation of `user` for the period starting `period_start` (a draft made on first open)."""
+    started_on = start_of(user)
+    if started_on is None:
+        raise EvaluationError("请先设置该助理的服务开始日期")
+    period = next(((s, e, k) for s, e, k in periods(started_on, clock.today(_tz())) if s == period_start), None)
+    if period is None:
+        raise EvaluationError("没有这个评估周期")
+    if period[1] >= clock.today(_tz()):
+        raise EvaluationError(f"本期到 {period[1]:%Y-%m-%d} 才结束，结束后再评估")
+    with database.atomic():
+        existing = Evaluation.live().where((Evaluation.user == user) & (Evaluation.period_start == period_start))
+        found = existing.first()
+        if found is not None:
+            return found
+        evaluation = Evaluation.create(user=user, period_start=period[0], period_end=period[1], kind=period[2],
+                                       created_by=actor, created_at=clock.utcnow())
+        events.record(actor, evaluation, "开始评估", note=f"{user.display_name} {KINDS[period[2]]} "
+                                                          f"{period[0]:%Y-%m-%d}–{period[1]:%Y-%m-%d}")
+    return evaluation
+
+
+def _internal(scores, items):
+    """[(item, score, note)] and the weighted internal score (None until every item is scored)."""
+    rows = [(item, scores.get(str(item.id), {}).get("score"), scores.get(str(item.id), {}).get("note", ""))
+            for item in items]
+    weights = sum(item.weight for item in items)
+    if not weights or any(score is None for _item, score, _note in rows):
+        return rows, None
+    return rows, round(sum(item.weight * score for item, score, _note in rows) / weights, 1)
+
+
+def totals(feedback_score, internal_score, feedback_weight):
+    """The total out of 100 and its grade (None while a part is missing; the feedback part counts
+    as the internal score when the period had nothing to measure)."""
+    if internal_score is None:
+        return None, ""
+    if feedback_score is None:
+        total = internal_score
+    else:
+        total = round((feedback_weight * feedback_score + (100 - feedback_weight) * internal_score) / 100, 1)
+    return total, grade_of(total)
+
+
+def save_scores(actor, evaluation, expected_version, scores, comment=""):
+    """The supervisor's scores (0–100 per item, a note each) and comment, while a draft."""
+    if evaluation.is_signed:
+        raise EvaluationError("评估已签字确认，不能再修改")
+    if evaluation.voided_at is not None:
+        raise EvaluationError("该评估已作废")
+    items = list(EvaluationItem.ordered())
+    cleaned = {}
+    for item in items:
+        score, note = scores.get(item.id, (None, ""))
+        if score is not None and not 0 <= score <= 100:
+            raise EvaluationError(f"“{item.name}”的分数应在 0–100 之间", f"score-{item.id}")
+        note = checked_text(note, 200, f"“{item.name}”的说明", f"note-{item.id}", error=EvaluationError)
+        cleaned[str(item.id)] = {"score": score, "note": note}
+    comment = checked_text(comment, 1000, "主管评语", "comment", error=EvaluationError)
+    with database.atomic():
+        updated = (Evaluation.update(scores=json.dumps(cleaned, ensure_ascii=False), comment=comment,
+                                     version=Evaluation.version + 1)
+                   .where((Evaluation.id == evaluation.id) & (Evaluation.version == expected_version)
+                          & (Evaluation.state == "draft") & Evaluation.voided_at.is_null()).execute())
+        if updated != 1:
+            raise StaleRecord()
+        events.record(actor, evaluation, "评分", note="；".join(
+            f"{item.name} {cleaned[str(item.id)]['score'] if cleaned[str(item.id)]['score'] is not None else '—'}"
+            for item in items))
+    return Evaluation.get_by_id(evaluation.id)
+
+
+def sheet(evaluation):
+    """Everything the form shows: the frozen copy once signed, else measured and scored now."""
+    if evaluation.is_signed and evaluation.frozen:
+        return json.loads(evaluation.frozen)
+    items = list(EvaluationItem.ordered())
+    rows, internal_score = _internal(json.loads(evaluation.scores), items)
+    figures = measure(evaluation.user, evaluation.period_start, evaluation.period_end)
+    weight = EvaluationSettings.current().feedback_weight
+    total, grade = totals(figures["feedback_score"], internal_score, weight)
+    return {"figures": figures, "items": [{"id": item.id, "name": item.name, "weight": item.weight, "score": score,
+                                           "note": note} for item, score, note in rows],
+            "internal_score": internal_score, "feedback_weight": weight, "total": total, "grade": grade}
+
+
+def sign_off(actor, evaluation, expected_version):
+    """签字确认: every item scored; the figures, scores, weights and total are stored as they are now."""
+    if evaluation.is_signed:
+        raise EvaluationError("评估已签字确认")
+    if evaluation.voided_at is not None:
+        raise EvaluationError("该评估已作废")
+    current = sheet(evaluation)
+    if not current["items"]:
+        raise EvaluationError("还没有评估项目，请管理员先设置")
+    if current["internal_score"] is None:
+        missing = next(row for row in current["items"] if row["score"] is None)
+        raise EvaluationError(f"还有项目没有评分：{missing['name']}", f"score-{missing['id']}")
+    with database.atomic():
+        updated = (Evaluation.update(state="signed", frozen=json.dumps(current, ensure_ascii=False),
+                                     total=current["total"], grade=current["grade"], signed_by=actor,
+                                     signed_at=clock.utcnow(), version=Evaluation.version + 1)
+                   .where((Evaluation.id == evaluation.id) & (Evaluation.version == expected_version)
+                          & (Evaluation.state == "draft") & Evaluation.voided_at.is_null()).execute())
+        if updated != 1:
+            raise StaleRecord()
+        events.record(actor, evaluation, "签字确认", to_state="已确认",
+                      note=f"总分 {current['total']}，{current['grade']}")
+    return Evaluation.get_by_id(evaluation.id)
+
+
+def comment_as_assistant(actor, evaluation, comment):
+    """The assistant's own comment on their evaluation (本人意见), once it is signed off."""
+    if actor.id != evaluation.user_id:
+        raise EvaluationError("只能对自己的评估填写意见")
+    if not evaluation.is_signed:
+        raise EvaluationError("主管签字确认后才能填写本人意见")
+    comment = checked_text(comment, 1000, "本人意见", "assistant_comment", required=True, error=EvaluationError)
+    with database.atomic():
+        Evaluation.update(assistant_comment=comment).where(Evaluation.id == evaluation.id).execute()
+        events.record(actor, evaluation, "本人意见", note=comment)
+    return Evaluation.get_by_id(evaluation.id)
+
+
+# The items
+
+def _whole(value, label, field, low, high):
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise EvaluationError(f"{label}请填写整数", field)
+    if not low <= number <= high:
+        raise EvaluationError(f"{label}应在 {low}–{high} 之间", field)
+    return number
+
+
+def update_items(actor, rows, new_name, new_weight, feedback_weight, expected_version):
+    """Rename, reweigh, remove and add items, and set the feedback's weight — all or nothing."""
+    settings = EvaluationSettings.current()
+    weight = _whole(feedback_weight, "客户反馈的权重", "feedback_weight", 0, 100)
+    changes = []
+    with database.atomic():
+        for item, name, item_weight, remove in rows:
+            if remove:
+                EvaluationItem.update(voided_at=clock.utcnow(), void_reason="管理员删除").where(
+                    EvaluationItem.id == item.id).execute()
+                changes.append(f"删除 {item.name}")
+                continue
+            name = (name or "").strip()
+            if not name or len(name) > 30:
+                raise EvaluationError("项目名称不能为空，不超过 30 个字", f"name-{item.id}")
+            item_weight = _whole(item_weight, f"“{name}”的权重", f"weight-{item.id}", 1, 100)
+            if (name, item_weight) != (item.name, item.weight):
+                EvaluationItem.update(name=name, weight=item_weight, version=EvaluationItem.version + 1).where(
+                    EvaluationItem.id == item.id).execute()
+                changes.append(f"{item.name} {item.weight} → {name} {item_weight}")
+        if (new_name or "").strip():
+            name = new_name.strip()[:30]
+            item_weight = _whole(new_weight, "新项目的权重", "new_weight", 1, 100)
+            EvaluationItem.create(name=name, weight=item_weight, sort=len(rows) + 1)
+            changes.append(f"新增 {name} {item_weight}")
+        if not EvaluationItem.live().exists():
+            raise EvaluationError("至少保留一个评估项目")
+        if weight != settings.feedback_weight:
+            changes.append(f"客户反馈权重 {settings.feedback_weight}% → {weight}%")
+        updated = (EvaluationSettings.update(feedback_weight=weight, version=EvaluationSettings.version + 1)
+                   .where((EvaluationSettings.id == settings.id)
+                          & (EvaluationSettings.version == expected_version)).execute())
+        if updated != 1:
+            raise StaleRecord()
+        events.record(actor, settings, "修改评估项目", note="；".join(changes) or "未改动")

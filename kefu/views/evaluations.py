@@ -1,0 +1,227 @@
+"""岗位评估 at the supervisor's desk: who is due, each assistant's schedule from their start date, the
+evaluation form (measured customer feedback, the internal items scored, sign-off) printed on A4, and
+the assistant's own comment; the administrator keeps the items and their weights."""
+import datetime
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from wtforms import DateField
+from wtforms.validators import InputRequired
+
+from .. import clock
+from .. import evaluations as rules
+from .. import events
+from .. import pdf
+from ..auth import roles
+from ..db import RuleError
+from ..db import StaleRecord
+from ..db import database
+from ..evaluations import Evaluation
+from ..evaluations import EvaluationItem
+from ..evaluations import EvaluationSettings
+from ..users import User
+from ..web import done
+from ..web import estate
+from ..web import invalid
+from ..web import render
+from .forms import VersionForm
+from .forms import form_page
+
+bp = Blueprint("evaluations", __name__)
+
+FIGURES = [  # (key, label, unit) as the form and the PDF show the measured feedback
+    ("tickets", "受理诉求", "件"), ("response_rate", "时限内响应率", "%"), ("resolution_rate", "时限内解决率", "%"),
+    ("followups", "回访次数", "次"), ("satisfaction_rate", "回访满意率（满意＋基本满意）", "%"),
+    ("unhappy", "客户不满意（回访）", "次"), ("visits", "拜访", "次"), ("praise", "拜访中的表扬", "条"),
+]
+
+
+def _assistant(user_id):
+    user = User.live().where((User.id == user_id) & (User.role == "assistant")).first()
+    if user is None:
+        abort(404)
+    return user
+
+
+def _evaluation(evaluation_id):
+    """The supervisor sees every evaluation; an assistant only their own."""
+    evaluation = Evaluation.live().where(Evaluation.id == evaluation_id).first()
+    if evaluation is None:
+        abort(404)
+    if current_user.role == "assistant" and evaluation.user_id != current_user.id:
+        abort(403)
+    return evaluation
+
+
+@bp.route("/evaluations")
+@roles("supervisor", "assistant")
+def index():
+    """评估: the supervisor's due list and the assistants' schedules; an assistant's own evaluations."""
+    if current_user.role == "assistant":
+        mine = list(Evaluation.live().where((Evaluation.user == current_user.id) & (Evaluation.state == "signed"))
+                    .order_by(Evaluation.period_start.desc()))
+        return render("evaluations/mine.html", title="我的评估", evaluations=mine, back=url_for("auth.me"))
+    assistants = list(User.active_with_role("assistant"))
+    starts = {row.user_id: row.started_on for row in rules.ServiceStart.select()}
+    signed = list(Evaluation.live().where(Evaluation.state == "signed").order_by(Evaluation.signed_at.desc())
+                  .limit(20))
+    return render("evaluations/index.html", title="岗位评估", due=rules.due(users=assistants),
+                  assistants=assistants, starts=starts, signed=signed, back=url_for("home.index"))
+
+
+class StartForm(VersionForm):
+    started_on = DateField("开始客户助理服务模式的日期", validators=[InputRequired("请填写开始日期")])
+
+
+@bp.route("/evaluations/staff/<int:user_id>", methods=["GET", "POST"])
+@roles("supervisor")
+def staff(user_id):
+    """One assistant's schedule, computed from the start date (which can be set or corrected here)."""
+    user = _assistant(user_id)
+    row = rules.ServiceStart.get_or_none(rules.ServiceStart.user == user)
+    form = StartForm()
+    if request.method == "GET" and row is not None:
+        form.started_on.data, form.version.data = row.started_on, row.version
+    here = url_for("evaluations.staff", user_id=user.id)
+    today = clock.today(estate().tz)
+    schedule = []
+    if row is not None:
+        existing = {e.period_start: e for e in Evaluation.live().where(Evaluation.user == user)}
+        schedule = [(start, end, kind, existing.get(start)) for start, end, kind in
+                    rules.periods(row.started_on, today + datetime.timedelta(days=92))]
+    return form_page(form, lambda: rules.set_start(current_user, user, form.started_on.data,
+                                                   form.expected_version() if row else None),
+                     "已保存开始日期，评估周期已按新日期排好", here, "evaluations/staff.html", user=user, row=row,
+                     schedule=list(reversed(schedule)), today=today, kinds=rules.KINDS, title=user.display_name,
+                     back=url_for("evaluations.index"), timeline=events.timeline(user, limit=20))
+
+
+@bp.route("/evaluations/open", methods=["POST"])
+@roles("supervisor")
+def open_one():
+    """Open (or continue) the evaluation of an assistant for a period."""
+    user = User.live().where((User.id == request.form.get("user", 0, type=int)) & (User.role == "assistant")).first()
+    try:
+        if user is None:
+            raise ValueError
+        period_start = datetime.date.fromisoformat(request.form.get("period", ""))
+        evaluation = rules.open_evaluation(current_user, user, period_start)
+    except (ValueError, RuleError) as error:
+        flash(getattr(error, "message", "没有这个评估周期"), "error")
+        return redirect(url_for("evaluations.staff", user_id=user.id) if user else url_for("evaluations.index"),
+                        code=303)
+    return redirect(url_for("evaluations.show", evaluation_id=evaluation.id), code=303)
+
+
+def _scores_from(form, items):
+    """{item id: (score or None, note)} as typed, and the fields that aren't numbers."""
+    scores, errors = {}, {}
+    for item in items:
+        raw = (form.get(f"score-{item.id}") or "").strip()
+        score = None
+        if raw:
+            try:
+                score = float(raw)
+            except ValueError:
+                errors[f"score-{item.id}"] = "请填写 0–100 的分数"
+        scores[item.id] = (score, form.get(f"note-{item.id}", ""))
+    return scores, errors
+
+
+@bp.route("/evaluations/<int:evaluation_id>", methods=["GET", "POST"])
+@roles("supervisor", "assistant")
+def show(evaluation_id):
+    """The form: the period's measured customer feedback, the internal items to score, comments,
+    sign-off; once signed, the stored copy."""
+    evaluation = _evaluation(evaluation_id)
+    here = url_for("evaluations.show", evaluation_id=evaluation.id)
+    errors, typed = {}, None
+    if request.method == "POST":
+        if current_user.role != "supervisor":
+            abort(403)
+        items = list(EvaluationItem.ordered())
+        scores, errors = _scores_from(request.form, items)
+        typed = {"scores": {str(item.id): {"score": request.form.get(f"score-{item.id}", ""),
+                                           "note": request.form.get(f"note-{item.id}", "")} for item in items},
+                 "comment": request.form.get("comment", "")}
+        if not errors:
+            try:
+                version = int(request.form.get("version", 0))
+                with database.atomic():
+                    saved = rules.save_scores(current_user, evaluation, version, scores, request.form.get("comment", ""))
+                    if "sign" in request.form:
+                        rules.sign_off(current_user, saved, saved.version)
+                flash("已签字确认，可以打印评估表" if "sign" in request.form else "评分已保存", "success")
+                return redirect(here, code=303)
+            except RuleError as error:
+                errors[error.field or "form"] = error.message
+            except (StaleRecord, ValueError):
+                errors["form"] = StaleRecord.message
+    current = rules.sheet(evaluation)
+    if typed is not None:  # what was typed, kept beside the messages
+        for row in current["items"]:
+            row.update({k: v for k, v in typed["scores"].get(str(row["id"]), {}).items()})
+    context = dict(evaluation=evaluation, sheet=current, figures=FIGURES, errors=errors,
+                   comment=typed["comment"] if typed else evaluation.comment, title=evaluation.kind_label,
+                   back=url_for("evaluations.staff", user_id=evaluation.user_id)
+                   if current_user.role == "supervisor" else url_for("evaluations.index"),
+                   timeline=events.timeline(evaluation))
+    if errors:
+        return invalid("evaluations/show.html", **context)
+    return render("evaluations/show.html", **context)
+
+
+@bp.route("/evaluations/<int:evaluation_id>/comment", methods=["POST"])
+@roles("assistant")
+def comment(evaluation_id):
+    """本人意见 on one's own signed evaluation."""
+    evaluation = _evaluation(evaluation_id)
+    try:
+        rules.comment_as_assistant(current_user, evaluation, request.form.get("assistant_comment", ""))
+    except RuleError as error:
+        flash(error.message, "error")
+    else:
+        flash("已填写本人意见", "success")
+    return redirect(url_for("evaluations.show", evaluation_id=evaluation.id), code=303)
+
+
+@bp.route("/evaluations/<int:evaluation_id>.pdf")
+@roles("supervisor", "assistant")
+def form_pdf(evaluation_id):
+    """客户助理岗位评估表 on A4: both parts, the total and grade, comments, signature and date lines."""
+    evaluation = _evaluation(evaluation_id)
+    return pdf.response("evaluations/print.html",
+                        f"岗位评估表-{evaluation.user.display_name}-{evaluation.period_start:%Y%m%d}.pdf",
+                        evaluation=evaluation, sheet=rules.sheet(evaluation), figures=FIGURES)
+
+
+# The items (设置)
+
+@bp.route("/admin/evaluation-items", methods=["GET", "POST"])
+@roles("admin")
+def items():
+    """评估项目: the internal items and their weights, and the weight of the measured feedback."""
+    settings = EvaluationSettings.current()
+    items = list(EvaluationItem.ordered())
+    errors = {}
+    if request.method == "POST":
+        try:
+            rows = [(item, request.form.get(f"name-{item.id}", ""), request.form.get(f"weight-{item.id}", ""),
+                     f"remove-{item.id}" in request.form) for item in items]
+            rules.update_items(current_user, rows, request.form.get("new_name", ""), request.form.get("new_weight", ""),
+                         request.form.get("feedback_weight", ""), int(request.form.get("version", 0) or 0))
+            return done("评估项目已保存", "evaluations.items")
+        except RuleError as error:
+            errors[error.field or "form"] = error.message
+        except StaleRecord:
+            errors["form"] = StaleRecord.message
+    context = dict(items=items, settings=settings, errors=errors, form_values=request.form, title="评估项目",
+                   back=url_for("estate.index"), timeline=events.timeline(settings))
+    if errors:
+        return invalid("evaluations/items.html", **context)
+    return render("evaluations/items.html", **context)

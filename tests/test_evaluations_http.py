@@ -1,0 +1,87 @@
+"""Evaluation pages over HTTP: the supervisor's due list, opening a due evaluation, scoring with a
+mistyped score kept beside its field, signing off, the printed form, the assistant's own comment,
+and the administrator's items."""
+import datetime
+import io
+import re
+
+import pypdf
+
+from conftest import html
+from conftest import text
+from kefu import evaluations
+from kefu.evaluations import Evaluation
+from kefu.evaluations import EvaluationItem
+from test_tickets import traveller  # noqa: F401 (fixture)
+from test_tickets import world  # noqa: F401 (fixture)
+
+START = datetime.date(2026, 9, 1)  # monthly periods: 09-01–09-30, 10-01–10-31, 11-01–11-30…
+
+
+def paper(response):
+    return re.sub(r"\s+", "", "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.data)).pages))
+
+
+def test_a_due_evaluation_is_scored_signed_printed_and_commented(world, as_user):
+    evaluations.set_start(world.supervisor, world.assistant, START)
+    boss = as_user(world.supervisor)
+    today = text(boss.get("/"))
+    assert "到期的岗位评估（2）" in today and "张助理 · 月度评估" in today and "2026-09-01 至 2026-09-30" in today
+    opened = boss.post("/evaluations/open", data={"user": str(world.assistant.id), "period": "2026-10-01"})
+    evaluation = Evaluation.get()
+    assert opened.location == f"/evaluations/{evaluation.id}" and evaluation.period_end == datetime.date(2026, 10, 31)
+    page = text(boss.get(f"/evaluations/{evaluation.id}"))
+    assert "时限内响应率" in page and "回访满意率" in page and "团队协作" in page
+    items = list(EvaluationItem.ordered())
+    data = {"version": "1", "comment": "响应及时，拜访记录完整", "sign": "1"}
+    for n, item in enumerate(items):
+        data[f"score-{item.id}"] = str(80 + n)
+        data[f"note-{item.id}"] = ""
+    data[f"score-{items[0].id}"] = "八十五"
+    wrong = boss.post(f"/evaluations/{evaluation.id}", data=data)
+    assert wrong.status_code == 422 and "请填写 0–100 的分数" in text(wrong)
+    assert 'value="81' in html(wrong) and "响应及时，拜访记录完整" in html(wrong)
+    assert Evaluation.get_by_id(evaluation.id).state == "draft"
+    data[f"score-{items[0].id}"] = "85"
+    signed = boss.post(f"/evaluations/{evaluation.id}", data=data)
+    assert signed.status_code == 303
+    evaluation = Evaluation.get_by_id(evaluation.id)
+    assert evaluation.state == "signed" and evaluation.total is not None
+    internal = round(sum(i.weight * (85 if k == 0 else 80 + k) for k, i in enumerate(items)) / 100, 1)
+    assert evaluation.total == internal  # nothing to measure in October: the total is the internal score
+    printed = paper(boss.get(f"/evaluations/{evaluation.id}.pdf"))
+    for expected in ("客户助理岗位评估表", "张助理", "2026年10月1日至2026年10月31日", *[i.name for i in items],
+                     f"按内部评价得分计={evaluation.total}", evaluation.grade, "被评估人签字", "客服主管签字刘主管", "经理签字"):
+        assert expected in printed, expected
+    assistant = as_user(world.assistant)
+    assert "月度评估" in text(assistant.get("/evaluations"))
+    assistant.post(f"/evaluations/{evaluation.id}/comment", data={"assistant_comment": "接受评估，继续努力"})
+    assert "接受评估，继续努力" in paper(assistant.get(f"/evaluations/{evaluation.id}.pdf"))
+    assert as_user(world.assistant2).get(f"/evaluations/{evaluation.id}").status_code == 403
+
+
+def test_the_supervisor_sets_a_start_date_and_sees_the_schedule(world, as_user):
+    boss = as_user(world.supervisor)
+    future = boss.post(f"/evaluations/staff/{world.assistant.id}", data={"started_on": "2026-12-01"})
+    assert future.status_code == 422 and "开始日期不能晚于今天" in text(future)
+    boss.post(f"/evaluations/staff/{world.assistant.id}", data={"started_on": "2026-01-31"})
+    page = text(boss.get(f"/evaluations/staff/{world.assistant.id}"))
+    assert "月度评估 · 2026-01-31 至 2026-02-27" in page and "季度评估 · 2026-07-31 至 2026-10-30" in page
+    assert "季度评估 · 2026-10-31 至 2027-01-30" in page
+
+
+def test_the_administrator_reweighs_and_adds_items(world, as_user):
+    from kefu import users
+    admin = users.create_user(None, "admin", "管理员", "admin", "secret123")
+    client = as_user(admin)
+    items = list(EvaluationItem.ordered())
+    data = {"version": str(evaluations.EvaluationSettings.current().version), "feedback_weight": "50",
+            "new_name": "安全意识", "new_weight": "abc"}
+    for item in items:
+        data[f"name-{item.id}"], data[f"weight-{item.id}"] = item.name, str(item.weight)
+    wrong = client.post("/admin/evaluation-items", data=data)
+    assert wrong.status_code == 422 and "新项目的权重请填写整数" in text(wrong) and 'value="安全意识"' in html(wrong)
+    client.post("/admin/evaluation-items", data=dict(data, new_weight="5", **{f"remove-{items[-1].id}": "on"}))
+    names = [i.name for i in EvaluationItem.ordered()]
+    assert "安全意识" in names and items[-1].name not in names
+    assert evaluations.EvaluationSettings.current().feedback_weight == 50
