@@ -21,7 +21,8 @@ class Event(BaseModel):
     data = peewee.TextField(default="")
 
     class Meta:
-        indexes = ((("record_type", "record_id", "at"), False),)
+        # The timeline of a record; and a person's day, for their work record.
+        indexes = ((("record_type", "record_id", "at"), False), (("actor_id", "at"), False))
 
     def save(self, *args, **kwargs):
         # Append-only: an event is written once and never changed.

@@ -238,6 +238,10 @@ ACCESS = {
     "POST /services/new": (SUPERVISOR, ASSISTANT),
     "GET /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
     "POST /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
+    "GET /worklog": (SUPERVISOR, ASSISTANT),
+    "GET /worklog/<int:user_id>/<day>": (SUPERVISOR,),
+    "POST /worklog/<int:user_id>/<day>": (),
+    "GET /worklog/<int:user_id>/<day>.pdf": (SUPERVISOR,),
     "GET /evaluations": (SUPERVISOR, ASSISTANT),
     "GET /evaluations/staff/<int:user_id>": (SUPERVISOR,),
     "POST /evaluations/staff/<int:user_id>": (SUPERVISOR,),
@@ -336,7 +340,7 @@ def _customer_ids(assistant, home):
     evaluations.set_start(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
     evaluation = evaluations.open_evaluation(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
     return {"visit_id": visit.id, "need_id": need.id, "item_id": item.id, "service_id": order.id,
-            "evaluation_id": evaluation.id}
+            "evaluation_id": evaluation.id, "day": FROZEN.date().isoformat()}
 
 
 def _renovation_ids(assistant, home):

@@ -22,9 +22,10 @@ def register(app):
     from . import tickets
     from . import users
     from . import workorders
+    from . import worklog
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
-                   customers, services, evaluations):
+                   customers, services, evaluations, worklog):
         app.register_blueprint(module.bp)
 
 
