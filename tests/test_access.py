@@ -238,6 +238,8 @@ ACCESS = {
     "POST /services/new": (SUPERVISOR, ASSISTANT),
     "GET /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
     "POST /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
+    "GET /exports": (SUPERVISOR,),
+    "POST /exports": (SUPERVISOR,),
     "GET /worklog": (SUPERVISOR, ASSISTANT),
     "GET /worklog/<int:user_id>/<day>": (SUPERVISOR,),
     "POST /worklog/<int:user_id>/<day>": (),

@@ -13,6 +13,7 @@ def register(app):
     from . import customers
     from . import estate
     from . import evaluations
+    from . import exports
     from . import home
     from . import patrols
     from . import photos
@@ -25,7 +26,8 @@ def register(app):
     from . import worklog
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
-                   customers, services, evaluations, worklog):
+                   customers, services, evaluations, worklog,
+                   exports):
         app.register_blueprint(module.bp)
 
 
