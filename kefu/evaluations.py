@@ -16,6 +16,7 @@ from dateutil.relativedelta import relativedelta
 
 from . import clock
 from . import events
+from . import meetings
 from .customers import Opinion
 from .customers import Visit
 from .db import BaseModel
@@ -244,6 +245,8 @@ def measure(user, first, last):
         "satisfaction_rate": _rate(satisfied, len(answers)),
         "visits": visits.count(),
         "praise": praise,
+        "meetings_attended": len(meetings.attended(user, first, last)),
+        "meetings_held": meetings.held(first, last),
     }
     rates = [figures[k] for k in ("satisfaction_rate", "response_rate", "resolution_rate") if figures[k] is not None]
     figures["feedback_score"] = round(sum(rates) / len(rates), 1) if rates else None

@@ -14,6 +14,7 @@ from .db import checked_text
 from .db import database
 from .estate import Estate
 from .events import Event
+from .meetings import attended
 from .patrols import Observation
 from .patrols import zone_ids_of
 from .users import User
@@ -97,6 +98,7 @@ def day_record(user, day):
     return {
         "entries": entries(user, day, day),
         "notes": list(WorkNote.select().where((WorkNote.user == user) & (WorkNote.day == day)).order_by(WorkNote.at)),
+        "meetings": attended(user, day, day),
         "observations": list(Observation.select().where(
             Observation.zone.in_(zone_ids_of(user)) & (Observation.created_at >= start)
             & (Observation.created_at < end)).order_by(Observation.created_at)),

@@ -19,6 +19,7 @@ from conftest import text
 from kefu import customers
 from kefu import estate
 from kefu import evaluations
+from kefu import meetings
 from kefu import patrols
 from kefu import renovations
 from kefu import services
@@ -238,6 +239,10 @@ ACCESS = {
     "POST /services/new": (SUPERVISOR, ASSISTANT),
     "GET /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
     "POST /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
+    "GET /meetings": (SUPERVISOR, ASSISTANT),
+    "GET /meetings/new": (SUPERVISOR, ASSISTANT),
+    "POST /meetings/new": (SUPERVISOR, ASSISTANT),
+    "GET /meetings/<int:meeting_id>": (SUPERVISOR, ASSISTANT),
     "GET /exports": (SUPERVISOR,),
     "POST /exports": (SUPERVISOR,),
     "GET /worklog": (SUPERVISOR, ASSISTANT),
@@ -342,7 +347,9 @@ def _customer_ids(assistant, home):
     evaluations.set_start(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
     evaluation = evaluations.open_evaluation(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
     return {"visit_id": visit.id, "need_id": need.id, "item_id": item.id, "service_id": order.id,
-            "evaluation_id": evaluation.id, "day": FROZEN.date().isoformat()}
+            "evaluation_id": evaluation.id, "day": FROZEN.date().isoformat(),
+            "meeting_id": meetings.record_meeting(assistant, day=FROZEN.date(), kind="部门例会", topic="周例会",
+                                                  attendees=[assistant], actions=["清理3号楼地库杂物"]).id}
 
 
 def _renovation_ids(assistant, home):

@@ -330,6 +330,8 @@ EXPECTED = {
     "satisfaction_rate": 75.0,
     "visits": 2,
     "praise": 1,
+    "meetings_attended": 0,
+    "meetings_held": 0,
     "feedback_score": 72.2,         # (75.0 + 66.7 + 75.0) / 3 = 72.23
 }
 
@@ -475,7 +477,8 @@ def test_a_period_with_nothing_to_measure_has_no_rates_and_no_feedback_score(wor
     figures = evaluations.measure(world.assistant, FIRST, LAST)
     assert figures == {"tickets": 0, "responded_on_time": 0, "response_rate": None, "resolved": 0,
                        "resolved_on_time": 0, "resolution_rate": None, "followups": 0, "satisfied": 0,
-                       "unhappy": 0, "satisfaction_rate": None, "visits": 0, "praise": 0, "feedback_score": None}
+                       "unhappy": 0, "satisfaction_rate": None, "visits": 0, "praise": 0, "meetings_attended": 0,
+                       "meetings_held": 0, "feedback_score": None}
 
 
 def test_the_feedback_score_averages_only_the_rates_there_are(world, traveller):
@@ -728,3 +731,14 @@ def test_the_default_items_are_the_manuals_seven_duties_weighing_100(world):
 def test_seeding_again_adds_nothing(world):
     evaluations.seed()
     assert EvaluationItem.select().count() == 7
+
+
+def test_meetings_attended_and_held_count_the_periods_department_meetings(world, traveller):
+    from kefu import meetings
+    for month, kind, people in ((10, "部门例会", [world.assistant, world.assistant2]),
+                                (10, "部门例会", [world.assistant2]), (10, "业务块例会", [world.assistant]),
+                                (9, "部门例会", [world.assistant])):
+        meetings.record_meeting(world.supervisor, day=datetime.date(2026, month, 20), kind=kind, topic="例会",
+                                attendees=people)
+    figures = evaluations.measure(world.assistant, datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+    assert (figures["meetings_attended"], figures["meetings_held"]) == (2, 2)

@@ -15,6 +15,7 @@ def register(app):
     from . import evaluations
     from . import exports
     from . import home
+    from . import meetings
     from . import patrols
     from . import photos
     from . import renovations
@@ -27,7 +28,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports):
+                   exports, meetings):
         app.register_blueprint(module.bp)
 
 

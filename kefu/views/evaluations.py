@@ -38,6 +38,7 @@ FIGURES = [  # (key, label, unit) as the form and the PDF show the measured feed
     ("tickets", "受理诉求", "件"), ("response_rate", "时限内响应率", "%"), ("resolution_rate", "时限内解决率", "%"),
     ("followups", "回访次数", "次"), ("satisfaction_rate", "回访满意率（满意＋基本满意）", "%"),
     ("unhappy", "客户不满意（回访）", "次"), ("visits", "拜访", "次"), ("praise", "拜访中的表扬", "条"),
+    ("meetings_attended", "参加例会", "次"), ("meetings_held", "本期部门例会", "次"),
 ]
 
 

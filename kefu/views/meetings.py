@@ -1,0 +1,100 @@
+"""例会: minutes of department and business-unit meetings — who attended, what was decided, and the
+actions agreed, each a tap away from a request."""
+from flask import Blueprint
+from flask import abort
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from wtforms import DateField
+from wtforms import SelectField
+from wtforms.validators import InputRequired
+
+from .. import clock
+from .. import events
+from .. import meetings as rules
+from ..auth import roles
+from ..meetings import Action
+from ..meetings import Meeting
+from ..users import User
+from ..web import estate
+from ..web import render
+from . import choices
+from . import tickets as ticket_views
+from .forms import MultiCheckboxField
+from .forms import TokenForm
+from .forms import long_text
+from .forms import making_page
+from .forms import text
+
+bp = Blueprint("meetings", __name__)
+
+STAFF = ("supervisor", "assistant")
+
+
+@bp.route("/meetings")
+@roles(*STAFF)
+def index():
+    """例会: the latest minutes, newest first."""
+    return render("meetings/index.html", title="例会", meetings=list(Meeting.live().order_by(Meeting.day.desc(),
+                                                                                           Meeting.id.desc())
+                                                                     .limit(50)),
+                  back=url_for("home.index"))
+
+
+class MeetingForm(TokenForm):
+    day = DateField("日期", validators=[InputRequired("请填写会议日期")])
+    kind = SelectField("类型", choices=choices((k, k) for k in rules.KINDS))
+    topic = text("主题", 60)
+    attendees = MultiCheckboxField("参会人员", coerce=int)
+    decisions = long_text("会议决定", 2000, render_kw={"rows": 3})
+    actions = long_text("行动事项（每行一项）", 3000, render_kw={"rows": 3})
+
+
+@bp.route("/meetings/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def new():
+    """记录例会: the day, the kind, the topic, who attended, decisions and actions."""
+    form = MeetingForm()
+    people = list(User.live().where(User.active & User.role.in_(("supervisor", "assistant", "frontdesk", "unit")))
+                  .order_by(User.role, User.display_name))
+    form.attendees.choices = choices((u.id, f"{u.display_name}（{u.role_label}）") for u in people)
+    if request.method == "GET":
+        form.day.data = clock.today(estate().tz)
+        form.attendees.data = [current_user.id]
+    form.ensure_token()
+    return making_page(
+        form, lambda: rules.record_meeting(current_user, day=form.day.data, kind=form.kind.data,
+                                           topic=form.topic.data,
+                                           attendees=[u for u in people if u.id in (form.attendees.data or [])],
+                                           decisions=form.decisions.data or "",
+                                           actions=(form.actions.data or "").splitlines()),
+        lambda meeting: ("已记录例会", "meetings.show", {"meeting_id": meeting.id}), "meetings/new.html",
+        title="记录例会", back=url_for("meetings.index"))
+
+
+@bp.route("/meetings/<int:meeting_id>")
+@roles(*STAFF)
+def show(meeting_id):
+    """The minutes, with each action's request."""
+    meeting = Meeting.live().where(Meeting.id == meeting_id).first()
+    if meeting is None:
+        abort(404)
+    return render("meetings/show.html", meeting=meeting, attendees=list(meeting.attendees()),
+                  actions=list(meeting.actions.order_by(Action.position)), title=meeting.topic,
+                  back=url_for("meetings.index"), timeline=events.timeline(meeting))
+
+
+def _action(action_id):
+    action = Action.get_or_none(Action.id == action_id)
+    return action if action is not None and action.meeting.voided_at is None else None
+
+
+def _prefill(form, action):
+    form.channel.data = "其他岗位"
+    form.description.data = action.text
+
+
+ticket_views.ORIGINS["action"] = ticket_views.Origin(
+    find=_action, prefill=_prefill,
+    describe=lambda action: f"{action.meeting.day:%m-%d} {action.meeting.kind}「{action.meeting.topic}」：{action.text}",
+    link=rules.link_ticket)

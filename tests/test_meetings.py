@@ -1,0 +1,66 @@
+"""Meetings: minutes with attendees, decisions and actions; an action becomes a request linked both
+ways; attendance shows in each attendee's work record."""
+import datetime
+
+import pytest
+
+from conftest import html
+from conftest import text
+from kefu import meetings
+from kefu import worklog
+from kefu.meetings import Action
+from kefu.meetings import Meeting
+from kefu.meetings import MeetingError
+from kefu.tickets import Ticket
+from test_tickets import traveller  # noqa: F401 (fixture)
+from test_tickets import world  # noqa: F401 (fixture)
+
+DAY = datetime.date(2026, 11, 27)
+
+
+@pytest.mark.parametrize("values, field", [
+    ({"kind": "茶话会"}, "kind"), ({"day": DAY + datetime.timedelta(days=1)}, "day"), ({"topic": " "}, "topic"),
+    ({"attendees": []}, "attendees"),
+])
+def test_minutes_need_a_kind_a_day_a_topic_and_attendees(world, values, field):
+    fields = dict(day=DAY, kind="部门例会", topic="周例会", attendees=[world.assistant])
+    fields.update(values)
+    with pytest.raises(MeetingError) as refused:
+        meetings.record_meeting(world.supervisor, **fields)
+    assert refused.value.field == field and Meeting.select().count() == 0
+
+
+def test_attendance_shows_in_each_attendees_record(world):
+    meetings.record_meeting(world.supervisor, day=DAY, kind="部门例会", topic="周例会",
+                            attendees=[world.assistant, world.assistant, world.assistant2])
+    assert [m.topic for m in worklog.day_record(world.assistant, DAY)["meetings"]] == ["周例会"]
+    assert worklog.day_record(world.supervisor, DAY)["meetings"] == []
+    assert meetings.held(DAY, DAY) == 1 and len(meetings.attended(world.assistant2, DAY, DAY)) == 1
+
+
+def test_an_action_becomes_a_request_linked_both_ways(world, as_user):
+    client = as_user(world.supervisor)
+    made = client.post("/meetings/new", data={"day": "2026-11-27", "kind": "部门例会", "topic": "周例会",
+                                              "attendees": [str(world.assistant.id), str(world.supervisor.id)],
+                                              "decisions": "加强装修巡查", "actions": "清理3号楼地库杂物\n\n更换2号楼门禁",
+                                              "token": "m-1"})
+    meeting = Meeting.get()
+    assert made.location == f"/meetings/{meeting.id}"
+    first, second = Action.select().order_by(Action.position)
+    assert (first.text, second.text) == ("清理3号楼地库杂物", "更换2号楼门禁")
+    form = client.get(f"/tickets/new?from=action-{first.id}")
+    assert "清理3号楼地库杂物" in html(form) and "周例会" in text(form)
+    client.post("/tickets/new", data={"origin": f"action-{first.id}", "channel": "其他岗位", "category": "保洁",
+                                      "tier": str(world.normal.id), "household": "1-1-101", "place": "0",
+                                      "zone": str(world.zone.id), "resident": "0", "description": "清理3号楼地库杂物",
+                                      "token": "t-1"})
+    ticket = Ticket.get()
+    assert Action.get_by_id(first.id).ticket_id == ticket.id
+    assert "已转为诉求" in text(client.get(f"/meetings/{meeting.id}")) and "来自例会" in text(client.get(f"/tickets/{ticket.id}"))
+
+
+def test_minutes_without_attendees_are_refused_beside_the_field(world, as_user):
+    response = as_user(world.supervisor).post("/meetings/new", data={"day": "2026-11-27", "kind": "部门例会",
+                                                                     "topic": "周例会", "token": "m-2"})
+    assert response.status_code == 422 and "请选择参会人员" in text(response)
+    assert 'value="周例会"' in html(response) and Meeting.select().count() == 0
