@@ -3,11 +3,14 @@ import collections
 import datetime
 import random
 
+from dateutil.relativedelta import relativedelta
 from stdnum.cn import uscc
 
 from . import clock
 from . import customers
 from . import estate
+from . import evaluations
+from . import meetings
 from . import notices
 from . import patrols
 from . import renovations
@@ -60,8 +63,8 @@ PLACES = [
 def build():
     """Create 阳光花园: 8 buildings (416 households), 2 zones, 12 places, 5 units, 10 users, three weeks
     of requests, two weeks of patrols, four renovations under way and one archived, a street of
-    20 shops in the shop register, and a month of customer contact: household profiles, the service
-    catalogue, visits, needs and service orders."""
+    20 shops in the shop register, a month of customer contact: household profiles, the service
+    catalogue, visits, needs and service orders, and the assistants' evaluations on their schedules."""
     with database.atomic():
         home = estate.Estate.current()
         home.name = "阳光花园"
@@ -101,6 +104,10 @@ def build():
         build_patrols()
     with database.atomic():
         build_customers()
+    with database.atomic():
+        build_evaluations()
+    with database.atomic():
+        build_meetings()
     return {"admin": admin, "supervisor": supervisor}
 
 
@@ -1842,3 +1849,136 @@ def _saying(rng, cast, household, count, said):
     kind, text = rng.choice([(k, text) for k, text in pool if said[text] == least])
     said[text] += 1
     return kind, text
+
+
+# 岗位评估: 刘洋 started in the assistant service model four months ago, 张婷 fourteen months ago.
+
+ZHULI1_MONTHS = 4   # …and a few days: the first two periods signed off, the later ones that ended still due
+ZHULI2_MONTHS = 14  # quarterly by now: everything signed off but the quarter that ended last
+DAYS_BEFORE = 5
+# Per evaluation, oldest first: (how the supervisor rated each item against the assistant's usual level,
+# a note on an item or None, the supervisor's comment).
+ZHULI1_EVALUATIONS = [
+    ({"诉求响应与跟踪": 2, "现场品质监督": -4, "客户沟通与拜访": 1, "商铺与装修管理": -6, "工作记录与总结": -2},
+     ("商铺与装修管理", "装修巡查未按要求拍照留档 2 次"),
+     "入职第一个月，很快熟悉了一区 1–4 号楼的楼栋和住户，诉求响应及时、态度好。现场巡查记录还不够细，"
+     "商铺与装修管理要多向老同事请教，装修巡查务必拍照留档。"),
+    ({"诉求响应与跟踪": 3, "现场品质监督": 1, "客户沟通与拜访": 4, "商铺与装修管理": -1, "例会参与": -3},
+     ("客户沟通与拜访", "本月拜访户数达标，独居老人全部走访"),
+     "本月进步明显：拜访户数达标，独居老人都上门走访过，装修巡查能按要求拍照。月度工作总结要按时交，"
+     "例会上可以更主动地提出楼栋里发现的问题。"),
+]
+ZHULI1_LEVEL = (76, 82)  # the first month, the second
+ZHULI1_OWN_COMMENT = "同意主管的评价。下个月起每天按巡查路线走一遍并详细记录，装修管理方面多向张婷请教，争取下月改进。"
+ZHULI2_COMMENTS = [
+    "接手二区后很快进入状态，住户信息核对细致。诉求跟踪有两件超过时限未回复，要设好提醒。",
+    "诉求跟踪明显改善，回访及时。商铺巡查发现问题能当场沟通，整改通知书送达规范。",
+    "拜访工作做得扎实，客户表扬多。工作记录偶有补录，建议当天记当天。",
+    "雨季前主动排查 5–8 号楼雨水管，避免了多起返水投诉，值得表扬。",
+    "装修管理把关严格，违规施工能及时制止并留存证据。例会汇报条理清楚。",
+    "半年来表现稳定，已能独立处理复杂投诉。下阶段可以带一带新同事。",
+    "本季度诉求响应与回访满意度保持较高水平，商铺营业执照督办完成率高；团队协作积极，主动分担一区的工作。",
+]
+ZHULI2_LEVEL = (80, 83, 85, 86, 87, 88, 89)
+
+
+def _workday_after(day, days):
+    """The first working day at least `days` days after `day`."""
+    day += datetime.timedelta(days=days)
+    while clock.day_kind(day)[0] != "workday":
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def _scores(rng, level, leanings):
+    """0–100 scores per item around the assistant's level, kept within 70–95."""
+    return {item.id: (max(70, min(95, level + leanings.get(item.name, 0) + rng.randint(-3, 3))), "")
+            for item in evaluations.EvaluationItem.ordered()}
+
+
+def _evaluate(supervisor, assistant, start, scores, note, comment):
+    """The supervisor opens the evaluation a few working days after the period ended, scores it and
+    signs it off; returns it."""
+    period = next(p for p in evaluations.periods(evaluations.start_of(assistant), start) if p[0] == start)
+    day = _workday_after(period[1], 2)
+    if note is not None:
+        item = evaluations.EvaluationItem.get_or_none(evaluations.EvaluationItem.name == note[0])
+        if item is not None and item.id in scores:
+            scores[item.id] = (scores[item.id][0], note[1])
+    with clock.set_to(_at(day, 15, 10)):
+        evaluation = evaluations.open_evaluation(supervisor, assistant, start)
+    with clock.set_to(_at(day, 15, 45)):
+        evaluation = evaluations.save_scores(supervisor, evaluation, evaluation.version, scores, comment)
+        return evaluations.sign_off(supervisor, evaluation, evaluation.version)
+
+
+def build_evaluations(seed=20261130):
+    """Both assistants' start dates and the evaluations the supervisor has done since, each at its
+    own moment; the periods that ended since the last one signed are due on the supervisor's 今日.
+    (The demo's requests and visits cover the last weeks only, so the older forms measured little.)"""
+    rng = random.Random(seed)
+    tz = estate.Estate.current().tz
+    today = clock.today(tz)
+    supervisor = users.User.get(users.User.username == "zhuguan")
+    zhuli1 = users.User.get(users.User.username == "zhuli1")
+    zhuli2 = users.User.get(users.User.username == "zhuli2")
+
+    # 刘洋: monthly; the first two signed off (the first with his own comment), the rest ended due.
+    started = today - relativedelta(months=ZHULI1_MONTHS) - datetime.timedelta(days=DAYS_BEFORE)
+    with clock.set_to(_at(started, 9, 0)):
+        evaluations.set_start(supervisor, zhuli1, started)
+    periods = evaluations.periods(started, today)
+    for (start, _end, _kind), level, (leanings, note, comment) in zip(periods, ZHULI1_LEVEL, ZHULI1_EVALUATIONS):
+        evaluation = _evaluate(supervisor, zhuli1, start, _scores(rng, level, leanings), note, comment)
+        if evaluation.period_start == started:
+            with clock.set_to(_at(_workday_after(clock.to_local(evaluation.signed_at, tz).date(), 1), 9, 20)):
+                evaluations.comment_as_assistant(zhuli1, evaluation, ZHULI1_OWN_COMMENT)
+
+    # 张婷: six monthly evaluations and then quarterly ones, all signed off but the last quarter that ended.
+    started = today - relativedelta(months=ZHULI2_MONTHS)
+    with clock.set_to(_at(started, 9, 0)):
+        evaluations.set_start(supervisor, zhuli2, started)
+    ended = [p for p in evaluations.periods(started, today) if p[1] < today]
+    for index, (start, _end, _kind) in enumerate(ended[:-1]):
+        leanings = {"诉求响应与跟踪": rng.randint(-2, 3), "客户沟通与拜访": 3, "商铺与装修管理": 2,
+                    "工作记录与总结": -3 if index < 3 else 0}
+        level = ZHULI2_LEVEL[min(index, len(ZHULI2_LEVEL) - 1)]
+        comment = ZHULI2_COMMENTS[min(index, len(ZHULI2_COMMENTS) - 1)]
+        _evaluate(supervisor, zhuli2, start, _scores(rng, level, leanings), None, comment)
+
+
+# The Monday department meeting of the last weeks, and one meeting with the business units:
+# (weeks ago, kind, topic, decisions, actions, who of the assistants attended).
+MEETINGS = [
+    (7, "部门例会", "周例会：十月诉求回顾", "十月诉求响应均在时限内；两起回访不满意已重新处理。",
+     ["整理十月案例，下周例会分享"], ("zhuli1", "zhuli2")),
+    (6, "部门例会", "周例会：装修巡查", "装修户每天须在午休无噪音时段内巡查一次，发现超时施工当场劝阻。",
+     ["核对各区在装修户的施工许可证有效期"], ("zhuli1", "zhuli2")),
+    (5, "业务块例会", "与工程部、保洁部协调返工", "整改单验收不通过的，业务块须在 24 小时内返工。",
+     ["工程部复核 3 号楼地库照明线路", "保洁部增加快递柜旁的清扫频次"], ("zhuli1", "zhuli2")),
+    (4, "部门例会", "周例会：商铺执照", "无照经营的两家商铺每周督促一次，月底仍未办理的报市场监管。",
+     [], ("zhuli1", "zhuli2")),
+    (3, "部门例会", "周例会：早晚拜访", "早 7–9 点、晚 18–19 点拜访，独居老人每两周至少拜访一次。",
+     ["汇总独居老人代购需求，研究能否提供"], ("zhuli1",)),
+    (2, "部门例会", "周例会：个性化服务", "家电清洗收费标准按服务项目告知客户，并在服务单上记录。", [],
+     ("zhuli1", "zhuli2")),
+    (1, "部门例会", "周例会：冬季防冻", "入冬前检查各楼栋水管保温，提醒住户关好窗户。",
+     ["通知工程部检查 1–8 号楼屋面水箱保温"], ("zhuli1", "zhuli2")),
+]
+
+
+def build_meetings():
+    """Minutes of the Monday department meetings of the last weeks and one with the business units;
+    the supervisor keeps them and one action became a request."""
+    tz = estate.Estate.current().tz
+    today = clock.today(tz)
+    supervisor = users.User.get(users.User.username == "zhuguan")
+    people = {u.username: u for u in users.User.live()}
+    heads = [u for u in users.User.live().where(users.User.role == "unit").order_by(users.User.id)][:2]
+    monday = today - datetime.timedelta(days=today.weekday())
+    for weeks, kind, topic, decisions, actions, who in MEETINGS:
+        day = monday - datetime.timedelta(weeks=weeks)
+        attendees = [supervisor] + [people[name] for name in who] + (heads if kind == "业务块例会" else [])
+        with clock.set_to(_at(day, 17, 30)):
+            meetings.record_meeting(supervisor, day=day, kind=kind, topic=topic, attendees=attendees,
+                                    decisions=decisions, actions=actions)

@@ -378,7 +378,9 @@ def comment_as_assistant(actor, evaluation, comment):
         raise EvaluationError("主管签字确认后才能填写本人意见")
     comment = checked_text(comment, 1000, "本人意见", "assistant_comment", required=True, error=EvaluationError)
     with database.atomic():
-        Evaluation.update(assistant_comment=comment).where(Evaluation.id == evaluation.id).execute()
+        if Evaluation.update(assistant_comment=comment, version=Evaluation.version + 1).where(
+                (Evaluation.id == evaluation.id) & (Evaluation.assistant_comment == "")).execute() != 1:
+            raise EvaluationError("本人意见已填写")
         events.record(actor, evaluation, "本人意见", note=comment)
     return Evaluation.get_by_id(evaluation.id)
 

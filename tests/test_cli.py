@@ -4,6 +4,7 @@ import datetime
 import json
 import re
 
+from dateutil.relativedelta import relativedelta
 from stdnum.cn import uscc
 
 from kefu import clock
@@ -11,6 +12,7 @@ from kefu import create_app
 from kefu import customers
 from kefu import demo
 from kefu import estate
+from kefu import evaluations
 from kefu import events
 from kefu import patrols
 from kefu import renovations
@@ -398,6 +400,67 @@ def test_demo_estate_has_a_month_of_customer_contact(app):
     assert customers.profile_of(plan["stale"][0]).tag_list
 
 
+def test_demo_estate_has_evaluations_on_schedule(app):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    tz = Estate.current().tz
+    today = clock.today(tz)
+    supervisor = User.get(User.username == "zhuguan")
+    zhuli1 = User.get(User.username == "zhuli1")
+    zhuli2 = User.get(User.username == "zhuli2")
+    item_names = [i.name for i in evaluations.EvaluationItem.ordered()]
+
+    # 刘洋 started four months (and a few days) ago: monthly still; 张婷 fourteen months ago: quarterly now.
+    started1, started2 = evaluations.start_of(zhuli1), evaluations.start_of(zhuli2)
+    assert today - relativedelta(months=4, days=10) <= started1 < today - relativedelta(months=4)
+    assert started2 == today - relativedelta(months=14)
+    schedule1 = evaluations.periods(started1, today)
+    schedule2 = evaluations.periods(started2, today)
+    assert {kind for _s, _e, kind in schedule1} == {"monthly"}
+    assert schedule2[-1][2] == "quarterly" and schedule2[-1][1] >= today  # a quarter under way
+    ended1 = [p for p in schedule1 if p[1] < today]
+    ended2 = [p for p in schedule2 if p[1] < today]
+    assert len(ended1) >= 3
+
+    # Signed off: 刘洋's first two, 张婷's every ended period but the last quarter; no drafts.
+    all_evaluations = list(evaluations.Evaluation.select())
+    assert all(e.voided_at is None and e.is_signed for e in all_evaluations)
+    signed = {u: sorted((e for e in all_evaluations if e.user_id == u.id), key=lambda e: e.period_start)
+              for u in (zhuli1, zhuli2)}
+    assert [(e.period_start, e.period_end, e.kind) for e in signed[zhuli1]] == ended1[:2]
+    assert [(e.period_start, e.period_end, e.kind) for e in signed[zhuli2]] == ended2[:-1]
+    assert [e.kind for e in signed[zhuli2]] == ["monthly"] * 6 + ["quarterly"] * (len(ended2) - 7)
+    for evaluation in signed[zhuli1] + signed[zhuli2]:
+        signed_on = clock.to_local(evaluation.signed_at, tz).date()
+        # …a few working days after the period ended, before it became overdue.
+        assert 0 < (signed_on - evaluation.period_end).days <= evaluations.OVERDUE_DAYS
+        assert evaluation.created_at <= evaluation.signed_at
+        assert evaluation.signed_by_id == supervisor.id and evaluation.comment
+        assert evaluation.total is not None and 70 <= evaluation.total <= 95
+        assert evaluation.grade == evaluations.grade_of(evaluation.total)
+        frozen = json.loads(evaluation.frozen)
+        assert frozen["total"] == evaluation.total and frozen["grade"] == evaluation.grade
+        assert [row["name"] for row in frozen["items"]] == item_names
+        assert all(70 <= row["score"] <= 95 for row in frozen["items"])
+        assert frozen["internal_score"] is not None and set(frozen["figures"]) >= {"tickets", "feedback_score"}
+        assert evaluations.sheet(evaluation) == frozen
+        actions = [e.action for e in events.timeline(evaluation)]
+        assert actions[:3] == ["开始评估", "评分", "签字确认"]
+    assert len({e.grade for e in signed[zhuli1] + signed[zhuli2]}) >= 2
+    # 刘洋 wrote his own comment on the first, after it was signed.
+    first, second = signed[zhuli1]
+    assert first.assistant_comment and not second.assistant_comment
+    assert events.timeline(first)[-1].action == "本人意见" and events.timeline(first)[-1].actor_id == zhuli1.id
+
+    # Due on the supervisor's 今日: 刘洋's monthly ones from the third, 张婷's last quarter.
+    due = collections.defaultdict(list)
+    for user, start, end, kind, draft, _overdue in evaluations.due():
+        assert draft is None
+        due[user.username].append((start, end, kind))
+    assert due["zhuli1"] == ended1[2:] and {kind for _s, _e, kind in due["zhuli1"]} == {"monthly"}
+    assert due["zhuli2"] == ended2[-1:] and due["zhuli2"][0][2] == "quarterly"
+
+
 def test_demo_refuses_a_database_with_data(app, people):
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 1
@@ -423,3 +486,16 @@ def test_demo_mode_keeps_its_generated_key(tmp_path, monkeypatch):
     second = create_app({"INSTANCE": str(tmp_path), "DATABASE": str(tmp_path / "k.sqlite3"), "SCHEDULER": False})
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert len(first.config["SECRET_KEY"]) == 64
+
+
+def test_demo_estate_has_weekly_meetings(app):
+    from kefu import meetings
+    from kefu import users
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    held = list(meetings.Meeting.live().order_by(meetings.Meeting.day))
+    assert len(held) >= 6 and {m.kind for m in held} >= {"部门例会", "业务块例会"}
+    zhuli1 = users.User.get(users.User.username == "zhuli1")
+    today = clock.today(Estate.current().tz)
+    assert len(meetings.attended(zhuli1, today - datetime.timedelta(days=60), today)) == len(held)
+    assert any(m.actions.count() for m in held)

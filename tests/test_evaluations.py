@@ -692,6 +692,9 @@ def test_the_assistant_comments_on_their_signed_evaluation(world, draft):
     assert evaluation.assistant_comment == "会加强拜访"
     event = events.timeline(evaluation)[-1]
     assert (event.action, event.actor_name, event.note) == ("本人意见", "张助理", "会加强拜访")
+    with pytest.raises(EvaluationError, match="本人意见已填写"):  # said once, not overwritten
+        evaluations.comment_as_assistant(world.assistant, evaluation, "改口了")
+    assert Evaluation.get_by_id(evaluation.id).assistant_comment == "会加强拜访"
 
 
 @pytest.mark.parametrize("who", ["supervisor", "assistant2"])

@@ -128,6 +128,7 @@ def _scores_from(form, items):
         if raw:
             try:
                 score = float(raw)
+                score = int(score) if score.is_integer() else score  # 88, not 88.0
             except ValueError:
                 errors[f"score-{item.id}"] = "请填写 0–100 的分数"
         scores[item.id] = (score, form.get(f"note-{item.id}", ""))
