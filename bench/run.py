@@ -53,6 +53,7 @@ def pages(ticket_id, zone_id, checkpoint_id, shop_id):
         ("checkpoint", "巡查点详情 · 巡查记录（安保岗位）", ASSISTANT, f"/patrols/checkpoints/{checkpoint_id}"),
         ("shops", "商铺登记 · 营业执照（客户助理）", ASSISTANT, "/shops"),
         ("shop", "商铺详情（执照、巡查、变更历史）", ASSISTANT, f"/shops/{shop_id}"),
+        ("trends", "趋势 · 12 个月 × 每位助理（客服主管）", SUPERVISOR, "/trends"),
     ]
 
 
@@ -151,6 +152,11 @@ def _check(key, response, expect=None):
         assert len(badges) == cards, (key, "licence badges", len(badges), cards)
         assert "执照有效" in badges, (key, "no shop with a valid licence")
         return cards
+    if key == "trends":
+        # Four charts, each with a line per assistant and its months in the table beneath.
+        assert body.count("<svg viewBox=") == 4, (key, "charts")
+        assert body.count("<circle") > 0, (key, "no figures drawn")
+        return body.count("<circle")
     if key == "shop":
         # The shop's card: its name, the licence panel with its status, the daily patrol, its history.
         assert expect.get("shop", "") in body, (key, "shop name missing", expect)

@@ -243,6 +243,7 @@ ACCESS = {
     "GET /meetings/new": (SUPERVISOR, ASSISTANT),
     "POST /meetings/new": (SUPERVISOR, ASSISTANT),
     "GET /meetings/<int:meeting_id>": (SUPERVISOR, ASSISTANT),
+    "GET /trends": (SUPERVISOR,),
     "GET /exports": (SUPERVISOR,),
     "POST /exports": (SUPERVISOR,),
     "GET /worklog": (SUPERVISOR, ASSISTANT),

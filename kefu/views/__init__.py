@@ -22,13 +22,14 @@ def register(app):
     from . import services
     from . import shops
     from . import tickets
+    from . import trends
     from . import users
     from . import workorders
     from . import worklog
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings):
+                   exports, meetings, trends):
         app.register_blueprint(module.bp)
 
 

@@ -1,0 +1,119 @@
+"""Trends for the supervisor: month by month and assistant by assistant, the share of requests
+answered within the limit, return-visit satisfaction, patrol coverage of the daily checkpoints, and
+the share of requests reopened.
+
+The twelve months take a while to count over years of records, so the figures are kept in one row,
+recounted by the scheduler every hour (and on the first visit if none are kept yet); the page says
+when they were counted.
+"""
+import datetime
+import json
+
+import peewee
+from dateutil.relativedelta import relativedelta
+
+from . import clock
+from . import scheduler
+from .db import BaseModel
+from .db import database
+from .estate import Estate
+from .patrols import DAILY_KINDS
+from .patrols import Check
+from .patrols import Checkpoint
+from .patrols import zone_ids_of
+from .tickets import FollowUp
+from .tickets import Ticket
+from .users import User
+
+MONTHS = 12
+REFRESH = 3600
+METRICS = [("response", "时限内响应率"), ("satisfaction", "回访满意率"), ("coverage", "巡查覆盖率"),
+           ("reopen", "重开率")]
+
+
+def _tz():
+    return Estate.current().tz
+
+
+class TrendCache(BaseModel):
+    """The last count (one row): when, and the figures."""
+
+    counted_at = peewee.DateTimeField()
+    figures = peewee.TextField()
+
+
+MODELS = [TrendCache]
+
+
+def months(today, count=MONTHS):
+    """The first days of the last `count` months, oldest first, this month last."""
+    first = today.replace(day=1)
+    return [first - relativedelta(months=n) for n in range(count - 1, -1, -1)]
+
+
+def _rate(part, whole):
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _coverage(user, first, last):
+    """Checkpoint-days of the daily kinds in the assistant's zones that were checked, of those owed."""
+    zones = zone_ids_of(user)
+    if not zones:
+        return None
+    tz = _tz()
+    points = list(Checkpoint.select().where(Checkpoint.zone.in_(zones) & Checkpoint.kind.in_(DAILY_KINDS)))
+    owed = {(p.id, first + datetime.timedelta(days=n)) for p in points
+            for n in range((last - first).days + 1) if p.active_on(first + datetime.timedelta(days=n), tz)}
+    if not owed:
+        return None
+    checked = set(Check.select(Check.checkpoint, Check.day).where(
+        Check.checkpoint.in_([p.id for p in points]) & (Check.day >= first) & (Check.day <= last)).tuples())
+    return _rate(len(owed & checked), len(owed))
+
+
+def count(today=None):
+    """{"months": ["2026-01", …], "people": [{"name", "metrics": {metric: [value or None per month]}}]}."""
+    today = today or clock.today(_tz())
+    starts = months(today)
+    people = []
+    for user in User.active_with_role("assistant"):
+        series = {key: [] for key, _label in METRICS}
+        for first in starts:
+            last = min(first + relativedelta(months=1) - datetime.timedelta(days=1), today)
+            start, _ = clock.day_bounds(first, _tz())
+            _, end = clock.day_bounds(last, _tz())
+            tickets = list(Ticket.select(Ticket.responded_at, Ticket.response_due, Ticket.reopen_count)
+                           .where((Ticket.assignee == user) & Ticket.voided_at.is_null()
+                                  & (Ticket.created_at >= start) & (Ticket.created_at < end)))
+            on_time = sum(1 for t in tickets if t.responded_at is not None and t.responded_at <= t.response_due)
+            answers = [a for (a,) in FollowUp.select(FollowUp.result).join(Ticket).where(
+                (Ticket.assignee == user) & (FollowUp.at >= start) & (FollowUp.at < end)
+                & FollowUp.result.in_(("满意", "基本满意", "不满意"))).tuples()]
+            series["response"].append(_rate(on_time, len(tickets)))
+            series["satisfaction"].append(_rate(sum(1 for a in answers if a != "不满意"), len(answers)))
+            series["coverage"].append(_coverage(user, first, last))
+            series["reopen"].append(_rate(sum(1 for t in tickets if t.reopen_count), len(tickets)))
+        people.append({"name": user.display_name, "metrics": series})
+    return {"months": [f"{m:%Y-%m}" for m in starts], "people": people}
+
+
+def refresh():
+    """Count again and keep the figures."""
+    figures = json.dumps(count(), ensure_ascii=False)
+    with database.atomic():
+        TrendCache.insert(id=1, counted_at=clock.utcnow(), figures=figures).on_conflict(
+            conflict_target=[TrendCache.id], update={TrendCache.counted_at: clock.utcnow(),
+                                                     TrendCache.figures: figures}).execute()
+
+
+scheduler.job("trends.refresh", REFRESH)(refresh)
+
+
+def current():
+    """(figures, counted_at): the kept count, made now if there is none or it's from an earlier day."""
+    row = TrendCache.get_or_none(TrendCache.id == 1)
+    today = clock.today(_tz())
+    if row is None or clock.to_local(row.counted_at, _tz()).date() != today:
+        refresh()
+        row = TrendCache.get_by_id(1)
+    return json.loads(row.figures), row.counted_at
