@@ -203,7 +203,7 @@ def init(path):
 
 
 # Every module with tables, lowest layer first.
-SCHEMA_MODULES = ["users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends"]
+SCHEMA_MODULES = ["users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
 
 
 def create_schema():

@@ -55,7 +55,7 @@ def _rate(part, whole):
     return round(100 * part / whole, 1) if whole else None
 
 
-def _coverage(user, first, last):
+def coverage(user, first, last):
     """Checkpoint-days of the daily kinds in the assistant's zones that were checked, of those owed."""
     zones = zone_ids_of(user)
     if not zones:
@@ -91,7 +91,7 @@ def count(today=None):
                 & FollowUp.result.in_(("满意", "基本满意", "不满意"))).tuples()]
             series["response"].append(_rate(on_time, len(tickets)))
             series["satisfaction"].append(_rate(sum(1 for a in answers if a != "不满意"), len(answers)))
-            series["coverage"].append(_coverage(user, first, last))
+            series["coverage"].append(coverage(user, first, last))
             series["reopen"].append(_rate(sum(1 for t in tickets if t.reopen_count), len(tickets)))
         people.append({"name": user.display_name, "metrics": series})
     return {"months": [f"{m:%Y-%m}" for m in starts], "people": people}

@@ -244,6 +244,10 @@ ACCESS = {
     "POST /meetings/new": (SUPERVISOR, ASSISTANT),
     "GET /meetings/<int:meeting_id>": (SUPERVISOR, ASSISTANT),
     "GET /trends": (SUPERVISOR,),
+    "GET /summaries": (SUPERVISOR, ASSISTANT),
+    "GET /summaries/<int:user_id>/<month>": (SUPERVISOR,),
+    "POST /summaries/<int:user_id>/<month>": (SUPERVISOR,),
+    "GET /summaries/<int:user_id>/<month>.pdf": (SUPERVISOR,),
     "GET /exports": (SUPERVISOR,),
     "POST /exports": (SUPERVISOR,),
     "GET /worklog": (SUPERVISOR, ASSISTANT),
@@ -348,7 +352,7 @@ def _customer_ids(assistant, home):
     evaluations.set_start(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
     evaluation = evaluations.open_evaluation(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
     return {"visit_id": visit.id, "need_id": need.id, "item_id": item.id, "service_id": order.id,
-            "evaluation_id": evaluation.id, "day": FROZEN.date().isoformat(),
+            "evaluation_id": evaluation.id, "day": FROZEN.date().isoformat(), "month": "2026-11",
             "meeting_id": meetings.record_meeting(assistant, day=FROZEN.date(), kind="部门例会", topic="周例会",
                                                   attendees=[assistant], actions=["清理3号楼地库杂物"]).id}
 

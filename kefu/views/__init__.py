@@ -21,6 +21,7 @@ def register(app):
     from . import renovations
     from . import services
     from . import shops
+    from . import summaries
     from . import tickets
     from . import trends
     from . import users
@@ -29,7 +30,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends):
+                   exports, meetings, trends, summaries):
         app.register_blueprint(module.bp)
 
 

@@ -1,0 +1,119 @@
+"""Monthly summaries: the draft's figures are counts of the month's records of that assistant; the
+month's cases to analyse; the assistant writes and submits, the supervisor signs off, which freezes the
+figures; the A4 print."""
+import datetime
+import io
+import re
+
+import pypdf
+import pytest
+
+from conftest import text
+from kefu import customers
+from kefu import patrols
+from kefu import summaries
+from kefu import tickets
+from kefu.summaries import SummaryError
+from test_tickets import intake
+from test_tickets import sh
+from test_tickets import traveller  # noqa: F401 (fixture)
+from test_tickets import world  # noqa: F401 (fixture)
+
+NOVEMBER = datetime.date(2026, 11, 1)
+
+
+@pytest.fixture
+def month(world, traveller):
+    """November for 张助理: three requests at 1-1-101 (two 工程维修 一般, one 保洁 重要, one reopened, one a
+    case), one of 王助理's and one of October's; a finding sent to 工程部 and closed; two visits, one at
+    07:30; one need."""
+    traveller.move_to(sh(10, 31, 23, 50))
+    intake(world, description="十月的")
+    traveller.move_to(sh(11, 2, 9, 0))
+    first = intake(world, description="厨房漏水")
+    intake(world, description="卫生间漏水")
+    intake(world, category="保洁", tier=world.important, description="楼道垃圾", household=world.neighbour)
+    intake(world, actor=world.assistant2, household=world.home2)
+    first = tickets.respond(world.assistant, first, first.version, "电话", "")
+    first = tickets.resolve_on_the_spot(world.assistant, first, first.version, "修好了")
+    first = tickets.record_followup(world.assistant, first, first.version, "电话", "不满意", "又漏了")
+    first = tickets.mark_case(world.assistant, first, first.version, "密封圈老化", "更换密封圈", "定期检查")
+    traveller.move_to(sh(11, 3, 10, 0))
+    point = patrols.create_checkpoint(world.supervisor, kind="public", name="1号楼 大堂", zone=world.zone,
+                                      checklist=patrols.Checklist.get(patrols.Checklist.code == "facility"))
+    answers = {i.id: ("ok", "") for i in point.checklist.live_items()}
+    answers[next(iter(answers))] = ("fail", "地面积水")
+    check, _ = patrols.record_check(world.assistant, point, "scan", answers)
+    finding = check.findings.get()
+    finding, order = patrols.raise_order(world.assistant, finding, finding.version, world.engineering, "拖干",
+                                         sh(11, 4, 10, 0))
+    from kefu import workorders
+    order = workorders.accept(world.engineer, order, order.version)
+    traveller.move_to(sh(11, 3, 14, 0))
+    order = workorders.report_done(world.engineer, order, order.version, "已拖干")
+    workorders.inspect(world.assistant, order, order.version, True)
+    traveller.move_to(sh(11, 20, 19, 0))
+    customers.record_visit(world.assistant, at=sh(11, 20, 7, 30), form="上门", households=[world.home],
+                           opinions=[("建议", "多装路灯", None)])
+    customers.record_visit(world.assistant, at=sh(11, 20, 15, 0), form="上门", households=[world.home],
+                           opinions=[("表扬", "保洁很好", None)])
+    customers.record_need(world.assistant, world.home, "代买药", "latent", "代购代办", "拜访")
+    traveller.move_to(sh(11, 27, 10, 0))
+    return first
+
+
+def test_the_drafts_figures_count_the_months_records(world, month):
+    figures = summaries.figures(world.assistant, NOVEMBER)
+    assert figures["feedback"]["tickets"] == 3
+    assert figures["by_category"] == {"工程维修": 2, "保洁": 1} and figures["by_tier"] == {"一般": 2, "重要": 1}
+    assert (figures["reopened"], figures["reopen_rate"]) == (1, 33.3)
+    assert figures["repeats"] == {"1-1-101": 2}
+    assert figures["findings"] == {"工程部": {"count": 1, "closed": 1, "avg_hours": 4.0}}
+    assert (figures["visits"], figures["visits_in_window"], figures["needs"], figures["service_orders"]) == (2, 1, 1, 0)
+    assert [t.id for t in summaries.cases_of(world.assistant, NOVEMBER)] == [month.id]
+
+
+def test_written_submitted_signed_and_then_frozen(world, month):
+    summary = summaries.summary_for(world.assistant, datetime.date(2026, 11, 15))
+    assert summary.month == NOVEMBER and summaries.summary_for(world.assistant, NOVEMBER).id == summary.id
+    with pytest.raises(SummaryError, match="助理提交后"):
+        summaries.sign(world.supervisor, summary, summary.version, "好")
+    with pytest.raises(SummaryError) as refused:
+        summaries.save(world.assistant, summary, summary.version, "", "", {}, submit=True)
+    assert refused.value.field == "summary"
+    with pytest.raises(SummaryError, match="自己的"):
+        summaries.save(world.assistant2, summary, summary.version, "总结", "方案", {})
+    summary = summaries.save(world.assistant, summary, summary.version, "本月受理三件", "加强巡查",
+                             {month.id: "密封圈老化导致返修", 999: "不是本月案例"}, submit=True)
+    assert summary.state == "submitted" and summary.case_notes == {month.id: "密封圈老化导致返修"}
+    summary = summaries.sign(world.supervisor, summary, summary.version, "总结到位")
+    before = summaries.figures_of(summary)
+    intake(world, description="签阅后又来一件")
+    assert summaries.figures_of(summary) == before  # frozen
+    assert summaries.figures(world.assistant, NOVEMBER)["feedback"]["tickets"] == 4
+    with pytest.raises(SummaryError, match="已签阅"):
+        summaries.save(world.assistant, summary, summary.version, "改", "改", {})
+
+
+def test_a_month_not_begun_has_no_summary(world):
+    with pytest.raises(SummaryError):
+        summaries.summary_for(world.assistant, datetime.date(2026, 12, 1))
+
+
+def test_the_assistant_writes_and_the_supervisor_signs_and_prints(world, month, as_user):
+    mine = as_user(world.assistant)
+    page = f"/summaries/{world.assistant.id}/2026-11"
+    shown = text(mine.get(page))
+    assert "受理诉求 3 件" in shown and "厨房漏水" in shown and "同一地点重复诉求" in shown
+    refused = mine.post(page, data={"version": "1", "summary": "", "solutions": "", "submit": "1"})
+    assert refused.status_code == 422 and "请填写工作总结" in text(refused)
+    mine.post(page, data={"version": "1", "summary": "本月受理三件，一件返修", "solutions": "雨季前检查楼道排水",
+                          f"case-{month.id}": "密封圈老化导致返修", "submit": "1"})
+    assert as_user(world.assistant2).get(page).status_code == 403
+    boss = as_user(world.supervisor)
+    boss.post(page, data={"version": "2", "comment": "总结到位", "sign": "1"})
+    paper = re.sub(r"\s+", "", "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(
+        boss.get(f"{page}.pdf").data)).pages))
+    for expected in ("客户助理月度工作总结", "张助理", "2026年11月1日至2026年11月30日", "受理诉求3件", "工程维修",
+                     "本月受理三件，一件返修", "密封圈老化导致返修", "雨季前检查楼道排水", "总结到位", "刘主管"):
+        assert expected in paper, expected
