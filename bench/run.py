@@ -37,8 +37,9 @@ ASSISTANT = "zhuli1"
 SUPERVISOR = "zhuguan"
 
 
-def pages(ticket_id, zone_id, checkpoint_id, shop_id):
-    """(key, label, who, url) for each measured page."""
+def pages(ticket_id, zone_id, checkpoint_id, shop_id, documents=None):
+    """(key, label, who, url) for each measured page (and PDF, measured against the reference PDF)."""
+    evaluation_id, user_id, month = documents or (0, 0, "")
     return [
         ("bare", "bare Flask (same app)", ASSISTANT, "/_bench/bare"),
         ("today_assistant", "今日 · 客户助理", ASSISTANT, "/"),
@@ -54,6 +55,9 @@ def pages(ticket_id, zone_id, checkpoint_id, shop_id):
         ("shops", "商铺登记 · 营业执照（客户助理）", ASSISTANT, "/shops"),
         ("shop", "商铺详情（执照、巡查、变更历史）", ASSISTANT, f"/shops/{shop_id}"),
         ("trends", "趋势 · 12 个月 × 每位助理（客服主管）", SUPERVISOR, "/trends"),
+        ("reference_pdf", "参照：一页中文 A4 PDF", SUPERVISOR, "/_bench/reference.pdf"),
+        ("evaluation_pdf", "岗位评估表 PDF（已签字；倍数对参照 PDF）", SUPERVISOR, f"/evaluations/{evaluation_id}.pdf"),
+        ("summary_pdf", "月度工作总结 PDF（按当月记录生成；倍数对参照 PDF）", SUPERVISOR, f"/summaries/{user_id}/{month}.pdf"),
     ]
 
 
@@ -108,7 +112,57 @@ def _make_app(path, instance):
                       "TESTING": False, "SCHEDULER": False, "DEMO": False, "SECRET_KEY": "bench-secret-key"})
     # The yardstick: the least a response can cost in this app (hooks, session, headers included).
     app.add_url_rule("/_bench/bare", "bench_bare", lambda: "ok")
+    app.add_url_rule("/_bench/reference.pdf", "bench_reference", _reference_pdf)
     return app
+
+
+REFERENCE = """{% extends "print_base.html" %}{% block title %}参照文件{% endblock %}{% block body %}
+<h1>参 照 文 件</h1><p class="subtitle">一页中文 A4，量 PDF 的基准</p>
+<table><thead><tr><th>序号</th><th>项目</th><th>说明</th></tr></thead><tbody>
+{% for n in range(1, 21) %}<tr><td>{{ n }}</td><td>客户诉求响应与跟踪</td>
+<td>客户助理接到诉求后一小时内回应客户，派工给业务块，验收合格后回访直至客户满意。</td></tr>{% endfor %}
+</tbody></table><div class="signatures"><div>客户助理：</div><div>客服主管：</div></div>{% endblock %}"""
+
+
+def _reference_pdf():
+    """The yardstick for documents: one A4 page of Chinese text and a table, through the same fonts and
+    print styles as the app's documents, no database work."""
+    from flask import make_response
+    from flask import render_template_string
+    from weasyprint import HTML
+
+    from kefu import ROOT as APP_ROOT
+    from kefu.estate import Estate
+
+    html = render_template_string(REFERENCE, estate=Estate.current(), printed_on="2026年1月1日")
+    response = make_response(HTML(string=html, base_url=APP_ROOT + "/").write_pdf())
+    response.headers["Content-Type"] = "application/pdf"
+    return response
+
+
+def _documents(end):
+    """A signed evaluation and a monthly summary of the assistant, made in the working copy: the
+    evaluation of the first month after a start three months before the data's end; the summary of
+    the data's last whole month. Returns (evaluation id, user id, "YYYY-MM")."""
+    from dateutil.relativedelta import relativedelta
+
+    from kefu import clock
+    from kefu import evaluations
+    from kefu import summaries
+    from kefu.users import User
+
+    user = User.get(User.username == ASSISTANT)
+    supervisor = User.get(User.username == SUPERVISOR)
+    today = clock.today(clock.zone())
+    started = today - relativedelta(months=3)
+    evaluations.set_start(supervisor, user, started)
+    evaluation = evaluations.open_evaluation(supervisor, user, started)
+    scores = {item.id: (80, "") for item in evaluations.EvaluationItem.ordered()}
+    evaluation = evaluations.save_scores(supervisor, evaluation, evaluation.version, scores, "基准")
+    evaluation = evaluations.sign_off(supervisor, evaluation, evaluation.version)
+    month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    summaries.summary_for(user, month)
+    return evaluation.id, user.id, f"{month:%Y-%m}"
 
 
 def _sign_in(app, username):
@@ -128,6 +182,10 @@ SHOP_BADGE = re.compile(r'<span class="badge[^"]*">(无执照|执照过期|即�
 def _check(key, response, expect=None):
     """Fail loudly rather than time an error page or an empty list (`expect`: what the probe found)."""
     expect = expect or {}
+    if key.endswith("_pdf"):
+        assert response.status_code == 200, (key, response.status_code)
+        assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF"), (key, "not a PDF")
+        return len(response.data)
     body = response.get_data(as_text=True)
     assert response.status_code == 200, (key, response.status_code, body[:300])
     if key.startswith("list"):
@@ -200,10 +258,12 @@ class Estate:
         self.path = os.path.join(self.work, "kefu.sqlite3")
         shutil.copyfile(source, self.path)
         self.end = datetime.datetime.fromisoformat(self.meta["end_utc"]).replace(tzinfo=datetime.timezone.utc)
-        self.plan = pages(ticket_id, self.zone_id, checkpoint_id, shop_id)
         with self.active():
             self.app = _make_app(self.path, self.work)
             self.clients = {who: _sign_in(self.app, who) for who in (ASSISTANT, SUPERVISOR)}
+            with self.app.app_context():
+                documents = _documents(self.end)
+        self.plan = pages(ticket_id, self.zone_id, checkpoint_id, shop_id, documents)
 
     def active(self):
         """Bind the app's database to this copy (as create_app did) and freeze the clock at the data's now."""
@@ -249,7 +309,7 @@ def measure(rounds, per_round, quiet=False):
                 with estate.active():
                     for key, label, who, url in estate.plan:
                         get = estate.clients[who].get
-                        for _ in range(per_round):
+                        for _ in range(per_round if not key.endswith("_pdf") else max(per_round // 5, 1)):
                             started = time.perf_counter()
                             get(url)
                             info[key]["samples"].append((time.perf_counter() - started) * 1000)
@@ -383,6 +443,9 @@ def machine():
             "os": platform.platform()}
 
 
+TARGET_PDF = 3  # a document renders in at most 3× the reference page (issue 8)
+
+
 def table(small, large):
     """Rows of (label, 1y ms, 10y ms, ×bare, 10y/1y, verdict)."""
     bare = large["pages"]["bare"]["median"]
@@ -390,8 +453,11 @@ def table(small, large):
     for key, page in large["pages"].items():
         one, ten = small["pages"][key]["median"], page["median"]
         vs_bare, growth = ten / bare, ten / one
-        if key == "bare":
+        if key in ("bare", "reference_pdf"):
             verdict = "—"
+        elif key.endswith("_pdf"):
+            vs_bare = ten / large["pages"]["reference_pdf"]["median"]
+            verdict = "PASS" if vs_bare <= TARGET_PDF else f"FAIL (>{TARGET_PDF:g}× reference PDF)"
         else:
             misses = []
             if vs_bare > TARGET_BARE:
