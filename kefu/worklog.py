@@ -30,6 +30,10 @@ KINDS = {"ticket": "诉求", "workorder": "派工单", "check": "巡查", "findi
          "evaluation": "岗位评估", "meeting": "例会"}
 
 
+# Not work done: the notes show on their own, and signing in or changing one's password is the account's.
+NOT_WORK = ("worknote", "user")
+
+
 class WorklogError(RuleError):
     pass
 
@@ -82,7 +86,7 @@ def entries(user, first, last):
     _, end = clock.day_bounds(last, _tz())
     found, previous = [], None
     for event in (Event.select().where((Event.actor_id == user.id) & (Event.at >= start) & (Event.at < end)
-                                       & (Event.record_type != "worknote"))
+                                       & Event.record_type.not_in(NOT_WORK))
                   .order_by(Event.at, Event.id)):
         if previous is not None and event.at - previous < BURST:
             previous = event.at

@@ -87,3 +87,8 @@ def test_an_assistant_keeps_their_record_and_the_supervisor_reads_and_prints_it(
     for expected in ("客户助理工作记录", "张助理", "2026年11月23日至2026年11月29日", "周三的漏水", "周五的漏水",
                      "与工程部沟通漏水维修方案", "客服主管审阅"):
         assert expected in paper, expected
+
+
+def test_signing_in_is_not_work(world, as_user):
+    as_user(world.assistant)
+    assert worklog.entries(world.assistant, DAY, DAY) == []
