@@ -113,7 +113,26 @@ class Evaluation(VoidableMixin, VersionedMixin, BaseModel):
         return f"{self.period_start:%Y-%m-%d} 至 {self.period_end:%Y-%m-%d}"
 
 
-MODELS = [ServiceStart, EvaluationSettings, EvaluationItem, Evaluation]
+class UnitReview(BaseModel):
+    """The supervisor asks a business-unit head to score some items (e.g. 团队协作) of an evaluation;
+    their scores stand beside the supervisor's on the form."""
+
+    evaluation = peewee.ForeignKeyField(Evaluation, backref="reviews", on_delete="CASCADE")
+    reviewer = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    items = peewee.TextField()                 # [item id, …] asked about
+    scores = peewee.TextField(default="{}")    # item id → {"score", "note"}
+    asked_at = peewee.DateTimeField()
+    answered_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("reviewer", "answered_at"), False), (("evaluation", "reviewer"), True))
+
+    @property
+    def item_ids(self):
+        return json.loads(self.items)
+
+
+MODELS = [ServiceStart, EvaluationSettings, EvaluationItem, Evaluation, UnitReview]
 
 
 def seed():
@@ -342,7 +361,74 @@ def sheet(evaluation):
     total, grade = totals(figures["feedback_score"], internal_score, weight)
     return {"figures": figures, "items": [{"id": item.id, "name": item.name, "weight": item.weight, "score": score,
                                            "note": note} for item, score, note in rows],
-            "internal_score": internal_score, "feedback_weight": weight, "total": total, "grade": grade}
+            "internal_score": internal_score, "feedback_weight": weight, "total": total, "grade": grade,
+            "reviews": reviews_of(evaluation)}
+
+
+def ask_unit(actor, evaluation, reviewer, items):
+    """Ask a business unit's staff member to score `items` of a draft evaluation."""
+    if evaluation.is_signed or evaluation.voided_at is not None:
+        raise EvaluationError("只有未签字的评估可以请业务块评分")
+    if reviewer is None or reviewer.role != "unit" or not reviewer.is_active:
+        raise EvaluationError("请选择业务块人员", "reviewer")
+    items = [item for item in items if item.voided_at is None]
+    if not items:
+        raise EvaluationError("请选择要评分的项目", "items")
+    with database.atomic():
+        try:
+            with database.atomic():
+                review = UnitReview.create(evaluation=evaluation, reviewer=reviewer, items=json.dumps(
+                    [item.id for item in items]), asked_at=clock.utcnow())
+        except peewee.IntegrityError:
+            raise EvaluationError(f"已请 {reviewer.display_name} 评分", "reviewer")
+        events.record(actor, evaluation, "请业务块评分",
+                      note=f"{reviewer.display_name}：" + "、".join(item.name for item in items))
+    return review
+
+
+def answer_review(actor, review, scores):
+    """The unit's scores (0–100, a note each) for the items asked, once, before the sign-off."""
+    if actor.id != review.reviewer_id:
+        raise EvaluationError("只能填写请您评分的项目")
+    if review.answered_at is not None:
+        raise EvaluationError("已经评过分了")
+    if review.evaluation.is_signed:
+        raise EvaluationError("评估已签字确认")
+    names = {item.id: item.name for item in EvaluationItem.select().where(EvaluationItem.id.in_(review.item_ids))}
+    cleaned = {}
+    for item_id in review.item_ids:
+        score, note = scores.get(item_id, (None, ""))
+        if score is None or not 0 <= score <= 100:
+            raise EvaluationError(f"“{names.get(item_id, '')}”请打 0–100 分", f"score-{item_id}")
+        cleaned[str(item_id)] = {"score": score, "note": checked_text(note, 200, "说明", f"note-{item_id}",
+                                                                     error=EvaluationError)}
+    with database.atomic():
+        if UnitReview.update(scores=json.dumps(cleaned, ensure_ascii=False), answered_at=clock.utcnow()).where(
+                (UnitReview.id == review.id) & UnitReview.answered_at.is_null()).execute() != 1:
+            raise EvaluationError("已经评过分了")
+        events.record(actor, review.evaluation, "业务块评分", note="；".join(
+            f"{names.get(int(k), k)} {v['score']}" for k, v in cleaned.items()))
+    return UnitReview.get_by_id(review.id)
+
+
+def reviews_of(evaluation):
+    """[{"reviewer", "unit", "answered", "scores": [{"name", "score", "note"}]}] for the form."""
+    items = {item.id: item.name for item in EvaluationItem.select()}
+    found = []
+    for review in evaluation.reviews.order_by(UnitReview.asked_at):
+        scores = json.loads(review.scores)
+        found.append({"reviewer": review.reviewer.display_name,
+                      "unit": review.reviewer.unit.name if review.reviewer.unit else "",
+                      "answered": review.answered_at is not None,
+                      "scores": [{"name": items.get(item_id, ""), **scores.get(str(item_id), {"score": None, "note": ""})}
+                                 for item_id in review.item_ids]})
+    return found
+
+
+def waiting_for(reviewer):
+    return list(UnitReview.select().join(Evaluation).where(
+        (UnitReview.reviewer == reviewer) & UnitReview.answered_at.is_null() & (Evaluation.state == "draft")
+        & Evaluation.voided_at.is_null()).order_by(UnitReview.asked_at))
 
 
 def sign_off(actor, evaluation, expected_version):

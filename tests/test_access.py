@@ -261,6 +261,9 @@ ACCESS = {
     "GET /evaluations/<int:evaluation_id>": (SUPERVISOR, ASSISTANT),
     "POST /evaluations/<int:evaluation_id>": (SUPERVISOR,),
     "POST /evaluations/<int:evaluation_id>/comment": (ASSISTANT,),
+    "POST /evaluations/<int:evaluation_id>/ask": (SUPERVISOR,),
+    "GET /evaluations/reviews/<int:review_id>": (UNIT,),
+    "POST /evaluations/reviews/<int:review_id>": (UNIT,),
     "GET /evaluations/<int:evaluation_id>.pdf": (SUPERVISOR, ASSISTANT),
     "GET /admin/evaluation-items": (ADMIN,),
     "POST /admin/evaluation-items": (ADMIN,),
@@ -351,8 +354,10 @@ def _customer_ids(assistant, home):
     order, _ = services.create_order(assistant, home, item, "开锁", charged=True, fee_told="50元/次", need=need)
     evaluations.set_start(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
     evaluation = evaluations.open_evaluation(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
+    unit_person = users.User.get(users.User.role == "unit")
+    review = evaluations.ask_unit(assistant, evaluation, unit_person, list(evaluations.EvaluationItem.ordered())[-1:])
     return {"visit_id": visit.id, "need_id": need.id, "item_id": item.id, "service_id": order.id,
-            "evaluation_id": evaluation.id, "day": FROZEN.date().isoformat(), "month": "2026-11",
+            "evaluation_id": evaluation.id, "review_id": review.id, "day": FROZEN.date().isoformat(), "month": "2026-11",
             "meeting_id": meetings.record_meeting(assistant, day=FROZEN.date(), kind="部门例会", topic="周例会",
                                                   attendees=[assistant], actions=["清理3号楼地库杂物"]).id}
 

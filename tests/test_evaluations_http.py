@@ -85,3 +85,30 @@ def test_the_administrator_reweighs_and_adds_items(world, as_user):
     names = [i.name for i in EvaluationItem.ordered()]
     assert "安全意识" in names and items[-1].name not in names
     assert evaluations.EvaluationSettings.current().feedback_weight == 50
+
+
+def test_a_business_unit_scores_the_items_the_supervisor_asks_about(world, as_user):
+    evaluations.set_start(world.supervisor, world.assistant, START)
+    boss = as_user(world.supervisor)
+    boss.post("/evaluations/open", data={"user": str(world.assistant.id), "period": "2026-09-01"})
+    evaluation = Evaluation.get()
+    teamwork = next(i for i in EvaluationItem.ordered() if i.name == "团队协作")
+    boss.post(f"/evaluations/{evaluation.id}/ask", data={"reviewer": str(world.engineer.id),
+                                                          "items": [str(teamwork.id)]})
+    again = boss.post(f"/evaluations/{evaluation.id}/ask", data={"reviewer": str(world.engineer.id),
+                                                                  "items": [str(teamwork.id)]})
+    assert again.status_code == 303 and evaluations.UnitReview.select().count() == 1
+    engineer = as_user(world.engineer)
+    today = text(engineer.get("/"))
+    assert "请您评分（1）" in today and "张助理 · 月度评估" in today
+    review = evaluations.UnitReview.get()
+    wrong = engineer.post(f"/evaluations/reviews/{review.id}", data={f"score-{teamwork.id}": "120"})
+    assert wrong.status_code == 422 and "请打 0–100 分" in text(wrong) and 'value="120"' in html(wrong)
+    engineer.post(f"/evaluations/reviews/{review.id}", data={f"score-{teamwork.id}": "88",
+                                                            f"note-{teamwork.id}": "配合返工及时"})
+    assert "请您评分" not in text(engineer.get("/"))
+    assert as_user(world.cleaner).get(f"/evaluations/reviews/{review.id}").status_code == 403
+    page = text(as_user(world.supervisor).get(f"/evaluations/{evaluation.id}"))
+    assert "业务块评分" in page and "工程部 · 李师傅" in page and "团队协作：88（配合返工及时）" in page
+    printed = paper(as_user(world.supervisor).get(f"/evaluations/{evaluation.id}.pdf"))
+    assert "业务块评分（供参考）：工程部李师傅：团队协作88" in printed

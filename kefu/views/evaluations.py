@@ -169,6 +169,8 @@ def show(evaluation_id):
         for row in current["items"]:
             row.update({k: v for k, v in typed["scores"].get(str(row["id"]), {}).items()})
     context = dict(evaluation=evaluation, sheet=current, figures=FIGURES, errors=errors,
+                   unit_people=list(User.active_with_role("unit")) if current_user.role == "supervisor" else [],
+                   all_items=list(EvaluationItem.ordered()),
                    comment=typed["comment"] if typed else evaluation.comment, title=evaluation.kind_label,
                    back=url_for("evaluations.staff", user_id=evaluation.user_id)
                    if current_user.role == "supervisor" else url_for("evaluations.index"),
@@ -176,6 +178,49 @@ def show(evaluation_id):
     if errors:
         return invalid("evaluations/show.html", **context)
     return render("evaluations/show.html", **context)
+
+
+@bp.route("/evaluations/<int:evaluation_id>/ask", methods=["POST"])
+@roles("supervisor")
+def ask(evaluation_id):
+    """请业务块评分: a unit's staff member scores the items chosen."""
+    evaluation = _evaluation(evaluation_id)
+    reviewer = User.live().where((User.id == request.form.get("reviewer", 0, type=int)) & (User.role == "unit")).first()
+    chosen = {int(v) for v in request.form.getlist("items") if v.isdigit()}
+    try:
+        rules.ask_unit(current_user, evaluation, reviewer,
+                       [item for item in EvaluationItem.ordered() if item.id in chosen])
+    except RuleError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"已请 {reviewer.display_name} 评分，对方会在手机上看到", "success")
+    return redirect(url_for("evaluations.show", evaluation_id=evaluation.id), code=303)
+
+
+@bp.route("/evaluations/reviews/<int:review_id>", methods=["GET", "POST"])
+@roles("unit")
+def review(review_id):
+    """A business unit's scores for the items the supervisor asked about."""
+    review = rules.UnitReview.get_or_none(rules.UnitReview.id == review_id)
+    if review is None:
+        abort(404)
+    if review.reviewer_id != current_user.id:
+        abort(403)
+    items = list(EvaluationItem.select().where(EvaluationItem.id.in_(review.item_ids)).order_by(EvaluationItem.sort))
+    errors = {}
+    if request.method == "POST":
+        scores, errors = _scores_from(request.form, items)
+        if not errors:
+            try:
+                rules.answer_review(current_user, review, scores)
+                return done("已提交评分，谢谢", "home.index")
+            except RuleError as error:
+                errors[error.field or "form"] = error.message
+    context = dict(review=review, evaluation=review.evaluation, items=items, errors=errors, typed=request.form,
+                   title="请您评分", back=url_for("home.index"))
+    if errors:
+        return invalid("evaluations/review.html", **context)
+    return render("evaluations/review.html", **context)
 
 
 @bp.route("/evaluations/<int:evaluation_id>/comment", methods=["POST"])

@@ -97,6 +97,7 @@ def index():
             .order_by(Ticket.created_at.desc()))
     elif current_user.role == "unit":
         context["todo"] = list(WorkOrder.queue_for_unit(current_user.unit_id))
+        context["reviews"] = evaluations.waiting_for(current_user)
         context["waiting"] = list(WorkOrder.cards().where((WorkOrder.unit == current_user.unit_id)
                                                            & (WorkOrder.state == "reported")))
     if current_user.role in ("assistant", "supervisor"):
