@@ -112,14 +112,3 @@ def test_a_business_unit_scores_the_items_the_supervisor_asks_about(world, as_us
     assert "业务块评分" in page and "工程部 · 李师傅" in page and "团队协作：88（配合返工及时）" in page
     printed = paper(as_user(world.supervisor).get(f"/evaluations/{evaluation.id}.pdf"))
     assert "业务块评分（供参考）：工程部李师傅：团队协作88" in printed
-
-
-def test_the_supervisors_today_shows_todays_coverage_of_every_zone(world, as_user):
-    from kefu import patrols
-    for zone, name in ((world.zone, "一区 南门岗"), (world.zone2, "二区 北门岗")):
-        patrols.create_checkpoint(world.supervisor, kind="security", name=name, zone=zone,
-                                  checklist=patrols.Checklist.get(patrols.Checklist.code == "security"))
-    post = patrols.Checkpoint.get(patrols.Checkpoint.name == "一区 南门岗")
-    patrols.record_check(world.assistant, post, "scan", {i.id: ("ok", "") for i in post.checklist.live_items()})
-    page = text(as_user(world.supervisor).get("/"))
-    assert "今日巡视覆盖（全部区域） 1/2 安保岗位" in page

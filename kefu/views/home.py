@@ -133,10 +133,8 @@ def _supervisor_today():
     """The supervisor's desk: escalations with their age, late tickets, visits that can't be made."""
     # One query for everything on the desk, sorted into its lists here.
     wanted = list(_DESK(clock.utcnow()))
-    zones = list(Zone.live().order_by(Zone.name))
     return {
-        "zones": _zone_summary(zones),
-        "patrol_board": patrols.coverage_today([z.id for z in zones], lists=False) if zones else {},
+        "zones": _zone_summary(list(Zone.live().order_by(Zone.name))),
         "escalated": sorted((t for t in wanted if t.escalation_level > 0), key=lambda t: t.escalated_at),
         "desk_limit": DESK_LIMIT,
         "late": sorted((t for t in wanted if t.escalation_level == 0 and t.state != "resolved"),
