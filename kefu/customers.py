@@ -414,7 +414,9 @@ def answer_need(actor, need, expected_version, outcome, reason="", reaction=""):
 
 
 def needs_in(zone_ids, outcomes=("open", "study"), limit=200):
-    return list(Need.live().where(Need.zone.in_(zone_ids) & Need.outcome.in_(outcomes))
+    """The needs of these zones in `outcomes`, newest first, each with its household (one query)."""
+    return list(Need.select(Need, Household).join(Household)
+                .where(Need.voided_at.is_null() & Need.zone.in_(zone_ids) & Need.outcome.in_(outcomes))
                 .order_by(Need.created_at.desc()).limit(limit))
 
 

@@ -345,5 +345,11 @@ def open_in(zone_ids):
     to schedule), then by time."""
     order = peewee.Case(ServiceOrder.state, [("callback", 0), ("rework", 1), ("unscheduled", 2), ("unconfirmed", 3),
                                              ("scheduled", 4)], 5)
-    return list(ServiceOrder.select().where(ServiceOrder.zone.in_(zone_ids) & ServiceOrder.state.in_(OPEN))
+    return list(cards().where(ServiceOrder.zone.in_(zone_ids) & ServiceOrder.state.in_(OPEN))
                 .order_by(order, ServiceOrder.agreed_at.asc(nulls="last"), ServiceOrder.id))
+
+
+def cards():
+    """Service orders with what their cards show (the household and the service) in one query."""
+    return ServiceOrder.select(ServiceOrder, Household, ServiceItem).join(Household).join_from(
+        ServiceOrder, ServiceItem)

@@ -23,6 +23,7 @@ from .. import clock
 from .. import customers as rules
 from .. import estate as estate_rules
 from .. import events
+from .. import services as service_rules
 from .. import tickets as ticket_rules
 from ..customers import Need
 from ..customers import Opinion
@@ -111,7 +112,7 @@ def household(household_id):
                   visits=visits, opinions=opinions,
                   renovations=list(Renovation.live().where(Renovation.household == household)
                                    .order_by(Renovation.id.desc())),
-                  orders=list(ServiceOrder.select().where(ServiceOrder.household == household)
+                  orders=list(service_rules.cards().where(ServiceOrder.household == household)
                               .order_by(ServiceOrder.created_at.desc()).limit(20)),
                   timeline=events.timeline(household, limit=50))
 
@@ -369,7 +370,7 @@ def need(need_id):
                                                      form.reason.data or "", form.reaction.data or ""),
                      "已记录答复", here, "customers/need.html", ready=need.outcome in ("open", "study"), need=need,
                      title=need.kind_label, back=url_for("customers.household", household_id=need.household_id),
-                     orders=list(ServiceOrder.select().where(ServiceOrder.need == need).order_by(ServiceOrder.id)),
+                     orders=list(service_rules.cards().where(ServiceOrder.need == need).order_by(ServiceOrder.id)),
                      timeline=events.timeline(need))
 
 
