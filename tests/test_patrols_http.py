@@ -15,6 +15,7 @@ from conftest import html
 from conftest import text
 from kefu import estate
 from kefu import patrols
+from kefu import scheduler
 from kefu import uploads
 from kefu import users
 from kefu.patrols import Check
@@ -223,6 +224,29 @@ def test_the_supervisor_sees_who_covered_what_each_day(world, post, as_user, tim
     assert "11-28 六 安保 0/1 漏 1" in person and "安保岗位未巡：一区东门岗" in person
     assert "11-27 五 安保 1/1 全覆盖" in person and "安保岗位扫码 1/1" in person
     assert as_user(world.assistant).get("/patrols/coverage").status_code == 403
+
+
+def test_the_supervisors_today_shows_each_assistants_coverage_kept_for_ten_minutes(world, post, as_user,
+                                                                                    time_machine):
+    gate = patrols.create_checkpoint(world.supervisor, kind="security", name="一区东门岗", zone=world.zone,
+                                     checklist=Checklist.get(code="security"))
+    time_machine.move_to(sh(11, 28, 10, 0), tick=False)  # nobody checked the gate on the 27th
+    supervisor = as_user(world.supervisor)
+    desk = text(supervisor.get("/")).split("巡查覆盖", 1)[1]
+    zhang, wang = desk.split("张助理", 1)[1].split("王助理", 1)
+    assert "昨日漏查 1 处" in zhang and "今日已查 0/2 · 昨日漏查：一区东门岗" in zhang  # the gate and the lobby
+    assert "昨日漏查 1 处" in wang and "二区北门岗" in wang and "统计于 10:00" in desk
+    assert f'href="/patrols/coverage#p{world.assistant.id}"' in html(supervisor.get("/"))
+    as_user(world.assistant).post(f"/c/{gate.token}", data=answers(gate))
+    supervisor = as_user(world.supervisor)
+    time_machine.move_to(sh(11, 28, 10, 15), tick=False)
+    assert "今日已查 0/2" in text(supervisor.get("/"))  # the kept count, ten minutes old
+    scheduler.run_due()  # the scheduler recounts every ten minutes
+    desk = text(supervisor.get("/"))
+    assert "今日已查 1/2" in desk and "统计于 10:15" in desk
+    time_machine.move_to(sh(11, 29, 9, 0), tick=False)  # the next day, before the scheduler's next count
+    zhang = text(supervisor.get("/")).split("巡查覆盖", 1)[1].split("张助理", 1)[1].split("王助理", 1)[0]
+    assert "昨日无漏查" in zhang and "今日已查 0/2" in zhang
 
 
 def test_the_administrator_edits_checklists_and_rules(world, post, as_user):

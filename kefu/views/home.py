@@ -13,6 +13,7 @@ from .. import clock
 from .. import evaluations
 from .. import patrols
 from .. import tickets
+from .. import trends
 from .. import workorders
 from ..auth import roles
 from ..db import Prepared
@@ -130,10 +131,14 @@ DESK_LIMIT = 20  # cards per list on the supervisor's 今日; the rest are a tap
 
 
 def _supervisor_today():
-    """The supervisor's desk: escalations with their age, late tickets, visits that can't be made."""
+    """The supervisor's desk: escalations with their age, late tickets, visits that can't be made,
+    each assistant's patrol coverage (kept, recounted every ten minutes) and evaluations due."""
     # One query for everything on the desk, sorted into its lists here.
     wanted = list(_DESK(clock.utcnow()))
+    coverage, coverage_counted_at = trends.coverage_now()
     return {
+        "coverage": coverage,
+        "coverage_counted_at": coverage_counted_at,
         "zones": _zone_summary(list(Zone.live().order_by(Zone.name))),
         "escalated": sorted((t for t in wanted if t.escalation_level > 0), key=lambda t: t.escalated_at),
         "desk_limit": DESK_LIMIT,
