@@ -127,7 +127,8 @@ def test_sign_in_shows_the_tabs_of_each_role(page, shot):
     for username, tabs in TABS.items():
         sign_in(page, username)
         expect(page.get_by_role("navigation", name="主导航").get_by_role("link")).to_have_text(tabs)
-        expect(page.get_by_role("link", name="今日")).to_have_attribute("aria-current", "page")
+        expect(page.get_by_role("navigation", name="主导航").get_by_role("link", name="今日", exact=True)) \
+            .to_have_attribute("aria-current", "page")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, username
         assert page.evaluate(OVERFLOWING) == [], username
         if username in SCREENSHOT_TODAY:
