@@ -3,7 +3,7 @@ SHELL := /bin/bash
 
 PYTEST_ARGS ?=
 
-.PHONY: help run test screenshots bench deps-run deps-test clean
+.PHONY: help run test screenshots bench deps-run deps-test clean soak
 
 help:
 	@echo "make run   # 启动客服系统（自动安装依赖），然后在浏览器打开显示的地址"
@@ -28,6 +28,11 @@ test: deps-test .venv/.installed
 
 screenshots: deps-test .venv/.installed
 	KEFU_SCREENSHOTS=docs .venv/bin/python -m pytest tests/browser -q
+
+# The crash, concurrency and hostile-input tests at length: 100 SIGKILL rounds, two minutes of
+# twenty clients, 300 generated examples per route and role.
+soak: deps-test .venv/.installed
+	KEFU_SOAK=1 .venv/bin/python -m pytest tests/test_crash.py tests/test_concurrency.py tests/test_hostile_input.py $(PYTEST_ARGS)
 
 bench: deps-run .venv/.installed
 	.venv/bin/python -m bench.run

@@ -3,6 +3,9 @@ import os
 import secrets
 
 from flask import Flask
+from flask import has_request_context
+from flask import request
+from flask.sessions import SecureCookieSessionInterface
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
 
@@ -12,6 +15,17 @@ csrf = CSRFProtect()
 htmx = HTMX()
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, its cookie marked Secure whenever the request came over HTTPS.
+
+    Behind a proxy, X-Forwarded-Proto only counts with TRUST_PROXY (ProxyFix); without it a
+    forged header can't make the app think the request was secure.
+    """
+
+    def get_cookie_secure(self, app):
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 def _truthy(value):
@@ -31,6 +45,7 @@ def create_app(test_config=None):
         DEMO=_truthy(os.environ.get("DEMO", "1")),
         DATABASE=os.path.join(instance, "kefu.sqlite3"),
         PHOTOS=os.path.join(instance, "photos"),
+        BACKUPS=os.environ.get("BACKUP_DIR") or os.path.join(instance, "backups"),
         MAX_CONTENT_LENGTH=80 * 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
@@ -47,8 +62,13 @@ def create_app(test_config=None):
         app.config.update(test_config)
     os.makedirs(instance, exist_ok=True)
     _secret_key(app)
+    # Flask-Login's remember cookie is never set (login_user is not asked to remember).
+    app.session_interface = SessionInterface()
 
-    db.init(app.config["DATABASE"])
+    app.config["MIGRATED"] = db.init(app.config["DATABASE"], durable=not app.config.get("TESTING"))
+    from . import backup
+
+    backup.configure(app.config["DATABASE"], app.config["PHOTOS"], app.config["BACKUPS"])
 
     @app.before_request
     def _connect():

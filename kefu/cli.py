@@ -1,4 +1,4 @@
-"""Command-line tasks: init-db, create-admin, demo and serve."""
+"""Command-line tasks: init-db, migrate, create-admin, demo, serve, backup and restore."""
 import os
 import sys
 
@@ -12,7 +12,7 @@ from .estate import Estate
 
 
 def init_app(app):
-    for command in (init_db, create_admin, demo, serve):
+    for command in (init_db, migrate, create_admin, demo, serve, backup, restore):
         app.cli.add_command(command)
 
 
@@ -22,6 +22,77 @@ def init_db():
     """Create the database tables (safe to run again)."""
     db.init(current_app.config["DATABASE"])
     click.echo(f"数据库已就绪：{current_app.config['DATABASE']}")
+
+
+@click.command("migrate")
+@with_appcontext
+def migrate():
+    """Apply the schema migrations not yet applied (the app also applies them at start)."""
+    from . import migrations
+
+    # Opening the app already migrated; what it applied is in MIGRATED.
+    ran = current_app.config.get("MIGRATED") or []
+    with db.database.connection_context():
+        ran += migrations.run()
+        history = migrations.applied()
+    for number, name in ran:
+        click.echo(f"已应用迁移 {number}：{name}")
+    if not ran:
+        click.echo("数据库结构已是最新。")
+    last = max(history)
+    click.echo(f"当前结构版本：{last}（{history[last][0]}），共 {len(history)} 个迁移。")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("dest", required=False)
+def backup(dest):
+    """Back up the database and photos into DEST (default: the instance's backups folder)."""
+    from . import backup as backups
+
+    dest = dest or current_app.config["BACKUPS"]
+    try:
+        folder = backups.backup(current_app.config["DATABASE"], current_app.config["PHOTOS"], dest)
+    except backups.BackupError as error:
+        click.echo(f"备份失败：{error.message}", err=True)
+        sys.exit(1)
+    manifest = backups.verify(folder)
+    with db.database.connection_context():
+        from . import events
+
+        events.record(None, Estate.current(), "备份", note=f"命令行：{folder}")
+    click.echo(f"已备份到 {folder}")
+    click.echo(f"  {sum(manifest['tables'].values())} 行数据，{len(manifest['photos'])} 个照片文件"
+               f"（其中 {manifest['photos_linked']} 个与上一份备份共用）")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("source")
+@click.option("--yes", is_flag=True, help="不再确认，直接替换当前数据")
+def restore(source, yes):
+    """Check the backup in SOURCE, then replace this instance's database and photos with it.
+    Stop the server first."""
+    from . import backup as backups
+
+    try:
+        manifest = backups.verify(source)
+    except backups.BackupError as error:
+        click.echo(f"不能恢复：{error.message}", err=True)
+        sys.exit(1)
+    click.echo(f"备份 {source} 检查通过：{manifest['made_at']} 制作，"
+               f"{sum(manifest['tables'].values())} 行数据，{len(manifest['photos'])} 个照片文件。")
+    if not yes:
+        click.confirm(f"请先停止服务。用它替换 {current_app.config['DATABASE']} 吗？", abort=True)
+    db.database.close()
+    backups.restore(source, current_app.config["DATABASE"], current_app.config["PHOTOS"])
+    for number, name in db.init(current_app.config["DATABASE"]):  # a backup from an older version
+        click.echo(f"已应用迁移 {number}：{name}")
+    with db.database.connection_context():
+        from . import events
+
+        events.record(None, Estate.current(), "恢复备份", note=source)
+    click.echo("已恢复。原来的数据库文件保留在同一目录（.before-restore-时间）。")
 
 
 @click.command("create-admin")
@@ -91,4 +162,7 @@ def serve(workers):
     sys.stdout.flush()
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
-                        "--access-logfile", "-", "--timeout", "60", "app:app"])
+                        "--access-logfile", "-", "--timeout", "60",
+                        # gunicorn's control socket sits in ~/.gunicorn, shared by every server of the
+                        # user: two estates (or a test) on one machine would take each other's.
+                        "--no-control-socket", "app:app"])

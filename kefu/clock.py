@@ -69,6 +69,9 @@ def today(tz):
 
 def day_bounds(day, tz):
     """The [start, end) of a local calendar day, as naive UTC, for querying stored times."""
+    # The calendar's first and last days can't be moved to UTC (a day typed as 0001-01-01 into a
+    # URL or a filter): they are read as their neighbours, which find the same nothing.
+    day = datetime.date.fromordinal(min(max(day.toordinal(), 2), datetime.date.max.toordinal() - 1))
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
     end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
     return to_utc_naive(start), to_utc_naive(end)

@@ -194,30 +194,43 @@ def rows(model, cursor):
     return made
 
 
-def init(path):
-    """Bind the database to a file and make sure the schema exists."""
-    database.init(path, pragmas=PRAGMAS)
+def init(path, durable=False):
+    """Bind the database to a file and make sure the schema exists; returns the migrations applied.
+
+    `durable`: every commit reaches the disk before it is acknowledged (synchronous=FULL), so it
+    survives a power cut as well as a crash of the server. With NORMAL (the tests' setting) a commit
+    survives the server being killed but may be lost if the machine loses power."""
+    database.init(path, pragmas={**PRAGMAS, "synchronous": "full"} if durable else PRAGMAS)
     database.connect(reuse_if_open=True)
-    create_schema()
+    ran = create_schema()
     database.close()
+    return ran
 
 
 # Every module with tables, lowest layer first.
-SCHEMA_MODULES = ["users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
+SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
 
 
 def create_schema():
-    """The one place tables are created."""
+    """The one place tables are created and migrations run; returns the migrations applied now.
+
+    A fresh database gets every table from the models; a database from before numbered migrations
+    gets any table it lacks. Then the numbered migrations bring either to the current schema
+    (kefu/migrations.py)."""
     import importlib
+
+    from . import migrations
 
     models = []
     for name in SCHEMA_MODULES:
         models += importlib.import_module(f"kefu.{name}").MODELS
     database.create_tables(models, safe=True)
+    ran = migrations.run()
     for name in SCHEMA_MODULES:
         seed = getattr(importlib.import_module(f"kefu.{name}"), "seed", None)
         if seed is not None:
             seed()
+    return ran
 
 
 def utc_naive(dt):

@@ -35,6 +35,10 @@ class Estate(VersionedMixin, BaseModel):
     service_weekdays = peewee.CharField(default="0123456")
     address = peewee.CharField(default="", max_length=200)
     phone = peewee.CharField(default="", max_length=40)
+    # Nightly backup (migration 4): on or off, the local hour it runs, how many copies are kept.
+    backup_nightly = peewee.BooleanField(default=False)
+    backup_hour = peewee.IntegerField(default=3)
+    backup_keep = peewee.IntegerField(default=14)
 
     @classmethod
     def current(cls):

@@ -21,8 +21,9 @@ class Event(BaseModel):
     data = peewee.TextField(default="")
 
     class Meta:
-        # The timeline of a record; and a person's day, for their work record.
-        indexes = ((("record_type", "record_id", "at"), False), (("actor_id", "at"), False))
+        # The timeline of a record; a person's day, for their work record; the audit log by action.
+        indexes = ((("record_type", "record_id", "at"), False), (("actor_id", "at"), False),
+                   (("action", "at"), False))
 
     def save(self, *args, **kwargs):
         # Append-only: an event is written once and never changed.
@@ -39,6 +40,9 @@ class Event(BaseModel):
 
 
 MODELS = [Event]
+
+# Sign-in attempts with a username no account has are filed under this record type (record_id 0).
+UNKNOWN_USER = "unknown_user"
 
 
 def record_key(record):

@@ -5,6 +5,7 @@ The workbook is written row by row (openpyxl's write-only mode), so a long range
 in memory as cells.
 """
 import datetime
+import re
 
 import peewee
 from openpyxl import Workbook
@@ -28,6 +29,9 @@ from .users import User
 from .workorders import WorkOrder
 
 MAX_DAYS = 366
+# Characters XML 1.0 doesn't allow, which a pasted text may hold: openpyxl refuses the control ones,
+# and writes U+FFFE/U+FFFF into a file Excel then calls corrupt.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class ExportError(RuleError):
@@ -120,6 +124,10 @@ def check_range(first, last):
         raise ExportError("请填写开始日期", "first")
     if last is None:
         raise ExportError("请填写结束日期", "last")
+    if first.year < 1900:
+        raise ExportError("开始日期超出范围", "first")
+    if last.year > 2999:
+        raise ExportError("结束日期超出范围", "last")
     if last < first:
         raise ExportError("结束日期不能早于开始日期", "last")
     if (last - first).days >= MAX_DAYS:
@@ -138,5 +146,5 @@ def workbook(first, last, path):
             sheet.column_dimensions[chr(64 + column)].width = width
         sheet.freeze_panes = "A2"
         for row in rows(start, end):
-            sheet.append(row)
+            sheet.append([NOT_XML.sub("", value) if isinstance(value, str) else value for value in row])
     book.save(path)

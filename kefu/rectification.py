@@ -88,6 +88,8 @@ def void(actor, notice, reason, error=RuleError):
     """作废 a notice issued in error, before it is served; its number is not given out again.
     Call inside a transaction."""
     reason = checked_text(reason, 200, "作废原因", "reason", required=True, error=error)
+    if notice.voided_at is not None:
+        raise error("该通知书已作废")
     if notice.is_served:
         raise error("已送达的通知书不能作废")
     model = type(notice)

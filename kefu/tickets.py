@@ -731,7 +731,8 @@ def newest_matching(query, text):
 
 
 def _quote(text):
-    return '"' + text.replace('"', '""') + '"'
+    # Without its NULs: one inside a quoted FTS5 term ends the query ("unterminated string").
+    return '"' + text.replace("\x00", "").replace('"', '""') + '"'
 
 
 def similar(ticket=None, *, household=None, building=None, category=None, text="", limit=5):

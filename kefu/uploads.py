@@ -6,6 +6,7 @@ when the form that carries it is saved, so a form that fails validation never lo
 import io
 import os
 import secrets
+import time
 import warnings
 
 import peewee
@@ -79,8 +80,9 @@ def _write_atomic(path, data):
     os.replace(tmp, path)
 
 
-def _fsync_dir(folder):
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path):
+    """Flush a file or a folder (a folder: the names in it, after a rename) to the disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -133,14 +135,14 @@ def store(folder, uploader, data):
     full_path, thumb_path = _paths(folder, name)
     _write_atomic(thumb_path, thumb)
     _write_atomic(full_path, full)
-    _fsync_dir(folder)
+    fsync_path(folder)
     return Photo.create(uploader_id=uploader.id, name=name, width=width, height=height,
                         size=len(full), created_at=clock.utcnow())
 
 
 def pending(uploader, ids):
     """The uploader's own unattached photos among `ids` (ids from a form are never trusted)."""
-    clean = [int(i) for i in ids if str(i).isdigit()][:MAX_PER_FORM]
+    clean = [int(i) for i in ids if str(i).isascii() and str(i).isdigit() and int(i) < 2 ** 63][:MAX_PER_FORM]
     if not clean:
         return []
     return list(Photo.live().where(Photo.id.in_(clean) & (Photo.uploader_id == uploader.id)
@@ -158,3 +160,31 @@ def attach(photos, record):
 def file_path(folder, photo, thumb=False):
     full, small = _paths(folder, photo.name)
     return small if thumb else full
+
+
+def sweep(folder, older_than=3600, now=None):
+    """Remove what a crash can leave in the photo folder: temp files of an interrupted write, and
+    photo files whose row was never committed (the files are written first). Only files older than
+    `older_than` seconds are touched, so uploads in flight are left alone. Returns the names removed."""
+    if not os.path.isdir(folder):
+        return []
+    cutoff = (now if now is not None else time.time()) - older_than
+    known = {name for (name,) in Photo.select(Photo.name).tuples()}
+    removed = []
+    for filename in os.listdir(folder):
+        path = os.path.join(folder, filename)
+        if filename.endswith(".tmp"):
+            orphan = True
+        elif filename.endswith(".thumb.jpg"):
+            orphan = filename[:-len(".thumb.jpg")] not in known
+        elif filename.endswith(".jpg"):
+            orphan = filename[:-len(".jpg")] not in known
+        else:
+            continue
+        try:
+            if orphan and os.path.getmtime(path) <= cutoff:
+                os.remove(path)
+                removed.append(filename)
+        except FileNotFoundError:
+            pass
+    return removed

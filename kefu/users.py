@@ -77,21 +77,28 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
     def is_anonymous(self):
         return False
 
+    # The sign-in (SignIn.key) this user was signed in or loaded through; None for a user loaded
+    # any other way.
+    sign_in_key = None
+
     def session_id(self):
-        # The session carries the version: changing the password or disabling the user
-        # signs them out everywhere. Not named get_id: peewee's get_id() must stay the primary
-        # key, which the timeline, versioned saves and voiding use.
-        return f"{self.id}:{self.session_version}"
+        # The session carries the version and the sign-in's key: changing the password or
+        # disabling the user signs them out everywhere, and signing out ends the sign-in, so a
+        # copy of the cookie taken before signs nobody in. Not named get_id: peewee's get_id()
+        # must stay the primary key, which the timeline, versioned saves and voiding use.
+        return f"{self.id}:{self.session_version}:{self.sign_in_key}"
 
     @classmethod
     def from_session_id(cls, value):
         try:
-            user_id, version = (int(part) for part in str(value).split(":"))
+            user_id, version, key = str(value).split(":")
+            user_id, version = int(user_id), int(version)
         except ValueError:
             return None
-        user = cls.by_id(user_id)
-        if user is None or user.session_version != version or not user.is_active:
+        user = next(iter(cls.raw(_SIGNED_IN_SQL, key)), None)
+        if user is None or user.id != user_id or user.session_version != version or not user.is_active:
             return None
+        user.sign_in_key = key
         return user
 
     @classmethod
@@ -99,7 +106,19 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
         return (cls.live().where(cls.active & cls.role.in_(roles)).order_by(cls.display_name))
 
 
-MODELS = [Unit, User]
+class SignIn(BaseModel):
+    """One signed-in session of a user, from the sign-in page until signing out."""
+
+    user = peewee.ForeignKeyField(User, backref="sign_ins", on_delete="CASCADE")
+    key = peewee.CharField(unique=True, max_length=64)
+    created_at = peewee.DateTimeField()
+
+
+# The user of a live sign-in, in one query: this runs on every signed-in request.
+_SIGNED_IN_SQL = (f'SELECT "u".* FROM "{SignIn._meta.table_name}" AS "s" '
+                  f'JOIN "{User._meta.table_name}" AS "u" ON "u"."id" = "s"."user_id" WHERE "s"."key" = ?')
+
+MODELS = [Unit, User, SignIn]
 
 
 class UserError(RuleError):
@@ -140,16 +159,20 @@ def create_user(actor, username, display_name, role, password, unit=None, phone=
     return user
 
 
-def authenticate(username, password):
-    """Check a sign-in. Returns (user, None) or (None, message).
+def authenticate(username, password, source=""):
+    """Check a sign-in. Returns (user, None) or (None, message). `source` (the client's address)
+    goes into the audit log with every attempt.
 
     After MAX_FAILED_LOGINS wrong passwords the account is locked for LOCKOUT, and says so.
     """
     user = User.get_or_none(User.username == username)
     now = clock.utcnow()
+    where = f"来自 {source}" if source else ""
     if user is None:
         # Same work as a real check, so timing doesn't reveal which usernames exist.
         check_password_hash(_DUMMY_HASH, password)
+        events.Event.create(at=now, record_type=events.UNKNOWN_USER, record_id=0, action="登录失败",
+                            note="；".join(filter(None, [f"不存在的用户名：{username[:40]}", where])))
         return None, "用户名或密码错误"
     if user.locked_until is not None and user.locked_until > now:
         minutes = max(1, -(-int((user.locked_until - now).total_seconds()) // 60))  # whole minutes, rounded up
@@ -159,7 +182,7 @@ def authenticate(username, password):
         locked_until = now + LOCKOUT if failed >= MAX_FAILED_LOGINS else None
         User.update(failed_logins=0 if locked_until else failed, locked_until=locked_until) \
             .where(User.id == user.id).execute()
-        events.record(None, user, "登录失败", note=f"第 {failed} 次")
+        events.record(None, user, "登录失败", note="；".join(filter(None, [f"第 {failed} 次", where])))
         if locked_until:
             events.record(None, user, "账号锁定", note=f"连续 {failed} 次密码错误")
             return None, f"登录失败次数过多，账号已锁定 {int(LOCKOUT.total_seconds() // 60)} 分钟"
@@ -169,8 +192,27 @@ def authenticate(username, password):
         return None, "该账号已停用，请联系管理员"
     User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
     user.failed_logins, user.locked_until = 0, None
-    events.record(user, user, "登录")
+    events.record(user, user, "登录", note=where)
     return user, None
+
+
+def sign_in(user):
+    """Start a sign-in for `user` (who has just authenticated); its key goes into the session."""
+    user.sign_in_key = secrets.token_urlsafe(32)
+    SignIn.create(user=user.id, key=user.sign_in_key, created_at=clock.utcnow())
+    return user
+
+
+def sign_out(user):
+    """End the sign-in `user` was loaded through; their other devices stay signed in."""
+    if user.sign_in_key:
+        SignIn.delete().where(SignIn.key == user.sign_in_key).execute()
+        user.sign_in_key = None
+
+
+def _sign_out_elsewhere(user):
+    """End every sign-in of `user` but the one `user` was loaded through (if any)."""
+    SignIn.delete().where((SignIn.user == user.id) & (SignIn.key != (user.sign_in_key or ""))).execute()
 
 
 def change_password(user, current, new):
@@ -193,6 +235,7 @@ def _set_password(user, new):
     user.failed_logins, user.locked_until = 0, None
     User.update(password_hash=user.password_hash, session_version=user.session_version,
                 failed_logins=0, locked_until=None).where(User.id == user.id).execute()
+    _sign_out_elsewhere(user)
 
 
 def update_user(actor, user, expected_version, display_name, role, unit, phone, active):
@@ -211,11 +254,15 @@ def update_user(actor, user, expected_version, display_name, role, unit, phone, 
     if was_active and not active:
         # Signed out everywhere at once.
         User.update(session_version=User.session_version + 1).where(User.id == user.id).execute()
+        SignIn.delete().where(SignIn.user == user.id).execute()
     after = {"姓名": user.display_name, "角色": user.role_label, "业务块": user.unit.name if user.unit else "",
              "电话": user.phone, "状态": "启用" if user.active else "停用"}
     diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if diff:
-        events.record(actor, user, "修改用户", note="；".join(f"{k}：{a or '—'} → {b or '—'}" for k, (a, b) in diff.items()))
+        # Role and status changes get their own names, for the audit log.
+        action = ("更改角色" if "角色" in diff else "停用账号" if not active and was_active
+                  else "启用账号" if active and not was_active else "修改用户")
+        events.record(actor, user, action, note="；".join(f"{k}：{a or '—'} → {b or '—'}" for k, (a, b) in diff.items()))
     return user
 
 

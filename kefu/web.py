@@ -99,7 +99,7 @@ TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "
                     "shops": "patrols.index", "customers": "home.customers",
                     "services": "home.customers", "evaluations": "auth.me",
                     "worklog": "auth.me", "exports": "home.index", "meetings": "auth.me",
-                    "trends": "home.index", "summaries": "auth.me"}
+                    "trends": "home.index", "summaries": "auth.me", "system": "estate.index"}
 # Set-up pages that live in another area's blueprint but belong under 设置.
 TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index",
                    "patrols.rules_edit": "estate.index", "patrols.checklists": "estate.index",

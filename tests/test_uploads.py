@@ -7,6 +7,7 @@ from PIL import Image
 
 from conftest import text
 from kefu import uploads
+from kefu import users
 from kefu.estate import Place
 from kefu.users import User
 
@@ -188,3 +189,17 @@ def test_ids_of_someone_elses_photos_are_ignored(client, login):
     response = upload(client)  # no files
     assert 'name="photo_ids"' not in response.get_data(as_text=True)
     assert uploads.pending(User.get(User.username == "assistant"), [photo_id]) == []
+
+
+def test_the_sweep_removes_what_a_crash_left_and_nothing_in_use(app, tmp_path):
+    folder = str(tmp_path / "photos")
+    user = users.create_user(None, "u1", "甲", "assistant", "secret123")
+    kept = uploads.store(folder, user, jpeg())
+    # A crash mid-upload: the temp file of an unfinished write, and files whose row never committed.
+    for name in ("abc.jpg.1a2b.tmp", "lost.jpg", "lost.thumb.jpg"):
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(b"x")
+    assert uploads.sweep(folder) == []  # younger than an hour: maybe an upload in flight
+    removed = uploads.sweep(folder, older_than=0)
+    assert sorted(removed) == ["abc.jpg.1a2b.tmp", "lost.jpg", "lost.thumb.jpg"]
+    assert sorted(os.listdir(folder)) == [f"{kept.name}.jpg", f"{kept.name}.thumb.jpg"]

@@ -100,7 +100,7 @@ def test_role_change_is_on_the_users_timeline(client, admin, people):
     response = client.post(f"/admin/users/{assistant.id}", data=edit_data(assistant, role="supervisor"))
     assert response.status_code == 303
     timeline = text(client.get(f"/admin/users/{assistant.id}"))
-    assert "修改用户" in timeline
+    assert "更改角色" in timeline
     assert "角色：客户助理 → 客服主管" in timeline
     assert "管理员甲 · 2026-11-27 10:00" in timeline
 

@@ -22,6 +22,7 @@ def register(app):
     from . import services
     from . import shops
     from . import summaries
+    from . import system
     from . import tickets
     from . import trends
     from . import users
@@ -30,7 +31,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries):
+                   exports, meetings, trends, summaries, system):
         app.register_blueprint(module.bp)
 
 

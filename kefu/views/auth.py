@@ -60,10 +60,11 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user, error = users.authenticate(form.username.data.strip(), form.password.data)
+        user, error = users.authenticate(form.username.data.strip(), form.password.data,
+                                         source=request.remote_addr or "")
         if user is not None:
             session.clear()  # a fresh session at every sign-in
-            login_user(user)
+            login_user(users.sign_in(user))
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"), code=303)
         form.password.errors.append(error)
     status = 422 if request.method == "POST" else 200
@@ -72,7 +73,9 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Sign out and forget the session."""
+    """Sign out and forget the session; a copy of its cookie no longer signs anyone in."""
+    if current_user.is_authenticated:
+        users.sign_out(current_user)
     logout_user()
     session.clear()
     return done("已退出登录", "auth.login")
@@ -97,7 +100,8 @@ def password():
         except users.UserError as error:
             getattr(form, error.field if error.field in ("current", "password") else "password").errors.append(error.message)
         else:
-            login_user(users.User.get_by_id(current_user.id))
+            # The new session version into this session's cookie; this sign-in goes on.
+            login_user(current_user._get_current_object())
             return done("密码已修改，其他设备上的登录已失效", "auth.me")
     if request.method == "POST":
         return invalid("auth/password.html", form=form, title="修改密码", back=url_for("auth.me"))

@@ -50,25 +50,15 @@ from .forms import VersionForm
 from .forms import form_page
 from .forms import long_text
 from .forms import making_page
+from .forms import record_id
 from .forms import text
+from .tickets import may_see_phones  # shared with the intake page's resident picker
 
 bp = Blueprint("customers", __name__)
 
 STAFF = ("supervisor", "assistant", "frontdesk")
 VISITORS = ("supervisor", "assistant")
 OPINION_ROWS = 3
-
-
-def may_see_phones(household, user=None):
-    """Full numbers for those who call residents: the supervisor, the front desk, the administrator
-    and the assistant of the household's zone. Everyone else gets 138****1234."""
-    user = user or current_user
-    if user.role in ("supervisor", "frontdesk", "admin"):
-        return True
-    if user.role != "assistant":
-        return False
-    zone = zone_of_building(household.building)
-    return zone is not None and zone.id in patrol_views.my_zone_ids()
 
 
 def _household(household_id):
@@ -200,13 +190,13 @@ def visit_new():
     form = VisitForm()
     zones = list(Zone.live().where(Zone.id.in_(patrol_views.my_zone_ids())).order_by(Zone.name))
     form.zone.choices = choices([(0, "按房号自动确定")] + [(z.id, z.name) for z in zones])
+    if len(zones) == 1:  # the page doesn't ask (see the template): the one zone, whatever comes back
+        form.zone.process(None, zones[0].id)
     tz = estate().tz
     if request.method == "GET":
         form.at.data = clock.now().astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
         if request.args.get("household"):
             form.households.data = request.args["household"][:30]
-        if len(zones) == 1:
-            form.zone.data = zones[0].id
     form.ensure_token()
     rows = _opinion_rows()
     at = form.at.data.replace(tzinfo=tz) if form.at.data else None
@@ -308,8 +298,8 @@ class NeedForm(TokenForm):
 def need_new():
     """记录需求: from a visit's opinion, a request, a call — or anything else."""
     form = NeedForm()
-    opinion = _opinion(request.values.get("opinion", 0, type=int))
-    ticket = Ticket.get_or_none(Ticket.id == request.values.get("ticket", 0, type=int))
+    opinion = _opinion(request.values.get("opinion", 0, type=record_id))
+    ticket = Ticket.get_or_none(Ticket.id == request.values.get("ticket", 0, type=record_id))
     if ticket is not None and (ticket.household_id is None or not ticket_rules.can_view(current_user, ticket)):
         ticket = None
     if request.method == "GET":
@@ -368,7 +358,8 @@ def need(need_id):
     here = url_for("customers.need", need_id=need.id)
     return form_page(form, lambda: rules.answer_need(current_user, need, form.expected_version(), form.outcome.data,
                                                      form.reason.data or "", form.reaction.data or ""),
-                     "已记录答复", here, "customers/need.html", ready=need.outcome in ("open", "study"), need=need,
+                     "已记录答复", here, "customers/need.html", need=need,
+                     closed=None if need.outcome in ("open", "study") else f"该需求已答复“{need.outcome_label}”",
                      title=need.kind_label, back=url_for("customers.household", household_id=need.household_id),
                      orders=list(service_rules.cards().where(ServiceOrder.need == need).order_by(ServiceOrder.id)),
                      timeline=events.timeline(need))

@@ -31,6 +31,8 @@ from ..web import invalid
 from ..web import render
 from .forms import VersionForm
 from .forms import form_page
+from .forms import record_id
+from .forms import record_ids
 
 bp = Blueprint("evaluations", __name__)
 
@@ -106,7 +108,8 @@ def staff(user_id):
 @roles("supervisor")
 def open_one():
     """Open (or continue) the evaluation of an assistant for a period."""
-    user = User.live().where((User.id == request.form.get("user", 0, type=int)) & (User.role == "assistant")).first()
+    user = User.live().where((User.id == request.form.get("user", 0, type=record_id))
+                             & (User.role == "assistant")).first()
     try:
         if user is None:
             raise ValueError
@@ -148,12 +151,14 @@ def show(evaluation_id):
             abort(403)
         items = list(EvaluationItem.ordered())
         scores, errors = _scores_from(request.form, items)
+        if evaluation.is_signed:  # the page now shows the signed copy, without the fields to mark
+            errors = {"form": "评估已签字确认，不能再修改"}
         typed = {"scores": {str(item.id): {"score": request.form.get(f"score-{item.id}", ""),
                                            "note": request.form.get(f"note-{item.id}", "")} for item in items},
                  "comment": request.form.get("comment", "")}
         if not errors:
             try:
-                version = int(request.form.get("version", 0))
+                version = record_id(request.form.get("version", 0))
                 with database.atomic():
                     saved = rules.save_scores(current_user, evaluation, version, scores, request.form.get("comment", ""))
                     if "sign" in request.form:
@@ -185,8 +190,9 @@ def show(evaluation_id):
 def ask(evaluation_id):
     """请业务块评分: a unit's staff member scores the items chosen."""
     evaluation = _evaluation(evaluation_id)
-    reviewer = User.live().where((User.id == request.form.get("reviewer", 0, type=int)) & (User.role == "unit")).first()
-    chosen = {int(v) for v in request.form.getlist("items") if v.isdigit()}
+    reviewer = User.live().where((User.id == request.form.get("reviewer", 0, type=record_id))
+                                 & (User.role == "unit")).first()
+    chosen = set(record_ids(request.form.getlist("items")))
     try:
         rules.ask_unit(current_user, evaluation, reviewer,
                        [item for item in EvaluationItem.ordered() if item.id in chosen])
@@ -261,7 +267,7 @@ def items():
             rows = [(item, request.form.get(f"name-{item.id}", ""), request.form.get(f"weight-{item.id}", ""),
                      f"remove-{item.id}" in request.form) for item in items]
             rules.update_items(current_user, rows, request.form.get("new_name", ""), request.form.get("new_weight", ""),
-                         request.form.get("feedback_weight", ""), int(request.form.get("version", 0) or 0))
+                         request.form.get("feedback_weight", ""), request.form.get("version", 0, type=record_id))
             return done("评估项目已保存", "evaluations.items")
         except RuleError as error:
             errors[error.field or "form"] = error.message

@@ -6,10 +6,12 @@ from flask import Blueprint
 from flask import request
 from flask import send_file
 from flask import url_for
+from flask_login import current_user
 from wtforms import DateField
 from wtforms.validators import InputRequired
 
 from .. import clock
+from .. import events
 from .. import exports as rules
 from ..auth import roles
 from ..db import RuleError
@@ -43,6 +45,8 @@ def index():
             buffer = io.BytesIO()
             rules.workbook(form.first.data, form.last.data, buffer)
             buffer.seek(0)
+            me = current_user._get_current_object()
+            events.record(me, me, "导出", note=f"{form.first.data} 至 {form.last.data}")
             return send_file(buffer, mimetype=XLSX, as_attachment=True,
                              download_name=f"客服数据-{form.first.data:%Y%m%d}-{form.last.data:%Y%m%d}.xlsx")
         except RuleError as error:

@@ -21,6 +21,26 @@ from ..web import invalid
 from ..web import render
 
 
+def record_id(value):
+    """An id read from a request, as `type=` for request.form.get and friends: a whole number
+    SQLite can hold, else ValueError (so .get() gives its default instead of a query failing)."""
+    number = int(value)
+    if not 0 <= number < 2 ** 63:
+        raise ValueError(value)
+    return number
+
+
+def record_ids(values):
+    """The ids among a form's values (record_id), the rest left out."""
+    ids = []
+    for value in values:
+        try:
+            ids.append(record_id(value))
+        except (TypeError, ValueError):
+            pass
+    return ids
+
+
 def strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -49,10 +69,13 @@ class VersionForm(FlaskForm):
     version = HiddenField()
 
     def expected_version(self):
+        """The version the page was loaded at; anything that isn't one (tampered, or a number
+        SQLite can't hold) matches no record, so the rule answers 已被他人更新 instead of failing."""
         try:
-            return int(self.version.data)
+            version = int(self.version.data)
         except (TypeError, ValueError):
             return 0
+        return version if 0 <= version < 2 ** 63 else 0
 
 
 class TokenForm(FlaskForm):
@@ -66,6 +89,13 @@ class TokenForm(FlaskForm):
         return self
 
 
+def only_choice(field):
+    """A select with one option goes to the page as a hidden input; that option is the answer
+    whatever comes back, so a stale or tampered value can't refuse the form with nothing shown."""
+    if len(field.choices) == 1:
+        field.process(None, field.choices[0].value)
+
+
 def show_error(form, error):
     """Put a rule's message beside the field it names, or above the form."""
     target = getattr(form, error.field, None) if getattr(error, "field", None) else None
@@ -75,29 +105,36 @@ def show_error(form, error):
         form.form_errors.append(error.message)
 
 
-def making_page(form, make, next_step, template, ready=True, **context):
+def making_page(form, make, next_step, template, ready=True, closed=None, **context):
     """Like form_page, for a form that makes a record: `make()` returns it and `next_step(record)`
     gives (message, endpoint, url values) for where to go with it."""
     def run():
         message, endpoint, values = next_step(make())
         return done(message, endpoint, **values)
 
-    return _run_form(form, run, ready, template, context)
+    return _run_form(form, run, ready, template, context, closed)
 
 
-def form_page(form, apply, message, next_url, template, ready=True, **context):
+def form_page(form, apply, message, next_url, template, ready=True, closed=None, **context):
     """One task, one form: on a valid POST run `apply` (a rule) and go on to `next_url`;
-    otherwise (re)show the page with each message beside its field and everything typed kept."""
+    otherwise (re)show the page with each message beside its field and everything typed kept.
+
+    `closed` says why the record no longer takes this form (answered, served, closed): its page
+    no longer shows the form, so a POST (a double tap, a page left open) gets the message above
+    the page as it now is, rather than a form-less page that says nothing."""
     def run():
         apply()
         flash(message, "success")
         return redirect(next_url, code=303)
 
-    return _run_form(form, run, ready, template, context)
+    return _run_form(form, run, ready, template, context, closed)
 
 
-def _run_form(form, run, ready, template, context):
+def _run_form(form, run, ready, template, context, closed=None):
     """`run()` on a valid POST; a refusal goes beside its field and the page comes back (422)."""
+    if closed and request.method == "POST":
+        flash(closed, "error")
+        return invalid(template, form=form, **context)
     if ready and form.validate_on_submit():
         try:
             return run()

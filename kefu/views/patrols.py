@@ -55,6 +55,8 @@ from .forms import TokenForm
 from .forms import VersionForm
 from .forms import form_page
 from .forms import long_text
+from .forms import only_choice
+from .forms import record_id
 from .forms import show_error
 from .forms import text
 
@@ -212,7 +214,7 @@ def checkpoints():
              .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(my_zone_ids())))
     if kind in rules.KINDS:
         query = query.where(Checkpoint.kind == kind)
-    zone = request.args.get("zone", type=int)
+    zone = request.args.get("zone", type=record_id)
     if zone:
         query = query.where(Checkpoint.zone == zone)
     items = list(query.order_by(Zone.name, Checkpoint.kind, Checkpoint.name))
@@ -270,11 +272,13 @@ def checkpoint_edit(checkpoint_id):
     checkpoint = _checkpoint(checkpoint_id)
     form = CheckpointForm(obj=None)
     _checkpoint_choices(form)
+    # A checkpoint keeps its kind and place; the edit page doesn't show them, so they aren't checked.
+    del form.kind, form.place, form.household
     if request.method == "GET":
         form.version.data = checkpoint.version
-        form.kind.data, form.name.data, form.zone.data = checkpoint.kind, checkpoint.name, checkpoint.zone_id
+        form.name.data, form.zone.data = checkpoint.name, checkpoint.zone_id
         form.checklist.data, form.unit.data = checkpoint.checklist_id, checkpoint.unit_id or 0
-        form.place.data, form.interval_days.data = checkpoint.place_id or 0, checkpoint.interval_days
+        form.interval_days.data = checkpoint.interval_days
         form.note.data = checkpoint.note
     here = url_for("patrols.checkpoint", checkpoint_id=checkpoint.id)
     return form_page(form, lambda: rules.update_checkpoint(
@@ -527,6 +531,7 @@ def observation_new():
     form = ObservationForm()
     zones = list(Zone.live().where(Zone.id.in_(my_zone_ids())).order_by(Zone.name))
     form.zone.choices = choices([(z.id, z.name) for z in zones])
+    only_choice(form.zone)
     photo_field = photo_views.PhotoField()
     if request.method == "GET":
         form.follow_up_by.data = clock.today(estate().tz) + datetime.timedelta(days=3)
@@ -564,7 +569,8 @@ def observation(observation_id):
         photos += list(uploads.Photo.of(observation.finding))
     return form_page(form, lambda: rules.close_observation(current_user, observation, form.expected_version(),
                                                            form.note.data), "已关闭", here,
-                     "patrols/observation.html", ready=observation.state == "open", observation=observation,
+                     "patrols/observation.html", closed=None if observation.state == "open" else "该需关注已关闭",
+                     observation=observation,
                      photos=photos, timeline=events.timeline(observation), title="需关注",
                      back=url_for("patrols.index"))
 
@@ -711,7 +717,7 @@ def checklist(checklist_id):
     here = url_for("patrols.checklist", checklist_id=checklist.id)
     if request.method == "POST":
         action = request.form.get("action", "add")
-        item = ChecklistItem.get_or_none((ChecklistItem.id == request.form.get("item", type=int))
+        item = ChecklistItem.get_or_none((ChecklistItem.id == request.form.get("item", type=record_id))
                                          & (ChecklistItem.checklist == checklist) & ChecklistItem.voided_at.is_null())
         try:
             if action in ("up", "down", "remove", "rename") and item is None:

@@ -12,6 +12,7 @@ from .. import uploads
 from ..auth import ALL_ROLES
 from ..auth import roles
 from ..web import render
+from .forms import record_ids
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
 
@@ -41,16 +42,15 @@ class PhotoField:
 
     def collect(self):
         """Store files sent with this request and gather earlier uploads; never raises."""
-        self.photos = uploads.pending(current_user, request.form.getlist(self.ids_name))
+        self.photos = uploads.pending(current_user, record_ids(request.form.getlist(self.ids_name)))
         for upload in request.files.getlist(self.name):
             if not upload or not upload.filename and not upload.content_length:
                 continue
             if len(self.photos) >= uploads.MAX_PER_FORM:
                 self.errors.append(f"每次最多上传 {uploads.MAX_PER_FORM} 张照片")
                 break
+            # A picked file that is empty gets the rule's 文件为空 (an input left empty has no name).
             data = upload.read(uploads.MAX_BYTES + 1)
-            if not data:
-                continue
             try:
                 self.photos.append(uploads.store(current_app.config["PHOTOS"], current_user, data))
             except uploads.PhotoError as error:

@@ -9,6 +9,7 @@ from wtforms.validators import InputRequired
 
 from .. import clock
 from ..db import RuleError
+from ..db import StaleRecord
 from ..web import done
 from ..web import estate
 from . import choices
@@ -42,7 +43,8 @@ def serve_page(notice, serve, here, template, signer_hint, **context):
                                          form.witness.data or "",
                                          form.at.data.replace(tzinfo=tz) if form.at.data else None),
                      "已记录送达，到期后请复查", here, template,
-                     ready=not notice.is_served and notice.voided_at is None, notice=notice, title=notice.number,
+                     closed="该通知书已作废" if notice.voided_at else "该通知书已送达" if notice.is_served else None,
+                     notice=notice, title=notice.number,
                      **context)
 
 
@@ -50,7 +52,7 @@ def void_notice(notice, void, here, endpoint, **values):
     """作废: `void(notice, reason)`; a refusal comes back to the notice's page as a message."""
     try:
         void(notice, request.form.get("reason", ""))
-    except RuleError as error:
+    except (RuleError, StaleRecord) as error:
         flash(error.message, "error")
         return redirect(here, code=303)
     return done(f"{notice.number} 已作废，编号不再使用", endpoint, **values)

@@ -467,7 +467,8 @@ def referral(referral_id):
     form = ReplyForm()
     here = url_for("renovations.referral", referral_id=referral.id)
     return form_page(form, lambda: rules.record_reply(current_user, referral, form.reply.data), "已记录答复", here,
-                     "renovations/referral.html", referral=referral, renovation=renovation,
+                     "renovations/referral.html", closed="答复已记录" if referral.reply_at else None,
+                     referral=referral, renovation=renovation,
                      title=f"上报{referral.body}", timeline=events.timeline(referral),
                      back=url_for("renovations.show", renovation_id=renovation.id))
 

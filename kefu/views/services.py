@@ -34,6 +34,7 @@ from .forms import VersionForm
 from .forms import form_page
 from .forms import long_text
 from .forms import making_page
+from .forms import record_id
 from .forms import text
 
 bp = Blueprint("services", __name__)
@@ -93,7 +94,7 @@ def new():
     form = OrderForm()
     items = list(ServiceItem.live().order_by(ServiceItem.name))
     form.item.choices = choices([(0, "请选择")] + [(i.id, f"{i.name}（{i.fee_label}）") for i in items])
-    need = Need.live().where(Need.id == request.values.get("need", 0, type=int)).first()
+    need = Need.live().where(Need.id == request.values.get("need", 0, type=record_id)).first()
     if need is not None and current_user.role == "assistant" and need.zone_id not in patrol_views.my_zone_ids():
         need = None
     if request.method == "GET":
@@ -199,6 +200,7 @@ def show(service_id):
     form_class, rule, message, states = STEPS[step]
     form = form_class(prefix=step)
     return form_page(form, lambda: rule(order, form), message, here, "services/show.html",
+                     closed=None if order.state in states else f"该服务单当前为“{order.state_label}”，这一步已不能操作",
                      forms=_forms(order, step, form), **context)
 
 

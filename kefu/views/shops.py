@@ -38,6 +38,7 @@ from .forms import VersionForm
 from .forms import form_page
 from .forms import long_text
 from .forms import making_page
+from .forms import only_choice
 from .forms import show_error
 from .forms import text
 
@@ -102,6 +103,7 @@ def _shop_form(shop=None):
     form = ShopForm()
     zones = list(Zone.live().where(Zone.id.in_(_zone_ids())).order_by(Zone.name))
     form.zone.choices = choices([(z.id, z.name) for z in zones])
+    only_choice(form.zone)
     if request.method == "GET" and shop is not None:
         for name in ("name", "unit_no", "business_type", "operator_name", "operator_phone", "property_owner",
                      "opened_on", "state", "note"):

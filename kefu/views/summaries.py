@@ -25,6 +25,7 @@ from ..users import User
 from ..web import estate
 from ..web import invalid
 from ..web import render
+from .forms import record_id
 
 bp = Blueprint("summaries", __name__)
 
@@ -86,14 +87,15 @@ def show(user_id, month):
     if request.method == "POST":
         typed = request.form
         try:
-            version = int(request.form.get("version", 0))
+            version = record_id(request.form.get("version", 0))
             if "sign" in request.form:
                 if current_user.role != "supervisor":
                     abort(403)
                 rules.sign(current_user, summary, version, request.form.get("comment", ""))
                 flash("已签阅", "success")
             else:
-                cases = {int(k[5:]): v for k, v in request.form.items() if k.startswith("case-") and k[5:].isdigit()}
+                cases = {int(k[5:]): v for k, v in request.form.items() if k.startswith("case-")
+                         and k[5:].isascii() and k[5:].isdigit()}
                 rules.save(current_user, summary, version, request.form.get("summary", ""),
                            request.form.get("solutions", ""), cases, submit="submit" in request.form)
                 flash("已提交，等待主管签阅" if "submit" in request.form else "已保存", "success")

@@ -37,7 +37,9 @@ from ..estate import Household
 from ..estate import Place
 from ..estate import Resident
 from ..estate import Zone
+from ..estate import mask_phone
 from ..estate import normalize_code
+from ..estate import zone_of_building
 from ..tickets import Ticket
 from ..tickets import Tier
 from ..users import Unit
@@ -54,6 +56,8 @@ from .forms import VersionForm
 from .forms import form_page
 from .forms import show_error
 from .forms import long_text
+from .forms import record_id
+from .forms import record_ids
 from .forms import text
 
 bp = Blueprint("tickets", __name__)
@@ -95,8 +99,8 @@ def _origin():
     """(kind, record) named by the form's or the URL's `from`, or (None, None)."""
     value = (request.form.get("origin") if request.method == "POST" else request.args.get("from")) or ""
     kind, _, number = value.partition("-")
-    if kind in ORIGINS and number.isdigit():
-        record = ORIGINS[kind].find(int(number))
+    if kind in ORIGINS and record_ids([number]):
+        record = ORIGINS[kind].find(record_id(number))
         if record is not None:
             return kind, record
     return None, None
@@ -273,13 +277,28 @@ def _household_of(code):
     return Household.live().where(Household.code == code).first() if code else None
 
 
+def may_see_phones(household, user=None):
+    """Full numbers for those who call residents: the supervisor, the front desk, the administrator
+    and the assistant of the household's zone. Everyone else gets 138****1234."""
+    user = user or current_user
+    if user.role in ("supervisor", "frontdesk", "admin"):
+        return True
+    if user.role != "assistant":
+        return False
+    zone = zone_of_building(household.building)
+    return zone is not None and zone.id in rules.zone_ids_of(user)
+
+
 def _resident_choices(code):
     household = _household_of(code)
     residents = list(Resident.of(household)) if household else []
     label = "不是登记住户 / 手动填写" if residents else ("该房号还没有登记住户" if household else "先填房号")
-    # data-name / data-phone let app.js fill the customer fields as soon as one is picked.
+    full = not residents or may_see_phones(household)
+    # data-name / data-phone let app.js fill the customer fields as soon as one is picked. A masked
+    # number stays out of data-phone: saving fills it in from the resident.
     return [SelectChoice(0, label)] + [
-        SelectChoice(r.id, f"{r.name}（{r.relation}）{r.phone}", render_kw={"data-name": r.name, "data-phone": r.phone})
+        SelectChoice(r.id, f"{r.name}（{r.relation}）{r.phone if full else mask_phone(r.phone)}",
+                     render_kw={"data-name": r.name, "data-phone": r.phone if full else ""})
         for r in residents]
 
 
@@ -314,7 +333,7 @@ def new():
             if zone is None and current_user.role == "assistant":
                 zone = Zone.of_assistant(current_user).first()
             resident = Resident.of(household).where(Resident.id == form.resident.data).first() \
-                if household and form.resident.data else None
+                if household and record_ids([form.resident.data]) else None
             if resident is not None:
                 form.customer_name.data = form.customer_name.data or resident.name
                 form.customer_phone.data = form.customer_phone.data or resident.phone
@@ -349,8 +368,8 @@ def similar():
     """举一反三 while typing: earlier tickets like the one being taken."""
     code = normalize_code(request.args.get("household", "")[:30])
     household = Household.live().where(Household.code == code).first() if code else None
-    place_id = request.args.get("place", "0")
-    place = Place.live().where(Place.id == int(place_id)).first() if place_id.isdigit() and int(place_id) else None
+    place_id = request.args.get("place", 0, type=record_id)
+    place = Place.live().where(Place.id == place_id).first() if place_id else None
     building = household.building if household else (place.building if place else None)
     groups = rules.similar(household=household, building=building, category=request.args.get("category", "")[:10],
                            text=request.args.get("description", "")[:300])
@@ -580,6 +599,9 @@ def _filter_form(with_choices=True):
     form = FilterForm(request.args, meta={"csrf": False})
     if "state" not in request.args:
         form.state.data = "open"
+    for field in (form.tier, form.zone, form.assignee, form.unit):
+        if field.data and not record_ids([field.data]):
+            field.data = 0  # no record has that id (too large for SQLite to look up)
     if not with_choices:
         return form
     # Only the columns an option needs: these four run on every filtered list.

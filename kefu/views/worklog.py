@@ -34,6 +34,8 @@ def _person_and_day(user_id, day):
         day = datetime.date.fromisoformat(day)
     except ValueError:
         abort(404)
+    if not datetime.date.min < day < datetime.date.max:
+        abort(404)  # the page links the days either side
     return user, day
 
 
