@@ -3,11 +3,14 @@ SHELL := /bin/bash
 
 PYTEST_ARGS ?=
 
-.PHONY: help run test screenshots bench deps-run deps-test clean soak
+.PHONY: help run test screenshots bench audit deps-run deps-test clean soak
 
 help:
 	@echo "make run   # 启动客服系统（自动安装依赖），然后在浏览器打开显示的地址"
 	@echo "make test  # 运行全部测试（自动安装测试所需依赖）"
+	@echo "make soak  # 崩溃、并发、恶意输入测试的长版本"
+	@echo "make bench # 十年数据的性能基准，结果写入 README"
+	@echo "make audit # Lighthouse 手机端评分（性能、无障碍、最佳实践）"
 
 deps-run:
 	bash scripts/system-deps.sh run
@@ -23,7 +26,12 @@ deps-test:
 run: deps-run .venv/.installed
 	.venv/bin/flask --app app serve
 
-test: deps-test .venv/.installed
+# The browser audit tools (axe-core for the tests, Lighthouse for `make audit`), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: deps-test .venv/.installed node_modules/.installed
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 screenshots: deps-test .venv/.installed
@@ -37,6 +45,10 @@ soak: deps-test .venv/.installed
 bench: deps-run .venv/.installed
 	.venv/bin/python -m bench.run
 
+# Lighthouse (mobile) on the main pages as each role; fails below 95 in any category.
+audit: deps-test .venv/.installed node_modules/.installed
+	.venv/bin/python scripts/audit.py
+
 clean:
-	rm -rf .venv .pytest_cache
+	rm -rf .venv .pytest_cache node_modules
 	find . -path ./instance -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -27,6 +27,14 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app):
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
+    def save_session(self, app, session, response):
+        # A static file is the same for everyone and never changes the session. Flask-Login reads
+        # the session on every response, which would add Vary: Cookie, and a phone would then fetch
+        # its cached stylesheet again whenever the cookie changes (after every flash message).
+        if has_request_context() and request.endpoint == "static":
+            return
+        super().save_session(app, session, response)
+
 
 def _truthy(value):
     return str(value).strip().lower() not in ("0", "false", "no", "off", "")

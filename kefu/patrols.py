@@ -36,6 +36,8 @@ from .users import User
 
 KINDS = {"security": "安保岗位", "public": "公共部位", "renovation": "装修户", "shop": "商铺"}
 DAILY_KINDS = ("security", "renovation", "shop")
+OFFLINE_HOURS = 24  # how long a phone may keep a check made without signal
+CLOCK_SKEW = datetime.timedelta(minutes=5)  # a phone's clock a little ahead of the server's
 ANSWERS = {"ok": "合格", "fail": "不合格", "na": "不适用"}
 VIA = {"scan": "扫码", "list": "列表"}
 FINDING_STATES = {"open": "待处理", "ordered": "整改中", "noticed": "已发整改通知书", "done": "已整改", "fixed": "当场解决",
@@ -440,9 +442,13 @@ def may_check(user, checkpoint):
 
 # Checks
 
-def record_check(actor, checkpoint, via, answers, note="", photos=None, token=None):
+def record_check(actor, checkpoint, via, answers, note="", photos=None, token=None, made_at=None):
     """Save one filled checklist. `answers` maps item id → (answer, note); every 不合格 item becomes a
     finding (its note is required) with the photos given for it in `photos` (item id → [Photo]).
+
+    `made_at` (naive UTC): when a check filled in without signal was really made, the phone having
+    kept it until the signal came back. The check counts for that time (its day, the no-noise
+    window); its timeline says when it arrived. At most OFFLINE_HOURS old, never in the future.
 
     Returns (check, created): a resent form returns the check made the first time.
     """
@@ -465,7 +471,10 @@ def record_check(actor, checkpoint, via, answers, note="", photos=None, token=No
         error.items = errors
         raise error
     photos = photos or {}
-    now = clock.utcnow()
+    received = clock.utcnow()
+    now = received if made_at is None else made_at
+    if not received - datetime.timedelta(hours=OFFLINE_HOURS) <= now <= received + CLOCK_SKEW:
+        raise PatrolError(f"离线保存的巡查只能在 {OFFLINE_HOURS} 小时内提交，这次的时间不对，请重新巡查", "made_at")
     tz = _tz()
     local = clock.to_local(now, tz)
     rules = PatrolRules.current()
@@ -494,7 +503,8 @@ def record_check(actor, checkpoint, via, answers, note="", photos=None, token=No
         # On the check itself: the checkpoint's own timeline keeps to its set-up (its checks are its history).
         events.record(actor, check, "巡查", note=f"{checkpoint.name}：{check.via_label}巡查，"
                       + (f"{len(failed)} 项不合格：{'、'.join(r[1] for r in failed)}" if failed else "全部合格")
-                      + ("（无噪音时段内）" if check.in_window and checkpoint.kind == "renovation" else ""))
+                      + ("（无噪音时段内）" if check.in_window and checkpoint.kind == "renovation" else "")
+                      + (f"；无信号时记录于 {local:%H:%M}，信号恢复后提交" if made_at is not None else ""))
         idempotency.remember(token, check)
     return check, True
 

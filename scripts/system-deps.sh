@@ -4,7 +4,7 @@
 #
 # 用法 / usage: scripts/system-deps.sh [run|test]   (default: run)
 #   run  : WeasyPrint (Pango/HarfBuzz), CJK fonts, python3-venv if needed
-#   test : run + chromium, libatomic1, poppler-utils (pdftoppm)
+#   test : run + chromium, libatomic1, poppler-utils (pdftoppm), nodejs + npm if missing
 #
 # KEFU_EXTRA_DEPS="pkg1 pkg2" appends extra package names to the check
 # (useful to test this script, or to add a package locally).
@@ -20,7 +20,14 @@ fi
 
 case "$mode" in
     run) ;;
-    test) pkgs+=(chromium libatomic1 poppler-utils) ;;
+    test)
+        pkgs+=(chromium libatomic1 poppler-utils)
+        # Node.js and npm for the pinned browser audit tools (package.json); any install that
+        # provides them will do (NodeSource's nodejs package includes npm).
+        if ! command -v npm >/dev/null 2>&1; then
+            pkgs+=(nodejs npm)
+        fi
+        ;;
     *)
         echo "usage: $0 [run|test]" >&2
         exit 2

@@ -6,11 +6,13 @@ import datetime
 
 import pytest
 
+from kefu import clock
 from kefu import estate
 from kefu import patrols
 from kefu import uploads
 from kefu import workorders
 from kefu.db import StaleRecord
+from kefu.events import Event
 from kefu.patrols import Check
 from kefu.patrols import Checklist
 from kefu.patrols import Finding
@@ -91,6 +93,31 @@ def test_a_check_just_before_and_one_just_after_midnight_fall_on_two_days(world,
     assert fresh(early).day == day(11, 28)
     assert board(world)["security"]["owed"] == [] and board(world)["security"]["done"] == 1
     assert [c.day for c in patrols.history(post)] == [day(11, 28), day(11, 27)]
+
+
+# Made without signal, sent later
+
+def test_a_check_kept_on_the_phone_overnight_counts_for_the_day_and_window_it_was_made(world, traveller):
+    flat = checkpoint(world, "renovation", "1-1-101装修", household=world.home)
+    made_at = clock.to_utc_naive(sh(11, 27, 12, 40))  # in the basement, inside the no-noise window
+    traveller.move_to(sh(11, 28, 8, 15))  # the signal came back the next morning
+    made = fresh(check(world, flat, made_at=made_at))
+    assert (made.at, made.day, made.in_window) == (made_at, day(11, 27), True)
+    assert board(world, day(11, 27))["renovation"]["window_done"] == 1
+    assert board(world)["renovation"]["done"] == 0  # nothing for the 28th yet
+    event = Event.get((Event.record_type == "check") & (Event.record_id == made.id))
+    assert "无信号时记录于 12:40，信号恢复后提交" in event.note
+    assert event.at == clock.to_utc_naive(sh(11, 28, 8, 15))  # the timeline says when it arrived
+
+
+@pytest.mark.parametrize("made, arrived", [((11, 26, 8, 0), (11, 27, 8, 30)),  # more than 24 hours
+                                           ((11, 27, 10, 30), (11, 27, 10, 0))])  # in the future
+def test_a_check_kept_too_long_or_from_the_future_is_refused(world, traveller, made, arrived):
+    post = checkpoint(world, "security", "东门岗")
+    traveller.move_to(sh(*arrived))
+    with pytest.raises(PatrolError, match="24 小时"):
+        patrols.record_check(world.assistant, post, "scan", all_ok(post), made_at=clock.to_utc_naive(sh(*made)))
+    assert Check.select().count() == 0
 
 
 # The no-noise window

@@ -288,3 +288,16 @@ def test_an_observation_is_listed_until_closed(world, as_user):
     client.post(made.location, data={"version": str(observation.version), "note": "物业已修补"})
     assert "瓷砖空鼓" not in text(client.get("/patrols"))
     assert "结果：物业已修补" in text(client.get(made.location))
+
+
+def test_a_check_sent_after_the_signal_came_back_counts_for_when_it_was_made(world, post, as_user, time_machine):
+    client = as_user(world.assistant)
+    garbled = client.post(f"/c/{post.token}", data=dict(answers(post), token="off1", made_at="昨天中午"))
+    assert garbled.status_code == 422 and "离线保存的巡查时间无法识别" in text(garbled)
+    time_machine.move_to(sh(11, 27, 11, 30), tick=False)
+    sent = client.post(f"/c/{post.token}", data=dict(answers(post), token="off2", made_at="2026-11-27T02:40:00.000Z"))
+    assert sent.status_code == 303
+    made = Check.get(Check.checkpoint == post)
+    assert made.at.isoformat() == "2026-11-27T02:40:00"  # 10:40 in Shanghai, not 11:30 when it arrived
+    again = client.post(f"/c/{post.token}", data=dict(answers(post), token="off2", made_at="2026-11-27T02:40:00.000Z"))
+    assert again.status_code == 303 and Check.select().count() == 1  # sent twice: kept once

@@ -335,6 +335,20 @@ class CheckForm(TokenForm):
     note = long_text("其他情况", 1000, render_kw={"rows": 2, "placeholder": "选填：现场其他需要记录的情况"})
 
 
+def _made_at(value):
+    """When a check kept on the phone without signal was made (the page's script sends it with the
+    check once the signal is back), as naive UTC; None for a check sent at once."""
+    if not value:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value[:40])
+        if moment.tzinfo is None:
+            raise ValueError(value)
+        return clock.to_utc_naive(moment)
+    except (ValueError, OverflowError):
+        raise rules.PatrolError("离线保存的巡查时间无法识别，请重新巡查")
+
+
 def _check_page(checkpoint, via, action):
     """The checklist of one checkpoint: one tap per item, notes and photos on 不合格, saved at once."""
     form = CheckForm()
@@ -352,7 +366,7 @@ def _check_page(checkpoint, via, action):
                     current_user, checkpoint, via, answers, note=form.note.data or "",
                     photos={item_id: field.photos for item_id, field in photo_fields.items()
                             if answers.get(item_id, ("",))[0] == "fail"},
-                    token=form.token.data)
+                    token=form.token.data, made_at=_made_at(request.form.get("made_at")))
                 failed = f"，{check.failed} 项不合格已记为问题" if check.failed else "，全部合格"
                 flash(("已保存巡查" + failed) if created else "这次巡查已保存过，未重复记录", "success")
                 if check.failed == 1 and created:

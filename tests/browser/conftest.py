@@ -42,6 +42,7 @@ class LiveServer:
     """The demo estate served by tests/browser/live_server.py on a free port."""
 
     def __init__(self, instance):
+        self.instance = instance
         self.log_path = os.path.join(instance, "server.log")
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen([sys.executable, os.path.join(HERE, "live_server.py"), instance],
