@@ -100,6 +100,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min", type=int, default=95)
     parser.add_argument("--json", help="also write the scores here")
+    parser.add_argument("--no-write", action="store_true", help="don't write the table into README.md")
     args = parser.parse_args()
     if not os.path.exists(LIGHTHOUSE):
         raise SystemExit("Lighthouse isn't installed: run `npm ci` (make audit does)")
@@ -126,12 +127,16 @@ def main():
         finally:
             server.stdin.close()
             server.wait(10)
-    print(f"Lighthouse {_version()} · mobile profile · {CHROMIUM} · {len(rows)} pages in "
-          f"{time.monotonic() - began:.0f} s · minimum {args.min}\n")
-    print("| page | as | URL | " + " | ".join(LABELS[c] for c in CATEGORIES) + " |")
-    print("| --- | --- | --- | " + " | ".join("---:" for _ in CATEGORIES) + " |")
+    lines = [f"Lighthouse {_version()} · mobile profile (emulated phone, simulated slow 4G) · Debian's Chromium · "
+             f"{len(rows)} pages in {time.monotonic() - began:.0f} s · {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+             f" · minimum {args.min}", "",
+             "| page | as | URL | " + " | ".join(LABELS[c] for c in CATEGORIES) + " |",
+             "| --- | --- | --- | " + " | ".join("---:" for _ in CATEGORIES) + " |"]
     for label, who, path, scores in rows:
-        print(f"| {label} | {who} | `{path}` | " + " | ".join(str(scores[c]) for c in CATEGORIES) + " |")
+        lines.append(f"| {label} | {who} | `{path}` | " + " | ".join(str(scores[c]) for c in CATEGORIES) + " |")
+    print("\n".join(lines))
+    if not args.no_write:
+        _write_readme(lines)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump([{"page": label, "as": who, "url": path, **scores} for label, who, path, scores in rows],
@@ -140,6 +145,20 @@ def main():
         print("\nBelow the minimum:\n" + "\n".join(failures))
         return 1
     return 0
+
+
+def _write_readme(lines):
+    """Put the table between the audit markers of README.md (the figures as measured, not typed)."""
+    path = os.path.join(ROOT, "README.md")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    start, end = "<!-- audit:start -->", "<!-- audit:end -->"
+    if start not in text or end not in text:
+        return
+    head, rest = text.split(start, 1)
+    _old, tail = rest.split(end, 1)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(head + start + "\n" + "\n".join(lines) + "\n" + end + tail)
 
 
 def _version():
