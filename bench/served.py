@@ -1,0 +1,190 @@
+"""The same pages served by the real WSGI server under load: gunicorn (2 workers × 4 threads, as
+`make run` starts it) on each bench database, and a second process (bench/load.py) keeping C
+keep-alive connections busy on one page for S seconds. Reports the median latency and throughput
+per page, as a ratio to the bare response served and loaded the same way in the same run.
+
+    .venv/bin/python -m bench.served [--seconds 3] [--connections 4] [--no-write]
+"""
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from bench import fill  # noqa: E402
+from bench.run import ASSISTANT  # noqa: E402
+from bench.run import SUPERVISOR  # noqa: E402
+from bench.run import TARGET_BARE  # noqa: E402
+from bench.run import TARGET_GROWTH  # noqa: E402
+from bench.run import TARGET_PDF  # noqa: E402
+from bench.run import Estate  # noqa: E402
+from bench.run import machine  # noqa: E402
+
+START, END = "<!-- served:start -->", "<!-- served:end -->"
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(estate):
+    port = _free_port()
+    env = dict(os.environ, BENCH_DB=estate.path, BENCH_INSTANCE=estate.work, BENCH_NOW=estate.end.isoformat())
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    process = subprocess.Popen([gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+                                "--no-control-socket", "--log-level", "warning", "bench.wsgi:app"],
+                               cwd=ROOT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{base}/login", timeout=2).read()
+            return process, base
+        except OSError:
+            time.sleep(0.1)
+    stop(process)
+    raise SystemExit("gunicorn didn't start")
+
+
+def stop(process):
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def sign_in(base, username):
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/login").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    opener.open(f"{base}/login", urllib.parse.urlencode(
+        {"csrf_token": token, "username": username, "password": fill.PASSWORD}).encode())
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    check = opener.open(f"{base}/").read().decode()
+    assert "今日" in check and "登录" not in check.split("<main", 1)[0], f"{username} not signed in"
+    return cookie
+
+
+def load(url, cookie, seconds, connections):
+    out = subprocess.run([sys.executable, "-m", "bench.load", url, "--cookie", cookie, "--seconds", str(seconds),
+                          "--connections", str(connections)], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def measure(seconds, connections):
+    from kefu import db
+
+    results = {}
+    for years in (1, 10):
+        estate = Estate(years)
+        if not db.database.is_closed():
+            db.database.close()
+        process, base = serve(estate)
+        try:
+            cookies = {who: sign_in(base, who) for who in (ASSISTANT, SUPERVISOR)}
+            pages = {}
+            for key, label, who, url in estate.plan:
+                pdf = key.endswith("_pdf")
+                for _ in range(3):  # warm each worker's templates and caches
+                    load(base + url, cookies[who], 0.3, 2)
+                result = load(base + url, cookies[who], seconds * (2 if pdf else 1), connections)
+                assert result["n"] and not result["error_count"], (key, result)
+                pages[key] = dict(result, label=label, url=url)
+            results[years] = pages
+        finally:
+            stop(process)
+            estate.close()
+    return results[1], results[10]
+
+
+def rows(small, large):
+    bare, reference = large["bare"]["median"], large["reference_pdf"]["median"]
+    out = []
+    for key, page in large.items():
+        one, ten = small[key]["median"], page["median"]
+        growth = ten / one
+        if key in ("bare", "reference_pdf"):
+            ratio, verdict = ten / bare, "—"
+        elif key.endswith("_pdf"):
+            ratio = ten / reference
+            verdict = "PASS" if ratio <= TARGET_PDF else f"FAIL (>{TARGET_PDF:g}× reference PDF)"
+        else:
+            ratio = ten / bare
+            misses = ([f">{TARGET_BARE:g}× bare"] if ratio > TARGET_BARE else []) + \
+                     ([f">{TARGET_GROWTH:g}× 1y"] if growth > TARGET_GROWTH else [])
+            verdict = "PASS" if not misses else "FAIL (" + ", ".join(misses) + ")"
+        out.append((page["label"], page["url"], one, ten, ratio, growth, page["rps"], page["n"], verdict))
+    return out
+
+
+def report(table, seconds, connections, took, info):
+    lines = [
+        f"Measured by `bench/served.py` (written by it; not edited by hand). {datetime_now()}; "
+        f"{info['nproc']} CPU(s), {info['cpu']}; Python {info['python']}, SQLite {info['sqlite']}.",
+        "",
+        f"Method: gunicorn with 2 workers × 4 threads on loopback, one bench database at a time, the clock frozen "
+        f"at the data's now; a second process keeps {connections} keep-alive connections busy on one page for "
+        f"{seconds:g} s ({2 * seconds:g} s for a PDF) after warming up, signed in as 客户助理 `{ASSISTANT}` or "
+        f"客服主管 `{SUPERVISOR}`. Latency is the median per request as the client saw it, queueing included; "
+        f"× is against the bare response served the same way (pages) or the reference PDF (documents). "
+        f"Run took {took:.0f} s.",
+        "",
+        "| page | URL | 1 year (ms) | 10 years (ms) | × (10 y) | 10 y / 1 y | req/s (10 y) | requests | result |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for label, url, one, ten, ratio, growth, rps, n, verdict in table:
+        lines.append(f"| {label} | `{url}` | {one:.1f} | {ten:.1f} | {ratio:.1f} | {growth:.2f} | {rps:.0f} | {n} "
+                     f"| {verdict} |")
+    return "\n".join(lines)
+
+
+def datetime_now():
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def write_readme(text):
+    path = os.path.join(ROOT, "README.md")
+    with open(path, encoding="utf-8") as handle:
+        readme = handle.read()
+    if START not in readme or END not in readme:
+        return
+    head, rest = readme.split(START, 1)
+    _old, tail = rest.split(END, 1)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(f"{head}{START}\n{text}\n{END}{tail}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    small, large = measure(args.seconds, args.connections)
+    table = rows(small, large)
+    text = report(table, args.seconds, args.connections, time.perf_counter() - began, machine())
+    print(text)
+    if not args.no_write:
+        with open(os.path.join(ROOT, "bench", "results-served.md"), "w", encoding="utf-8") as handle:
+            handle.write("# Benchmark under gunicorn and load\n\n" + text + "\n")
+        write_readme(text)
+
+
+if __name__ == "__main__":
+    main()
