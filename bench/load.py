@@ -51,7 +51,8 @@ def run(url, cookie, seconds, connections):
         thread.join()
     elapsed = time.perf_counter() - began
     latencies.sort()
-    return {"n": len(latencies), "errors": errors[:10], "error_count": len(errors),
+    return {"n": len(latencies), "errors": errors[:10], "error_count": len(errors), "latencies": latencies,
+            "seconds": elapsed,
             "median": statistics.median(latencies) if latencies else None,
             "p90": latencies[int(len(latencies) * 0.9)] if latencies else None,
             "rps": len(latencies) / elapsed}

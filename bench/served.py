@@ -1,9 +1,10 @@
 """The same pages served by the real WSGI server under load: gunicorn (2 workers × 4 threads, as
 `make run` starts it) on each bench database, and a second process (bench/load.py) keeping C
-keep-alive connections busy on one page for S seconds. Reports the median latency and throughput
-per page, as a ratio to the bare response served and loaded the same way in the same run.
+keep-alive connections busy on one page for S seconds in all, split into R rounds that interleave
+the two databases. Reports the median latency and throughput per page, as a ratio to the bare
+response served and loaded the same way in the same run.
 
-    .venv/bin/python -m bench.served [--seconds 3] [--connections 4] [--no-write]
+    .venv/bin/python -m bench.served [--seconds 6] [--rounds 3] [--connections 4] [--no-write]
 """
 import argparse
 import http.cookiejar
@@ -12,6 +13,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -86,30 +88,51 @@ def load(url, cookie, seconds, connections):
     return json.loads(out.stdout)
 
 
-def measure(seconds, connections):
+def measure(seconds, connections, rounds=3):
+    """Both databases served at once; each page loaded for `seconds` in all, in `rounds` interleaved
+    rounds (1 y, 10 y, then 10 y, 1 y, …) so whatever else the machine does falls on both."""
     from kefu import db
 
-    results = {}
-    for years in (1, 10):
-        estate = Estate(years)
-        if not db.database.is_closed():
-            db.database.close()
-        process, base = serve(estate)
-        try:
-            cookies = {who: sign_in(base, who) for who in (ASSISTANT, SUPERVISOR)}
+    estates, servers = [], []
+    try:
+        for years in (1, 10):
+            estates.append(Estate(years))
+            if not db.database.is_closed():
+                db.database.close()
+            servers.append(serve(estates[-1]))
+        cookies = [{who: sign_in(base, who) for who in (ASSISTANT, SUPERVISOR)} for _process, base in servers]
+        samples = [{key: [] for key, *_ in estate.plan} for estate in estates]
+        elapsed = [{key: 0.0 for key, *_ in estate.plan} for estate in estates]
+        for index, estate in enumerate(estates):
+            base = servers[index][1]
+            for key, _label, who, url in estate.plan:
+                for _ in range(2):  # warm each worker's templates and caches
+                    load(base + url, cookies[index][who], 0.3, 2)
+        for round_number in range(rounds):
+            order = range(len(estates)) if round_number % 2 == 0 else reversed(range(len(estates)))
+            for index in order:
+                estate, base = estates[index], servers[index][1]
+                for key, _label, who, url in estate.plan:
+                    share = seconds * (2 if key.endswith("_pdf") else 1) / rounds
+                    result = load(base + url, cookies[index][who], share, connections)
+                    assert result["n"] and not result["error_count"], (key, result)
+                    samples[index][key] += result["latencies"]
+                    elapsed[index][key] += result["seconds"]
+        results = []
+        for index, estate in enumerate(estates):
             pages = {}
-            for key, label, who, url in estate.plan:
-                pdf = key.endswith("_pdf")
-                for _ in range(3):  # warm each worker's templates and caches
-                    load(base + url, cookies[who], 0.3, 2)
-                result = load(base + url, cookies[who], seconds * (2 if pdf else 1), connections)
-                assert result["n"] and not result["error_count"], (key, result)
-                pages[key] = dict(result, label=label, url=url)
-            results[years] = pages
-        finally:
+            for key, label, _who, url in estate.plan:
+                latencies = sorted(samples[index][key])
+                pages[key] = {"label": label, "url": url, "n": len(latencies),
+                              "median": statistics.median(latencies), "p90": latencies[int(len(latencies) * 0.9)],
+                              "rps": len(latencies) / elapsed[index][key]}
+            results.append(pages)
+        return results[0], results[1]
+    finally:
+        for process, _base in servers:
             stop(process)
+        for estate in estates:
             estate.close()
-    return results[1], results[10]
 
 
 def rows(small, large):
@@ -132,14 +155,15 @@ def rows(small, large):
     return out
 
 
-def report(table, seconds, connections, took, info):
+def report(table, seconds, connections, rounds, took, info):
     lines = [
         f"Measured by `bench/served.py` (written by it; not edited by hand). {datetime_now()}; "
         f"{info['nproc']} CPU(s), {info['cpu']}; Python {info['python']}, SQLite {info['sqlite']}.",
         "",
-        f"Method: gunicorn with 2 workers × 4 threads on loopback, one bench database at a time, the clock frozen "
+        f"Method: gunicorn with 2 workers × 4 threads on loopback for each bench database, the clock frozen "
         f"at the data's now; a second process keeps {connections} keep-alive connections busy on one page for "
-        f"{seconds:g} s ({2 * seconds:g} s for a PDF) after warming up, signed in as 客户助理 `{ASSISTANT}` or "
+        f"{seconds:g} s in all ({2 * seconds:g} s for a PDF), in {rounds} rounds interleaving the two databases, "
+        f"after warming up, signed in as 客户助理 `{ASSISTANT}` or "
         f"客服主管 `{SUPERVISOR}`. Latency is the median per request as the client saw it, queueing included; "
         f"× is against the bare response served the same way (pages) or the reference PDF (documents). "
         f"Run took {took:.0f} s.",
@@ -171,14 +195,15 @@ def write_readme(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    small, large = measure(args.seconds, args.connections)
+    small, large = measure(args.seconds, args.connections, args.rounds)
     table = rows(small, large)
-    text = report(table, args.seconds, args.connections, time.perf_counter() - began, machine())
+    text = report(table, args.seconds, args.connections, args.rounds, time.perf_counter() - began, machine())
     print(text)
     if not args.no_write:
         with open(os.path.join(ROOT, "bench", "results-served.md"), "w", encoding="utf-8") as handle:
