@@ -43,6 +43,21 @@ def get_or_404(query, record_id):
     return record
 
 
+def assistant_or_404(user_id, own=False):
+    """A live assistant by id, or a 404 page. With `own`: an assistant may open only their own
+    (their work record, their summary); the supervisor anyone's."""
+    from flask_login import current_user
+
+    from ..users import User
+
+    user = User.live().where((User.id == user_id) & (User.role == "assistant")).first()
+    if user is None:
+        abort(404)
+    if own and current_user.role == "assistant" and user.id != current_user.id:
+        abort(403)
+    return user
+
+
 def choices(pairs):
     """WTForms select options from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]

@@ -29,6 +29,7 @@ from ..web import done
 from ..web import estate
 from ..web import invalid
 from ..web import render
+from . import assistant_or_404
 from .forms import VersionForm
 from .forms import form_page
 from .forms import record_id
@@ -42,13 +43,6 @@ FIGURES = [  # (key, label, unit) as the form and the PDF show the measured feed
     ("unhappy", "客户不满意（回访）", "次"), ("visits", "拜访", "次"), ("praise", "拜访中的表扬", "条"),
     ("meetings_attended", "参加例会", "次"), ("meetings_held", "本期部门例会", "次"),
 ]
-
-
-def _assistant(user_id):
-    user = User.live().where((User.id == user_id) & (User.role == "assistant")).first()
-    if user is None:
-        abort(404)
-    return user
 
 
 def _evaluation(evaluation_id):
@@ -85,7 +79,7 @@ class StartForm(VersionForm):
 @roles("supervisor")
 def staff(user_id):
     """One assistant's schedule, computed from the start date (which can be set or corrected here)."""
-    user = _assistant(user_id)
+    user = assistant_or_404(user_id)
     row = rules.ServiceStart.get_or_none(rules.ServiceStart.user == user)
     form = StartForm()
     if request.method == "GET" and row is not None:

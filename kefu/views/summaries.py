@@ -25,6 +25,7 @@ from ..users import User
 from ..web import estate
 from ..web import invalid
 from ..web import render
+from . import assistant_or_404
 from .forms import record_id
 
 bp = Blueprint("summaries", __name__)
@@ -48,11 +49,7 @@ def bars(counts, width=330, bar=16):
 
 
 def _summary(user_id, month):
-    user = User.live().where((User.id == user_id) & (User.role == "assistant")).first()
-    if user is None:
-        abort(404)
-    if current_user.role == "assistant" and user.id != current_user.id:
-        abort(403)
+    user = assistant_or_404(user_id, own=True)
     try:
         month = datetime.date.fromisoformat(f"{month}-01")
     except ValueError:

@@ -16,6 +16,7 @@ from ..auth import roles
 from ..users import User
 from ..web import estate
 from ..web import render
+from . import assistant_or_404
 from .forms import form_page
 from .forms import long_text
 from .forms import VersionForm
@@ -25,11 +26,7 @@ bp = Blueprint("worklog", __name__)
 
 def _person_and_day(user_id, day):
     """The assistant whose record it is (an assistant reads only their own) and the day."""
-    user = User.live().where((User.id == user_id) & (User.role == "assistant")).first()
-    if user is None:
-        abort(404)
-    if current_user.role == "assistant" and user.id != current_user.id:
-        abort(403)
+    user = assistant_or_404(user_id, own=True)
     try:
         day = datetime.date.fromisoformat(day)
     except ValueError:
