@@ -1,14 +1,16 @@
 """The peewee database, bound in the app factory, and the base model every table uses."""
 import datetime
+import time
 
 import peewee
 
 database = peewee.SqliteDatabase(None)
 
 PRAGMAS = {
+    # First, so the pragmas after it wait for a lock rather than fail at once.
+    "busy_timeout": 10000,
     "journal_mode": "wal",
     "foreign_keys": 1,
-    "busy_timeout": 10000,
     "synchronous": "normal",
     "cache_size": -16000,
     # Reads through a memory map: each request opens its own connection, and with its page cache
@@ -201,10 +203,27 @@ def init(path, durable=False):
     survives a power cut as well as a crash of the server. With NORMAL (the tests' setting) a commit
     survives the server being killed but may be lost if the machine loses power."""
     database.init(path, pragmas={**PRAGMAS, "synchronous": "full"} if durable else PRAGMAS)
-    database.connect(reuse_if_open=True)
+    _connect_when_free()
     ran = create_schema()
     database.close()
     return ran
+
+
+def _connect_when_free(patience=30.0):
+    """Connect, waiting while another process holds the lock a pragma needs. Two servers starting
+    together on a database not yet in WAL mode both try to switch it; SQLite answers the second
+    "locked" at once, without waiting out the busy timeout (waiting could deadlock), so wait here."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            database.connect(reuse_if_open=True)
+            return
+        except peewee.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            if not database.is_closed():
+                database.close()
+            time.sleep(0.05)
 
 
 # Every module with tables, lowest layer first.
@@ -226,10 +245,12 @@ def create_schema():
         models += importlib.import_module(f"kefu.{name}").MODELS
     database.create_tables(models, safe=True)
     ran = migrations.run()
-    for name in SCHEMA_MODULES:
-        seed = getattr(importlib.import_module(f"kefu.{name}"), "seed", None)
-        if seed is not None:
-            seed()
+    # Seeds check then insert; under the write lock two servers starting together don't both insert.
+    with migrations.write_lock():
+        for name in SCHEMA_MODULES:
+            seed = getattr(importlib.import_module(f"kefu.{name}"), "seed", None)
+            if seed is not None:
+                seed()
     return ran
 
 

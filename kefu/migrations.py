@@ -80,6 +80,11 @@ def pending():
     return [(number, MIGRATIONS[number][0]) for number in sorted(MIGRATIONS) if number not in done]
 
 
+def write_lock():
+    """A transaction that holds the write lock from its start (SQLite's BEGIN IMMEDIATE)."""
+    return database.atomic("IMMEDIATE") if _sqlite() else database.atomic()
+
+
 def run():
     """Bring the schema up to date. Returns the (number, name) applied now.
 
@@ -87,7 +92,7 @@ def run():
     app servers starting together don't both run a migration.
     """
     ran = []
-    with database.atomic("IMMEDIATE") if _sqlite() else database.atomic():
+    with write_lock():
         done = applied()
         if BASELINE not in done:
             SchemaMigration.create(number=BASELINE, name="基线（编号迁移之前的表）", applied_at=clock.utcnow())
