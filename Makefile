@@ -3,11 +3,12 @@ SHELL := /bin/bash
 
 PYTEST_ARGS ?=
 
-.PHONY: help run test screenshots bench audit deps-run deps-test clean soak
+.PHONY: help run test test-postgres screenshots bench audit deps-run deps-test clean soak
 
 help:
 	@echo "make run   # 启动客服系统（自动安装依赖），然后在浏览器打开显示的地址"
 	@echo "make test  # 运行全部测试（自动安装测试所需依赖）"
+	@echo "make test-postgres # 在 PostgreSQL 上再运行全部测试"
 	@echo "make soak  # 崩溃、并发、恶意输入测试的长版本"
 	@echo "make bench # 十年数据的性能基准，结果写入 README"
 	@echo "make audit # Lighthouse 手机端评分（性能、无障碍、最佳实践）"
@@ -31,8 +32,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# A throwaway PostgreSQL server on a loopback port (scripts/pg-test-server.sh prints its URL): the
+# tests that move an estate between databases use it, and test-postgres runs the whole suite on it.
 test: deps-test .venv/.installed node_modules/.installed
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	KEFU_TEST_POSTGRES_URL="$$(bash scripts/pg-test-server.sh start)" KEFU_REQUIRE_POSTGRES=1 \
+		.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: deps-test .venv/.installed node_modules/.installed
+	KEFU_TEST_DATABASE_URL="$$(bash scripts/pg-test-server.sh start)" KEFU_REQUIRE_POSTGRES=1 \
+		.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 screenshots: deps-test .venv/.installed
 	KEFU_SCREENSHOTS=docs .venv/bin/python -m pytest tests/browser -q

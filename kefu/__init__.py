@@ -2,12 +2,15 @@
 import os
 import secrets
 
+import flask
 from flask import Flask
 from flask import has_request_context
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.utils import cached_property
 
 from . import db
 
@@ -15,6 +18,25 @@ csrf = CSRFProtect()
 htmx = HTMX()
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _without_nuls(values):
+    if not any("\x00" in value for value in values.values()):
+        return values
+    return ImmutableMultiDict([(key, value.replace("\x00", "")) for key, value in values.items(multi=True)])
+
+
+class Request(flask.Request):
+    """NUL characters are dropped from what a browser sends (query and form). No one types them, and
+    PostgreSQL can't store them in text, so both databases get the same text."""
+
+    @cached_property
+    def args(self):
+        return _without_nuls(super().args)
+
+    def _load_form_data(self):
+        super()._load_form_data()
+        self.form = _without_nuls(self.form)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -51,7 +73,8 @@ def create_app(test_config=None):
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("SECRET_KEY"),
         DEMO=_truthy(os.environ.get("DEMO", "1")),
-        DATABASE=os.path.join(instance, "kefu.sqlite3"),
+        # A SQLite file in the instance folder, or PostgreSQL when DATABASE_URL=postgresql://… is set.
+        DATABASE=os.environ.get("DATABASE_URL") or os.path.join(instance, "kefu.sqlite3"),
         PHOTOS=os.path.join(instance, "photos"),
         BACKUPS=os.environ.get("BACKUP_DIR") or os.path.join(instance, "backups"),
         MAX_CONTENT_LENGTH=80 * 1024 * 1024,
@@ -72,6 +95,7 @@ def create_app(test_config=None):
     _secret_key(app)
     # Flask-Login's remember cookie is never set (login_user is not asked to remember).
     app.session_interface = SessionInterface()
+    app.request_class = Request
 
     app.config["MIGRATED"] = db.init(app.config["DATABASE"], durable=not app.config.get("TESTING"))
     from . import backup

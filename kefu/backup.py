@@ -10,6 +10,11 @@ A backup is a folder `kefu-backup-YYYYmmdd-HHMMSS` holding
 
 `restore` checks a backup (its manifest, the checksums, SQLite's integrity check, every photo the
 database refers to present) before it replaces anything, and keeps the database it replaces.
+
+On PostgreSQL (DATABASE_URL) the database part is `kefu.pgdump`, made by `pg_dump` (one consistent
+snapshot, safe while the server writes) and checked with `pg_restore --list`; restoring first backs
+up what it replaces into the same folder as the backup restored, then loads the dump with
+`pg_restore --clean` in one transaction.
 """
 import datetime
 import hashlib
@@ -18,8 +23,10 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 
 from . import clock
+from . import db
 from . import events
 from . import scheduler
 from .uploads import fsync_path
@@ -27,6 +34,7 @@ from .uploads import fsync_path
 FOLDER = re.compile(r"^kefu-backup-\d{8}-\d{6}(-\d+)?$")
 MANIFEST = "manifest.json"
 DATABASE = "kefu.sqlite3"
+PG_DUMP = "kefu.pgdump"
 PHOTOS = "photos"
 
 
@@ -68,6 +76,33 @@ def _photo_names(path):
         connection.close()
 
 
+def _pg(args):
+    """Run one of PostgreSQL's client programs; BackupError with what it said if it fails."""
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=3600)
+    except FileNotFoundError:
+        raise BackupError(f"找不到 {args[0]}：请安装 PostgreSQL 客户端（Debian 包 postgresql-client）")
+    if done.returncode != 0:
+        raise BackupError(f"{args[0]} 失败：{done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+def _pg_query(url, sql):
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def _pg_table_counts(url):
+    tables = [name for (name,) in _pg_query(
+        url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")]
+    if not tables:
+        return {}
+    union = " UNION ALL ".join(f"SELECT '{t}', COUNT(*) FROM \"{t}\"" for t in tables)
+    return dict(_pg_query(url, union))
+
+
 def list_backups(dest):
     """[(folder name, manifest or None)] in `dest`, newest first."""
     if not os.path.isdir(dest):
@@ -97,14 +132,24 @@ def backup(database_path, photos_dir, dest, now=None):
     try:
         previous = next(((os.path.join(dest, folder), manifest) for folder, manifest in list_backups(dest)
                          if manifest is not None), (None, None))
-        db_copy = os.path.join(work, DATABASE)
-        source = sqlite3.connect(database_path, timeout=30)
-        target = sqlite3.connect(db_copy)
-        try:
-            source.backup(target, pages=4096)  # steps, so writers wait at most one step at a time
-        finally:
-            target.close()
-            source.close()
+        postgres = db.is_url(database_path)
+        if postgres:
+            db_copy = os.path.join(work, PG_DUMP)
+            # Counted before the dump, so every photo a dumped row names is in this list or newer.
+            tables = _pg_table_counts(database_path)
+            _pg(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={db_copy}",
+                 f"--dbname={database_path}"])
+            photo_names = [name for (name,) in _pg_query(database_path, 'SELECT "name" FROM "photo"')]
+        else:
+            db_copy = os.path.join(work, DATABASE)
+            source = sqlite3.connect(database_path, timeout=30)
+            target = sqlite3.connect(db_copy)
+            try:
+                source.backup(target, pages=4096)  # steps, so writers wait at most one step at a time
+            finally:
+                target.close()
+                source.close()
+            tables, photo_names = table_counts(db_copy), _photo_names(db_copy)
         fsync_path(db_copy)
         known = (previous[1] or {}).get("photos", {}) if previous[0] else {}
         photos, linked = {}, 0
@@ -123,12 +168,14 @@ def backup(database_path, photos_dir, dest, now=None):
                 else:
                     shutil.copyfile(source_file, copy)
                     photos[filename] = _sha256(copy)
-        missing = [n for n in _photo_names(db_copy)
-                   if f"{n}.jpg" not in photos or f"{n}.thumb.jpg" not in photos]
+        missing = [n for n in photo_names if f"{n}.jpg" not in photos or f"{n}.thumb.jpg" not in photos]
         if missing:
             raise BackupError(f"{len(missing)} 张照片的文件不在照片目录里（如 {missing[0]}），备份未完成")
         manifest = {"made_at": now.isoformat(timespec="seconds") + "Z", "database_sha256": _sha256(db_copy),
-                    "tables": table_counts(db_copy), "photos": photos, "photos_linked": linked}
+                    "database": "postgresql" if postgres else "sqlite",
+                    "tables": tables, "photos": photos, "photos_linked": linked}
+        if postgres:
+            manifest["photo_names"] = photo_names
         with open(os.path.join(work, MANIFEST), "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, ensure_ascii=False, indent=1)
             handle.flush()
@@ -157,25 +204,29 @@ def verify(folder):
             manifest = json.load(handle)
     except (OSError, ValueError):
         raise BackupError(f"{folder} 不是完整的备份（没有可读的 {MANIFEST}）")
-    db_copy = os.path.join(folder, DATABASE)
+    postgres = manifest.get("database") == "postgresql"
+    db_copy = os.path.join(folder, PG_DUMP if postgres else DATABASE)
     if not os.path.exists(db_copy) or _sha256(db_copy) != manifest.get("database_sha256"):
         raise BackupError("备份的数据库文件与清单的校验值不符，可能已损坏")
-    connection = sqlite3.connect(f"file:{db_copy}?mode=ro", uri=True)
-    try:
-        result = connection.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        connection.close()
-    if result != "ok":
-        raise BackupError(f"备份的数据库未通过完整性检查：{result}")
+    if postgres:
+        _pg(["pg_restore", "--list", db_copy])  # the dump reads whole
+    else:
+        connection = sqlite3.connect(f"file:{db_copy}?mode=ro", uri=True)
+        try:
+            result = connection.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            connection.close()
+        if result != "ok":
+            raise BackupError(f"备份的数据库未通过完整性检查：{result}")
     for filename, digest in manifest.get("photos", {}).items():
         path = os.path.join(folder, PHOTOS, filename)
         if not os.path.exists(path) or _sha256(path) != digest:
             raise BackupError(f"备份里的照片 {filename} 缺失或已损坏")
-    for name in _photo_names(db_copy):
+    for name in manifest.get("photo_names", []) if postgres else _photo_names(db_copy):
         for suffix in (".jpg", ".thumb.jpg"):
             if name + suffix not in manifest.get("photos", {}):
                 raise BackupError(f"数据库引用的照片 {name}{suffix} 不在备份里")
-    if table_counts(db_copy) != manifest.get("tables"):
+    if not postgres and table_counts(db_copy) != manifest.get("tables"):
         raise BackupError("备份数据库的行数与清单不符")
     return manifest
 
@@ -187,6 +238,13 @@ def restore(folder, database_path, photos_dir, now=None):
     added, none removed. Returns the manifest."""
     manifest = verify(folder)
     now = now or clock.utcnow()
+    postgres = manifest.get("database") == "postgresql"
+    if postgres != db.is_url(database_path):
+        raise BackupError("这份备份来自" + ("PostgreSQL" if postgres else " SQLite") + "，与当前数据库不是同一种："
+                          "请在同一种数据库上恢复，再用 flask move-data 搬过去")
+    if postgres:
+        # What is replaced is kept as a backup of its own beside the one restored.
+        backup(database_path, photos_dir, os.path.dirname(os.path.abspath(folder)), now=now)
     os.makedirs(photos_dir, exist_ok=True)
     for filename in manifest["photos"]:
         target = os.path.join(photos_dir, filename)
@@ -195,6 +253,10 @@ def restore(folder, database_path, photos_dir, now=None):
             shutil.copyfile(os.path.join(folder, PHOTOS, filename), tmp)
             os.replace(tmp, target)
     fsync_path(photos_dir)
+    if postgres:
+        _pg(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+             f"--dbname={database_path}", os.path.join(folder, PG_DUMP)])
+        return manifest
     if os.path.exists(database_path):
         kept = f"{database_path}.before-restore-{now:%Y%m%d-%H%M%S}"
         # Fold the write-ahead log into the file first, so what is kept is whole.

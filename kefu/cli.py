@@ -1,4 +1,4 @@
-"""Command-line tasks: init-db, migrate, create-admin, demo, serve, backup and restore."""
+"""Command-line tasks: init-db, migrate, create-admin, demo, serve, backup, restore and move-data."""
 import os
 import sys
 
@@ -12,7 +12,7 @@ from .estate import Estate
 
 
 def init_app(app):
-    for command in (init_db, migrate, create_admin, demo, serve, backup, restore):
+    for command in (init_db, migrate, create_admin, demo, serve, backup, restore, move_data):
         app.cli.add_command(command)
 
 
@@ -92,7 +92,42 @@ def restore(source, yes):
         from . import events
 
         events.record(None, Estate.current(), "恢复备份", note=source)
-    click.echo("已恢复。原来的数据库文件保留在同一目录（.before-restore-时间）。")
+    if db.is_url(current_app.config["DATABASE"]):
+        click.echo("已恢复。恢复前的数据另存为一份备份，与所恢复的备份在同一目录。")
+    else:
+        click.echo("已恢复。原来的数据库文件保留在同一目录（.before-restore-时间）。")
+
+
+@click.command("move-data")
+@with_appcontext
+@click.argument("dest")
+@click.option("--yes", is_flag=True, help="不再确认，直接复制")
+def move_data(dest, yes):
+    """Copy this estate's data into DEST, a PostgreSQL URL (postgresql://user:password@host/name)
+    or a SQLite file, which must hold no estate of its own. Stop the server first."""
+    from . import move
+
+    source = current_app.config["DATABASE"]
+    shown = _without_password(dest)
+    if not yes:
+        click.confirm(f"请先停止服务。把 {_without_password(source)} 的全部数据复制到 {shown} 吗？", abort=True)
+    db.database.close()
+    try:
+        copied = move.move(source, dest, progress=lambda table, count: click.echo(f"  {table}：{count} 行"))
+    except move.MoveError as error:
+        click.echo(f"未复制：{error.message}", err=True)
+        sys.exit(1)
+    click.echo(f"已复制 {len(copied)} 张表、{sum(copied.values())} 行到 {shown}，逐表核对行数一致。")
+    click.echo("照片不在数据库里：新服务器的 PHOTOS 目录要指向同一份照片（或先复制过去）。")
+    click.echo(f"然后用 DATABASE_URL={shown} 启动服务。")
+
+
+def _without_password(target):
+    if db.is_url(target) and "@" in target:
+        scheme, _, rest = target.partition("://")
+        credentials, _, place = rest.rpartition("@")
+        return f"{scheme}://{credentials.partition(':')[0]}@{place}"
+    return target
 
 
 @click.command("create-admin")

@@ -4,7 +4,8 @@ import time
 
 import peewee
 
-database = peewee.SqliteDatabase(None)
+# Bound at start to SQLite (a file path) or PostgreSQL (a postgresql:// URL): see `init`.
+database = peewee.DatabaseProxy()
 
 PRAGMAS = {
     # First, so the pragmas after it wait for a lock rather than fail at once.
@@ -17,6 +18,17 @@ PRAGMAS = {
     # empty a read costs a system call; mapped pages it finds in the OS cache directly.
     "mmap_size": 1 << 30,
 }
+
+
+def flag(condition):
+    """1 where `condition` holds, else 0 (NULL too): something to add up or take the largest of on
+    either database (SQLite's comparisons are 0/1 already; PostgreSQL's are booleans, which aren't)."""
+    return peewee.Case(None, [(condition, 1)], 0)
+
+
+def contains(field, text):
+    """`field` contains `text` exactly (no wildcards, any case as typed)."""
+    return (peewee.fn.instr(field, text) if is_sqlite() else peewee.fn.strpos(field, text)) > 0
 
 
 class RuleError(ValueError):
@@ -53,10 +65,11 @@ class BaseModel(peewee.Model):
     def by_id(cls, record_id):
         """One row by primary key, or None, with SQL written once rather than built per call:
         the lookups every request makes (the signed-in user, the estate) stay cheap."""
-        sql = cls.__dict__.get("_by_id_sql")
+        param = database.param
+        sql = cls.__dict__.get("_by_id_sql", {}).get(param)
         if sql is None:
-            sql = f'SELECT * FROM "{cls._meta.table_name}" WHERE "{cls._meta.primary_key.column_name}" = ?'
-            cls._by_id_sql = sql
+            sql = f'SELECT * FROM "{cls._meta.table_name}" WHERE "{cls._meta.primary_key.column_name}" = {param}'
+            cls._by_id_sql = {**cls.__dict__.get("_by_id_sql", {}), param: sql}
         return next(iter(cls.raw(sql, record_id)), None)
 
 
@@ -110,7 +123,7 @@ class Prepared:
 
     def __init__(self, model, build, *example):
         self.model, self.build, self.example = model, build, example
-        self.sql = None
+        self.prepared = {}  # per kind of database: (sql, slots)
 
     def _prepare(self):
         sql, produced = self.build(*self.example).sql()
@@ -118,21 +131,24 @@ class Prepared:
         missing = set(range(len(self.example))) - set(slots)
         if missing:
             raise ValueError(f"example values {[self.example[i] for i in missing]!r} not in the query: {sql}")
-        self.slots = [(slot, None if slot is not None else value) for slot, value in zip(slots, produced)]
-        self.sql = sql
+        return sql, [(slot, None if slot is not None else value) for slot, value in zip(slots, produced)]
 
     def __call__(self, *values):
         if len(values) != len(self.example):
             raise TypeError(f"prepared query takes {len(self.example)} values, got {len(values)}")
-        if self.sql is None:
-            self._prepare()
-        params = [constant if slot is None else values[slot] for slot, constant in self.slots]
-        params = [_stored(value) for value in params]
-        return rows(self.model, database.execute_sql(self.sql, params))
+        kind = type(database.obj)
+        prepared = self.prepared.get(kind)
+        if prepared is None:
+            prepared = self.prepared[kind] = self._prepare()
+        sql, slots = prepared
+        params = [constant if slot is None else values[slot] for slot, constant in slots]
+        if kind is not _POSTGRES:
+            params = [_stored(value) for value in params]
+        return rows(self.model, database.execute_sql(sql, params))
 
 
 def _stored(value):
-    """A parameter as peewee would send it: datetimes and dates as text in the stored format."""
+    """A parameter as peewee would send it to SQLite: datetimes and dates as text in the stored format."""
     if isinstance(value, datetime.datetime):
         return str(value)
     if isinstance(value, datetime.date):
@@ -196,14 +212,65 @@ def rows(model, cursor):
     return made
 
 
-def init(path, durable=False):
-    """Bind the database to a file and make sure the schema exists; returns the migrations applied.
+def is_url(target):
+    return target.startswith(("postgresql://", "postgres://"))
 
-    `durable`: every commit reaches the disk before it is acknowledged (synchronous=FULL), so it
-    survives a power cut as well as a crash of the server. With NORMAL (the tests' setting) a commit
-    survives the server being killed but may be lost if the machine loses power."""
-    database.init(path, pragmas={**PRAGMAS, "synchronous": "full"} if durable else PRAGMAS)
-    _connect_when_free()
+
+def is_sqlite():
+    return isinstance(database.obj, peewee.SqliteDatabase)
+
+
+# The server's connections, one pool per URL for the life of the process.
+_POOLS = {}
+_POSTGRES = None
+
+
+def open_database(target, durable=False):
+    """A peewee database for a SQLite file's path or a PostgreSQL URL
+    (postgresql://user:password@host:port/name), whose connections are pooled (one pool per URL for
+    the life of the process)."""
+    global _POSTGRES
+    if is_url(target):
+        from playhouse.pool import PooledPostgresqlDatabase
+
+        if target not in _POOLS:
+            settings = parse_url(target)
+            _POOLS[target] = PooledPostgresqlDatabase(settings.pop("database"), max_connections=32,
+                                                      stale_timeout=300, timeout=30, **settings)
+        _POSTGRES = PooledPostgresqlDatabase
+        return _POOLS[target]
+    return peewee.SqliteDatabase(target, pragmas={**PRAGMAS, "synchronous": "full"} if durable else PRAGMAS)
+
+
+def bind(target, durable=False):
+    """Point the models at a database (`open_database`)."""
+    chosen = open_database(target, durable)
+    if database.obj is not None and database.obj is not chosen and not database.obj.is_closed():
+        database.obj.close()
+    database.initialize(chosen)
+    return chosen
+
+
+def parse_url(url):
+    """peewee's keyword arguments for a PostgreSQL URL."""
+    from playhouse.db_url import parse
+
+    return parse(url.replace("postgres://", "postgresql://", 1))
+
+
+def init(path, durable=False):
+    """Bind the database (a SQLite file's path or a PostgreSQL URL) and make sure the schema
+    exists; returns the migrations applied.
+
+    `durable`: every SQLite commit reaches the disk before it is acknowledged (synchronous=FULL), so
+    it survives a power cut as well as a crash of the server. With NORMAL (the tests' setting) a
+    commit survives the server being killed but may be lost if the machine loses power. PostgreSQL's
+    commits are durable by its own settings."""
+    bind(path, durable)
+    if is_sqlite():
+        _connect_when_free()
+    else:
+        database.connect(reuse_if_open=True)
     ran = create_schema()
     database.close()
     return ran
@@ -230,6 +297,13 @@ def _connect_when_free(patience=30.0):
 SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
 
 
+def for_this_database(models):
+    """The models that have a table on the database bound: a few exist on one kind only (SQLite's
+    full-text index, say, and its PostgreSQL counterpart of the same name)."""
+    skip = "postgres_only" if is_sqlite() else "sqlite_only"
+    return [model for model in models if not getattr(model._meta, skip, False)]
+
+
 def create_schema():
     """The one place tables are created and migrations run; returns the migrations applied now.
 
@@ -243,7 +317,7 @@ def create_schema():
     models = []
     for name in SCHEMA_MODULES:
         models += importlib.import_module(f"kefu.{name}").MODELS
-    database.create_tables(models, safe=True)
+    database.create_tables(for_this_database(models), safe=True)
     ran = migrations.run()
     # Seeds check then insert; under the write lock two servers starting together don't both insert.
     with migrations.write_lock():

@@ -265,7 +265,7 @@ def update_building(actor, building, expected_version, code, name, note):
         building.save_versioned(expected_version, "code", "name", "note")
         if code != old_code:
             # Only the 栋 part of every 栋-单元-室 changes; one statement, nothing else touched.
-            (Household.update(code=peewee.SQL("? || '-' || \"unit_no\" || '-' || \"room\"", [code]))
+            (Household.update(code=peewee.Value(code).concat("-").concat(Household.unit_no).concat("-").concat(Household.room))
              .where(Household.building == building).execute())
     events.record(actor, building, "修改楼栋", note=f"{before[0]} {before[1]} → {code} {name}")
 

@@ -43,8 +43,7 @@ def migration(number, name):
 
 
 def _sqlite():
-    return isinstance(database, peewee.SqliteDatabase) or isinstance(getattr(database, "obj", None),
-                                                                      peewee.SqliteDatabase)
+    return isinstance(database.obj, peewee.SqliteDatabase)
 
 
 def _columns(table):
@@ -82,7 +81,24 @@ def pending():
 
 def write_lock():
     """A transaction that holds the write lock from its start (SQLite's BEGIN IMMEDIATE)."""
-    return database.atomic("IMMEDIATE") if _sqlite() else database.atomic()
+    if _sqlite():
+        return database.atomic("IMMEDIATE")
+    return _PostgresWriteLock()
+
+
+class _PostgresWriteLock:
+    """A transaction holding an advisory lock of the app's own until it ends (PostgreSQL)."""
+
+    KEY = 0x6B656675  # "kefu"
+
+    def __enter__(self):
+        self.transaction = database.atomic()
+        self.transaction.__enter__()
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (self.KEY,))
+        return self.transaction
+
+    def __exit__(self, *exc):
+        return self.transaction.__exit__(*exc)
 
 
 def run():
@@ -117,6 +133,14 @@ def event_append_only():
             database.execute_sql(
                 f'CREATE TRIGGER IF NOT EXISTS "event_no_{verb.lower()}" BEFORE {verb} ON "event" '
                 f"BEGIN SELECT RAISE(ABORT, 'events are append-only'); END")
+    else:
+        database.execute_sql(
+            "CREATE OR REPLACE FUNCTION event_append_only() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'events are append-only' USING ERRCODE = 'integrity_constraint_violation'; "
+            "END $$ LANGUAGE plpgsql")
+        database.execute_sql('DROP TRIGGER IF EXISTS "event_no_change" ON "event"')
+        database.execute_sql('CREATE TRIGGER "event_no_change" BEFORE UPDATE OR DELETE ON "event" '
+                             "FOR EACH ROW EXECUTE FUNCTION event_append_only()")
 
 
 @migration(3, "审计日志：按动作和时间索引事件")
@@ -136,3 +160,13 @@ def sign_in_table():
     from .users import SignIn
 
     SignIn.create_table(safe=True)
+
+
+@migration(6, "PostgreSQL：诉求全文搜索的三元组索引")
+def ticket_words_trigram_index():
+    # SQLite searches an FTS5 trigram table (kefu/tickets.py); PostgreSQL a plain table of the same
+    # words, whose LIKE '%…%' a pg_trgm index serves. Nothing to do on SQLite.
+    if not _sqlite():
+        database.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        database.execute_sql('CREATE INDEX IF NOT EXISTS "tickettext_content_trgm" ON "tickettext" '
+                             'USING gin ("content" gin_trgm_ops)')

@@ -20,6 +20,8 @@ from . import uploads
 from . import workorders
 from .db import BaseModel
 from .db import Prepared
+from .db import flag
+from .db import is_sqlite
 from .db import RuleError
 from .db import StaleRecord
 from .db import VersionedMixin
@@ -728,15 +730,18 @@ def coverage_today(zone_ids, day=None, owed_limit=None, lists=True):
 def _board_terms(zone_ids, day, day_julian, security_since, renovation_since, shop_since, day_end):
     """The board's shared pieces: which checkpoints are owed on `day`, and whether each is covered."""
     since = {"security": security_since, "renovation": renovation_since, "shop": shop_since}
-    covered = peewee.fn.COALESCE(peewee.Case(Checkpoint.kind, [
-        (kind, Checkpoint.last_day >= since[kind]) for kind in DAILY_KINDS],
-        peewee.fn.julianday(Checkpoint.last_day) > day_julian - Checkpoint.interval_days), 0)
+    if is_sqlite():
+        last_julian = peewee.fn.julianday(Checkpoint.last_day)
+    else:  # PostgreSQL's Julian day number counts from noon, SQLite's julianday() from midnight
+        last_julian = peewee.Cast(peewee.fn.to_char(Checkpoint.last_day, "J"), "integer") - 0.5
+    covered = peewee.Case(Checkpoint.kind, [(kind, flag(Checkpoint.last_day >= since[kind])) for kind in DAILY_KINDS],
+                          flag(last_julian > day_julian - Checkpoint.interval_days))
     owed_today = (Checkpoint.voided_at.is_null()
                   & Checkpoint.zone.in_(zone_ids)
                   & (Checkpoint.created_at < day_end)
                   & (Checkpoint.active_from.is_null() | (Checkpoint.active_from <= day))
                   & (Checkpoint.active_until.is_null() | (Checkpoint.active_until >= day)))
-    in_window = peewee.fn.COALESCE(Checkpoint.last_window_day == day, 0)
+    in_window = flag(Checkpoint.last_window_day == day)
     return covered, owed_today, in_window
 
 
@@ -785,8 +790,8 @@ def coverage_history(zone_ids, first_day, last_day):
     ids = [c.id for c in checkpoints]
     checked, windowed, scanned = set(), set(), set()
     if ids:
-        rows = (Check.select(Check.checkpoint, Check.day, peewee.fn.MAX(Check.in_window).alias("window"),
-                             peewee.fn.MAX(Check.via == "scan").alias("scan"))
+        rows = (Check.select(Check.checkpoint, Check.day, peewee.fn.MAX(flag(Check.in_window)).alias("window"),
+                             peewee.fn.MAX(flag(Check.via == "scan")).alias("scan"))
                 .where((Check.day >= first_day) & (Check.day <= last_day) & Check.checkpoint.in_(ids))
                 .group_by(Check.checkpoint, Check.day).tuples())
         for checkpoint_id, day, window, scan in rows:

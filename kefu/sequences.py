@@ -17,8 +17,8 @@ def next_value(key):
     """The next number for `key` (1, 2, 3…), claimed in one statement so two writers never share one."""
     with database.atomic():
         cursor = database.execute_sql(
-            'INSERT INTO "sequence" ("key", "value") VALUES (?, 1) '
-            'ON CONFLICT ("key") DO UPDATE SET "value" = "value" + 1 RETURNING "value"', (key,))
+            f'INSERT INTO "sequence" ("key", "value") VALUES ({database.param}, 1) '
+            'ON CONFLICT ("key") DO UPDATE SET "value" = "sequence"."value" + 1 RETURNING "value"', (key,))
         return cursor.fetchone()[0]
 
 

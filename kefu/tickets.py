@@ -7,6 +7,8 @@ resolved ── 满意/基本满意 ──▶ closed 已关闭;  不满意 ─�
 paused 已暂停 stops the resolution clock only; escalation is a flag on any open ticket.
 """
 import datetime
+import functools
+import operator
 import re
 
 import peewee
@@ -23,6 +25,9 @@ from . import uploads
 from . import workorders
 from .db import BaseModel
 from .db import Prepared
+from .db import contains
+from .db import flag
+from .db import is_sqlite
 from .db import rows
 from .db import RuleError
 from .db import StaleRecord
@@ -219,7 +224,33 @@ class TicketText(FTS5Model):
         options = {"tokenize": "trigram", "content": ""}
 
 
-MODELS = [Tier, Ticket, FollowUp, TicketText]
+class TicketWords(BaseModel):
+    """PostgreSQL's TicketText: the same words in a plain table, found by substring (LIKE '%…%',
+    which a pg_trgm index serves; migration 6)."""
+
+    rowid = peewee.IntegerField(primary_key=True)
+    content = peewee.TextField()
+
+    class Meta:
+        table_name = "tickettext"
+        postgres_only = True
+
+
+TicketText._meta.sqlite_only = True
+
+MODELS = [Tier, Ticket, FollowUp, TicketText, TicketWords]
+
+
+def _words():
+    return TicketText if is_sqlite() else TicketWords
+
+
+def _has_words(text):
+    """The search-index rows whose words contain `text`."""
+    if is_sqlite():
+        return TicketText.match(_quote(text))
+    escaped = text.replace("\x00", "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return TicketWords.content.ilike(f"%{escaped}%")
 
 
 def seed():
@@ -429,7 +460,8 @@ def create(actor, *, channel, category, tier, description, household=None, place
             resolution_due=due_after(now, tier.resolution_minutes),
         )
         idempotency.remember(token, ticket)
-        TicketText.insert({TicketText.rowid: ticket.id, TicketText.content: _search_text(ticket)}).execute()
+        words = _words()
+        words.insert({words.rowid: ticket.id, words.content: _search_text(ticket)}).execute()
         uploads.attach(list(photos), ticket)
         handed = f"，转交 {assignee.display_name}" if assignee is not None and assignee.id != actor.id else ""
         events.record(actor, ticket, "受理", to_state=ticket.state_label,
@@ -703,14 +735,14 @@ def search_ids(text, limit=None):
     if not text:
         return None
     if len(text) >= 3:
-        query = TicketText.select(TicketText.rowid).where(TicketText.match(_quote(text)))
-        return query
+        words = _words()
+        return words.select(words.rowid).where(_has_words(text))
     return Ticket.select(Ticket.id).where(_contains(text))
 
 
 def _contains(text):
-    return ((peewee.fn.instr(Ticket.description, text) > 0) | (peewee.fn.instr(Ticket.location, text) > 0)
-            | (peewee.fn.instr(Ticket.customer_name, text) > 0) | (peewee.fn.instr(Ticket.number, text) > 0))
+    return (contains(Ticket.description, text) | contains(Ticket.location, text)
+            | contains(Ticket.customer_name, text) | contains(Ticket.number, text))
 
 
 def newest_matching(query, text):
@@ -724,8 +756,9 @@ def newest_matching(query, text):
     """
     text = (text or "").strip()
     if len(text) >= 3:
-        return (query.join_from(Ticket, TicketText, on=(TicketText.rowid == Ticket.id))
-                .where(TicketText.match(_quote(text))).order_by(TicketText.rowid.desc()))
+        words = _words()
+        return (query.join_from(Ticket, words, on=(words.rowid == Ticket.id))
+                .where(_has_words(text)).order_by(words.rowid.desc()))
     query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
     return query.where(_contains(text)) if text else query
 
@@ -748,22 +781,29 @@ def similar(ticket=None, *, household=None, building=None, category=None, text="
                           | ((Ticket.created_at == ticket.created_at) & (Ticket.id < ticket.id)))
     if household is not None:
         groups.append(("同一房号", list(base.where(Ticket.household == household)
-                                       .order_by(Ticket.created_at.desc()).limit(limit))))
+                                       .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))))
     if building is not None and category:
         query = base.where((Ticket.building == building) & (Ticket.category == category))
         if household is not None:
             query = query.where((Ticket.household != household) | Ticket.household.is_null())
-        groups.append((f"同楼栋 · {category}", list(query.order_by(Ticket.created_at.desc()).limit(limit))))
+        groups.append((f"同楼栋 · {category}", list(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))))
     grams = _trigrams(text)
     if grams:
         seen = {t.id for _, items in groups for t in items}
         # Rank only the most recent earlier tickets sharing a piece of wording: ranking every match
         # in ten years' history took 50 ms a view (bench/README.md).
-        pool = (TicketText.select(TicketText.rowid.alias("id"), TicketText.bm25().alias("score"))
-                .where(TicketText.match(" OR ".join(_quote(g) for g in grams)))
-                .order_by(TicketText.rowid.desc()).limit(SIMILAR_POOL))
+        words = _words()
+        if is_sqlite():
+            pool = (TicketText.select(TicketText.rowid.alias("id"), TicketText.bm25().alias("score"))
+                    .where(TicketText.match(" OR ".join(_quote(g) for g in grams))))
+        else:  # the more of the pieces a ticket shares, the better (bm25 scores are lower for better)
+            shared = [_has_words(g) for g in grams]
+            pool = (TicketWords.select(TicketWords.rowid.alias("id"),
+                                       functools.reduce(operator.sub, (flag(one) for one in shared), peewee.Value(0)).alias("score"))
+                    .where(functools.reduce(operator.or_, shared)))
+        pool = pool.order_by(words.rowid.desc()).limit(SIMILAR_POOL)
         if ticket is not None:
-            pool = pool.where(TicketText.rowid < ticket.id)
+            pool = pool.where(words.rowid < ticket.id)
         pool = pool.alias("pool")
         ids = [row[0] for row in peewee.Select([pool], [pool.c.id]).order_by(pool.c.score)
                .limit(limit + 10).bind(database).tuples()]

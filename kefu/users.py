@@ -8,6 +8,7 @@ from werkzeug.security import generate_password_hash
 
 from . import clock
 from . import events
+from .db import database
 from .db import BaseModel
 from .db import RuleError
 from .db import VersionedMixin
@@ -95,7 +96,7 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
             user_id, version = int(user_id), int(version)
         except ValueError:
             return None
-        user = next(iter(cls.raw(_SIGNED_IN_SQL, key)), None)
+        user = next(iter(cls.raw(_SIGNED_IN_SQL + database.param, key)), None)
         if user is None or user.id != user_id or user.session_version != version or not user.is_active:
             return None
         user.sign_in_key = key
@@ -116,7 +117,7 @@ class SignIn(BaseModel):
 
 # The user of a live sign-in, in one query: this runs on every signed-in request.
 _SIGNED_IN_SQL = (f'SELECT "u".* FROM "{SignIn._meta.table_name}" AS "s" '
-                  f'JOIN "{User._meta.table_name}" AS "u" ON "u"."id" = "s"."user_id" WHERE "s"."key" = ?')
+                  f'JOIN "{User._meta.table_name}" AS "u" ON "u"."id" = "s"."user_id" WHERE "s"."key" = ')
 
 MODELS = [Unit, User, SignIn]
 

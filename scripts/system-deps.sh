@@ -4,7 +4,8 @@
 #
 # 用法 / usage: scripts/system-deps.sh [run|test]   (default: run)
 #   run  : WeasyPrint (Pango/HarfBuzz), CJK fonts, python3-venv if needed
-#   test : run + chromium, libatomic1, poppler-utils (pdftoppm), nodejs + npm if missing
+#   test : run + chromium, libatomic1, poppler-utils (pdftoppm), postgresql (the suite runs on
+#          PostgreSQL too), nodejs + npm if missing
 #
 # KEFU_EXTRA_DEPS="pkg1 pkg2" appends extra package names to the check
 # (useful to test this script, or to add a package locally).
@@ -21,7 +22,7 @@ fi
 case "$mode" in
     run) ;;
     test)
-        pkgs+=(chromium libatomic1 poppler-utils)
+        pkgs+=(chromium libatomic1 poppler-utils postgresql)
         # Node.js and npm for the pinned browser audit tools (package.json); any install that
         # provides them will do (NodeSource's nodejs package includes npm).
         if ! command -v npm >/dev/null 2>&1; then

@@ -569,7 +569,8 @@ def test_bad_void_reasons(client, records):
         place = estate.Place.create(name="临时", kind="其他")
         problems[bad] = problem(client, client.post(f"/admin/places/{place.id}/void", data=data))
         place = estate.Place.get_by_id(place.id)
-        if place.voided_at is not None and place.void_reason != data.get("reason"):
+        # NULs are dropped from what is sent (kefu.Request): nobody types them.
+        if place.voided_at is not None and place.void_reason != (data.get("reason") or "").replace("\x00", ""):
             problems[bad] = f"saved as {place.void_reason[:20]!r}…"
     for raw in BAD_BYTES:
         place = estate.Place.create(name="临时", kind="其他")

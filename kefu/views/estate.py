@@ -1,5 +1,7 @@
 """The administrator's set-up of the estate: settings, buildings and households, places, zones,
 business units; and the building roster that staff read and print."""
+import decimal
+
 from flask import Blueprint
 from flask import flash
 from flask import request
@@ -27,6 +29,7 @@ from .. import uploads
 from ..auth import STAFF
 from ..auth import roles
 from ..db import StaleRecord
+from ..db import contains
 from ..estate import Building
 from ..estate import Estate
 from ..estate import Household
@@ -131,7 +134,7 @@ def _search(query, q, *fields):
         return query
     condition = None
     for field in fields:
-        clause = fn.instr(field, q) > 0
+        clause = contains(field, q)
         condition = clause if condition is None else condition | clause
     return query.where(condition)
 
@@ -303,7 +306,7 @@ def _household_form(household):
     form = HouseholdForm(obj=household, formdata=None)
     form.version.data = household.version
     if household.area is not None:
-        form.area.data = f"{household.area:g}"
+        form.area.data = format(decimal.Decimal(str(household.area)).normalize(), "f")  # 89.50 → 89.5
     return form
 
 

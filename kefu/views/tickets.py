@@ -666,7 +666,8 @@ def _active_filters(form, args):
     ids = {key: getattr(form, key).data for key in _FILTER_NAMES if getattr(form, key).data}
     names = {}
     if ids:
-        sql = ", ".join(f'(SELECT "{column.column_name}" FROM "{model._meta.table_name}" WHERE "id" = ?)'
+        param = rules.Ticket._meta.database.param
+        sql = ", ".join(f'(SELECT "{column.column_name}" FROM "{model._meta.table_name}" WHERE "id" = {param})'
                         for model, column in (_FILTER_NAMES[key] for key in ids))
         names = dict(zip(ids, rules.Ticket._meta.database.execute_sql(f"SELECT {sql}", list(ids.values())).fetchone()))
     labels = {

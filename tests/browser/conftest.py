@@ -14,6 +14,8 @@ import sys
 import pytest
 from playwright.sync_api import sync_playwright
 
+import pgtest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SCREENSHOTS = os.path.join(ROOT, "tests", "screenshots")
@@ -43,9 +45,12 @@ class LiveServer:
 
     def __init__(self, instance):
         self.instance = instance
+        # Its own database: a SQLite file in its folder, or one on the tests' PostgreSQL server.
+        self.database = pgtest.fresh("kefu_test_browser") if pgtest.URL else os.path.join(instance, "browser.sqlite3")
         self.log_path = os.path.join(instance, "server.log")
         self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen([sys.executable, os.path.join(HERE, "live_server.py"), instance],
+        self.process = subprocess.Popen([sys.executable, os.path.join(HERE, "live_server.py"), instance,
+                                         self.database],
                                         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=self._log, text=True)
         ready, _, _ = select.select([self.process.stdout], [], [], STARTUP_SECONDS)
@@ -55,6 +60,10 @@ class LiveServer:
             with open(self.log_path) as handle:
                 raise RuntimeError(f"live server did not start:\n{handle.read()[-3000:]}")
         self.url = f"http://127.0.0.1:{line}"
+
+    def query(self, sql, *params):
+        """Rows from the server's database (? placeholders)."""
+        return pgtest.query(self.database, sql, *params)
 
     def log_size(self):
         return os.path.getsize(self.log_path)

@@ -1,6 +1,6 @@
 """Serve the demo estate for the browser tests, in a process of its own.
 
-Usage: python tests/browser/live_server.py INSTANCE_DIR
+Usage: python tests/browser/live_server.py INSTANCE_DIR DATABASE (a SQLite path or PostgreSQL URL)
 Prints the port once the server listens; logs go to stderr. Exits when stdin closes, so a
 test run that dies without tearing down leaves no server behind.
 """
@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 
 
-def main(instance):
+def main(instance, database):
     # The same warning policy as pytest (pyproject.toml): a warning in a request is a bug.
     warnings.filterwarnings("error")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="fontTools.*")
@@ -27,7 +27,7 @@ def main(instance):
 
     users.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing; the password stays demo1234
     app = create_app({"TESTING": True, "INSTANCE": instance, "WTF_CSRF_ENABLED": True,
-                      "DATABASE": os.path.join(instance, "browser.sqlite3"),
+                      "DATABASE": database,
                       "PHOTOS": os.path.join(instance, "photos")})
     with db.database.connection_context():
         demo.build()
@@ -43,4 +43,4 @@ def _exit_with_parent():
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

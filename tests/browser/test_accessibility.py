@@ -11,7 +11,6 @@ The app's CSP forbids inline scripts, so these contexts bypass it to inject axe.
 """
 import os
 import re
-import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -215,10 +214,7 @@ PAGES = {
 
 def checkpoint_token(live_server, checkpoint_id):
     """The sticker's token, which only the printed QR code carries (test_patrols decodes one)."""
-    database = os.path.join(os.path.dirname(live_server.log_path), "browser.sqlite3")
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT token FROM checkpoint WHERE id = ?", (checkpoint_id,)).fetchone()
-    return row[0]
+    return live_server.query("SELECT token FROM checkpoint WHERE id = ?", checkpoint_id)[0][0]
 
 
 def check(page, where, found):

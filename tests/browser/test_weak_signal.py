@@ -3,7 +3,6 @@ down stays as typed with a note saying so, and sending it again once the signal 
 record; a patrol check made without signal is kept on the phone and sent by itself when the signal
 returns, counted for the time it was made."""
 import re
-import sqlite3
 
 import pytest
 from playwright.sync_api import expect
@@ -52,8 +51,7 @@ def test_a_patrol_check_without_signal_is_kept_on_the_phone_and_sent_when_the_si
     heading(page, "现场巡查")
     action = page.locator("form[data-offline=check]").get_attribute("action")
     checkpoint_id = int(re.search(r"/checkpoints/(\d+)/check", action).group(1))
-    database = sqlite3.connect(f"{live_server.instance}/browser.sqlite3")
-    before = database.execute("SELECT COUNT(*) FROM \"check\" WHERE checkpoint_id = ?", (checkpoint_id,)).fetchone()[0]
+    before = live_server.query("SELECT COUNT(*) FROM \"check\" WHERE checkpoint_id = ?", checkpoint_id)[0][0]
 
     page.context.set_offline(True)
     page.get_by_role("button", name="保存巡查").click()
@@ -66,10 +64,9 @@ def test_a_patrol_check_without_signal_is_kept_on_the_phone_and_sent_when_the_si
     page.context.set_offline(False)  # the browser says "online": the phone sends what it kept
     expect(kept).to_contain_text(f"已提交离线巡查：{name}")
     assert page.evaluate("JSON.parse(localStorage.getItem('kefu-offline-checks'))") == []
-    rows = database.execute("SELECT at FROM \"check\" WHERE checkpoint_id = ? ORDER BY id", (checkpoint_id,)).fetchall()
+    rows = live_server.query("SELECT at FROM \"check\" WHERE checkpoint_id = ? ORDER BY id", checkpoint_id)
     assert len(rows) == before + 1
     # Stored as naive UTC: the time the check was made on the phone, not when it arrived.
-    assert rows[-1][0].replace(" ", "T")[:19] == made_at[:19]
-    note = database.execute("SELECT note FROM event WHERE record_type = 'check' ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert str(rows[-1][0]).replace(" ", "T")[:19] == made_at[:19]
+    note = live_server.query("SELECT note FROM event WHERE record_type = 'check' ORDER BY id DESC LIMIT 1")[0][0]
     assert "无信号时记录于" in note and "信号恢复后提交" in note
-    database.close()
