@@ -37,9 +37,9 @@ ASSISTANT = "zhuli1"
 SUPERVISOR = "zhuguan"
 
 
-def pages(ticket_id, zone_id, checkpoint_id, shop_id, documents=None):
-    """(key, label, who, url) for each measured page (and PDF, measured against the reference PDF)."""
-    evaluation_id, user_id, month = documents or (0, 0, "")
+def pages(ticket_id, zone_id, checkpoint_id, shop_id, picks):
+    """(key, label, who, url) for each measured page (and PDF, measured against the reference PDF).
+    `picks`: the ids `_probe` found for the other areas' pages."""
     return [
         ("bare", "bare Flask (same app)", ASSISTANT, "/_bench/bare"),
         ("today_assistant", "今日 · 客户助理", ASSISTANT, "/"),
@@ -55,9 +55,20 @@ def pages(ticket_id, zone_id, checkpoint_id, shop_id, documents=None):
         ("shops", "商铺登记 · 营业执照（客户助理）", ASSISTANT, "/shops"),
         ("shop", "商铺详情（执照、巡查、变更历史）", ASSISTANT, f"/shops/{shop_id}"),
         ("trends", "趋势 · 12 个月 × 每位助理（客服主管）", SUPERVISOR, "/trends"),
+        ("visits", "拜访 · 该去看看与最近的拜访（客户助理）", ASSISTANT, "/visits"),
+        ("visit", "拜访记录（意见转诉求）", ASSISTANT, f"/visits/{picks['visit']}"),
+        ("services", "个性化服务 · 进行中（客服主管，全部区域）", SUPERVISOR, "/services"),
+        ("renovations", "装修户 · 施工中与未结违规（客户助理）", ASSISTANT, "/renovations"),
+        ("renovation", "装修详情（违规、整改通知书、上报）", ASSISTANT, f"/renovations/{picks['renovation']}"),
+        ("evaluations", "岗位评估 · 待评估与最近确认（客服主管）", SUPERVISOR, "/evaluations"),
+        ("evaluation", "岗位评估表（已签字）", SUPERVISOR, f"/evaluations/{picks['evaluation']}"),
         ("reference_pdf", "参照：一页中文 A4 PDF", SUPERVISOR, "/_bench/reference.pdf"),
-        ("evaluation_pdf", "岗位评估表 PDF（已签字；倍数对参照 PDF）", SUPERVISOR, f"/evaluations/{evaluation_id}.pdf"),
-        ("summary_pdf", "月度工作总结 PDF（按当月记录生成；倍数对参照 PDF）", SUPERVISOR, f"/summaries/{user_id}/{month}.pdf"),
+        ("evaluation_pdf", "岗位评估表 PDF（已签字；倍数对参照 PDF）", SUPERVISOR, f"/evaluations/{picks['evaluation']}.pdf"),
+        ("summary_pdf", "月度工作总结 PDF（上月；倍数对参照 PDF）", SUPERVISOR,
+         f"/summaries/{picks['user']}/{picks['month']}.pdf"),
+        ("notice_pdf", "整改通知书 PDF（含签收回执；倍数对参照 PDF）", ASSISTANT,
+         f"/renovations/notices/{picks['notice']}.pdf"),
+        ("dossier_pdf", "装修违规上报材料 PDF（倍数对参照 PDF）", SUPERVISOR, f"/renovations/referrals/{picks['referral']}.pdf"),
     ]
 
 
@@ -98,11 +109,53 @@ def _probe(path):
             (zone_id,)).fetchone()
         zone_shops = con.execute("SELECT count(*) FROM shop WHERE zone_id = ? AND voided_at IS NULL",
                                  (zone_id,)).fetchone()[0]
+        picks = _probe_areas(con, zone_id, target)
     finally:
         con.close()
     assert checkpoint is not None and checkpoint[2] > 0, ("no security post with checks in the zone", checkpoint)
     assert shop is not None, ("no shop in the zone", zone_id)
-    return zone_id, row[0], row[1], checkpoint, shop, zone_shops
+    return zone_id, row[0], row[1], checkpoint, shop, zone_shops, picks
+
+
+def _probe_areas(con, zone_id, target):
+    """The visit, renovation, notice, referral, evaluation and monthly summary to open, chosen by what they
+    are (as the ticket is), so they are the same in both databases:
+
+    - the visit: zhuli1's zone's first visit since `target` (about 200 days before the end) with two or
+      more opinions, one of them taken up as a request;
+    - the renovation: the zone's first registered since `target` that was reported to an outside body
+      (上报), else the first with a rectification notice, else the first; its first served notice (else
+      the zone's, else any zone's, first served notice since `target`) for the notice PDF, and the first
+      referral since `target` (the zone's, else any zone's) for the dossier PDF;
+    - the evaluation: zhuli1's latest signed off (the summary PDF is zhuli1's of the last whole month).
+    """
+    one = lambda sql, *args: con.execute(sql, args).fetchone()  # noqa: E731
+    user_id = one('SELECT id FROM "user" WHERE username = ?', ASSISTANT)[0]
+    visit = one("""SELECT v.id, v.at FROM visit v WHERE v.zone_id = ? AND v.voided_at IS NULL AND v.at >= ?
+                     AND EXISTS (SELECT 1 FROM opinion o WHERE o.visit_id = v.id AND o.ticket_id IS NOT NULL)
+                     AND (SELECT count(*) FROM opinion o WHERE o.visit_id = v.id) >= 2
+                   ORDER BY v.at LIMIT 1""", zone_id, target)
+    renovation = one("""SELECT r.id, h.code, r.owner_name FROM renovation r JOIN household h ON h.id = r.household_id
+                        WHERE r.zone_id = ? AND r.voided_at IS NULL AND r.created_at >= ?
+                        ORDER BY EXISTS (SELECT 1 FROM referral f WHERE f.renovation_id = r.id) DESC,
+                                 EXISTS (SELECT 1 FROM rectification_notice n WHERE n.renovation_id = r.id) DESC,
+                                 r.created_at LIMIT 1""", zone_id, target)
+    served = """SELECT n.id FROM rectification_notice n JOIN renovation r ON r.id = n.renovation_id
+                WHERE n.voided_at IS NULL AND n.served_at IS NOT NULL AND {} ORDER BY n.issued_at LIMIT 1"""
+    notice = one(served.format("r.id = ?"), renovation[0]) or \
+        one(served.format("r.zone_id = ? AND n.issued_at >= ?"), zone_id, target) or \
+        one(served.format("n.issued_at >= ?"), target)
+    referrals = """SELECT f.id FROM referral f JOIN renovation r ON r.id = f.renovation_id
+                   WHERE f.sent_at >= ? AND {} ORDER BY f.sent_at LIMIT 1"""
+    referral = one(referrals.format("r.zone_id = ?"), target, zone_id) or one(referrals.format("1"), target)
+    evaluation = one("""SELECT id, period_start FROM evaluation WHERE user_id = ? AND state = 'signed'
+                        AND voided_at IS NULL ORDER BY period_start DESC LIMIT 1""", user_id)
+    found = {"visit": visit, "renovation": renovation, "notice": notice, "referral": referral, "evaluation": evaluation}
+    missing = [name for name, value in found.items() if value is None]
+    assert not missing, ("nothing to open in the bench database (built by an older bench/fill.py?)", missing)
+    return {"visit": visit[0], "renovation": renovation[0], "renovation_name": f"{renovation[1]} · {renovation[2]}",
+            "notice": notice[0], "referral": referral[0], "evaluation": evaluation[0],
+            "evaluation_period": evaluation[1], "user": user_id}
 
 
 def _make_app(path, instance):
@@ -138,31 +191,6 @@ def _reference_pdf():
     response = make_response(HTML(string=html, base_url=APP_ROOT + "/").write_pdf())
     response.headers["Content-Type"] = "application/pdf"
     return response
-
-
-def _documents(end):
-    """A signed evaluation and a monthly summary of the assistant, made in the working copy: the
-    evaluation of the first month after a start three months before the data's end; the summary of
-    the data's last whole month. Returns (evaluation id, user id, "YYYY-MM")."""
-    from dateutil.relativedelta import relativedelta
-
-    from kefu import clock
-    from kefu import evaluations
-    from kefu import summaries
-    from kefu.users import User
-
-    user = User.get(User.username == ASSISTANT)
-    supervisor = User.get(User.username == SUPERVISOR)
-    today = clock.today(clock.zone())
-    started = today - relativedelta(months=3)
-    evaluations.set_start(supervisor, user, started)
-    evaluation = evaluations.open_evaluation(supervisor, user, started)
-    scores = {item.id: (80, "") for item in evaluations.EvaluationItem.ordered()}
-    evaluation = evaluations.save_scores(supervisor, evaluation, evaluation.version, scores, "基准")
-    evaluation = evaluations.sign_off(supervisor, evaluation, evaluation.version)
-    month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
-    summaries.summary_for(user, month)
-    return evaluation.id, user.id, f"{month:%Y-%m}"
 
 
 def _sign_in(app, username):
@@ -222,24 +250,57 @@ def _check(key, response, expect=None):
         assert "每日巡查" in body, (key, "no patrol panel (checkpoint not linked)")
         assert "首次登记" in body and "商铺登记" in body, (key, "no version or timeline")
         return body.count('class="card')
+    if key in CARDS:
+        # A list: at least one card of its records (and its headings).
+        pattern, heading = CARDS[key]
+        cards = len(re.findall(pattern, body))
+        assert cards > 0 and heading in body, (key, "nothing listed", cards, heading)
+        return cards
+    if key == "visit":
+        # What was said (two or more opinions), one of them taken up as a request, and the timeline.
+        opinions = body.count('class="card opinion"')
+        assert opinions >= 2 and "诉求 KS" in body and "意见转为诉求" in body, (key, "opinions", opinions)
+        return opinions
+    if key == "renovation":
+        # The register entry (household, owner, contractor), its violations and notices, the timeline.
+        assert expect.get("renovation", "") in body and "施工单位" in body, (key, "register entry missing", expect)
+        assert "装修登记" in body and "违规（" in body, (key, "no violations panel or timeline")
+        return body.count('class="card"')
+    if key == "evaluation":
+        assert "已签字确认" in body and "客户反馈" in body and "签字确认" in body, (key, "not a signed evaluation")
+        return body.count("<tr") + body.count("card")
     return None
+
+
+# The lists of the other areas: (the card of one record, a heading the page always has).
+CARDS = {
+    "visits": (r'<a class="card" href="/visits/\d+"', "最近的拜访"),
+    "services": (r'<a class="card" href="/services/\d+"', "个性化服务"),
+    "renovations": (r'<a class="card" href="/renovations/\d+"', "施工中（"),
+    "evaluations": (r'<a class="card" href="/evaluations/\d+"', "最近确认的评估"),
+}
+
+
+def _bound(db):
+    """The database object the models run their queries on (behind the app's proxy, where there is one)."""
+    return getattr(db.database, "obj", None) or db.database
 
 
 def _count_queries(client, url):
     from kefu import db
 
-    original = db.database.execute_sql
+    original = _bound(db).execute_sql
     count = [0]
 
     def counting(*args, **kwargs):
         count[0] += 1
         return original(*args, **kwargs)
 
-    db.database.execute_sql = counting
+    _bound(db).execute_sql = counting
     try:
         client.get(url)
     finally:
-        del db.database.execute_sql
+        del _bound(db).execute_sql
     return count[0]
 
 
@@ -251,19 +312,20 @@ class Estate:
         self.meta = fill.ensure(years, quiet=quiet)
         source = os.path.join(ROOT, self.meta["path"])
         self.zone_id, ticket_id, self.ticket, (checkpoint_id, *self.checkpoint), (shop_id, self.shop, name), \
-            zone_shops = _probe(source)
-        self.expect = {"shops": zone_shops, "shop": name}
+            zone_shops, self.picks = _probe(source)
+        self.expect = {"shops": zone_shops, "shop": name, "renovation": self.picks["renovation_name"]}
         self.work = tempfile.mkdtemp(prefix=f"run-{years}y-", dir=fill.DATA)
         # A copy, so sign-ins and notices read while browsing don't touch the cached database.
         self.path = os.path.join(self.work, "kefu.sqlite3")
         shutil.copyfile(source, self.path)
         self.end = datetime.datetime.fromisoformat(self.meta["end_utc"]).replace(tzinfo=datetime.timezone.utc)
+        # The monthly summary: the data's last whole month (written, submitted and usually signed off).
+        local = (self.end + datetime.timedelta(hours=8)).date()
+        self.picks["month"] = f"{(local.replace(day=1) - datetime.timedelta(days=1)):%Y-%m}"
         with self.active():
             self.app = _make_app(self.path, self.work)
             self.clients = {who: _sign_in(self.app, who) for who in (ASSISTANT, SUPERVISOR)}
-            with self.app.app_context():
-                documents = _documents(self.end)
-        self.plan = pages(ticket_id, self.zone_id, checkpoint_id, shop_id, documents)
+        self.plan = pages(ticket_id, self.zone_id, checkpoint_id, shop_id, self.picks)
 
     def active(self):
         """Bind the app's database to this copy (as create_app did) and freeze the clock at the data's now."""
@@ -301,7 +363,8 @@ def measure(rounds, per_round, quiet=False):
                     info[key] = {"label": label, "url": url, "cards": cards,
                                  "queries": _count_queries(estate.clients[who], url), "samples": []}
             results[estate.years] = {"meta": estate.meta, "ticket": estate.ticket, "zone_id": estate.zone_id,
-                                     "checkpoint": estate.checkpoint, "shop": estate.shop, "pages": info}
+                                     "checkpoint": estate.checkpoint, "shop": estate.shop, "picks": estate.picks,
+                                     "pages": info}
         gc.collect()
         for index in range(rounds):
             for estate in (estates if index % 2 == 0 else estates[::-1]):
@@ -349,7 +412,7 @@ def _timed_queries(client, url):
     """Each query one request runs, with its time in ms and SQLite's plan."""
     from kefu import db
 
-    original = db.database.execute_sql
+    original = _bound(db).execute_sql
     seen = []
 
     def timing(sql, params=None, *args, **kwargs):
@@ -359,11 +422,11 @@ def _timed_queries(client, url):
         seen.append(((time.perf_counter() - started) * 1000, sql, params))
         return _Replay(cursor, rows)
 
-    db.database.execute_sql = timing
+    _bound(db).execute_sql = timing
     try:
         client.get(url)
     finally:
-        del db.database.execute_sql
+        del _bound(db).execute_sql
     for ms, sql, params in seen:
         plan = db.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall() \
             if sql.lstrip().upper().startswith("SELECT") else []
@@ -509,21 +572,35 @@ def markdown(rows, small, large, info, seconds, load):
             "SQLite connection with its pragmas and closing it, the session cookie, the security headers).",
             "", "The databases:", "",
             ("| | tickets | work orders | events | return visits | notices | checkpoints | checks | findings "
-             "| build (s) | of which patrols + their indexes (s) | size (MB) |"),
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| build (s) | of which patrols + their indexes (s) | other areas (s) | size (MB) |"),
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for result in (small, large):
         meta, counts = result["meta"], result["meta"]["counts"]
         patrol_seconds = round(meta.get("patrol_seconds", 0) + meta.get("index_seconds", 0), 1)
+        area_seconds = round(meta.get("areas_seconds", 0) + meta.get("staff_seconds", 0), 1)
         out.append(f"| {meta['years']} year{'s' if meta['years'] > 1 else ''} ({counts['households']} households) "
                    f"| {counts['tickets']} | {counts['work_orders']} | {counts['events']} | {counts['followups']} "
                    f"| {counts['notices']} | {counts.get('checkpoints', 0)} | {counts.get('checks', 0)} "
-                   f"| {counts.get('findings', 0)} | {meta['build_seconds']} | {patrol_seconds} | {meta['size_mb']} |")
+                   f"| {counts.get('findings', 0)} | {meta['build_seconds']} | {patrol_seconds} | {area_seconds} "
+                   f"| {meta['size_mb']} |")
+    out += ["", ("| | visits | needs | service orders | renovations | violations | rectification notices | referrals "
+                 "| meetings | evaluations | monthly summaries |"),
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for result in (small, large):
+        meta, counts = result["meta"], result["meta"]["counts"]
+        out.append(f"| {meta['years']} year{'s' if meta['years'] > 1 else ''} "
+                   + "".join(f"| {counts.get(key, 0)} " for key in (
+                       "visits", "needs", "service_orders", "renovations", "violations", "renovation_notices",
+                       "referrals", "meetings", "evaluations", "summaries")) + "|")
     name, one_checks = small["checkpoint"]
     ten_checks = large["checkpoint"][1]
     out += ["", (f"Ticket page: {large['ticket']} (the same ticket in both databases). Checkpoint page: {name} "
                  f"({one_checks} checks at 1 year, {ten_checks} at 10 years; the same checkpoint in both). "
                  f"Shop page: {large['shop']} (the same shop in both; {large['meta']['counts'].get('shops', 0)} "
-                 "shops on the register, one daily checkpoint each)."), ""]
+                 "shops on the register, one daily checkpoint each). "
+                 f"Renovation page: {large['picks']['renovation_name']} (the same renovation in both). "
+                 f"Evaluation: {ASSISTANT}'s latest signed off, of the period from "
+                 f"{large['picks']['evaluation_period']}."), ""]
     return "\n".join(out)
 
 
