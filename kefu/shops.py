@@ -400,12 +400,20 @@ def shop_status(shop, licence, day=None):
     return "vacant" if shop.state == "空置" and status in ("none", "expired") else status
 
 
-def _with_status(zone_ids, day):
-    shops = list(Shop.live().where(Shop.zone.in_(zone_ids) & (Shop.state != "空置")).order_by(Shop.unit_no))
+def _latest_licences(shops):
+    """{shop id: its latest live licence} for the shops a query selects (the query as a subquery: a
+    zone's hundred shops as a hundred parameters cost more to write out than to look up)."""
     latest = {}
-    for licence in (Licence.live().where(Licence.shop.in_([s.id for s in shops]))
+    for licence in (Licence.live().where(Licence.shop.in_(shops.select(Shop.id).order_by()))
                     .order_by(Licence.recorded_at, Licence.id)):
         latest[licence.shop_id] = licence
+    return latest
+
+
+def _with_status(zone_ids, day):
+    query = Shop.live().where(Shop.zone.in_(zone_ids) & (Shop.state != "空置"))
+    shops = list(query.order_by(Shop.unit_no))
+    latest = _latest_licences(query) if shops else {}
     return [(shop, latest.get(shop.id), licence_status(latest.get(shop.id), day)) for shop in shops]
 
 
@@ -503,10 +511,7 @@ def search(zone_ids, text="", state="", business_type="", licence=""):
         query = query.where(Shop.name.contains(text) | Shop.operator_name.contains(text) | Shop.unit_no.contains(text)
                             | Shop.id.in_(by_code))
     shops = list(query.order_by(Shop.unit_no))
-    latest = {}
-    for item in Licence.live().where(Licence.shop.in_([s.id for s in shops])).order_by(Licence.recorded_at,
-                                                                                      Licence.id):
-        latest[item.shop_id] = item
+    latest = _latest_licences(query) if shops else {}
     rows = [(shop, latest.get(shop.id), shop_status(shop, latest.get(shop.id), day)) for shop in shops]
     if licence == "unlicensed":  # as the unlicensed list: an empty unit needs no licence
         rows = [row for row in rows if row[2] in ("none", "expired")]

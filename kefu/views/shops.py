@@ -19,6 +19,7 @@ from .. import pdf
 from .. import shops as rules
 from .. import uploads
 from ..auth import roles
+from ..db import Prepared
 from ..db import RuleError
 from ..estate import Zone
 from ..shops import Inspection
@@ -160,23 +161,34 @@ def show(shop_id):
     """A shop's card: licence, open problems, last patrol, urgings, notices, inspections, history."""
     shop = _shop(shop_id)
     licence = rules.licence_of(shop)
-    checkpoint = patrols.Checkpoint.get_or_none(patrols.Checkpoint.id == shop.checkpoint_id) \
-        if shop.checkpoint_id else None
-    findings = list(patrols.Finding.select().where((patrols.Finding.checkpoint == shop.checkpoint_id)
-                                                   & patrols.Finding.state.in_(patrols.FINDING_OPEN))
-                    .order_by(patrols.Finding.created_at.desc())) if shop.checkpoint_id else []
+    checkpoint = patrols.Checkpoint.by_id(shop.checkpoint_id) if shop.checkpoint_id else None
+    findings = _OPEN_FINDINGS(shop.checkpoint_id) if shop.checkpoint_id else []
     return render("shops/show.html", shop=shop, title=shop.name, back=url_for("shops.index"), licence=licence,
                   licence_state=rules.shop_status(shop, licence), labels=rules.STATUS_LABELS, checkpoint=checkpoint,
                   findings=findings, photos=list(uploads.Photo.of(shop)),
                   licence_photos=list(uploads.Photo.of(licence)) if licence else [],
-                  versions=list(shop.versions.order_by(rules.ShopVersion.number.desc())),
-                  operators=list(shop.operators.order_by(rules.Operator.since.desc())),
-                  urgings=list(shop.urgings.order_by(rules.Urging.at.desc())),
-                  communications=list(shop.communications.order_by(rules.Communication.at.desc())),
-                  inspections=list(Inspection.select().join(rules.InspectionShop)
-                                   .where(rules.InspectionShop.shop == shop).order_by(Inspection.day.desc())),
-                  notices=list(shop.notices.order_by(ShopNotice.issued_at.desc())), notice_labels=rules.NOTICE_STATES,
+                  versions=_VERSIONS(shop.id), operators=_OPERATORS(shop.id), urgings=_URGINGS(shop.id),
+                  communications=_COMMUNICATIONS(shop.id), inspections=_INSPECTIONS(shop.id),
+                  notices=_NOTICES(shop.id), notice_labels=rules.NOTICE_STATES,
                   timeline=events.timeline(shop), today=clock.today(estate().tz))
+
+
+# The shop card's lists, each one query written once (building them cost more than running them).
+_OPEN_FINDINGS = Prepared(patrols.Finding, lambda checkpoint_id: patrols.Finding.select().where(
+    (patrols.Finding.checkpoint == checkpoint_id) & patrols.Finding.state.in_(patrols.FINDING_OPEN))
+    .order_by(patrols.Finding.created_at.desc()), -1)
+_VERSIONS = Prepared(rules.ShopVersion, lambda shop_id: rules.ShopVersion.select().where(
+    rules.ShopVersion.shop == shop_id).order_by(rules.ShopVersion.number.desc()), -1)
+_OPERATORS = Prepared(rules.Operator, lambda shop_id: rules.Operator.select().where(
+    rules.Operator.shop == shop_id).order_by(rules.Operator.since.desc()), -1)
+_URGINGS = Prepared(rules.Urging, lambda shop_id: rules.Urging.select().where(
+    rules.Urging.shop == shop_id).order_by(rules.Urging.at.desc()), -1)
+_COMMUNICATIONS = Prepared(rules.Communication, lambda shop_id: rules.Communication.select().where(
+    rules.Communication.shop == shop_id).order_by(rules.Communication.at.desc()), -1)
+_INSPECTIONS = Prepared(Inspection, lambda shop_id: Inspection.select().join(rules.InspectionShop).where(
+    rules.InspectionShop.shop == shop_id).order_by(Inspection.day.desc()), -1)
+_NOTICES = Prepared(ShopNotice, lambda shop_id: ShopNotice.select().where(
+    ShopNotice.shop == shop_id).order_by(ShopNotice.issued_at.desc()), -1)
 
 
 class LicenceForm(VersionForm):
