@@ -65,11 +65,12 @@ class VisitRules(VersionedMixin, BaseModel):
     def current(cls):
         return cls.by_id(1) or cls.create(id=1)
 
-    def windows(self, moment):
-        """The windows an aware `moment` falls in, as the visit page names them, in the estate's zone:
-        e.g. ["早间", "节假日（国庆节）"]. A 调休 Saturday is a working day, not a weekend; weekends and
-        holidays count from the morning window's start to the evening window's end."""
-        local = moment.astimezone(_tz())
+    def windows(self, moment, tz=None):
+        """The windows an aware `moment` falls in, as the visit page names them, in the estate's zone
+        (`tz`, read from the estate if not given): e.g. ["早间", "节假日（国庆节）"]. A 调休 Saturday is a
+        working day, not a weekend; weekends and holidays count from the morning window's start to the
+        evening window's end."""
+        local = moment.astimezone(tz or _tz())
         time = local.time()
         found = []
         if self.morning_start <= time < self.morning_end:
@@ -85,13 +86,14 @@ class VisitRules(VersionedMixin, BaseModel):
             found.append("双休日")
         return found
 
-    def now_label(self, moment=None):
+    def now_label(self, moment=None, tz=None):
         """What the planner says about now: "现在是晚间拜访时段" or when the next window opens today."""
         moment = moment or clock.now()
-        found = self.windows(moment)
+        tz = tz or _tz()
+        found = self.windows(moment, tz)
         if found:
             return "现在是" + "、".join(w.split("（")[0] for w in found) + "拜访时段"
-        time = moment.astimezone(_tz()).time()
+        time = moment.astimezone(tz).time()
         if time < self.morning_start:
             return f"早间拜访时段 {self.morning_start:%H:%M}–{self.morning_end:%H:%M}"
         if time < self.evening_start:
@@ -161,8 +163,40 @@ class Visit(VoidableMixin, BaseModel):
 
     @property
     def where(self):
-        codes = [h.code for h in self.households()]
+        codes = self.__dict__.get("_codes")  # read for a whole list at once by `with_codes`
+        if codes is None:
+            codes = [h.code for h in self.households()]
         return "、".join(codes + ([self.place] if self.place else []))
+
+
+def with_codes(visits):
+    """The visits, each with its households' codes (in the order `households()` gives them) read in
+    one query for the lot, so a list's cards don't query once each for `where`."""
+    visits = list(visits)
+    codes = {visit.id: [] for visit in visits}
+    if codes:
+        for visit_id, code in (VisitHousehold.select(VisitHousehold.visit, Household.code).join(Household)
+                               .where(VisitHousehold.visit.in_(list(codes)))
+                               .order_by(VisitHousehold.visit, Household.code).tuples()):
+            codes[visit_id].append(code)
+    for visit in visits:
+        visit._codes = codes[visit.id]
+    return visits
+
+
+class HouseholdLastVisit(BaseModel):
+    """Each household's latest visit (of those not voided), so the planner finds who hasn't been
+    visited for weeks with one lookup a household rather than by going through every visit ever made.
+
+    Derived data, kept by the database itself: triggers on visit_household and visit (migration 7)
+    update it whatever writes the visits (the app, an import, a move between databases); nothing
+    writes it otherwise. A household never visited has no row."""
+
+    household_id = peewee.IntegerField(primary_key=True)
+    at = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "household_last_visit"
 
 
 class VisitHousehold(BaseModel):
@@ -171,6 +205,9 @@ class VisitHousehold(BaseModel):
 
     class Meta:
         indexes = ((("visit", "household"), True), (("household", "visit"), False))
+        # Its triggers write HouseholdLastVisit: that table comes first (created, and copied when an
+        # estate moves, before these rows, whose copies then leave it as it is).
+        depends_on = [HouseholdLastVisit]
 
 
 class Opinion(BaseModel):
@@ -219,7 +256,7 @@ class Need(VoidableMixin, VersionedMixin, BaseModel):
         return OUTCOMES.get(self.outcome, self.outcome)
 
 
-MODELS = [VisitRules, HouseholdProfile, Visit, VisitHousehold, Opinion, Need]
+MODELS = [VisitRules, HouseholdProfile, Visit, HouseholdLastVisit, VisitHousehold, Opinion, Need]
 
 
 # Households
@@ -443,51 +480,70 @@ def latent_patterns(zone_ids):
 
 # The planner
 
+# What the planner reads of a household, all its cards show: which one, and its 房号.
+CARD = (Household.id, Household.code)
+
+
 def _unhappy_with_requests(zone_ids, since):
-    """(household id, when) of 不满意 said on a request's return visit since `since`."""
-    return (Ticket.select(Ticket.household, peewee.fn.MAX(FollowUp.at)).join(FollowUp)
+    """The households that said 不满意 on a request's return visit since `since`, each with the last
+    time it did as `unhappy_at`."""
+    said = (Ticket.select(Ticket.household, peewee.fn.MAX(FollowUp.at).alias("unhappy_at")).join(FollowUp)
             .where(Ticket.zone.in_(zone_ids) & Ticket.household.is_null(False) & (FollowUp.result == "不满意")
-                   & (FollowUp.at >= since)).group_by(Ticket.household).tuples())
+                   & (FollowUp.at >= since)).group_by(Ticket.household))
+    return with_households(said)
 
 
-# Where a customer can say 不满意: name → fn(zone_ids, since) giving (household id, when) pairs.
-# The personal services add theirs.
+def with_households(said):
+    """The households of `said` (a query of household_id, unhappy_at), each with its `unhappy_at`, in
+    the order of their ids: read with it rather than by a query of their own."""
+    return (Household.select(*CARD, said.c.unhappy_at).join(said, on=(said.c.household_id == Household.id))
+            .order_by(Household.id).objects())
+
+
+# Where a customer can say 不满意: name → fn(zone_ids, since) giving households, each with its
+# `unhappy_at` (see with_households). The personal services add theirs.
 UNHAPPY = {"requests": _unhappy_with_requests}
 
-def planner(zone_ids, today=None, limit=15):
+
+def planner(zone_ids, today=None, limit=15, tz=None):
     """Who to visit: households with an open need, those who said 不满意 in the last 30 days (on a
     request's return visit or a service's call-back), and those not visited for the configured number of weeks (tagged households first, then
-    the longest unvisited). Each a list of (household, reason)."""
-    today = today or clock.today(_tz())
+    the longest unvisited). Each a list of households, read as far as the cards show them (CARD), with
+    what the part adds (`need_what`; `last_visit` and `tags`). `tz`: the estate's (read if not given)."""
+    tz = tz or _tz()
+    today = today or clock.today(tz)
     rules = VisitRules.current()
     in_zones = Household.building.in_(ZoneBuilding.select(ZoneBuilding.building).where(ZoneBuilding.zone.in_(zone_ids)))
-    open_needs = list(Household.select(Household, Need.what.alias("need_what")).join(Need, on=(Need.household == Household.id))
+    # Needs recorded at the same moment in the order SQLite gives them (by zone, answer, then as
+    # recorded), spelled out so PostgreSQL gives the same.
+    open_needs = list(Household.select(*CARD, Need.what.alias("need_what"))
+                      .join(Need, on=(Need.household == Household.id))
                       .where(Need.zone.in_(zone_ids) & Need.outcome.in_(("open", "study")) & Need.voided_at.is_null())
-                      .order_by(Need.created_at).limit(limit).objects())
+                      .order_by(Need.created_at, Need.zone, Need.outcome, Need.id).limit(limit).objects())
     since = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min,
-                                                         tzinfo=_tz()))
-    latest = {}
+                                                         tzinfo=tz))
+    latest, found = {}, {}
     for source in UNHAPPY.values():
-        for household_id, at in source(zone_ids, since):
-            latest[household_id] = max(at, latest.get(household_id, at))
+        for household in source(zone_ids, since):
+            at = Visit.at.python_value(household.unhappy_at)  # MAX() through a subquery comes back as text
+            latest[household.id] = max(at, latest.get(household.id, at))
+            found[household.id] = household
     chosen = sorted(latest, key=lambda household_id: latest[household_id], reverse=True)[:limit]
-    found = {h.id: h for h in Household.select().where(Household.id.in_(chosen))}
-    unhappy = [found[household_id] for household_id in chosen if household_id in found]
+    unhappy = [found[household_id] for household_id in chosen]
     cutoff = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(weeks=rules.stale_weeks),
-                                                          datetime.time.min, tzinfo=_tz()))
-    last_visit = (VisitHousehold.select(VisitHousehold.household, peewee.fn.MAX(Visit.at).alias("last"))
-                  .join(Visit).where(Visit.voided_at.is_null()).group_by(VisitHousehold.household))
-    stale = (Household.select(Household, last_visit.c.last.alias("last_visit"), HouseholdProfile.tags)
-             .join(last_visit, peewee.JOIN.LEFT_OUTER, on=(last_visit.c.household_id == Household.id))
+                                                          datetime.time.min, tzinfo=tz))
+    # The latest visit of each household of the zones, looked up (HouseholdLastVisit), not counted.
+    last = HouseholdLastVisit.at
+    stale = (Household.select(*CARD, last.alias("last_visit"), HouseholdProfile.tags)
+             .join(HouseholdLastVisit, peewee.JOIN.LEFT_OUTER, on=(HouseholdLastVisit.household_id == Household.id))
              .join_from(Household, HouseholdProfile, peewee.JOIN.LEFT_OUTER,
                         on=(HouseholdProfile.household == Household.id))
-             .where(in_zones & Household.voided_at.is_null()
-                    & (last_visit.c.last.is_null() | (last_visit.c.last < cutoff)))
+             .where(in_zones & Household.voided_at.is_null() & (last.is_null() | (last < cutoff)))
              .order_by((HouseholdProfile.tags.is_null() | (HouseholdProfile.tags == "")),
-                       last_visit.c.last.asc(nulls="first"), Household.code)
+                       last.asc(nulls="first"), Household.code)
              .limit(limit))
     stale = list(stale.objects())
-    for household in stale:  # MAX() through a subquery comes back as text
+    for household in stale:  # as a datetime whichever way the driver returned it
         household.last_visit = Visit.at.python_value(household.last_visit)
-    return {"needs": open_needs, "unhappy": unhappy, "stale": stale, "now": rules.now_label(),
+    return {"needs": open_needs, "unhappy": unhappy, "stale": stale, "now": rules.now_label(tz=tz),
             "weeks": rules.stale_weeks}

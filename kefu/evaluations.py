@@ -8,6 +8,7 @@ Periods are computed from the date the assistant started, counted in whole month
 (a start on 31 January gives periods starting 31 January, 28 February, 31 March … each ending the
 day before the next), so a changed start date reschedules every evaluation not yet done.
 """
+import calendar
 import datetime
 import json
 
@@ -98,7 +99,9 @@ class Evaluation(VoidableMixin, VersionedMixin, BaseModel):
     signed_at = peewee.DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("user", "period_start"), False), (("state", "period_end"), False))
+        # (state, signed_at): the latest signed off, newest first, without sorting every one ever signed.
+        indexes = ((("user", "period_start"), False), (("state", "period_end"), False),
+                   (("state", "signed_at"), False))
 
     @property
     def kind_label(self):
@@ -148,18 +151,30 @@ def periods(started_on, until):
     """(first day, last day, kind) of every period that starts on or before `until`: six monthly
     periods, then quarterly ones, each counted from the start date so month ends don't drift."""
     found, index = [], 0
-    while True:
+    start = started_on
+    while start <= until:
         if index < MONTHLY_PERIODS:
-            first, after, kind = index, index + 1, "monthly"
+            after, kind = index + 1, "monthly"
         else:
-            quarter = index - MONTHLY_PERIODS
-            first = MONTHLY_PERIODS + quarter * QUARTER
-            after, kind = first + QUARTER, "quarterly"
-        start = started_on + relativedelta(months=first)
-        if start > until:
-            return found
-        found.append((start, started_on + relativedelta(months=after) - datetime.timedelta(days=1), kind))
+            after, kind = MONTHLY_PERIODS + (index - MONTHLY_PERIODS + 1) * QUARTER, "quarterly"
+        following = _months_after(started_on, after)  # the next period's first day
+        found.append((start, following - _DAY, kind))
+        start = following
         index += 1
+    return found
+
+
+_DAY = datetime.timedelta(days=1)
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _months_after(day, months):
+    """`day` plus whole months, on the same day of the month or the month's last if it is shorter: what
+    `day + relativedelta(months=months)` gives, computed directly (the schedule of an assistant of
+    many years is dozens of periods, worked out on every look at the due list)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
+    return day.replace(year=year, month=month + 1, day=min(day.day, last))
 
 
 def start_of(user):
@@ -199,16 +214,29 @@ def set_start(actor, user, started_on, expected_version=None):
                       note=f"{before:%Y-%m-%d} → {started_on:%Y-%m-%d}" if before else f"{started_on:%Y-%m-%d}")
 
 
-def due(today=None, users=None):
+def due(today=None, users=None, starts=None):
     """Evaluations whose period has ended and that aren't signed off, oldest first:
-    [(user, first day, last day, kind, draft or None, overdue)]."""
+    [(user, first day, last day, kind, draft or None, overdue)]. `starts`: {user id: start date} if
+    the caller has read them already."""
     today = today or clock.today(_tz())
     users = users if users is not None else list(User.active_with_role("assistant"))
-    starts = {row.user_id: row.started_on for row in ServiceStart.select().where(
-        ServiceStart.user.in_([u.id for u in users]))}
-    done = {}
-    for evaluation in Evaluation.live().where(Evaluation.user.in_([u.id for u in users])):
-        done[(evaluation.user_id, evaluation.period_start)] = evaluation
+    user_ids = [u.id for u in users]
+    if starts is None:
+        starts = {row.user_id: row.started_on for row in ServiceStart.select().where(ServiceStart.user.in_(user_ids))}
+    # Each period's evaluation (the last made, if more than one) and whether it is signed: the key
+    # columns only, not the forms (a signed one carries its frozen copy); the drafts are read whole.
+    # Rows as the driver gives them, each stored day converted once (years of quarterly periods
+    # share their days across assistants): converting row by row took longer than the query.
+    query = (Evaluation.select(Evaluation.id, Evaluation.user, Evaluation.period_start, Evaluation.state)
+             .where(Evaluation.voided_at.is_null() & Evaluation.user.in_(user_ids)).order_by(Evaluation.id))
+    done, days = {}, {}
+    for evaluation_id, user_id, stored, state in database.execute(query):
+        day = days.get(stored)
+        if day is None:
+            day = days[stored] = Evaluation.period_start.python_value(stored)
+        done[(user_id, day)] = (evaluation_id, state)
+    drafts = [evaluation_id for evaluation_id, state in done.values() if state != "signed"]
+    drafts = {e.id: e for e in Evaluation.select().where(Evaluation.id.in_(drafts))} if drafts else {}
     found = []
     for user in users:
         if user.id not in starts:
@@ -216,10 +244,10 @@ def due(today=None, users=None):
         for start, end, kind in periods(starts[user.id], today):
             if end >= today:
                 continue
-            evaluation = done.get((user.id, start))
-            if evaluation is not None and evaluation.is_signed:
+            evaluation_id, state = done.get((user.id, start), (None, None))
+            if state == "signed":
                 continue
-            found.append((user, start, end, kind, evaluation, (today - end).days > OVERDUE_DAYS))
+            found.append((user, start, end, kind, drafts.get(evaluation_id), (today - end).days > OVERDUE_DAYS))
     return sorted(found, key=lambda row: (row[2], row[0].display_name))
 
 

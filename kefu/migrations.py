@@ -170,3 +170,70 @@ def ticket_words_trigram_index():
         database.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         database.execute_sql('CREATE INDEX IF NOT EXISTS "tickettext_content_trgm" ON "tickettext" '
                              'USING gin ("content" gin_trgm_ops)')
+
+
+@migration(7, "拜访计划与列表：每户最近一次拜访（触发器维护）及回访、违规、评估的索引")
+def last_visit_and_list_indexes():
+    # Who hasn't been visited for weeks: each household's latest visit, kept by the database whatever
+    # writes the visits (the app, an import, a move between databases), so the planner looks it up
+    # instead of going through every visit ever made (kefu/customers.py, HouseholdLastVisit). Only
+    # these triggers write it.
+    from .customers import HouseholdLastVisit
+
+    HouseholdLastVisit.create_table(safe=True)
+    # A household's row worked out again from its visits (after one is removed, moved or voided).
+    recount = ('DELETE FROM "household_last_visit" WHERE "household_id" IN ({ids}); '
+               'INSERT INTO "household_last_visit" ("household_id", "at") '
+               'SELECT vh."household_id", MAX(v."at") FROM "visit_household" vh '
+               'JOIN "visit" v ON v."id" = vh."visit_id" '
+               'WHERE vh."household_id" IN ({ids}) AND v."voided_at" IS NULL GROUP BY vh."household_id";')
+    # A household visited: its row is the visit's time if that is later (or there was none).
+    added = ('INSERT INTO "household_last_visit" ("household_id", "at") '
+             'SELECT NEW."household_id", v."at" FROM "visit" v '
+             'WHERE v."id" = NEW."visit_id" AND v."voided_at" IS NULL '
+             'ON CONFLICT ("household_id") DO UPDATE SET "at" = excluded."at" '
+             'WHERE excluded."at" > "household_last_visit"."at";')
+    of_visit = 'SELECT "household_id" FROM "visit_household" WHERE "visit_id" = NEW."id"'
+    if _sqlite():
+        for name, when, body in (
+                ("visit_household_last_visit_insert", 'AFTER INSERT ON "visit_household"', added),
+                ("visit_household_last_visit_delete", 'AFTER DELETE ON "visit_household"',
+                 recount.format(ids='OLD."household_id"')),
+                ("visit_household_last_visit_update", 'AFTER UPDATE OF "visit_id", "household_id" ON "visit_household"',
+                 recount.format(ids='OLD."household_id", NEW."household_id"')),
+                ("visit_last_visit_update", 'AFTER UPDATE OF "at", "voided_at" ON "visit"',
+                 recount.format(ids=of_visit))):
+            database.execute_sql(f'CREATE TRIGGER IF NOT EXISTS "{name}" {when} BEGIN {body} END')
+    else:
+        database.execute_sql(
+            "CREATE OR REPLACE FUNCTION visit_household_last_visit() RETURNS trigger AS $$ BEGIN "
+            f"IF TG_OP = 'INSERT' THEN {added} "
+            f"ELSIF TG_OP = 'DELETE' THEN {recount.format(ids='OLD.household_id')} "
+            f"ELSE {recount.format(ids='OLD.household_id, NEW.household_id')} END IF; "
+            "RETURN NULL; END $$ LANGUAGE plpgsql")
+        database.execute_sql(
+            "CREATE OR REPLACE FUNCTION visit_last_visit() RETURNS trigger AS $$ BEGIN "
+            f"{recount.format(ids=of_visit)} RETURN NULL; END $$ LANGUAGE plpgsql")
+        database.execute_sql(
+            "CREATE OR REPLACE FUNCTION visit_household_last_visit_truncate() RETURNS trigger AS $$ BEGIN "
+            'TRUNCATE "household_last_visit"; RETURN NULL; END $$ LANGUAGE plpgsql')
+        for name, when, table, each in (
+                ("visit_household_last_visit", 'AFTER INSERT OR DELETE OR UPDATE OF "visit_id", "household_id"',
+                 "visit_household", "ROW"),
+                ("visit_household_last_visit_truncate", "AFTER TRUNCATE", "visit_household", "STATEMENT"),
+                ("visit_last_visit", 'AFTER UPDATE OF "at", "voided_at"', "visit", "ROW")):
+            database.execute_sql(f'DROP TRIGGER IF EXISTS "{name}" ON "{table}"')
+            database.execute_sql(f'CREATE TRIGGER "{name}" {when} ON "{table}" FOR EACH {each} '
+                                 f"EXECUTE FUNCTION {name}()")
+    # What is already there (a fresh database has nothing yet).
+    database.execute_sql('DELETE FROM "household_last_visit"')
+    database.execute_sql(
+        'INSERT INTO "household_last_visit" ("household_id", "at") '
+        'SELECT vh."household_id", MAX(v."at") FROM "visit_household" vh JOIN "visit" v ON v."id" = vh."visit_id" '
+        'WHERE v."voided_at" IS NULL GROUP BY vh."household_id"')
+    # The 不满意 of a service's call-back in the last weeks (the planner), the violations awaiting the
+    # re-check, and the latest evaluations signed off: each found by its index, not by going through all.
+    add_index("call_back", "call_back_result_at", ["result", "at"])
+    add_index("follow_up", "follow_up_result_at", ["result", "at"])
+    add_index("violation", "violation_state", ["state"])
+    add_index("evaluation", "evaluation_state_signed_at", ["state", "signed_at"])

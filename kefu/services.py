@@ -125,6 +125,10 @@ class CallBack(BaseModel):
     result = peewee.CharField(max_length=6)
     words = peewee.TextField(default="")
 
+    class Meta:
+        # (result, at): the 不满意 of the last weeks (the visit planner) without every call-back ever made.
+        indexes = ((("result", "at"), False),)
+
 
 MODELS = [ServiceItem, ServiceOrder, CallBack]
 
@@ -331,10 +335,12 @@ def cancel(actor, order, expected_version, reason):
 
 
 def _unhappy_with_services(zone_ids, since):
-    """(household id, when) of 不满意 said on a service's call-back since `since`."""
-    return (ServiceOrder.select(ServiceOrder.household, peewee.fn.MAX(CallBack.at)).join(CallBack)
-            .where(ServiceOrder.zone.in_(zone_ids) & (CallBack.result == "不满意") & (CallBack.at >= since))
-            .group_by(ServiceOrder.household).tuples())
+    """The households that said 不满意 on a service's call-back since `since`, each with the last time
+    it did as `unhappy_at`."""
+    return customers.with_households(
+        ServiceOrder.select(ServiceOrder.household, peewee.fn.MAX(CallBack.at).alias("unhappy_at")).join(CallBack)
+        .where(ServiceOrder.zone.in_(zone_ids) & (CallBack.result == "不满意") & (CallBack.at >= since))
+        .group_by(ServiceOrder.household))
 
 
 customers.UNHAPPY["services"] = _unhappy_with_services

@@ -211,7 +211,8 @@ class FollowUp(BaseModel):
     words = peewee.TextField(default="")
 
     class Meta:
-        indexes = ((("ticket", "at"), False),)
+        # (result, at): the 不满意 of the last weeks (the visit planner) without every return visit ever made.
+        indexes = ((("ticket", "at"), False), (("result", "at"), False))
 
 
 class TicketText(FTS5Model):

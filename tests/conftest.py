@@ -20,14 +20,14 @@ FROZEN = datetime.datetime(2026, 11, 27, 2, 0, tzinfo=datetime.timezone.utc)  # 
 # The suite runs on SQLite, or on PostgreSQL when this is set to a database the tests may empty
 # (scripts/pg-test-server.sh starts one): each test then starts from empty tables.
 POSTGRES_URL = pgtest.URL
-_resetter = []
+_reset = {}  # the connection the tests' resets go through, the reset's SQL, how often it was written
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _close_resetter():
+def _close_reset_connection():
     yield
-    for connection, _script in _resetter:
-        connection.close()
+    if _reset:
+        _reset["connection"].close()
 
 
 def emptied_postgres():
@@ -36,8 +36,12 @@ def emptied_postgres():
     replica mode lets it past the foreign keys and the timeline's append-only trigger."""
     import psycopg
 
-    if not _resetter:
-        connection = psycopg.connect(POSTGRES_URL, autocommit=True)
+    if not _reset:
+        _reset.update(connection=psycopg.connect(POSTGRES_URL, autocommit=True), script="", written=0)
+    connection = _reset["connection"]
+    # The SQL is written again until this session's first app has brought the schema up to date (a
+    # migration may have added tables since the database was made), then kept.
+    if _reset["written"] < 2:
         tables = [name for (name,) in connection.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migration'")]
         sequences = [name for (name,) in connection.execute(
@@ -46,12 +50,9 @@ def emptied_postgres():
         script = "".join(f'DELETE FROM "{name}";' for name in tables)
         if restarts:
             script += f"SELECT {', '.join(restarts)};"
-        _resetter.append((connection, script))
-    connection, script = _resetter[0]
-    if script:
-        connection.execute(f"BEGIN; SET LOCAL session_replication_role = replica; {script} COMMIT;")
-    else:  # the schema isn't there yet: the first app made creates it
-        _resetter.clear()
+        _reset.update(script=script, written=_reset["written"] + 1)
+    if _reset["script"]:
+        connection.execute(f"BEGIN; SET LOCAL session_replication_role = replica; {_reset['script']} COMMIT;")
     return POSTGRES_URL
 
 

@@ -157,8 +157,8 @@ def profile(household_id):
 def visits():
     """拜访: who to visit now (open needs, recent 不满意, not visited for weeks) and my recent visits."""
     zone_ids = patrol_views.my_zone_ids()
-    recent = list(Visit.live().where(Visit.zone.in_(zone_ids)).order_by(Visit.at.desc()).limit(20))
-    return render("customers/visits.html", title="拜访", plan=rules.planner(zone_ids), recent=recent,
+    recent = rules.with_codes(Visit.live().where(Visit.zone.in_(zone_ids)).order_by(Visit.at.desc()).limit(20))
+    return render("customers/visits.html", title="拜访", plan=rules.planner(zone_ids, tz=estate().tz), recent=recent,
                   back=url_for("home.customers"))
 
 

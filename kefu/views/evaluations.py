@@ -65,9 +65,16 @@ def index():
         return render("evaluations/mine.html", title="我的评估", evaluations=mine, back=url_for("auth.me"))
     assistants = list(User.active_with_role("assistant"))
     starts = {row.user_id: row.started_on for row in rules.ServiceStart.select()}
-    signed = list(Evaluation.live().where(Evaluation.state == "signed").order_by(Evaluation.signed_at.desc())
-                  .limit(20))
-    return render("evaluations/index.html", title="岗位评估", due=rules.due(users=assistants),
+    # What a card shows, its assistant's name with it (not a query a card; not the stored forms); those
+    # signed at the same moment by period and as made, as they came before.
+    signed = list(Evaluation.select(Evaluation.id, Evaluation.user, Evaluation.kind, Evaluation.period_start,
+                                    Evaluation.period_end, Evaluation.total, Evaluation.grade, User.id,
+                                    User.display_name)
+                  .join(User, on=Evaluation.user)
+                  .where(Evaluation.voided_at.is_null() & (Evaluation.state == "signed"))
+                  .order_by(Evaluation.signed_at.desc(), Evaluation.period_end, Evaluation.id).limit(20))
+    return render("evaluations/index.html", title="岗位评估",
+                  due=rules.due(today=clock.today(estate().tz), users=assistants, starts=starts),
                   assistants=assistants, starts=starts, signed=signed, back=url_for("home.index"))
 
 

@@ -88,8 +88,9 @@ def index():
     today = clock.today(estate().tz)
     q = request.args.get("q", "")[:30]
     active = list(rules.active_in(zone_ids))
-    checkpoints = {c.id: c for c in patrols.Checkpoint.select().where(
-        patrols.Checkpoint.id.in_([r.checkpoint_id for r in active if r.checkpoint_id]))}
+    checkpoint = patrols.Checkpoint  # what a card shows of its daily patrol: the days last checked
+    checkpoints = {c.id: c for c in checkpoint.select(checkpoint.id, checkpoint.last_day, checkpoint.last_window_day)
+                   .where(checkpoint.id.in_([r.checkpoint_id for r in active if r.checkpoint_id]))}
     found = list(rules.search(zone_ids, q).limit(30)) if q.strip() else []
     return render("renovations/index.html", block="results", title="装修户", q=q, today=today, active=active,
                   checkpoints=checkpoints, violations=list(rules.open_violations(zone_ids).limit(50)),
