@@ -316,7 +316,11 @@ def test_list_filters_show_as_chips_on_the_phone(phones, shot):
     page = phone_of(phones, "zhuli1")
     tab(page, "诉求")
     page.get_by_role("link", name="全部", exact=True).click()
+    # The list (and its filter panel) is swapped in: open the panel once the swap has landed, or
+    # the new panel arrives closed over the one just opened.
+    expect(page.get_by_role("link", name="全部", exact=True)).to_have_class(re.compile(r"\bon\b"))
     page.locator("details.panel summary").click()
+    expect(page.get_by_label("类别", exact=True)).to_be_visible()
     page.get_by_label("类别", exact=True).select_option("工程维修")
     page.get_by_role("button", name="筛选").click()
     chips = page.get_by_role("group", name="已选筛选")
