@@ -2537,24 +2537,19 @@ def default_end():
 def schema_fingerprint():
     """A short hash of the app's tables, columns and indexes: a cached database is rebuilt when they change."""
     import hashlib
-    import importlib
-
     import peewee
-
-    from kefu.db import SCHEMA_MODULES
 
     # Where the models' database is a proxy bound only when a database is opened, the SQL is written
     # for an unopened SQLite database (the bench's), as it would be once bound to the bench file.
     if isinstance(db.database, peewee.DatabaseProxy) and db.database.obj is None:
         db.database.initialize(peewee.SqliteDatabase(None))
     tables = []
-    for name in SCHEMA_MODULES:
-        for model in importlib.import_module(f"kefu.{name}").MODELS:
-            # The indexes too: one added to the app would otherwise be built on every working copy of a
-            # cached database (minutes for the 3.6 million checks) instead of once, with the rows.
-            indexes = sorted(db.database.get_sql_context().sql(query).query()[0]
-                             for query in model._schema._create_indexes(safe=True))
-            tables.append((model._meta.table_name, [f.column_name for f in model._meta.sorted_fields], indexes))
+    for model in db.all_models():
+        # The indexes too: one added to the app would otherwise be built on every working copy of a
+        # cached database (minutes for the 3.6 million checks) instead of once, with the rows.
+        indexes = sorted(db.database.get_sql_context().sql(query).query()[0]
+                         for query in model._schema._create_indexes(safe=True))
+        tables.append((model._meta.table_name, [f.column_name for f in model._meta.sorted_fields], indexes))
     return hashlib.sha1(repr(sorted(tables)).encode()).hexdigest()[:8]
 
 

@@ -297,6 +297,13 @@ def _connect_when_free(patience=30.0):
 SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
 
 
+def all_models():
+    """Every model with a table, module by module in SCHEMA_MODULES order."""
+    import importlib
+
+    return [model for name in SCHEMA_MODULES for model in importlib.import_module(f"kefu.{name}").MODELS]
+
+
 def for_this_database(models):
     """The models that have a table on the database bound: a few exist on one kind only (SQLite's
     full-text index, say, and its PostgreSQL counterpart of the same name)."""
@@ -314,10 +321,7 @@ def create_schema():
 
     from . import migrations
 
-    models = []
-    for name in SCHEMA_MODULES:
-        models += importlib.import_module(f"kefu.{name}").MODELS
-    database.create_tables(for_this_database(models), safe=True)
+    database.create_tables(for_this_database(all_models()), safe=True)
     ran = migrations.run()
     # Seeds check then insert; under the write lock two servers starting together don't both insert.
     with migrations.write_lock():

@@ -18,6 +18,7 @@ from playhouse.migrate import SchemaMigrator
 from . import clock
 from .db import BaseModel
 from .db import database
+from .db import is_sqlite
 
 BASELINE = 1
 
@@ -40,10 +41,6 @@ def migration(number, name):
         return function
 
     return register
-
-
-def _sqlite():
-    return isinstance(database.obj, peewee.SqliteDatabase)
 
 
 def _columns(table):
@@ -81,7 +78,7 @@ def pending():
 
 def write_lock():
     """A transaction that holds the write lock from its start (SQLite's BEGIN IMMEDIATE)."""
-    if _sqlite():
+    if is_sqlite():
         return database.atomic("IMMEDIATE")
     return _PostgresWriteLock()
 
@@ -128,7 +125,7 @@ def run():
 def event_append_only():
     # The model refuses too; the triggers keep any other path (a script, a console) from changing
     # the evidence.
-    if _sqlite():
+    if is_sqlite():
         for verb in ("UPDATE", "DELETE"):
             database.execute_sql(
                 f'CREATE TRIGGER IF NOT EXISTS "event_no_{verb.lower()}" BEFORE {verb} ON "event" '
@@ -166,7 +163,7 @@ def sign_in_table():
 def ticket_words_trigram_index():
     # SQLite searches an FTS5 trigram table (kefu/tickets.py); PostgreSQL a plain table of the same
     # words, whose LIKE '%…%' a pg_trgm index serves. Nothing to do on SQLite.
-    if not _sqlite():
+    if not is_sqlite():
         database.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         database.execute_sql('CREATE INDEX IF NOT EXISTS "tickettext_content_trgm" ON "tickettext" '
                              'USING gin ("content" gin_trgm_ops)')
@@ -194,7 +191,7 @@ def last_visit_and_list_indexes():
              'ON CONFLICT ("household_id") DO UPDATE SET "at" = excluded."at" '
              'WHERE excluded."at" > "household_last_visit"."at";')
     of_visit = 'SELECT "household_id" FROM "visit_household" WHERE "visit_id" = NEW."id"'
-    if _sqlite():
+    if is_sqlite():
         for name, when, body in (
                 ("visit_household_last_visit_insert", 'AFTER INSERT ON "visit_household"', added),
                 ("visit_household_last_visit_delete", 'AFTER DELETE ON "visit_household"',

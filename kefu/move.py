@@ -8,8 +8,6 @@ datetimes and 0/1 flags become PostgreSQL's timestamps and booleans). The ticket
 not copied but rebuilt from the tickets (SQLite's FTS5 index keeps no readable text). PostgreSQL's id
 sequences are then set past the highest id copied, and the row counts are compared table by table.
 """
-import importlib
-
 import peewee
 
 from . import db
@@ -23,11 +21,6 @@ class MoveError(Exception):
         self.message = message
 
 
-def _models():
-    models = []
-    for name in db.SCHEMA_MODULES:
-        models += importlib.import_module(f"kefu.{name}").MODELS
-    return peewee.sort_models(models)
 
 
 def _search_index(model):
@@ -64,7 +57,7 @@ def move(source_target, dest_target, progress=None):
     db.init(dest_target)  # the target's schema, migrated and seeded
     source = db.open_database(source_target)
     target = db.open_database(dest_target)
-    models = _copied(_models())
+    models = _copied(peewee.sort_models(db.all_models()))
     with source.connection_context(), target.connection_context():
         if _count(User, target) or _count(Ticket, target):
             raise MoveError("目标数据库里已有数据（用户或诉求），为免覆盖，未做任何改动")

@@ -67,29 +67,22 @@ def scratch_postgres():
     """Makes fresh, empty PostgreSQL databases on the test server (dropped after the test)."""
     import uuid
 
-    import psycopg
-
     if not POSTGRES_SERVER:
         if os.environ.get("KEFU_REQUIRE_POSTGRES"):
             pytest.fail("no PostgreSQL server for the tests: set KEFU_TEST_POSTGRES_URL")
         pytest.skip("no PostgreSQL server for the tests (KEFU_TEST_POSTGRES_URL)")
-    server = POSTGRES_SERVER.rsplit("/", 1)[0]
-    admin = psycopg.connect(f"{server}/postgres", autocommit=True)
     made = []
 
     def make():
-        name = f"kefu_scratch_{uuid.uuid4().hex[:10]}"
-        admin.execute(f'CREATE DATABASE "{name}"')
-        made.append(name)
-        return f"{server}/{name}"
+        made.append(pgtest.fresh(f"kefu_scratch_{uuid.uuid4().hex[:10]}"))
+        return made[-1]
 
     yield make
-    for name in made:
-        pool = db._POOLS.pop(f"{server}/{name}", None)
+    for url in made:
+        pool = db._POOLS.pop(url, None)
         if pool is not None:
             pool.close_all()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+        pgtest.drop(url)
 
 
 def test_database(tmp_path, name="test.sqlite3"):

@@ -33,10 +33,19 @@ def fresh(name):
 
     server = SERVER_URL.rsplit("/", 1)[0]
     name = f"{name}_{WORKER}" if WORKER else name
+    drop(f"{server}/{name}")
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
     return f"{server}/{name}"
+
+
+def drop(url):
+    """Drop the database of `url` if it is there (its connections ended)."""
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def query(database, sql, *params):
