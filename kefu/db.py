@@ -134,6 +134,11 @@ class Prepared:
         return sql, [(slot, None if slot is not None else value) for slot, value in zip(slots, produced)]
 
     def __call__(self, *values):
+        return rows(self.model, self.cursor(*values))
+
+    def cursor(self, *values):
+        """The rows as the driver gives them (tuples of stored values), for reads too long for
+        model instances to pay."""
         if len(values) != len(self.example):
             raise TypeError(f"prepared query takes {len(self.example)} values, got {len(values)}")
         kind = type(database.obj)
@@ -144,7 +149,7 @@ class Prepared:
         params = [constant if slot is None else values[slot] for slot, constant in slots]
         if kind is not _POSTGRES:
             params = [_stored(value) for value in params]
-        return rows(self.model, database.execute_sql(sql, params))
+        return database.execute_sql(sql, params)
 
 
 def _stored(value):

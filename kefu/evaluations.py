@@ -10,6 +10,7 @@ day before the next), so a changed start date reschedules every evaluation not y
 """
 import calendar
 import datetime
+import functools
 import json
 
 import peewee
@@ -21,6 +22,7 @@ from . import meetings
 from .customers import Opinion
 from .customers import Visit
 from .db import BaseModel
+from .db import Prepared
 from .db import RuleError
 from .db import StaleRecord
 from .db import VersionedMixin
@@ -150,6 +152,13 @@ def seed():
 def periods(started_on, until):
     """(first day, last day, kind) of every period that starts on or before `until`: six monthly
     periods, then quarterly ones, each counted from the start date so month ends don't drift."""
+    return list(_schedule(started_on, until))
+
+
+@functools.lru_cache(maxsize=512)
+def _schedule(started_on, until):
+    """`periods` as a tuple, remembered: the due list asks for every assistant's schedule, years of
+    periods each, on every look at the supervisor's 今日, with the same start dates and the same day."""
     found, index = [], 0
     start = started_on
     while start <= until:
@@ -161,7 +170,7 @@ def periods(started_on, until):
         found.append((start, following - _DAY, kind))
         start = following
         index += 1
-    return found
+    return tuple(found)
 
 
 _DAY = datetime.timedelta(days=1)
@@ -214,40 +223,59 @@ def set_start(actor, user, started_on, expected_version=None):
                       note=f"{before:%Y-%m-%d} → {started_on:%Y-%m-%d}" if before else f"{started_on:%Y-%m-%d}")
 
 
+def _active_assistants():
+    return User.active_with_role("assistant")
+
+
+# The due list's reads, their SQL written once (the supervisor's 今日 shows the list on every look):
+# the active assistants with their start dates; each live evaluation's key columns (not the forms: a
+# signed one carries its frozen copy); and the live evaluations not signed, whole.
+_ASSISTANTS = Prepared(User, lambda: _active_assistants().select(User, ServiceStart.started_on)
+                       .join(ServiceStart, peewee.JOIN.LEFT_OUTER, on=(ServiceStart.user == User.id)))
+_KEYS = Prepared(Evaluation, lambda: Evaluation.select(Evaluation.id, Evaluation.user, Evaluation.period_start,
+                                                       Evaluation.state)
+                 .where(Evaluation.voided_at.is_null()
+                        & Evaluation.user.in_(_active_assistants().select(User.id).order_by()))
+                 .order_by(Evaluation.id))
+_DRAFTS = Prepared(Evaluation, lambda: Evaluation.select().where(
+    Evaluation.voided_at.is_null() & (Evaluation.state != "signed")
+    & Evaluation.user.in_(_active_assistants().select(User.id).order_by())))
+
+
 def due(today=None, users=None, starts=None):
     """Evaluations whose period has ended and that aren't signed off, oldest first:
-    [(user, first day, last day, kind, draft or None, overdue)]. `starts`: {user id: start date} if
-    the caller has read them already."""
+    [(user, first day, last day, kind, draft or None, overdue)]. `users`: the active assistants, and
+    `starts`: {user id: start date}, if the caller has read them already."""
     today = today or clock.today(_tz())
-    users = users if users is not None else list(User.active_with_role("assistant"))
-    user_ids = [u.id for u in users]
-    if starts is None:
-        starts = {row.user_id: row.started_on for row in ServiceStart.select().where(ServiceStart.user.in_(user_ids))}
-    # Each period's evaluation (the last made, if more than one) and whether it is signed: the key
-    # columns only, not the forms (a signed one carries its frozen copy); the drafts are read whole.
-    # Rows as the driver gives them, each stored day converted once (years of quarterly periods
-    # share their days across assistants): converting row by row took longer than the query.
-    query = (Evaluation.select(Evaluation.id, Evaluation.user, Evaluation.period_start, Evaluation.state)
-             .where(Evaluation.voided_at.is_null() & Evaluation.user.in_(user_ids)).order_by(Evaluation.id))
+    if users is None:
+        users = _ASSISTANTS()
+        starts = {user.id: ServiceStart.started_on.python_value(user.started_on)
+                  for user in users if user.started_on is not None}
+    elif starts is None:
+        starts = {row.user_id: row.started_on for row in ServiceStart.select()}
+    # Each period's evaluation, the last made if more than one: (id, state). Rows as the driver gives
+    # them, each stored day converted once (years of quarterly periods share their days across
+    # assistants): building a model instance a row took longer than the query.
     done, days = {}, {}
-    for evaluation_id, user_id, stored, state in database.execute(query):
+    for evaluation_id, user_id, stored, state in _KEYS.cursor():
         day = days.get(stored)
         if day is None:
             day = days[stored] = Evaluation.period_start.python_value(stored)
         done[(user_id, day)] = (evaluation_id, state)
-    drafts = [evaluation_id for evaluation_id, state in done.values() if state != "signed"]
-    drafts = {e.id: e for e in Evaluation.select().where(Evaluation.id.in_(drafts))} if drafts else {}
+    drafts = {row.id: row for row in _DRAFTS()}
     found = []
     for user in users:
-        if user.id not in starts:
+        started_on = starts.get(user.id)
+        if started_on is None:
             continue
-        for start, end, kind in periods(starts[user.id], today):
+        for start, end, kind in _schedule(started_on, today):
             if end >= today:
                 continue
             evaluation_id, state = done.get((user.id, start), (None, None))
             if state == "signed":
                 continue
-            found.append((user, start, end, kind, drafts.get(evaluation_id), (today - end).days > OVERDUE_DAYS))
+            draft = drafts.get(evaluation_id)
+            found.append((user, start, end, kind, draft, (today - end).days > OVERDUE_DAYS))
     return sorted(found, key=lambda row: (row[2], row[0].display_name))
 
 
