@@ -2,6 +2,8 @@
 import datetime
 import os
 import re
+import shutil
+import tempfile
 import threading
 
 import pytest
@@ -86,8 +88,61 @@ def scratch_postgres():
 
 
 def test_database(tmp_path, name="test.sqlite3"):
-    """Where a test's app keeps its data: a fresh SQLite file, or the emptied test PostgreSQL."""
-    return emptied_postgres() if POSTGRES_URL else str(tmp_path / name)
+    """Where a test's app keeps its data: a fresh SQLite file, or the emptied test PostgreSQL.
+
+    The SQLite file is a copy of one made, migrated and seeded once per session: creating every table
+    and index took most of a test's set-up. (The migration tests open their own new files.)"""
+    if POSTGRES_URL:
+        return emptied_postgres()
+    path = str(tmp_path / name)
+    shutil.copyfile(_sqlite_template(), path)
+    return path
+
+
+_template = {}
+
+
+def _sqlite_template():
+    if "path" not in _template:
+        folder = tempfile.mkdtemp(prefix="kefu-test-template-")
+        path = os.path.join(folder, "template.sqlite3")
+        db.init(path)  # closes its connection: the WAL is folded into the file
+        _template["path"] = path
+    return _template["path"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _remove_sqlite_template():
+    yield
+    if "path" in _template:
+        shutil.rmtree(os.path.dirname(_template["path"]), ignore_errors=True)
+
+
+def _remember_url_builders():
+    """Every test builds an app, and werkzeug compiles each of its ~170 URL rules into Python code
+    (two builder functions a rule, through `ast`), which took half of create_app. The code depends
+    only on the rule's parsed parts, so within the test session each is compiled once. Rules with
+    defaults (whose values are folded into the code) are compiled as usual."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:  # another werkzeug than requirements.txt pins: compile as usual
+        return
+    compiled = {}
+
+    def remembered(self, append_unknown=True):
+        if self.defaults:
+            return compile_builder(self, append_unknown)
+        key = (tuple(self._trace), append_unknown)
+        builder = compiled.get(key)
+        if builder is None:
+            builder = compiled[key] = compile_builder(self, append_unknown)
+        return builder
+
+    Rule._compile_builder = remembered
+
+
+_remember_url_builders()
 
 
 @pytest.fixture
