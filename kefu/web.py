@@ -263,6 +263,17 @@ def init_app(app):
             if version:
                 values["v"] = version
 
+    @app.route("/sw.js")
+    def service_worker():
+        """The service worker keeping the patrol check pages on the phone (static/js/sw.js), served
+        from the root so it may answer for every page; checked for a new version on each visit."""
+        with open(os.path.join(app.static_folder, "js", "sw.js"), "rb") as handle:
+            response = make_response(handle.read())
+        response.mimetype = "text/javascript"
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["Service-Worker-Allowed"] = "/"
+        return response
+
     @app.before_request
     def whole_static_file():
         """Static files come whole: Flask-Compress would compress a byte range as if it were the file."""

@@ -38,6 +38,7 @@ ACCESS = {
     "GET /login": ANYONE,
     "POST /login": ANYONE,
     "POST /logout": ANYONE,
+    "GET /sw.js": ANYONE,
     "GET /": EVERYONE,
     "GET /me": EVERYONE,
     "GET /me/password": EVERYONE,

@@ -290,3 +290,15 @@ def test_headers_are_there_behind_a_proxy_too(proxied):
     assert header_problems(client.get("/login", headers=HTTPS_PROXY)) == {}
     sign_in(client, user, headers=HTTPS_PROXY)
     assert header_problems(client.get("/", headers=HTTPS_PROXY)) == {}
+
+
+def test_the_service_worker_is_served_from_the_root_and_looked_for_again_on_every_visit(client):
+    """The worker keeping the check pages on the phone answers for every page only if it comes from
+    the root; a phone must not keep an old one (a fixed one would otherwise wait a day to arrive)."""
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    assert response.headers["Cache-Control"] == "no-cache"
+    body = response.get_data(as_text=True)
+    assert "kefu-check-pages" in body and 'addEventListener("fetch"' in body

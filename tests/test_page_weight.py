@@ -74,6 +74,11 @@ def first_load(client):
         assert asset.headers.get("Content-Encoding") == "gzip", url
         assert asset.headers["Cache-Control"] == YEAR, url
         loaded.append((url.split("/")[-1], len(sent), len(body)))
+    # app.js registers the service worker (the phone's copy of the check pages): fetched on the
+    # first load too, and again (not cached) when the browser looks for a new version.
+    worker, sent, body = fetch(client, "/sw.js")
+    assert worker.status_code == 200 and worker.headers.get("Content-Encoding") == "gzip"
+    loaded.append(("sw.js (service worker)", len(sent), len(body)))
     return loaded
 
 

@@ -2,14 +2,13 @@
 
 // Weak signal. A form sent while the connection drops stays on the page as typed, with a note
 // above it; sending it again can't make a second record (each form carries a one-time token).
-// A patrol check (form[data-offline="check"]) is kept on the phone instead, with the time it was
-// made, and sent by itself when the signal comes back; the server counts it for that time.
+// A patrol check (form[data-offline="check"]) is kept on the phone instead (IndexedDB), photos
+// included, with the time it was made and who made it, and sent by itself when the signal comes
+// back; the server counts it for that time. The service worker (sw.js) keeps the check pages, so
+// one can be opened without signal too.
 (function () {
-  var KEY = "kefu-offline-checks";
-  function load() {
-    try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (e) { return []; }
-  }
-  function save(list) { localStorage.setItem(KEY, JSON.stringify(list)); }
+  var LEGACY = "kefu-offline-checks";  // where checks were kept before photos could be (localStorage)
+  var STORE = "checks";
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clock(iso) { var d = new Date(iso); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
   function note(place, text, kind, id) {
@@ -28,58 +27,117 @@
   function csrf() {
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
   }
+  function me() { return document.body.dataset.user || ""; }
+
+  // The kept checks: [{key, action, fields: [[name, value]], files: [[name, blob, filename]], name, made, user}]
+  function database() {
+    return new Promise(function (resolve, reject) {
+      var opening = indexedDB.open("kefu-offline", 1);
+      opening.onupgradeneeded = function () { opening.result.createObjectStore(STORE, {keyPath: "key"}); };
+      opening.onsuccess = function () { resolve(opening.result); };
+      opening.onerror = function () { reject(opening.error); };
+    });
+  }
+  function stored(mode, work) {
+    return database().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, mode), request = work(tx.objectStore(STORE));
+        tx.oncomplete = function () { db.close(); resolve(request ? request.result : undefined); };
+        tx.onerror = tx.onabort = function () { db.close(); reject(tx.error); };
+      });
+    });
+  }
+  function all() {
+    return stored("readonly", function (store) { return store.getAll(); }).then(function (items) {
+      var legacy = [];
+      try { legacy = JSON.parse(localStorage.getItem(LEGACY) || "[]"); } catch (e) { legacy = []; }
+      if (!legacy.length) return items.sort(function (a, b) { return a.made < b.made ? -1 : 1; });
+      // Checks kept by the earlier version of this script move into the database (photos they never had).
+      return Promise.all(legacy.map(function (item) {
+        item.key = item.made + "-legacy"; item.files = []; item.user = "";
+        return stored("readwrite", function (store) { return store.put(item); });
+      })).then(function () { localStorage.removeItem(LEGACY); return all(); });
+    });
+  }
+  function mine(items) { return items.filter(function (item) { return !item.user || item.user === me(); }); }
+
   function keep(form) {
-    var fields = [], dropped = 0, made = new Date().toISOString();
+    var fields = [], files = [], made = new Date().toISOString();
     new FormData(form).forEach(function (value, name) {
       if (typeof value === "string") fields.push([name, value]);
-      else if (value && value.size) dropped += 1;
+      else if (value && value.size) files.push([name, value, value.name || "photo.jpg"]);
     });
     fields.push(["made_at", made]);
-    var list = load();
-    list.push({action: form.getAttribute("action"), fields: fields, name: form.dataset.name || "", made: made});
-    save(list);
-    var text = "没有信号：这次巡查（" + (form.dataset.name || "") + "，" + clock(made) + "）已保存在手机上，信号恢复后自动提交，按记录时间计入。";
-    if (dropped) text += "还没上传的照片不能离线保存，提交后请在问题页补拍。";
-    note(main(), text, "flash-info", "offline-note");
-    window.scrollTo(0, 0);
+    var item = {key: made + "-" + Math.random().toString(36).slice(2), action: form.getAttribute("action"),
+                fields: fields, files: files, name: form.dataset.name || "", made: made, user: me()};
+    stored("readwrite", function (store) { return store.put(item); }).then(function () {
+      var text = "没有信号：这次巡查（" + item.name + "，" + clock(made) + "）已保存在手机上";
+      if (files.length) text += "，连同 " + files.length + " 张照片";
+      note(main(), text + "，信号恢复后自动提交，按记录时间计入。", "flash-info", "offline-note");
+      window.scrollTo(0, 0);
+    }, function () {
+      note(main(), "没有信号，手机也没能保存这次巡查（存储空间不足或浏览器禁止）：请在有信号处再点一次保存。",
+           "flash-error", "offline-note");
+      window.scrollTo(0, 0);
+    });
   }
+  function forget(item) { return stored("readwrite", function (store) { return store["delete"](item.key); }); }
+
   var sending = false;
-  function flush() {
-    var list = load();
-    if (!list.length) return;
-    if (!navigator.onLine || sending) {
-      note(main(), "手机上有 " + list.length + " 条离线巡查，信号恢复后自动提交。", "flash-info", "offline-note");
-      return;
-    }
-    sending = true;
-    var item = list[0], body = new URLSearchParams();
-    item.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
-    fetch(item.action, {method: "POST", body: body, credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
-      .then(function (response) {
-        sending = false;
-        if (response.status === 400 || response.status === 401 || response.status === 403) {
-          note(main(), "离线巡查还没提交：请先登录，登录后自动提交。", "flash-error", "offline-note");
-          return;
-        }
-        if (response.status >= 500) throw new Error(String(response.status));
-        save(load().filter(function (kept) { return kept.made !== item.made; }));
-        if (response.ok) {
-          note(main(), "已提交离线巡查：" + item.name + "（记录于 " + clock(item.made) + "）。", "flash-success", "offline-note");
-          window.scrollTo(0, 0);
-        } else {
-          note(main(), "离线巡查 " + item.name + "（" + clock(item.made) + "）没能提交：已超过 24 小时或内容不完整，请重新巡查。", "flash-error", "offline-note");
-        }
-        flush();
-      })
-      .catch(function () {
-        sending = false;
-        note(main(), "手机上有 " + load().length + " 条离线巡查，信号恢复后自动提交。", "flash-info", "offline-note");
-      });
+  function waiting(count) {
+    note(main(), "手机上有 " + count + " 条离线巡查，信号恢复后自动提交。", "flash-info", "offline-note");
   }
+  function flush() {
+    if (sending || !window.indexedDB || !me()) return;
+    sending = true;
+    all().then(mine).then(function (list) {
+      if (!list.length) { sending = false; return; }
+      if (!navigator.onLine) { sending = false; waiting(list.length); return; }
+      var item = list[0], body = new FormData();
+      item.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
+      (item.files || []).forEach(function (file) { body.append(file[0], file[1], file[2]); });
+      return fetch(item.action, {method: "POST", body: body, credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
+        .then(function (response) {
+          var signedOut = response.redirected && new URL(response.url).pathname === "/login";
+          if (signedOut || response.status === 400 || response.status === 401 || response.status === 403) {
+            sending = false;
+            note(main(), "离线巡查还没提交：请先登录，登录后自动提交。", "flash-error", "offline-note");
+            return;
+          }
+          if (response.status >= 500) throw new Error(String(response.status));
+          return forget(item).then(function () {
+            sending = false;
+            if (response.ok) {
+              note(main(), "已提交离线巡查：" + item.name + "（记录于 " + clock(item.made) + "）。", "flash-success", "offline-note");
+            } else {
+              note(main(), "离线巡查 " + item.name + "（" + clock(item.made) + "）没能提交：已超过 24 小时或内容不完整，请重新巡查。", "flash-error", "offline-note");
+            }
+            window.scrollTo(0, 0);
+            flush();
+          });
+        });
+    }).catch(function () {
+      sending = false;
+      all().then(mine).then(function (list) { if (list.length) waiting(list.length); }, function () {});
+    });
+  }
+
   document.addEventListener("htmx:sendError", function (event) {
     var elt = event.detail.elt, form = elt && elt.closest ? elt.closest("form") : null;
-    if (form && form.dataset.offline === "check") { keep(form); return; }
-    note(form || main(), "网络连接中断，内容没有提交。已填写的内容仍在页面上，信号恢复后请再点一次提交（不会重复记录）。",
+    if (elt && elt.type === "file") {
+      // A photo picked without signal stays in its field and goes with the form.
+      var field = elt.closest(".photo-field") || form || main();
+      var count = elt.files ? elt.files.length : 0;
+      note(field, "没有信号：" + (count > 1 ? count + " 张照片" : "照片") + "还在手机上，保存时一起提交。", "flash-info",
+           "photo-offline-" + (elt.name || ""));
+      return;
+    }
+    if (form && form.dataset.offline === "check" && window.indexedDB) { keep(form); return; }
+    if (!form) {
+      note(main(), "没有信号，页面没能打开。有信号后请再点一次。", "flash-error", "send-error").scrollIntoView({block: "nearest"});
+      return;
+    }
+    note(form, "网络连接中断，内容没有提交。已填写的内容仍在页面上，信号恢复后请再点一次提交（不会重复记录）。",
          "flash-error", "send-error").scrollIntoView({block: "nearest"});
   });
   document.addEventListener("htmx:beforeRequest", function () {
@@ -89,6 +147,30 @@
   window.addEventListener("online", flush);
   document.addEventListener("DOMContentLoaded", flush);
   setInterval(flush, 60000);
+
+  // The service worker, and the check pages the patrol board lists kept ahead of the walk.
+  function keepBoardPages() {
+    var status = document.getElementById("offline-pages");
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (!status || !worker || !navigator.onLine) return;
+    var urls = Array.prototype.map.call(document.querySelectorAll("a.checkpoint-card[href]"),
+                                        function (a) { return a.getAttribute("href"); });
+    worker.postMessage({type: "keep-check-pages", urls: urls});
+  }
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(keepBoardPages).catch(function () {});
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      var status = document.getElementById("offline-pages");
+      if (status && event.data && event.data.type === "check-pages-kept") {
+        status.textContent = "没有信号时也能打开：手机上已保存 " + event.data.count + " 个巡查页。";
+        status.hidden = false;
+      }
+    });
+    navigator.serviceWorker.addEventListener("controllerchange", keepBoardPages);
+    document.addEventListener("htmx:afterSettle", keepBoardPages);
+  }
 })();
 
 // Live countdowns: <span class="countdown" data-due="ISO"> shows 正常 / 即将超时 / 已超时.

@@ -27,6 +27,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 PHONE = {"width": 390, "height": 844}
 STARTUP_SECONDS = 60
 
+# Lets a test's routes see the service worker's own requests (Playwright's offline switch doesn't
+# reach them), so a test can take the signal away from the worker too. Set before Playwright starts.
+os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
+
 # Chromium's own CSP console error doesn't say which element broke the policy; this does.
 REPORT_CSP = """document.addEventListener("securitypolicyviolation", (e) => console.warn(
   "CSP violation:", e.violatedDirective, e.sourceFile + ":" + e.lineNumber + ":" + e.columnNumber,
@@ -138,10 +142,12 @@ def page_problems(live_server):
     return PageProblems(live_server)
 
 
-def new_phone_page(browser, live_server, page_problems):
-    """A phone-sized page in a browser context of its own (its own cookies), signed out."""
+def new_phone_page(browser, live_server, page_problems, service_workers="block"):
+    """A phone-sized page in a browser context of its own (its own cookies), signed out. The service
+    worker (the phone's copy of the check pages) is kept out unless a test is about it: with it, a
+    page a test just changed on the server could come from the phone's copy."""
     context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  base_url=live_server.url)
+                                  base_url=live_server.url, service_workers=service_workers)
     context.set_default_timeout(8000)
     page = context.new_page()
     page.add_init_script(REPORT_CSP)

@@ -1,15 +1,19 @@
 """The estate's patchy signal (basements, car parks), on a phone: a form sent while the connection is
 down stays as typed with a note saying so, and sending it again once the signal is back makes one
 record; a patrol check made without signal is kept on the phone and sent by itself when the signal
-returns, counted for the time it was made."""
+returns, counted for the time it was made, photos and all; and a check page opens without signal
+from the phone's copy (the service worker's)."""
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import new_phone_page
+from .conftest import save_screenshot
 from .test_foundation import heading
 from .test_foundation import sign_in
 from .test_tickets import flash
+from .test_tickets import jpeg
 from .test_tickets import take_request
 from .test_tickets import tickets_with
 
@@ -20,6 +24,23 @@ def offline(page_problems):
     """What the browser and htmx log when a request can't go out: expected here."""
     page_problems.allow(r"ERR_INTERNET_DISCONNECTED")
     page_problems.allow(r"htmx:(sendError|afterRequest)")
+
+
+# The checks kept on the phone (app.js keeps them in IndexedDB): when made, by whom, photos.
+KEPT = """() => new Promise((resolve, reject) => {
+  const opening = indexedDB.open("kefu-offline", 1);
+  opening.onupgradeneeded = () => opening.result.createObjectStore("checks", {keyPath: "key"});
+  opening.onerror = () => reject(opening.error);
+  opening.onsuccess = () => {
+    const db = opening.result, request = db.transaction("checks").objectStore("checks").getAll();
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      db.close();
+      resolve(request.result.map(item => ({made: item.made, name: item.name, user: item.user,
+                                           photos: (item.files || []).map(file => file[1].size)})));
+    };
+  };
+})"""
 
 
 def test_a_request_sent_without_signal_is_kept_and_sent_once_when_the_signal_returns(page, page_problems):
@@ -58,15 +79,79 @@ def test_a_patrol_check_without_signal_is_kept_on_the_phone_and_sent_when_the_si
     kept = page.locator("#offline-note")
     expect(kept).to_contain_text("没有信号：这次巡查")
     expect(kept).to_contain_text("已保存在手机上，信号恢复后自动提交")
-    made_at = page.evaluate("JSON.parse(localStorage.getItem('kefu-offline-checks'))[0].made")
+    kept_on_phone = page.evaluate(KEPT)
+    assert len(kept_on_phone) == 1 and kept_on_phone[0]["name"] == name and kept_on_phone[0]["photos"] == []
+    made_at = kept_on_phone[0]["made"]
     page.wait_for_timeout(2500)  # it reaches the server a while after it was made
 
     page.context.set_offline(False)  # the browser says "online": the phone sends what it kept
     expect(kept).to_contain_text(f"已提交离线巡查：{name}")
-    assert page.evaluate("JSON.parse(localStorage.getItem('kefu-offline-checks'))") == []
+    assert page.evaluate(KEPT) == []
     rows = live_server.query("SELECT at FROM \"check\" WHERE checkpoint_id = ? ORDER BY id", checkpoint_id)
     assert len(rows) == before + 1
     # Stored as naive UTC: the time the check was made on the phone, not when it arrived.
     assert str(rows[-1][0]).replace(" ", "T")[:19] == made_at[:19]
     note = live_server.query("SELECT note FROM event WHERE record_type = 'check' ORDER BY id DESC LIMIT 1")[0][0]
     assert "无信号时记录于" in note and "信号恢复后提交" in note
+
+
+def test_a_check_page_opens_without_signal_and_the_check_is_sent_with_its_photo_when_it_returns(
+        browser, live_server, page_problems, tmp_path):
+    offline(page_problems)
+    page = new_phone_page(browser, live_server, page_problems, service_workers="allow")
+    try:
+        sign_in(page, "zhuli1")
+        page.goto("/patrols")
+        # With signal, the board has the phone keep the check pages it lists.
+        expect(page.locator("#offline-pages")).to_contain_text(re.compile(r"手机上已保存 \d+ 个巡查页"))
+        save_screenshot(page, "offline-board")
+        card = page.locator(".checkpoint-card").nth(1)
+        name = card.locator(".card-title").inner_text().strip()
+        href = card.get_attribute("href")
+        checkpoint_id = int(re.search(r"/checkpoints/(\d+)/check", href).group(1))
+        card.click()
+        heading(page, "现场巡查")
+        served_token = page.locator("input[name=token]").input_value()
+        page.goto("/patrols")
+        before = live_server.query('SELECT COUNT(*) FROM "check" WHERE checkpoint_id = ?', checkpoint_id)[0][0]
+
+        # In the basement: no signal for the page nor for the service worker.
+        page.context.route("**/*", lambda route: route.abort("internetdisconnected"))
+        page.context.set_offline(True)
+        page.locator(f'a.checkpoint-card[href="{href}"]').click()
+        heading(page, "现场巡查")
+        expect(page.locator("#offline-copy")).to_contain_text(re.compile(r"没有信号：这是手机上保存的巡查页（\d+月\d+日 \d\d:\d\d 保存）"))
+        expect(page.locator(".card-title").first).to_have_text(name)
+        # A new one-time token: a second check from the same copy is a second check, not a repeat.
+        token = page.locator("input[name=token]").input_value()
+        assert token and token != served_token
+
+        item = page.locator("fieldset.check-item").first
+        item.get_by_label("不合格", exact=True).check()
+        item.get_by_label("问题说明").fill("B2 消防通道堆放纸箱（石英信号）")
+        item.locator("input[type=file]").set_input_files(jpeg(tmp_path / "b2.jpg", (90, 90, 90)))
+        expect(item.locator(".photo-field")).to_contain_text("没有信号：照片还在手机上，保存时一起提交")
+        page.get_by_role("button", name="保存巡查").click()
+        kept = page.locator("#offline-note")
+        expect(kept).to_contain_text(f"没有信号：这次巡查（{name}")
+        expect(kept).to_contain_text("连同 1 张照片")
+        save_screenshot(page, "offline-check-kept")
+        kept_on_phone = page.evaluate(KEPT)
+        assert len(kept_on_phone) == 1 and len(kept_on_phone[0]["photos"]) == 1 and kept_on_phone[0]["photos"][0] > 1000
+        made_at = kept_on_phone[0]["made"]
+        page.wait_for_timeout(2500)  # it reaches the server a while after it was made
+
+        page.context.unroute("**/*")
+        page.context.set_offline(False)
+        expect(kept).to_contain_text(f"已提交离线巡查：{name}")
+        assert page.evaluate(KEPT) == []
+        rows = live_server.query('SELECT id, at FROM "check" WHERE checkpoint_id = ? ORDER BY id', checkpoint_id)
+        assert len(rows) == before + 1
+        assert str(rows[-1][1]).replace(" ", "T")[:19] == made_at[:19]
+        findings = live_server.query("SELECT id, note FROM finding WHERE check_id = ?", rows[-1][0])
+        assert [note for _id, note in findings] == ["B2 消防通道堆放纸箱（石英信号）"]
+        photos = live_server.query("SELECT width FROM photo WHERE owner_type = 'finding' AND owner_id = ?",
+                                   findings[0][0])
+        assert len(photos) == 1 and photos[0][0] > 0
+    finally:
+        page.context.close()
