@@ -212,6 +212,21 @@ def test_similar_cases_while_typing(world, as_user):
     assert "类似诉求" in html and "同一房号" in html and "更换了水管接头" in html
 
 
+def test_the_ticket_page_brings_similar_cases_folded_under_one_line_of_the_same_height(world, as_user):
+    """They arrive after the page: folded, the line they replace keeps its place, nothing below moves."""
+    old = intake(world, description="卫生间水管漏水，楼下天花板滴水")
+    tickets.resolve_on_the_spot(world.assistant, old, old.version, "更换了水管接头")
+    new = intake(world, description="厨房水管漏水")
+    client = as_user(world.assistant)
+    page = html(client.get(f"/tickets/{new.id}"))
+    assert re.search(r'<p class="similar-fold muted">.*正在查找…</p>', page)
+    folded = html(client.get(f"/tickets/{new.id}/similar", headers={"HX-Request": "true"}))
+    assert re.search(r'<details class="similar-fold">\s*<summary>类似诉求（举一反三）· 1 条</summary>', folded)
+    assert "更换了水管接头" in folded and "<h2>" not in folded
+    alone = html(client.get(f"/tickets/{old.id}/similar", headers={"HX-Request": "true"}))
+    assert '<p class="similar-fold muted">类似诉求（举一反三）：没有</p>' in alone
+
+
 def test_supervisor_queue_and_takeover(world, as_user):
     ticket = intake(world)
     as_user(world.assistant).post(f"/tickets/{ticket.id}/escalate",

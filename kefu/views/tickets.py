@@ -397,7 +397,7 @@ def show(ticket_id):
 def similar_to(ticket_id):
     """举一反三 for one ticket; the ticket page loads it after the page itself."""
     ticket = _ticket(ticket_id)
-    return render("tickets/_similar.html", similar=rules.similar(ticket))
+    return render("tickets/_similar.html", similar=rules.similar(ticket), folded=True)
 
 
 @bp.route("/tickets/<int:ticket_id>/respond", methods=["GET", "POST"])

@@ -1,6 +1,7 @@
 """Serve the demo estate for the browser tests, in a process of its own.
 
-Usage: python tests/browser/live_server.py INSTANCE_DIR DATABASE (a SQLite path or PostgreSQL URL)
+Usage: python tests/browser/live_server.py INSTANCE_DIR [DATABASE] (a SQLite path or PostgreSQL URL;
+by default kefu.sqlite3 in INSTANCE_DIR, as `make audit` uses it)
 Prints the port once the server listens; logs go to stderr. Exits when stdin closes, so a
 test run that dies without tearing down leaves no server behind.
 """
@@ -43,4 +44,4 @@ def _exit_with_parent():
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else os.path.join(sys.argv[1], "kefu.sqlite3"))
