@@ -12,6 +12,7 @@ from . import clock
 from . import events
 from . import idempotency
 from .db import BaseModel
+from .db import PreparedIn
 from .db import RuleError
 from .db import StaleRecord
 from .db import VersionedMixin
@@ -175,9 +176,7 @@ def with_codes(visits):
     visits = list(visits)
     codes = {visit.id: [] for visit in visits}
     if codes:
-        for visit_id, code in (VisitHousehold.select(VisitHousehold.visit, Household.code).join(Household)
-                               .where(VisitHousehold.visit.in_(list(codes)))
-                               .order_by(VisitHousehold.visit, Household.code).tuples()):
+        for visit_id, code in _CODES.cursor(list(codes)):
             codes[visit_id].append(code)
     for visit in visits:
         visit._codes = codes[visit.id]
@@ -208,6 +207,11 @@ class VisitHousehold(BaseModel):
         # Its triggers write HouseholdLastVisit: that table comes first (created, and copied when an
         # estate moves, before these rows, whose copies then leave it as it is).
         depends_on = [HouseholdLastVisit]
+
+
+_CODES = PreparedIn(VisitHousehold, lambda visit_ids: VisitHousehold.select(VisitHousehold.visit, Household.code)
+                    .join(Household).where(VisitHousehold.visit.in_(visit_ids))
+                    .order_by(VisitHousehold.visit, Household.code))
 
 
 class Opinion(BaseModel):
@@ -505,6 +509,45 @@ def with_households(said):
 UNHAPPY = {"requests": _unhappy_with_requests}
 
 
+def _open_needs(zone_ids, limit):
+    # Needs recorded at the same moment in the order SQLite gives them (by zone, answer, then as
+    # recorded), spelled out so PostgreSQL gives the same.
+    return (Household.select(*CARD, Need.what.alias("need_what"))
+            .join(Need, on=(Need.household == Household.id))
+            .where(Need.zone.in_(zone_ids) & Need.outcome.in_(("open", "study")) & Need.voided_at.is_null())
+            .order_by(Need.created_at, Need.zone, Need.outcome, Need.id).limit(limit))
+
+
+def _stale(zone_ids, cutoff, limit):
+    """The households of the zones not visited since `cutoff` (or never), tagged ones first, then the
+    longest unvisited: each household's latest visit looked up (HouseholdLastVisit), not counted."""
+    last = HouseholdLastVisit.at
+    in_zones = Household.building.in_(ZoneBuilding.select(ZoneBuilding.building).where(ZoneBuilding.zone.in_(zone_ids)))
+    return (Household.select(*CARD, last.alias("last_visit"), HouseholdProfile.tags)
+            .join(HouseholdLastVisit, peewee.JOIN.LEFT_OUTER, on=(HouseholdLastVisit.household_id == Household.id))
+            .join_from(Household, HouseholdProfile, peewee.JOIN.LEFT_OUTER,
+                       on=(HouseholdProfile.household == Household.id))
+            .where(in_zones & Household.voided_at.is_null() & (last.is_null() | (last < cutoff)))
+            .order_by((HouseholdProfile.tags.is_null() | (HouseholdProfile.tags == "")),
+                      last.asc(nulls="first"), Household.code)
+            .limit(limit))
+
+
+# The planner's reads, their SQL written once per number of zones (the page is opened all day). The
+# examples stand for the moment and the limit, unlike any constant of the queries.
+_MOMENT, _LIMIT = datetime.datetime(1901, 2, 3, 4, 5, 6), 987654
+_OPEN_NEEDS = PreparedIn(Household, _open_needs, _LIMIT)
+_STALE = PreparedIn(Household, _stale, _MOMENT, _LIMIT)
+_UNHAPPY = {}  # per source of UNHAPPY
+
+
+def _unhappy(name, source):
+    prepared = _UNHAPPY.get(name)
+    if prepared is None or prepared.build is not source:
+        prepared = _UNHAPPY[name] = PreparedIn(Household, source, _MOMENT)
+    return prepared
+
+
 def planner(zone_ids, today=None, limit=15, tz=None):
     """Who to visit: households with an open need, those who said 不满意 in the last 30 days (on a
     request's return visit or a service's call-back), and those not visited for the configured number of weeks (tagged households first, then
@@ -513,18 +556,12 @@ def planner(zone_ids, today=None, limit=15, tz=None):
     tz = tz or _tz()
     today = today or clock.today(tz)
     rules = VisitRules.current()
-    in_zones = Household.building.in_(ZoneBuilding.select(ZoneBuilding.building).where(ZoneBuilding.zone.in_(zone_ids)))
-    # Needs recorded at the same moment in the order SQLite gives them (by zone, answer, then as
-    # recorded), spelled out so PostgreSQL gives the same.
-    open_needs = list(Household.select(*CARD, Need.what.alias("need_what"))
-                      .join(Need, on=(Need.household == Household.id))
-                      .where(Need.zone.in_(zone_ids) & Need.outcome.in_(("open", "study")) & Need.voided_at.is_null())
-                      .order_by(Need.created_at, Need.zone, Need.outcome, Need.id).limit(limit).objects())
+    open_needs = _OPEN_NEEDS(zone_ids, limit)
     since = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min,
                                                          tzinfo=tz))
     latest, found = {}, {}
-    for source in UNHAPPY.values():
-        for household in source(zone_ids, since):
+    for name, source in UNHAPPY.items():
+        for household in _unhappy(name, source)(zone_ids, since):
             at = Visit.at.python_value(household.unhappy_at)  # MAX() through a subquery comes back as text
             latest[household.id] = max(at, latest.get(household.id, at))
             found[household.id] = household
@@ -532,17 +569,7 @@ def planner(zone_ids, today=None, limit=15, tz=None):
     unhappy = [found[household_id] for household_id in chosen]
     cutoff = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(weeks=rules.stale_weeks),
                                                           datetime.time.min, tzinfo=tz))
-    # The latest visit of each household of the zones, looked up (HouseholdLastVisit), not counted.
-    last = HouseholdLastVisit.at
-    stale = (Household.select(*CARD, last.alias("last_visit"), HouseholdProfile.tags)
-             .join(HouseholdLastVisit, peewee.JOIN.LEFT_OUTER, on=(HouseholdLastVisit.household_id == Household.id))
-             .join_from(Household, HouseholdProfile, peewee.JOIN.LEFT_OUTER,
-                        on=(HouseholdProfile.household == Household.id))
-             .where(in_zones & Household.voided_at.is_null() & (last.is_null() | (last < cutoff)))
-             .order_by((HouseholdProfile.tags.is_null() | (HouseholdProfile.tags == "")),
-                       last.asc(nulls="first"), Household.code)
-             .limit(limit))
-    stale = list(stale.objects())
+    stale = _STALE(zone_ids, cutoff, limit)
     for household in stale:  # as a datetime whichever way the driver returned it
         household.last_visit = Visit.at.python_value(household.last_visit)
     return {"needs": open_needs, "unhappy": unhappy, "stale": stale, "now": rules.now_label(tz=tz),

@@ -152,6 +152,31 @@ class Prepared:
         return database.execute_sql(sql, params)
 
 
+class PreparedIn:
+    """A Prepared query whose first argument is a list of ids (`IN (…)` takes a parameter an id):
+    `build(ids, *values)`, written once for each length of the list met (one zone, twenty visits)."""
+
+    def __init__(self, model, build, *example):
+        self.model, self.build, self.example = model, build, example
+        self.prepared = {}
+
+    def _for(self, count):
+        prepared = self.prepared.get(count)
+        if prepared is None:
+            ids = tuple(-1_000_000 - n for n in range(count))  # unlike any constant of a query
+            prepared = self.prepared[count] = Prepared(
+                self.model, lambda *values: self.build(list(values[:count]), *values[count:]), *ids, *self.example)
+        return prepared
+
+    def __call__(self, ids, *values):
+        ids = list(ids)
+        return self._for(len(ids))(*ids, *values)
+
+    def cursor(self, ids, *values):
+        ids = list(ids)
+        return self._for(len(ids)).cursor(*ids, *values)
+
+
 def _stored(value):
     """A parameter as peewee would send it to SQLite: datetimes and dates as text in the stored format."""
     if isinstance(value, datetime.datetime):
@@ -321,20 +346,28 @@ def create_schema():
 
     A fresh database gets every table from the models; a database from before numbered migrations
     gets any table it lacks. Then the numbered migrations bring either to the current schema
-    (kefu/migrations.py)."""
-    import importlib
-
+    (kefu/migrations.py), and the seeds add the rows a new estate starts with."""
     from . import migrations
 
     database.create_tables(for_this_database(all_models()), safe=True)
     ran = migrations.run()
-    # Seeds check then insert; under the write lock two servers starting together don't both insert.
+    seed()
+    return ran
+
+
+def seed():
+    """The rows a new estate starts with (the default tiers, the manual's checklists, …), each module's
+    `seed` adding its own if missing. Seeds check then insert; under the write lock two servers
+    starting together don't both insert."""
+    import importlib
+
+    from . import migrations
+
     with migrations.write_lock():
         for name in SCHEMA_MODULES:
-            seed = getattr(importlib.import_module(f"kefu.{name}"), "seed", None)
-            if seed is not None:
-                seed()
-    return ran
+            seed_module = getattr(importlib.import_module(f"kefu.{name}"), "seed", None)
+            if seed_module is not None:
+                seed_module()
 
 
 def utc_naive(dt):

@@ -96,10 +96,37 @@ def test_database(tmp_path, name="test.sqlite3"):
         return emptied_postgres()
     path = str(tmp_path / name)
     shutil.copyfile(_sqlite_template(), path)
+    _schema_made.add(path)
     return path
 
 
 _template = {}
+_schema_made = set()  # the databases whose schema this session made: copies of the template, the test PostgreSQL
+
+
+def _make_each_schema_once():
+    """Opening the app makes sure its schema is there (kefu.db.create_schema: every table and index,
+    "if not exists", the migrations, then the seeds). A test's SQLite database is a copy of the
+    template, which has all of it: that is skipped. The test PostgreSQL keeps its schema between
+    tests but is emptied, seeds too: after the session's first, only the seeds are added again. Any
+    other database (the migration tests', a scratch PostgreSQL) is made as usual."""
+    create_schema = db.create_schema
+
+    def made_once():
+        name = getattr(db.database.obj, "database", None)
+        if name in _schema_made:
+            if not db.is_sqlite():
+                db.seed()
+            return []
+        ran = create_schema()
+        if POSTGRES_URL and name == POSTGRES_URL.rsplit("/", 1)[1]:
+            _schema_made.add(name)
+        return ran
+
+    db.create_schema = made_once
+
+
+_make_each_schema_once()
 
 
 def _sqlite_template():

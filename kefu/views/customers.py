@@ -29,6 +29,7 @@ from ..customers import Need
 from ..customers import Opinion
 from ..customers import Visit
 from ..customers import VisitHousehold
+from ..db import PreparedIn
 from ..estate import Household
 from ..estate import Place
 from ..estate import Resident
@@ -152,12 +153,16 @@ def profile(household_id):
 
 # Visits
 
+_RECENT_VISITS = PreparedIn(Visit, lambda zone_ids: Visit.live().where(Visit.zone.in_(zone_ids))
+                            .order_by(Visit.at.desc()).limit(20))
+
+
 @bp.route("/visits")
 @roles(*VISITORS)
 def visits():
     """拜访: who to visit now (open needs, recent 不满意, not visited for weeks) and my recent visits."""
     zone_ids = patrol_views.my_zone_ids()
-    recent = rules.with_codes(Visit.live().where(Visit.zone.in_(zone_ids)).order_by(Visit.at.desc()).limit(20))
+    recent = rules.with_codes(_RECENT_VISITS(zone_ids))
     return render("customers/visits.html", title="拜访", plan=rules.planner(zone_ids, tz=estate().tz), recent=recent,
                   back=url_for("home.customers"))
 

@@ -153,5 +153,13 @@ def test_a_check_page_opens_without_signal_and_the_check_is_sent_with_its_photo_
         photos = live_server.query("SELECT width FROM photo WHERE owner_type = 'finding' AND owner_id = ?",
                                    findings[0][0])
         assert len(photos) == 1 and photos[0][0] > 0
+
+        # The kept pages belong to whoever was signed in: signing out forgets them.
+        kept_pages = "caches.open('kefu-check-pages-v1').then(cache => cache.keys()).then(keys => keys.length)"
+        assert page.evaluate(kept_pages) > 0
+        page.goto("/me")
+        page.get_by_role("button", name="退出登录").click()
+        expect(page.get_by_role("status")).to_have_text("已退出登录")
+        assert page.evaluate(kept_pages) == 0
     finally:
         page.context.close()
