@@ -9,6 +9,7 @@
 // the server as if there were no worker.
 var PAGES = "kefu-check-pages-v1";
 var STATIC = "kefu-static-v1";
+var MOST = 400;  // pages kept at the most (about 5 MB); the least recently kept go first
 var CHECK_PAGE = /^\/(c\/[A-Za-z0-9_-]+|patrols\/checkpoints\/\d+\/check)$/;
 
 self.addEventListener("install", function () { self.skipWaiting(); });
@@ -25,6 +26,13 @@ function isCheckPage(url) { return url.origin === self.location.origin && CHECK_
 function keepable(response) {
   // The page itself: not a redirect to the sign-in page, not an error page.
   return response.ok && !response.redirected && (response.headers.get("Content-Type") || "").indexOf("text/html") === 0;
+}
+
+// Keep a page (a page kept again moves to the end), then let the oldest go beyond MOST.
+function keep(cache, key, response) {
+  return cache.put(key, response).then(function () { return cache.keys(); }).then(function (keys) {
+    return Promise.all(keys.slice(0, Math.max(keys.length - MOST, 0)).map(function (old) { return cache["delete"](old); }));
+  });
 }
 
 // What is kept: the page with the moment it was kept (shown on the offline copy).
@@ -69,7 +77,7 @@ function checkPage(request) {
   var network = fetch(request).then(function (response) {
     if (keepable(response)) {
       stamped(response.clone()).then(function (kept) {
-        return caches.open(PAGES).then(function (cache) { return cache.put(key, kept); });
+        return caches.open(PAGES).then(function (cache) { return keep(cache, key, kept); });
       }).catch(function () {});
     }
     return response;
@@ -94,7 +102,16 @@ function staticFile(request) {
   return caches.open(STATIC).then(function (cache) {
     return cache.match(request).then(function (kept) {
       return kept || fetch(request).then(function (response) {
-        if (response.ok) cache.put(request, response.clone());
+        if (response.ok) {
+          // A new version of a file: the old ones (same path, another ?v=) go.
+          var path = new URL(request.url).pathname;
+          cache.put(request, response.clone()).then(function () { return cache.keys(); }).then(function (keys) {
+            keys.forEach(function (old) {
+              var url = new URL(old.url);
+              if (url.pathname === path && old.url !== request.url) cache["delete"](old);
+            });
+          }).catch(function () {});
+        }
         return response;
       });
     });
@@ -132,7 +149,7 @@ self.addEventListener("message", function (event) {
         return cache.match(key, {ignoreVary: true}).then(function (kept) {
           if (kept) return;
           return fetch(key, {credentials: "same-origin"}).then(function (response) {
-            if (keepable(response)) return stamped(response).then(function (kept) { return cache.put(key, kept); });
+            if (keepable(response)) return stamped(response).then(function (kept) { return keep(cache, key, kept); });
           }, function () {});
         });
       });

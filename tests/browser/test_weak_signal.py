@@ -154,6 +154,11 @@ def test_a_check_page_opens_without_signal_and_the_check_is_sent_with_its_photo_
                                    findings[0][0])
         assert len(photos) == 1 and photos[0][0] > 0
 
+        # The static files the pages need are kept too, one version of each.
+        static = page.evaluate("caches.open('kefu-static-v1').then(cache => cache.keys())"
+                               ".then(keys => keys.map(request => new URL(request.url).pathname))")
+        assert sorted(set(static)) == sorted(static) and "/static/css/app.css" in static and "/static/js/app.js" in static
+
         # The kept pages belong to whoever was signed in: signing out forgets them.
         kept_pages = "caches.open('kefu-check-pages-v1').then(cache => cache.keys()).then(keys => keys.length)"
         assert page.evaluate(kept_pages) > 0
