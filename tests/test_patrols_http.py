@@ -2,6 +2,7 @@
 refusals beside the item, findings into rectification orders, stickers and the day record on
 paper, the supervisor's coverage weeks and the administrator's checklists and rules."""
 import io
+import os
 import re
 import subprocess
 
@@ -13,6 +14,7 @@ from PIL import Image
 from conftest import PASSWORD
 from conftest import html
 from conftest import text
+from kefu import ROOT
 from kefu import estate
 from kefu import patrols
 from kefu import scheduler
@@ -113,6 +115,20 @@ def test_a_failed_item_keeps_its_photos_on_its_finding(world, post, as_user, tmp
     assert response.location == f"/patrols/findings/{finding.id}"  # one problem: straight to it
     assert len(list(uploads.Photo.of(finding))) == 1
     assert 'alt="问题照片 1"' in html(client.get(response.location))
+
+
+def test_the_service_worker_keeps_exactly_the_check_pages(world, post, as_user):
+    """The phone keeps a copy of the check pages (static/js/sw.js) by matching their paths: the QR
+    code's address and the one picked from a list, as the app writes them, and nothing else."""
+    with open(os.path.join(ROOT, "static", "js", "sw.js"), encoding="utf-8") as handle:
+        pattern = re.search(r"var CHECK_PAGE = /(.+)/;", handle.read()).group(1)
+    check_page = re.compile(pattern.replace("\\/", "/"))
+    board = html(as_user(world.assistant).get("/patrols"))
+    listed = re.findall(r'<a class="card checkpoint-card" href="([^"]+)"', board)
+    assert listed and all(check_page.fullmatch(href) for href in listed)
+    assert check_page.fullmatch(f"/c/{post.token}")
+    for other in ("/patrols", f"/patrols/checkpoints/{post.id}", f"/c/{post.token}/x", "/tickets/1", "/login"):
+        assert not check_page.fullmatch(other), other
 
 
 def test_a_voided_checkpoints_sticker_opens_nothing(world, post, as_user):
