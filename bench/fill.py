@@ -2534,6 +2534,19 @@ def default_end():
     return datetime.datetime(local.year, local.month, local.day, 10, 30) - LOCAL
 
 
+def _day_by_day(days, one_day, flush, counted, started, quiet, label=""):
+    """Each day of the data, oldest first (`one_day(days before the end)`), the rows written out every 30
+    days, with a progress line saying how far and what is `counted` so far."""
+    for days_before_end in range(days - 1, -1, -1):
+        one_day(days_before_end)
+        if days_before_end % 30 == 0:
+            with db.database.atomic():
+                flush()
+            if not quiet:
+                print(f"\r  {label}{days - days_before_end}/{days} days, {counted()}, "
+                      f"{time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
+
+
 def schema_fingerprint():
     """A short hash of the app's tables, columns and indexes: a cached database is rebuilt when they change."""
     import hashlib
@@ -2585,14 +2598,8 @@ def build(path, years, per_year=12000, seed=1, end=None, quiet=False):
         estate = _estate(end)
     world = World(end)
     days = int(round(years * 365.25))
-    for days_before_end in range(days - 1, -1, -1):
-        _day(world, estate, seed, per_year, days_before_end, end)
-        if days_before_end % 30 == 0:
-            with database.atomic():
-                _flush(world)
-            if not quiet:
-                print(f"\r  {days - days_before_end}/{days} days, {world.counts['ticket']} tickets, "
-                      f"{time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
+    _day_by_day(days, lambda before_end: _day(world, estate, seed, per_year, before_end, end),
+                lambda: _flush(world), lambda: f"{world.counts['ticket']} tickets", started, quiet)
     with database.atomic():
         _flush(world)
     tickets_done = time.perf_counter()
@@ -2601,14 +2608,8 @@ def build(path, years, per_year=12000, seed=1, end=None, quiet=False):
         patrols.fixed()
         patrols.plan_renovations(days)
         patrols.write_checkpoints()
-    for days_before_end in range(days - 1, -1, -1):
-        patrols.day(days_before_end)
-        if days_before_end % 30 == 0:
-            with database.atomic():
-                patrols.flush()
-            if not quiet:
-                print(f"\r  patrols: {days - days_before_end}/{days} days, {patrols.counts['check']} checks, "
-                      f"{time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
+    _day_by_day(days, patrols.day, patrols.flush, lambda: f"{patrols.counts['check']} checks", started, quiet,
+                "patrols: ")
     with database.atomic():
         patrols.flush()
         patrols.finish()
@@ -2616,14 +2617,8 @@ def build(path, years, per_year=12000, seed=1, end=None, quiet=False):
     customers = Customers(world, estate, seed, days, end)
     with database.atomic():
         customers.fixed()
-    for days_before_end in range(days - 1, -1, -1):
-        customers.day(days_before_end)
-        if days_before_end % 30 == 0:
-            with database.atomic():
-                customers.flush()
-            if not quiet:
-                print(f"\r  visits: {days - days_before_end}/{days} days, {customers.counts['visit']} visits, "
-                      f"{time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
+    _day_by_day(days, customers.day, customers.flush, lambda: f"{customers.counts['visit']} visits", started,
+                quiet, "visits: ")
     register = Register(world, estate, seed, days, end, patrols)
     staff = Staff(world, estate, seed, days, end, patrols)
     with database.atomic():

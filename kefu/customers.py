@@ -504,8 +504,8 @@ def with_households(said):
             .order_by(Household.id).objects())
 
 
-# Where a customer can say 不满意: name → fn(zone_ids, since) giving households, each with its
-# `unhappy_at` (see with_households). The personal services add theirs.
+# Where a customer can say 不满意: name → fn(zone_ids, since) building the query of the households, each
+# with its `unhappy_at` (see with_households). The personal services add theirs.
 UNHAPPY = {"requests": _unhappy_with_requests}
 
 
@@ -538,13 +538,13 @@ def _stale(zone_ids, cutoff, limit):
 _MOMENT, _LIMIT = datetime.datetime(1901, 2, 3, 4, 5, 6), 987654
 _OPEN_NEEDS = PreparedIn(Household, _open_needs, _LIMIT)
 _STALE = PreparedIn(Household, _stale, _MOMENT, _LIMIT)
-_UNHAPPY = {}  # per source of UNHAPPY
+_UNHAPPY = {}  # source of UNHAPPY → its PreparedIn
 
 
-def _unhappy(name, source):
-    prepared = _UNHAPPY.get(name)
-    if prepared is None or prepared.build is not source:
-        prepared = _UNHAPPY[name] = PreparedIn(Household, source, _MOMENT)
+def _unhappy(source):
+    prepared = _UNHAPPY.get(source)
+    if prepared is None:
+        prepared = _UNHAPPY[source] = PreparedIn(Household, source, _MOMENT)
     return prepared
 
 
@@ -560,8 +560,8 @@ def planner(zone_ids, today=None, limit=15, tz=None):
     since = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min,
                                                          tzinfo=tz))
     latest, found = {}, {}
-    for name, source in UNHAPPY.items():
-        for household in _unhappy(name, source)(zone_ids, since):
+    for source in UNHAPPY.values():
+        for household in _unhappy(source)(zone_ids, since):
             at = Visit.at.python_value(household.unhappy_at)  # MAX() through a subquery comes back as text
             latest[household.id] = max(at, latest.get(household.id, at))
             found[household.id] = household

@@ -8,7 +8,6 @@ Periods are computed from the date the assistant started, counted in whole month
 (a start on 31 January gives periods starting 31 January, 28 February, 31 March … each ending the
 day before the next), so a changed start date reschedules every evaluation not yet done.
 """
-import calendar
 import datetime
 import functools
 import json
@@ -166,24 +165,11 @@ def _schedule(started_on, until):
             after, kind = index + 1, "monthly"
         else:
             after, kind = MONTHLY_PERIODS + (index - MONTHLY_PERIODS + 1) * QUARTER, "quarterly"
-        following = _months_after(started_on, after)  # the next period's first day
-        found.append((start, following - _DAY, kind))
+        following = started_on + relativedelta(months=after)  # the next period's first day
+        found.append((start, following - datetime.timedelta(days=1), kind))
         start = following
         index += 1
     return tuple(found)
-
-
-_DAY = datetime.timedelta(days=1)
-_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _months_after(day, months):
-    """`day` plus whole months, on the same day of the month or the month's last if it is shorter: what
-    `day + relativedelta(months=months)` gives, computed directly (the schedule of an assistant of
-    many years is dozens of periods, worked out on every look at the due list)."""
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
-    return day.replace(year=year, month=month + 1, day=min(day.day, last))
 
 
 def start_of(user):

@@ -174,21 +174,21 @@ def show(shop_id):
 
 
 # The shop card's lists, each one query written once (building them cost more than running them).
+def _of_shop(model, newest_first):
+    """The shop's rows of `model`, newest first by `newest_first`."""
+    return Prepared(model, lambda shop_id: model.select().where(model.shop == shop_id).order_by(newest_first.desc()), -1)
+
+
 _OPEN_FINDINGS = Prepared(patrols.Finding, lambda checkpoint_id: patrols.Finding.select().where(
     (patrols.Finding.checkpoint == checkpoint_id) & patrols.Finding.state.in_(patrols.FINDING_OPEN))
     .order_by(patrols.Finding.created_at.desc()), -1)
-_VERSIONS = Prepared(rules.ShopVersion, lambda shop_id: rules.ShopVersion.select().where(
-    rules.ShopVersion.shop == shop_id).order_by(rules.ShopVersion.number.desc()), -1)
-_OPERATORS = Prepared(rules.Operator, lambda shop_id: rules.Operator.select().where(
-    rules.Operator.shop == shop_id).order_by(rules.Operator.since.desc()), -1)
-_URGINGS = Prepared(rules.Urging, lambda shop_id: rules.Urging.select().where(
-    rules.Urging.shop == shop_id).order_by(rules.Urging.at.desc()), -1)
-_COMMUNICATIONS = Prepared(rules.Communication, lambda shop_id: rules.Communication.select().where(
-    rules.Communication.shop == shop_id).order_by(rules.Communication.at.desc()), -1)
+_VERSIONS = _of_shop(rules.ShopVersion, rules.ShopVersion.number)
+_OPERATORS = _of_shop(rules.Operator, rules.Operator.since)
+_URGINGS = _of_shop(rules.Urging, rules.Urging.at)
+_COMMUNICATIONS = _of_shop(rules.Communication, rules.Communication.at)
+_NOTICES = _of_shop(ShopNotice, ShopNotice.issued_at)
 _INSPECTIONS = Prepared(Inspection, lambda shop_id: Inspection.select().join(rules.InspectionShop).where(
     rules.InspectionShop.shop == shop_id).order_by(Inspection.day.desc()), -1)
-_NOTICES = Prepared(ShopNotice, lambda shop_id: ShopNotice.select().where(
-    ShopNotice.shop == shop_id).order_by(ShopNotice.issued_at.desc()), -1)
 
 
 class LicenceForm(VersionForm):

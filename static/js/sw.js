@@ -44,6 +44,14 @@ function stamped(response) {
   });
 }
 
+// Keep a check page the server sent, with the moment (if it is the page, not a redirect or an error).
+function remember(key, response) {
+  if (!keepable(response)) return Promise.resolve();
+  return stamped(response).then(function (kept) {
+    return caches.open(PAGES).then(function (cache) { return keep(cache, key, kept); });
+  });
+}
+
 function pad(n) { return (n < 10 ? "0" : "") + n; }
 
 function offlineCopy(response) {
@@ -75,11 +83,7 @@ function checkPage(request) {
       .then(function (kept) { return kept ? offlineCopy(kept) : null; });
   }
   var network = fetch(request).then(function (response) {
-    if (keepable(response)) {
-      stamped(response.clone()).then(function (kept) {
-        return caches.open(PAGES).then(function (cache) { return keep(cache, key, kept); });
-      }).catch(function () {});
-    }
+    remember(key, response.clone()).catch(function () {});
     return response;
   });
   return new Promise(function (resolve, reject) {
@@ -149,7 +153,7 @@ self.addEventListener("message", function (event) {
         return cache.match(key, {ignoreVary: true}).then(function (kept) {
           if (kept) return;
           return fetch(key, {credentials: "same-origin"}).then(function (response) {
-            if (keepable(response)) return stamped(response).then(function (kept) { return keep(cache, key, kept); });
+            return remember(key, response);
           }, function () {});
         });
       });
