@@ -90,6 +90,7 @@ from kefu import db  # noqa: E402
 from kefu import evaluations as evaluation_rules  # noqa: E402
 from kefu import summaries as summary_rules  # noqa: E402
 from kefu import trends  # noqa: E402
+from kefu.callbacks import CallBack  # noqa: E402
 from kefu.customers import NEED_KINDS  # noqa: E402
 from kefu.customers import OUTCOMES as NEED_OUTCOMES  # noqa: E402
 from kefu.customers import HouseholdProfile  # noqa: E402
@@ -148,7 +149,6 @@ from kefu.renovations import Renovation  # noqa: E402
 from kefu.renovations import Violation  # noqa: E402
 from kefu.sequences import Sequence  # noqa: E402
 from kefu.services import STATES as SERVICE_STATES  # noqa: E402
-from kefu.services import CallBack  # noqa: E402
 from kefu.services import ServiceItem  # noqa: E402
 from kefu.services import ServiceOrder  # noqa: E402
 from kefu.shops import URGE_METHODS  # noqa: E402
@@ -160,7 +160,6 @@ from kefu.shops import Urging  # noqa: E402
 from kefu.shops import _snapshot as shop_snapshot  # noqa: E402
 from kefu.summaries import MonthlySummary  # noqa: E402
 from kefu.tickets import STATES  # noqa: E402
-from kefu.tickets import FollowUp  # noqa: E402
 from kefu.tickets import Ticket  # noqa: E402
 from kefu.tickets import TicketText  # noqa: E402
 from kefu.tickets import Tier  # noqa: E402
@@ -1198,7 +1197,7 @@ class Patrols:
             assistant = cp["assistant"]
             description = f"{cp['name']}：{item}不合格" + (f"，{note}" if note else "")
             finding = dict(id=finding_id, check=check_id, checkpoint=cp["id"], zone=cp["zone"], item_text=item,
-                           note=note, state="open", work_order_id=None, resolution="", created_by=assistant[0],
+                           note=note, state="open", handed_to="", handed_id=None, resolution="", created_by=assistant[0],
                            created_at=at, resolved_at=None, version=1)
             self.event(at, assistant, "finding", finding_id, "巡查发现问题", "", FINDING_STATES["open"], description)
             if cp["kind"] == "renovation":  # some become violations of the renovation (see Register)
@@ -1232,7 +1231,7 @@ class Patrols:
                 closed = handled + datetime.timedelta(days=rng.randint(3, 20), minutes=rng.randint(0, 600))
                 close_note = rng.choice(OBSERVATION_CLOSE_NOTES)
                 if handled <= now:
-                    finding.update(state="observed", resolution=resolution, resolved_at=handled, version=2)
+                    finding.update(state="observed", handed_to="observation", version=2)
                     self.event(handled, assistant, "finding", finding_id, "转为需关注", FINDING_STATES["open"],
                                FINDING_STATES["observed"], resolution)
                     observation = dict(zone=cp["zone"], checkpoint=cp["id"], finding=finding_id, what=description,
@@ -1242,12 +1241,16 @@ class Patrols:
                     self.observation_id += 1
                     observation_id = observation["id"] = self.observation_id
                     self.rows["observation"].append(observation)
+                    finding.update(handed_id=observation_id)
                     self.event(handled, assistant, "observation", observation_id, "记录需关注", "", "关注中",
                                f"{cp['name']}：{description}")
                     if closed <= now:
                         observation.update(state="closed", close_note=close_note, closed_at=closed, version=2)
                         self.event(closed, assistant, "observation", observation_id, "关闭需关注", "关注中", "已关闭",
                                    close_note)
+                        finding.update(state="closed", resolution=close_note, resolved_at=closed, version=3)
+                        self.event(closed, assistant, "finding", finding_id, "需关注已关闭", FINDING_STATES["observed"],
+                                   FINDING_STATES["closed"], close_note)
             self.rows["finding"].append(finding)
         # Numbers are claimed in the order the 整改单 are sent (all on the day of the check).
         orders.sort(key=lambda o: o["sent"])
@@ -1270,7 +1273,7 @@ class Patrols:
                    approved_at=None, rework_count=0, cancelled_at=None, cancel_reason="", version=1)
         self.event(sent, assistant, "workorder", order_id, "派工", "", WO_STATES["dispatched"],
                    f"{unit['name']}：{o['description']}（时限 {local_text(deadline)}）")
-        f.update(state="ordered", work_order_id=order_id, version=2)
+        f.update(state="ordered", handed_to="workorder", handed_id=order_id, version=2)
         self.event(sent, assistant, "finding", f["id"], "派整改单", FINDING_STATES["open"], FINDING_STATES["ordered"],
                    f"{number} → {unit['name']}")
         staff = o["staff"]
@@ -1966,8 +1969,8 @@ class Customers(Area):
             result = _pick(rng, [("满意", 85), ("基本满意", 11)] + ([] if second_round else [("不满意", 4)]))
             method = _pick(rng, [("电话", 85), ("上门", 10), ("微信", 5)])
             words = rng.choice(CALLBACK_WORDS[result])
-            self.rows["callback"].append(dict(id=None, order=order["id"], at=called, by=assistant[0], method=method,
-                                              result=result, words=words))
+            self.rows["callback"].append(dict(id=None, record_type="serviceorder", record_id=order["id"], at=called,
+                                              by=assistant[0], method=method, result=result, words=words))
             note = f"{method}回访：{result}" + (f"。客户说：{words}" if words else "")
             if result != "不满意":
                 self.change(order, called, assistant, "回访后完成", "closed", note=note, result=result, closed_at=called)
@@ -2035,8 +2038,9 @@ class Register(Area):
             if r["cp"] is not None:
                 by_checkpoint[r["cp"]["id"]] = r
         # Violations: from patrol findings, and reported directly; followed in the order recorded.
-        found = []
+        found, findings = [], {}
         for day, cp, finding in self.patrols.renovation_findings:
+            findings[finding["id"]] = finding
             rng = random.Random(f"{self.seed}:violation:{(self.end_day - day).days}:{cp['key']}:{finding['item_text']}")
             if rng.random() >= VIOLATION_FROM_FINDING:
                 continue
@@ -2061,6 +2065,9 @@ class Register(Area):
                 continue
             when = self.violation(r, recorded, at, kind, description, clause, finding_id,
                                   demand or DEMANDS.get(kind, DEFAULT_DEMAND), rng)
+            if finding_id is not None:  # the finding went on to its violation, and ends with it
+                findings[finding_id].update(state="closed" if when else "recorded", handed_to="violation",
+                                            handed_id=self.rows["violation"][-1]["id"], resolved_at=when, version=2)
             closed.setdefault(r["rid"], []).append(when)
         # Notices are numbered in the order issued, per estate year, from one series that never goes back.
         for notice in sorted(self.rows["notice"], key=lambda n: n["issued_at"]):
@@ -2170,7 +2177,7 @@ class Register(Area):
         notice = dict(id=len(self.rows["notice"]) + 1, voided_at=None, void_reason="", year=None, serial=None,
                       clauses=clause or "《装修管理服务协议》及小区装修管理规定", demand=demand, deadline=deadline,
                       issued_by=assistant[0], issued_at=issued, served_at=None, served_to="", refused=False, witness="",
-                      renovation=row["id"], consequence=CONSEQUENCE)
+                      renovation=row["id"], consequence=CONSEQUENCE, state="issued", version=1)
         self.rows["notice"].append(notice)
         self.rows["notice_violation"].append(dict(id=None, notice=notice["id"], violation=violation["id"]))
 
@@ -2187,7 +2194,8 @@ class Register(Area):
         if served > now:
             return None
         served = served.replace(second=0, microsecond=0)  # typed to the minute
-        notice.update(served_at=served, served_to=served_to, refused=refused, witness=witness)
+        notice.update(served_at=served, served_to=served_to, refused=refused, witness=witness, state="served",
+                      version=2)
         who = f"拒签，见证人 {witness}" if refused else f"签收人 {served_to}"
         self.event(served, assistant, "rectificationnotice", notice["id"], "送达整改通知书", note=who)
         self.step(violation, served, assistant, "noticed", "送达整改通知书",
@@ -2496,8 +2504,8 @@ def _flush(world):
     _insert(TicketText, [TicketText.rowid, TicketText.content], rows["text"])
     _insert(Event, [Event.at, Event.actor_id, Event.actor_name, Event.record_type, Event.record_id, Event.action,
                     Event.from_state, Event.to_state, Event.note, Event.data], rows["event"])
-    _insert(FollowUp, [FollowUp.ticket, FollowUp.at, FollowUp.by, FollowUp.method, FollowUp.result, FollowUp.words],
-            rows["followup"])
+    _insert(CallBack, [CallBack.record_id, CallBack.at, CallBack.by, CallBack.method, CallBack.result, CallBack.words,
+                       CallBack.record_type], [(*row, "ticket") for row in rows["followup"]])
     _insert(Notice, [Notice.user, Notice.record_type, Notice.record_id, Notice.text, Notice.created_at,
                      Notice.read_at], rows["notice"])
     for name, items in rows.items():

@@ -95,7 +95,7 @@ def _probe(path):
             """SELECT t.id, t.number FROM ticket t
                WHERE t.zone_id = ? AND t.state = 'closed' AND t.voided_at IS NULL AND t.created_at >= ?
                  AND (SELECT count(*) FROM work_order w WHERE w.source_type = 'ticket' AND w.source_id = t.id) >= 2
-                 AND EXISTS (SELECT 1 FROM follow_up f WHERE f.ticket_id = t.id)
+                 AND EXISTS (SELECT 1 FROM customer_callback f WHERE f.record_type = 'ticket' AND f.record_id = t.id)
                ORDER BY t.created_at LIMIT 1""", (zone_id, target)).fetchone()
         checkpoint = con.execute(
             """SELECT c.id, c.name, (SELECT count(*) FROM "check" k WHERE k.checkpoint_id = c.id) FROM checkpoint c

@@ -11,20 +11,21 @@ import peewee
 from . import clock
 from . import events
 from . import idempotency
+from . import lifecycle
+from .callbacks import CallBack
 from .db import BaseModel
 from .db import PreparedIn
 from .db import RuleError
 from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
-from .db import checked_text
 from .db import database
-from .estate import Estate
+from .db import guarded
 from .estate import Household
 from .estate import Zone
 from .estate import ZoneBuilding
+from .estate import current_tz as _tz
 from .estate import zone_of_building
-from .tickets import FollowUp
 from .tickets import Ticket
 from .users import User
 
@@ -42,12 +43,9 @@ class CustomerError(RuleError):
     pass
 
 
-def _tz():
-    return Estate.current().tz
+_text = CustomerError.checked
 
 
-def _text(value, limit, label, field, required=False):
-    return checked_text(value, limit, label, field, required, error=CustomerError)
 
 
 class VisitRules(VersionedMixin, BaseModel):
@@ -222,8 +220,8 @@ class Opinion(BaseModel):
     kind = peewee.CharField(max_length=6)
     text = peewee.TextField()
     household = peewee.ForeignKeyField(Household, null=True, backref="+", on_delete="RESTRICT")
-    ticket_id = peewee.IntegerField(null=True)
-    need_id = peewee.IntegerField(null=True)
+    ticket = peewee.ForeignKeyField(Ticket, null=True, backref="+", on_delete="RESTRICT", column_name="ticket_id")
+    need = peewee.DeferredForeignKey("Need", null=True, backref="+", on_delete="RESTRICT", column_name="need_id")
 
     class Meta:
         indexes = ((("visit", "position"), True),)
@@ -239,7 +237,7 @@ class Need(VoidableMixin, VersionedMixin, BaseModel):
     what = peewee.TextField()
     source = peewee.CharField(max_length=6)
     opinion = peewee.ForeignKeyField(Opinion, null=True, backref="+", on_delete="RESTRICT")
-    ticket_id = peewee.IntegerField(null=True)
+    ticket = peewee.ForeignKeyField(Ticket, null=True, backref="+", on_delete="RESTRICT", column_name="ticket_id")
     outcome = peewee.CharField(max_length=10, default="open")
     reason = peewee.TextField(default="")    # why it can't be provided, or what is being looked into
     reaction = peewee.TextField(default="")  # how the customer took a no (已安抚 …)
@@ -261,6 +259,12 @@ class Need(VoidableMixin, VersionedMixin, BaseModel):
 
 
 MODELS = [VisitRules, HouseholdProfile, Visit, HouseholdLastVisit, VisitHousehold, Opinion, Need]
+
+# A need is answered (可提供 / 不能提供 / 待研究); one 待研究 is answered again once looked into.
+ANSWER = "answer"
+NEEDS = lifecycle.Machine(Need, "需求", OUTCOMES, [
+    lifecycle.step(ANSWER, "答复需求", ("open", "study"), ("provide", "decline", "study"), ("assistant", "supervisor")),
+], open_states=("open", "study"), error=CustomerError, state_field="outcome")
 
 
 # Households
@@ -302,13 +306,9 @@ def update_profile(actor, household, expected_version, moved_in_on=None, contact
             except peewee.IntegrityError:
                 raise StaleRecord()
         else:
-            updated = (HouseholdProfile.update(moved_in_on=moved_in_on, contact_time=contact_time, tags=tags,
-                                               updated_by=actor, updated_at=now,
-                                               version=HouseholdProfile.version + 1)
-                       .where((HouseholdProfile.id == profile.id) & (HouseholdProfile.version == expected_version))
-                       .execute())
-            if updated != 1:
-                raise StaleRecord()
+            guarded(HouseholdProfile.update(moved_in_on=moved_in_on, contact_time=contact_time, tags=tags,
+                                            updated_by=actor, updated_at=now, version=HouseholdProfile.version + 1)
+                    .where((HouseholdProfile.id == profile.id) & (HouseholdProfile.version == expected_version)))
         if note != household.note:
             Household.update(note=note, version=Household.version + 1).where(Household.id == household.id).execute()
         events.record(actor, household, "更新客户资料", note="；".join(changes))
@@ -381,9 +381,8 @@ def record_visit(actor, *, at, form, households=(), place="", opinions=(), note=
 def link_ticket(actor, opinion, ticket):
     """The request made from an opinion: linked both ways, once."""
     with database.atomic():
-        if Opinion.update(ticket_id=ticket.id).where((Opinion.id == opinion.id) & Opinion.ticket_id.is_null()) \
-                .execute() != 1:
-            raise CustomerError("这条意见已转为诉求")
+        guarded(Opinion.update(ticket_id=ticket.id).where((Opinion.id == opinion.id) & Opinion.ticket_id.is_null()),
+                CustomerError("这条意见已转为诉求"))
         events.record(actor, opinion.visit, "意见转为诉求", note=f"{opinion.kind}：{opinion.text} → {ticket.number}")
         events.record(actor, ticket, "来自拜访", note=f"{clock.to_local(opinion.visit.at, _tz()):%m-%d %H:%M} "
                                                     f"{opinion.visit.form}：{opinion.text}")
@@ -415,9 +414,8 @@ def record_need(actor, household, what, kind, topic, source, opinion=None, ticke
                            opinion=opinion, ticket_id=ticket.id if ticket is not None else None,
                            created_by=actor, created_at=clock.utcnow())
         if opinion is not None:
-            if Opinion.update(need_id=need.id).where((Opinion.id == opinion.id) & Opinion.need_id.is_null()) \
-                    .execute() != 1:
-                raise CustomerError("这条意见已记为需求")
+            guarded(Opinion.update(need_id=need.id).where((Opinion.id == opinion.id) & Opinion.need_id.is_null()),
+                    CustomerError("这条意见已记为需求"))
             events.record(actor, opinion.visit, "意见记为需求", note=f"{opinion.text} → {NEED_KINDS[kind]}：{what}")
         events.record(actor, need, "记录需求", to_state=need.outcome_label,
                       note=f"{NEED_KINDS[kind]} · {topic} · 来源 {source}：{what}")
@@ -429,27 +427,22 @@ def record_need(actor, household, what, kind, topic, source, opinion=None, ticke
 def answer_need(actor, need, expected_version, outcome, reason="", reaction=""):
     """The answer given: 可提供 (a service follows), 不能提供 (the reason told, and how the customer
     took it), or 待研究 (what is being looked into). A 待研究 need can be answered again."""
-    if need.voided_at is not None:
-        raise CustomerError("该需求已作废")
     if outcome not in ("provide", "decline", "study"):
         raise CustomerError("请选择答复", "outcome")
-    if need.outcome not in ("open", "study"):
+    if need.voided_at is None and need.outcome not in ("open", "study"):
         raise CustomerError(f"该需求已答复“{need.outcome_label}”")
+    refused = NEEDS.refusal(need, ANSWER, actor.role)
+    if refused:
+        raise CustomerError(refused)
     reason = _text(reason, 500, "原因", "reason", required=outcome in ("decline", "study"))
     reaction = _text(reaction, 200, "客户反应", "reaction", required=outcome == "decline")
     with database.atomic():
         if not reason and need.outcome == "study":
             reason = need.reason  # what was looked into stays with the answer
-        updated = (Need.update(outcome=outcome, reason=reason, reaction=reaction, decided_at=clock.utcnow(),
-                               version=Need.version + 1)
-                   .where((Need.id == need.id) & (Need.version == expected_version)
-                          & Need.outcome.in_(("open", "study"))).execute())
-        if updated != 1:
-            raise StaleRecord()
-        fresh = Need.get_by_id(need.id)
         note = {"provide": "可以提供", "decline": f"不能提供：{reason}；客户：{reaction}",
                 "study": f"待研究：{reason}"}[outcome]
-        events.record(actor, fresh, "答复需求", from_state=need.outcome_label, to_state=fresh.outcome_label, note=note)
+        fresh = NEEDS.transition(actor, need, expected_version, ANSWER, to=outcome, note=note, reason=reason,
+                                 reaction=reaction, decided_at=clock.utcnow())
         events.record(actor, need.household, "答复需求", note=f"{need.what} → {note}")
     return fresh
 
@@ -491,9 +484,10 @@ CARD = (Household.id, Household.code)
 def _unhappy_with_requests(zone_ids, since):
     """The households that said 不满意 on a request's return visit since `since`, each with the last
     time it did as `unhappy_at`."""
-    said = (Ticket.select(Ticket.household, peewee.fn.MAX(FollowUp.at).alias("unhappy_at")).join(FollowUp)
-            .where(Ticket.zone.in_(zone_ids) & Ticket.household.is_null(False) & (FollowUp.result == "不满意")
-                   & (FollowUp.at >= since)).group_by(Ticket.household))
+    said = (Ticket.select(Ticket.household, peewee.fn.MAX(CallBack.at).alias("unhappy_at"))
+            .join(CallBack, on=CallBack.of(Ticket))
+            .where(Ticket.zone.in_(zone_ids) & Ticket.household.is_null(False) & (CallBack.result == "不满意")
+                   & (CallBack.at >= since)).group_by(Ticket.household))
     return with_households(said)
 
 

@@ -39,6 +39,11 @@ class RuleError(ValueError):
         self.message = message
         self.field = field
 
+    @classmethod
+    def checked(cls, value, limit, label, field, required=False):
+        """`checked_text`, refused with this kind of error."""
+        return checked_text(value, limit, label, field, required, error=cls)
+
 
 def checked_text(value, limit, label, field, required=False, error=RuleError):
     """Typed text trimmed, or `error` beside `field` when it is missing (if required) or too long."""
@@ -54,6 +59,15 @@ class StaleRecord(Exception):
     """Raised when a record changed since the user loaded it (optimistic locking)."""
 
     message = "已被他人更新，请刷新后再试"
+
+
+def guarded(query, refusal=None):
+    """Run an UPDATE whose WHERE holds what the user saw (the record's version, its state, an empty
+    slot): of two people acting at once exactly one changes the row and the other is refused —
+    `refusal`, or StaleRecord ("已被他人更新，请刷新后再试"). The one place every change is checked so."""
+    updated = query.execute()
+    if updated != 1:
+        raise refusal if refusal is not None else StaleRecord()
 
 
 class BaseModel(peewee.Model):
@@ -102,11 +116,7 @@ class VersionedMixin(BaseModel):
         cls = type(self)
         data = {cls._meta.fields[name]: getattr(self, cls._meta.fields[name].name) for name in field_names}
         data[cls.version] = expected_version + 1
-        updated = (cls.update(data)
-                   .where((cls._meta.primary_key == self.get_id()) & (cls.version == expected_version))
-                   .execute())
-        if updated != 1:
-            raise StaleRecord()
+        guarded(cls.update(data).where((cls._meta.primary_key == self.get_id()) & (cls.version == expected_version)))
         self.version = expected_version + 1
 
 
@@ -324,7 +334,7 @@ def _connect_when_free(patience=30.0):
 
 
 # Every module with tables, lowest layer first.
-SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
+SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "callbacks", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
 
 
 def all_models():

@@ -6,6 +6,7 @@ import random
 from dateutil.relativedelta import relativedelta
 from stdnum.cn import uscc
 
+from . import callbacks
 from . import clock
 from . import customers
 from . import estate
@@ -537,10 +538,11 @@ PATROL_PROBLEMS = {
 }
 
 # Findings that always happen, so every state shows: (days ago, zone index, checkpoint, note, fate).
+# An "open" finding at a renovation is recorded as its violation by the renovation register (a hand-off).
 SCRIPTED_FINDINGS = [
     (13, 0, "南门岗", "保安未着装整齐，未戴帽子", "fixed"),
     (11, 0, "1号楼 电梯厅", "消防栓箱门损坏，关不上", "rework_approved"),
-    (10, 1, "6-1-501 装修", "午休时段仍在电钻施工", "fixed"),
+    (10, 1, "6-1-501 装修", "午休时段仍在电钻施工", "open"),
     (8, 1, "儿童游乐区", "香樟树叶片发黄，疑似虫害", "observed"),
     (7, 0, "好邻居便利店", "店外违章设摊，占用人行道", "cancelled"),
     (6, 1, "地下车库 B1", "顶灯三盏不亮", "approved"),
@@ -934,7 +936,8 @@ def _renovation_cases(zones, today):
                 with clock.set_to(_later(found, 30)):
                     violation, _ = renovations.record_violation(
                         assistant, renovation, "超时施工", "午休时段（12:00–14:00）仍在电钻施工，楼下邻居反映",
-                        clause=HOURS_CLAUSE, at=found, finding=finding)
+                        clause=HOURS_CLAUSE, at=found,
+                        finding=finding if finding is not None and finding.state == "open" else None)
                     renovations.dissuade(assistant, violation, violation.version,
                                          "已当场劝阻，施工队停止电钻作业，施工负责人承诺午休时段不再施工")
             elif story == "noticed":
@@ -944,9 +947,11 @@ def _renovation_cases(zones, today):
                 found = clock.aware(finding.created_at) if finding else _at(today - datetime.timedelta(days=3), 12, 30)
                 day = clock.to_local(found, tz).date() + datetime.timedelta(days=1)
                 with clock.set_to(_at(day, 15, 0)):
+                    # The finding itself went to 工程部 as a rectification order: the violation stands alone.
                     violation, _ = renovations.record_violation(
                         assistant, renovation, "垃圾乱堆", "装修垃圾堆放在12楼楼道未清运，返工后仍有残留砂石和包装袋",
-                        clause=GARBAGE_CLAUSE, at=found, finding=finding)
+                        clause=GARBAGE_CLAUSE, at=found,
+                        finding=finding if finding is not None and finding.state == "open" else None)
                     notice = renovations.issue_notice(
                         assistant, renovation, [violation],
                         "立即清运楼道内残留的装修垃圾；今后装修垃圾须袋装并于当天清运至指定堆放点",
@@ -991,8 +996,9 @@ def _archived_renovation(zone, today, rng):
                                                     at=found, finding=finding)
         violation = renovations.dissuade(assistant, violation, violation.version,
                                          "已当面劝阻施工负责人，对方答应中午前把材料搬进户内")
-        _f, observation = patrols.to_observation(assistant, finding, finding.version, next_day,
-                                                 "已记为装修违规并劝阻，下午复看材料是否搬走")
+        # The finding went on to the violation; the afternoon's second look is an observation of its own.
+        observation = patrols.observe(assistant, checkpoint.zone, f"{what}（已记为装修违规并劝阻），下午复看材料是否搬走",
+                                      checkpoint.name, next_day, checkpoint=checkpoint)
     with clock.set_to(_at(found_day, 14, 30)):
         notice = renovations.issue_notice(
             assistant, renovation, [violation],
@@ -1747,14 +1753,14 @@ def _after_unhappy_returns(month):
     """Each zone's assistant calls, the next evening, on the household whose request was reopened by the
     latest 不满意 return visit (and put right since: the mess cleaned up, the request closed)."""
     for index, zone in enumerate(month.zones):
-        unhappy = (tickets.FollowUp.select().join(tickets.Ticket)
+        unhappy = (callbacks.CallBack.select().join(tickets.Ticket, on=callbacks.CallBack.of(tickets.Ticket))
                    .where((tickets.Ticket.zone == zone) & tickets.Ticket.household.is_null(False)
-                          & (tickets.Ticket.state == "closed") & (tickets.FollowUp.result == "不满意"))
-                   .order_by(tickets.FollowUp.at.desc()))
+                          & (tickets.Ticket.state == "closed") & (callbacks.CallBack.result == "不满意"))
+                   .order_by(callbacks.CallBack.at.desc()))
         for followup in unhappy:
             moment = _at(clock.to_local(followup.at, month.tz).date() + datetime.timedelta(days=1), 18, 30)
             if _later(moment, 30) <= month.now and moment >= month.day(29, 0, 0):
-                ticket = followup.ticket
+                ticket = tickets.Ticket.get_by_id(followup.record_id)
                 month.thread(index).visit_at(moment, "上门", [ticket.household], [
                     ("意见", "上次报修，修是修好了，可师傅走了地上全是灰，希望以后干完活顺手收拾一下"),
                     ("表扬", "后来保洁来打扫得很干净，处理得也算及时")], note=f"{ticket.number} 回访不满意后上门致歉")

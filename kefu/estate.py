@@ -66,6 +66,11 @@ class Estate(VersionedMixin, BaseModel):
         return "周" + "、".join(WEEKDAY_LABELS[d] for d in days)
 
 
+def current_tz():
+    """The estate's time zone: what every local day, deadline and printed time is counted in."""
+    return Estate.current().tz
+
+
 class Building(VoidableMixin, VersionedMixin, BaseModel):
     code = peewee.CharField(max_length=10)
     name = peewee.CharField(max_length=40)

@@ -17,19 +17,20 @@ from dateutil.relativedelta import relativedelta
 
 from . import clock
 from . import events
+from . import lifecycle
 from . import meetings
+from .callbacks import CallBack
 from .customers import Opinion
 from .customers import Visit
 from .db import BaseModel
 from .db import Prepared
 from .db import RuleError
-from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import checked_text
 from .db import database
-from .estate import Estate
-from .tickets import FollowUp
+from .db import guarded
+from .estate import current_tz as _tz
 from .tickets import SATISFACTION
 from .tickets import Ticket
 from .users import User
@@ -46,9 +47,6 @@ KINDS = {"monthly": "月度评估", "quarterly": "季度评估"}
 class EvaluationError(RuleError):
     pass
 
-
-def _tz():
-    return Estate.current().tz
 
 
 class ServiceStart(VersionedMixin, BaseModel):
@@ -138,6 +136,13 @@ class UnitReview(BaseModel):
 
 MODELS = [ServiceStart, EvaluationSettings, EvaluationItem, Evaluation, UnitReview]
 
+SCORE, SIGN, COMMENT = "score", "sign", "comment"
+MACHINE = lifecycle.Machine(Evaluation, "评估", {"draft": "草稿", "signed": "已确认"}, [
+    lifecycle.step(SCORE, "评分", "draft", None, ("supervisor",)),
+    lifecycle.step(SIGN, "签字确认", "draft", "signed", ("supervisor",)),
+    lifecycle.step(COMMENT, "本人意见", "signed", None, ("assistant",)),
+], open_states=("draft",), error=EvaluationError)
+
 
 def seed():
     """The manual's duties as the default items, once."""
@@ -193,12 +198,10 @@ def set_start(actor, user, started_on, expected_version=None):
             before = None
         else:
             before = row.started_on
-            updated = (ServiceStart.update(started_on=started_on, version=ServiceStart.version + 1)
-                       .where((ServiceStart.id == row.id)
-                              & (ServiceStart.version == (row.version if expected_version is None
-                                                          else expected_version))).execute())
-            if updated != 1:
-                raise StaleRecord()
+            guarded(ServiceStart.update(started_on=started_on, version=ServiceStart.version + 1)
+                    .where((ServiceStart.id == row.id)
+                           & (ServiceStart.version == (row.version if expected_version is None
+                                                       else expected_version))))
         kept = set(periods(started_on, clock.today(_tz()) + relativedelta(years=5)))
         for draft in Evaluation.live().where((Evaluation.user == user) & (Evaluation.state == "draft")):
             if (draft.period_start, draft.period_end, draft.kind) not in kept:
@@ -285,9 +288,9 @@ def measure(user, first, last):
     on_time = sum(1 for t in tickets if t.responded_at is not None and t.responded_at <= t.response_due)
     resolved = [t for t in tickets if t.resolved_at is not None]
     resolved_on_time = sum(1 for t in resolved if t.resolved_at <= t.resolution_due)
-    answers = [f.result for f in FollowUp.select(FollowUp.result).join(Ticket)
-               .where((Ticket.assignee == user) & Ticket.voided_at.is_null() & (FollowUp.at >= start)
-                      & (FollowUp.at < end) & FollowUp.result.in_(SATISFACTION))]
+    answers = [f.result for f in CallBack.select(CallBack.result).join(Ticket, on=CallBack.of(Ticket))
+               .where((Ticket.assignee == user) & Ticket.voided_at.is_null() & (CallBack.at >= start)
+                      & (CallBack.at < end) & CallBack.result.in_(SATISFACTION))]
     satisfied = sum(1 for a in answers if a in ("满意", "基本满意"))
     visits = Visit.live().where((Visit.created_by == user) & (Visit.at >= start) & (Visit.at < end))
     praise = (Opinion.select().join(Visit).where(
@@ -366,10 +369,11 @@ def totals(feedback_score, internal_score, feedback_weight):
 
 def save_scores(actor, evaluation, expected_version, scores, comment=""):
     """The supervisor's scores (0–100 per item, a note each) and comment, while a draft."""
-    if evaluation.is_signed:
+    if evaluation.is_signed and evaluation.voided_at is None:
         raise EvaluationError("评估已签字确认，不能再修改")
-    if evaluation.voided_at is not None:
-        raise EvaluationError("该评估已作废")
+    refused = MACHINE.refusal(evaluation, SCORE, actor.role)
+    if refused:
+        raise EvaluationError(refused)
     items = list(EvaluationItem.ordered())
     cleaned = {}
     for item in items:
@@ -380,16 +384,9 @@ def save_scores(actor, evaluation, expected_version, scores, comment=""):
         cleaned[str(item.id)] = {"score": score, "note": note}
     comment = checked_text(comment, 1000, "主管评语", "comment", error=EvaluationError)
     with database.atomic():
-        updated = (Evaluation.update(scores=json.dumps(cleaned, ensure_ascii=False), comment=comment,
-                                     version=Evaluation.version + 1)
-                   .where((Evaluation.id == evaluation.id) & (Evaluation.version == expected_version)
-                          & (Evaluation.state == "draft") & Evaluation.voided_at.is_null()).execute())
-        if updated != 1:
-            raise StaleRecord()
-        events.record(actor, evaluation, "评分", note="；".join(
+        return MACHINE.transition(actor, evaluation, expected_version, SCORE, note="；".join(
             f"{item.name} {cleaned[str(item.id)]['score'] if cleaned[str(item.id)]['score'] is not None else '—'}"
-            for item in items))
-    return Evaluation.get_by_id(evaluation.id)
+            for item in items), scores=json.dumps(cleaned, ensure_ascii=False), comment=comment)
 
 
 def sheet(evaluation):
@@ -445,9 +442,8 @@ def answer_review(actor, review, scores):
         cleaned[str(item_id)] = {"score": score, "note": checked_text(note, 200, "说明", f"note-{item_id}",
                                                                      error=EvaluationError)}
     with database.atomic():
-        if UnitReview.update(scores=json.dumps(cleaned, ensure_ascii=False), answered_at=clock.utcnow()).where(
-                (UnitReview.id == review.id) & UnitReview.answered_at.is_null()).execute() != 1:
-            raise EvaluationError("已经评过分了")
+        guarded(UnitReview.update(scores=json.dumps(cleaned, ensure_ascii=False), answered_at=clock.utcnow()).where(
+            (UnitReview.id == review.id) & UnitReview.answered_at.is_null()), EvaluationError("已经评过分了"))
         events.record(actor, review.evaluation, "业务块评分", note="；".join(
             f"{names.get(int(k), k)} {v['score']}" for k, v in cleaned.items()))
     return UnitReview.get_by_id(review.id)
@@ -475,10 +471,11 @@ def waiting_for(reviewer):
 
 def sign_off(actor, evaluation, expected_version):
     """签字确认: every item scored; the figures, scores, weights and total are stored as they are now."""
-    if evaluation.is_signed:
+    if evaluation.is_signed and evaluation.voided_at is None:
         raise EvaluationError("评估已签字确认")
-    if evaluation.voided_at is not None:
-        raise EvaluationError("该评估已作废")
+    refused = MACHINE.refusal(evaluation, SIGN, actor.role)
+    if refused:
+        raise EvaluationError(refused)
     current = sheet(evaluation)
     if not current["items"]:
         raise EvaluationError("还没有评估项目，请管理员先设置")
@@ -486,16 +483,10 @@ def sign_off(actor, evaluation, expected_version):
         missing = next(row for row in current["items"] if row["score"] is None)
         raise EvaluationError(f"还有项目没有评分：{missing['name']}", f"score-{missing['id']}")
     with database.atomic():
-        updated = (Evaluation.update(state="signed", frozen=json.dumps(current, ensure_ascii=False),
-                                     total=current["total"], grade=current["grade"], signed_by=actor,
-                                     signed_at=clock.utcnow(), version=Evaluation.version + 1)
-                   .where((Evaluation.id == evaluation.id) & (Evaluation.version == expected_version)
-                          & (Evaluation.state == "draft") & Evaluation.voided_at.is_null()).execute())
-        if updated != 1:
-            raise StaleRecord()
-        events.record(actor, evaluation, "签字确认", to_state="已确认",
-                      note=f"总分 {current['total']}，{current['grade']}")
-    return Evaluation.get_by_id(evaluation.id)
+        return MACHINE.transition(actor, evaluation, expected_version, SIGN,
+                                  note=f"总分 {current['total']}，{current['grade']}",
+                                  frozen=json.dumps(current, ensure_ascii=False), total=current["total"],
+                                  grade=current["grade"], signed_by=actor, signed_at=clock.utcnow())
 
 
 def comment_as_assistant(actor, evaluation, comment):
@@ -505,12 +496,11 @@ def comment_as_assistant(actor, evaluation, comment):
     if not evaluation.is_signed:
         raise EvaluationError("主管签字确认后才能填写本人意见")
     comment = checked_text(comment, 1000, "本人意见", "assistant_comment", required=True, error=EvaluationError)
+    if evaluation.assistant_comment:
+        raise EvaluationError("本人意见已填写")
     with database.atomic():
-        if Evaluation.update(assistant_comment=comment, version=Evaluation.version + 1).where(
-                (Evaluation.id == evaluation.id) & (Evaluation.assistant_comment == "")).execute() != 1:
-            raise EvaluationError("本人意见已填写")
-        events.record(actor, evaluation, "本人意见", note=comment)
-    return Evaluation.get_by_id(evaluation.id)
+        return MACHINE.transition(actor, evaluation, evaluation.version, COMMENT, note=comment,
+                                  assistant_comment=comment)
 
 
 # The items
@@ -554,9 +544,6 @@ def update_items(actor, rows, new_name, new_weight, feedback_weight, expected_ve
             raise EvaluationError("至少保留一个评估项目")
         if weight != settings.feedback_weight:
             changes.append(f"客户反馈权重 {settings.feedback_weight}% → {weight}%")
-        updated = (EvaluationSettings.update(feedback_weight=weight, version=EvaluationSettings.version + 1)
-                   .where((EvaluationSettings.id == settings.id)
-                          & (EvaluationSettings.version == expected_version)).execute())
-        if updated != 1:
-            raise StaleRecord()
+        guarded(EvaluationSettings.update(feedback_weight=weight, version=EvaluationSettings.version + 1)
+                .where((EvaluationSettings.id == settings.id) & (EvaluationSettings.version == expected_version)))
         events.record(actor, settings, "修改评估项目", note="；".join(changes) or "未改动")

@@ -16,9 +16,9 @@ from .customers import Opinion
 from .customers import Visit
 from .customers import VisitHousehold
 from .db import RuleError
-from .estate import Estate
 from .estate import Household
 from .estate import Zone
+from .estate import current_tz as _tz
 from .patrols import KINDS as CHECKPOINT_KINDS
 from .patrols import Check
 from .patrols import Checkpoint
@@ -37,9 +37,6 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 class ExportError(RuleError):
     pass
 
-
-def _tz():
-    return Estate.current().tz
 
 
 def _local(moment):

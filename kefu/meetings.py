@@ -11,7 +11,9 @@ from .db import RuleError
 from .db import VoidableMixin
 from .db import checked_text
 from .db import database
-from .estate import Estate
+from .db import guarded
+from .estate import current_tz as _tz
+from .tickets import Ticket
 from .users import User
 
 KINDS = ["部门例会", "业务块例会", "专题会议"]
@@ -20,9 +22,6 @@ KINDS = ["部门例会", "业务块例会", "专题会议"]
 class MeetingError(RuleError):
     pass
 
-
-def _tz():
-    return Estate.current().tz
 
 
 class Meeting(VoidableMixin, BaseModel):
@@ -52,7 +51,7 @@ class Action(BaseModel):
     meeting = peewee.ForeignKeyField(Meeting, backref="actions", on_delete="CASCADE")
     position = peewee.IntegerField()
     text = peewee.TextField()
-    ticket_id = peewee.IntegerField(null=True)
+    ticket = peewee.ForeignKeyField(Ticket, null=True, backref="+", on_delete="RESTRICT", column_name="ticket_id")
 
     class Meta:
         indexes = ((("meeting", "position"), True),)
@@ -91,9 +90,8 @@ def record_meeting(actor, *, day, kind, topic, attendees, decisions="", actions=
 def link_ticket(actor, action, ticket):
     """The request an action became (once)."""
     with database.atomic():
-        if Action.update(ticket_id=ticket.id).where((Action.id == action.id) & Action.ticket_id.is_null()) \
-                .execute() != 1:
-            raise MeetingError("这项行动已转为诉求")
+        guarded(Action.update(ticket_id=ticket.id).where((Action.id == action.id) & Action.ticket_id.is_null()),
+                MeetingError("这项行动已转为诉求"))
         events.record(actor, action.meeting, "行动转为诉求", note=f"{action.text} → {ticket.number}")
         events.record(actor, ticket, "来自例会", note=f"{action.meeting.day:%m-%d} {action.meeting.kind}：{action.text}")
 

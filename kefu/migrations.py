@@ -60,7 +60,18 @@ def add_column(table, name, field):
             migrate(SchemaMigrator.from_database(database).add_column(table, name, field))
 
 
+def add_column_with_default(table, name, sql_type, default):
+    """Add a NOT NULL column with a default the database keeps (the model declares the same DEFAULT),
+    in one statement: SQLite's way through peewee would rebuild the table, which its foreign keys
+    refuse when other tables point at it."""
+    if name not in _columns(table):
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {sql_type} NOT NULL DEFAULT {default}')
+
+
 def add_index(table, name, columns, unique=False):
+    """Add an index unless it's there, or its table is gone (a later migration merged it away)."""
+    if table not in database.get_tables():
+        return
     if name not in _indexes(table):
         kind = "UNIQUE INDEX" if unique else "INDEX"
         database.execute_sql(f'CREATE {kind} "{name}" ON "{table}" ({", ".join(f"{c}" for c in columns)})')
@@ -234,3 +245,87 @@ def last_visit_and_list_indexes():
     add_index("follow_up", "follow_up_result_at", ["result", "at"])
     add_index("violation", "violation_state", ["state"])
     add_index("evaluation", "evaluation_state_signed_at", ["state", "signed_at"])
+
+
+@migration(8, "巡查问题只移交一次（派工单、整改通知书、装修违规或需关注），违规可作废，整改通知书有状态")
+def findings_handed_on_once():
+    # A finding's typed link to the one thing it went on to, in place of the work order's bare id.
+    add_column_with_default("finding", "handed_to", "VARCHAR(20)", "''")
+    add_column("finding", "handed_id", peewee.IntegerField(null=True))
+    add_column("violation", "voided_at", peewee.DateTimeField(null=True))
+    add_column_with_default("violation", "void_reason", "TEXT", "''")
+    for table in ("rectification_notice", "shop_notice"):
+        add_column_with_default(table, "state", "VARCHAR(12)", "'issued'")
+        add_column_with_default(table, "version", "INTEGER", "1")
+        database.execute_sql(f'UPDATE "{table}" SET "state" = \'served\' '
+                             f'WHERE "served_at" IS NOT NULL AND "state" = \'issued\'')
+    database.execute_sql('UPDATE "shop_notice" SET "state" = CASE WHEN "recheck_complied" THEN \'complied\' '
+                         'ELSE \'not_complied\' END WHERE "recheck_at" IS NOT NULL')
+    if "work_order_id" in _columns("finding"):
+        database.execute_sql('UPDATE "finding" SET "handed_to" = \'workorder\', "handed_id" = "work_order_id" '
+                             'WHERE "work_order_id" IS NOT NULL AND "handed_to" = \'\'')
+        with database.atomic():
+            from playhouse.migrate import migrate
+
+            migrate(SchemaMigrator.from_database(database).drop_column("finding", "work_order_id"))
+    # A shop's notice made from a finding waiting for its re-check.
+    database.execute_sql(
+        'UPDATE "finding" SET "handed_to" = \'shopnotice\', "handed_id" = (SELECT MAX(n."id") FROM "shop_notice" n '
+        'WHERE n."finding_id" = "finding"."id") WHERE "state" = \'noticed\' AND "handed_to" = \'\'')
+    # Violations recorded from one finding more than once: the first stands, the others are voided.
+    duplicates = database.execute_sql(
+        'SELECT v."id", (SELECT MIN(f."id") FROM "violation" f WHERE f."finding_id" = v."finding_id") '
+        'FROM "violation" v WHERE v."finding_id" IS NOT NULL AND v."voided_at" IS NULL AND v."id" > '
+        '(SELECT MIN(f."id") FROM "violation" f WHERE f."finding_id" = v."finding_id")').fetchall()
+    now = str(clock.utcnow()) if is_sqlite() else clock.utcnow()
+    for violation_id, first_id in duplicates:
+        database.execute_sql('UPDATE "violation" SET "voided_at" = %s, "void_reason" = %s WHERE "id" = %s'
+                             .replace("%s", database.param), (now, f"同一巡查问题重复记录的违规（保留第 {first_id} 号）",
+                                                               violation_id))
+    # A finding recorded as a violation was left 待处理: it is handed to its (first) violation, settled
+    # if that is closed.
+    database.execute_sql(
+        'UPDATE "finding" SET "handed_to" = \'violation\', "handed_id" = (SELECT MIN(v."id") FROM "violation" v '
+        'WHERE v."finding_id" = "finding"."id"), "state" = \'recorded\' '
+        'WHERE "state" = \'open\' AND EXISTS (SELECT 1 FROM "violation" v WHERE v."finding_id" = "finding"."id")')
+    database.execute_sql(
+        'UPDATE "finding" SET "state" = \'closed\', "resolved_at" = (SELECT v."closed_at" FROM "violation" v '
+        'WHERE v."id" = "finding"."handed_id"), "resolution" = (SELECT v."close_note" FROM "violation" v '
+        'WHERE v."id" = "finding"."handed_id") WHERE "state" = \'recorded\' AND EXISTS (SELECT 1 FROM "violation" v '
+        'WHERE v."id" = "finding"."handed_id" AND v."state" = \'closed\')')
+    # A finding turned into an observation is handed to it, and open while the observation is.
+    database.execute_sql(
+        'UPDATE "finding" SET "handed_to" = \'observation\', "handed_id" = (SELECT MIN(o."id") FROM "observation" o '
+        'WHERE o."finding_id" = "finding"."id") WHERE "state" = \'observed\' AND "handed_to" = \'\'')
+    database.execute_sql(
+        'UPDATE "finding" SET "state" = \'closed\', "resolved_at" = (SELECT o."closed_at" FROM "observation" o '
+        'WHERE o."id" = "finding"."handed_id"), "resolution" = (SELECT o."close_note" FROM "observation" o '
+        'WHERE o."id" = "finding"."handed_id") WHERE "state" = \'observed\' AND EXISTS (SELECT 1 FROM "observation" o '
+        'WHERE o."id" = "finding"."handed_id" AND o."state" = \'closed\')')
+    database.execute_sql(
+        'UPDATE "finding" SET "resolved_at" = NULL, "resolution" = \'\' WHERE "state" = \'observed\'')
+
+
+@migration(9, "回访合为一张表：诉求的回访与个性化服务的质量回访；记录之间以外键相连")
+def one_callback_table():
+    # Requests' return visits (follow_up) and services' call-backs (call_back) become rows of one
+    # table, each with a typed reference to what it was about; every row is kept, in time order.
+    from .callbacks import CallBack
+
+    CallBack.create_table(safe=True)
+    tables = database.get_tables()
+    for table, record_type, key in (("follow_up", "ticket", "ticket_id"), ("call_back", "serviceorder", "order_id")):
+        if table not in tables:
+            continue
+        database.execute_sql(
+            f'INSERT INTO "customer_callback" ("record_type", "record_id", "at", "by_id", "method", "result", "words") '
+            f'SELECT \'{record_type}\', "{key}", "at", "by_id", "method", "result", "words" FROM "{table}" '
+            f'ORDER BY "at", "id"')
+        database.execute_sql(f'DROP TABLE "{table}"')
+    # Records that point at records by foreign key now (the column names are as they were): the index
+    # each such key has, so going from the record pointed at back to what points at it stays cheap.
+    for table, column in (("opinion", "ticket_id"), ("opinion", "need_id"), ("need", "ticket_id"),
+                          ("action", "ticket_id"), ("renovation", "checkpoint_id"), ("shop", "checkpoint_id"),
+                          ("service_order", "work_order_id"), ("violation", "finding_id"),
+                          ("shop_notice", "finding_id")):
+        add_index(table, f"{table}_{column}", [f'"{column}"'])

@@ -16,6 +16,7 @@ import peewee
 from . import clock
 from . import events
 from . import idempotency
+from . import lifecycle
 from . import uploads
 from . import workorders
 from .db import BaseModel
@@ -23,16 +24,15 @@ from .db import Prepared
 from .db import flag
 from .db import is_sqlite
 from .db import RuleError
-from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import database
 from .db import rows
-from .estate import Estate
 from .estate import Household
 from .estate import Place
 from .estate import Zone
 from .estate import ZoneAssistant
+from .estate import current_tz as _tz
 from .users import Unit
 from .users import User
 
@@ -42,9 +42,11 @@ OFFLINE_HOURS = 24  # how long a phone may keep a check made without signal
 CLOCK_SKEW = datetime.timedelta(minutes=5)  # a phone's clock a little ahead of the server's
 ANSWERS = {"ok": "合格", "fail": "不合格", "na": "不适用"}
 VIA = {"scan": "扫码", "list": "列表"}
-FINDING_STATES = {"open": "待处理", "ordered": "整改中", "noticed": "已发整改通知书", "done": "已整改", "fixed": "当场解决",
-                  "observed": "转需关注"}
-FINDING_OPEN = ("open", "ordered", "noticed")
+FINDING_STATES = {"open": "待处理", "ordered": "整改中", "noticed": "已发整改通知书", "recorded": "已记为装修违规",
+                  "observed": "需关注中", "done": "已整改", "fixed": "当场解决", "closed": "已了结"}
+FINDING_OPEN = ("open", "ordered", "noticed", "recorded", "observed")
+# What a finding can be handed on to (once, to one thing): its typed link's kinds, as record types.
+HANDED_TO = {"workorder": "ordered", "shopnotice": "noticed", "violation": "recorded", "observation": "observed"}
 
 # Seeded from the manual (三-2/3); the administrator edits them.
 CHECKLISTS = [
@@ -202,7 +204,9 @@ class Finding(VersionedMixin, BaseModel):
     item_text = peewee.CharField(max_length=60)
     note = peewee.TextField(default="")
     state = peewee.CharField(max_length=10, default="open")
-    work_order_id = peewee.IntegerField(null=True)
+    # The one thing the finding was handed on to: a record type of HANDED_TO and its id.
+    handed_to = peewee.CharField(max_length=20, default="", constraints=[peewee.SQL("DEFAULT ''")])
+    handed_id = peewee.IntegerField(null=True)
     resolution = peewee.TextField(default="")
     created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
     created_at = peewee.DateTimeField()
@@ -218,6 +222,10 @@ class Finding(VersionedMixin, BaseModel):
     @property
     def is_open(self):
         return self.state in FINDING_OPEN
+
+    @property
+    def work_order_id(self):
+        return self.handed_id if self.handed_to == "workorder" else None
 
     @property
     def description(self):
@@ -250,6 +258,11 @@ class Observation(VoidableMixin, VersionedMixin, BaseModel):
 
 MODELS = [PatrolRules, Checklist, ChecklistItem, Checkpoint, Check, Finding, Observation]
 
+CLOSE_OBSERVATION = "close"
+OBSERVATIONS = lifecycle.Machine(Observation, "需关注", {"open": "关注中", "closed": "已关闭"}, [
+    lifecycle.step(CLOSE_OBSERVATION, "关闭需关注", "open", "closed", ("assistant", "supervisor")),
+], open_states=("open",), error=PatrolError)
+
 
 def seed():
     """The manual's checklists, once; the administrator edits them afterwards."""
@@ -262,9 +275,6 @@ def seed():
             for n, text in enumerate(items):
                 ChecklistItem.create(checklist=checklist, text=text, sort=n)
 
-
-def _tz():
-    return Estate.current().tz
 
 
 def local_day(moment_utc, tz=None):
@@ -537,30 +547,75 @@ _WITH_NAMES = Prepared(Checkpoint, lambda checkpoint_id: (
 
 # Findings
 
-def _finding_change(actor, finding, expected_version, allowed, action, to_state, note="", **fields):
-    if finding.state not in allowed:
-        raise PatrolError(f"该问题当前为“{finding.state_label}”，不能{action}")
-    values = {Finding.state: to_state, Finding.version: Finding.version + 1}
-    for name, value in fields.items():
-        values[getattr(Finding, name)] = value
-    updated = (Finding.update(values).where((Finding.id == finding.id) & (Finding.version == expected_version)
-                                            & Finding.state.in_(allowed)).execute())
-    if updated != 1:
-        raise StaleRecord()
-    from_label = finding.state_label
-    finding = Finding.get_by_id(finding.id)
-    events.record(actor, finding, action, from_state=from_label, to_state=finding.state_label, note=note)
-    return finding
+ORDER, FIX, WATCH, NOTICE, RECORD_VIOLATION, SETTLE, RETURN = (
+    "order", "fix", "watch", "notice", "record_violation", "settle", "return")
+_PATROLLERS = ("assistant", "supervisor")
+
+FINDINGS = lifecycle.Machine(Finding, "问题", FINDING_STATES, [
+    lifecycle.step(ORDER, "派整改单", "open", "ordered", _PATROLLERS),
+    lifecycle.step(FIX, "当场解决", "open", "fixed", _PATROLLERS),
+    lifecycle.step(WATCH, "转为需关注", "open", "observed", _PATROLLERS),
+    lifecycle.step(NOTICE, "开具整改通知书", "open", "noticed", _PATROLLERS),
+    lifecycle.step(RECORD_VIOLATION, "记为装修违规", "open", "recorded", _PATROLLERS),
+    # What it was handed to ended: done (accepted, complied) or settled otherwise; or it came back.
+    lifecycle.step(SETTLE, "了结", ("ordered", "noticed", "recorded", "observed"), ("done", "closed")),
+    lifecycle.step(RETURN, "退回待处理", ("ordered", "noticed", "recorded", "observed"), "open"),
+], open_states=FINDING_OPEN, error=PatrolError)
+
+_HAND_OFF = {"workorder": ORDER, "shopnotice": NOTICE, "violation": RECORD_VIOLATION, "observation": WATCH}
+
+
+def hand_off_refusal(actor, finding, record_type):
+    """Why `finding` can't be handed on to a record of `record_type` now, or None."""
+    return FINDINGS.refusal(finding, _HAND_OFF[record_type], actor.role)
+
+
+def hand_off(actor, finding, expected_version, record, note=""):
+    """The finding goes on to `record` (a work order, a shop's notice, a renovation violation, an
+    observation), once: a second hand-off while one is live is refused. Call inside the transaction
+    that makes `record`."""
+    record_type, record_id = events.record_key(record)
+    return FINDINGS.transition(actor, finding, expected_version, _HAND_OFF[record_type], note=note,
+                               handed_to=record_type, handed_id=record_id)
+
+
+def handed(record):
+    """The live finding handed on to `record`, or None."""
+    record_type, record_id = events.record_key(record)
+    return Finding.get_or_none((Finding.handed_to == record_type) & (Finding.handed_id == record_id)
+                               & Finding.state.in_(FINDING_OPEN[1:]))
+
+
+def settle(actor, record, label, done, note=""):
+    """What a finding was handed on to has ended: `done` (the work accepted, the notice complied with)
+    makes it 已整改, otherwise 已了结; the same for every kind of hand-off."""
+    finding = handed(record)
+    if finding is None:
+        return None
+    return FINDINGS.transition(actor, finding, finding.version, SETTLE, to="done" if done else "closed", label=label,
+                               as_system=True, note=note, resolution=note, resolved_at=clock.utcnow())
+
+
+def give_back(actor, record, label, note=""):
+    """What a finding was handed on to won't deal with it (cancelled, voided, not complied with): the
+    finding is 待处理 again, for its next step."""
+    finding = handed(record)
+    if finding is None:
+        return None
+    return FINDINGS.transition(actor, finding, finding.version, RETURN, label=label, as_system=True, note=note,
+                               handed_to="", handed_id=None)
 
 
 def raise_order(actor, finding, expected_version, unit, instructions, deadline):
     """整改单: the finding goes to the responsible unit as a work order, inspected until done."""
+    refused = hand_off_refusal(actor, finding, "workorder")
+    if refused:
+        raise PatrolError(refused)
     with database.atomic():
         order = workorders.dispatch(actor, finding, "finding", unit, instructions, deadline,
                                     zone_id=finding.zone_id, location=finding.checkpoint.name, title="整改单",
                                     prefix="ZG")
-        finding = _finding_change(actor, finding, expected_version, ("open",), "派整改单", "ordered",
-                                  note=f"{order.number} → {unit.name}", work_order_id=order.id)
+        finding = hand_off(actor, finding, expected_version, order, note=f"{order.number} → {unit.name}")
     return finding, order
 
 
@@ -569,53 +624,36 @@ def fix_on_the_spot(actor, finding, expected_version, note):
     if not note:
         raise PatrolError("请写明当场如何解决", "note")
     with database.atomic():
-        return _finding_change(actor, finding, expected_version, ("open",), "当场解决", "fixed", note=note,
-                               resolution=note, resolved_at=clock.utcnow())
+        return FINDINGS.transition(actor, finding, expected_version, FIX, note=note, resolution=note,
+                                   resolved_at=clock.utcnow())
 
 
 def to_observation(actor, finding, expected_version, follow_up_by=None, note=""):
-    """Keep watching instead of ordering work: the finding becomes an observation."""
+    """Keep watching instead of ordering work: the finding goes on to an observation, and is settled
+    when the observation is closed."""
+    refused = hand_off_refusal(actor, finding, "observation")
+    if refused:
+        raise PatrolError(refused)
     with database.atomic():
-        finding = _finding_change(actor, finding, expected_version, ("open",), "转为需关注", "observed",
-                                  note=(note or "").strip(), resolution=(note or "").strip(),
-                                  resolved_at=clock.utcnow())
         what = f"{finding.item_text}不合格" + (f"，{finding.note}" if finding.note else "")
         observation = observe(actor, finding.checkpoint.zone, what, finding.checkpoint.name, follow_up_by,
                               checkpoint=finding.checkpoint, finding=finding)
+        finding = hand_off(actor, finding, expected_version, observation, note=(note or "").strip())
     return finding, observation
 
 
-def to_notice(actor, finding, expected_version, number):
-    """A 整改通知书 went to whoever runs the place (a shop): the finding waits for its re-check."""
-    return _finding_change(actor, finding, expected_version, ("open",), "开具整改通知书", "noticed", note=number)
-
-
-def notice_settled(actor, finding, action, complied, note):
-    """The notice's re-check came back (or it was voided): complied closes the finding, anything
-    else puts it back to 待处理 for the next step."""
-    if finding.state != "noticed":
-        return finding
-    if complied:
-        return _finding_change(actor, finding, finding.version, ("noticed",), action, "done", note=note,
-                               resolution=note, resolved_at=clock.utcnow())
-    return _finding_change(actor, finding, finding.version, ("noticed",), action, "open", note=note)
-
-
-def _on_work_order(actor, order, action, note, photo_ids):
+def _on_work_order(change):
     """A rectification order's result comes back to its finding."""
-    if action == "派工":
-        return
-    finding = Finding.get_or_none(Finding.id == order.source_id)
-    if finding is None:
-        return
-    if action == "验收通过" and finding.state == "ordered":
-        _finding_change(actor, finding, finding.version, ("ordered",), "整改验收通过", "done",
-                        note=f"{order.number} 已验收", resolved_at=clock.utcnow(), resolution=order.report_note)
-    elif action == "撤销派工" and finding.state == "ordered":
-        _finding_change(actor, finding, finding.version, ("ordered",), "整改单撤销", "open", note=note,
-                        work_order_id=None)
+    order = change.record
+    if change.action == workorders.APPROVE:
+        settle(change.actor, order, "整改验收通过", True, note=order.report_note or f"{order.number} 已验收")
+    elif change.action == workorders.CANCEL:
+        give_back(change.actor, order, "整改单撤销", note=change.note)
     else:
-        events.record(actor, finding, f"整改单{action}", note=note, **({"photo_ids": list(photo_ids)} if photo_ids else {}))
+        finding = handed(order)
+        if finding is not None:
+            events.record(change.actor, finding, f"整改单{change.label}", note=change.note,
+                          **({"photo_ids": list(change.photo_ids)} if change.photo_ids else {}))
 
 
 workorders.on_change("finding", _on_work_order)
@@ -665,14 +703,10 @@ def close_observation(actor, observation, expected_version, note):
     if not note:
         raise PatrolError("请写明结果", "note")
     with database.atomic():
-        updated = (Observation.update(state="closed", close_note=note, closed_at=clock.utcnow(),
-                                      version=Observation.version + 1)
-                   .where((Observation.id == observation.id) & (Observation.version == expected_version)
-                          & (Observation.state == "open")).execute())
-        if updated != 1:
-            raise StaleRecord()
-        events.record(actor, observation, "关闭需关注", from_state="关注中", to_state="已关闭", note=note)
-    return Observation.get_by_id(observation.id)
+        observation = OBSERVATIONS.transition(actor, observation, expected_version, CLOSE_OBSERVATION, note=note,
+                                              close_note=note, closed_at=clock.utcnow())
+        settle(actor, observation, "需关注已关闭", False, note=note)
+    return observation
 
 
 def open_observations(zone_ids, limit=None):

@@ -5,10 +5,9 @@ witness) no earlier than the minute it was issued, and voiding an unserved one i
 import peewee
 
 from . import clock
-from . import events
+from . import lifecycle
 from . import sequences
 from .db import RuleError
-from .db import StaleRecord
 from .db import VoidableMixin
 from .db import checked_text
 from .users import User
@@ -16,6 +15,10 @@ from .users import User
 # One series a year for every notice the service centre issues. The key dates from when only
 # renovations had notices; changing it would restart numbers already given out.
 SERIES = "renovation-notice"
+
+
+STATES = {"issued": "待送达", "served": "已送达", "complied": "复查已整改", "not_complied": "复查未整改"}
+SERVE, RECHECK, VOID = "serve", "recheck", "void"
 
 
 class NoticeMixin(VoidableMixin):
@@ -33,6 +36,9 @@ class NoticeMixin(VoidableMixin):
     served_to = peewee.CharField(max_length=60, default="")
     refused = peewee.BooleanField(default=False)
     witness = peewee.CharField(max_length=60, default="")
+    # With the database's own defaults, as migration 8 added them.
+    state = peewee.CharField(max_length=12, default="issued", constraints=[peewee.SQL("DEFAULT 'issued'")])
+    version = peewee.IntegerField(default=1, constraints=[peewee.SQL("DEFAULT 1")])
 
     @property
     def number(self):
@@ -41,6 +47,17 @@ class NoticeMixin(VoidableMixin):
     @property
     def is_served(self):
         return self.served_at is not None
+
+
+def machine(model, error, rechecked=False):
+    """A notice's life: issued → served (签收 or 拒签) → re-checked, where the notice itself is
+    re-checked (a shop's; a renovation's violations are re-checked one by one); voided while unserved."""
+    handlers = ("assistant", "supervisor")
+    steps = [lifecycle.step(SERVE, "送达整改通知书", "issued", "served", handlers),
+             lifecycle.step(VOID, "作废", "issued", None, handlers)]
+    if rechecked:
+        steps.append(lifecycle.step(RECHECK, "复查", "served", ("complied", "not_complied"), handlers))
+    return lifecycle.Machine(model, "通知书", STATES, steps, open_states=("issued", "served"), error=error)
 
 
 def numbered(tz):
@@ -56,13 +73,13 @@ def check_deadline(deadline, tz, error=RuleError):
     return deadline
 
 
-def serve(actor, notice, served_to="", refused=False, witness="", at=None, error=RuleError):
+def serve(machine, actor, notice, served_to="", refused=False, witness="", at=None):
     """送达: record who received it and when (or 拒签 with a witness). Returns the note for the
     timelines ("签收人 …" / "拒签，见证人 …"). Call inside a transaction."""
-    if notice.voided_at is not None:
-        raise error("该通知书已作废")
-    if notice.is_served:
-        raise error("该通知书已送达")
+    error = machine.error
+    refused_step = machine.refusal(notice, SERVE)
+    if refused_step:
+        raise error("该通知书已送达" if notice.is_served and notice.voided_at is None else refused_step)
     served_to = checked_text(served_to, 60, "签收人", "served_to", error=error)
     witness = checked_text(witness, 60, "见证人", "witness", error=error)
     if refused and not witness:
@@ -74,26 +91,18 @@ def serve(actor, notice, served_to="", refused=False, witness="", at=None, error
     # Minutes, as a phone's time picker gives them: served in the minute it was issued is fine.
     if at > now or at < notice.issued_at.replace(second=0, microsecond=0):
         raise error("送达时间应在开具之后、现在之前", "at")
-    model = type(notice)
-    updated = (model.update(served_at=at, served_to=served_to, refused=refused, witness=witness)
-               .where((model.id == notice.id) & model.served_at.is_null() & model.voided_at.is_null()).execute())
-    if updated != 1:
-        raise StaleRecord()
     who = f"拒签，见证人 {witness}" if refused else f"签收人 {served_to}"
-    events.record(actor, notice, "送达整改通知书", note=who)
+    machine.transition(actor, notice, notice.version, SERVE, note=who, served_at=at, served_to=served_to,
+                       refused=refused, witness=witness)
     return who
 
 
-def void(actor, notice, reason, error=RuleError):
+def void(machine, actor, notice, reason):
     """作废 a notice issued in error, before it is served; its number is not given out again.
     Call inside a transaction."""
+    error = machine.error
     reason = checked_text(reason, 200, "作废原因", "reason", required=True, error=error)
-    if notice.voided_at is not None:
-        raise error("该通知书已作废")
-    if notice.is_served:
+    if notice.voided_at is None and notice.is_served:
         raise error("已送达的通知书不能作废")
-    model = type(notice)
-    if model.update(voided_at=clock.utcnow(), void_reason=reason).where(
-            (model.id == notice.id) & model.voided_at.is_null() & model.served_at.is_null()).execute() != 1:
-        raise StaleRecord()
-    events.record(actor, notice, "作废", note=reason)
+    return machine.transition(actor, notice, notice.version, VOID, note=reason, voided_at=clock.utcnow(),
+                              void_reason=reason)

@@ -12,19 +12,19 @@ import peewee
 from . import clock
 from . import events
 from . import idempotency
+from . import lifecycle
 from . import patrols
 from . import rectification
 from . import uploads
 from .db import BaseModel
 from .db import RuleError
-from .db import checked_text
-from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import database
-from .estate import Estate
+from .db import guarded
 from .estate import Household
 from .estate import Zone
+from .estate import current_tz as _tz
 from .estate import zone_of_building
 from .users import Unit
 from .users import User
@@ -43,6 +43,9 @@ CONSEQUENCE = ("逾期未整改的，服务中心将汇总相关材料上报业�
 
 class RenovationError(RuleError):
     pass
+
+
+_text = RenovationError.checked
 
 
 class Renovation(VoidableMixin, VersionedMixin, BaseModel):
@@ -66,7 +69,8 @@ class Renovation(VoidableMixin, VersionedMixin, BaseModel):
     state = peewee.CharField(max_length=10, default="applied")
     started_on = peewee.DateField(null=True)
     finished_on = peewee.DateField(null=True)
-    checkpoint_id = peewee.IntegerField(null=True)
+    checkpoint = peewee.ForeignKeyField(patrols.Checkpoint, null=True, backref="+", on_delete="RESTRICT",
+                                        column_name="checkpoint_id")
     note = peewee.TextField(default="")
     archived_at = peewee.DateTimeField(null=True)
     created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
@@ -84,8 +88,11 @@ class Renovation(VoidableMixin, VersionedMixin, BaseModel):
         return [w for w in self.works.split("、") if w]
 
 
-class Violation(VersionedMixin, BaseModel):
+class Violation(VoidableMixin, VersionedMixin, BaseModel):
     """违规: one breach of the rules, the contract or the agreement, followed until closed."""
+
+    # Declared with the database's own default, as migration 8 added it.
+    void_reason = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
 
     renovation = peewee.ForeignKeyField(Renovation, backref="violations", on_delete="RESTRICT")
     zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
@@ -93,7 +100,8 @@ class Violation(VersionedMixin, BaseModel):
     at = peewee.DateTimeField()
     description = peewee.TextField()
     clause = peewee.TextField(default="")
-    finding_id = peewee.IntegerField(null=True)
+    finding = peewee.ForeignKeyField(patrols.Finding, null=True, backref="+", on_delete="RESTRICT",
+                                     column_name="finding_id")
     state = peewee.CharField(max_length=12, default="open")
     dissuaded_at = peewee.DateTimeField(null=True)
     dissuade_outcome = peewee.TextField(default="")
@@ -159,13 +167,30 @@ class Referral(BaseModel):
 
 MODELS = [Renovation, Violation, RectificationNotice, NoticeViolation, Referral]
 
+_HANDLERS = ("assistant", "supervisor")
+START, RESTART, PAUSE, FINISH, ACCEPT, ARCHIVE = "start", "restart", "pause", "finish", "accept", "archive"
+RENOVATION = lifecycle.Machine(Renovation, "装修", STATES, [
+    lifecycle.step(START, "开工", "applied", "active", _HANDLERS),
+    lifecycle.step(RESTART, "恢复施工", "paused", "active", _HANDLERS),
+    lifecycle.step(PAUSE, "暂停施工", "active", "paused", _HANDLERS),
+    lifecycle.step(FINISH, "完工", ("active", "paused"), "finished", _HANDLERS),
+    lifecycle.step(ACCEPT, "验收", "finished", "accepted", _HANDLERS),
+    lifecycle.step(ARCHIVE, "归档", tuple(STATES), None, _HANDLERS),
+], open_states=("applied", "active", "paused", "finished"), error=RenovationError)
 
-def _tz():
-    return Estate.current().tz
+DISSUADE, NOTICE_SERVED, RECHECK, ESCALATE, CLOSE = "dissuade", "notice_served", "recheck", "escalate", "close"
+VIOLATION = lifecycle.Machine(Violation, "违规", VIOLATION_STATES, [
+    lifecycle.step(DISSUADE, "劝阻", "open", "dissuaded", _HANDLERS),
+    lifecycle.step(NOTICE_SERVED, "送达整改通知书", ("open", "dissuaded", "not_complied"), "noticed", _HANDLERS),
+    lifecycle.step(RECHECK, "复查", "noticed", ("complied", "not_complied"), _HANDLERS),
+    lifecycle.step(ESCALATE, "上报", ("open", "dissuaded", "noticed", "not_complied"), "escalated", _HANDLERS),
+    lifecycle.step(CLOSE, "结案", ("open", "dissuaded", "noticed", "complied", "not_complied", "escalated"), "closed",
+                   _HANDLERS),
+], open_states=tuple(s for s in VIOLATION_STATES if s != "closed"), error=RenovationError)
+
+NOTICE = rectification.machine(RectificationNotice, RenovationError)
 
 
-def _text(value, limit, label, field, required=False):
-    return checked_text(value, limit, label, field, required, error=RenovationError)
 
 
 # The register
@@ -214,22 +239,6 @@ def register(actor, household, *, owner_name, owner_phone="", company="", forema
     return renovation, True
 
 
-def _move(actor, renovation, expected_version, allowed, to_state, action, note="", **fields):
-    if renovation.state not in allowed:
-        raise RenovationError(f"装修当前为“{renovation.state_label}”，不能{action}")
-    values = {Renovation.state: to_state, Renovation.version: Renovation.version + 1}
-    for name, value in fields.items():
-        values[getattr(Renovation, name)] = value
-    updated = (Renovation.update(values).where((Renovation.id == renovation.id) & Renovation.state.in_(allowed)
-                                               & (Renovation.version == expected_version)).execute())
-    if updated != 1:
-        raise StaleRecord()
-    from_label = renovation.state_label
-    renovation = Renovation.get_by_id(renovation.id)
-    events.record(actor, renovation, action, from_state=from_label, to_state=renovation.state_label, note=note)
-    return renovation
-
-
 def start(actor, renovation, expected_version, day=None):
     """开工: the renovation becomes a daily checkpoint of the zone's patrols until it is finished or
     paused (a renovation running past its planned end is still patrolled)."""
@@ -248,9 +257,8 @@ def start(actor, renovation, expected_version, day=None):
                 active_from=day, active_until=None)
         else:
             patrols.Checkpoint.update(active_until=None).where(patrols.Checkpoint.id == checkpoint.id).execute()
-        return _move(actor, renovation, expected_version, ("applied", "paused"), "active",
-                     "开工" if renovation.state == "applied" else "恢复施工",
-                     started_on=renovation.started_on or day, checkpoint_id=checkpoint.id)
+        return RENOVATION.transition(actor, renovation, expected_version,
+                                     START if renovation.state == "applied" else RESTART, started_on=renovation.started_on or day, checkpoint_id=checkpoint.id)
 
 
 def pause(actor, renovation, expected_version, reason):
@@ -258,7 +266,7 @@ def pause(actor, renovation, expected_version, reason):
     reason = _text(reason, 500, "暂停原因", "reason", required=True)
     with database.atomic():
         _end_checkpoint(renovation, clock.today(_tz()))
-        return _move(actor, renovation, expected_version, ("active",), "paused", "暂停施工", note=reason)
+        return RENOVATION.transition(actor, renovation, expected_version, PAUSE, note=reason)
 
 
 def finish(actor, renovation, expected_version, day=None, note=""):
@@ -266,17 +274,15 @@ def finish(actor, renovation, expected_version, day=None, note=""):
     day = day or clock.today(_tz())
     with database.atomic():
         _end_checkpoint(renovation, day)
-        return _move(actor, renovation, expected_version, ("active", "paused"), "finished", "完工",
-                     note=_text(note, 500, "说明", "note"), finished_on=day)
+        return RENOVATION.transition(actor, renovation, expected_version, FINISH, note=_text(note, 500, "说明", "note"), finished_on=day)
 
 
 def accept(actor, renovation, expected_version, note=""):
     """验收: the renovation is accepted; its open violations must be closed first."""
-    if renovation.violations.where(Violation.state != "closed").exists():
+    if _open_violations(renovation).exists():
         raise RenovationError("还有未结案的违规，不能验收")
     with database.atomic():
-        return _move(actor, renovation, expected_version, ("finished",), "accepted", "验收",
-                     note=_text(note, 500, "说明", "note"))
+        return RENOVATION.transition(actor, renovation, expected_version, ACCEPT, note=_text(note, 500, "说明", "note"))
 
 
 def _end_checkpoint(renovation, day):
@@ -285,6 +291,10 @@ def _end_checkpoint(renovation, day):
         patrols.Checkpoint.update(active_until=day).where(
             (patrols.Checkpoint.id == renovation.checkpoint_id)
             & (patrols.Checkpoint.active_until.is_null() | (patrols.Checkpoint.active_until > day))).execute()
+
+
+def _open_violations(renovation):
+    return Violation.live().where((Violation.renovation == renovation) & (Violation.state != "closed"))
 
 
 def for_checkpoint(checkpoint):
@@ -312,10 +322,15 @@ def record_violation(actor, renovation, kind, description, clause="", at=None, p
         earlier = idempotency.claim(token)
         if earlier is not None:
             return Violation.get_by_id(earlier.record_id), False
+        if finding is not None:
+            refused = patrols.hand_off_refusal(actor, finding, "violation")
+            if refused:
+                raise RenovationError(refused)
         violation = Violation.create(renovation=renovation, zone=renovation.zone_id, kind=kind, at=at,
-                                     description=description, clause=clause,
-                                     finding_id=finding.id if finding is not None else None,
+                                     description=description, clause=clause, finding=finding,
                                      created_by=actor, created_at=now)
+        if finding is not None:
+            patrols.hand_off(actor, finding, finding.version, violation, note=f"{kind}：{description}")
         photos = list(photos)
         uploads.attach(photos, violation)
         events.record(actor, violation, "记录违规", to_state=violation.state_label,
@@ -326,27 +341,11 @@ def record_violation(actor, renovation, kind, description, clause="", at=None, p
     return violation, True
 
 
-def _step(actor, violation, expected_version, allowed, to_state, action, note="", **fields):
-    if violation.state not in allowed:
-        raise RenovationError(f"该违规当前为“{violation.state_label}”，不能{action}")
-    values = {Violation.state: to_state, Violation.version: Violation.version + 1}
-    for name, value in fields.items():
-        values[getattr(Violation, name)] = value
-    updated = (Violation.update(values).where((Violation.id == violation.id) & Violation.state.in_(allowed)
-                                              & (Violation.version == expected_version)).execute())
-    if updated != 1:
-        raise StaleRecord()
-    from_label = violation.state_label
-    violation = Violation.get_by_id(violation.id)
-    events.record(actor, violation, action, from_state=from_label, to_state=violation.state_label, note=note)
-    return violation
-
-
 def dissuade(actor, violation, expected_version, outcome):
     """劝阻: told them to stop, and what they said or did."""
     outcome = _text(outcome, 500, "劝阻结果", "outcome", required=True)
     with database.atomic():
-        return _step(actor, violation, expected_version, ("open",), "dissuaded", "劝阻", note=outcome,
+        return VIOLATION.transition(actor, violation, expected_version, DISSUADE, note=outcome,
                      dissuaded_at=clock.utcnow(), dissuade_outcome=outcome)
 
 
@@ -376,18 +375,17 @@ def issue_notice(actor, renovation, violations, demand, deadline, clauses=""):
 def serve_notice(actor, notice, served_to="", refused=False, witness="", at=None):
     """送达: who received it and when, or 拒签 with a witness. Its violations await re-check."""
     with database.atomic():
-        who = rectification.serve(actor, notice, served_to, refused, witness, at, RenovationError)
+        who = rectification.serve(NOTICE, actor, notice, served_to, refused, witness, at)
         for violation in notice.violations():
-            if violation.state in ("open", "dissuaded", "not_complied"):
-                _step(actor, violation, violation.version, (violation.state,), "noticed", "送达整改通知书",
-                      note=f"{notice.number}，{who}，期限 {notice.deadline:%m-%d}")
+            if VIOLATION.may(violation, NOTICE_SERVED, actor):
+                VIOLATION.transition(actor, violation, violation.version, NOTICE_SERVED, note=f"{notice.number}，{who}，期限 {notice.deadline:%m-%d}")
     return RectificationNotice.get_by_id(notice.id)
 
 
 def void_notice(actor, notice, reason):
     """A notice issued in error is voided; its number is not given out again."""
     with database.atomic():
-        rectification.void(actor, notice, reason, RenovationError)
+        rectification.void(NOTICE, actor, notice, reason)
 
 
 def recheck(actor, violation, expected_version, complied, note, at=None):
@@ -403,8 +401,9 @@ def recheck(actor, violation, expected_version, complied, note, at=None):
     if at < max(n.served_at for n in served):
         raise RenovationError("复查时间不能早于通知书送达时间", "at")
     with database.atomic():
-        return _step(actor, violation, expected_version, ("noticed",), "complied" if complied else "not_complied",
-                     "复查：已整改" if complied else "复查：未整改", note=note, recheck_at=at,
+        return VIOLATION.transition(actor, violation, expected_version, RECHECK,
+                                    to="complied" if complied else "not_complied",
+                                    label="复查：已整改" if complied else "复查：未整改", note=note, recheck_at=at,
                      recheck_complied=bool(complied), recheck_note=note)
 
 
@@ -440,8 +439,7 @@ def escalate(actor, renovation, body, letter, violations, reason_without_notice=
         referral = Referral.create(renovation=renovation, body=body, sent_at=now, letter=letter,
                                    reason_without_notice=reason_without_notice, created_by=actor)
         for violation in violations:
-            _step(actor, violation, violation.version, (violation.state,), "escalated", "上报",
-                  note=f"上报{body}")
+            VIOLATION.transition(actor, violation, violation.version, ESCALATE, note=f"上报{body}")
         events.record(actor, referral, "上报", note=f"{body}：{len(violations)} 项违规")
         events.record(actor, renovation, "上报", note=body)
     return referral
@@ -451,10 +449,8 @@ def record_reply(actor, referral, reply):
     """The body's answer, recorded once."""
     reply = _text(reply, 1000, "答复", "reply", required=True)
     with database.atomic():
-        updated = (Referral.update(reply=reply, reply_at=clock.utcnow())
-                   .where((Referral.id == referral.id) & Referral.reply_at.is_null()).execute())
-        if updated != 1:
-            raise RenovationError("答复已记录")
+        guarded(Referral.update(reply=reply, reply_at=clock.utcnow())
+                .where((Referral.id == referral.id) & Referral.reply_at.is_null()), RenovationError("答复已记录"))
         events.record(actor, referral, "收到答复", note=reply)
     return Referral.get_by_id(referral.id)
 
@@ -463,24 +459,20 @@ def close_violation(actor, violation, expected_version, note):
     """结案: the violation is settled (complied, or dealt with by the body it went to)."""
     note = _text(note, 500, "结案说明", "note", required=True)
     with database.atomic():
-        return _step(actor, violation, expected_version, ("open", "dissuaded", "complied", "not_complied",
-                                                          "escalated", "noticed"),
-                     "closed", "结案", note=note, closed_at=clock.utcnow(), close_note=note)
+        violation = VIOLATION.transition(actor, violation, expected_version, CLOSE, note=note,
+                                         closed_at=clock.utcnow(), close_note=note)
+        patrols.settle(actor, violation, "违规结案", violation.recheck_complied is True, note=note)
+        return violation
 
 
 def archive(actor, renovation, expected_version):
     """归档: every violation closed, the case is kept on file (and stays searchable)."""
-    if renovation.violations.where(Violation.state != "closed").exists():
+    if _open_violations(renovation).exists():
         raise RenovationError("还有未结案的违规，不能归档")
     if renovation.archived_at is not None:
         raise RenovationError("已归档")
     with database.atomic():
-        updated = (Renovation.update(archived_at=clock.utcnow(), version=Renovation.version + 1)
-                   .where((Renovation.id == renovation.id) & (Renovation.version == expected_version)).execute())
-        if updated != 1:
-            raise StaleRecord()
-        events.record(actor, renovation, "归档")
-    return Renovation.get_by_id(renovation.id)
+        return RENOVATION.transition(actor, renovation, expected_version, ARCHIVE, archived_at=clock.utcnow())
 
 
 # Lists
@@ -545,7 +537,7 @@ def age_days(moment, today=None):
 def dossier(renovation):
     """Everything the escalation dossier prints: the record, violations with photos, notices with their
     service, re-checks, referrals."""
-    violations = list(renovation.violations.order_by(Violation.at))
+    violations = list(renovation.violations.where(Violation.voided_at.is_null()).order_by(Violation.at))
     return {
         "renovation": renovation,
         "violations": [(v, photos_of(v), notices_of(v)) for v in violations],

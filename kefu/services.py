@@ -16,24 +16,25 @@ import datetime
 
 import peewee
 
+from . import callbacks
 from . import clock
 from . import events
 from . import idempotency
+from . import lifecycle
 from . import sequences
 from . import workorders
 from . import customers
+from .callbacks import CallBack
 from .customers import Need
 from .customers import answer_need
 from .db import BaseModel
 from .db import RuleError
-from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
-from .db import checked_text
 from .db import database
-from .estate import Estate
 from .estate import Household
 from .estate import Zone
+from .estate import current_tz as _tz
 from .estate import zone_of_building
 from .users import Unit
 from .users import User
@@ -41,8 +42,8 @@ from .users import User
 STATES = {"unscheduled": "待约时间", "unconfirmed": "待确认时间", "scheduled": "待派工", "working": "处理中",
           "callback": "待回访", "rework": "不满意待返工", "closed": "已完成", "cancelled": "已取消"}
 OPEN = ("unscheduled", "unconfirmed", "scheduled", "working", "callback", "rework")
-RESULTS = ["满意", "基本满意", "不满意"]
-CALLBACK_METHODS = ["电话", "上门", "微信"]
+RESULTS = callbacks.RESULTS
+CALLBACK_METHODS = callbacks.METHODS
 DONE_WITHIN_HOURS = 4  # a service order's work is due this long after the agreed time
 
 
@@ -50,12 +51,9 @@ class ServiceError(RuleError):
     pass
 
 
-def _tz():
-    return Estate.current().tz
+_text = ServiceError.checked
 
 
-def _text(value, limit, label, field, required=False):
-    return checked_text(value, limit, label, field, required, error=ServiceError)
 
 
 class ServiceItem(VoidableMixin, VersionedMixin, BaseModel):
@@ -90,7 +88,8 @@ class ServiceOrder(VersionedMixin, BaseModel):
     confirmed_at = peewee.DateTimeField(null=True)        # the time the unit confirmed
     customer_told_at = peewee.DateTimeField(null=True)    # when the customer heard the confirmed time
     state = peewee.CharField(max_length=12, default="unscheduled")
-    work_order_id = peewee.IntegerField(null=True)
+    work_order = peewee.ForeignKeyField(workorders.WorkOrder, null=True, backref="+", on_delete="RESTRICT",
+                                        column_name="work_order_id")
     rework_count = peewee.IntegerField(default=0)
     result = peewee.CharField(max_length=6, default="")
     created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
@@ -115,22 +114,7 @@ class ServiceOrder(VersionedMixin, BaseModel):
         return self.state in OPEN
 
 
-class CallBack(BaseModel):
-    """质量回访 after the work: how, what the customer said."""
-
-    order = peewee.ForeignKeyField(ServiceOrder, backref="callbacks", on_delete="RESTRICT")
-    at = peewee.DateTimeField()
-    by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
-    method = peewee.CharField(max_length=6)
-    result = peewee.CharField(max_length=6)
-    words = peewee.TextField(default="")
-
-    class Meta:
-        # (result, at): the 不满意 of the last weeks (the visit planner) without every call-back ever made.
-        indexes = ((("result", "at"), False),)
-
-
-MODELS = [ServiceItem, ServiceOrder, CallBack]
+MODELS = [ServiceItem, ServiceOrder]
 
 
 # The catalogue
@@ -165,24 +149,28 @@ def save_item(actor, item=None, expected_version=0, *, name, unit, charged, fee=
 
 # Orders
 
-def _change(actor, order, expected_version, allowed, action, to_state=None, note="", **fields):
-    if order.state not in allowed:
-        raise ServiceError(f"服务单当前为“{order.state_label}”，不能{action}")
-    values = {ServiceOrder.version: ServiceOrder.version + 1}
-    if to_state:
-        values[ServiceOrder.state] = to_state
-    for name, value in fields.items():
-        values[getattr(ServiceOrder, name)] = value
-    updated = (ServiceOrder.update(values).where((ServiceOrder.id == order.id)
-                                                 & (ServiceOrder.version == expected_version)
-                                                 & ServiceOrder.state.in_(allowed)).execute())
-    if updated != 1:
-        raise StaleRecord()
-    before = order.state_label
-    order = ServiceOrder.get_by_id(order.id)
-    events.record(actor, order, action, from_state=before if to_state else "",
-                  to_state=order.state_label if to_state else "", note=note)
-    return order
+AGREE, CONFIRM, DISPATCH, WORK_DONE, WORK_CANCELLED, CANCEL = (
+    "agree", "confirm", "dispatch", "work_done", "work_cancelled", "cancel")
+CLOSE, REOPEN, UNREACHED = callbacks.CLOSE, callbacks.REOPEN, callbacks.UNREACHED
+_HANDLERS = ("assistant", "supervisor")
+
+MACHINE = lifecycle.Machine(ServiceOrder, "服务单", STATES, [
+    lifecycle.step(AGREE, "约定时间", ("unscheduled", "unconfirmed", "scheduled"), ("unconfirmed", "scheduled"),
+                   _HANDLERS),
+    lifecycle.step(CONFIRM, "确认时间", "unconfirmed", "scheduled", _HANDLERS),
+    lifecycle.step(DISPATCH, "派工", ("scheduled", "rework"), "working", _HANDLERS),
+    lifecycle.step(WORK_DONE, "服务完成，待回访", "working", "callback"),
+    lifecycle.step(WORK_CANCELLED, "派工撤销", "working", "scheduled"),
+    lifecycle.step(CLOSE, "回访后完成", "callback", "closed", _HANDLERS),
+    lifecycle.step(REOPEN, "回访不满意，返工", "callback", "rework", _HANDLERS),
+    lifecycle.step(UNREACHED, "回访未接通", "callback", None, _HANDLERS),
+    lifecycle.step(CANCEL, "取消服务", ("unscheduled", "unconfirmed", "scheduled", "callback", "rework"), "cancelled",
+                   _HANDLERS),
+], open_states=OPEN, error=ServiceError)
+
+
+def _change(actor, order, expected_version, action, **kwargs):
+    return MACHINE.transition(actor, order, expected_version, action, **kwargs)
 
 
 def _utc(moment):
@@ -248,7 +236,7 @@ def agree_time(actor, order, expected_version, agreed_at):
         raise ServiceError("约定时间不能早于现在", "agreed_at")
     state = _schedule_state(agreed_at, order.needs_confirmation)
     with database.atomic():
-        return _change(actor, order, expected_version, ("unscheduled", "unconfirmed", "scheduled"), "约定时间", state,
+        return _change(actor, order, expected_version, AGREE, to=state,
                        note=f"{clock.to_local(agreed_at, _tz()):%m-%d %H:%M}", agreed_at=_utc(agreed_at),
                        confirmed_at=None, customer_told_at=None)
 
@@ -264,7 +252,7 @@ def confirm_time(actor, order, expected_version, confirmed_at, customer_told_at)
     if order.agreed_at is None:
         raise ServiceError("请先与客户约定时间")
     with database.atomic():
-        return _change(actor, order, expected_version, ("unconfirmed",), "确认时间", "scheduled",
+        return _change(actor, order, expected_version, CONFIRM,
                        note=f"业务块确认 {clock.to_local(confirmed_at, _tz()):%m-%d %H:%M}，"
                             f"{clock.to_local(customer_told_at, _tz()):%m-%d %H:%M} 已告知客户",
                        confirmed_at=_utc(confirmed_at), customer_told_at=_utc(customer_told_at))
@@ -281,46 +269,34 @@ def dispatch(actor, order, expected_version, instructions=""):
     with database.atomic():
         work = workorders.dispatch(actor, order, "service", order.item.unit, instructions, due, zone_id=order.zone_id,
                                    location=order.household.code, title=f"个性化服务 {order.item.name}")
-        return _change(actor, order, expected_version, ("scheduled", "rework"), "派工", "working",
+        return _change(actor, order, expected_version, DISPATCH,
                        note=f"{work.number} → {order.item.unit.name}", work_order_id=work.id)
 
 
-def _on_work_order(actor, work, action, note, photo_ids):
+def _on_work_order(change):
     """The unit's work comes back to its service order: accepted → 待回访; cancelled → 待派工 again."""
+    work, actor = change.record, change.actor
     order = ServiceOrder.get_or_none(ServiceOrder.id == work.source_id)
     if order is None or order.work_order_id != work.id or order.state != "working":
         return
-    if action == "验收通过":
-        _change(actor, order, order.version, ("working",), "服务完成，待回访", "callback", note=f"{work.number} 已验收")
-    elif action == "撤销派工":
-        _change(actor, order, order.version, ("working",), "派工撤销", "scheduled", note=note, work_order_id=None)
+    if change.action == workorders.APPROVE:
+        _change(actor, order, order.version, WORK_DONE, as_system=True, note=f"{work.number} 已验收")
+    elif change.action == workorders.CANCEL:
+        _change(actor, order, order.version, WORK_CANCELLED, as_system=True, note=change.note, work_order_id=None)
     else:
-        events.record(actor, order, f"派工单{action}", note=note,
-                      **({"photo_ids": list(photo_ids)} if photo_ids else {}))
+        events.record(actor, order, f"派工单{change.label}", note=change.note,
+                      **({"photo_ids": list(change.photo_ids)} if change.photo_ids else {}))
 
 
 workorders.on_change("service", _on_work_order)
 
 
 def call_back(actor, order, expected_version, method, result, words=""):
-    """质量回访: 满意 / 基本满意 complete the order; 不满意 (with what was wrong) sends it back for the
-    work to be put right — dispatched again until the customer is satisfied."""
-    if method not in CALLBACK_METHODS:
-        raise ServiceError("请选择回访方式", "method")
-    if result not in RESULTS:
-        raise ServiceError("请选择回访结果", "result")
-    words = _text(words, 500, "客户的意见", "words", required=result == "不满意")
-    now = clock.utcnow()
-    with database.atomic():
-        if order.state != "callback":
-            raise ServiceError(f"服务单当前为“{order.state_label}”，不能回访")
-        CallBack.create(order=order, at=now, by=actor, method=method, result=result, words=words)
-        note = f"{method}回访：{result}" + (f"。客户说：{words}" if words else "")
-        if result == "不满意":
-            return _change(actor, order, expected_version, ("callback",), "回访不满意，返工", "rework", note=note,
-                           result=result, rework_count=ServiceOrder.rework_count + 1)
-        return _change(actor, order, expected_version, ("callback",), "回访后完成", "closed", note=note,
-                       result=result, closed_at=now)
+    """质量回访 (callbacks.py): 满意 / 基本满意 complete the order; 不满意 (with what was wrong) sends it
+    back for the work to be put right — dispatched again until the customer is satisfied; 未接通 is counted."""
+    return callbacks.record(actor, MACHINE, order, expected_version, method, result, words, error=ServiceError, fields={
+        callbacks.CLOSE: dict(result=result, closed_at=clock.utcnow()),
+        callbacks.REOPEN: dict(result=result, rework_count=ServiceOrder.rework_count + 1)})
 
 
 def cancel(actor, order, expected_version, reason):
@@ -329,8 +305,7 @@ def cancel(actor, order, expected_version, reason):
     if order.state == "working":
         raise ServiceError("派工单还在处理中，请先撤销派工")
     with database.atomic():
-        return _change(actor, order, expected_version, ("unscheduled", "unconfirmed", "scheduled", "callback",
-                                                        "rework"), "取消服务", "cancelled", note=reason,
+        return _change(actor, order, expected_version, CANCEL, note=reason,
                        cancel_reason=reason, closed_at=clock.utcnow())
 
 
@@ -338,8 +313,9 @@ def _unhappy_with_services(zone_ids, since):
     """The households that said 不满意 on a service's call-back since `since`, each with the last time
     it did as `unhappy_at`."""
     return customers.with_households(
-        ServiceOrder.select(ServiceOrder.household, peewee.fn.MAX(CallBack.at).alias("unhappy_at")).join(CallBack)
-        .where(ServiceOrder.zone.in_(zone_ids) & (CallBack.result == "不满意") & (CallBack.at >= since))
+        ServiceOrder.select(ServiceOrder.household, peewee.fn.MAX(CallBack.at).alias("unhappy_at"))
+        .join(CallBack, on=CallBack.of(ServiceOrder))
+        .where(ServiceOrder.zone.in_(zone_ids) & (CallBack.result == callbacks.UNHAPPY) & (CallBack.at >= since))
         .group_by(ServiceOrder.household))
 
 

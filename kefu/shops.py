@@ -20,14 +20,12 @@ from . import rectification
 from . import uploads
 from .db import BaseModel
 from .db import RuleError
-from .db import StaleRecord
-from .db import checked_text
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import database
-from .estate import Estate
 from .estate import Place
 from .estate import Zone
+from .estate import current_tz as _tz
 from .users import User
 
 STATES = ["营业", "装修中", "空置", "停业"]
@@ -63,6 +61,9 @@ class ShopError(RuleError):
     pass
 
 
+_text = ShopError.checked
+
+
 class Shop(VoidableMixin, VersionedMixin, BaseModel):
     name = peewee.CharField(max_length=60)
     unit_no = peewee.CharField(max_length=20)
@@ -75,7 +76,8 @@ class Shop(VoidableMixin, VersionedMixin, BaseModel):
     zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
     place = peewee.ForeignKeyField(Place, null=True, backref="+", on_delete="RESTRICT")
     note = peewee.TextField(default="")
-    checkpoint_id = peewee.IntegerField(null=True)
+    checkpoint = peewee.ForeignKeyField(patrols.Checkpoint, null=True, backref="+", on_delete="RESTRICT",
+                                        column_name="checkpoint_id")
     created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
     created_at = peewee.DateTimeField()
 
@@ -189,7 +191,8 @@ class ShopNotice(rectification.NoticeMixin, BaseModel):
     after its deadline."""
 
     shop = peewee.ForeignKeyField(Shop, backref="notices", on_delete="RESTRICT")
-    finding_id = peewee.IntegerField(null=True)
+    finding = peewee.ForeignKeyField(patrols.Finding, null=True, backref="+", on_delete="RESTRICT",
+                                     column_name="finding_id")
     problem = peewee.TextField()
     consequence = peewee.TextField(default=NOTICE_CONSEQUENCE)
     recheck_at = peewee.DateTimeField(null=True)
@@ -199,7 +202,8 @@ class ShopNotice(rectification.NoticeMixin, BaseModel):
     class Meta:
         indexes = ((("year", "serial"), True), (("shop", "issued_at"), False))
 
-    def state(self, today=None):
+    def status(self, today=None):
+        """The notice as its list shows it: the stored state, with 逾期 for a served one past its deadline."""
         if self.voided_at is not None:
             return "voided"
         if not self.is_served:
@@ -210,18 +214,12 @@ class ShopNotice(rectification.NoticeMixin, BaseModel):
 
     @property
     def state_label(self):
-        return NOTICE_STATES[self.state()]
+        return NOTICE_STATES[self.status()]
 
 
 MODELS = [Shop, ShopVersion, Operator, Licence, Urging, Communication, Inspection, InspectionShop, ShopNotice]
 
 
-def _tz():
-    return Estate.current().tz
-
-
-def _text(value, limit, label, field, required=False):
-    return checked_text(value, limit, label, field, required, error=ShopError)
 
 
 def check_credit_code(code):
@@ -536,8 +534,9 @@ def issue_notice(actor, shop, demand, deadline, clauses="", finding=None, proble
         if finding is not None:
             if finding.checkpoint_id != shop.checkpoint_id:
                 raise ShopError("这个问题不是该商铺的")
-            if finding.state != "open":
-                raise ShopError(f"该问题当前为“{finding.state_label}”，不能再开通知书")
+            refused = patrols.hand_off_refusal(actor, finding, "shopnotice")
+            if refused:
+                raise ShopError(refused)
             problem = problem or f"{finding.item_text}不合格" + (f"，{finding.note}" if finding.note else "")
         problem = _text(problem, 1000, "存在的问题", "problem", required=True)
         demand = _text(demand, 1000, "整改要求", "demand", required=True)
@@ -548,8 +547,8 @@ def issue_notice(actor, shop, demand, deadline, clauses="", finding=None, proble
                                    problem=problem, year=year, serial=serial, clauses=clauses, demand=demand,
                                    deadline=deadline, issued_by=actor, issued_at=issued_at)
         if finding is not None:
-            patrols.to_notice(actor, finding, finding.version if expected_version is None else expected_version,
-                              notice.number)
+            patrols.hand_off(actor, finding, finding.version if expected_version is None else expected_version,
+                             notice, note=notice.number)
         events.record(actor, notice, "开具整改通知书", note=f"{notice.number}：{problem}；{demand}（期限 {deadline:%m-%d}）")
         events.record(actor, shop, "开具整改通知书", note=f"{notice.number}：{problem}")
         idempotency.remember(token, notice)
@@ -560,10 +559,13 @@ def finding_of(notice):
     return patrols.Finding.get_or_none(patrols.Finding.id == notice.finding_id) if notice.finding_id else None
 
 
+MACHINE = rectification.machine(ShopNotice, ShopError, rechecked=True)
+
+
 def serve_notice(actor, notice, served_to="", refused=False, witness="", at=None):
     """送达 to the operator (签收, or 拒签 before a witness)."""
     with database.atomic():
-        who = rectification.serve(actor, notice, served_to, refused, witness, at, ShopError)
+        who = rectification.serve(MACHINE, actor, notice, served_to, refused, witness, at)
         events.record(actor, notice.shop, "送达整改通知书", note=f"{notice.number}，{who}")
     return ShopNotice.get_by_id(notice.id)
 
@@ -572,10 +574,10 @@ def recheck_notice(actor, notice, complied, note, at=None):
     """复查: 整改到位 closes the patrol finding; not done puts it back to 待处理 for the next step
     (another notice, a work order, a report to the authorities)."""
     note = _text(note, 500, "复查情况", "note", required=True)
-    if notice.voided_at is not None or not notice.is_served:
-        raise ShopError("整改通知书送达后才能复查")
     if notice.recheck_at is not None:
         raise ShopError("该通知书已复查")
+    if notice.voided_at is not None or not notice.is_served:
+        raise ShopError("整改通知书送达后才能复查")
     now = clock.utcnow()
     at = clock.to_utc_naive(clock.aware(at)) if at is not None else now
     if at > now:
@@ -584,14 +586,14 @@ def recheck_notice(actor, notice, complied, note, at=None):
         raise ShopError("复查时间不能早于通知书送达时间", "at")
     result = "已整改" if complied else "未整改"
     with database.atomic():
-        if ShopNotice.update(recheck_at=at, recheck_complied=bool(complied), recheck_note=note).where(
-                (ShopNotice.id == notice.id) & ShopNotice.recheck_at.is_null()).execute() != 1:
-            raise StaleRecord()
-        events.record(actor, notice, f"复查：{result}", note=note)
+        MACHINE.transition(actor, notice, notice.version, rectification.RECHECK,
+                           to="complied" if complied else "not_complied", label=f"复查：{result}", note=note,
+                           recheck_at=at, recheck_complied=bool(complied), recheck_note=note)
         events.record(actor, notice.shop, f"复查：{result}", note=f"{notice.number}，{note}")
-        finding = finding_of(notice)
-        if finding is not None:
-            patrols.notice_settled(actor, finding, f"复查：{result}", complied, f"{notice.number}，{note}")
+        if complied:
+            patrols.settle(actor, notice, f"复查：{result}", True, note=f"{notice.number}，{note}")
+        else:
+            patrols.give_back(actor, notice, f"复查：{result}", note=f"{notice.number}，{note}")
     return ShopNotice.get_by_id(notice.id)
 
 
@@ -599,11 +601,9 @@ def void_notice(actor, notice, reason):
     """作废 an unserved notice issued in error; its number is not given out again and its finding
     goes back to 待处理."""
     with database.atomic():
-        rectification.void(actor, notice, reason, ShopError)
+        rectification.void(MACHINE, actor, notice, reason)
         events.record(actor, notice.shop, "作废整改通知书", note=f"{notice.number}：{reason.strip()}")
-        finding = finding_of(notice)
-        if finding is not None:
-            patrols.notice_settled(actor, finding, "整改通知书作废", False, f"{notice.number} 作废")
+        patrols.give_back(actor, notice, "整改通知书作废", note=f"{notice.number} 作废")
 
 
 def notices_to_recheck(zone_ids):

@@ -13,16 +13,15 @@ import peewee
 from dateutil.relativedelta import relativedelta
 
 from . import clock
-from . import events
+from . import lifecycle
 from .customers import Need
 from .customers import Visit
 from .db import BaseModel
 from .db import RuleError
-from .db import StaleRecord
 from .db import VersionedMixin
 from .db import checked_text
 from .db import database
-from .estate import Estate
+from .estate import current_tz as _tz
 from .evaluations import measure
 from .patrols import Finding
 from .patrols import zone_ids_of
@@ -40,9 +39,6 @@ STATES = {"draft": "草稿", "submitted": "已提交", "signed": "已签阅"}
 class SummaryError(RuleError):
     pass
 
-
-def _tz():
-    return Estate.current().tz
 
 
 class MonthlySummary(VersionedMixin, BaseModel):
@@ -75,6 +71,15 @@ class MonthlySummary(VersionedMixin, BaseModel):
 
 MODELS = [MonthlySummary]
 
+# What the assistant and the supervisor do with a month's summary.
+SAVE, SUBMIT, SIGN, SEND_BACK = "save", "submit", "sign", "send_back"
+MACHINE = lifecycle.Machine(MonthlySummary, "月度总结", STATES, [
+    lifecycle.step(SAVE, "保存月度总结", ("draft", "submitted"), None, ("assistant",)),
+    lifecycle.step(SUBMIT, "提交月度总结", ("draft", "submitted"), "submitted", ("assistant",)),
+    lifecycle.step(SIGN, "签阅月度总结", "submitted", "signed", ("supervisor",)),
+    lifecycle.step(SEND_BACK, "退回修改", "submitted", "draft", ("supervisor",)),
+], open_states=("draft", "submitted"), error=SummaryError)
+
 
 def figures(user, month):
     """The month's figures of `user`, each a count of the records."""
@@ -88,7 +93,7 @@ def figures(user, month):
                           & (Ticket.created_at < end)).objects())
     places = Counter(t.location for t in tickets)
     findings = list(Finding.select(Finding, Unit.name.alias("unit_name"))
-                    .join(WorkOrder, peewee.JOIN.LEFT_OUTER, on=(Finding.work_order_id == WorkOrder.id))
+                    .join(WorkOrder, peewee.JOIN.LEFT_OUTER, on=((Finding.handed_to == "workorder") & (Finding.handed_id == WorkOrder.id)))
                     .join(Unit, peewee.JOIN.LEFT_OUTER, on=(WorkOrder.unit == Unit.id))
                     .where(Finding.zone.in_(zones) & (Finding.created_at >= start) & (Finding.created_at < end))
                     .objects())
@@ -163,16 +168,9 @@ def save(actor, summary, expected_version, text, solutions, cases, submit=False)
         if analysis and ticket_id in allowed:
             notes[str(ticket_id)] = analysis
     with database.atomic():
-        updated = (MonthlySummary.update(summary=text, solutions=solutions, cases=json.dumps(notes, ensure_ascii=False),
-                                         state="submitted" if submit else summary.state,
-                                         version=MonthlySummary.version + 1)
-                   .where((MonthlySummary.id == summary.id) & (MonthlySummary.version == expected_version)
-                          & (MonthlySummary.state != "signed")).execute())
-        if updated != 1:
-            raise StaleRecord()
-        events.record(actor, summary, "提交月度总结" if submit else "保存月度总结",
-                      note=f"{summary.month:%Y年%m月}，案例分析 {len(notes)} 篇")
-    return MonthlySummary.get_by_id(summary.id)
+        return MACHINE.transition(actor, summary, expected_version, SUBMIT if submit else SAVE,
+                                  note=f"{summary.month:%Y年%m月}，案例分析 {len(notes)} 篇", summary=text,
+                                  solutions=solutions, cases=json.dumps(notes, ensure_ascii=False))
 
 
 def sign(actor, summary, expected_version, comment):
@@ -182,14 +180,15 @@ def sign(actor, summary, expected_version, comment):
     comment = checked_text(comment, 2000, "主管评语", "comment", required=True, error=SummaryError)
     frozen = json.dumps(figures(summary.user, summary.month), ensure_ascii=False)
     with database.atomic():
-        updated = (MonthlySummary.update(state="signed", comment=comment, frozen=frozen, signed_by=actor,
-                                         signed_at=clock.utcnow(), version=MonthlySummary.version + 1)
-                   .where((MonthlySummary.id == summary.id) & (MonthlySummary.version == expected_version)
-                          & (MonthlySummary.state == "submitted")).execute())
-        if updated != 1:
-            raise StaleRecord()
-        events.record(actor, summary, "签阅月度总结", note=comment)
-    return MonthlySummary.get_by_id(summary.id)
+        return MACHINE.transition(actor, summary, expected_version, SIGN, note=comment, comment=comment,
+                                  frozen=frozen, signed_by=actor, signed_at=clock.utcnow())
+
+
+def send_back(actor, summary, expected_version, note):
+    """The supervisor sends a submitted summary back to its assistant, saying what to change."""
+    note = checked_text(note, 1000, "退回意见", "comment", required=True, error=SummaryError)
+    with database.atomic():
+        return MACHINE.transition(actor, summary, expected_version, SEND_BACK, note=note, comment=note)
 
 
 def figures_of(summary):

@@ -15,9 +15,11 @@ import peewee
 from playhouse.sqlite_ext import FTS5Model
 from playhouse.sqlite_ext import SearchField
 
+from . import callbacks
 from . import clock
 from . import events
 from . import idempotency
+from . import lifecycle
 from . import notices
 from . import scheduler
 from . import sequences
@@ -31,6 +33,8 @@ from .db import is_sqlite
 from .db import rows
 from .db import RuleError
 from .db import StaleRecord
+from .db import VersionedMixin
+from .db import VoidableMixin
 from .db import database
 from .estate import Building
 from .estate import Estate
@@ -48,9 +52,9 @@ CATEGORY_UNIT = {"工程维修": "engineering", "保洁": "cleaning", "绿化": 
                  "综合服务": "general", "装修": "engineering"}
 RESPONSE_METHODS = ["电话", "上门", "现场"]
 PAUSE_REASONS = ["等待客户", "等待配件", "等待第三方"]
-FOLLOWUP_METHODS = ["电话", "上门"]
-SATISFACTION = ["满意", "基本满意", "不满意"]
-UNREACHABLE = "未接通"
+FOLLOWUP_METHODS = callbacks.METHODS
+SATISFACTION = callbacks.ANSWERS
+UNREACHABLE = callbacks.UNREACHED_RESULT
 UNREACHABLE_TRIES = 3
 FOLLOWUP_WITHIN = datetime.timedelta(hours=24)
 
@@ -78,7 +82,7 @@ class TicketError(RuleError):
     pass
 
 
-class Tier(BaseModel):
+class Tier(VoidableMixin, VersionedMixin, BaseModel):
     """诉求等级: the graded handling of 附件一, editable by the administrator."""
 
     name = peewee.CharField(max_length=20, unique=True)
@@ -86,9 +90,6 @@ class Tier(BaseModel):
     resolution_minutes = peewee.IntegerField()
     notify_supervisor = peewee.BooleanField(default=False)
     sort = peewee.IntegerField(default=0)
-    voided_at = peewee.DateTimeField(null=True)
-    void_reason = peewee.TextField(default="")
-    version = peewee.IntegerField(default=1)
 
     @classmethod
     def live(cls):
@@ -99,7 +100,7 @@ class Tier(BaseModel):
         return f"{minutes // 60} 小时" if minutes % 60 == 0 else f"{minutes} 分钟"
 
 
-class Ticket(BaseModel):
+class Ticket(VoidableMixin, VersionedMixin, BaseModel):
     number = peewee.CharField(unique=True, max_length=20)
     channel = peewee.CharField(max_length=10)
     category = peewee.CharField(max_length=10)
@@ -138,9 +139,6 @@ class Ticket(BaseModel):
     case_cause = peewee.TextField(default="")
     case_handling = peewee.TextField(default="")
     case_prevention = peewee.TextField(default="")
-    voided_at = peewee.DateTimeField(null=True)
-    void_reason = peewee.TextField(default="")
-    version = peewee.IntegerField(default=1)
 
     class Meta:
         indexes = (
@@ -159,10 +157,6 @@ class Ticket(BaseModel):
     @property
     def is_open(self):
         return self.state in OPEN and self.voided_at is None
-
-    @classmethod
-    def live(cls):
-        return cls.select().where(cls.voided_at.is_null())
 
     def response_late(self, now=None):
         now = now or clock.utcnow()
@@ -200,21 +194,6 @@ for _fields in (("zone", "state", "created_at"), ("state", "resolution_due"), ("
                                   name="ticket_live_" + "_".join(_fields)))
 
 
-class FollowUp(BaseModel):
-    """回访: the call or visit after the work, and what the customer said."""
-
-    ticket = peewee.ForeignKeyField(Ticket, backref="followups", on_delete="RESTRICT")
-    at = peewee.DateTimeField()
-    by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
-    method = peewee.CharField(max_length=10)
-    result = peewee.CharField(max_length=10)
-    words = peewee.TextField(default="")
-
-    class Meta:
-        # (result, at): the 不满意 of the last weeks (the visit planner) without every return visit ever made.
-        indexes = ((("ticket", "at"), False), (("result", "at"), False))
-
-
 class TicketText(FTS5Model):
     """Full-text index of a ticket's words (trigram: matches any Chinese substring of 3+ characters)."""
 
@@ -239,7 +218,7 @@ class TicketWords(BaseModel):
 
 TicketText._meta.sqlite_only = True
 
-MODELS = [Tier, Ticket, FollowUp, TicketText, TicketWords]
+MODELS = [Tier, Ticket, TicketText, TicketWords]
 
 
 def _words():
@@ -367,12 +346,7 @@ def with_people(query):
 
 def followups_of(ticket):
     """A ticket's return visits, oldest first, each with `by_name`."""
-    return _FOLLOWUPS(ticket.id)
-
-
-_FOLLOWUPS = Prepared(FollowUp, lambda ticket_id: FollowUp.select(FollowUp, User.display_name.alias("by_name"))
-                      .join(User, on=(FollowUp.by == User.id)).where(FollowUp.ticket == ticket_id)
-                      .order_by(FollowUp.at), -1)
+    return callbacks.of_record(ticket)
 
 
 def with_people_by_id(ticket_id):
@@ -385,33 +359,38 @@ _WITH_PEOPLE = Prepared(Ticket, lambda ticket_id: with_people(Ticket.select()).w
 
 # Changing a ticket
 
-def _change(actor, ticket, expected_version, allowed, action, to_state=None, note="", photo_ids=(), **fields):
-    """Apply one change if the ticket is in an allowed state at the version the user saw.
+# The typed names of a ticket's steps.
+RESPOND, RESOLVE, DISPATCH, ORDERS_DONE, PAUSE, RESUME = "respond", "resolve", "dispatch", "orders_done", "pause", "resume"
+ESCALATE, ESCALATE_MANAGER, AUTO_ESCALATE, INSTRUCT, REASSIGN, TAKE_OVER = (
+    "escalate", "escalate_manager", "auto_escalate", "instruct", "reassign", "take_over")
+UNREACHED, REOPEN, CLOSE = callbacks.UNREACHED, callbacks.REOPEN, callbacks.CLOSE
+SUPERVISOR_CLOSE, MARK_CASE, VOID = "supervisor_close", "mark_case", "void"
+_HANDLERS = ("assistant", "supervisor")
 
-    The state and version are checked in the UPDATE itself, so of two people acting at once
-    exactly one wins and the other gets StaleRecord ("已被他人更新，请刷新").
-    """
-    if ticket.voided_at is not None:
-        raise TicketError("该诉求已作废")
-    if ticket.state not in allowed:
-        raise TicketError(f"诉求当前为“{ticket.state_label}”，不能{action}")
-    values = {Ticket.version: Ticket.version + 1}
-    if to_state:
-        values[Ticket.state] = to_state
-    for name, value in fields.items():
-        values[getattr(Ticket, name)] = value
-    updated = (Ticket.update(values)
-               .where((Ticket.id == ticket.id) & (Ticket.version == expected_version)
-                      & Ticket.state.in_(allowed) & Ticket.voided_at.is_null())
-               .execute())
-    if updated != 1:
-        raise StaleRecord()
-    from_label = ticket.state_label
-    ticket = Ticket.get_by_id(ticket.id)
-    extra = {"photo_ids": list(photo_ids)} if photo_ids else {}
-    events.record(actor, ticket, action, from_state=from_label if to_state else "",
-                  to_state=ticket.state_label if to_state else "", note=note, **extra)
-    return ticket
+MACHINE = lifecycle.Machine(Ticket, "诉求", STATES, [
+    lifecycle.step(RESPOND, "响应", ("received", "in_progress", "paused"), ("responded", None), _HANDLERS),
+    lifecycle.step(DISPATCH, "派工", WORKING, "in_progress", _HANDLERS),
+    lifecycle.step(RESOLVE, "现场处理完成", WORKING, "resolved", _HANDLERS),
+    lifecycle.step(PAUSE, "暂停", WORKING, "paused", _HANDLERS),
+    lifecycle.step(RESUME, "恢复处理", "paused", WORKING, _HANDLERS),
+    lifecycle.step(ORDERS_DONE, "处理完成", "in_progress", "resolved"),
+    lifecycle.step(UNREACHED, "回访未接通", "resolved", None, _HANDLERS),
+    lifecycle.step(CLOSE, "回访后关闭", "resolved", "closed", _HANDLERS),
+    lifecycle.step(REOPEN, "回访不满意，重新处理", "resolved", "in_progress", _HANDLERS),
+    lifecycle.step(SUPERVISOR_CLOSE, "主管关闭", "resolved", "closed", ("supervisor",)),
+    lifecycle.step(ESCALATE, "上报主管", OPEN, None, _HANDLERS),
+    lifecycle.step(ESCALATE_MANAGER, "上报经理", OPEN, None, ("supervisor",)),
+    lifecycle.step(AUTO_ESCALATE, "超时自动上报主管", WORKING, None),
+    lifecycle.step(INSTRUCT, "主管批示", OPEN, None, ("supervisor",)),
+    lifecycle.step(REASSIGN, "转派", OPEN, None, ("supervisor",)),
+    lifecycle.step(TAKE_OVER, "主管接手", OPEN, None, ("supervisor",)),
+    lifecycle.step(MARK_CASE, "标记为案例", tuple(STATES), None, _HANDLERS),
+    lifecycle.step(VOID, "作废", OPEN, None, ("supervisor",)),
+], open_states=OPEN, error=TicketError)
+
+
+def _change(actor, ticket, expected_version, action, **kwargs):
+    return MACHINE.transition(actor, ticket, expected_version, action, **kwargs)
 
 
 def locate(household=None, place=None, zone=None):
@@ -494,7 +473,7 @@ def respond(actor, ticket, expected_version, method, note):
     # Work may already be under way (dispatched or paused before the call); the response
     # clock runs until the contact is recorded either way.
     to_state = "responded" if ticket.state == "received" else None
-    return _change(actor, ticket, expected_version, ("received", "in_progress", "paused"), "响应", to_state,
+    return _change(actor, ticket, expected_version, RESPOND, to=to_state,
                    note=f"{method}联系客户{late}：{(note or '').strip()}".rstrip("："),
                    responded_at=now, response_method=method)
 
@@ -511,8 +490,8 @@ def resolve_on_the_spot(actor, ticket, expected_version, note, photos=()):
     if ticket.responded_at is None:
         fields.update(responded_at=now, response_method="现场")
     with database.atomic():
-        ticket = _change(actor, ticket, expected_version, WORKING, "现场处理完成", "resolved", note=note,
-                         photo_ids=[p.id for p in photos], **fields)
+        ticket = _change(actor, ticket, expected_version, RESOLVE, note=note, photo_ids=[p.id for p in photos],
+                         **fields)
         uploads.attach(list(photos), ticket)
     return ticket
 
@@ -520,8 +499,7 @@ def resolve_on_the_spot(actor, ticket, expected_version, note, photos=()):
 def dispatch(actor, ticket, expected_version, unit, instructions, deadline):
     """Send a work order to a business unit; the ticket is in progress until every order is accepted."""
     with database.atomic():
-        ticket = _change(actor, ticket, expected_version, WORKING, "派工", "in_progress",
-                         note=f"派给 {unit.name if unit else '—'}")
+        ticket = _change(actor, ticket, expected_version, DISPATCH, note=f"派给 {unit.name if unit else '—'}")
         order = workorders.dispatch(actor, ticket, "ticket", unit, instructions, deadline, zone_id=ticket.zone_id,
                                     location=ticket.location, title=f"{ticket.category} · {ticket.description[:40]}")
     return ticket, order
@@ -532,32 +510,30 @@ def _open_orders(ticket):
         workorders.WorkOrder.state.in_(workorders.OPEN_STATES)).exists()
 
 
-def _on_work_order(actor, order, action, note, photo_ids=()):
+def _on_work_order(change):
     """A work order changed: note it on the ticket; when the last one is accepted, resolve the ticket."""
+    order, actor = change.record, change.actor
     ticket = Ticket.get_by_id(order.source_id)
-    if action == "派工":
-        return
-    events.record(actor, ticket, f"派工单{action}", note=f"{order.number} {order.unit.name}"
-                  + (f"：{note}" if note else ""), **({"photo_ids": list(photo_ids)} if photo_ids else {}))
-    if action in ("验收通过", "撤销派工") and ticket.state in ("in_progress", "paused") and not _open_orders(ticket):
+    events.record(actor, ticket, f"派工单{change.label}", note=f"{order.number} {order.unit.name}"
+                  + (f"：{change.note}" if change.note else ""),
+                  **({"photo_ids": list(change.photo_ids)} if change.photo_ids else {}))
+    if change.action in (workorders.APPROVE, workorders.CANCEL) and ticket.state in ("in_progress", "paused") \
+            and not _open_orders(ticket):
         accepted = workorders.WorkOrder.of_source("ticket", ticket.id).where(
             (workorders.WorkOrder.state == "approved") & (workorders.WorkOrder.approved_at >= (ticket_round_start(ticket))))
         if accepted.exists():
             if ticket.state == "paused":
                 # The work is done: the pause ends here, so the deadline moves on by the time paused.
-                ticket = resume(actor, ticket, ticket.version)
+                ticket = resume(actor, ticket, ticket.version, as_system=True)
             now = clock.utcnow()
             notes = "；".join(f"{o.unit.name}：{o.report_note}" for o in accepted)
-            _change(actor, ticket, ticket.version, ("in_progress",), "处理完成", "resolved",
-                    note="派工单全部验收通过", resolved_at=now, resolution_note=notes,
+            _change(actor, ticket, ticket.version, ORDERS_DONE, as_system=True, note="派工单全部验收通过", resolved_at=now, resolution_note=notes,
                     followup_due=now + FOLLOWUP_WITHIN)
 
 
 def ticket_round_start(ticket):
     """When the current round of work began: intake, or the last 不满意 reopening."""
-    last_reopen = (FollowUp.select(FollowUp.at).where((FollowUp.ticket == ticket) & (FollowUp.result == "不满意"))
-                   .order_by(FollowUp.at.desc()).first())
-    return last_reopen.at if last_reopen else ticket.created_at
+    return callbacks.last_unhappy(ticket) or ticket.created_at
 
 
 workorders.on_change("ticket", _on_work_order)
@@ -567,22 +543,22 @@ def pause(actor, ticket, expected_version, reason, note=""):
     """Stop the resolution clock while waiting on the customer, parts or a third party."""
     if reason not in PAUSE_REASONS:
         raise TicketError("请选择暂停原因", "reason")
-    return _change(actor, ticket, expected_version, WORKING, "暂停", "paused",
+    return _change(actor, ticket, expected_version, PAUSE,
                    note=f"{reason}{('：' + note.strip()) if note and note.strip() else ''}",
                    paused_at=clock.utcnow(), paused_from=ticket.state, pause_reason=reason)
 
 
-def resume(actor, ticket, expected_version):
+def resume(actor, ticket, expected_version, as_system=False):
     """Restart the resolution clock; the deadline moves on by the service time spent paused."""
-    if ticket.state != "paused" or ticket.paused_at is None:
+    if ticket.paused_at is None:
         # e.g. a second tap on 恢复处理: refuse before reading paused_at, which is empty.
-        raise TicketError(f"诉求当前为“{ticket.state_label}”，不能恢复处理")
+        raise TicketError(MACHINE.refusal(ticket, RESUME) or f"诉求当前为“{ticket.state_label}”，不能恢复处理")
     hours, tz = _hours()
     now = clock.utcnow()
     paused_minutes = hours.working_minutes_between(clock.aware(ticket.paused_at), clock.aware(now), tz)
     new_due = due_after(ticket.resolution_due, paused_minutes)
-    return _change(actor, ticket, expected_version, ("paused",), "恢复处理", ticket.paused_from or "in_progress",
-                   note=f"暂停 {int(paused_minutes)} 分钟（服务时间），处理时限顺延至 "
+    return _change(actor, ticket, expected_version, RESUME, to=ticket.paused_from or "in_progress",
+                   as_system=as_system, note=f"暂停 {int(paused_minutes)} 分钟（服务时间），处理时限顺延至 "
                         f"{clock.to_local(new_due, tz):%m-%d %H:%M}",
                    resolution_due=new_due, paused_at=None, paused_from="", pause_reason="")
 
@@ -596,9 +572,8 @@ def escalate(actor, ticket, expected_version, reason, level=1):
         raise TicketError("该诉求已经上报" + ("经理" if ticket.escalation_level == 2 else "主管"))
     if level == 2 and actor.role != "supervisor":
         raise TicketError("上报经理由客服主管进行")
-    to = "经理" if level == 2 else "主管"
     with database.atomic():
-        ticket = _change(actor, ticket, expected_version, OPEN, f"上报{to}", note=reason,
+        ticket = _change(actor, ticket, expected_version, ESCALATE_MANAGER if level == 2 else ESCALATE, note=reason,
                          escalation_level=level, escalated_at=clock.utcnow(), escalation_reason=reason)
         if level == 1:
             notices.tell(User.active_with_role("supervisor").where(User.id != actor.id), ticket,
@@ -615,7 +590,7 @@ def sweep(now=None):
     for ticket in late:
         try:
             with database.atomic():
-                escalated = _change(None, ticket, ticket.version, WORKING, "超时自动上报主管",
+                escalated = _change(None, ticket, ticket.version, AUTO_ESCALATE,
                                     note=f"超过处理时限（{clock.to_local(ticket.resolution_due, Estate.current().tz):%m-%d %H:%M}）",
                                     escalation_level=1, escalated_at=now, escalation_reason="超过处理时限")
                 recipients = list(User.active_with_role("supervisor"))
@@ -633,7 +608,7 @@ def instruct(actor, ticket, expected_version, note):
     note = (note or "").strip()
     if not note:
         raise TicketError("请填写处理意见", "note")
-    ticket = _change(actor, ticket, expected_version, OPEN, "主管批示", note=note)
+    ticket = _change(actor, ticket, expected_version, INSTRUCT, note=note)
     if ticket.assignee is not None and ticket.assignee_id != actor.id:
         notices.tell([ticket.assignee], ticket, f"主管批示 {ticket.number}：{note[:60]}")
     return ticket
@@ -645,9 +620,9 @@ def reassign(actor, ticket, expected_version, assignee, note=""):
         raise TicketError("请选择客户助理", "assignee")
     if assignee.id == ticket.assignee_id:
         raise TicketError(f"该诉求已由 {assignee.display_name} 负责", "assignee")
-    action = "主管接手" if assignee.id == actor.id else "转派"
+    action = TAKE_OVER if assignee.id == actor.id else REASSIGN
     before = ticket.assignee.display_name if ticket.assignee else "无"
-    ticket = _change(actor, ticket, expected_version, OPEN, action,
+    ticket = _change(actor, ticket, expected_version, action,
                      note=f"{before} → {assignee.display_name}" + (f"：{note.strip()}" if note and note.strip() else ""),
                      assignee=assignee)
     if assignee.id != actor.id:
@@ -656,30 +631,14 @@ def reassign(actor, ticket, expected_version, assignee, note=""):
 
 
 def record_followup(actor, ticket, expected_version, method, result, words=""):
-    """回访. 满意/基本满意 close the ticket; 不满意 reopens it for a new round; 未接通 is counted."""
-    if method not in FOLLOWUP_METHODS:
-        raise TicketError("请选择回访方式", "method")
-    if result not in SATISFACTION + [UNREACHABLE]:
-        raise TicketError("请选择回访结果", "result")
-    words = (words or "").strip()
-    if result == "不满意" and not words:
-        raise TicketError("请记录客户不满意的地方，以便重新处理", "words")
+    """回访 (callbacks.py): 满意/基本满意 close the ticket; 不满意 reopens it for a new round, its
+    resolution clock started again; 未接通 is counted."""
     now = clock.utcnow()
-    with database.atomic():
-        if ticket.state != "resolved":
-            raise TicketError(f"诉求当前为“{ticket.state_label}”，不能回访")
-        FollowUp.create(ticket=ticket, at=now, by=actor, method=method, result=result, words=words)
-        note = f"{method}回访：{result}" + (f"。客户说：{words}" if words else "")
-        if result == UNREACHABLE:
-            return _change(actor, ticket, expected_version, ("resolved",), "回访未接通", note=note,
-                           followup_attempts=Ticket.followup_attempts + 1)
-        if result == "不满意":
-            return _change(actor, ticket, expected_version, ("resolved",), "回访不满意，重新处理", "in_progress",
-                           note=note, satisfaction=result, reopen_count=Ticket.reopen_count + 1,
-                           resolved_at=None, followup_due=None,
-                           resolution_due=due_after(now, ticket.tier.resolution_minutes))
-        return _change(actor, ticket, expected_version, ("resolved",), "回访后关闭", "closed", note=note,
-                       satisfaction=result, closed_at=now)
+    return callbacks.record(actor, MACHINE, ticket, expected_version, method, result, words, error=TicketError, fields={
+        callbacks.CLOSE: dict(satisfaction=result, closed_at=now),
+        callbacks.REOPEN: dict(satisfaction=result, reopen_count=Ticket.reopen_count + 1, resolved_at=None,
+                               followup_due=None, resolution_due=due_after(now, ticket.tier.resolution_minutes)),
+        callbacks.UNREACHED: dict(followup_attempts=Ticket.followup_attempts + 1)})
 
 
 def close_by_supervisor(actor, ticket, expected_version, reason):
@@ -691,7 +650,7 @@ def close_by_supervisor(actor, ticket, expected_version, reason):
         raise TicketError("请填写关闭原因", "reason")
     if _open_orders(ticket):
         raise TicketError("还有未完成的派工单，不能关闭")
-    return _change(actor, ticket, expected_version, ("resolved",), "主管关闭", "closed", note=reason,
+    return _change(actor, ticket, expected_version, SUPERVISOR_CLOSE, note=reason,
                    closed_at=clock.utcnow(), close_reason=reason)
 
 
@@ -701,18 +660,9 @@ def mark_case(actor, ticket, expected_version, cause, handling, prevention):
     if not (cause and handling and prevention):
         missing = "cause" if not cause else "handling" if not handling else "prevention"
         raise TicketError("原因、处理、预防三项都要写", missing)
-    if ticket.voided_at is not None:
-        raise TicketError("该诉求已作废")
-    action = "更新案例分析" if ticket.is_case else "标记为案例"
-    updated = (Ticket.update(is_case=True, case_cause=cause, case_handling=handling, case_prevention=prevention,
-                             version=Ticket.version + 1)
-               .where((Ticket.id == ticket.id) & (Ticket.version == expected_version)).execute())
-    if updated != 1:
-        raise StaleRecord()
-    ticket = Ticket.get_by_id(ticket.id)
-    events.record(actor, ticket, action,
-                  note=f"原因：{cause}\n处理：{handling}\n预防：{prevention}")
-    return ticket
+    return _change(actor, ticket, expected_version, MARK_CASE, label="更新案例分析" if ticket.is_case else None,
+                   note=f"原因：{cause}\n处理：{handling}\n预防：{prevention}", is_case=True, case_cause=cause,
+                   case_handling=handling, case_prevention=prevention)
 
 
 def void(actor, ticket, expected_version, reason):
@@ -723,7 +673,7 @@ def void(actor, ticket, expected_version, reason):
     if _open_orders(ticket):
         raise TicketError("还有未完成的派工单，请先撤销")
     with database.atomic():
-        ticket = _change(actor, ticket, expected_version, OPEN, "作废", note=reason,
+        ticket = _change(actor, ticket, expected_version, VOID, note=reason,
                          voided_at=clock.utcnow(), void_reason=reason)
     return ticket
 

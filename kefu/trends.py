@@ -18,16 +18,17 @@ from dateutil.relativedelta import relativedelta
 
 from . import clock
 from . import scheduler
+from .callbacks import ANSWERS
+from .callbacks import CallBack
 from .db import BaseModel
 from .db import database
-from .estate import Estate
+from .estate import current_tz as _tz
 from .patrols import DAILY_KINDS
 from .patrols import Check
 from .patrols import Checkpoint
 from .patrols import coverage_history
 from .patrols import coverage_today
 from .patrols import zone_ids_of
-from .tickets import FollowUp
 from .tickets import Ticket
 from .users import User
 
@@ -40,9 +41,6 @@ MISSED_NAMES = 5
 METRICS = [("response", "时限内响应率"), ("satisfaction", "回访满意率"), ("coverage", "巡查覆盖率"),
            ("reopen", "重开率")]
 
-
-def _tz():
-    return Estate.current().tz
 
 
 class TrendCache(BaseModel):
@@ -96,9 +94,9 @@ def count(today=None):
                            .where((Ticket.assignee == user) & Ticket.voided_at.is_null()
                                   & (Ticket.created_at >= start) & (Ticket.created_at < end)))
             on_time = sum(1 for t in tickets if t.responded_at is not None and t.responded_at <= t.response_due)
-            answers = [a for (a,) in FollowUp.select(FollowUp.result).join(Ticket).where(
-                (Ticket.assignee == user) & (FollowUp.at >= start) & (FollowUp.at < end)
-                & FollowUp.result.in_(("满意", "基本满意", "不满意"))).tuples()]
+            answers = [a for (a,) in CallBack.select(CallBack.result).join(Ticket, on=CallBack.of(Ticket)).where(
+                (Ticket.assignee == user) & (CallBack.at >= start) & (CallBack.at < end)
+                & CallBack.result.in_(ANSWERS)).tuples()]
             series["response"].append(_rate(on_time, len(tickets)))
             series["satisfaction"].append(_rate(sum(1 for a in answers if a != "不满意"), len(answers)))
             series["coverage"].append(coverage(user, first, last))

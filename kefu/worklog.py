@@ -12,7 +12,7 @@ from .db import BaseModel
 from .db import RuleError
 from .db import checked_text
 from .db import database
-from .estate import Estate
+from .estate import current_tz as _tz
 from .events import Event
 from .meetings import attended
 from .patrols import Observation
@@ -37,9 +37,6 @@ NOT_WORK = ("worknote", "user")
 class WorklogError(RuleError):
     pass
 
-
-def _tz():
-    return Estate.current().tz
 
 
 class WorkNote(BaseModel):

@@ -13,14 +13,16 @@ import peewee
 
 from . import clock
 from . import events
+from . import lifecycle
 from . import sequences
 from . import uploads
 from .db import BaseModel
 from .db import Prepared
 from .db import RuleError
-from .db import StaleRecord
+from .db import VersionedMixin
 from .db import database
 from .estate import Estate
+from .estate import Zone
 from .users import Unit
 from .users import User
 
@@ -40,12 +42,12 @@ class WorkOrderError(RuleError):
     pass
 
 
-class WorkOrder(BaseModel):
+class WorkOrder(VersionedMixin, BaseModel):
     number = peewee.CharField(unique=True, max_length=20)
     source_type = peewee.CharField(max_length=20)
     source_id = peewee.IntegerField()
     unit = peewee.ForeignKeyField(Unit, backref="work_orders", on_delete="RESTRICT")
-    zone_id = peewee.IntegerField(null=True, index=True)
+    zone = peewee.ForeignKeyField(Zone, null=True, backref="+", on_delete="RESTRICT", column_name="zone_id")
     location = peewee.CharField(max_length=120, default="")
     title = peewee.CharField(max_length=120, default="")
     instructions = peewee.TextField()
@@ -61,7 +63,6 @@ class WorkOrder(BaseModel):
     rework_count = peewee.IntegerField(default=0)
     cancelled_at = peewee.DateTimeField(null=True)
     cancel_reason = peewee.TextField(default="")
-    version = peewee.IntegerField(default=1)
 
     class Meta:
         indexes = (
@@ -112,42 +113,42 @@ _CARDS_OF_SOURCE = Prepared(WorkOrder, lambda source_type, source_id: WorkOrder.
 
 MODELS = [WorkOrder]
 
+# The typed names of the steps, for the areas that listen.
+ACCEPT, REPORT, APPROVE, REJECT, CANCEL = "accept", "report", "approve", "reject", "cancel"
+
+MACHINE = lifecycle.Machine(WorkOrder, "派工单", STATES, [
+    lifecycle.step(ACCEPT, "接单", "dispatched", "working", roles=("unit",)),
+    lifecycle.step(REPORT, "报完成", ("dispatched", "working", "rework"), "reported",
+                   roles=("unit", "assistant", "supervisor")),
+    lifecycle.step(APPROVE, "验收通过", "reported", "approved", roles=("assistant", "supervisor")),
+    lifecycle.step(REJECT, "验收不通过", "reported", "rework", roles=("assistant", "supervisor")),
+    lifecycle.step(CANCEL, "撤销派工", OPEN_STATES, "cancelled", roles=("assistant", "supervisor")),
+], open_states=OPEN_STATES, error=WorkOrderError)
+
 _listeners = {}
 
 
 def on_change(source_type, listener):
-    """Register `listener(actor, order, action, note, photo_ids)`, called inside the transaction of each change."""
+    """Register `listener(change)` for the orders raised by one kind of record: called inside the
+    transaction of each of their changes, with the order as `change.record`."""
     _listeners[source_type] = listener
 
 
-def _notify(actor, order, action, note="", photo_ids=()):
-    listener = _listeners.get(order.source_type)
+def _route(change):
+    listener = _listeners.get(change.record.source_type)
     if listener is not None:
-        listener(actor, order, action, note, photo_ids)
+        listener(change)
 
 
-def _move(actor, order, expected_version, allowed, to_state, action, note="", photos=(), **fields):
-    """Change state if the order is still in an allowed state at the version the user saw."""
-    if order.state not in allowed:
-        raise WorkOrderError(f"派工单当前为“{order.state_label}”，不能{action}")
-    now = clock.utcnow()
-    values = {WorkOrder.state: to_state, WorkOrder.version: WorkOrder.version + 1}
-    for name, value in fields.items():
-        values[getattr(WorkOrder, name)] = now if value is clock.utcnow else value
+MACHINE.listen(_route)
+
+
+def _move(actor, order, expected_version, action, note="", photos=(), **fields):
+    photos = list(photos)
     with database.atomic():
-        updated = (WorkOrder.update(values)
-                   .where((WorkOrder.id == order.id) & (WorkOrder.version == expected_version)
-                          & WorkOrder.state.in_(allowed))
-                   .execute())
-        if updated != 1:
-            raise StaleRecord()
-        from_state = order.state_label
-        order = WorkOrder.get_by_id(order.id)
-        photo_ids = [p.id for p in photos]
-        uploads.attach(list(photos), order)
-        events.record(actor, order, action, from_state=from_state, to_state=order.state_label, note=note,
-                      **({"photo_ids": photo_ids} if photo_ids else {}))
-        _notify(actor, order, action, note, photo_ids)
+        order = MACHINE.transition(actor, order, expected_version, action, note=note,
+                                   photo_ids=[p.id for p in photos], **fields)
+        uploads.attach(photos, order)
     return order
 
 
@@ -175,43 +176,45 @@ def dispatch(actor, source, source_type, unit, instructions, deadline, zone_id=N
         )
         events.record(actor, order, "派工", to_state=order.state_label,
                       note=f"{unit.name}：{instructions}（时限 {clock.to_local(deadline_utc, Estate.current().tz):%m-%d %H:%M}）")
-        _notify(actor, order, "派工", instructions)
     return order
 
 
 def accept(actor, order, expected_version):
     """The unit takes the order."""
-    return _move(actor, order, expected_version, ("dispatched",), "working", "接单",
-                 accepted_at=clock.utcnow)
+    return _move(actor, order, expected_version, ACCEPT, accepted_at=clock.utcnow())
 
 
 def report_done(actor, order, expected_version, note, on_behalf="", photos=()):
-    """The unit reports the work done with after-photos (or the assistant records it on the unit's behalf)."""
+    """The unit reports the work done with after-photos, or the assistant records it on behalf of the
+    unit's worker who said so (by phone, say), naming them."""
     note = (note or "").strip()
     if not note:
         raise WorkOrderError("请说明完成情况", "note")
     on_behalf = (on_behalf or "").strip()
+    if actor.role != "unit" and not on_behalf:
+        raise WorkOrderError("请写明代哪位业务块人员登记，如 工程部 李师傅", "on_behalf")
+    if actor.role == "unit":
+        on_behalf = ""
     reporter = on_behalf or actor.display_name
     text = note if not on_behalf else f"{note}（{actor.display_name} 代 {on_behalf} 登记）"
-    return _move(actor, order, expected_version, ("dispatched", "working", "rework"), "reported", "报完成",
-                 note=text, photos=photos, reported_at=clock.utcnow, report_note=note, reported_by=reporter)
+    return _move(actor, order, expected_version, REPORT, note=text, photos=photos, reported_at=clock.utcnow(),
+                 report_note=note, reported_by=reporter)
 
 
 def inspect(actor, order, expected_version, passed, reason=""):
     """The assistant checks the result: accept it, or reject it with a reason (rework counted)."""
     if passed:
-        return _move(actor, order, expected_version, ("reported",), "approved", "验收通过",
-                     note=(reason or "").strip(), approved_at=clock.utcnow)
+        return _move(actor, order, expected_version, APPROVE, note=(reason or "").strip(),
+                     approved_at=clock.utcnow())
     reason = (reason or "").strip()
     if not reason:
         raise WorkOrderError("请写明退回原因，业务块才知道要返工什么", "reason")
-    return _move(actor, order, expected_version, ("reported",), "rework", "验收不通过", note=reason,
-                 rework_count=WorkOrder.rework_count + 1)
+    return _move(actor, order, expected_version, REJECT, note=reason, rework_count=WorkOrder.rework_count + 1)
 
 
 def cancel(actor, order, expected_version, reason):
     reason = (reason or "").strip()
     if not reason:
         raise WorkOrderError("请填写撤销原因", "reason")
-    return _move(actor, order, expected_version, OPEN_STATES, "cancelled", "撤销派工", note=reason,
-                 cancelled_at=clock.utcnow, cancel_reason=reason)
+    return _move(actor, order, expected_version, CANCEL, note=reason, cancelled_at=clock.utcnow(),
+                 cancel_reason=reason)

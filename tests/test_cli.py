@@ -7,6 +7,7 @@ import re
 from dateutil.relativedelta import relativedelta
 from stdnum.cn import uscc
 
+from kefu import callbacks
 from kefu import clock
 from kefu import create_app
 from kefu import customers
@@ -85,7 +86,8 @@ def test_demo_estate_has_two_weeks_of_patrols(app):
     assert len(checks) / 20 < patrols.Finding.select().count() < len(checks) / 6
 
     # "noticed": a shop's finding waiting for its 整改通知书 to be re-checked.
-    assert {f.state for f in patrols.Finding.select()} == {"open", "ordered", "done", "fixed", "observed", "noticed"}
+    assert {f.state for f in patrols.Finding.select()} == {"open", "ordered", "done", "fixed", "observed", "noticed",
+                                                           "closed", "recorded"}
     orders = list(WorkOrder.select().where(WorkOrder.source_type == "finding"))
     states = {o.state for o in orders}
     assert {"approved", "reported", "cancelled"} <= states
@@ -251,11 +253,11 @@ def test_demo_estate_has_a_street_of_shops(app):
     finding = shops.finding_of(notice)
     assert finding.item_text == "油烟排放" and finding.state == "noticed"
     assert notice.shop.business_type == "餐饮" and finding.checkpoint_id == notice.shop.checkpoint_id
-    assert notice.state() == "served" and notice.deadline >= today and notice.served_to == notice.shop.operator_name
+    assert notice.status() == "served" and notice.deadline >= today and notice.served_to == notice.shop.operator_name
     assert 1 <= (today - finding.check.day).days <= 5
     assert in_service_hours(notice.issued_at) and notice.issued_at < notice.served_at < clock.utcnow()
     # Another, re-checked as complied, closed its finding.
-    complied = [n for n in shops.ShopNotice.select() if n.state() == "complied"]
+    complied = [n for n in shops.ShopNotice.select() if n.status() == "complied"]
     assert complied and all(shops.finding_of(n).state == "done" for n in complied)
     # Shop and renovation notices share one yearly series, numbered in the order they were issued.
     issued = sorted(list(renovations.RectificationNotice.select()) + list(shops.ShopNotice.select()),
@@ -386,10 +388,10 @@ def test_demo_estate_has_a_month_of_customer_contact(app):
     assert all(WorkOrder.get_by_id(o.work_order_id).state == "working" for o in by_state["working"])
     assert all(WorkOrder.get_by_id(o.work_order_id).state == "approved" for o in by_state["callback"])
     for order in by_state["rework"]:
-        assert [c.result for c in order.callbacks] == ["不满意"] and order.callbacks[0].words
+        assert [c.result for c in callbacks.of_record(order)] == ["不满意"] and callbacks.of_record(order)[0].words
     assert all(o.result in ("满意", "基本满意") and o.closed_at for o in by_state["closed"])
     [reworked] = [o for o in by_state["closed"] if o.rework_count]
-    assert [c.result for c in reworked.callbacks.order_by(services.CallBack.at)] == ["不满意", "满意"]
+    assert [c.result for c in callbacks.of_record(reworked)] == ["不满意", "满意"]
     assert [w.state for w in WorkOrder.of_source("service", reworked.id)] == ["approved", "approved"]
     assert any(o.needs_confirmation and o.confirmed_at for o in by_state["closed"])
     assert all(o.cancel_reason for o in by_state["cancelled"])

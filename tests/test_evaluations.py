@@ -429,7 +429,7 @@ def period(world, traveller):
     at(10, 28, 15)
     t.voided = tickets.record_followup(w.assistant, t.voided, t.voided.version, "电话", "不满意", "没处理好")
     at(10, 28, 16)
-    t.voided = tickets.void(w.assistant, t.voided, t.voided.version, "重复录入")
+    t.voided = tickets.void(w.supervisor, t.voided, t.voided.version, "重复录入")
 
     # Visits: two of 张助理's in the period (one praise), and some that don't count.
     at(10, 20, 19)

@@ -8,6 +8,7 @@ import pytest
 
 from kefu import clock
 from kefu import estate
+from kefu import events
 from kefu import patrols
 from kefu import uploads
 from kefu import workorders
@@ -420,11 +421,17 @@ def test_a_finding_can_be_kept_under_observation_instead(world):
     finding = failed_finding(world)
     finding, observation = patrols.to_observation(world.assistant, finding, finding.version, day(12, 1),
                                                   "等灯具到货")
-    assert finding.state_label == "转需关注" and not finding.is_open
+    # Watching is a hand-off like the others: the finding stays open while the observation does.
+    assert finding.state_label == "需关注中" and finding.is_open
+    assert (finding.handed_to, finding.handed_id) == ("observation", observation.id)
     assert observation.state_label == "关注中" and observation.finding_id == finding.id
     assert observation.checkpoint_id == finding.checkpoint_id and observation.zone_id == world.zone.id
     assert observation.where == "1号楼楼道" and observation.what == "照明正常不合格，3楼灯不亮"  # the name is its where
     assert [o.id for o in patrols.open_observations([world.zone.id])] == [observation.id]
+    patrols.close_observation(world.assistant, observation, observation.version, "灯具到货已换上")
+    finding = fresh(finding)
+    assert finding.state_label == "已了结" and not finding.is_open and finding.resolution == "灯具到货已换上"
+    assert [e.action for e in events.timeline(finding)][-1] == "需关注已关闭"
 
 
 def test_a_finding_turned_into_an_observation_needs_a_follow_up_no_earlier_than_today(world):

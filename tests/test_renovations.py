@@ -537,3 +537,44 @@ def test_the_dossier_holds_each_violation_with_its_photos_notices_and_the_referr
         (violation.id, [photo.id], [notice.number]), (other.id, [], [])]
     assert [n.id for n in dossier["notices"]] == [notice.id]
     assert [(r.id, r.body) for r in dossier["referrals"]] == [(referral.id, "居委会")]
+
+
+# A patrol finding handed on to a violation
+
+def renovation_finding(w):
+    """A started renovation whose daily check failed 施工时间 (its first item): (renovation, finding)."""
+    from test_patrols import all_ok
+    from test_patrols import check
+
+    renovation = started(w)
+    point = Checkpoint.get_by_id(renovation.checkpoint_id)
+    first = point.checklist.live_items()[0].text
+    check(w, point, answers=all_ok(point, **{first: "12:40 仍在电钻"}))
+    return renovation, patrols.Finding.get(patrols.Finding.checkpoint == point)
+
+
+def test_a_finding_recorded_as_a_violation_leaves_pending_and_cannot_be_recorded_twice(world):
+    renovation, finding = renovation_finding(world)
+    violation = violate(world, renovation, finding=finding)
+    finding = fresh(finding)
+    assert finding.state_label == "已记为装修违规"
+    assert (finding.handed_to, finding.handed_id) == ("violation", violation.id)
+    with pytest.raises(RenovationError) as again:
+        violate(world, renovation, finding=finding)
+    assert again.value.message == "问题当前为“已记为装修违规”，不能记为装修违规"
+    assert Violation.select().count() == 1
+    # Nor can it then go to a unit or be kept under watch: it was handed on once.
+    with pytest.raises(patrols.PatrolError):
+        patrols.to_observation(world.assistant, finding, finding.version)
+
+
+def test_a_finding_recorded_as_a_violation_closes_when_the_violation_is_closed(world, traveller):
+    renovation, finding = renovation_finding(world)
+    violation = violate(world, renovation, finding=finding)
+    violation = renovations.dissuade(world.assistant, violation, violation.version, "已停止")
+    assert [f.id for f in patrols.open_findings([world.zone.id])] == [finding.id]  # 已记为装修违规, still open
+    renovations.close_violation(world.assistant, violation, violation.version, "已劝阻，未再犯")
+    finding = fresh(finding)
+    assert finding.state_label == "已了结" and finding.resolution == "已劝阻，未再犯"
+    assert patrols.open_findings([world.zone.id]) == []
+    assert [e.action for e in patrols.events.timeline(finding)][-2:] == ["记为装修违规", "违规结案"]

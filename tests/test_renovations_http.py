@@ -83,6 +83,16 @@ def test_a_case_runs_from_a_patrol_finding_to_an_archived_escalation(world, as_u
                              "clause": "《装修管理服务协议》第五条", "token": "v-1"})
     violation = Violation.get()
     assert made.location == f"/renovations/violations/{violation.id}" and violation.finding_id == int(finding_id)
+    # Handed on once: the finding no longer offers any hand-off, and the violation's form says why.
+    finding_page = text(client.get(finding_url))
+    assert "已记为装修违规" in finding_page and "怎么处理" not in finding_page and "派整改单" not in finding_page
+    again = client.get(f"/patrols/findings/{finding_id}/violation")
+    assert again.status_code == 303 and again.location == finding_url
+    assert "不能记为装修违规" in text(client.get(finding_url))
+    assert client.post(f"/patrols/findings/{finding_id}/violation",
+                       data={"kind": "超时施工", "at": "2026-11-27T09:30", "description": "午休时间电钻施工",
+                             "token": "v-2"}).status_code == 422
+    assert Violation.select().count() == 1
     client.post(f"/renovations/violations/{violation.id}/dissuade", data={"version": "1", "outcome": "已劝停"})
     client.post(f"/renovations/{renovation.id}/notices/new",
                 data={"violations": [str(violation.id)], "demand": "立即停止午休时间施工", "deadline": "2026-11-30"})
@@ -122,6 +132,9 @@ def test_a_case_runs_from_a_patrol_finding_to_an_archived_escalation(world, as_u
         assert response.status_code == 303, (action, text(response)[:300])
     assert Renovation.get_by_id(renovation.id).archived_at is not None
     assert "已归档" in text(client.get("/renovations?q=好家装饰"))  # the archive stays searchable
+    # The violation's end settled the finding it came from: off the board, not 待处理 on the day's record.
+    assert patrols.Finding.get_by_id(int(finding_id)).state_label == "已了结"
+    assert "12:30 仍在电钻施工" not in text(client.get("/patrols"))
 
 
 def test_a_voided_notice_keeps_its_number(world, as_user):

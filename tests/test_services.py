@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 
+from kefu import callbacks
 from kefu import customers
 from kefu import services
 from kefu import workorders
@@ -159,7 +160,7 @@ def test_不满意_sends_the_work_back_until_the_customer_is_satisfied(world, lo
     order = unit_finishes(world, order, "已换新锁芯")
     order = services.call_back(world.assistant, order, order.version, "上门", "满意")
     assert (order.state, order.result, order.closed_at is not None) == ("closed", "满意", True)
-    assert [c.result for c in order.callbacks.order_by(services.CallBack.id)] == ["不满意", "满意"]
+    assert [c.result for c in callbacks.of_record(order)] == ["不满意", "满意"]
     assert WorkOrder.select().count() == 2
 
 

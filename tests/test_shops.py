@@ -511,7 +511,7 @@ def test_a_failed_item_becomes_a_numbered_notice_and_the_finding_waits_for_it(wo
     assert notice.problem == "油烟排放不合格，油烟直排，净化器未开"
     assert notice.clauses == shops.NOTICE_CLAUSES and "经营者承担" in notice.consequence
     assert fresh(finding).state == "noticed" and fresh(finding).is_open
-    assert notice.state() == "unserved"
+    assert notice.status() == "unserved"
     assert "开具整改通知书" in actions(shop) and "开具整改通知书" in actions(finding)
 
 
@@ -536,7 +536,7 @@ def test_a_voided_notice_keeps_its_number_and_frees_the_finding(world):
         shops.void_notice(world.assistant, notice, "  ")
     assert refused.value.field == "reason"
     shops.void_notice(world.assistant, notice, "期限写错")
-    assert fresh(notice).state() == "voided" and fresh(finding).state == "open"
+    assert fresh(notice).status() == "voided" and fresh(finding).state == "open"
     again = notice_for(world, shop, fresh(finding))
     assert again.number == "〔2026〕第0002号"
     shops.serve_notice(world.assistant, again, served_to="王建国")
@@ -601,7 +601,7 @@ def test_serving_needs_a_signer_or_a_witness_and_a_time_after_issue(world, trave
     assert refused.value.field == "at"
     traveller.shift(datetime.timedelta(minutes=20))
     served = shops.serve_notice(world.assistant, notice, refused=True, witness="保安 李四")
-    assert (served.refused, served.witness, served.state()) == (True, "保安 李四", "served")
+    assert (served.refused, served.witness, served.status()) == (True, "保安 李四", "served")
     assert "送达整改通知书" in actions(shop)
     with pytest.raises(ShopError, match="已送达"):
         shops.serve_notice(world.assistant, served, served_to="王建国")
@@ -622,7 +622,7 @@ def test_a_recheck_needs_the_notice_served_and_happens_once(world, traveller):
     assert refused.value.field == "at"
     traveller.move_to(sh(11, 30, 10, 0))
     done = shops.recheck_notice(world.assistant, notice, True, "净化器已开启，油烟正常")
-    assert done.state() == "complied" and fresh(finding).state == "done"
+    assert done.status() == "complied" and fresh(finding).state == "done"
     assert fresh(finding).resolution == f"{notice.number}，净化器已开启，油烟正常"
     with pytest.raises(ShopError, match="已复查"):
         shops.recheck_notice(world.assistant, done, False, "又直排了")
@@ -633,10 +633,10 @@ def test_not_complied_puts_the_finding_back_for_a_second_notice(world, traveller
     finding = fail_patrol(world, shop)
     notice = shops.serve_notice(world.assistant, notice_for(world, shop, finding), served_to="王建国")
     traveller.move_to(sh(12, 1, 10, 0))
-    assert notice.state() == "overdue"
+    assert notice.status() == "overdue"
     assert [n.id for n in shops.notices_to_recheck([world.zone.id])] == [notice.id]
     shops.recheck_notice(world.assistant, notice, False, "仍在直排")
-    assert fresh(finding).state == "open" and fresh(notice).state() == "not_complied"
+    assert fresh(finding).state == "open" and fresh(notice).status() == "not_complied"
     assert shops.notices_to_recheck([world.zone.id]) == []
     second = notice_for(world, shop, fresh(finding), deadline=day(12, 3), demand="限期安装油烟净化器")
     assert second.number == "〔2026〕第0002号" and fresh(finding).state == "noticed"

@@ -17,9 +17,9 @@ from kefu import events
 from kefu import scheduler
 from kefu import tickets
 from kefu import users
+from kefu.callbacks import CallBack
 from kefu.db import StaleRecord
 from kefu.notices import Notice
-from kefu.tickets import FollowUp
 from kefu.tickets import Ticket
 from kefu.tickets import TicketError
 from kefu.tickets import Tier
@@ -385,7 +385,7 @@ def test_a_return_visit_before_the_work_is_done_is_refused(world):
     with pytest.raises(TicketError) as refused:
         tickets.record_followup(world.assistant, ticket, ticket.version, "电话", "满意")
     assert "不能回访" in refused.value.message
-    assert FollowUp.select().count() == 0
+    assert CallBack.select().count() == 0
 
 
 def test_escalating_twice_to_the_supervisor_is_refused(world):
@@ -408,9 +408,9 @@ def test_responding_twice_is_refused(world):
 def test_voiding_needs_a_reason_and_keeps_the_ticket(world):
     ticket = intake(world)
     with pytest.raises(TicketError) as refused:
-        tickets.void(world.assistant, ticket, ticket.version, "  ")
+        tickets.void(world.supervisor, ticket, ticket.version, "  ")
     assert refused.value.field == "reason"
-    ticket = tickets.void(world.assistant, ticket, ticket.version, "重复录入")
+    ticket = tickets.void(world.supervisor, ticket, ticket.version, "重复录入")
     assert ticket.void_reason == "重复录入" and not ticket.is_open
     assert ticket not in tickets.visible_to(world.supervisor)
     assert Ticket.select().count() == 1
@@ -458,7 +458,7 @@ def test_the_sweep_escalates_only_open_tickets_past_their_limit(world, traveller
     already = intake(world, tier=world.urgent, description="已上报过")
     already = tickets.escalate(world.assistant, already, already.version, "先报了")
     voided = intake(world, tier=world.urgent, description="录错了")
-    tickets.void(world.assistant, voided, voided.version, "重复")
+    tickets.void(world.supervisor, voided, voided.version, "重复")
     in_time = intake(world, tier=world.normal)
     traveller.move_to(sh(11, 27, 14, 1))
     assert tickets.sweep(clock.utcnow()) == 1
@@ -507,7 +507,7 @@ def test_a_satisfied_customer_closes_the_ticket(world, traveller, result):
     ticket = tickets.record_followup(world.assistant, ticket, ticket.version, "电话", result, "师傅很专业")
     assert ticket.state_label == "已关闭" and ticket.satisfaction == result
     assert local(ticket.closed_at) == wall(11, 27, 16, 0)
-    visit = FollowUp.get(FollowUp.ticket == ticket)
+    visit = CallBack.get((CallBack.record_type == "ticket") & (CallBack.record_id == ticket.id))
     assert (visit.method, visit.result, visit.words, visit.by) == ("电话", result, "师傅很专业", world.assistant)
     assert ticket.next_due() is None and tickets.outcome(ticket) == f"已关闭 · {result}"
 
@@ -517,7 +517,7 @@ def test_an_unsatisfied_customer_needs_their_words_recorded(world):
     with pytest.raises(TicketError) as refused:
         tickets.record_followup(world.assistant, ticket, ticket.version, "电话", "不满意", " ")
     assert refused.value.field == "words"
-    assert fresh(ticket).state_label == "待回访" and FollowUp.select().count() == 0
+    assert fresh(ticket).state_label == "待回访" and CallBack.select().count() == 0
 
 
 def test_an_unsatisfied_customer_reopens_the_ticket_with_a_new_deadline(world, traveller):
@@ -540,7 +540,7 @@ def test_three_unanswered_calls_then_the_supervisor_closes(world, traveller):
     ticket = tickets.close_by_supervisor(world.supervisor, ticket, ticket.version, "三次回访未接通")
     assert ticket.state_label == "已关闭" and ticket.close_reason == "三次回访未接通"
     assert ticket.satisfaction == ""
-    assert FollowUp.select().where(FollowUp.result == "未接通").count() == 3
+    assert CallBack.select().where(CallBack.result == "未接通").count() == 3
     assert events.timeline(ticket)[-1].actor_name == "刘主管"
 
 

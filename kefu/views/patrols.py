@@ -63,9 +63,12 @@ from .forms import text
 bp = Blueprint("patrols", __name__)
 
 PATROLLERS = ("supervisor", "assistant")
-# More ways on for a finding, by what its checkpoint stands for: {source_type: (label, endpoint)};
+# More ways on for a finding, by what its checkpoint stands for: {source_type: (label, endpoint, step)};
 # the renovation register adds "记为装修违规".
 FINDING_ACTIONS = {}
+# The pages of a finding's own steps.
+FINDING_PAGES = {"order": ("派整改单给业务块", "patrols.finding_order"), "fix": ("当场已解决", "patrols.finding_fix"),
+                 "watch": ("转为需关注", "patrols.finding_watch")}
 # source_type → fn(finding) giving [(label, url)] of the records made from a finding (notices, violations).
 FINDING_LINKS = {}
 # Answers a check page starts with, by what the checkpoint stands for: {source_type: function(checkpoint,
@@ -450,12 +453,29 @@ def finding(finding_id):
     finding = _finding(finding_id)
     order = WorkOrder.cards().where(WorkOrder.id == finding.work_order_id).first() \
         if finding.work_order_id else None
+    pages = dict(FINDING_PAGES)
     extra = FINDING_ACTIONS.get(finding.checkpoint.source_type)
-    return render("patrols/finding.html", finding=finding, order=order, title="巡查问题",
-                  extra_action=(extra[0], url_for(extra[1], finding_id=finding.id)) if extra else None,
-                  links=FINDING_LINKS.get(finding.checkpoint.source_type, lambda finding: [])(finding),
-                  back=url_for("patrols.index"), photos=list(uploads.Photo.of(finding)),
-                  timeline=events.timeline(finding), can_act=current_user.role in PATROLLERS and finding.state == "open")
+    if extra:
+        pages[extra[2]] = extra[:2]
+    # The ways on are the steps the rules allow this user now: none once the finding was handed on.
+    actions = [(pages[s.action][0], url_for(pages[s.action][1], finding_id=finding.id))
+               for s in rules.FINDINGS.allowed(finding, current_user) if s.action in pages]
+    links = FINDING_LINKS.get(finding.checkpoint.source_type, lambda finding: [])(finding)
+    if finding.handed_to == "observation":
+        links = [("需关注", url_for("patrols.observation", observation_id=finding.handed_id)), *links]
+    return render("patrols/finding.html", finding=finding, order=order, title="巡查问题", actions=actions,
+                  links=links, back=url_for("patrols.index"), photos=list(uploads.Photo.of(finding)),
+                  timeline=events.timeline(finding))
+
+
+def handed_elsewhere(finding, record_type):
+    """Opening a hand-off's form for a finding that can't go on to it (handed on already): back to the
+    finding, saying why; None when it can."""
+    refused = rules.hand_off_refusal(current_user, finding, record_type)
+    if refused and request.method == "GET":
+        flash(refused, "error")
+        return redirect(url_for("patrols.finding", finding_id=finding.id), code=303)
+    return None
 
 
 def _finding_action(finding_id):

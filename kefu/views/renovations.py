@@ -182,7 +182,7 @@ def show(renovation_id):
     today = clock.today(estate().tz)
     return render("renovations/show.html", renovation=renovation, title=renovation.household.code,
                   back=url_for("renovations.index"), checkpoint=checkpoint, today=today,
-                  violations=list(renovation.violations.order_by(Violation.at.desc())),
+                  violations=list(renovation.violations.where(Violation.voided_at.is_null()).order_by(Violation.at.desc())),
                   notices=list(renovation.notices.order_by(RectificationNotice.issued_at.desc())),
                   referrals=list(renovation.referrals.order_by(Referral.sent_at.desc())),
                   documents=list(uploads.Photo.of(renovation)), timeline=events.timeline(renovation),
@@ -276,13 +276,14 @@ def violation_from_finding(finding_id):
     renovation = rules.for_checkpoint(finding.checkpoint)
     if renovation is None or renovation.voided_at is not None:
         abort(404)
-    return _violation_form(_renovation(renovation.id), finding)
+    return patrol_views.handed_elsewhere(finding, "violation") or _violation_form(_renovation(renovation.id), finding)
 
 
-patrol_views.FINDING_ACTIONS["renovation"] = ("记为装修违规（劝阻、整改通知）", "renovations.violation_from_finding")
+patrol_views.FINDING_ACTIONS["renovation"] = ("记为装修违规（劝阻、整改通知）", "renovations.violation_from_finding",
+                                             patrols.RECORD_VIOLATION)
 patrol_views.FINDING_LINKS["renovation"] = lambda finding: [
     (f"装修违规：{v.kind}（{v.state_label}）", url_for("renovations.violation", violation_id=v.id))
-    for v in Violation.select().where(Violation.finding_id == finding.id).order_by(Violation.at)]
+    for v in Violation.live().where(Violation.finding_id == finding.id).order_by(Violation.at)]
 
 
 class OutcomeForm(VersionForm):
@@ -361,7 +362,7 @@ class NoticeForm(VersionForm):
 def notice_new(renovation_id):
     """开具整改通知书 for one or more open violations."""
     renovation = _renovation(renovation_id)
-    open_ones = list(renovation.violations.where(Violation.state.in_(("open", "dissuaded", "not_complied",
+    open_ones = list(renovation.violations.where(Violation.voided_at.is_null() &Violation.state.in_(("open", "dissuaded", "not_complied",
                                                                        "noticed"))).order_by(Violation.at))
     form = NoticeForm()
     form.violations.choices = choices((v.id, f"{v.kind}：{v.description[:30]}") for v in open_ones)
@@ -436,7 +437,7 @@ def _letter(renovation):
 def escalate(renovation_id):
     """上报 to the owners' committee, the residents' committee or the district housing office."""
     renovation = _renovation(renovation_id)
-    open_ones = list(renovation.violations.where(Violation.state != "closed").order_by(Violation.at))
+    open_ones = list(renovation.violations.where(Violation.voided_at.is_null() & (Violation.state != "closed")).order_by(Violation.at))
     form = EscalateForm()
     form.violations.choices = choices((v.id, f"{v.kind}：{v.description[:30]}（{v.state_label}）") for v in open_ones)
     if request.method == "GET":

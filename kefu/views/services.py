@@ -12,6 +12,7 @@ from wtforms import SelectField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional
 
+from .. import callbacks
 from .. import clock
 from .. import events
 from .. import services as rules
@@ -194,7 +195,7 @@ def show(service_id):
     here = url_for("services.show", service_id=order.id)
     context = dict(order=order, title=order.number, back=url_for("services.index"),
                    works=list(WorkOrder.cards_of_source("service", order.id)),
-                   callbacks=list(order.callbacks.order_by(rules.CallBack.at)), timeline=events.timeline(order))
+                   callbacks=callbacks.of_record(order), timeline=events.timeline(order))
     if step not in STEPS:
         return render("services/show.html", forms=_forms(order), **context)
     form_class, rule, message, states = STEPS[step]

@@ -350,10 +350,10 @@ def notice_from_finding(finding_id):
     shop = rules.for_checkpoint(finding.checkpoint)
     if shop is None or shop.voided_at is not None:
         abort(404)
-    return _notice_form(shop, finding)
+    return patrol_views.handed_elsewhere(finding, "shopnotice") or _notice_form(shop, finding)
 
 
-patrol_views.FINDING_ACTIONS["shop"] = ("开整改通知书给商铺", "shops.notice_from_finding")
+patrol_views.FINDING_ACTIONS["shop"] = ("开整改通知书给商铺", "shops.notice_from_finding", patrols.NOTICE)
 patrol_views.FINDING_LINKS["shop"] = lambda finding: [
     (f"整改通知书 {n.number}（{n.state_label}）", url_for("shops.notice", notice_id=n.id))
     for n in ShopNotice.select().where(ShopNotice.finding_id == finding.id).order_by(ShopNotice.issued_at)]

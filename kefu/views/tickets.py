@@ -378,6 +378,13 @@ def similar():
 
 # The ticket
 
+def _steps(ticket):
+    """The steps the user may take on the ticket now (tickets.MACHINE): the page offers only these."""
+    if not rules.can_act(current_user, ticket):
+        return set()
+    return {step.action for step in rules.MACHINE.allowed(ticket, current_user)}
+
+
 @bp.route("/tickets/<int:ticket_id>")
 @roles(*READERS)
 def show(ticket_id):
@@ -388,7 +395,7 @@ def show(ticket_id):
     return render("tickets/show.html", ticket=ticket, title=ticket.number, back=url_for("tickets.index"),
                   orders=orders, followups=list(rules.followups_of(ticket)),
                   photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=500),
-                  can_act=rules.can_act(current_user, ticket),
+                  can_act=rules.can_act(current_user, ticket), steps=_steps(ticket),
                   open_orders=[o for o in orders if o.is_open], void_form=VoidForm(version=ticket.version))
 
 

@@ -147,6 +147,7 @@ def show(order_id):
     return render("workorders/show.html", order=order, title=order.number, source=source,
                   source_photos=source.photos if source else [], photos=list(uploads.Photo.of(order)),
                   timeline=events.timeline(order), now=clock.utcnow(),
+                  steps={step.action for step in rules.MACHINE.allowed(order, current_user)},
                   back=source.url if source and current_user.role != "unit" else url_for("workorders.index"))
 
 
@@ -190,10 +191,7 @@ def report(order_id):
         photo_field.collect()
 
     def apply():
-        on_behalf = (form.on_behalf.data or "") if current_user.role != "unit" else ""
-        if current_user.role != "unit" and not on_behalf:
-            raise rules.WorkOrderError("请写明代哪位业务块人员登记，如 工程部 李师傅", "on_behalf")
-        rules.report_done(current_user, order, form.expected_version(), form.note.data, on_behalf,
+        rules.report_done(current_user, order, form.expected_version(), form.note.data, form.on_behalf.data or "",
                           photos=photo_field.photos)
 
     return _form_page(order, form, "workorders/report.html", "报完成", apply, "已报完成，等待客户助理验收",
