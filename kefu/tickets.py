@@ -241,6 +241,38 @@ def seed():
                         notify_supervisor=notify, sort=sort)
 
 
+def save_tier(actor, tier, expected_version, *, name, response_minutes, resolution_minutes, notify_supervisor,
+              sort=0):
+    """Create a tier (`tier` None) or change one: its limits and who is told at intake."""
+    name = TicketError.checked(name, 20, "名称", "name", required=True)
+    if response_minutes is None or not 5 <= response_minutes <= 24 * 60:
+        raise TicketError("响应时限应在 5–1440 分钟之间", "response_minutes")
+    if resolution_minutes is None or not 60 <= resolution_minutes <= 24 * 30 * 60:
+        raise TicketError("处理时限应在 1–720 小时之间", "resolution_hours")
+    if not 0 <= (sort or 0) <= 99:
+        raise TicketError("排序应在 0–99 之间", "sort")
+    if Tier.select().where((Tier.name == name) & (Tier.id != (tier.id if tier else 0))).exists():
+        raise TicketError("该等级名称已存在", "name")
+    values = dict(name=name, response_minutes=response_minutes, resolution_minutes=resolution_minutes,
+                  notify_supervisor=bool(notify_supervisor), sort=sort or 0)
+    with database.atomic():
+        if tier is None:
+            tier = Tier.create(**values)
+            events.record(actor, tier, "新建诉求等级", note=_tier_summary(tier))
+            return tier
+        before = _tier_summary(tier)
+        for key, value in values.items():
+            setattr(tier, key, value)
+        tier.save_versioned(expected_version, *values)
+        events.record(actor, tier, "修改诉求等级", note=f"{before} → {_tier_summary(tier)}")
+    return tier
+
+
+def _tier_summary(tier):
+    return (f"{tier.name}：响应 {Tier.hours_label(tier.response_minutes)}，处理 "
+            f"{Tier.hours_label(tier.resolution_minutes)}" + ("，通知主管" if tier.notify_supervisor else ""))
+
+
 # Deadlines
 
 def _hours():

@@ -681,3 +681,31 @@ def test_dispatching_before_the_call_keeps_the_response_clock_running(world, tra
     assert ticket.state == "in_progress"
     assert ticket.responded_at is not None and ticket.response_late()
     assert ticket.next_due()[0] == "处理完成"
+
+
+# Tiers (the administrator's)
+
+@pytest.mark.parametrize("values, field, message", [
+    ({"name": ""}, "name", "请填写名称"),
+    ({"name": "重要"}, "name", "该等级名称已存在"),
+    ({"response_minutes": 4}, "response_minutes", "响应时限应在 5–1440 分钟之间"),
+    ({"resolution_minutes": 30}, "resolution_hours", "处理时限应在 1–720 小时之间"),
+    ({"sort": 100}, "sort", "排序应在 0–99 之间"),
+])
+def test_a_tier_is_refused_beside_the_field(world, values, field, message):
+    fields = dict(name="特急", response_minutes=30, resolution_minutes=120, notify_supervisor=True, sort=3)
+    fields.update(values)
+    with pytest.raises(TicketError) as refused:
+        tickets.save_tier(world.supervisor, None, 0, **fields)
+    assert (refused.value.field, refused.value.message) == (field, message)
+
+
+def test_a_tier_edited_twice_from_the_same_page_keeps_the_first_edit(world):
+    tier = tickets.save_tier(world.supervisor, world.urgent, world.urgent.version, name="紧急", response_minutes=30,
+                             resolution_minutes=120, notify_supervisor=True)
+    assert (tier.response_minutes, tier.version) == (30, 2)
+    with pytest.raises(StaleRecord):
+        tickets.save_tier(world.supervisor, world.urgent, 1, name="紧急", response_minutes=45, resolution_minutes=120,
+                          notify_supervisor=True)
+    assert Tier.get_by_id(world.urgent.id).response_minutes == 30
+    assert [e.action for e in events.timeline(tier)] == ["修改诉求等级"]

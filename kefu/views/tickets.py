@@ -748,37 +748,16 @@ def tier(tier_id=None):
     if request.method == "GET" and tier is not None:
         form.version.data = tier.version
         form.resolution_hours.data = tier.resolution_minutes // 60
-    if form.validate_on_submit():
-        clash = Tier.select().where((Tier.name == form.name.data) & (Tier.id != (tier.id if tier else 0))).exists()
-        if clash:
-            form.name.errors.append("该等级名称已存在")
-        else:
-            values = dict(name=form.name.data, response_minutes=form.response_minutes.data,
-                          resolution_minutes=form.resolution_hours.data * 60,
-                          notify_supervisor=form.notify_supervisor.data, sort=form.sort.data or 0)
-            if tier is None:
-                tier = Tier.create(**values)
-                events.record(current_user, tier, "新建诉求等级", note=_tier_summary(tier))
-                return done("诉求等级已保存", "tickets.tiers")
-            before = _tier_summary(tier)
-            updated = (Tier.update(version=Tier.version + 1, **values)
-                       .where((Tier.id == tier.id) & (Tier.version == form.expected_version())).execute())
-            if updated == 1:
-                events.record(current_user, tier, "修改诉求等级",
-                              note=f"{before} → {_tier_summary(Tier.get_by_id(tier.id))}")
-                return done("诉求等级已保存", "tickets.tiers")
-            form.form_errors.append(StaleRecord.message)
-    context = dict(form=form, tier=tier, title=tier.name if tier else "新建诉求等级", back=url_for("tickets.tiers"),
-                   timeline=events.timeline(tier) if tier else [])
-    if request.method == "POST":
-        return invalid("tickets/tier.html", **context)
-    return render("tickets/tier.html", **context)
 
+    def apply():
+        rules.save_tier(current_user, tier, form.expected_version() if tier else 0, name=form.name.data,
+                        response_minutes=form.response_minutes.data,
+                        resolution_minutes=form.resolution_hours.data * 60,
+                        notify_supervisor=form.notify_supervisor.data, sort=form.sort.data or 0)
 
-def _tier_summary(tier):
-    return (f"{tier.name}：响应 {Tier.hours_label(tier.response_minutes)}，处理 "
-            f"{Tier.hours_label(tier.resolution_minutes)}" + ("，通知主管" if tier.notify_supervisor else ""))
-
+    return form_page(form, apply, "诉求等级已保存", url_for("tickets.tiers"), "tickets/tier.html", tier=tier,
+                     title=tier.name if tier else "新建诉求等级", back=url_for("tickets.tiers"),
+                     timeline=events.timeline(tier) if tier else [])
 
 
 @bp.app_context_processor
