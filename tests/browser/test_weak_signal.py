@@ -322,7 +322,13 @@ def test_a_check_saved_without_signal_is_kept_once_and_listed_on_the_board_in_th
         expect(page.locator("#offline-note")).to_contain_text(f"（{name}，{shanghai}）")
 
         page.get_by_role("link", name="返回巡视").click()
-        expect(page.locator("#offline-copy")).to_contain_text("没有信号：这是手机上保存的巡视页")
+        copy = page.locator("#offline-copy")
+        expect(copy).to_contain_text("没有信号：这是手机上保存的巡视页")
+        # When it was kept, by the estate's clock (a minute or two ago in Shanghai, not in London).
+        month, day_, hour, minute = map(int, re.search(r"（(\d+)月(\d+)日 (\d\d):(\d\d) 保存）", copy.inner_text()).groups())
+        now = datetime.datetime.now(ZoneInfo("Asia/Shanghai"))
+        kept_at = now.replace(month=month, day=day_, hour=hour, minute=minute)
+        assert datetime.timedelta(0) <= now - kept_at <= datetime.timedelta(minutes=3), (kept_at, now)
         pending = page.locator("#pending-checks")
         expect(pending).to_contain_text(f"{name} · {shanghai} · 1 张照片")
         expect(page.locator(f'a.checkpoint-card[data-checkpoint="{checkpoint_id}"] .badge')).to_have_text("已巡查（待提交）")
