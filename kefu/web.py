@@ -190,6 +190,14 @@ def age(since, now=None):
     return duration_text((now or clock.utcnow()) - since) if since else ""
 
 
+def ago(since, now=None):
+    """When, looking back: 刚刚 under a minute, else 5 分钟前, 3 小时 20 分前."""
+    if not since:
+        return ""
+    delta = (now or clock.utcnow()) - since
+    return "刚刚" if delta < datetime.timedelta(minutes=1) else f"{duration_text(delta)}前"
+
+
 def iso_utc(value):
     return clock.aware(value).isoformat() if value else ""
 
@@ -240,7 +248,7 @@ def init_app(app):
     app.jinja_env.filters["iso_utc"] = iso_utc
     app.jinja_env.filters["masked"] = mask_phone
     # Globals rather than context: macros imported without context use them too.
-    app.jinja_env.globals.update(due_status=due_status, age=age, countdown=countdown, id_url=id_url)
+    app.jinja_env.globals.update(due_status=due_status, age=age, ago=ago, countdown=countdown, id_url=id_url)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     if app.config.get("TESTING"):
