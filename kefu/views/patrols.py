@@ -54,6 +54,7 @@ from ..web import render
 from . import choices
 from . import photos as photo_views
 from . import workorders as workorder_views
+from .forms import ROOM_INPUT
 from .forms import TokenForm
 from .forms import VersionForm
 from .forms import form_page
@@ -213,7 +214,7 @@ class CheckpointForm(VersionForm):
     checklist = SelectField("检查表", coerce=int)
     unit = SelectField("责任业务块", coerce=int)
     place = SelectField("对应公共部位", coerce=int)
-    household = text("装修户房号", 30, required=False, render_kw={"placeholder": "如 3-2-1502", "inputmode": "text"})
+    household = text("装修户房号", 30, required=False, render_kw={**ROOM_INPUT, "placeholder": "如 3-2-1502"})
     interval_days = IntegerField("巡查周期（天）", validators=[Optional(), NumberRange(1, 90, "应在 1–90 天之间")],
                                  render_kw={"inputmode": "numeric"})
     note = long_text("备注", 500, render_kw={"rows": 2})
