@@ -255,6 +255,7 @@ ACCESS = {
     "POST /exports": (SUPERVISOR,),
     "GET /worklog": (SUPERVISOR, ASSISTANT),
     "GET /worklog/<int:user_id>/<day>": (SUPERVISOR,),
+    "GET /worklog/<int:user_id>": (SUPERVISOR,),
     "POST /worklog/<int:user_id>/<day>": (),
     "GET /worklog/<int:user_id>/<day>.pdf": (SUPERVISOR,),
     "GET /evaluations": (SUPERVISOR, ASSISTANT),
