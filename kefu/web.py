@@ -12,6 +12,7 @@ from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import send_from_directory
 from flask import url_for
 from flask_compress import Compress
 from flask_login import current_user
@@ -281,6 +282,12 @@ def init_app(app):
         response.headers["Cache-Control"] = "no-cache"
         response.headers["Service-Worker-Allowed"] = "/"
         return response
+
+    @app.route("/favicon.ico")
+    def favicon():
+        """The tab icon, where browsers look for it by themselves (the pages name their icons too)."""
+        return send_from_directory(os.path.join(app.static_folder, "icons"), "favicon.ico",
+                                   mimetype="image/vnd.microsoft.icon", max_age=7 * 24 * 3600)
 
     @app.before_request
     def whole_static_file():

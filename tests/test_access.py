@@ -40,6 +40,7 @@ ACCESS = {
     "POST /logout": ANYONE,
     "GET /sw.js": ANYONE,
     "GET /offline": ANYONE,
+    "GET /favicon.ico": ANYONE,
     "GET /": EVERYONE,
     "GET /me": EVERYONE,
     "GET /me/password": EVERYONE,
