@@ -721,7 +721,7 @@ def open_observations(zone_ids, limit=None):
 
 GROUPS = [("security", "安保岗位"), ("renovation", "装修户"), ("shop", "商铺"), ("public", "公共部位")]
 _BOARD_FIELDS = ("id", "kind", "name", "zone", "interval_days", "last_day", "last_window_day", "created_at",
-                 "voided_at", "active_from", "active_until")
+                 "voided_at", "active_from", "active_until", "token")
 
 
 def coverage_today(zone_ids, day=None, owed_limit=None, lists=True):

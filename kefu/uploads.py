@@ -157,6 +157,22 @@ def attach(photos, record):
             Photo.id.in_(ids) & Photo.owner_id.is_null()).execute()
 
 
+def discard(folder, photos):
+    """Drop photos that came with a form the server ignored as a repeat (a check resent from the
+    phone): copies of photos already kept with the first sending. Only unattached ones go."""
+    ids = [p.id for p in photos]
+    if not ids:
+        return
+    gone = list(Photo.select().where(Photo.id.in_(ids) & Photo.owner_id.is_null()))
+    Photo.delete().where(Photo.id.in_([p.id for p in gone]) & Photo.owner_id.is_null()).execute()
+    for photo in gone:
+        for path in _paths(folder, photo.name):
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+
+
 def file_path(folder, photo, thumb=False):
     full, small = _paths(folder, photo.name)
     return small if thumb else full

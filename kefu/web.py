@@ -12,6 +12,7 @@ from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import send_from_directory
 from flask import url_for
 from flask_compress import Compress
 from flask_login import current_user
@@ -190,6 +191,14 @@ def age(since, now=None):
     return duration_text((now or clock.utcnow()) - since) if since else ""
 
 
+def ago(since, now=None):
+    """When, looking back: 刚刚 under a minute, else 5 分钟前, 3 小时 20 分前."""
+    if not since:
+        return ""
+    delta = (now or clock.utcnow()) - since
+    return "刚刚" if delta < datetime.timedelta(minutes=1) else f"{duration_text(delta)}前"
+
+
 def iso_utc(value):
     return clock.aware(value).isoformat() if value else ""
 
@@ -240,7 +249,7 @@ def init_app(app):
     app.jinja_env.filters["iso_utc"] = iso_utc
     app.jinja_env.filters["masked"] = mask_phone
     # Globals rather than context: macros imported without context use them too.
-    app.jinja_env.globals.update(due_status=due_status, age=age, countdown=countdown, id_url=id_url)
+    app.jinja_env.globals.update(due_status=due_status, age=age, ago=ago, countdown=countdown, id_url=id_url)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     if app.config.get("TESTING"):
@@ -273,6 +282,12 @@ def init_app(app):
         response.headers["Cache-Control"] = "no-cache"
         response.headers["Service-Worker-Allowed"] = "/"
         return response
+
+    @app.route("/favicon.ico")
+    def favicon():
+        """The tab icon, where browsers look for it by themselves (the pages name their icons too)."""
+        return send_from_directory(os.path.join(app.static_folder, "icons"), "favicon.ico",
+                                   mimetype="image/vnd.microsoft.icon", max_age=7 * 24 * 3600)
 
     @app.before_request
     def whole_static_file():

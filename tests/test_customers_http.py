@@ -3,6 +3,8 @@ call residents (in the HTML, not only on screen), the visit page with its window
 kept on a refusal, an opinion turned into a request and a need, and answering a need."""
 import re
 
+import pytest
+
 from conftest import field_errors
 from conftest import html
 from conftest import text
@@ -177,3 +179,30 @@ def test_latent_needs_show_as_patterns_on_the_needs_page(world, as_user):
     page = text(as_user(world.assistant).get("/needs"))
     assert "代购代办 ：3 户（其中独居老人 3 户）" in page  # (the tag around the topic leaves a space)
     assert "2-1-101" not in page
+
+
+HOUSEHOLD_PAGES = [("assistant", "/tickets/new", "household"), ("frontdesk", "/tickets/new", "household"),
+                   ("assistant", "/needs/new", "household"), ("assistant", "/services/new", "household"),
+                   ("assistant", "/renovations/new", "household"), ("assistant", "/visits/new", "households"),
+                   ("frontdesk", "/", "q"), ("assistant", "/customers", "q")]
+
+
+@pytest.mark.parametrize("who, path, name", HOUSEHOLD_PAGES)
+def test_the_room_field_opens_a_keyboard_with_the_separators_and_says_which_work(world, as_user, who, path, name):
+    """A number pad (decimal, numeric, tel) has no "-" nor space on an iPhone: the room field opens
+    the text keyboard, whose number layer has both on iPhones and Android phones alike, and the
+    field says which separators work."""
+    page = html(as_user(getattr(world, who)).get(path))
+    tag = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', page).group(0)
+    assert 'inputmode="text"' in tag
+    if name == "households":  # several rooms, one space between them
+        assert "栋、单元、室之间用“-”或“.”隔开，多户用空格隔开" in page
+    elif name == "q":
+        assert "3-2-1502、3 2 1502 或 3.2.1502" in tag
+    else:
+        assert "栋、单元、室之间用“-”、空格或“.”隔开" in text(as_user(getattr(world, who)).get(path))
+
+
+@pytest.mark.parametrize("typed", ["3-2-1502", "3 2 1502", "3.2.1502", " 3 - 2 - 1502 "])
+def test_every_separator_the_hint_names_finds_the_room(typed):
+    assert estate.normalize_code(typed) == "3-2-1502"

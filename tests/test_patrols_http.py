@@ -317,3 +317,55 @@ def test_a_check_sent_after_the_signal_came_back_counts_for_when_it_was_made(wor
     assert made.at.isoformat() == "2026-11-27T02:40:00"  # 10:40 in Shanghai, not 11:30 when it arrived
     again = client.post(f"/c/{post.token}", data=dict(answers(post), token="off2", made_at="2026-11-27T02:40:00.000Z"))
     assert again.status_code == 303 and Check.select().count() == 1  # sent twice: kept once
+
+
+def test_a_check_resent_with_its_photo_leaves_no_second_copy_of_the_photo(world, post, as_user, app):
+    """The phone resends a check whose first sending arrived (the answer was lost in the basement):
+    the server keeps one check, and the photo that came again is dropped, not left unattached."""
+    client = as_user(world.assistant)
+    lights = item_id(post, "照明正常")
+
+    def send():
+        data = dict(answers(post, 照明正常="灯不亮"), token="offline-photo-1")
+        data[f"photos-{lights}"] = (io.BytesIO(jpeg()), "a.jpg")
+        return client.post(f"/c/{post.token}", data=data, content_type="multipart/form-data")
+
+    assert send().status_code == 303 and send().status_code == 303
+    assert Check.select().count() == 1
+    assert [(p.owner_type, p.owner_id) for p in uploads.Photo.select()] == [("finding", Finding.get().id)]
+    assert len([name for name in os.listdir(app.config["PHOTOS"]) if name.endswith(".thumb.jpg")]) == 1
+
+
+def test_the_board_names_each_listed_checkpoint_for_the_phone_without_giving_away_its_sticker(world, post, as_user):
+    """The board lists check pages; the phone also answers a scan of their stickers without signal,
+    so each card carries the checkpoint and a digest of its sticker address (not the address, which
+    would make a pick from the list pass for a scan)."""
+    import hashlib
+    board = html(as_user(world.assistant).get("/patrols"))
+    card = re.search(r'<a class="card checkpoint-card"[^>]*>', board).group(0)
+    assert f'data-checkpoint="{post.id}"' in card
+    assert f'data-sticker="{hashlib.sha256(post.token.encode()).hexdigest()}"' in card
+    assert post.token not in board
+
+
+def test_the_phone_learns_who_is_signed_in_before_sending_what_it_kept(world, post, client, as_user):
+    """The pending checks go out as whoever is signed in now, with this session's form token."""
+    signed_out = client.get("/patrols/offline/session")
+    assert signed_out.status_code == 302 and signed_out.location.startswith("/login")
+    as_user(world.assistant)
+    now = client.get("/patrols/offline/session")
+    assert now.status_code == 200 and now.json["user"] == world.assistant.id and now.json["csrf"]
+    assert "no-store" in now.headers["Cache-Control"]
+
+
+def test_the_check_page_says_whose_it_is_and_the_estates_time_zone(world, post, as_user):
+    page = html(as_user(world.assistant).get(f"/c/{post.token}"))
+    form = re.search(r'<form[^>]*data-offline="check"[^>]*>', page).group(0)
+    assert f'data-user="{world.assistant.id}"' in form and f'data-checkpoint="{post.id}"' in form
+    assert 'data-tz="Asia/Shanghai"' in page
+
+
+def test_the_no_signal_page_is_the_apps_own_and_names_nobody(world, client):
+    page = client.get("/offline")
+    assert page.status_code == 200
+    assert "没有信号" in text(page) and "data-user" not in html(page)

@@ -390,3 +390,16 @@ def test_a_verdict_must_be_chosen(world, as_user):
                                                  data={"version": str(order.version), "verdict": verdict})
         assert response.status_code == 422 and "请选择验收结果" in text(response), verdict
     assert WorkOrder.get_by_id(order.id).state == "reported"
+
+
+def test_an_escalation_just_made_says_just_now_not_zero_minutes(world, as_user, traveller):
+    ticket = intake(world)
+    as_user(world.assistant).post(f"/tickets/{ticket.id}/escalate", data={"version": "1", "reason": "客户要求赔偿"})
+    page = text(as_user(world.supervisor).get(f"/tickets/{ticket.id}"))
+    today = text(as_user(world.supervisor).get("/"))
+    assert "已上报主管 刚刚 ·" in page and "刚刚上报 ·" in today
+    assert not re.search(r"(?<!\d)0 分钟", page + today)
+    traveller.shift(datetime.timedelta(minutes=95))
+    page = text(as_user(world.supervisor).get(f"/tickets/{ticket.id}"))
+    today = text(as_user(world.supervisor).get("/"))
+    assert "已上报主管 1 小时 35 分前 ·" in page and "1 小时 35 分前上报 ·" in today

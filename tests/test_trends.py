@@ -75,3 +75,18 @@ def test_the_page_draws_each_metric_with_its_figures(world, as_user, traveller):
     assert body.count("<svg viewBox=") == 4 and "<circle" in body
     assert re.search(r'aria-label="时限内响应率折线图', body)
     assert "张助理" in text(page) and "100.0%" in text(page) and "11月" in text(page)
+
+
+def test_the_current_month_is_drawn_as_partial(world, as_user, traveller):
+    """This month so far is not a month: its point is hollow, the line into it dashed, and the
+    table and the legend say up to which day it counts."""
+    traveller.move_to(sh(10, 20, 10, 0))
+    tickets.respond(world.assistant, (t := intake(world)), t.version, "电话", "")
+    traveller.move_to(sh(11, 27, 10, 0))
+    tickets.respond(world.assistant, (t := intake(world)), t.version, "电话", "")
+    page = as_user(world.supervisor).get("/trends")
+    svg = re.search(r"<svg viewBox=.*?</svg>", html(page), re.S).group(0)  # 时限内响应率
+    assert len(re.findall(r'<circle[^>]*class="chart-partial"', svg)) == 1  # November's, hollow
+    assert len(re.findall(r'<line[^>]*class="chart-partial"', svg)) == 1  # October → November, dashed
+    assert "<polyline" not in svg  # no solid line runs into the partial month
+    assert "2026-11（至 27 日）" in text(page) and "本月至 27 日，未满一个月" in text(page)

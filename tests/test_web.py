@@ -67,3 +67,24 @@ def test_no_form_field_is_named_form(app):
             form = cls(formdata=None, meta={"csrf": False})
             named_form += [f"{cls.__name__}.{field.short_name}" for field in form if field.name == "form"]
     assert named_form == []
+
+
+def test_the_app_has_an_icon_for_tabs_and_home_screens(client):
+    """/favicon.ico, which browsers ask for by themselves, and the icons each page names."""
+    import io
+    import re
+
+    from PIL import Image
+    with client.get("/favicon.ico") as favicon:
+        assert favicon.status_code == 200 and favicon.get_data()[:4] == b"\x00\x00\x01\x00"  # an ICO file
+        assert favicon.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+    page = client.get("/login").get_data(as_text=True)
+    named = [(rel, href) for rel, href in re.findall(r'<link rel="([^"]*icon)" href="([^"]+)"', page)
+             if not href.endswith(".ico")]
+    sizes = []
+    for rel, href in named:
+        with client.get(href) as icon:
+            assert icon.status_code == 200
+            sizes.append((rel, Image.open(io.BytesIO(icon.get_data())).size))
+    assert sorted(sizes) == [("apple-touch-icon", (180, 180)), ("icon", (192, 192))]
+    assert 'href="data:,"' not in page

@@ -92,3 +92,23 @@ def test_an_assistant_keeps_their_record_and_the_supervisor_reads_and_prints_it(
 def test_signing_in_is_not_work(world, as_user):
     as_user(world.assistant)
     assert worklog.entries(world.assistant, DAY, DAY) == []
+
+
+def test_the_record_has_a_date_picker_that_opens_the_day_picked(world, as_user):
+    mine = as_user(world.assistant)
+    record = f"/worklog/{world.assistant.id}"
+    page = html(mine.get(f"{record}/2026-11-27"))
+    form = re.search(r'<form[^>]*method="get"[^>]*>.*?</form>', page, re.S).group(0)
+    assert f'action="{record}"' in form
+    picker = re.search(r'<input[^>]*type="date"[^>]*>', form).group(0)
+    assert all(part in picker for part in ('name="day"', 'value="2026-11-27"', 'max="2026-11-27"'))
+    picked = mine.get(record, query_string={"day": "2026-11-03"})
+    assert picked.status_code in (302, 303) and picked.location == f"{record}/2026-11-03"
+    assert "11月3日" in text(mine.get(picked.location)) or "2026年11月3日" in text(mine.get(picked.location))
+    for bad, message in [("2026-12-01", "不能选今天以后的日期"), ("", "请选择日期"), ("11/03", "请选择日期")]:
+        refused = mine.get(record, query_string={"day": bad})
+        assert refused.status_code == 422
+        assert re.search(rf'<p class="error" id="day-error"[^>]*>{message}</p>', html(refused)), bad
+    assert as_user(world.assistant2).get(record, query_string={"day": "2026-11-03"}).status_code == 403
+    boss = as_user(world.supervisor)
+    assert boss.get(record, query_string={"day": "2026-11-03"}).location == f"{record}/2026-11-03"

@@ -46,6 +46,9 @@ from . import choices
 from . import patrols as patrol_views
 from . import tickets as ticket_views
 from .estate import ResidentForm
+from .forms import ROOMS_HINT
+from .forms import ROOM_HINT
+from .forms import ROOM_INPUT
 from .forms import TokenForm
 from .forms import VersionForm
 from .forms import form_page
@@ -168,8 +171,7 @@ def visits():
 
 
 class VisitForm(TokenForm):
-    households = text("房号", 120, required=False, render_kw={"autocomplete": "off", "inputmode": "decimal"},
-                      description="可填多户，用空格隔开，如 3-2-1502 3-2-1501")
+    households = text("房号", 120, required=False, render_kw=ROOM_INPUT, description=ROOMS_HINT)
     place = text("或地点", 60, required=False, render_kw={"list": "visit-places"})
     at = DateTimeLocalField("时间", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                             validators=[InputRequired("请填写拜访时间")])
@@ -289,7 +291,7 @@ def needs():
 
 
 class NeedForm(TokenForm):
-    household = text("房号（栋-单元-室）", 30, render_kw={"autocomplete": "off", "inputmode": "decimal"},
+    household = text("房号（栋-单元-室）", 30, render_kw=ROOM_INPUT, description=ROOM_HINT,
                      message="请填写房号")
     what = long_text("需求内容", 500, required=True, message="请写明客户的需求", render_kw={"rows": 3})
     kind = RadioField("类型", choices=choices(rules.NEED_KINDS.items()), default="personal",

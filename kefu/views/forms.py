@@ -45,6 +45,13 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+# The 房号 field: the text keyboard, whose number layer has "-" and space on iPhones and Android phones
+# alike (a number pad, decimal or tel, has neither on an iPhone); the hint says which separators work.
+ROOM_INPUT = {"inputmode": "text", "autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}
+ROOM_HINT = "栋、单元、室之间用“-”、空格或“.”隔开，如 3-2-1502、3 2 1502"
+ROOMS_HINT = "栋、单元、室之间用“-”或“.”隔开，多户用空格隔开，如 3-2-1502 3-2-1501"
+
+
 def text(label, max_length, required=True, message=None, **kw):
     """A one-line text field, trimmed, with a length limit that says so."""
     validators = [DataRequired(message or f"请填写{label}")] if required else [Optional()]

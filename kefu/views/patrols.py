@@ -2,16 +2,19 @@
 the list, findings turned into rectification orders, observations, the printed stickers and
 day record; the supervisor's coverage weeks; the administrator's checkpoints, checklists and rules."""
 import datetime
+import hashlib
 
 import segno
 from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import request
 from flask import url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from wtforms import BooleanField
 from wtforms import DateField
 from wtforms import DateTimeLocalField
@@ -51,6 +54,7 @@ from ..web import render
 from . import choices
 from . import photos as photo_views
 from . import workorders as workorder_views
+from .forms import ROOM_INPUT
 from .forms import TokenForm
 from .forms import VersionForm
 from .forms import form_page
@@ -174,9 +178,34 @@ def index():
     zone_ids = [z.id for z in zones if not chosen or z.id == chosen]
     today = clock.today(estate().tz)
     return render("patrols/index.html", title="现场巡视", zones=zones, chosen=chosen, today=today,
+                  sticker_digest=sticker_digest,
                   board=rules.coverage_today(zone_ids, today, owed_limit=OWED_SHOWN),
                   patrol_rules=rules.PatrolRules.current(),
                   findings=rules.open_findings(zone_ids, 30), observations=rules.open_observations(zone_ids, 30))
+
+
+def sticker_digest(checkpoint):
+    """What the board tells the phone of a checkpoint's sticker: enough for the service worker to
+    answer a scan of it without signal (it hashes the scanned address alike), not the address itself
+    (with it, a pick from the list could pass for a scan)."""
+    return hashlib.sha256(checkpoint.token.encode()).hexdigest()
+
+
+@bp.route("/patrols/offline/session")
+@roles(*PATROLLERS)
+def offline_session():
+    """Who is signed in and this session's form token, for the phone sending the checks it kept
+    without signal (the page it runs in may be older than the sign-in)."""
+    response = jsonify(user=current_user.id, csrf=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/offline")
+def offline():
+    """The app's own no-signal page: what the phone shows for a page it hasn't kept (sw.js fetches it
+    signed out, so it names nobody)."""
+    return render("patrols/offline.html", title="没有信号")
 
 
 # Checkpoints
@@ -188,7 +217,7 @@ class CheckpointForm(VersionForm):
     checklist = SelectField("检查表", coerce=int)
     unit = SelectField("责任业务块", coerce=int)
     place = SelectField("对应公共部位", coerce=int)
-    household = text("装修户房号", 30, required=False, render_kw={"placeholder": "如 3-2-1502", "inputmode": "text"})
+    household = text("装修户房号", 30, required=False, render_kw={**ROOM_INPUT, "placeholder": "如 3-2-1502"})
     interval_days = IntegerField("巡查周期（天）", validators=[Optional(), NumberRange(1, 90, "应在 1–90 天之间")],
                                  render_kw={"inputmode": "numeric"})
     note = long_text("备注", 500, render_kw={"rows": 2})
@@ -370,6 +399,9 @@ def _check_page(checkpoint, via, action):
                     photos={item_id: field.photos for item_id, field in photo_fields.items()
                             if answers.get(item_id, ("",))[0] == "fail"},
                     token=form.token.data, made_at=_made_at(request.form.get("made_at")))
+                if not created:
+                    uploads.discard(current_app.config["PHOTOS"],
+                                    [photo for field in photo_fields.values() for photo in field.photos])
                 failed = f"，{check.failed} 项不合格已记为问题" if check.failed else "，全部合格"
                 flash(("已保存巡查" + failed) if created else "这次巡查已保存过，未重复记录", "success")
                 if check.failed == 1 and created:

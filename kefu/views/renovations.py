@@ -41,6 +41,8 @@ from . import patrols as patrol_views
 from . import photos as photo_views
 from . import rectification as notice_views
 from .forms import MultiCheckboxField
+from .forms import ROOM_HINT
+from .forms import ROOM_INPUT
 from .forms import TokenForm
 from .forms import VersionForm
 from .forms import form_page
@@ -110,7 +112,7 @@ def cases():
 # The register
 
 class RegisterForm(TokenForm):
-    household = text("房号", 30, render_kw={"placeholder": "如 3-2-1502", "autocomplete": "off"})
+    household = text("房号", 30, render_kw={**ROOM_INPUT, "placeholder": "如 3-2-1502"}, description=ROOM_HINT)
     owner_name = text("业主姓名", 40)
     owner_phone = text("业主电话", 20, required=False, render_kw={"inputmode": "tel", "type": "tel"})
     company = text("施工单位", 60, required=False)

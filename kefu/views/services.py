@@ -30,6 +30,8 @@ from . import choices
 from . import get_or_404
 from . import patrols as patrol_views
 from . import workorders as workorder_views
+from .forms import ROOM_HINT
+from .forms import ROOM_INPUT
 from .forms import TokenForm
 from .forms import VersionForm
 from .forms import form_page
@@ -76,7 +78,7 @@ def index():
 
 
 class OrderForm(TokenForm):
-    household = text("房号（栋-单元-室）", 30, render_kw={"autocomplete": "off", "inputmode": "decimal"},
+    household = text("房号（栋-单元-室）", 30, render_kw=ROOM_INPUT, description=ROOM_HINT,
                      message="请填写房号")
     customer_name = text("客户姓名", 40, required=False)
     item = SelectField("服务项目", coerce=int)

@@ -51,13 +51,15 @@ from ..web import render
 from . import choices
 from . import get_or_404
 from . import photos as photo_views
+from .forms import ROOM_HINT
+from .forms import ROOM_INPUT
 from .forms import TokenForm
 from .forms import VersionForm
 from .forms import form_page
-from .forms import show_error
 from .forms import long_text
 from .forms import record_id
 from .forms import record_ids
+from .forms import show_error
 from .forms import text
 
 bp = Blueprint("tickets", __name__)
@@ -111,9 +113,8 @@ class IntakeForm(TokenForm):
     channel = SelectField("来源", choices=choices((c, c) for c in rules.CHANNELS))
     category = SelectField("类别", choices=choices([("", "请选择")] + [(c, c) for c in rules.CATEGORIES]))
     tier = SelectField("等级", coerce=int)
-    household = text("房号（栋-单元-室）", 30, required=False,
-                     render_kw={"placeholder": "如 3-2-1502 或 3.2.1502", "autocomplete": "off", "inputmode": "decimal",
-                                "list": "household-options"})
+    household = text("房号（栋-单元-室）", 30, required=False, description=ROOM_HINT,
+                     render_kw={**ROOM_INPUT, "placeholder": "如 3-2-1502", "list": "household-options"})
     place = SelectField("或公共部位", coerce=int)
     zone = SelectField("管辖区域", coerce=int)
     resident = SelectField("从住户中选择", coerce=int, validate_choice=False)

@@ -52,6 +52,16 @@ class NoteForm(VersionForm):
                      render_kw={"rows": 2, "placeholder": "如 参加部门例会；与工程部沟通 3 号楼漏水处理方案"})
 
 
+def _day_page(user, day):
+    """What a day's page shows beside its note form."""
+    today = clock.today(estate().tz)
+    return dict(user=user, day=day, record=rules.day_record(user, day), today=today,
+                previous=(day - datetime.timedelta(days=1)).isoformat(),
+                following=(day + datetime.timedelta(days=1)).isoformat() if day < today else None,
+                mine=user.id == current_user.id, title=f"工作记录 {day:%m-%d}",
+                back=url_for("worklog.index") if current_user.role == "supervisor" else url_for("home.index"))
+
+
 @bp.route("/worklog/<int:user_id>/<day>", methods=["GET", "POST"])
 @roles("supervisor", "assistant")
 def day(user_id, day):
@@ -59,15 +69,29 @@ def day(user_id, day):
     user, day = _person_and_day(user_id, day)
     form = NoteForm()
     here = url_for("worklog.day", user_id=user.id, day=day.isoformat())
-    today = clock.today(estate().tz)
     if request.method == "POST" and user.id != current_user.id:
         abort(403)
     return form_page(form, lambda: rules.add_note(current_user, day, form.text.data), "已加入工作记录", here,
-                     "worklog/day.html", user=user, day=day, record=rules.day_record(user, day), today=today,
-                     previous=(day - datetime.timedelta(days=1)).isoformat(),
-                     following=(day + datetime.timedelta(days=1)).isoformat() if day < today else None,
-                     mine=user.id == current_user.id, title=f"工作记录 {day:%m-%d}",
-                     back=url_for("worklog.index") if current_user.role == "supervisor" else url_for("home.index"))
+                     "worklog/day.html", **_day_page(user, day))
+
+
+@bp.route("/worklog/<int:user_id>")
+@roles("supervisor", "assistant")
+def pick(user_id):
+    """The record's date picker: the day picked, or today's page with the picker saying why not."""
+    user = assistant_or_404(user_id, own=True)
+    today = clock.today(estate().tz)
+    picked = request.args.get("day", "")[:20]
+    try:
+        day = datetime.date.fromisoformat(picked)
+    except ValueError:
+        error = "请选择日期"
+    else:
+        if day <= today:
+            return redirect(url_for("worklog.day", user_id=user.id, day=day.isoformat()))
+        error = "不能选今天以后的日期"
+    return render("worklog/day.html", status=422, form=NoteForm(), pick_error=error, picked=picked,
+                  **_day_page(user, today))
 
 
 @bp.route("/worklog/<int:user_id>/<day>.pdf")

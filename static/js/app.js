@@ -6,11 +6,24 @@
 // included, with the time it was made and who made it, and sent by itself when the signal comes
 // back; the server counts it for that time. The service worker (sw.js) keeps the check pages, so
 // one can be opened without signal too.
+//
+// The page's own session (<template id="session">, inside what htmx swaps) says who is signed in and
+// the estate's time zone: <body>'s attributes stay as the first page load left them.
 (function () {
   var LEGACY = "kefu-offline-checks";  // where checks were kept before photos could be (localStorage)
   var STORE = "checks";
   function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function clock(iso) { var d = new Date(iso); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+  function session() { return document.getElementById("session") || document.createElement("template"); }
+  // A time as the estate's clock shows it (the phone's may be set to another zone).
+  function clock(iso) {
+    try {
+      return new Intl.DateTimeFormat("en-GB", {timeZone: session().dataset.tz || undefined, hour: "2-digit",
+                                               minute: "2-digit", hourCycle: "h23"}).format(new Date(iso));
+    } catch (e) {
+      var d = new Date(iso);
+      return pad(d.getHours()) + ":" + pad(d.getMinutes());
+    }
+  }
   function note(place, text, kind, id) {
     var el = document.getElementById(id);
     if (!el) {
@@ -24,10 +37,13 @@
     return el;
   }
   function main() { return document.getElementById("main") || document.body; }
-  function csrf() {
-    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+  function me() { return session().dataset.user || ""; }
+  // After an in-app sign-in or sign-out, htmx's own requests carry the new session's form token too.
+  function syncSession() {
+    var now = session();
+    if (now.dataset.csrf) document.body.setAttribute("hx-headers", JSON.stringify({"X-CSRFToken": now.dataset.csrf}));
+    if (now.dataset.user) document.body.dataset.user = now.dataset.user; else delete document.body.dataset.user;
   }
-  function me() { return document.body.dataset.user || ""; }
 
   // The kept checks: [{key, action, fields: [[name, value]], files: [[name, blob, filename]], name, made, user}]
   function database() {
@@ -59,27 +75,57 @@
       })).then(function () { localStorage.removeItem(LEGACY); return all(); });
     });
   }
-  function mine(items) { return items.filter(function (item) { return !item.user || item.user === me(); }); }
+  function mineOf(user) {
+    return function (items) { return items.filter(function (item) { return !item.user || item.user === user; }); };
+  }
+  // Signed out (the no-signal page names nobody), every check kept on the phone is listed.
+  function mine(items) { return me() ? mineOf(me())(items) : items; }
 
+  // Kept once per form: the key is the form's one-time token, so a second tap can't keep it twice.
   function keep(form) {
-    var fields = [], files = [], made = new Date().toISOString();
+    if (form.dataset.keeping) return;
+    form.dataset.keeping = "1";
+    var fields = [], files = [], made = new Date().toISOString(), token = "";
     new FormData(form).forEach(function (value, name) {
+      if (name === "token") token = value;
       if (typeof value === "string") fields.push([name, value]);
       else if (value && value.size) files.push([name, value, value.name || "photo.jpg"]);
     });
     fields.push(["made_at", made]);
-    var item = {key: made + "-" + Math.random().toString(36).slice(2), action: form.getAttribute("action"),
-                fields: fields, files: files, name: form.dataset.name || "", made: made, user: me()};
+    var action = form.getAttribute("action");
+    var item = {key: action + "#" + (token || made + "-" + Math.random().toString(36).slice(2)), action: action,
+                fields: fields, files: files, name: form.dataset.name || "", made: made,
+                user: form.dataset.user || me(), checkpoint: form.dataset.checkpoint || ""};
     stored("readwrite", function (store) { return store.put(item); }).then(function () {
       var text = "没有信号：这次巡查（" + item.name + "，" + clock(made) + "）已保存在手机上";
       if (files.length) text += "，连同 " + files.length + " 张照片";
       note(main(), text + "，信号恢复后自动提交，按记录时间计入。", "flash-info", "offline-note");
+      done(form);
       window.scrollTo(0, 0);
+      showPending();
     }, function () {
+      delete form.dataset.keeping;
       note(main(), "没有信号，手机也没能保存这次巡查（存储空间不足或浏览器禁止）：请在有信号处再点一次保存。",
            "flash-error", "offline-note");
       window.scrollTo(0, 0);
     });
+  }
+  // The form is done with once kept: it gives way to the way back to the board.
+  function done(form) {
+    var panel = document.createElement("section");
+    panel.className = "panel";
+    panel.id = "kept-check";
+    var title = document.createElement("p");
+    title.className = "card-title";
+    title.textContent = "已保存在手机上（待提交）";
+    var back = document.createElement("a");
+    back.className = "button primary block";
+    back.href = "/patrols";
+    back.textContent = "返回巡视";
+    panel.appendChild(title);
+    panel.appendChild(back);
+    form.parentNode.replaceChild(panel, form);
+    if (window.htmx) window.htmx.process(panel);
   }
   function forget(item) { return stored("readwrite", function (store) { return store["delete"](item.key); }); }
 
@@ -87,49 +133,133 @@
   function waiting(count) {
     note(main(), "手机上有 " + count + " 条离线巡查，信号恢复后自动提交。", "flash-info", "offline-note");
   }
+  function signInFirst() {
+    sending = false;
+    note(main(), "离线巡查还没提交：请先登录，登录后自动提交。", "flash-error", "offline-note");
+  }
+  // Sent as whoever the server says is signed in now, with this session's form token (the page and
+  // the kept form may be older than the sign-in).
   function flush() {
-    if (sending || !window.indexedDB || !me()) return;
+    if (sending || !window.indexedDB) return;
     sending = true;
-    all().then(mine).then(function (list) {
+    all().then(function (list) {
       if (!list.length) { sending = false; return; }
-      if (!navigator.onLine) { sending = false; waiting(list.length); return; }
-      var item = list[0], body = new FormData();
-      item.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
-      (item.files || []).forEach(function (file) { body.append(file[0], file[1], file[2]); });
-      return fetch(item.action, {method: "POST", body: body, credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
+      if (!navigator.onLine) { sending = false; waiting(mine(list).length || list.length); return; }
+      return fetch("/patrols/offline/session", {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (response) {
-          var signedOut = response.redirected && new URL(response.url).pathname === "/login";
-          if (signedOut || response.status === 400 || response.status === 401 || response.status === 403) {
-            sending = false;
-            note(main(), "离线巡查还没提交：请先登录，登录后自动提交。", "flash-error", "offline-note");
+          var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+          if (!response.ok || !json) {
+            if (response.redirected || response.status === 401) signInFirst(); else sending = false;
             return;
           }
-          if (response.status >= 500) throw new Error(String(response.status));
-          return forget(item).then(function () {
-            sending = false;
-            if (response.ok) {
-              note(main(), "已提交离线巡查：" + item.name + "（记录于 " + clock(item.made) + "）。", "flash-success", "offline-note");
-            } else {
-              note(main(), "离线巡查 " + item.name + "（" + clock(item.made) + "）没能提交：已超过 24 小时或内容不完整，请重新巡查。", "flash-error", "offline-note");
-            }
-            window.scrollTo(0, 0);
-            flush();
-          });
+          return response.json().then(function (now) { return send(mineOf(String(now.user))(list), now.csrf); });
         });
     }).catch(function () {
       sending = false;
       all().then(mine).then(function (list) { if (list.length) waiting(list.length); }, function () {});
     });
   }
+  function send(list, token) {
+    if (!list.length) { sending = false; return; }
+    var item = list[0], body = new FormData();
+    item.fields.forEach(function (pair) { if (pair[0] !== "csrf_token") body.append(pair[0], pair[1]); });
+    body.append("csrf_token", token);
+    (item.files || []).forEach(function (file) { body.append(file[0], file[1], file[2]); });
+    return fetch(item.action, {method: "POST", body: body, credentials: "same-origin", headers: {"X-CSRFToken": token}})
+      .then(function (response) {
+        var signedOut = response.redirected && new URL(response.url).pathname === "/login";
+        if (signedOut || response.status === 400 || response.status === 401 || response.status === 403) {
+          sending = false;
+          note(main(), "离线巡查还没提交：请先登录，登录后自动提交。", "flash-error", "offline-note");
+          return;
+        }
+        if (response.status >= 500) throw new Error(String(response.status));
+        return forget(item).then(function () {
+          sending = false;
+          if (response.ok) {
+            note(main(), "已提交离线巡查：" + item.name + "（记录于 " + clock(item.made) + "）。", "flash-success", "offline-note");
+          } else {
+            note(main(), "离线巡查 " + item.name + "（" + clock(item.made) + "）没能提交：已超过 24 小时或内容不完整，请重新巡查。", "flash-error", "offline-note");
+          }
+          window.scrollTo(0, 0);
+          showPending();
+          flush();
+        });
+      });
+  }
+
+  // What is waiting on the phone, on the board (and the no-signal page): place, time, photos; the
+  // board's cards of those places say 已巡查（待提交）.
+  function showPending() {
+    var box = document.getElementById("pending-checks");
+    if (!box || !window.indexedDB) return;
+    all().then(mine).then(function (list) {
+      var ul = box.querySelector("ul");
+      ul.textContent = "";
+      list.forEach(function (item) {
+        var li = document.createElement("li");
+        var photos = (item.files || []).length;
+        li.textContent = item.name + " · " + clock(item.made) + (photos ? " · " + photos + " 张照片" : "");
+        ul.appendChild(li);
+        if (!item.checkpoint) return;
+        document.querySelectorAll('a.checkpoint-card[data-checkpoint="' + item.checkpoint + '"] .badge')
+          .forEach(function (badge) { badge.className = "badge badge-pending"; badge.textContent = "已巡查（待提交）"; });
+      });
+      box.hidden = !list.length;
+    }, function () {});
+  }
+
+  // Signing out with checks still on the phone: say how many, and ask once.
+  function pendingWarning(form) {
+    all().then(mine).then(function (list) {
+      if (!list.length) return;
+      var text = "手机上还有 " + list.length + " 条离线巡查没有提交。退出后它们留在手机上，用本账号再登录后自动提交。";
+      note(form.parentNode, text, "flash-error", "pending-at-logout");
+    }, function () {});
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches('form[action$="/logout"]') || form.dataset.confirmed || !window.indexedDB) return;
+    event.preventDefault();
+    event.stopPropagation();
+    all().then(mine).then(function (list) {
+      if (list.length && !window.confirm("手机上还有 " + list.length + " 条离线巡查没有提交（信号恢复后才能提交）。" +
+                                         "退出后它们留在手机上，用本账号再登录后自动提交。确定退出登录？")) return;
+      form.dataset.confirmed = "1";
+      form.requestSubmit();
+    }, function () { form.dataset.confirmed = "1"; form.requestSubmit(); });
+  }, true);
+  function onPage() {
+    syncSession();
+    showPending();
+    var logout = document.querySelector('form[action$="/logout"]');
+    if (logout) pendingWarning(logout);
+    flush();
+  }
 
   document.addEventListener("htmx:sendError", function (event) {
     var elt = event.detail.elt, form = elt && elt.closest ? elt.closest("form") : null;
     if (elt && elt.type === "file") {
-      // A photo picked without signal stays in its field and goes with the form.
+      // A photo picked without signal stays in its field, shown small, and goes with the form.
       var field = elt.closest(".photo-field") || form || main();
       var count = elt.files ? elt.files.length : 0;
       note(field, "没有信号：" + (count > 1 ? count + " 张照片" : "照片") + "还在手机上，保存时一起提交。", "flash-info",
            "photo-offline-" + (elt.name || ""));
+      var shown = field.querySelector(".offline-photos");
+      if (shown) shown.remove();
+      shown = document.createElement("div");
+      shown.className = "photos offline-photos";
+      Array.prototype.forEach.call(elt.files || [], function (file, n) {
+        var img = document.createElement("img");
+        img.src = URL.createObjectURL(file);
+        img.alt = "离线选的照片 " + (n + 1);
+        var figure = document.createElement("figure");
+        figure.className = "photo";
+        figure.appendChild(img);
+        shown.appendChild(figure);
+      });
+      var picker = field.querySelector(".photo-input");
+      field.insertBefore(shown, picker || null);
       return;
     }
     if (form && form.dataset.offline === "check" && window.indexedDB) { keep(form); return; }
@@ -144,8 +274,13 @@
     var old = document.getElementById("send-error");
     if (old) old.remove();
   });
+  // Sent on every page change, whenever the screen comes back, and when the signal does.
   window.addEventListener("online", flush);
-  document.addEventListener("DOMContentLoaded", flush);
+  document.addEventListener("DOMContentLoaded", onPage);
+  document.addEventListener("htmx:afterSettle", function (event) { if (event.target === document.body) onPage(); });
+  document.addEventListener("htmx:historyRestore", onPage);
+  window.addEventListener("pageshow", function (event) { if (event.persisted) onPage(); });
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") flush(); });
   setInterval(flush, 60000);
 
   // The service worker, and the check pages the patrol board lists kept ahead of the walk.
@@ -153,9 +288,11 @@
     var status = document.getElementById("offline-pages");
     var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
     if (!status || !worker || !navigator.onLine) return;
-    var urls = Array.prototype.map.call(document.querySelectorAll("a.checkpoint-card[href]"),
-                                        function (a) { return a.getAttribute("href"); });
-    worker.postMessage({type: "keep-check-pages", urls: urls});
+    var cards = document.querySelectorAll("a.checkpoint-card[href]");
+    var urls = Array.prototype.map.call(cards, function (a) { return a.getAttribute("href"); });
+    var stickers = Array.prototype.filter.call(cards, function (a) { return a.dataset.sticker; })
+      .map(function (a) { return {url: a.getAttribute("href"), sticker: a.dataset.sticker}; });
+    worker.postMessage({type: "keep-check-pages", urls: urls, stickers: stickers});
   }
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").then(function () {

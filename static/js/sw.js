@@ -1,22 +1,41 @@
 // The phone's copy of the patrol check pages, for basements and car parks without signal.
 //
 // A check page (/c/<sticker> from a QR code, or /patrols/checkpoints/<id>/check from a list) is fetched
-// from the server whenever there is signal, and its latest copy kept here. Without signal the kept
-// copy is shown instead, with a note saying so and a new one-time token (so two checks made from the
-// same copy are two checks). The check itself is then kept on the phone by app.js and sent when the
-// signal returns. Static files are kept by their fingerprinted URL. Signing in or out forgets the
-// pages (they belong to whoever was signed in). Nothing else is touched: every other request goes to
-// the server as if there were no worker.
+// from the server whenever there is signal, and its latest copy kept here; so is the patrol board
+// (/patrols), which lists the checks still waiting on the phone. Without signal the kept copy is shown
+// instead, with a note saying so and a new one-time token (so two checks made from the same copy are
+// two checks). A sticker scanned without signal whose own page isn't kept opens the kept page of its
+// checkpoint as a scan (the board tells which checkpoint a sticker is by a digest of its address).
+// The check itself is then kept on the phone by app.js and sent when the signal returns. Static files
+// are kept by their fingerprinted URL. Any other page opened without signal shows the app's own
+// no-signal page (/offline) instead of the browser's error. Signing in or out forgets the pages (they
+// belong to whoever was signed in). Every other request goes to the server as if there were no worker.
 var PAGES = "kefu-check-pages-v1";
 var STATIC = "kefu-static-v1";
+var STICKERS = "kefu-stickers-v1";  // digest of a sticker address → the check page of its checkpoint
+var APP = "kefu-app-v1";  // the no-signal page
 var MOST = 400;  // pages kept at the most (about 5 MB); the least recently kept go first
 var CHECK_PAGE = /^\/(c\/[A-Za-z0-9_-]+|patrols\/checkpoints\/\d+\/check)$/;
+var STICKER = /^\/c\/([A-Za-z0-9_-]+)$/;
+var BOARD = "/patrols";
+var OFFLINE = "/offline";
 
-self.addEventListener("install", function () { self.skipWaiting(); });
+// The no-signal page, asked for signed out (it names nobody).
+function keepOfflinePage() {
+  return fetch(OFFLINE, {credentials: "omit"}).then(function (response) {
+    if (response.ok) return caches.open(APP).then(function (cache) { return cache.put(OFFLINE, response); });
+  });
+}
+
+self.addEventListener("install", function (event) {
+  self.skipWaiting();
+  event.waitUntil(keepOfflinePage().catch(function () {}));
+});
 
 self.addEventListener("activate", function (event) {
+  var ours = [PAGES, STATIC, STICKERS, APP];
   event.waitUntil(caches.keys().then(function (names) {
-    return Promise.all(names.filter(function (name) { return name !== PAGES && name !== STATIC; })
+    return Promise.all(names.filter(function (name) { return ours.indexOf(name) < 0; })
       .map(function (name) { return caches.delete(name); }));
   }).then(function () { return self.clients.claim(); }));
 });
@@ -54,14 +73,40 @@ function remember(key, response) {
 
 function pad(n) { return (n < 10 ? "0" : "") + n; }
 
-function offlineCopy(response) {
+// "12月4日 09:30" in the estate's time zone (the page says which), not the phone's.
+function estateTime(date, html) {
+  var zone = (/\bdata-tz="([^"]+)"/.exec(html) || [])[1];
+  try {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {timeZone: zone, month: "numeric", day: "numeric", hour: "2-digit",
+                                      minute: "2-digit", hourCycle: "h23"})
+      .formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.month + "月" + parts.day + "日 " + parts.hour + ":" + parts.minute;
+  } catch (e) {
+    return (date.getMonth() + 1) + "月" + date.getDate() + "日 " + pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+}
+
+function sha256(text) {
+  return self.crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)).then(function (buffer) {
+    return Array.prototype.map.call(new Uint8Array(buffer), function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  });
+}
+
+// `scan`: the sticker address the page is opened by (its form then sends there, as a scan).
+function offlineCopy(response, scan) {
   var saved = new Date(response.headers.get("X-Kept-At") || Date.now());
   return response.text().then(function (html) {
     var token = self.crypto.randomUUID().replace(/-/g, "");
     html = html.replace(/(<input[^>]*\bname="token"[^>]*\bvalue=")[^"]*"/, "$1" + token + '"');
-    var note = '<p class="flash flash-info" role="status" id="offline-copy">没有信号：这是手机上保存的巡查页（' +
-      (saved.getMonth() + 1) + "月" + saved.getDate() + "日 " + pad(saved.getHours()) + ":" + pad(saved.getMinutes()) +
-      " 保存）。照常巡查，保存后留在手机上，信号恢复后自动提交。</p>";
+    if (scan) {
+      html = html.replace(/(<form[^>]*\baction=")[^"]*("[^>]*\bdata-offline="check")/, "$1" + scan + "$2")
+        .replace(/(<span class="check-via">)[\s\S]*?(<\/span>)/, "$1<b>扫码巡查</b>$2");
+    }
+    var board = html.indexOf('data-offline="check"') < 0;
+    var note = '<p class="flash flash-info" role="status" id="offline-copy">没有信号：这是手机上保存的' +
+      (board ? "巡视页" : "巡查页") + "（" + estateTime(saved, html) + " 保存）。" +
+      (board ? "今日数字是保存时的，手机上待提交的巡查列在下面。" : "照常巡查，保存后留在手机上，信号恢复后自动提交。") + "</p>";
     html = html.replace(/(<main id="main"[^>]*>)/, "$1" + note);
     var headers = new Headers(response.headers);
     headers.delete("Content-Length");
@@ -75,12 +120,41 @@ function offlineCopy(response) {
 // arriving is kept for next time).
 var SLOW = 6000;
 
+function keptPage(key) {
+  return caches.open(PAGES).then(function (cache) { return cache.match(key, {ignoreVary: true}); });
+}
+
+// The kept page of a sticker's checkpoint, when its own address wasn't kept but the board listed it.
+function keptForSticker(url) {
+  var sticker = STICKER.exec(url.pathname);
+  if (!sticker) return Promise.resolve(null);
+  return sha256(sticker[1]).then(function (digest) {
+    return caches.open(STICKERS).then(function (cache) { return cache.match(url.origin + "/sticker/" + digest); });
+  }).then(function (mapped) {
+    return mapped ? mapped.text().then(function (page) { return keptPage(url.origin + page); }) : null;
+  }).then(function (kept) { return kept ? offlineCopy(kept, url.pathname) : null; });
+}
+
+function offlinePage() {
+  return caches.open(APP).then(function (cache) { return cache.match(OFFLINE); }).then(function (kept) {
+    if (!kept) return null;
+    return kept.blob().then(function (body) {
+      var headers = new Headers(kept.headers);
+      headers.delete("Content-Length");
+      headers.delete("Content-Encoding");
+      return new Response(body, {status: 503, headers: headers});
+    });
+  });
+}
+
+// The kept copy of a page (or for a sticker, its checkpoint's page); for a navigation with nothing
+// kept, the no-signal page.
 function checkPage(request) {
   var url = new URL(request.url);
   var key = url.origin + url.pathname;
   function copy() {
-    return caches.open(PAGES).then(function (cache) { return cache.match(key, {ignoreVary: true}); })
-      .then(function (kept) { return kept ? offlineCopy(kept) : null; });
+    return keptPage(key).then(function (kept) { return kept ? offlineCopy(kept) : keptForSticker(url); })
+      .then(function (kept) { return kept || (request.mode === "navigate" ? offlinePage() : null); });
   }
   var network = fetch(request).then(function (response) {
     remember(key, response.clone()).catch(function () {});
@@ -126,27 +200,43 @@ self.addEventListener("fetch", function (event) {
   var request = event.request, url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.method === "POST" && (url.pathname === "/login" || url.pathname === "/logout")) {
-    event.respondWith(caches.delete(PAGES).then(function () { return fetch(request); }));
+    event.respondWith(Promise.all([caches.delete(PAGES), caches.delete(STICKERS)]).then(function () { return fetch(request); }));
     return;
   }
   if (request.method !== "GET") return;
-  if (isCheckPage(url)) {
+  if (isCheckPage(url) || (url.pathname === BOARD && !url.search)) {
     event.respondWith(checkPage(request));
   } else if (url.pathname.indexOf("/static/") === 0 && url.searchParams.get("v")) {
     event.respondWith(staticFile(request));
+  } else if (request.mode === "navigate") {
+    event.respondWith(fetch(request).catch(function (error) {
+      return offlinePage().then(function (page) { if (page) return page; throw error; });
+    }));
   }
 });
 
 // The patrol board asks for the check pages it lists to be kept ahead of a walk into the basement;
 // those already kept are left (a page is refreshed each time it is opened with signal). The page
 // is told how many are kept in all.
+// With each page, which sticker is its checkpoint's ({url, sticker: digest}).
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type !== "keep-check-pages" || !Array.isArray(data.urls)) return;
   var urls = data.urls.slice(0, 200).map(function (href) { return new URL(href, self.location.origin); })
     .filter(isCheckPage);
+  var stickers = (Array.isArray(data.stickers) ? data.stickers : []).slice(0, 200).filter(function (pair) {
+    return pair && /^[0-9a-f]{64}$/.test(pair.sticker) && isCheckPage(new URL(pair.url, self.location.origin));
+  });
   var source = event.source;
-  event.waitUntil(caches.open(PAGES).then(function (cache) {
+  var mapped = caches.open(STICKERS).then(function (cache) {
+    return Promise.all(stickers.map(function (pair) {
+      return cache.put(self.location.origin + "/sticker/" + pair.sticker,
+                       new Response(new URL(pair.url, self.location.origin).pathname));
+    }));
+  }).then(function () {
+    return caches.open(APP).then(function (cache) { return cache.match(OFFLINE); });
+  }).then(function (kept) { return kept || keepOfflinePage(); }).catch(function () {});
+  event.waitUntil(mapped.then(function () { return caches.open(PAGES); }).then(function (cache) {
     return urls.reduce(function (chain, url) {
       var key = url.origin + url.pathname;
       return chain.then(function () {
@@ -159,6 +249,7 @@ self.addEventListener("message", function (event) {
       });
     }, Promise.resolve()).then(function () { return cache.keys(); });
   }).then(function (keys) {
-    if (source) source.postMessage({type: "check-pages-kept", count: keys.length});
+    var pages = keys.filter(function (request) { return isCheckPage(new URL(request.url)); });
+    if (source) source.postMessage({type: "check-pages-kept", count: pages.length});
   }));
 });

@@ -142,11 +142,11 @@ def page_problems(live_server):
     return PageProblems(live_server)
 
 
-def new_phone_page(browser, live_server, page_problems, service_workers="block"):
+def new_phone_page(browser, live_server, page_problems, service_workers="block", timezone_id="Asia/Shanghai"):
     """A phone-sized page in a browser context of its own (its own cookies), signed out. The service
     worker (the phone's copy of the check pages) is kept out unless a test is about it: with it, a
     page a test just changed on the server could come from the phone's copy."""
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id=timezone_id,
                                   base_url=live_server.url, service_workers=service_workers)
     context.set_default_timeout(8000)
     page = context.new_page()

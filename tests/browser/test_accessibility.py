@@ -217,12 +217,31 @@ def checkpoint_token(live_server, checkpoint_id):
     return live_server.query("SELECT token FROM checkpoint WHERE id = ?", checkpoint_id)[0][0]
 
 
+# Every link and button a thumb taps: at least 44×44 CSS px (an inline link in a sentence too; its
+# padding may reach into the lines around it).
+TARGET = 44
+SMALL_TARGETS = """(least) => [...document.querySelectorAll("a[href], button, summary")].filter((el) => {
+  const r = el.getBoundingClientRect(), style = getComputedStyle(el);
+  if (!r.width || !r.height || style.visibility === "hidden" || el.closest("[hidden], .visually-hidden")) return false;
+  return r.width < least - 0.5 || r.height < least - 0.5;
+}).map((el) => {
+  const r = el.getBoundingClientRect();
+  return {target: `${el.tagName.toLowerCase()}${el.className ? "." + el.className.split(" ").join(".") : ""} `
+    + `"${el.textContent.trim().slice(0, 16)}" ${Math.round(r.width)}×${Math.round(r.height)}`};
+})"""
+
+
 def check(page, where, found):
-    """Run axe on the page as it stands; add its violations, each tagged with where it was."""
+    """Run axe on the page as it stands, and measure its tap targets; add the violations, each
+    tagged with where it was."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=AXE)
     for violation in page.evaluate(RUN_AXE, TAGS):
         found.append((where, violation))
+    small = page.evaluate(SMALL_TARGETS, TARGET)
+    if small:
+        found.append((where, {"id": "kefu-target-size", "impact": "serious", "nodes": small,
+                              "help": f"A link or button must be at least {TARGET}×{TARGET} px to tap"}))
 
 
 def tab_through(page, where, found):
@@ -339,3 +358,32 @@ def test_no_serious_or_critical_violations_on_any_main_page(browser, live_server
                 print(f"  {where}: {violation['id']} ({violation['impact']}) {violation['help']}")
     assert not blocking, ("serious or critical accessibility violations:\n"
                           + "\n".join(describe(where, v) for where, v in blocking))
+
+
+def test_inline_links_are_targets_a_thumb_can_hit(browser, live_server, page_problems):
+    """The links inside a sentence — the notice's number and the body a case went to (居委会, 业委会…)
+    on a violation, a shop's name on its notice — are 44×44 px targets like every button."""
+    violation = live_server.query(
+        "SELECT v.id FROM violation v JOIN notice_violation nv ON nv.violation_id = v.id "
+        "JOIN referral r ON r.renovation_id = v.renovation_id ORDER BY v.id LIMIT 1")[0][0]
+    shop_notice = live_server.query("SELECT id FROM shop_notice ORDER BY id LIMIT 1")
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai", base_url=live_server.url)
+    page = context.new_page()
+    page.on("pageerror", page_problems.on_pageerror)
+    try:
+        sign_in(page, "zhuguan")
+        measured = []
+        for path in [f"/renovations/violations/{violation}"] + [f"/shops/notices/{row[0]}" for row in shop_notice]:
+            visit(page, path)
+            inline = page.locator("main a:not([class])")
+            assert inline.count(), path
+            for n in range(inline.count()):
+                box = inline.nth(n).bounding_box()
+                measured.append((path, inline.nth(n).inner_text().strip(), box["width"] >= TARGET - 0.5,
+                                 box["height"] >= TARGET - 0.5))
+        assert [m for m in measured if not (m[2] and m[3])] == []
+        names = [text for _path, text, _w, _h in measured]
+        assert any(re.search(r"第\d+号", name) for name in names), names  # a notice's number
+        assert any(name in ("业委会", "居委会", "区房屋土地管理局办事处") for name in names), names
+    finally:
+        context.close()

@@ -161,3 +161,27 @@ def test_the_supervisor_evaluates_an_assistant_and_prints_the_form(phones, shot,
     paper = pdf_text(zhuli, zhuli.get_by_role("link", name="打印评估表").get_attribute("href"), "evaluation-form-commented")
     for expected in ("刘洋", cn_period(period), str(total), grade, COMMENT, OWN_COMMENT, "客服主管签字陈敏"):
         assert expected in paper, expected
+
+
+def test_the_work_record_opens_the_day_picked_and_trends_show_this_month_as_partial(phones, shot, page_problems):
+    import datetime
+    from zoneinfo import ZoneInfo
+    away_from_midnight()
+    zhuli = phone_of(phones, "zhuli1")
+    zhuli.goto("/worklog")
+    today = datetime.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    heading(zhuli, f"工作记录 {today:%m-%d}")
+    picked = today - datetime.timedelta(days=9)
+    zhuli.get_by_label("查看哪一天").fill(picked.isoformat())
+    zhuli.get_by_role("button", name="查看").click()
+    heading(zhuli, f"工作记录 {picked:%m-%d}")
+    expect(zhuli.get_by_label("查看哪一天")).to_have_value(picked.isoformat())
+    phone_shot(zhuli, shot, "worklog-date-picker")
+
+    zhuguan = phone_of(phones, "zhuguan")
+    zhuguan.goto("/trends")
+    heading(zhuguan, "趋势")
+    chart = zhuguan.locator("section.chart").first
+    expect(chart.locator(".chart-partial-note")).to_have_text(f"本月至 {today.day} 日，未满一个月")
+    expect(chart.locator("circle.chart-partial")).not_to_have_count(0)
+    phone_shot(zhuguan, shot, "trends-partial-month")
