@@ -234,3 +234,8 @@ def last_visit_and_list_indexes():
     add_index("follow_up", "follow_up_result_at", ["result", "at"])
     add_index("violation", "violation_state", ["state"])
     add_index("evaluation", "evaluation_state_signed_at", ["state", "signed_at"])
+
+
+@migration(14, "打印抬头：物业公司名称（标志为小区的照片）")
+def letterhead_company():
+    add_column("estate", "company", peewee.CharField(default="", max_length=60))
