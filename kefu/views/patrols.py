@@ -9,6 +9,7 @@ from flask import abort
 from flask import current_app
 from flask import flash
 from flask import redirect
+from flask import render_template
 from flask import request
 from flask import url_for
 from flask_login import current_user
@@ -622,6 +623,14 @@ def stickers():
         items = [c for c in items if c.id == one]
     if not items:
         abort(404)
+    if not current_app.config.get("PUBLIC_URL"):
+        # Without it the codes would hold whatever host this request came in on (127.0.0.1 on the
+        # office PC, or a forged Host header): stickers that open nothing on a phone.
+        page = render_template("error.html", status=409, title="无法打印二维码贴纸",
+                               message="二维码里要写入手机能打开的公开地址，但服务器还没有设置。请在启动服务前设置环境变量 "
+                                       "PUBLIC_URL（例如 PUBLIC_URL=https://kefu.example.com，即助理手机上打开本系统的地址），"
+                                       "重启服务后再打印。")
+        return page, 409
     stickers = [(c, segno.make(sticker_url(c), error="m").svg_data_uri(scale=4, border=2)) for c in items]
     return pdf.response("patrols/stickers_print.html", "巡查点二维码.pdf", stickers=stickers,
                         estate_name=estate().name)
