@@ -295,7 +295,7 @@ KINDS = [
          draft=True, keep=("被评估人签字", "客服主管签字", "经理签字")),
     Kind("meeting-minutes", "会议纪要", "zhuguan",
          lambda: (_meeting(), _url("meetings.minutes_pdf", meeting_id=_meeting().id)), (2, 3),
-         keep=("记录人", "主持人"), long=_long_meeting),
+         keep=("记录人：", "主持人："), long=_long_meeting),
     Kind("service-confirmation", "服务确认单", "zhuli1",
          lambda: (_service(), _url("services.confirmation_pdf", service_id=_service().id)), (1, 1),
          keep=("客户签字", "服务人员签字"), outside=True, long=_long_service),
