@@ -202,10 +202,35 @@ def printed_day(user, day):
     lines += [(clock.to_local(o.created_at, tz), "需关注", "巡查发现需关注", o.where, o.what, None)
               for o in record["observations"] if o.id not in seen]
     lines.sort(key=lambda line: line[0])
+    lines = _runs_of_clean_checks(lines)
     counts = {label: sum(1 for e in record["entries"] if e.record_type in kinds) for label, kinds in TOTALS}
     counts["其他"] = len(record["entries"]) - sum(counts.values())
     return {"lines": lines, "meetings": record["meetings"], "counts": counts, "total": len(record["entries"]),
             "notes": len(record["notes"])}
+
+
+def _runs_of_clean_checks(lines):
+    """Three or more checks in a row that found nothing wrong read as one line (巡查 13 处 10:14–11:09,
+    全部合格: the places): a morning round is one thing done, and the week stays a few pages."""
+    merged, run = [], []
+
+    def flush():
+        if len(run) >= 3:
+            names = "、".join(line[4].rsplit("：", 1)[0] for line in run)
+            merged.append((run[0][0], "巡查", f"巡查 {len(run)} 处（{run[0][0]:%H:%M}–{run[-1][0]:%H:%M}）", "",
+                           f"全部合格：{names}", None))
+        else:
+            merged.extend(run)
+        run.clear()
+
+    for line in lines:
+        if line[2] == "巡查" and line[4].endswith("全部合格") and "：" in line[4]:
+            run.append(line)
+            continue
+        flush()
+        merged.append(line)
+    flush()
+    return merged
 
 
 def week_of(day):

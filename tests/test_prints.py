@@ -181,6 +181,8 @@ def test_the_work_record_names_what_each_step_was_about(printout):
         if re.search(r"\b(派工|验收通过|验收不通过)\b", line) and "合计" not in line:
             assert re.search(r"(PD|ZG|FW)\d{8}-\d{3}|KS\d{8}-\d{3}", line), line
     assert "monthlysummary" not in text
+    # A morning round with nothing wrong is one line naming its places.
+    assert re.search(r"巡查 \d+ 处（\d\d:\d\d–\d\d:\d\d）", text)
     # Each day's lines are in time order.
     for page in doc.pages:
         times = re.findall(r"^(\d\d-\d\d \d\d:\d\d)", page["text"], flags=re.M)
