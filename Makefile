@@ -3,7 +3,7 @@ SHELL := /bin/bash
 
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-postgres screenshots bench audit deps-run deps-test clean soak
+.PHONY: help run test test-postgres screenshots bench audit deps-run deps-test clean soak prints
 
 help:
 	@echo "make run   # 启动客服系统（自动安装依赖），然后在浏览器打开显示的地址"
@@ -12,6 +12,7 @@ help:
 	@echo "make soak  # 崩溃、并发、恶意输入测试的长版本"
 	@echo "make bench # 十年数据的性能基准，结果写入 README"
 	@echo "make audit # Lighthouse 手机端评分（性能、无障碍、最佳实践）"
+	@echo "make prints # 用演示小区打印每种文件，逐页写成 PNG 放在 prints/ 供查看"
 
 deps-run:
 	bash scripts/system-deps.sh run
@@ -57,6 +58,10 @@ bench: deps-run .venv/.installed
 # Lighthouse (mobile) on the main pages as each role; fails below 95 in any category.
 audit: deps-test .venv/.installed node_modules/.installed
 	.venv/bin/python scripts/audit.py
+
+# Every printed document kind from the demo estate, as PDF and PNG pages (pdftoppm) in prints/.
+prints: deps-run .venv/.installed
+	.venv/bin/python tests/printed.py prints
 
 clean:
 	rm -rf .venv .pytest_cache node_modules

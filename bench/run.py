@@ -69,6 +69,9 @@ def pages(ticket_id, zone_id, checkpoint_id, shop_id, picks):
         ("notice_pdf", "整改通知书 PDF（含签收回执；倍数对参照 PDF）", ASSISTANT,
          f"/renovations/notices/{picks['notice']}.pdf"),
         ("dossier_pdf", "装修违规上报材料 PDF（倍数对参照 PDF）", SUPERVISOR, f"/renovations/referrals/{picks['referral']}.pdf"),
+        ("worklog_week_pdf", "工作记录 PDF（一周；倍数对参照 PDF）", ASSISTANT,
+         f"/worklog/{picks['user']}/{picks['week_day']}.pdf?week=1"),
+        ("stickers_pdf", "巡查点二维码贴纸 PDF（全部巡查点；倍数对参照 PDF）", SUPERVISOR, "/patrols/stickers.pdf"),
     ]
 
 
@@ -110,6 +113,8 @@ def _probe(path):
         zone_shops = con.execute("SELECT count(*) FROM shop WHERE zone_id = ? AND voided_at IS NULL",
                                  (zone_id,)).fetchone()[0]
         picks = _probe_areas(con, zone_id, target)
+        # The work record's week: the last whole one before the data ends.
+        picks["week_day"] = (datetime.datetime.fromisoformat(end) - datetime.timedelta(days=7)).date().isoformat()
     finally:
         con.close()
     assert checkpoint is not None and checkpoint[2] > 0, ("no security post with checks in the zone", checkpoint)
@@ -162,7 +167,8 @@ def _make_app(path, instance):
     from kefu import create_app
 
     app = create_app({"DATABASE": path, "INSTANCE": instance, "PHOTOS": os.path.join(instance, "photos"),
-                      "TESTING": False, "SCHEDULER": False, "DEMO": False, "SECRET_KEY": "bench-secret-key"})
+                      "TESTING": False, "SCHEDULER": False, "DEMO": False, "SECRET_KEY": "bench-secret-key",
+                      "PUBLIC_URL": "https://kefu.example.com"})
     # The yardstick: the least a response can cost in this app (hooks, session, headers included).
     app.add_url_rule("/_bench/bare", "bench_bare", lambda: "ok")
     app.add_url_rule("/_bench/reference.pdf", "bench_reference", _reference_pdf)

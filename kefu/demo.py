@@ -70,6 +70,7 @@ def build():
     with database.atomic():
         home = estate.Estate.current()
         home.name = "阳光花园"
+        home.company = "阳光物业服务有限公司"
         home.address = "上海市浦东新区阳光路 88 号"
         home.phone = "021-58880000"
         home.service_start = datetime.time(8, 0)

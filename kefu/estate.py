@@ -10,6 +10,7 @@ from .db import BaseModel
 from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
+from .db import database
 from .users import User
 
 PLACE_KINDS = ["楼道", "电梯厅", "地库", "会所", "绿地", "道路", "出入口", "设施设备", "商业街", "其他"]
@@ -39,6 +40,9 @@ class Estate(VersionedMixin, BaseModel):
     backup_nightly = peewee.BooleanField(default=False)
     backup_hour = peewee.IntegerField(default=3)
     backup_keep = peewee.IntegerField(default=14)
+    # The letterhead of documents that leave the service centre (migration 14); the logo is the
+    # estate's latest photo.
+    company = peewee.CharField(default="", max_length=60)
 
     @classmethod
     def current(cls):
@@ -238,7 +242,42 @@ def update_estate(actor, estate, expected_version, **values):
                                     for k, (a, b) in diff.items()))
 
 
-SETTING_LABELS = {"name": "小区名称", "address": "地址", "phone": "服务中心电话", "timezone": "时区",
+def update_letterhead(actor, estate, expected_version, logo=None, drop_logo=False, **values):
+    """打印抬头: the company, estate, address and service phone printed on outgoing documents, and an
+    optional logo (a new one replaces the old, which is voided, as is the old one when dropped)."""
+    from . import uploads
+
+    values = {k: (v or "").strip() for k, v in values.items()}
+    if not values.get("name"):
+        raise EstateError("请填写小区名称", "name")
+    before = {k: getattr(estate, k) for k in values}
+    with database.atomic():
+        for key, value in values.items():
+            setattr(estate, key, value)
+        estate.save_versioned(expected_version, *values)
+        notes = [f"{SETTING_LABELS.get(k, k)}：{before[k] or '—'} → {v or '—'}" for k, v in values.items() if before[k] != v]
+        old = logo_of(estate)
+        if old is not None and (logo or drop_logo):
+            uploads.Photo.update(voided_at=clock.utcnow(), void_reason="更换标志" if logo else "删除标志").where(
+                uploads.Photo.id == old.id).execute()
+        if logo:
+            uploads.attach([logo], estate)
+            notes.append("标志：已更换" if old is not None else "标志：已上传")
+        elif drop_logo and old is not None:
+            notes.append("标志：已删除")
+        if notes:
+            events.record(actor, estate, "修改打印抬头", note="；".join(notes))
+
+
+def logo_of(estate):
+    """The logo on the letterhead, or None."""
+    from . import uploads
+
+    photos = list(uploads.Photo.of(estate))
+    return photos[-1] if photos else None
+
+
+SETTING_LABELS = {"company": "公司名称", "name": "小区名称", "address": "地址", "phone": "服务中心电话", "timezone": "时区",
                   "service_start": "上班", "service_end": "下班", "service_weekdays": "服务日"}
 
 

@@ -329,3 +329,7 @@ def one_callback_table():
                           ("service_order", "work_order_id"), ("violation", "finding_id"),
                           ("shop_notice", "finding_id")):
         add_index(table, f"{table}_{column}", [f'"{column}"'])
+
+@migration(14, "打印抬头：物业公司名称（标志为小区的照片）")
+def letterhead_company():
+    add_column("estate", "company", peewee.CharField(default="", max_length=60))

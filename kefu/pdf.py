@@ -1,17 +1,22 @@
 """A4 PDFs from templates: WeasyPrint with the CJK font embedded, the estate in the header."""
+from flask import current_app
 from flask import make_response
 from flask import render_template
 from weasyprint import HTML
 
 from . import ROOT
 from . import clock
+from . import uploads
 from .estate import Estate
+from .estate import logo_of
 
 
 def render(template, **context):
     """Render a print template (which extends print_base.html) to PDF bytes."""
     estate = Estate.current()
-    html = render_template(template, estate=estate,
+    logo = logo_of(estate)
+    logo_path = "file://" + uploads.file_path(current_app.config["PHOTOS"], logo) if logo else ""
+    html = render_template(template, estate=estate, logo_path=logo_path,
                            printed_on=clock.format_cn_date(clock.today(estate.tz)), **context)
     return HTML(string=html, base_url=ROOT + "/").write_pdf()
 

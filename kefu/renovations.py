@@ -534,18 +534,69 @@ def age_days(moment, today=None):
     return (today - clock.to_local(moment, _tz()).date()).days
 
 
-def dossier(renovation):
+def dossier(renovation, as_of=None):
     """Everything the escalation dossier prints: the record, violations with photos, notices with their
-    service, re-checks, referrals."""
+    service, re-checks, referrals. With `as_of` (the referral's time) it is the case as it was sent:
+    nothing recorded later, each violation in the state it then had (a later 已结案 would contradict
+    the letter above it)."""
     violations = list(renovation.violations.where(Violation.voided_at.is_null()).order_by(Violation.at))
+    notices = list(RectificationNotice.live().where(RectificationNotice.renovation == renovation)
+                   .order_by(RectificationNotice.issued_at))
+    referrals = list(renovation.referrals.order_by(Referral.sent_at))
+    states = {}
+    if as_of is not None:
+        violations = [v for v in violations if v.at <= as_of]
+        notices = [n for n in notices if n.issued_at <= as_of]
+        referrals = [r for r in referrals if r.sent_at <= as_of]
+        for event in (events.Event.select().where((events.Event.record_type == "violation")
+                                                   & events.Event.record_id.in_([v.id for v in violations])
+                                                   & (events.Event.at <= as_of) & (events.Event.to_state != ""))
+                      .order_by(events.Event.at, events.Event.id)):
+            states[event.record_id] = event.to_state
+    rows = []
+    for v in violations:
+        its_notices = [n for n in notices_of(v) if as_of is None or n.issued_at <= as_of]
+        rows.append((v, photos_of(v), its_notices))
     return {
         "renovation": renovation,
-        "violations": [(v, photos_of(v), notices_of(v)) for v in violations],
-        "notices": list(RectificationNotice.live().where(RectificationNotice.renovation == renovation)
-                        .order_by(RectificationNotice.issued_at)),
-        "referrals": list(renovation.referrals.order_by(Referral.sent_at)),
+        "violations": rows,
+        "states": {v.id: states.get(v.id, v.state_label) for v, _p, _n in rows},
+        "as_of": as_of,
+        "notices": notices,
+        "referrals": referrals,
         "documents": list(uploads.Photo.of(renovation)),
     }
+
+
+def letter_for(renovation, violations):
+    """A cover letter that names the case: each breach with its day and the clause it breaks, the
+    dissuasion, the notices and how they were served, the re-check; the body's name goes above it."""
+    tz = _tz()
+
+    def day(moment):
+        return clock.format_cn_date(clock.to_local(moment, tz).date())
+
+    company = f"委托{renovation.company}" if renovation.company else ""
+    lines = [f"本小区 {renovation.household.code} 业主{renovation.owner_name}{company}进行装修施工，"
+             f"服务中心现场巡查发现下列违规行为："]
+    for n, v in enumerate(violations, 1):
+        text = f"{n}. {day(v.at)}，{v.kind}：{v.description.rstrip('。')}"
+        if v.clause:
+            text += f"，违反{v.clause}"
+        if v.dissuaded_at:
+            text += f"；当场劝阻，{v.dissuade_outcome or '未予改正'}"
+        for notice in notices_of(v):
+            if notice.is_served:
+                how = f"拒签，{notice.witness}见证" if notice.refused else f"{notice.served_to}签收"
+                text += f"；{day(notice.served_at)}送达整改通知书{notice.number}（{how}），限{clock.format_cn_date(notice.deadline)}前整改"
+            else:
+                text += f"；已开具整改通知书{notice.number}"
+        if v.recheck_at:
+            text += f"；{day(v.recheck_at)}复查，{'已整改' if v.recheck_complied else '仍未整改'}"
+        lines.append(text + "。")
+    lines.append("现将装修登记、违规记录及照片、整改通知书及送达记录、复查情况一并呈报，恳请贵单位依法依规予以处理。")
+    lines.append("特此函告。")
+    return "\n".join(lines)
 
 
 def default_deadline(days=3):

@@ -518,6 +518,22 @@ def search(zone_ids, text="", state="", business_type="", licence=""):
     return rows
 
 
+def register_extras(shop_ids):
+    """What the printed register adds to each shop: its notices still open (not voided, not re-checked
+    as complied) and the government inspections that saw it, latest first."""
+    extras = {shop_id: {"notices": [], "inspections": []} for shop_id in shop_ids}
+    if not shop_ids:
+        return extras
+    for notice in (ShopNotice.live().where(ShopNotice.shop.in_(shop_ids)
+                                           & (ShopNotice.recheck_complied.is_null() | ~ShopNotice.recheck_complied))
+                   .order_by(ShopNotice.issued_at)):
+        extras[notice.shop_id]["notices"].append(notice)
+    for link in (InspectionShop.select(InspectionShop, Inspection).join(Inspection)
+                 .where(InspectionShop.shop.in_(shop_ids)).order_by(Inspection.day.desc())):
+        extras[link.shop_id]["inspections"].append(link.inspection)
+    return extras
+
+
 # Rectification notices
 
 def issue_notice(actor, shop, demand, deadline, clauses="", finding=None, problem="", expected_version=None,

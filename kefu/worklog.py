@@ -27,7 +27,14 @@ KINDS = {"ticket": "诉求", "workorder": "派工单", "check": "巡查", "findi
          "checkpoint": "巡查点", "renovation": "装修", "violation": "装修违规", "rectificationnotice": "整改通知书",
          "referral": "上报", "shop": "商铺", "shopnotice": "商铺整改通知书", "inspection": "政府检查",
          "visit": "拜访", "need": "客户需求", "serviceorder": "个性化服务", "household": "客户", "worknote": "工作记录",
-         "evaluation": "岗位评估", "meeting": "例会"}
+         "evaluation": "岗位评估", "meeting": "例会", "monthlysummary": "月度总结", "serviceitem": "服务项目",
+         "callback": "回访", "followup": "回访", "licence": "营业执照", "urging": "督促记录", "communication": "商铺沟通",
+         "building": "楼栋", "place": "公共部位", "zone": "管辖区域", "estate": "小区设置", "unitreview": "业务块评分"}
+# The columns of a printed week's totals: what kinds of record each counts.
+TOTALS = [("诉求", ("ticket",)), ("派工单", ("workorder",)), ("巡查", ("check", "finding", "checkpoint")),
+          ("拜访与需求", ("visit", "need", "household", "serviceorder")),
+          ("装修与商铺", ("renovation", "violation", "rectificationnotice", "referral", "shop", "shopnotice",
+                      "inspection", "licence", "urging", "communication"))]
 
 
 # Not work done: the notes show on their own, and signing in or changing one's password is the account's.
@@ -68,13 +75,15 @@ def add_note(actor, day, text):
 class Entry:
     """One line of the record: when, what kind of record, what was done, the note, and the record."""
 
-    __slots__ = ("at", "kind", "action", "note", "record_type", "record_id")
+    __slots__ = ("at", "kind", "action", "note", "record_type", "record_id", "subject", "entered_at")
 
     def __init__(self, event):
         self.at = clock.to_local(event.at, _tz())
-        self.kind = KINDS.get(event.record_type, event.record_type)
+        self.kind = KINDS.get(event.record_type, "其他")
         self.action, self.note = event.action, event.note
         self.record_type, self.record_id = event.record_type, event.record_id
+        self.subject = ""
+        self.entered_at = None  # when it was typed in, if not when it happened (a visit recorded later)
 
 
 def entries(user, first, last):
@@ -104,6 +113,121 @@ def day_record(user, day):
             Observation.zone.in_(zone_ids_of(user)) & (Observation.created_at >= start)
             & (Observation.created_at < end)).order_by(Observation.created_at)),
     }
+
+
+def _subjects(entries):
+    """Name what each entry was about (the request's number and place, the work order's number and
+    its request, the checkpoint…), a few queries for a whole week; a visit takes the time it was made."""
+    from .customers import Need
+    from .customers import Visit
+    from .renovations import RectificationNotice
+    from .renovations import Renovation
+    from .renovations import Violation
+    from .services import ServiceOrder
+    from .shops import Shop
+    from .shops import ShopNotice
+    from .tickets import Ticket
+    from .workorders import WorkOrder
+    from .patrols import Check
+    from .patrols import Checkpoint
+    from .patrols import Finding
+
+    wanted = {}
+    for entry in entries:
+        wanted.setdefault(entry.record_type, set()).add(entry.record_id)
+    labels = {}
+
+    def fill(kind, query, label):
+        ids = wanted.get(kind)
+        if ids:
+            for row in query.where(query.model.id.in_(list(ids))):
+                labels[kind, row.id] = label(row)
+
+    orders = {}
+    if wanted.get("workorder"):
+        orders = {o.id: o for o in WorkOrder.select(WorkOrder.id, WorkOrder.number, WorkOrder.source_type,
+                                                    WorkOrder.source_id, WorkOrder.location)
+                  .where(WorkOrder.id.in_(list(wanted["workorder"])))}
+        wanted.setdefault("ticket", set())
+        sources = {o.source_id for o in orders.values() if o.source_type == "ticket"}
+        ticket_numbers = {t.id: t.number for t in Ticket.select(Ticket.id, Ticket.number).where(Ticket.id.in_(list(sources)))} \
+            if sources else {}
+        for order in orders.values():
+            source = f"（诉求 {ticket_numbers[order.source_id]}）" if order.source_id in ticket_numbers \
+                and order.source_type == "ticket" else ""
+            labels["workorder", order.id] = f"{order.number}{source} {order.location}".strip()
+    fill("ticket", Ticket.select(Ticket.id, Ticket.number, Ticket.location), lambda t: f"{t.number} {t.location}")
+    fill("check", Check.select(Check.id, Checkpoint.name).join(Checkpoint), lambda c: c.checkpoint.name)
+    fill("checkpoint", Checkpoint.select(Checkpoint.id, Checkpoint.name), lambda c: c.name)
+    fill("finding", Finding.select(Finding.id, Finding.item_text, Checkpoint.name).join(
+        Checkpoint, on=(Finding.checkpoint == Checkpoint.id)), lambda f: f"{f.checkpoint.name} {f.item_text}")
+    fill("observation", Observation.select(Observation.id, Observation.where), lambda o: o.where)
+    fill("serviceorder", ServiceOrder.select(ServiceOrder.id, ServiceOrder.number), lambda o: o.number)
+    fill("need", Need.select(Need.id, Need.topic), lambda n: n.topic)
+    fill("renovation", Renovation.select(Renovation.id, Renovation.household), lambda r: "")
+    fill("violation", Violation.select(Violation.id, Violation.kind), lambda v: v.kind)
+    fill("rectificationnotice", RectificationNotice.select(RectificationNotice.id, RectificationNotice.year,
+                                                           RectificationNotice.serial), lambda n: n.number)
+    fill("shopnotice", ShopNotice.select(ShopNotice.id, ShopNotice.year, ShopNotice.serial), lambda n: n.number)
+    fill("shop", Shop.select(Shop.id, Shop.unit_no, Shop.name), lambda s: f"{s.unit_no} {s.name}")
+    visits = {}
+    if wanted.get("visit"):
+        visits = {v.id: v for v in Visit.select(Visit.id, Visit.at, Visit.place, Visit.form)
+                  .where(Visit.id.in_(list(wanted["visit"])))}
+    tz = _tz()
+    for entry in entries:
+        entry.subject = labels.get((entry.record_type, entry.record_id), "")
+        visit = visits.get(entry.record_id) if entry.record_type == "visit" else None
+        if visit is not None:
+            entry.subject = visit.place or visit.form
+            happened = clock.to_local(visit.at, tz)
+            if abs(happened - entry.at) > datetime.timedelta(minutes=10):
+                entry.entered_at, entry.at = entry.at, happened
+    return entries
+
+
+def printed_day(user, day):
+    """A day of the record as paper shows it: one list in time order (what was done, each naming its
+    request, order or place; the notes; the 需关注 raised in the zone, each once), and the day's totals."""
+    record = day_record(user, day)
+    tz = _tz()
+    # A subject the note already starts with (a check's note names its checkpoint) is said once.
+    lines = [(e.at, e.kind, e.action, "" if e.note.startswith(e.subject) else e.subject, e.note, e.entered_at)
+             for e in _subjects(record["entries"])]
+    seen = {e.record_id for e in record["entries"] if e.record_type == "observation"}
+    lines += [(clock.to_local(n.at, tz), "补充记录", "工作记录", "", n.text, None) for n in record["notes"]]
+    lines += [(clock.to_local(o.created_at, tz), "需关注", "巡查发现需关注", o.where, o.what, None)
+              for o in record["observations"] if o.id not in seen]
+    lines.sort(key=lambda line: line[0])
+    lines = _runs_of_clean_checks(lines)
+    counts = {label: sum(1 for e in record["entries"] if e.record_type in kinds) for label, kinds in TOTALS}
+    counts["其他"] = len(record["entries"]) - sum(counts.values())
+    return {"lines": lines, "meetings": record["meetings"], "counts": counts, "total": len(record["entries"]),
+            "notes": len(record["notes"])}
+
+
+def _runs_of_clean_checks(lines):
+    """Three or more checks in a row that found nothing wrong read as one line (巡查 13 处 10:14–11:09,
+    全部合格: the places): a morning round is one thing done, and the week stays a few pages."""
+    merged, run = [], []
+
+    def flush():
+        if len(run) >= 3:
+            names = "、".join(line[4].rsplit("：", 1)[0] for line in run)
+            merged.append((run[0][0], "巡查", f"巡查 {len(run)} 处（{run[0][0]:%H:%M}–{run[-1][0]:%H:%M}）", "",
+                           f"全部合格：{names}", None))
+        else:
+            merged.extend(run)
+        run.clear()
+
+    for line in lines:
+        if line[2] == "巡查" and line[4].endswith("全部合格") and "：" in line[4]:
+            run.append(line)
+            continue
+        flush()
+        merged.append(line)
+    flush()
+    return merged
 
 
 def week_of(day):

@@ -57,6 +57,8 @@ ACCESS = {
     "GET /admin/": (ADMIN,),
     "GET /admin/estate": (ADMIN,),
     "POST /admin/estate": (ADMIN,),
+    "GET /admin/letterhead": (ADMIN,),
+    "POST /admin/letterhead": (ADMIN,),
     "GET /admin/buildings": (ADMIN,),
     "GET /admin/buildings/new": (ADMIN,),
     "POST /admin/buildings/new": (ADMIN,),
@@ -108,6 +110,7 @@ ACCESS = {
     "GET /tickets/residents": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/<int:ticket_id>/similar": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/cases": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /tickets/cases.pdf": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/<int:ticket_id>": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/<int:ticket_id>.pdf": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/<int:ticket_id>/respond": (SUPERVISOR, ASSISTANT),
@@ -242,11 +245,13 @@ ACCESS = {
     "GET /services/new": (SUPERVISOR, ASSISTANT),
     "POST /services/new": (SUPERVISOR, ASSISTANT),
     "GET /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
+    "GET /services/<int:service_id>/confirmation.pdf": (SUPERVISOR, ASSISTANT),
     "POST /services/<int:service_id>": (SUPERVISOR, ASSISTANT),
     "GET /meetings": (SUPERVISOR, ASSISTANT),
     "GET /meetings/new": (SUPERVISOR, ASSISTANT),
     "POST /meetings/new": (SUPERVISOR, ASSISTANT),
     "GET /meetings/<int:meeting_id>": (SUPERVISOR, ASSISTANT),
+    "GET /meetings/<int:meeting_id>.pdf": (SUPERVISOR, ASSISTANT),
     "GET /trends": (SUPERVISOR,),
     "GET /summaries": (SUPERVISOR, ASSISTANT),
     "GET /summaries/<int:user_id>/<month>": (SUPERVISOR,),
@@ -323,6 +328,7 @@ def route_keys(app):
 def ids(app, people, unit):
     """Real records for every URL parameter: a building with households, a place with a photo, …"""
     admin = people[ADMIN]
+    app.config["PUBLIC_URL"] = "https://kefu.example.com"  # the sticker sheet refuses to print without it
     building = estate.create_building(admin, "3", "3号楼")
     estate.bulk_create_households(admin, building, 1, 1, 2, 2)
     place = estate.Place.create(name="3号楼地库", kind="地库", building=building)

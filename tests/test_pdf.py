@@ -41,11 +41,11 @@ def test_roster_lists_every_household_with_header_and_page_numbers(client, login
     assert "制表人" in content and "核对人" in content
 
 
-def test_roster_is_a4_with_the_cjk_font_embedded(client, login, people):
+def test_roster_is_a4_landscape_with_the_cjk_font_embedded(client, login, people):
     reader = roster_pdf(client, login, people, floors=2)
     page = reader.pages[0]
     width, height = float(page.mediabox.width), float(page.mediabox.height)
-    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    assert (round(width), round(height)) == (842, 595)  # A4 landscape in points: a register
     fonts = set()
     for each in reader.pages:
         for font in each["/Resources"]["/Font"].values():

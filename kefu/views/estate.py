@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import JOIN
 from peewee import fn
+from wtforms import BooleanField
 from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
@@ -50,6 +51,8 @@ from .forms import show_error
 from .forms import text
 
 bp = Blueprint("estate", __name__, url_prefix="/admin")
+# The letterhead's logo: printed on paper that goes outside, so no secret.
+photo_views.OWNER_ACCESS["estate"] = lambda user, owner_id: True
 
 
 class EstateForm(VersionForm):
@@ -172,6 +175,43 @@ def settings():
     if request.method == "POST":
         return invalid("estate/settings.html", **context)
     return render("estate/settings.html", **context)
+
+
+class LetterheadForm(VersionForm):
+    company = text("物业公司名称", 60, required=False)
+    name = text("小区名称", 60)
+    address = text("地址", 200, required=False)
+    phone = text("服务电话", 40, required=False, render_kw={"inputmode": "tel"})
+    drop_logo = BooleanField("删除现有标志")
+
+
+@bp.route("/letterhead", methods=["GET", "POST"])
+@roles("admin")
+def letterhead():
+    """打印抬头: what the notices, dossiers, registers and confirmations carry at their top."""
+    estate = Estate.current()
+    form = LetterheadForm(obj=estate)
+    photo_field = photo_views.PhotoField(label="标志（可选）", hint="上传后打印在外发文件的左上角；再次上传即替换。")
+    if request.method == "GET":
+        form.version.data = estate.version
+    else:
+        photo_field.collect()
+    if form.validate_on_submit() and not photo_field.errors:
+        try:
+            rules.update_letterhead(current_user, estate, form.expected_version(),
+                                    logo=photo_field.photos[-1] if photo_field.photos else None,
+                                    drop_logo=form.drop_logo.data, company=form.company.data, name=form.name.data,
+                                    address=form.address.data, phone=form.phone.data)
+            return done("打印抬头已保存", "estate.index")
+        except rules.EstateError as error:
+            show_error(form, error)
+        except StaleRecord:
+            _stale(form)
+    context = dict(form=form, photo_field=photo_field, logo=rules.logo_of(estate), title="打印抬头",
+                   back=url_for("estate.index"), timeline=events.timeline(estate))
+    if request.method == "POST":
+        return invalid("estate/letterhead.html", **context)
+    return render("estate/letterhead.html", **context)
 
 
 # Buildings and households

@@ -11,10 +11,13 @@ from wtforms.validators import InputRequired
 
 from .. import clock
 from .. import events
+from .. import pdf
 from .. import meetings as rules
 from ..auth import roles
 from ..meetings import Action
 from ..meetings import Meeting
+from ..tickets import Ticket
+from ..users import ROLES
 from ..users import User
 from ..web import estate
 from ..web import render
@@ -82,6 +85,20 @@ def show(meeting_id):
     return render("meetings/show.html", meeting=meeting, attendees=list(meeting.attendees()),
                   actions=list(meeting.actions.order_by(Action.position)), title=meeting.topic,
                   back=url_for("meetings.index"), timeline=events.timeline(meeting))
+
+
+@bp.route("/meetings/<int:meeting_id>.pdf")
+@roles(*STAFF)
+def minutes_pdf(meeting_id):
+    """会议纪要 on A4 with its sign-in sheet (签到表) on a page of its own."""
+    meeting = Meeting.live().where(Meeting.id == meeting_id).first()
+    if meeting is None:
+        abort(404)
+    actions = list(meeting.actions.order_by(Action.position))
+    return pdf.response("meetings/show_print.html", f"会议纪要-{meeting.day:%Y%m%d}-{meeting.topic}.pdf",
+                        meeting=meeting, attendees=list(meeting.attendees()), roles=ROLES,
+                        actions=actions, tickets={t.id: t.number for t in Ticket.select(Ticket.id, Ticket.number)
+                                                  .where(Ticket.id.in_([a.ticket_id for a in actions if a.ticket_id]))})
 
 
 def _action(action_id):

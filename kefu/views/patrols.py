@@ -4,6 +4,8 @@ day record; the supervisor's coverage weeks; the administrator's checkpoints, ch
 import datetime
 import hashlib
 
+import functools
+
 import segno
 from flask import Blueprint
 from flask import abort
@@ -11,6 +13,7 @@ from flask import current_app
 from flask import flash
 from flask import jsonify
 from flask import redirect
+from flask import render_template
 from flask import request
 from flask import url_for
 from flask_login import current_user
@@ -660,6 +663,13 @@ def sticker_url(checkpoint):
     return url_for("patrols.scan", token=checkpoint.token, _external=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _qr_image(address):
+    """A sticker's QR code as a PNG of one pixel a module (the sheet scales it up unsmoothed): drawn
+    far faster than SVG, and a checkpoint's code never changes, so each is made once a process."""
+    return segno.make(address, error="m").png_data_uri(scale=1, border=2)
+
+
 @bp.route("/patrols/stickers.pdf")
 @roles(*VIEWERS)
 def stickers():
@@ -674,7 +684,15 @@ def stickers():
         items = [c for c in items if c.id == one]
     if not items:
         abort(404)
-    stickers = [(c, segno.make(sticker_url(c), error="m").svg_data_uri(scale=4, border=2)) for c in items]
+    if not current_app.config.get("PUBLIC_URL"):
+        # Without it the codes would hold whatever host this request came in on (127.0.0.1 on the
+        # office PC, or a forged Host header): stickers that open nothing on a phone.
+        page = render_template("error.html", status=409, title="无法打印二维码贴纸",
+                               message="二维码里要写入手机能打开的公开地址，但服务器还没有设置。请在启动服务前设置环境变量 "
+                                       "PUBLIC_URL（例如 PUBLIC_URL=https://kefu.example.com，即助理手机上打开本系统的地址），"
+                                       "重启服务后再打印。")
+        return page, 409
+    stickers = [(c, _qr_image(sticker_url(c))) for c in items]
     return pdf.response("patrols/stickers_print.html", "巡查点二维码.pdf", stickers=stickers,
                         estate_name=estate().name)
 

@@ -426,14 +426,6 @@ class EscalateForm(VersionForm):
                                       description="已送达整改通知书的可不填")
 
 
-def _letter(renovation):
-    """The cover letter's body; the dossier puts the chosen body's name above it."""
-    return (f"本小区 {renovation.household.code} 业主{renovation.owner_name}"
-            f"{('委托' + renovation.company) if renovation.company else ''}进行装修施工期间，存在违规行为。"
-            "服务中心已进行劝阻并送达整改通知书，但至今仍未整改到位。现将相关材料（装修登记、违规记录及照片、"
-            "整改通知书及送达记录、复查情况）一并呈报，恳请贵单位依法依规予以处理。\n特此函告。")
-
-
 @bp.route("/renovations/<int:renovation_id>/escalate", methods=["GET", "POST"])
 @roles(*HANDLERS)
 def escalate(renovation_id):
@@ -445,7 +437,7 @@ def escalate(renovation_id):
     if request.method == "GET":
         form.violations.data = [v.id for v in open_ones if v.state in ("not_complied", "noticed", "dissuaded")] or \
             [v.id for v in open_ones]
-        form.letter.data = _letter(renovation)
+        form.letter.data = rules.letter_for(renovation, [v for v in open_ones if v.id in form.violations.data])
     return making_page(
         form, lambda: rules.escalate(current_user, renovation, form.body.data, form.letter.data,
                                      [v for v in open_ones if v.id in (form.violations.data or [])],
@@ -487,4 +479,5 @@ def dossier_pdf(referral_id):
         abort(404)
     renovation = _renovation(referral.renovation_id)
     return pdf.response("renovations/dossier_print.html", f"上报材料-{renovation.household.code}.pdf",
-                        referral=referral, photo_path=photo_views.file_url, **rules.dossier(renovation))
+                        referral=referral, photo_path=photo_views.file_url,
+                        **rules.dossier(renovation, as_of=referral.sent_at))

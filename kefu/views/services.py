@@ -15,6 +15,7 @@ from wtforms.validators import Optional
 from .. import callbacks
 from .. import clock
 from .. import events
+from .. import pdf
 from .. import services as rules
 from ..auth import roles
 from ..customers import Need
@@ -205,6 +206,17 @@ def show(service_id):
     return form_page(form, lambda: rule(order, form), message, here, "services/show.html",
                      closed=None if order.state in states else f"该服务单当前为“{order.state_label}”，这一步已不能操作",
                      forms=_forms(order, step, form), **context)
+
+
+@bp.route("/services/<int:service_id>/confirmation.pdf")
+@roles(*HANDLERS)
+def confirmation_pdf(service_id):
+    """服务确认单: what the resident asked for, the fee they were told, the agreed time and who does
+    it, for the resident to sign and keep a copy of."""
+    order = _order(service_id)
+    works = list(WorkOrder.cards_of_source("service", order.id))
+    return pdf.response("services/confirmation_print.html", f"服务确认单-{order.number}.pdf", order=order,
+                        work=works[-1] if works else None)
 
 
 # The catalogue (设置)

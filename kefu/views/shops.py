@@ -301,10 +301,17 @@ def inspection(inspection_id):
 @bp.route("/shops/register.pdf")
 @roles(*HANDLERS)
 def register_pdf():
-    """The A4 register of every shop with its licence status, for the inspectors' visits."""
-    rows = rules.search(_zone_ids())
+    """The A4 register (landscape) of every shop in my zones, or one zone (?zone=), with its licence,
+    open notices and inspections, for the inspectors' visits."""
+    zone_ids = _zone_ids()
+    chosen = request.args.get("zone", type=int)
+    if chosen:
+        zone_ids = [z for z in zone_ids if z == chosen]
+    rows = rules.search(zone_ids)
+    zones = list(Zone.live().where(Zone.id.in_(zone_ids)).order_by(Zone.name))
     return pdf.response("shops/register_print.html", "商铺登记表.pdf", rows=rows, labels=rules.STATUS_LABELS,
-                        today=clock.today(estate().tz))
+                        today=clock.today(estate().tz), zones=zones, estate_total=Shop.live().count(),
+                        extras=rules.register_extras([shop.id for shop, _l, _s in rows]))
 
 
 # Rectification notices

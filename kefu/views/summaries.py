@@ -31,8 +31,9 @@ from .forms import record_id
 bp = Blueprint("summaries", __name__)
 
 
-def bars(counts, width=330, bar=16):
-    """A horizontal bar chart of {label: count} as SVG markup (for the page and the PDF)."""
+def bars(counts, width=330, bar=16, printed=False):
+    """A horizontal bar chart of {label: count} as SVG markup (for the page and, `printed`, the PDF:
+    WeasyPrint's SVG doesn't take the page's font, so the document's face and size are spelled out)."""
     if not counts:
         return Markup("")
     top = max(counts.values())
@@ -44,7 +45,8 @@ def bars(counts, width=330, bar=16):
                     f'<rect x="70" y="{y}" width="{length}" height="{bar}" rx="2" fill="#0f766e"/>'
                     f'<text x="{74 + length}" y="{y + bar - 4}" class="chart-axis">{value}</text>')
     height = len(counts) * (bar + 6)
-    return Markup(f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+    face = ' font-family="Noto Sans CJK SC" font-size="9" fill="#000"' if printed else ""
+    return Markup(f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}"{face} role="img" '
                   f'aria-label="按类别的诉求数，数据见表" class="chart-svg bars">{"".join(rows)}</svg>')
 
 
@@ -119,5 +121,5 @@ def show_pdf(user_id, month):
     summary = _summary(user_id, month)
     figures = rules.figures_of(summary)
     return pdf.response("summaries/print.html", f"月度工作总结-{summary.user.display_name}-{summary.month:%Y%m}.pdf",
-                        summary=summary, figures=figures, chart=bars(figures["by_category"]),
+                        summary=summary, figures=figures, chart=bars(figures["by_category"], printed=True),
                         cases=rules.cases_of(summary.user, summary.month), notes=summary.case_notes)

@@ -101,6 +101,7 @@ def day_pdf(user_id, day):
     user, day = _person_and_day(user_id, day)
     days = rules.week_of(day) if request.args.get("week") else [day]
     today = clock.today(estate().tz)
-    records = [(d, rules.day_record(user, d)) for d in days if d <= today]
+    records = [(d, rules.printed_day(user, d)) for d in days if d <= today]
     name = f"工作记录-{user.display_name}-{days[0]:%Y%m%d}" + (f"-{days[-1]:%Y%m%d}" if len(days) > 1 else "")
-    return pdf.response("worklog/print.html", f"{name}.pdf", user=user, records=records, days=days)
+    return pdf.response("worklog/print.html", f"{name}.pdf", user=user, records=records, days=days,
+                        columns=[label for label, _kinds in rules.TOTALS])

@@ -33,6 +33,7 @@ def main(instance, database):
     with db.database.connection_context():
         demo.build()
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"  # what the QR stickers hold
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     print(server.server_port, flush=True)
     server.serve_forever()
