@@ -2,9 +2,8 @@
 the list, findings turned into rectification orders, observations, the printed stickers and
 day record; the supervisor's coverage weeks; the administrator's checkpoints, checklists and rules."""
 import datetime
-import hashlib
-
 import functools
+import hashlib
 
 import segno
 from flask import Blueprint
