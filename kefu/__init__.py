@@ -26,13 +26,24 @@ def _without_nuls(values):
     return ImmutableMultiDict([(key, value.replace("\x00", "")) for key, value in values.items(multi=True)])
 
 
+class Args(ImmutableMultiDict):
+    """The query string, where `args.get(name, type=int)` gives the default for a number no id or count
+    column can hold (the database driver would raise OverflowError)."""
+
+    def get(self, key, default=None, type=None):
+        value = super().get(key, default, type)
+        if type is int and isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
+            return default
+        return value
+
+
 class Request(flask.Request):
     """NUL characters are dropped from what a browser sends (query and form). No one types them, and
     PostgreSQL can't store them in text, so both databases get the same text."""
 
     @cached_property
     def args(self):
-        return _without_nuls(super().args)
+        return Args(_without_nuls(super().args).items(multi=True))
 
     def _load_form_data(self):
         super()._load_form_data()

@@ -39,6 +39,10 @@ class Estate(VersionedMixin, BaseModel):
     backup_nightly = peewee.BooleanField(default=False)
     backup_hour = peewee.IntegerField(default=3)
     backup_keep = peewee.IntegerField(default=14)
+    # Session timeouts (migration 12): signed out after this many hours unused, and this many days
+    # after signing in.
+    session_idle_hours = peewee.IntegerField(default=12)
+    session_max_days = peewee.IntegerField(default=7)
 
     @classmethod
     def current(cls):

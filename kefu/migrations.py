@@ -234,3 +234,15 @@ def last_visit_and_list_indexes():
     add_index("follow_up", "follow_up_result_at", ["result", "at"])
     add_index("violation", "violation_state", ["state"])
     add_index("evaluation", "evaluation_state_signed_at", ["state", "signed_at"])
+
+
+@migration(12, "安全：登录限速计数、会话超时设置与最后使用时间、不存在用户名的登录失败按日汇总")
+def security_limits_and_session_timeouts():
+    from .limits import RateCount
+    from .users import FailedSignIn
+
+    RateCount.create_table(safe=True)
+    FailedSignIn.create_table(safe=True)
+    add_column("sign_in", "last_seen_at", peewee.DateTimeField(null=True))
+    add_column("estate", "session_idle_hours", peewee.IntegerField(default=12))
+    add_column("estate", "session_max_days", peewee.IntegerField(default=7))

@@ -276,7 +276,7 @@ def register(actor, *, photos=(), place=None, token=None, **fields):
     Returns (shop, created)."""
     values = _values(**fields)
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, Shop)
         if earlier is not None:
             return Shop.get_by_id(earlier.record_id), False
         if Shop.live().where(Shop.unit_no == values["unit_no"]).exists():
@@ -528,7 +528,7 @@ def issue_notice(actor, shop, demand, deadline, clauses="", finding=None, proble
     finding at this shop (which then waits for the re-check) or for a problem written down.
     Returns (notice, created): a form sent twice issues one notice."""
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, ShopNotice)
         if earlier is not None:
             return ShopNotice.get_by_id(earlier.record_id), False
         if shop.voided_at is not None:

@@ -6,6 +6,7 @@ import stat
 
 import jinja2
 
+from flask import current_app
 from flask import flash
 from flask import g
 from flask import make_response
@@ -19,13 +20,16 @@ from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from markupsafe import escape
+from werkzeug.routing import IntegerConverter
 from werkzeug.security import safe_join
 
 from . import clock
 from . import htmx
+from . import limits
 from .estate import Estate
 from .estate import mask_phone
 from .estate import roster_count
+from .idempotency import TokenReused
 
 NAV = [
     # (endpoint, label, icon, roles)
@@ -81,6 +85,21 @@ def estate():
     if "estate" not in g:
         g.estate = Estate.current()
     return g.estate
+
+
+def within_limit(kind):
+    """Count one request of `kind` (kefu.limits) from this client's address; False past the limit.
+    The limits are kefu.limits.LIMITS, or the app's RATE_LIMITS where it sets some."""
+    return limits.hit(kind, request.remote_addr or "", {**limits.LIMITS, **current_app.config.get("RATE_LIMITS", {})})
+
+
+def limit_reached(kind):
+    """True when this client's address has used up `kind` for now (nothing counted)."""
+    return limits.over(kind, request.remote_addr or "", {**limits.LIMITS, **current_app.config.get("RATE_LIMITS", {})})
+
+
+class TooManyRequests(Exception):
+    """Answered with 429 and the 操作过于频繁 page (see init_app)."""
 
 
 def render(template, block=None, status=200, **context):
@@ -224,6 +243,18 @@ def id_url(endpoint, **ids):
     return shape % ids
 
 
+# The largest id a database column holds (a signed 64-bit integer).
+MAX_ID = 2 ** 63 - 1
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` in every route: a number beyond what an id column holds is no page (404), not an
+    OverflowError from the database driver."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
+
+
 class _LoudUndefined(jinja2.Undefined):
     """Undefined that may be tested (`{% if x %}`) but not printed."""
 
@@ -232,6 +263,8 @@ class _LoudUndefined(jinja2.Undefined):
 
 
 def init_app(app):
+    # Before the blueprints are registered: each rule picks its converter when it is added.
+    app.url_map.converters["int"] = BoundedInt
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["cn_date"] = cn_date
     app.jinja_env.filters["cn_datetime"] = cn_datetime
@@ -336,6 +369,17 @@ def init_app(app):
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return error_page(400, "页面已过期", "页面停留时间过长或已在别处登录，请刷新页面后重新提交。")
+
+    @app.errorhandler(TooManyRequests)
+    @app.errorhandler(429)
+    def too_many(error):
+        response = error_page(429, "操作过于频繁", "短时间内的请求太多，请过几分钟再试。")
+        response.headers["Retry-After"] = "60"
+        return response
+
+    @app.errorhandler(TokenReused)
+    def token_reused(error):
+        return error_page(400, "表单无效", "这份表单已用于另一项登记，没有保存。请重新打开要填写的页面再提交。")
 
     @app.errorhandler(400)
     def bad_request(error):
