@@ -2,6 +2,7 @@
 import functools
 
 from flask import abort
+from flask import current_app
 from flask import redirect
 from flask import request
 from flask import url_for
@@ -29,8 +30,8 @@ def load_user(session_id):
     from .web import estate
 
     user = User.from_session_id(session_id)
-    if user is None:
-        return None
+    if user is None or not current_app.config.get("SESSION_TIMEOUTS", True):
+        return user
     settings = estate()
     if user.session_expired(datetime.timedelta(hours=settings.session_idle_hours),
                             datetime.timedelta(days=settings.session_max_days)):

@@ -356,3 +356,18 @@ def random_password():
 
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def update_session_settings(actor, estate, expected_version, idle_hours, max_days):
+    """Set how long a sign-in may go unused (hours) and how long it may last at all (days)."""
+    if not 1 <= idle_hours <= 24 * 30:
+        raise UserError("空闲时限应在 1–720 小时之间", "session_idle_hours")
+    if not 1 <= max_days <= 90:
+        raise UserError("最长登录时间应在 1–90 天之间", "session_max_days")
+    if idle_hours > max_days * 24:
+        raise UserError("空闲时限不能长于最长登录时间", "session_idle_hours")
+    before = (estate.session_idle_hours, estate.session_max_days)
+    estate.session_idle_hours, estate.session_max_days = idle_hours, max_days
+    estate.save_versioned(expected_version, "session_idle_hours", "session_max_days")
+    if before != (idle_hours, max_days):
+        events.record(actor, estate, "修改登录时限", note=f"空闲 {idle_hours} 小时后、登录 {max_days} 天后须重新登录")

@@ -98,6 +98,29 @@ def limit_reached(kind):
     return limits.over(kind, request.remote_addr or "", {**limits.LIMITS, **current_app.config.get("RATE_LIMITS", {})})
 
 
+class NoPublicAddress(Exception):
+    """An absolute URL was needed, PUBLIC_URL is not set and the request's Host is not trusted."""
+
+
+def _loopback(host):
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.strip("[]") in ("localhost", "127.0.0.1", "::1")
+
+
+def external_url(endpoint, **values):
+    """The absolute URL of a page, for what leaves the browser (QR stickers, links in messages).
+
+    It starts with PUBLIC_URL when that is set. Without it the request's own address is used only when
+    its Host is one the app trusts (TRUSTED_HOSTS, or a loopback name on the demo): a forged Host header
+    never becomes an address printed for residents or staff."""
+    public = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    if public:
+        return public + url_for(endpoint, **values)
+    if current_app.config.get("TRUSTED_HOSTS") or _loopback(request.host):
+        return url_for(endpoint, _external=True, **values)
+    raise NoPublicAddress()
+
+
 class TooManyRequests(Exception):
     """Answered with 429 and the 操作过于频繁 page (see init_app)."""
 
@@ -376,6 +399,11 @@ def init_app(app):
         response = error_page(429, "操作过于频繁", "短时间内的请求太多，请过几分钟再试。")
         response.headers["Retry-After"] = "60"
         return response
+
+    @app.errorhandler(NoPublicAddress)
+    def no_public_address(error):
+        return error_page(503, "未设置系统地址",
+                          "打印二维码等需要写入网址的内容前，管理员须在服务器上设置 PUBLIC_URL（手机访问本系统的地址）。")
 
     @app.errorhandler(TokenReused)
     def token_reused(error):
