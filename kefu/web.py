@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from markupsafe import escape
+from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
 from werkzeug.security import safe_join
 
@@ -87,15 +88,22 @@ def estate():
     return g.estate
 
 
+def _client():
+    """Whom a limit counts: the address, and for a signed-in request the user at it too (a dozen phones
+    of an office behind one address each have their own share; a script with one account has one)."""
+    address = request.remote_addr or ""
+    return f"{address}/{current_user.id}" if current_user.is_authenticated else address
+
+
 def within_limit(kind):
-    """Count one request of `kind` (kefu.limits) from this client's address; False past the limit.
-    The limits are kefu.limits.LIMITS, or the app's RATE_LIMITS where it sets some."""
-    return limits.hit(kind, request.remote_addr or "", {**limits.LIMITS, **current_app.config.get("RATE_LIMITS", {})})
+    """Count one request of `kind` (kefu.limits) from this client; False past the limit. The limits
+    are kefu.limits.LIMITS, or the app's RATE_LIMITS where it sets some."""
+    return limits.hit(kind, _client(), {**limits.LIMITS, **current_app.config.get("RATE_LIMITS", {})})
 
 
 def limit_reached(kind):
-    """True when this client's address has used up `kind` for now (nothing counted)."""
-    return limits.over(kind, request.remote_addr or "", {**limits.LIMITS, **current_app.config.get("RATE_LIMITS", {})})
+    """True when this client has used up `kind` for now (nothing counted)."""
+    return limits.over(kind, _client(), {**limits.LIMITS, **current_app.config.get("RATE_LIMITS", {})})
 
 
 class NoPublicAddress(Exception):
@@ -399,6 +407,11 @@ def init_app(app):
         response = error_page(429, "操作过于频繁", "短时间内的请求太多，请过几分钟再试。")
         response.headers["Retry-After"] = "60"
         return response
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        # No page can be built for a host the app doesn't serve (its URLs need one): words only.
+        return "请求的主机名不受信任（Host not trusted）", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(NoPublicAddress)
     def no_public_address(error):
