@@ -561,3 +561,117 @@ def test_photo_file_names_come_from_the_database_only(app, world, as_user):
         assert response.status_code == 200
     for size in ("../full", "full/..", "..", "thumb/../../x"):
         assert client.get(f"/photos/{photo.id}/{size}").status_code == 404
+
+
+# ID walks: every GET route with an integer id, ids 1…WALK, as every role of the demo estate
+
+# Ids walked per route (PDFs: the first only, each is a rendering); `make soak` walks further.
+WALK = 25 if os.environ.get("KEFU_SOAK") else 6
+DEMO_USERS = {"admin": "admin", "supervisor": "zhuguan", "assistant": "zhuli1", "frontdesk": "qiantai",
+              "unit": "gongcheng"}
+
+
+def zoned():
+    """{argument: (model, whose zone)} for the records that belong to one zone."""
+    from kefu import customers
+    from kefu import renovations
+    from kefu import services
+
+    return {"ticket_id": Ticket, "finding_id": patrols.Finding, "observation_id": patrols.Observation,
+            "renovation_id": renovations.Renovation, "violation_id": renovations.Violation,
+            "shop_id": shops.Shop, "visit_id": customers.Visit, "need_id": customers.Need,
+            "service_id": services.ServiceOrder, "order_id": workorders.WorkOrder}
+
+
+@pytest.fixture(scope="module")
+def demo_estate(tmp_path_factory):
+    """The demo estate built once (the clock at FROZEN), signed in as each role."""
+    import shutil
+
+    import time_machine
+
+    from conftest import FROZEN
+    from kefu import db
+    from kefu import demo
+
+    folder = tmp_path_factory.mktemp("walk")
+    pristine = str(folder / "demo.sqlite3")
+    with time_machine.travel(FROZEN, tick=False):
+        app = create_app({"TESTING": True, "INSTANCE": str(folder), "DATABASE": pristine, "WTF_CSRF_ENABLED": False,
+                          "PHOTOS": str(folder / "photos"), "SCHEDULER": False,
+                          "RATE_LIMITS": {"pdf": (10_000, 600)}})
+        with db.database.connection_context():
+            demo.build()
+    if not db.database.is_closed():
+        db.database.close()
+    work = str(folder / "work.sqlite3")
+    shutil.copyfile(pristine, work)
+    return app, work
+
+
+@pytest.fixture
+def walk_app(demo_estate):
+    import time_machine
+
+    from conftest import FROZEN
+    from kefu import db
+
+    app, work = demo_estate
+    if not db.database.is_closed():
+        db.database.close()
+    db.database.init(work, pragmas=db.PRAGMAS)
+    with time_machine.travel(FROZEN, tick=False):
+        db.database.connect(reuse_if_open=True)
+        yield app
+    if not db.database.is_closed():
+        db.database.close()
+
+
+def walked_routes(app):
+    for rule in app.url_map.iter_rules():
+        ints = [name for name, converter in rule._converters.items() if isinstance(converter, web.BoundedInt)]
+        if ints and "GET" in rule.methods and len(ints) == len(rule.arguments):
+            yield rule, ints
+
+
+def test_id_walks_as_every_role_reach_only_what_the_role_may_see_and_write_nothing(walk_app):
+    zones = {}
+    for username in DEMO_USERS.values():
+        user = users.User.get(users.User.username == username)
+        zones[username] = {z.id for z in estate.Zone.of_assistant(user)} if user.role == "assistant" else None
+    owners = zoned()
+    clients = {}
+    for role, username in DEMO_USERS.items():
+        clients[role] = walk_app.test_client()
+        assert clients[role].post("/login", data={"username": username, "password": "demo1234"}).status_code == 303
+    before = row_counts()
+    statuses, leaks, requests = {}, [], 0
+    for role, username in DEMO_USERS.items():
+        client = clients[role]
+        me = users.User.get(users.User.username == username)
+        for rule, ints in walked_routes(walk_app):
+            pdf = rule.rule.endswith(".pdf")
+            for record_id in range(1, 2 if pdf else WALK + 1):
+                url = fill(rule, {name: (record_id if n == 0 else 1) for n, name in enumerate(ints)})
+                response = client.get(url)
+                requests += 1
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                assert response.status_code in (200, 302, 303, 403, 404), (role, url, response.status_code)
+                if response.status_code != 200:
+                    continue
+                model = owners.get(ints[0])
+                if model is None or (ints[0] == "order_id" and not rule.rule.startswith("/workorders")):
+                    continue
+                record = model.get_or_none(model.id == record_id)
+                if record is None:
+                    continue
+                if role == "assistant" and record.zone_id not in zones[username] \
+                        and getattr(record, "created_by_id", None) != me.id:
+                    leaks.append((role, url))
+                if role == "unit" and model is workorders.WorkOrder and record.unit_id != me.unit_id:
+                    leaks.append((role, url))
+                if role == "unit" and model is not workorders.WorkOrder:
+                    leaks.append((role, url))
+    assert leaks == []
+    assert statuses.get(200, 0) > 100 and statuses.get(403, 0) > 100
+    assert row_counts() == before, "a GET wrote to the database"
