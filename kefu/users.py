@@ -78,6 +78,10 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
     def is_anonymous(self):
         return False
 
+    def locked_now(self, now=None):
+        """True while the account is locked after wrong passwords (the sign-in page never says so)."""
+        return self.locked_until is not None and self.locked_until > (now or clock.utcnow())
+
     # The sign-in (SignIn.key) this user was signed in or loaded through; None for a user loaded
     # any other way.
     sign_in_key = None
