@@ -20,9 +20,15 @@ deps-run:
 deps-test:
 	bash scripts/system-deps.sh test
 
+# Serving needs only requirements.txt; the test tools (pytest, Playwright, hypothesis, …) are in
+# requirements-test.txt, which every target that runs tests adds.
 .venv/.installed: requirements.txt
 	test -x .venv/bin/python || python3 -m venv .venv
 	.venv/bin/pip install -q -r requirements.txt
+	touch $@
+
+.venv/.test-installed: requirements-test.txt requirements.txt .venv/.installed
+	.venv/bin/pip install -q -r requirements-test.txt
 	touch $@
 
 run: deps-run .venv/.installed
@@ -35,20 +41,20 @@ node_modules/.installed: package.json package-lock.json
 
 # A throwaway PostgreSQL server on a loopback port (scripts/pg-test-server.sh prints its URL): the
 # tests that move an estate between databases use it, and test-postgres runs the whole suite on it.
-test: deps-test .venv/.installed node_modules/.installed
+test: deps-test .venv/.installed .venv/.test-installed node_modules/.installed
 	KEFU_TEST_POSTGRES_URL="$$(bash scripts/pg-test-server.sh start)" KEFU_REQUIRE_POSTGRES=1 \
 		.venv/bin/python -m pytest $(PYTEST_ARGS)
 
-test-postgres: deps-test .venv/.installed node_modules/.installed
+test-postgres: deps-test .venv/.installed .venv/.test-installed node_modules/.installed
 	KEFU_TEST_DATABASE_URL="$$(bash scripts/pg-test-server.sh start)" KEFU_REQUIRE_POSTGRES=1 \
 		.venv/bin/python -m pytest $(PYTEST_ARGS)
 
-screenshots: deps-test .venv/.installed
+screenshots: deps-test .venv/.installed .venv/.test-installed
 	KEFU_SCREENSHOTS=docs .venv/bin/python -m pytest tests/browser -q
 
 # The crash, concurrency and hostile-input tests at length: 100 SIGKILL rounds, two minutes of
 # twenty clients, 300 generated examples per route and role.
-soak: deps-test .venv/.installed
+soak: deps-test .venv/.installed .venv/.test-installed
 	KEFU_SOAK=1 .venv/bin/python -m pytest tests/test_crash.py tests/test_concurrency.py tests/test_hostile_input.py $(PYTEST_ARGS)
 
 bench: deps-run .venv/.installed
@@ -56,7 +62,7 @@ bench: deps-run .venv/.installed
 	.venv/bin/python -m bench.served
 
 # Lighthouse (mobile) on the main pages as each role; fails below 95 in any category.
-audit: deps-test .venv/.installed node_modules/.installed
+audit: deps-test .venv/.installed .venv/.test-installed node_modules/.installed
 	.venv/bin/python scripts/audit.py
 
 # Every printed document kind from the demo estate, as PDF and PNG pages (pdftoppm) in prints/.

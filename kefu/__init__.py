@@ -26,13 +26,24 @@ def _without_nuls(values):
     return ImmutableMultiDict([(key, value.replace("\x00", "")) for key, value in values.items(multi=True)])
 
 
+class Args(ImmutableMultiDict):
+    """The query string, where `args.get(name, type=int)` gives the default for a number no id or count
+    column can hold (the database driver would raise OverflowError)."""
+
+    def get(self, key, default=None, type=None):
+        value = super().get(key, default, type)
+        if type is int and isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
+            return default
+        return value
+
+
 class Request(flask.Request):
     """NUL characters are dropped from what a browser sends (query and form). No one types them, and
     PostgreSQL can't store them in text, so both databases get the same text."""
 
     @cached_property
     def args(self):
-        return _without_nuls(super().args)
+        return Args(_without_nuls(super().args).items(multi=True))
 
     def _load_form_data(self):
         super()._load_form_data()
@@ -86,11 +97,16 @@ def create_app(test_config=None):
         WTF_CSRF_TIME_LIMIT=None,
         WTF_I18N_ENABLED=False,  # WTForms' bundled Chinese messages, see views/__init__.py
         TRUST_PROXY=_truthy(os.environ.get("TRUST_PROXY", "0")),
-        # The address phones use (printed into QR stickers), e.g. https://kefu.example.com
+        # The address phones use (printed into QR stickers), e.g. https://kefu.example.com: every
+        # absolute URL the app writes starts with it (kefu.web.external_url), whatever Host a request says.
         PUBLIC_URL=os.environ.get("PUBLIC_URL", ""),
+        # The host names requests may carry (comma-separated; ".example.com" takes its subdomains); any
+        # other Host gets 400. Unset, with PUBLIC_URL set: its host and the loopback names.
+        TRUSTED_HOSTS=[h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()] or None,
     )
     if test_config:
         app.config.update(test_config)
+    _trusted_hosts(app)
     os.makedirs(instance, exist_ok=True)
     _secret_key(app)
     # Flask-Login's remember cookie is never set (login_user is not asked to remember).
@@ -135,6 +151,19 @@ def create_app(test_config=None):
 
         scheduler.start()
     return app
+
+
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"]
+
+
+def _trusted_hosts(app):
+    """With PUBLIC_URL and no TRUSTED_HOSTS, requests must name the public host (or a loopback one, for
+    checks run on the server itself)."""
+    from urllib.parse import urlsplit
+
+    public = urlsplit(app.config.get("PUBLIC_URL") or "").hostname
+    if public and not app.config.get("TRUSTED_HOSTS"):
+        app.config["TRUSTED_HOSTS"] = [public, *LOOPBACK_HOSTS]
 
 
 SECRET_KEY_MISSING = (

@@ -2,6 +2,7 @@
 import functools
 
 from flask import abort
+from flask import current_app
 from flask import redirect
 from flask import request
 from flask import url_for
@@ -23,7 +24,19 @@ STAFF = ("supervisor", "assistant", "frontdesk", "admin")
 
 @login_manager.user_loader
 def load_user(session_id):
-    return User.from_session_id(session_id)
+    """The user of a live sign-in, unless it has been idle or open longer than the estate allows."""
+    import datetime
+
+    from .web import estate
+
+    user = User.from_session_id(session_id)
+    if user is None or not current_app.config.get("SESSION_TIMEOUTS", True):
+        return user
+    settings = estate()
+    if user.session_expired(datetime.timedelta(hours=settings.session_idle_hours),
+                            datetime.timedelta(days=settings.session_max_days)):
+        return None
+    return user
 
 
 @login_manager.unauthorized_handler

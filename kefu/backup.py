@@ -320,10 +320,17 @@ scheduler.job("backup.nightly", NIGHTLY_CHECK)(lambda: nightly())
 
 
 def sweep_photos():
-    """Clear what a crash left in the photo folder (kefu.uploads.sweep), every few hours."""
+    """Clear what a crash left in the photo folder (kefu.uploads.sweep) and the uploads never attached
+    to a record after a day (kefu.uploads.sweep_unattached), every few hours; and forget the
+    rate-limit counts of past windows (kefu.limits)."""
+    from . import limits
     from . import uploads
 
-    return uploads.sweep(_app_paths["photos"]) if _app_paths else []
+    limits.clear_old()
+    if not _app_paths:
+        return []
+    uploads.sweep_unattached(_app_paths["photos"])
+    return uploads.sweep(_app_paths["photos"])
 
 
 scheduler.job("photos.sweep", 6 * 3600)(sweep_photos)

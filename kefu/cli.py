@@ -196,7 +196,10 @@ def serve(workers):
     click.echo("")
     sys.stdout.flush()
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
+    # kefu/serving.py: workers replaced after a thousand requests or past a memory ceiling, and request
+    # size limits matching nginx's.
+    os.execv(gunicorn, [gunicorn, "--config", "python:kefu.serving",
+                        "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
                         "--access-logfile", "-", "--timeout", "60",
                         # gunicorn's control socket sits in ~/.gunicorn, shared by every server of the
                         # user: two estates (or a test) on one machine would take each other's.

@@ -359,7 +359,7 @@ def record_visit(actor, *, at, form, households=(), place="", opinions=(), note=
         raise CustomerError("请选择管辖区域", "zone")
     windows = VisitRules.current().windows(at)
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, Visit)
         if earlier is not None:
             return Visit.get_by_id(earlier.record_id), False
         visit = Visit.create(zone=zone, at=clock.to_utc_naive(at), form=form, place=place, note=note,
@@ -407,7 +407,7 @@ def record_need(actor, household, what, kind, topic, source, opinion=None, ticke
     if zone is None:
         raise CustomerError("该房号不属于任何管辖区域", "household")
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, Need)
         if earlier is not None:
             return Need.get_by_id(earlier.record_id), False
         need = Need.create(household=household, zone=zone, kind=kind, topic=topic, what=what, source=source,

@@ -44,6 +44,11 @@ class Estate(VersionedMixin, BaseModel):
     # estate's latest photo.
     company = peewee.CharField(default="", max_length=60)
 
+    # Session timeouts (migration 12): signed out after this many hours unused, and this many days
+    # after signing in.
+    session_idle_hours = peewee.IntegerField(default=12)
+    session_max_days = peewee.IntegerField(default=7)
+
     @classmethod
     def current(cls):
         estate = cls.by_id(1)

@@ -9,6 +9,7 @@ import re
 
 import peewee
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from . import clock
 from . import shops
@@ -32,6 +33,11 @@ MAX_DAYS = 366
 # Characters XML 1.0 doesn't allow, which a pasted text may hold: openpyxl refuses the control ones,
 # and writes U+FFFE/U+FFFF into a file Excel then calls corrupt.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+# What makes a spreadsheet read a cell as a formula (or, pasted on, as the start of one): such a text is
+# written as a text cell, so a request described as =HYPERLINK(…) stays the words the resident said.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportError(RuleError):
@@ -131,6 +137,19 @@ def check_range(first, last):
         raise ExportError(f"一次最多导出 {MAX_DAYS} 天", "last")
 
 
+def _cell(sheet, value):
+    """A value as the sheet gets it: text cleaned for XML, and never a formula."""
+    if not isinstance(value, str):
+        return value
+    value = NOT_XML.sub("", value)
+    if not value.startswith(FORMULA_START):
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    cell.quotePrefix = True  # and Excel keeps it text when someone edits the cell
+    return cell
+
+
 def workbook(first, last, path):
     """Write the days `first`…`last` (estate-local) to an .xlsx file at `path`."""
     check_range(first, last)
@@ -143,5 +162,5 @@ def workbook(first, last, path):
             sheet.column_dimensions[chr(64 + column)].width = width
         sheet.freeze_panes = "A2"
         for row in rows(start, end):
-            sheet.append([NOT_XML.sub("", value) if isinstance(value, str) else value for value in row])
+            sheet.append([_cell(sheet, value) for value in row])
     book.save(path)

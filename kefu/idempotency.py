@@ -15,20 +15,30 @@ class SubmitToken(BaseModel):
 MODELS = [SubmitToken]
 
 
-def claim(token):
-    """Claim a form's token inside the caller's transaction.
+class TokenReused(Exception):
+    """A form's one-time token sent with another kind of form (a replayed or forged request): there is
+    no earlier record of this kind to show, and nothing is made. The app answers 400."""
+
+
+def claim(token, kind):
+    """Claim a form's token, for a record of model `kind`, inside the caller's transaction.
 
     Returns None when this is the first use, or the earlier SubmitToken when the same form was
-    already submitted (the caller then shows the record made the first time).
+    already submitted (the caller then shows the record made the first time). A token first used
+    for another kind of record raises TokenReused.
     """
     if not token:
         return None
+    kind = kind.__name__.lower()
     try:
         with SubmitToken._meta.database.atomic():
-            SubmitToken.create(token=token[:64], used_at=clock.utcnow())
+            SubmitToken.create(token=token[:64], used_at=clock.utcnow(), record_type=kind)
         return None
     except peewee.IntegrityError:
-        return SubmitToken.get(SubmitToken.token == token[:64])
+        earlier = SubmitToken.get(SubmitToken.token == token[:64])
+    if earlier.record_type != kind or earlier.record_id is None:
+        raise TokenReused(kind)
+    return earlier
 
 
 def remember(token, record):

@@ -333,3 +333,14 @@ def one_callback_table():
 @migration(14, "打印抬头：物业公司名称（标志为小区的照片）")
 def letterhead_company():
     add_column("estate", "company", peewee.CharField(default="", max_length=60))
+
+@migration(12, "安全：登录限速计数、会话超时设置与最后使用时间、不存在用户名的登录失败按日汇总")
+def security_limits_and_session_timeouts():
+    from .limits import RateCount
+    from .users import FailedSignIn
+
+    RateCount.create_table(safe=True)
+    FailedSignIn.create_table(safe=True)
+    add_column("sign_in", "last_seen_at", peewee.DateTimeField(null=True))
+    add_column("estate", "session_idle_hours", peewee.IntegerField(default=12))
+    add_column("estate", "session_max_days", peewee.IntegerField(default=7))

@@ -491,7 +491,7 @@ def record_check(actor, checkpoint, via, answers, note="", photos=None, token=No
     local = clock.to_local(now, tz)
     rules = PatrolRules.current()
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, Check)
         if earlier is not None:
             return Check.get_by_id(earlier.record_id), False
         failed = [row for row in rows if row[2] == "fail"]
@@ -685,7 +685,7 @@ def observe(actor, zone, what, where, follow_up_by=None, checkpoint=None, findin
     if follow_up_by is not None and follow_up_by < clock.today(_tz()):
         raise PatrolError("跟进日期不能早于今天", "follow_up_by")
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, Observation)
         if earlier is not None:
             return Observation.get_by_id(earlier.record_id)
         observation = Observation.create(zone=zone, checkpoint=checkpoint, finding=finding, what=what, where=where,

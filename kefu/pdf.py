@@ -22,9 +22,14 @@ def render(template, **context):
 
 
 def response(template, filename, **context):
-    """A PDF shown in the browser (inline), named for saving."""
+    """A PDF shown in the browser (inline), named for saving; each counts against the client's PDF limit."""
     from urllib.parse import quote
 
+    from .web import TooManyRequests
+    from .web import within_limit
+
+    if not within_limit("pdf"):
+        raise TooManyRequests()
     result = make_response(render(template, **context))
     result.headers["Content-Type"] = "application/pdf"
     result.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"

@@ -223,7 +223,7 @@ def register(actor, household, *, owner_name, owner_phone="", company="", forema
     if unknown:
         raise RenovationError("请从列表中选择装修项目", "works")
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, Renovation)
         if earlier is not None:
             return Renovation.get_by_id(earlier.record_id), False
         if Renovation.live().where((Renovation.household == household)
@@ -319,7 +319,7 @@ def record_violation(actor, renovation, kind, description, clause="", at=None, p
     if at > now:
         raise RenovationError("发现时间不能晚于现在", "at")
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, Violation)
         if earlier is not None:
             return Violation.get_by_id(earlier.record_id), False
         if finding is not None:

@@ -208,7 +208,7 @@ def create_order(actor, household, item, request, *, charged, fee_told="", agree
         raise ServiceError("这条需求不能转为服务单", "need")
     now = clock.utcnow()
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, ServiceOrder)
         if earlier is not None:
             return ServiceOrder.get_by_id(earlier.record_id), False
         if need is not None and need.outcome != "provide":

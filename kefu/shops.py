@@ -274,7 +274,7 @@ def register(actor, *, photos=(), place=None, token=None, **fields):
     Returns (shop, created)."""
     values = _values(**fields)
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, Shop)
         if earlier is not None:
             return Shop.get_by_id(earlier.record_id), False
         if Shop.live().where(Shop.unit_no == values["unit_no"]).exists():
@@ -320,6 +320,15 @@ def update(actor, shop, expected_version, **fields):
     return shop
 
 
+def checkpoint_name(shop):
+    """The shop's checkpoint name, 铺位号 店名（商铺id）, within the 60 characters a checkpoint's name
+    holds: a long shop name is shortened with … (the register keeps it whole)."""
+    prefix, suffix = f"{shop.unit_no} ", f"（商铺{shop.id}）"
+    room = patrols.Checkpoint.name.max_length - len(prefix) - len(suffix)
+    name = shop.name if len(shop.name) <= room else shop.name[:room - 1] + "…"
+    return prefix + name + suffix
+
+
 def _follow_state(actor, shop):
     """Keep the shop's patrol checkpoint in step with its state and zone."""
     today = clock.today(_tz())
@@ -328,14 +337,14 @@ def _follow_state(actor, shop):
     if shop.state in PATROLLED:
         if checkpoint is None:
             checkpoint = patrols.create_checkpoint(
-                actor, kind="shop", name=f"{shop.unit_no} {shop.name}（商铺{shop.id}）", zone=shop.zone,
+                actor, kind="shop", name=checkpoint_name(shop), zone=shop.zone,
                 checklist=patrols.Checklist.get(patrols.Checklist.code == "shop"), place=shop.place,
                 source_type="shop", source_id=shop.id, active_from=today)
             Shop.update(checkpoint_id=checkpoint.id).where(Shop.id == shop.id).execute()
             shop.checkpoint_id = checkpoint.id
         else:
             patrols.Checkpoint.update(active_until=None, zone=shop.zone,
-                                      name=f"{shop.unit_no} {shop.name}（商铺{shop.id}）").where(
+                                      name=checkpoint_name(shop)).where(
                 patrols.Checkpoint.id == checkpoint.id).execute()
     elif checkpoint is not None:
         # Off the patrol from today: the day it closed is not owed either.
@@ -542,7 +551,7 @@ def issue_notice(actor, shop, demand, deadline, clauses="", finding=None, proble
     finding at this shop (which then waits for the re-check) or for a problem written down.
     Returns (notice, created): a form sent twice issues one notice."""
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, ShopNotice)
         if earlier is not None:
             return ShopNotice.get_by_id(earlier.record_id), False
         if shop.voided_at is not None:

@@ -138,18 +138,24 @@ def cases_of(user, month):
 
 
 def summary_for(user, month):
-    """The summary of `user` for `month` (a draft made on first open). Only a month that has begun."""
+    """The summary of `user` for `month`: the stored one, or an empty draft not yet stored (opening a
+    page writes nothing; the first save stores it). Only a month that has begun."""
     month = month.replace(day=1)
     if month > clock.today(_tz()):
         raise SummaryError("这个月还没有开始")
     found = MonthlySummary.get_or_none((MonthlySummary.user == user) & (MonthlySummary.month == month))
-    if found is not None:
-        return found
+    return found if found is not None else MonthlySummary(user=user, month=month)
+
+
+def _stored(summary):
+    """The draft's row, made by its first save (or by whoever saved it first)."""
+    if summary.id is not None:
+        return summary
     try:
         with database.atomic():
-            return MonthlySummary.create(user=user, month=month)
+            return MonthlySummary.create(user=summary.user, month=summary.month)
     except peewee.IntegrityError:
-        return MonthlySummary.get((MonthlySummary.user == user) & (MonthlySummary.month == month))
+        return MonthlySummary.get((MonthlySummary.user == summary.user) & (MonthlySummary.month == summary.month))
 
 
 def save(actor, summary, expected_version, text, solutions, cases, submit=False):
@@ -167,6 +173,7 @@ def save(actor, summary, expected_version, text, solutions, cases, submit=False)
         analysis = checked_text(analysis, 2000, "案例分析", f"case-{ticket_id}", error=SummaryError)
         if analysis and ticket_id in allowed:
             notes[str(ticket_id)] = analysis
+    summary = _stored(summary)
     with database.atomic():
         return MACHINE.transition(actor, summary, expected_version, SUBMIT if submit else SAVE,
                                   note=f"{summary.month:%Y年%m月}，案例分析 {len(notes)} 篇", summary=text,

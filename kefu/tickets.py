@@ -457,7 +457,7 @@ def create(actor, *, channel, category, tier, description, household=None, place
         raise TicketError("该位置不属于任何管辖区域，请选择区域", "zone")
     now = clock.utcnow()
     with database.atomic():
-        earlier = idempotency.claim(token)
+        earlier = idempotency.claim(token, Ticket)
         if earlier is not None:
             return Ticket.get_by_id(earlier.record_id), False
         assignee = actor if actor.role == "assistant" and ticket_zone.id in zone_ids_of(actor) else \

@@ -3,9 +3,11 @@
 A photo is uploaded first (owner unset, visible only to its uploader) and attached to its record
 when the form that carries it is saved, so a form that fails validation never loses its photos.
 """
+import datetime
 import io
 import os
 import secrets
+import threading
 import time
 import warnings
 
@@ -30,12 +32,23 @@ except ImportError:  # pragma: no cover - HEIC is optional
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"} | ({"HEIF"} if HEIC else set())
 MAX_BYTES = 15 * 1024 * 1024
-MAX_PIXELS = 60_000_000
+# Pixels decoded at most: a phone's photo is 12–24 MP, and decoding takes about 4 bytes a pixel, however
+# small the file (a 7 kB palette PNG can say 7745×7745). Checked from the file's header, before decoding.
+MAX_PIXELS = 40_000_000
+# A JPEG is decoded at 1/2, 1/4 or 1/8 of its size when that still covers LONG_SIDE (its draft mode),
+# so a 50–200 MP phone camera's JPEG decodes small; its header may say up to this.
+MAX_JPEG_PIXELS = 250_000_000
 LONG_SIDE = 1600
 THUMB_SIDE = 320
 MAX_PER_FORM = 9
+# Photos decoded at once in one server process; the others wait their turn (up to DECODE_WAIT seconds).
+DECODERS = 2
+DECODE_WAIT = 60
+_decoding = threading.BoundedSemaphore(DECODERS)
+# An upload never attached to a record (its form was abandoned) is removed after this long.
+UNATTACHED_KEPT = datetime.timedelta(days=1)
 
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 
 
 class Photo(VoidableMixin, BaseModel):
@@ -98,12 +111,26 @@ def process(data):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data))  # reads the header only
             if image.format not in ACCEPTED_FORMATS:
                 raise PhotoError("只能上传 JPEG、PNG、WebP" + ("、HEIC" if HEIC else "") + " 格式的照片")
+            if image.format in ("JPEG", "MPO"):
+                if image.width * image.height > MAX_JPEG_PIXELS:
+                    raise PhotoError("照片像素过大，无法处理")
+                image.draft("RGB", (LONG_SIDE, LONG_SIDE))
             if image.width * image.height > MAX_PIXELS:
-                raise PhotoError("照片像素过大，无法处理")
-            image.load()
+                raise PhotoError(f"照片像素过大（{image.width}×{image.height}），无法处理")
+            if not _decoding.acquire(timeout=DECODE_WAIT):
+                raise PhotoError("服务器正忙，请稍后重新上传")
+            try:
+                image.load()
+                # Down to the size kept while still in the file's own mode where resizing can (a palette
+                # image is made full colour first): the copies below are then small.
+                if image.mode in ("P", "1", "I;16", "I", "F", "LA", "PA"):
+                    image = image.convert("RGBA")
+                image.thumbnail((LONG_SIDE, LONG_SIDE), Image.LANCZOS)
+            finally:
+                _decoding.release()
     except PhotoError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -116,7 +143,6 @@ def process(data):
         rgba = image.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         image = background
-    image.thumbnail((LONG_SIDE, LONG_SIDE), Image.LANCZOS)
     full = io.BytesIO()
     # Re-encoding without exif= drops every EXIF tag, GPS included.
     image.save(full, "JPEG", quality=82, optimize=True)
@@ -204,3 +230,19 @@ def sweep(folder, older_than=3600, now=None):
         except FileNotFoundError:
             pass
     return removed
+
+
+def sweep_unattached(folder, now=None):
+    """Remove uploads never attached to a record (the form they were picked for was never saved),
+    UNATTACHED_KEPT after their upload: row and files. Returns how many were removed."""
+    cutoff = (now or clock.utcnow()) - UNATTACHED_KEPT
+    stale = list(Photo.select().where(Photo.owner_id.is_null() & (Photo.created_at < cutoff)))
+    for photo in stale:
+        # The row first: a crash between leaves files without a row, which sweep() clears.
+        if Photo.delete().where((Photo.id == photo.id) & Photo.owner_id.is_null()).execute() == 1:
+            for path in _paths(folder, photo.name):
+                try:
+                    os.remove(path)
+                except FileNotFoundError:
+                    pass
+    return len(stale)

@@ -78,6 +78,10 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
     def is_anonymous(self):
         return False
 
+    def locked_now(self, now=None):
+        """True while the account is locked after wrong passwords (the sign-in page never says so)."""
+        return self.locked_until is not None and self.locked_until > (now or clock.utcnow())
+
     # The sign-in (SignIn.key) this user was signed in or loaded through; None for a user loaded
     # any other way.
     sign_in_key = None
@@ -102,24 +106,66 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
         user.sign_in_key = key
         return user
 
+    def session_expired(self, idle, absolute, now=None):
+        """True when the sign-in this user was loaded through has been unused for `idle` or open for
+        `absolute` (timedeltas); it is then ended. Otherwise its last use is noted (every SEEN_EVERY)."""
+        signed_in_at = getattr(self, "signed_in_at", None)
+        if signed_in_at is None or not self.sign_in_key:
+            return False
+        now = now or clock.utcnow()
+        signed_in_at = _stored_time(signed_in_at)
+        seen_at = _stored_time(getattr(self, "seen_at", None)) or signed_in_at
+        if now - signed_in_at >= absolute or now - seen_at >= idle:
+            SignIn.delete().where(SignIn.key == self.sign_in_key).execute()
+            self.sign_in_key = None
+            return True
+        if now - seen_at >= SEEN_EVERY:
+            SignIn.update(last_seen_at=now).where(SignIn.key == self.sign_in_key).execute()
+        return False
+
     @classmethod
     def active_with_role(cls, *roles):
         return (cls.live().where(cls.active & cls.role.in_(roles)).order_by(cls.display_name))
 
 
 class SignIn(BaseModel):
-    """One signed-in session of a user, from the sign-in page until signing out."""
+    """One signed-in session of a user, from the sign-in page until signing out, or until it has
+    been idle or open too long (the estate's session settings)."""
 
     user = peewee.ForeignKeyField(User, backref="sign_ins", on_delete="CASCADE")
     key = peewee.CharField(unique=True, max_length=64)
     created_at = peewee.DateTimeField()
+    # When it was last used (migration 12), written at most every SEEN_EVERY: the idle timeout.
+    last_seen_at = peewee.DateTimeField(null=True)
+
+
+class FailedSignIn(BaseModel):
+    """Failed sign-ins with a username that doesn't exist, one row per day and address with a count
+    (migration 12): a scan of made-up names adds a count, not an audit row per try."""
+
+    day = peewee.DateField()
+    source = peewee.CharField(max_length=64)
+    count = peewee.IntegerField(default=0)
+    last_name = peewee.CharField(max_length=40, default="")
+    first_at = peewee.DateTimeField()
+    last_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = ((("day", "source"), True),)
 
 
 # The user of a live sign-in, in one query: this runs on every signed-in request.
-_SIGNED_IN_SQL = (f'SELECT "u".* FROM "{SignIn._meta.table_name}" AS "s" '
+_SIGNED_IN_SQL = (f'SELECT "u".*, "s"."created_at" AS "signed_in_at", "s"."last_seen_at" AS "seen_at" '
+                  f'FROM "{SignIn._meta.table_name}" AS "s" '
                   f'JOIN "{User._meta.table_name}" AS "u" ON "u"."id" = "s"."user_id" WHERE "s"."key" = ')
 
-MODELS = [Unit, User, SignIn]
+MODELS = [Unit, User, SignIn, FailedSignIn]
+
+# Session timeouts' defaults (the estate's settings hold the ones in force): signed out after 12 hours
+# without a request, and 7 days after signing in whatever the use.
+IDLE_HOURS = 12
+MAX_DAYS = 7
+SEEN_EVERY = datetime.timedelta(minutes=5)
 
 
 class UserError(RuleError):
@@ -160,11 +206,57 @@ def create_user(actor, username, display_name, role, password, unit=None, phone=
     return user
 
 
+def _stored_time(value):
+    """A time from a raw query: SQLite gives the stored text, PostgreSQL a datetime."""
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value)
+    return value
+
+
+# What every failed sign-in says, whether the username exists, the password was wrong or the account
+# is locked: the page tells nobody which usernames are real, nor that an account is locked.
+SIGN_IN_FAILED = (f"用户名或密码错误。连续输错 {MAX_FAILED_LOGINS} 次，账号将锁定 "
+                  f"{int(LOCKOUT.total_seconds() // 60)} 分钟")
+
+
+def _claim_try(user, now):
+    """Count one sign-in try against the account before its password is checked, in one UPDATE, so
+    simultaneous tries can't all pass the count: the try that reaches MAX_FAILED_LOGINS locks the
+    account at once (a right password on it still signs in and clears the lock). Returns the tries
+    so far, or None while the account is locked (its password is then not checked at all)."""
+    # Every expression sees the row as it was: after a lock has run out, the count starts again at 1.
+    tries = peewee.Case(None, [(User.locked_until.is_null(False), 1)], User.failed_logins + 1)
+    with database.atomic():
+        claimed = (User.update(failed_logins=tries,
+                               locked_until=peewee.Case(None, [(tries >= MAX_FAILED_LOGINS, now + LOCKOUT)], None))
+                   .where((User.id == user.id) & (User.locked_until.is_null() | (User.locked_until <= now)))
+                   .execute())
+        if claimed != 1:
+            return None
+        return User.select(User.failed_logins).where(User.id == user.id).scalar()
+
+
+def note_unknown_name(username, source, now=None):
+    """A failed sign-in with a username that doesn't exist: counted on the day's row of its address."""
+    from .estate import Estate
+
+    now = now or clock.utcnow()
+    day = clock.to_local(now, Estate.current().tz).date()
+    (FailedSignIn.insert(day=day, source=(source or "")[:64], count=1, last_name=username[:40], first_at=now,
+                         last_at=now)
+     .on_conflict(conflict_target=[FailedSignIn.day, FailedSignIn.source],
+                  preserve=[FailedSignIn.last_name, FailedSignIn.last_at],
+                  update={FailedSignIn.count: FailedSignIn.count + 1})
+     .execute())
+
+
 def authenticate(username, password, source=""):
     """Check a sign-in. Returns (user, None) or (None, message). `source` (the client's address)
-    goes into the audit log with every attempt.
+    goes into the audit log with every attempt on a real account; tries of names that don't exist are
+    counted per day and address (FailedSignIn).
 
-    After MAX_FAILED_LOGINS wrong passwords the account is locked for LOCKOUT, and says so.
+    After MAX_FAILED_LOGINS wrong passwords the account is locked for LOCKOUT. Every failure gets
+    the same message (SIGN_IN_FAILED).
     """
     user = User.get_or_none(User.username == username)
     now = clock.utcnow()
@@ -172,24 +264,19 @@ def authenticate(username, password, source=""):
     if user is None:
         # Same work as a real check, so timing doesn't reveal which usernames exist.
         check_password_hash(_DUMMY_HASH, password)
-        events.Event.create(at=now, record_type=events.UNKNOWN_USER, record_id=0, action="登录失败",
-                            note="；".join(filter(None, [f"不存在的用户名：{username[:40]}", where])))
-        return None, "用户名或密码错误"
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, -(-int((user.locked_until - now).total_seconds()) // 60))  # whole minutes, rounded up
-        return None, f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试"
+        note_unknown_name(username, source, now)
+        return None, SIGN_IN_FAILED
+    tries = _claim_try(user, now)
+    if tries is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None, SIGN_IN_FAILED
     if not check_password_hash(user.password_hash, password):
-        failed = user.failed_logins + 1
-        locked_until = now + LOCKOUT if failed >= MAX_FAILED_LOGINS else None
-        User.update(failed_logins=0 if locked_until else failed, locked_until=locked_until) \
-            .where(User.id == user.id).execute()
-        events.record(None, user, "登录失败", note="；".join(filter(None, [f"第 {failed} 次", where])))
-        if locked_until:
-            events.record(None, user, "账号锁定", note=f"连续 {failed} 次密码错误")
-            return None, f"登录失败次数过多，账号已锁定 {int(LOCKOUT.total_seconds() // 60)} 分钟"
-        left = MAX_FAILED_LOGINS - failed
-        return None, f"用户名或密码错误（再错 {left} 次将锁定 {int(LOCKOUT.total_seconds() // 60)} 分钟）"
+        events.record(None, user, "登录失败", note="；".join(filter(None, [f"第 {tries} 次", where])))
+        if tries >= MAX_FAILED_LOGINS:
+            events.record(None, user, "账号锁定", note=f"连续 {tries} 次密码错误")
+        return None, SIGN_IN_FAILED
     if not user.is_active:
+        User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
         return None, "该账号已停用，请联系管理员"
     User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
     user.failed_logins, user.locked_until = 0, None
@@ -200,7 +287,8 @@ def authenticate(username, password, source=""):
 def sign_in(user):
     """Start a sign-in for `user` (who has just authenticated); its key goes into the session."""
     user.sign_in_key = secrets.token_urlsafe(32)
-    SignIn.create(user=user.id, key=user.sign_in_key, created_at=clock.utcnow())
+    now = clock.utcnow()
+    SignIn.create(user=user.id, key=user.sign_in_key, created_at=now, last_seen_at=now)
     return user
 
 
@@ -272,3 +360,18 @@ def random_password():
 
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def update_session_settings(actor, estate, expected_version, idle_hours, max_days):
+    """Set how long a sign-in may go unused (hours) and how long it may last at all (days)."""
+    if not 1 <= idle_hours <= 24 * 30:
+        raise UserError("空闲时限应在 1–720 小时之间", "session_idle_hours")
+    if not 1 <= max_days <= 90:
+        raise UserError("最长登录时间应在 1–90 天之间", "session_max_days")
+    if idle_hours > max_days * 24:
+        raise UserError("空闲时限不能长于最长登录时间", "session_idle_hours")
+    before = (estate.session_idle_hours, estate.session_max_days)
+    estate.session_idle_hours, estate.session_max_days = idle_hours, max_days
+    estate.save_versioned(expected_version, "session_idle_hours", "session_max_days")
+    if before != (idle_hours, max_days):
+        events.record(actor, estate, "修改登录时限", note=f"空闲 {idle_hours} 小时后、登录 {max_days} 天后须重新登录")

@@ -6,6 +6,7 @@ import stat
 
 import jinja2
 
+from flask import current_app
 from flask import flash
 from flask import g
 from flask import make_response
@@ -20,13 +21,17 @@ from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from markupsafe import escape
+from werkzeug.exceptions import SecurityError
+from werkzeug.routing import IntegerConverter
 from werkzeug.security import safe_join
 
 from . import clock
 from . import htmx
+from . import limits
 from .estate import Estate
 from .estate import mask_phone
 from .estate import roster_count
+from .idempotency import TokenReused
 
 NAV = [
     # (endpoint, label, icon, roles)
@@ -82,6 +87,51 @@ def estate():
     if "estate" not in g:
         g.estate = Estate.current()
     return g.estate
+
+
+def _client():
+    """Whom a limit counts: the address, and for a signed-in request the user at it too (a dozen phones
+    of an office behind one address each have their own share; a script with one account has one)."""
+    address = request.remote_addr or ""
+    return f"{address}/{current_user.id}" if current_user.is_authenticated else address
+
+
+def within_limit(kind):
+    """Count one request of `kind` (kefu.limits) from this client; False past the limit. The limits
+    are kefu.limits.LIMITS, or the app's RATE_LIMITS where it sets some."""
+    return limits.hit(kind, _client(), {**limits.LIMITS, **current_app.config.get("RATE_LIMITS", {})})
+
+
+def limit_reached(kind):
+    """True when this client has used up `kind` for now (nothing counted)."""
+    return limits.over(kind, _client(), {**limits.LIMITS, **current_app.config.get("RATE_LIMITS", {})})
+
+
+class NoPublicAddress(Exception):
+    """An absolute URL was needed, PUBLIC_URL is not set and the request's Host is not trusted."""
+
+
+def _loopback(host):
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.strip("[]") in ("localhost", "127.0.0.1", "::1")
+
+
+def external_url(endpoint, **values):
+    """The absolute URL of a page, for what leaves the browser (QR stickers, links in messages).
+
+    It starts with PUBLIC_URL when that is set. Without it the request's own address is used only when
+    its Host is one the app trusts (TRUSTED_HOSTS, or a loopback name on the demo): a forged Host header
+    never becomes an address printed for residents or staff."""
+    public = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    if public:
+        return public + url_for(endpoint, **values)
+    if current_app.config.get("TRUSTED_HOSTS") or _loopback(request.host):
+        return url_for(endpoint, _external=True, **values)
+    raise NoPublicAddress()
+
+
+class TooManyRequests(Exception):
+    """Answered with 429 and the 操作过于频繁 page (see init_app)."""
 
 
 def render(template, block=None, status=200, **context):
@@ -233,6 +283,18 @@ def id_url(endpoint, **ids):
     return shape % ids
 
 
+# The largest id a database column holds (a signed 64-bit integer).
+MAX_ID = 2 ** 63 - 1
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` in every route: a number beyond what an id column holds is no page (404), not an
+    OverflowError from the database driver."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
+
+
 class _LoudUndefined(jinja2.Undefined):
     """Undefined that may be tested (`{% if x %}`) but not printed."""
 
@@ -241,6 +303,8 @@ class _LoudUndefined(jinja2.Undefined):
 
 
 def init_app(app):
+    # Before the blueprints are registered: each rule picks its converter when it is added.
+    app.url_map.converters["int"] = BoundedInt
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["cn_date"] = cn_date
     app.jinja_env.filters["cn_datetime"] = cn_datetime
@@ -351,6 +415,27 @@ def init_app(app):
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return error_page(400, "页面已过期", "页面停留时间过长或已在别处登录，请刷新页面后重新提交。")
+
+    @app.errorhandler(TooManyRequests)
+    @app.errorhandler(429)
+    def too_many(error):
+        response = error_page(429, "操作过于频繁", "短时间内的请求太多，请过几分钟再试。")
+        response.headers["Retry-After"] = "60"
+        return response
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        # No page can be built for a host the app doesn't serve (its URLs need one): words only.
+        return "请求的主机名不受信任（Host not trusted）", 400, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.errorhandler(NoPublicAddress)
+    def no_public_address(error):
+        return error_page(503, "未设置系统地址",
+                          "打印二维码等需要写入网址的内容前，管理员须在服务器上设置 PUBLIC_URL（手机访问本系统的地址）。")
+
+    @app.errorhandler(TokenReused)
+    def token_reused(error):
+        return error_page(400, "表单无效", "这份表单已用于另一项登记，没有保存。请重新打开要填写的页面再提交。")
 
     @app.errorhandler(400)
     def bad_request(error):

@@ -174,8 +174,11 @@ _remember_url_builders()
 
 @pytest.fixture
 def app(tmp_path):
+    # Tests that move the clock by days keep their sign-in; the session timeouts are tested with them
+    # on (tests/test_attacks.py).
     app = create_app({"TESTING": True, "INSTANCE": str(tmp_path), "WTF_CSRF_ENABLED": False,
-                      "DATABASE": test_database(tmp_path), "PHOTOS": str(tmp_path / "photos")})
+                      "DATABASE": test_database(tmp_path), "PHOTOS": str(tmp_path / "photos"),
+                      "SESSION_TIMEOUTS": False})
     db.database.connect(reuse_if_open=True)
     yield app
     if not db.database.is_closed():

@@ -281,6 +281,8 @@ ACCESS = {
     "GET /admin/backups": (ADMIN,),
     "POST /admin/backups": (ADMIN,),
     "POST /admin/backups/now": (ADMIN,),
+    "GET /admin/sessions": (ADMIN,),
+    "POST /admin/sessions": (ADMIN,),
     "GET /admin/audit": (ADMIN,),
     "POST /admin/visit-rules": (ADMIN,),
     "GET /admin/services": (ADMIN,),

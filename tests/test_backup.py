@@ -218,7 +218,7 @@ def test_the_audit_log_lists_sign_ins_failures_role_changes_and_exports(app, wor
                                                       "role": "supervisor", "unit": "0", "phone": "", "active": "y"})
     page = client.get("/admin/audit")
     log = text(page)
-    for expected in ("登录失败 2026-11-27 10:00 · 系统 · 不存在的用户名：nobody&lt;b&gt;；来自 127.0.0.1",
+    for expected in ("2026-11-27 · 来自 127.0.0.1 · 1 次 10:00–10:00 · 最后一次用户名：nobody&lt;b&gt;",
                      "登录失败 · 张助理（zhuli1） 2026-11-27 10:00 · 系统 · 第 1 次；来自 127.0.0.1",
                      "导出 · 刘主管（zhuguan） 2026-11-27 10:00 · 刘主管 · 2026-11-01 至 2026-11-27",
                      "更改角色 · 张助理（zhuli1）", "角色：客户助理 → 客服主管", "登录 · 管理员（admin）"):

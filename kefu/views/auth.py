@@ -21,7 +21,9 @@ from .. import estate as estate_rules
 from .. import users
 from ..web import done
 from ..web import invalid
+from ..web import limit_reached
 from ..web import render
+from ..web import within_limit
 
 bp = Blueprint("auth", __name__)
 
@@ -59,6 +61,11 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
+    if request.method == "POST" and limit_reached("signin"):
+        # Too many failed sign-ins from this address: no password is checked until the window ends.
+        form.validate_on_submit()
+        form.password.errors = ["登录失败次数过多，请过一段时间再试"]
+        return render("auth/login.html", status=429, form=form, title="登录")
     if form.validate_on_submit():
         user, error = users.authenticate(form.username.data.strip(), form.password.data,
                                          source=request.remote_addr or "")
@@ -66,6 +73,7 @@ def login():
             session.clear()  # a fresh session at every sign-in
             login_user(users.sign_in(user))
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"), code=303)
+        within_limit("signin")  # a failed sign-in, counted against this address
         form.password.errors.append(error)
     status = 422 if request.method == "POST" else 200
     return render("auth/login.html", status=status, form=form, title="登录")

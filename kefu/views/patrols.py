@@ -8,7 +8,6 @@ import hashlib
 import segno
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import jsonify
 from flask import redirect
@@ -51,6 +50,7 @@ from ..users import User
 from ..workorders import WorkOrder
 from ..web import done
 from ..web import estate
+from ..web import external_url
 from ..web import invalid
 from ..web import render
 from . import choices
@@ -655,11 +655,8 @@ def _sticker_items(zone_ids, kind):
 
 def sticker_url(checkpoint):
     """What a sticker's QR code says: the scan address with the checkpoint's token, on the public
-    address when one is configured (a sheet printed from an office PC must still open on phones)."""
-    public = current_app.config.get("PUBLIC_URL", "").rstrip("/")
-    if public:
-        return public + url_for("patrols.scan", token=checkpoint.token)
-    return url_for("patrols.scan", token=checkpoint.token, _external=True)
+    address (a sheet printed from an office PC must still open on phones; see web.external_url)."""
+    return external_url("patrols.scan", token=checkpoint.token)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -12,6 +12,7 @@ from .. import uploads
 from ..auth import ALL_ROLES
 from ..auth import roles
 from ..web import render
+from ..web import within_limit
 from .forms import record_ids
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
@@ -48,6 +49,9 @@ class PhotoField:
                 continue
             if len(self.photos) >= uploads.MAX_PER_FORM:
                 self.errors.append(f"每次最多上传 {uploads.MAX_PER_FORM} 张照片")
+                break
+            if not within_limit("upload"):
+                self.errors.append("上传过于频繁，请过几分钟再试")
                 break
             # A picked file that is empty gets the rule's 文件为空 (an input left empty has no name).
             data = upload.read(uploads.MAX_BYTES + 1)

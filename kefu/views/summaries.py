@@ -106,7 +106,7 @@ def show(user_id, month):
     figures = rules.figures_of(summary)
     context = dict(summary=summary, figures=figures, chart=bars(figures["by_category"]),
                    cases=rules.cases_of(summary.user, summary.month), notes=summary.case_notes, errors=errors,
-                   typed=typed, mine=summary.user_id == current_user.id, timeline=events.timeline(summary),
+                   typed=typed, mine=summary.user_id == current_user.id, timeline=events.timeline(summary) if summary.id else [],
                    title=f"{summary.month:%Y年%m月}工作总结", back=url_for("summaries.index"))
     if errors:
         return invalid("summaries/show.html", **context)

@@ -1,5 +1,6 @@
-"""The administrator's safety pages: backups (the nightly switch, the copies kept, one now) and the
-audit log (sign-ins, failed sign-ins, role and account changes, exports, backups)."""
+"""The administrator's safety pages: backups (the nightly switch, the copies kept, one now), the
+sign-in time limits, and the audit log (sign-ins, failed sign-ins, role and account changes, exports,
+backups)."""
 import os
 
 from flask import Blueprint
@@ -18,6 +19,7 @@ from wtforms.validators import NumberRange
 
 from .. import backup as backups
 from .. import events
+from .. import users as user_rules
 from ..auth import roles
 from ..db import RuleError
 from ..db import StaleRecord
@@ -40,6 +42,38 @@ class BackupForm(VersionForm):
     backup_keep = IntegerField("保留最近几份", validators=[InputRequired("请填写保留份数"),
                                                       NumberRange(1, 365, "保留份数应在 1–365 之间")],
                                render_kw={"inputmode": "numeric"})
+
+
+class SessionForm(VersionForm):
+    session_idle_hours = IntegerField("空闲多久后须重新登录（小时）", validators=[
+        InputRequired("请填写小时数"), NumberRange(1, 720, "空闲时限应在 1–720 小时之间")],
+        render_kw={"inputmode": "numeric"})
+    session_max_days = IntegerField("登录后最长有效（天）", validators=[
+        InputRequired("请填写天数"), NumberRange(1, 90, "最长登录时间应在 1–90 天之间")],
+        render_kw={"inputmode": "numeric"})
+
+
+@bp.route("/admin/sessions", methods=["GET", "POST"])
+@roles("admin")
+def sessions():
+    """登录时限: a sign-in ends after so many hours unused, and so many days after signing in."""
+    estate = Estate.current()
+    form = SessionForm(obj=estate)
+    if request.method == "GET":
+        form.version.data = estate.version
+    elif form.validate_on_submit():
+        try:
+            user_rules.update_session_settings(current_user, estate, form.expected_version(),
+                                               form.session_idle_hours.data, form.session_max_days.data)
+            return done("登录时限已保存", "estate.index")
+        except RuleError as error:
+            show_error(form, error)
+        except StaleRecord:
+            form.form_errors.append(StaleRecord.message)
+    context = dict(form=form, title="登录时限", back=url_for("estate.index"))
+    if request.method == "POST":
+        return invalid("system/sessions.html", **context)
+    return render("system/sessions.html", **context)
 
 
 @bp.route("/admin/backups", methods=["GET", "POST"])
@@ -114,9 +148,13 @@ def audit():
     rows = list(Event.select().where(Event.action.in_(actions)).order_by(Event.at.desc(), Event.id.desc())
                 .limit(AUDIT_PAGE + 1).offset((page - 1) * AUDIT_PAGE))
     names = _record_names(rows[:AUDIT_PAGE])
+    # Tries of usernames that don't exist, a row per day and address (the last two weeks, on the first page).
+    unknown = list(user_rules.FailedSignIn.select().order_by(user_rules.FailedSignIn.day.desc(),
+                                                             user_rules.FailedSignIn.count.desc()).limit(50)) \
+        if page == 1 and kind in ("", "signin") else []
     return render("system/audit.html", title="审计日志", back=url_for("estate.index"), kinds=AUDIT, kind=kind,
                   rows=[(event, names.get((event.record_type, event.record_id), "")) for event in rows[:AUDIT_PAGE]],
-                  page=page, more=len(rows) > AUDIT_PAGE)
+                  unknown=unknown, page=page, more=len(rows) > AUDIT_PAGE)
 
 
 def _record_names(rows):

@@ -19,6 +19,7 @@ from .. import uploads
 from .. import workorders as rules
 from ..auth import roles
 from ..db import StaleRecord
+from ..estate import mask_phone
 from ..workorders import WorkOrder
 from ..web import render
 from . import choices
@@ -106,9 +107,15 @@ SOURCES = {"ticket": _ticket_source}
 
 
 def _source(order):
-    """The record that raised the order, for showing its details."""
+    """The record that raised the order, for showing its details. A unit has the customer's number
+    only while its order is open: once accepted or cancelled, on screen and on the printed 派工单,
+    it is masked (138****1234)."""
     load = SOURCES.get(order.source_type)
-    return load(order) if load is not None else None
+    source = load(order) if load is not None else None
+    if source is not None and current_user.is_authenticated and current_user.role == "unit" \
+            and not order.is_open:
+        source.customer_phone = mask_phone(source.customer_phone)
+    return source
 
 
 def _source_photos(order):
