@@ -101,7 +101,7 @@ class Household(VoidableMixin, VersionedMixin, BaseModel):
         return query.order_by(peewee.fn.LENGTH(Building.code), Building.code, cls.unit_no, cls.floor, cls.room).limit(limit)
 
 
-RELATIONS = ["业主", "家属", "租户"]
+RELATIONS = ["业主", "配偶", "子女", "父母", "家属", "租户", "租户家属", "保姆", "其他"]
 PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 
