@@ -15,6 +15,7 @@ def register(app):
     from . import evaluations
     from . import exports
     from . import home
+    from . import imports
     from . import meetings
     from . import patrols
     from . import photos
@@ -31,7 +32,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system):
+                   exports, meetings, trends, summaries, system, imports):
         app.register_blueprint(module.bp)
 
 
