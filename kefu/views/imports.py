@@ -175,7 +175,9 @@ def preview(kind, token):
     _kind_or_404(kind)
     stored = _stored(token, kind)
     if stored is None:
-        return done(None, "imports.index") if request.method == "POST" else abort(404)
+        # Imported already (a second tap), expired, or not this administrator's upload.
+        flash("这个文件已导入或已过期，请重新上传", "error")
+        return done(None, "imports.index", kind=kind)
     meta, data = stored
     form = FlaskForm()
     if request.method == "POST" and form.validate_on_submit():
