@@ -96,7 +96,12 @@ class Household(VoidableMixin, VersionedMixin, BaseModel):
         """Households whose 栋-单元-室 starts with what was typed (e.g. "3-2-15")."""
         text = normalize_code(text)
         query = cls.live().join(Building).where(Building.voided_at.is_null())
-        if text:
+        parts = text.split("-")
+        if len(parts) == 3 and parts[1].isdigit() and parts[2]:
+            # The room typed with or without its leading zeros: 1-1-02 finds 1-1-0201 and 1-1-201.
+            query = query.where(Building.code == parts[0], cls.unit_no == int(parts[1]),
+                                peewee.fn.ltrim(cls.room, "0").startswith(parts[2].upper().lstrip("0")))
+        elif text:
             query = query.where(cls.code.startswith(text))
         return query.order_by(peewee.fn.LENGTH(Building.code), Building.code, cls.unit_no, cls.floor, cls.room).limit(limit)
 
@@ -270,15 +275,22 @@ def update_building(actor, building, expected_version, code, name, note):
     events.record(actor, building, "修改楼栋", note=f"{before[0]} {before[1]} → {code} {name}")
 
 
-def room_number(floor, index):
-    """Room 2 on floor 15 is 1502; floors below ground are written B1, B2."""
+def room_number(floor, index, pad=False):
+    """Room 2 on floor 15 is 1502; floors below ground are written B1, B2. With `pad`, rooms are
+    written as the company writes them, four digits: 0201."""
     if floor < 0:
         return f"B{-floor}{index:02d}"
-    return f"{floor}{index:02d}"
+    return f"{floor:02d}{index:02d}" if pad else f"{floor}{index:02d}"
 
 
-def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_per_floor):
-    """Create every 单元 × 楼层 × 室 of a building; rooms that exist already are kept as they are.
+def room_key(room):
+    """0201 and 201 are the same room."""
+    return (room or "").upper().lstrip("0") or "0"
+
+
+def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_per_floor, pad=False):
+    """Create every 单元 × 楼层 × 室 of a building; rooms that exist already (written with or without
+    leading zeros) are kept as they are.
 
     Returns (created, skipped).
     """
@@ -290,7 +302,7 @@ def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_p
         raise EstateError("最高层不能低于起始层", "floor_to")
     if not 1 <= rooms_per_floor <= MAX_ROOMS_PER_FLOOR:
         raise EstateError(f"每层户数应在 1–{MAX_ROOMS_PER_FLOOR} 之间", "rooms_per_floor")
-    existing = {(h.unit_no, h.room) for h in Household.select(Household.unit_no, Household.room)
+    existing = {(h.unit_no, room_key(h.room)) for h in Household.select(Household.unit_no, Household.room)
                 .where(Household.building == building)}
     rows = []
     for unit_no in range(1, units + 1):
@@ -298,8 +310,8 @@ def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_p
             if floor == 0:
                 continue
             for index in range(1, rooms_per_floor + 1):
-                room = room_number(floor, index)
-                if (unit_no, room) in existing:
+                room = room_number(floor, index, pad)
+                if (unit_no, room_key(room)) in existing:
                     continue
                 rows.append({"building": building.id, "unit_no": unit_no, "floor": floor, "room": room,
                              "code": household_code(building, unit_no, room)})
@@ -312,6 +324,65 @@ def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_p
                           note=f"{units} 个单元 × {floor_from}–{floor_to} 层 × 每层 {rooms_per_floor} 户："
                                f"新增 {len(rows)} 户，已存在 {total - len(rows)} 户")
     return len(rows), total - len(rows)
+
+
+MAX_BULK_BUILDINGS = 100
+
+
+def parse_building_codes(text):
+    """Building codes typed as a list and ranges: "1-10", "1,2,5-8", "A1 A2"."""
+    codes = []
+    for part in re.split(r"[,，、;；\s]+", (text or "").strip()):
+        if not part:
+            continue
+        span = re.fullmatch(r"(\d{1,4})[-~－—到至](\d{1,4})", part)
+        if span:
+            first, last = int(span.group(1)), int(span.group(2))
+            if last < first or last - first >= MAX_BULK_BUILDINGS:
+                raise EstateError(f"“{part}”不是有效的范围", "codes")
+            codes.extend(str(n) for n in range(first, last + 1))
+        elif re.fullmatch(r"[0-9A-Za-z]{1,10}", part):
+            codes.append(part)
+        else:
+            raise EstateError(f"“{part}”不是楼栋编号（字母或数字，不含“-”）", "codes")
+    if not codes:
+        raise EstateError("请填写楼栋编号，如 1-10 或 1,2,5", "codes")
+    if len(codes) > MAX_BULK_BUILDINGS:
+        raise EstateError(f"一次最多 {MAX_BULK_BUILDINGS} 栋", "codes")
+    return list(dict.fromkeys(codes))
+
+
+def bulk_create_buildings(actor, codes_text, name_pattern, units, floor_from, floor_to, rooms_per_floor, pad=False):
+    """Several buildings of one layout in one step, each with its households. Names follow the
+    pattern with {n} for the code ("{n}号楼"). Returns (buildings, households created)."""
+    codes = parse_building_codes(codes_text)
+    pattern = (name_pattern or "{n}号楼").strip()
+    if "{n}" not in pattern:
+        raise EstateError("名称里要有 {n}，代表楼栋编号，如 {n}号楼", "name_pattern")
+    taken = [b.code for b in Building.select().where(Building.code.in_(codes))]
+    if taken:
+        raise EstateError(f"已有这些楼栋：{'、'.join(taken)}", "codes")
+    names = [pattern.replace("{n}", code) for code in codes]
+    if any(len(name) > 40 for name in names):
+        raise EstateError("楼栋名称不能超过 40 个字", "name_pattern")
+    made, created = [], 0
+    with Building._meta.database.atomic():
+        for code, name in zip(codes, names):
+            building = create_building(actor, code, name)
+            created += bulk_create_households(actor, building, units, floor_from, floor_to, rooms_per_floor, pad)[0]
+            made.append(building)
+    return made, created
+
+
+def find_household(text):
+    """The live household a typed 栋-单元-室 names, leading zeros or not (1-1-0201 is 1-1-201)."""
+    parts = normalize_code(text).split("-")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    query = (Household.live().join(Building)
+             .where(Building.code == parts[0], Building.voided_at.is_null(), Household.unit_no == int(parts[1]),
+                    peewee.fn.ltrim(Household.room, "0") == room_key(parts[2])))
+    return query.first()
 
 
 def roster(building):

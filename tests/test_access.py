@@ -39,6 +39,11 @@ ACCESS = {
     "POST /login": ANYONE,
     "POST /logout": ANYONE,
     "GET /sw.js": ANYONE,
+    # The first administrator's page: open until one exists (then it sends everyone on).
+    "GET /setup": ANYONE,
+    "POST /setup": ANYONE,
+    "GET /setup/<step>": (ADMIN,),
+    "POST /setup/<step>": (ADMIN,),
     "GET /": EVERYONE,
     "GET /me": EVERYONE,
     "GET /me/password": EVERYONE,
@@ -406,7 +411,8 @@ def _renovation_ids(assistant, home):
             "referral_id": referral.id, "action": "pause", "finding_id": check.findings.get().id,
             "shop_id": shop.id, "inspection_id": inspection.id,
             **{f"/admin/import/<kind>{rest}": {"kind": "residents", "token": "t" * 24}
-               for rest in ("", "/template.xlsx", "/export.xlsx", "/<token>")}}
+               for rest in ("", "/template.xlsx", "/export.xlsx", "/<token>")},
+            "/setup/<step>": {"step": "zones"}}
 
 
 @pytest.fixture

@@ -315,6 +315,7 @@ def _records():
         "POST /worklog/<int:user_id>/<day>": {"user_id": assistant.id},
         "POST /admin/import/<kind>": {"kind": "residents"},
         "POST /admin/import/<kind>/<token>": {"kind": "residents", "token": "t" * 24},
+        "POST /setup/<step>": {"step": "buildings"},
     }
 
 

@@ -21,6 +21,7 @@ def register(app):
     from . import photos
     from . import renovations
     from . import services
+    from . import setup
     from . import shops
     from . import summaries
     from . import system
@@ -32,8 +33,9 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system, imports):
+                   exports, meetings, trends, summaries, system, imports, setup):
         app.register_blueprint(module.bp)
+    setup.init_app(app)
 
 
 def get_or_404(query, record_id):
