@@ -512,10 +512,12 @@ class ResidentKind:
         made = []
         now = clock.utcnow()
         tags = {}
+        rows = [{"household": row.values["household"].id, "name": row.values["name"], "phone": row.values["phone"],
+                 "relation": row.values["relation"], "note": row.values["note"]} for row in plan.new]
+        for start in range(0, len(rows), 500):
+            Resident.insert_many(rows[start:start + 500]).execute()
         for row in plan.new:
             v = row.values
-            Resident.insert(household=v["household"].id, name=v["name"], phone=v["phone"], relation=v["relation"],
-                            note=v["note"]).execute()
             made.append(_event(actor, "household", v["household"].id, "导入住户",
                                f"{v['name']}（{v['relation']}）· {_source(plan, row)}"))
             tags.setdefault(v["household"].id, []).extend(v["tags"])
