@@ -326,6 +326,23 @@ def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_p
     return len(rows), total - len(rows)
 
 
+def assign_zone(actor, user, zone):
+    """An assistant's zone as the user form sets it: that zone only (or none); other roles have none."""
+    zone = zone if user.role == "assistant" else None
+    before = {link.zone_id for link in ZoneAssistant.select().where(ZoneAssistant.user == user.id)}
+    after = {zone.id} if zone is not None else set()
+    if before == after:
+        return
+    with Zone._meta.database.atomic():
+        ZoneAssistant.delete().where(ZoneAssistant.user == user.id).execute()
+        if zone is not None:
+            ZoneAssistant.create(zone=zone, user=user.id)
+        for zone_id in before ^ after:
+            changed = Zone.by_id(zone_id)
+            events.record(actor, changed, "设置区域范围",
+                          note=f"客户助理 {user.display_name}：{'加入' if zone_id in after else '移出'}")
+
+
 MAX_BULK_BUILDINGS = 100
 
 
@@ -383,6 +400,27 @@ def find_household(text):
              .where(Building.code == parts[0], Building.voided_at.is_null(), Household.unit_no == int(parts[1]),
                     peewee.fn.ltrim(Household.room, "0") == room_key(parts[2])))
     return query.first()
+
+
+def find_in_register(text, limit=20):
+    """What a search of 楼栋与房号 finds besides buildings: households by 栋-单元-室 (leading zeros or
+    not) or by room number alone (1801), and residents by name or phone. ([], []) for no text."""
+    text = (text or "").strip()[:40]
+    if not text:
+        return [], []
+    code = normalize_code(text)
+    if "-" in code:
+        households = list(Household.search(code, limit=limit))
+    elif re.fullmatch(r"[0-9A-Za-z]{3,6}", text):
+        households = list(Household.live().join(Building).where(
+            Building.voided_at.is_null(), peewee.fn.ltrim(Household.room, "0") == room_key(text))
+            .order_by(peewee.fn.LENGTH(Building.code), Building.code, Household.unit_no).limit(limit))
+    else:
+        households = []
+    residents = list(Resident.select(Resident, Household).join(Household).where(
+        Resident.voided_at.is_null(), Household.voided_at.is_null(), Resident.name.contains(text) | (Resident.phone == text))
+        .order_by(Household.code, Resident.id).limit(limit)) if not re.fullmatch(r"[\d-]{1,6}", text) else []
+    return households, residents
 
 
 def roster(building):

@@ -119,3 +119,16 @@ def test_padded_and_plain_room_numbers_are_the_same_room(people):
     created, skipped = estate.bulk_create_households(admin, building, 1, 1, 4, 2, pad=True)
     assert (created, skipped) == (2, 6)  # only floor 4 is new: 0401, 0402
     assert estate.find_household("1-1-401").code == "1-1-0401"
+
+
+def test_the_buildings_search_finds_households_rooms_and_residents(client, login, people):
+    admin = login("admin")
+    building = estate.create_building(admin, "1", "1号楼")
+    estate.bulk_create_households(admin, building, 2, 17, 18, 1, pad=True)  # 1-1-1701 … 1-2-1801
+    household = estate.Household.get(estate.Household.code == "1-1-1801")
+    estate.add_resident(admin, household, "张建国", "13812345678", "配偶")
+    by_code = text(client.get("/admin/buildings?q=1-1-1801"))
+    assert "房号 1-1-1801" in by_code
+    assert "房号 1-1-1801 1-2-1801" in text(client.get("/admin/buildings?q=1801"))
+    assert "住户 张建国 1-1-1801 · 配偶" in text(client.get("/admin/buildings?q=张建"))
+    assert "没有找到“李”" in text(client.get("/admin/buildings?q=李"))

@@ -187,8 +187,9 @@ def buildings():
              .group_by(Building.id))
     items = list(_search(query, q, Building.code, Building.name))
     zones = {link.building_id: link.zone for link in rules.ZoneBuilding.select(rules.ZoneBuilding, Zone).join(Zone)}
+    households, residents = rules.find_in_register(q)
     return render("estate/buildings.html", block="results", title="楼栋与房号", items=items, q=q,
-                  zones=zones, back=url_for("estate.index"))
+                  zones=zones, households=households, residents=residents, back=url_for("estate.index"))
 
 
 @bp.route("/buildings/new", methods=["GET", "POST"])
