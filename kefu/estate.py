@@ -7,9 +7,12 @@ import peewee
 from . import clock
 from . import events
 from .db import BaseModel
+from .db import checked_text
 from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
+from .users import UNIT_KINDS
+from .users import Unit
 from .users import User
 
 PLACE_KINDS = ["楼道", "电梯厅", "地库", "会所", "绿地", "道路", "出入口", "设施设备", "商业街", "其他"]
@@ -341,6 +344,78 @@ def assign_zone(actor, user, zone):
             changed = Zone.by_id(zone_id)
             events.record(actor, changed, "设置区域范围",
                           note=f"客户助理 {user.display_name}：{'加入' if zone_id in after else '移出'}")
+
+
+# Public places and business units: the checks and messages of their forms.
+
+def _place_values(name, kind, building, note):
+    if kind not in PLACE_KINDS:
+        raise EstateError("请选择类型", "kind")
+    if building is not None and building.voided_at is not None:
+        raise EstateError("该楼栋已作废", "building")
+    return dict(name=checked_text(name, 60, "名称", "name", required=True, error=EstateError), kind=kind,
+                building=building, note=checked_text(note, 500, "说明", "note", error=EstateError))
+
+
+def create_places(actor, name, kind, building=None, note="", each_building=False):
+    """A public place, or with `each_building` the same place in every building in one step, each
+    named after its building ("3号楼 大堂"). Returns the places made."""
+    _place_values(name, kind, building, note)
+    if each_building:
+        buildings = list(Building.ordered())
+        if not buildings:
+            raise EstateError("还没有楼栋", "each_building")
+        values = [_place_values(f"{b.name} {name.strip()}", kind, b, note) for b in buildings]
+    else:
+        values = [_place_values(name, kind, building, note)]
+    made = []
+    with Place._meta.database.atomic():
+        for value in values:
+            place = Place.create(**value)
+            events.record(actor, place, "新建公共部位", note=f"{place.kind} · {place.name}")
+            made.append(place)
+    return made
+
+
+def update_place(actor, place, expected_version, name, kind, building, note):
+    values = _place_values(name, kind, building, note)
+    before = f"{place.kind} · {place.name}"
+    for key, value in values.items():
+        setattr(place, key, value)
+    place.save_versioned(expected_version, *values)
+    events.record(actor, place, "修改公共部位", note=f"{before} → {place.kind} · {place.name}")
+    return place
+
+
+UNIT_HAS_STAFF = "该业务块还有在用的人员账号，请先停用或调整他们的业务块"
+
+
+def save_unit(actor, unit, expected_version, name, kind, head="", phone=""):
+    """Create (unit None) or edit a business unit; names are unique."""
+    name = checked_text(name, 40, "名称", "name", required=True, error=EstateError)
+    if kind not in UNIT_KINDS:
+        raise EstateError("请选择类别", "kind")
+    if Unit.select().where((Unit.name == name) & (Unit.id != (unit.id if unit else 0))).exists():
+        raise EstateError("该名称已存在", "name")
+    values = dict(name=name, kind=kind, head=checked_text(head, 40, "负责人", "head", error=EstateError),
+                  phone=checked_text(phone, 40, "联系电话", "phone", error=EstateError))
+    if unit is None:
+        unit = Unit.create(**values)
+        events.record(actor, unit, "新建业务块", note=f"{unit.kind_label} · {unit.name}")
+        return unit
+    before = f"{unit.kind_label} · {unit.name} · {unit.head} {unit.phone}"
+    for key, value in values.items():
+        setattr(unit, key, value)
+    unit.save_versioned(expected_version, *values)
+    events.record(actor, unit, "修改业务块", note=f"{before} → {unit.kind_label} · {unit.name} · {unit.head} {unit.phone}")
+    return unit
+
+
+def void_unit(actor, unit, reason):
+    """Void a business unit that has no active staff."""
+    if User.live().where((User.unit == unit) & User.active).exists():
+        raise EstateError(UNIT_HAS_STAFF, "reason")
+    void(actor, unit, reason)
 
 
 MAX_BULK_BUILDINGS = 100

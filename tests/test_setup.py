@@ -132,3 +132,46 @@ def test_the_buildings_search_finds_households_rooms_and_residents(client, login
     assert "房号 1-1-1801 1-2-1801" in text(client.get("/admin/buildings?q=1801"))
     assert "住户 张建国 1-1-1801 · 配偶" in text(client.get("/admin/buildings?q=张建"))
     assert "没有找到“李”" in text(client.get("/admin/buildings?q=李"))
+
+
+def test_one_place_per_building_in_one_step_made_checkpoints(client, login, people):
+    from kefu import patrols
+
+    admin = login("admin")
+    for code in ("1", "2", "3"):
+        estate.create_building(admin, code, f"{code}号楼")
+    response = client.post("/admin/places/new", data={"name": "大堂", "kind": "楼道", "building": "0",
+                                                      "each_building": "y", "checkpoint": "y"})
+    assert field_errors(response, "checkpoint") == [
+        "1号楼 大堂 不在任何管辖区域里，不能设为巡查点：请先在“管辖区域”里划入它的楼栋"]
+    assert not estate.Place.select().exists()  # all or nothing
+    estate.set_zone(admin, None, 0, "一区", "", [b.id for b in estate.Building.ordered()], [])
+    response = client.post("/admin/places/new", data={"name": "大堂", "kind": "楼道", "building": "0",
+                                                      "each_building": "y", "checkpoint": "y"})
+    assert response.status_code == 303
+    assert "已新建 3 个公共部位" in text(client.get(response.headers["Location"]))
+    assert [(p.name, p.building.code) for p in estate.Place.live().order_by(estate.Place.id)] == [
+        ("1号楼 大堂", "1"), ("2号楼 大堂", "2"), ("3号楼 大堂", "3")]
+    checkpoints = list(patrols.Checkpoint.live().order_by(patrols.Checkpoint.id))
+    assert [(c.name, c.kind, c.zone.name, c.checklist.code) for c in checkpoints] == [
+        (f"{n}号楼 大堂", "public", "一区", "facility") for n in (1, 2, 3)]
+    page = text(client.get("/patrols/checkpoints"))
+    assert "打印这些二维码贴纸（3）" in page
+
+
+def test_no_checkpoints_no_sticker_link_to_a_missing_page(client, login, people):
+    login("admin")
+    page = text(client.get("/patrols/checkpoints"))
+    assert "打印这些二维码贴纸" not in page and "没有二维码贴纸可打印" in page
+
+
+def test_unit_rules_refuse_a_taken_name_and_voiding_with_staff(client, login, people, unit):
+    admin = login("admin")
+    with pytest.raises(estate.EstateError, match="该名称已存在"):
+        estate.save_unit(admin, None, 0, "工程部", "engineering")
+    response = client.post("/admin/units/new", data={"name": "工程部", "kind": "engineering"})
+    assert field_errors(response, "name") == ["该名称已存在"]
+    with pytest.raises(estate.EstateError, match=estate.UNIT_HAS_STAFF):
+        estate.void_unit(admin, unit, "撤销")
+    response = client.post(f"/admin/units/{unit.id}/void", data={"reason": "撤销"}, follow_redirects=True)
+    assert estate.UNIT_HAS_STAFF in text(response)

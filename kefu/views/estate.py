@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import JOIN
 from peewee import fn
+from wtforms import BooleanField
 from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
@@ -24,10 +25,12 @@ from wtforms.validators import Regexp
 from .. import clock
 from .. import estate as rules
 from .. import events
+from .. import patrols
 from .. import pdf
 from .. import uploads
 from ..auth import STAFF
 from ..auth import roles
+from ..db import RuleError
 from ..db import StaleRecord
 from ..db import contains
 from ..estate import Building
@@ -107,6 +110,8 @@ class PlaceForm(VersionForm):
     name = text("名称", 60, render_kw={"placeholder": "如 3号楼 B1 地库"})
     kind = SelectField("类型", choices=choices([(k, k) for k in rules.PLACE_KINDS]))
     building = SelectField("所在楼栋", coerce=int)
+    each_building = BooleanField("每栋楼各建一个（名称前自动加楼栋名，如 1号楼 大堂）")
+    checkpoint = BooleanField("设为巡查点（客户助理按周期巡查，可打印二维码贴纸）")
     note = TextAreaField("说明", validators=[Optional(), Length(max=500, message="说明不能超过 500 个字")])
 
 
@@ -411,26 +416,28 @@ def place(place_id=None):
     if request.method == "POST":
         photo_field.collect()
     if form.validate_on_submit() and not photo_field.errors:
-        values = dict(name=form.name.data, kind=form.kind.data, note=form.note.data or "",
-                      building=form.building.data or None)
+        building = Building.get_or_none(Building.id == form.building.data) if form.building.data else None
         try:
             with Place._meta.database.atomic():
                 if place is None:
-                    place = Place.create(**values)
-                    events.record(current_user, place, "新建公共部位", note=f"{place.kind} · {place.name}")
+                    made = rules.create_places(current_user, form.name.data, form.kind.data, building,
+                                               form.note.data or "", each_building=form.each_building.data)
                 else:
-                    before = f"{place.kind} · {place.name}"
-                    for key, value in values.items():
-                        setattr(place, key, value)
-                    place.save_versioned(form.expected_version(), *values)
-                    events.record(current_user, place, "修改公共部位", note=f"{before} → {place.kind} · {place.name}")
+                    made = [rules.update_place(current_user, place, form.expected_version(), form.name.data,
+                                               form.kind.data, building, form.note.data or "")]
+                if form.checkpoint.data:
+                    patrols.place_checkpoints(current_user, made)
                 if photo_field.photos:
-                    uploads.attach(photo_field.photos, place)
-                    events.record(current_user, place, "添加照片", note=f"{len(photo_field.photos)} 张")
-            return done("公共部位已保存", "estate.places")
+                    uploads.attach(photo_field.photos, made[0])
+                    events.record(current_user, made[0], "添加照片", note=f"{len(photo_field.photos)} 张")
+            return done(f"已新建 {len(made)} 个公共部位" if len(made) > 1 else "公共部位已保存", "estate.places")
+        except RuleError as error:
+            show_error(form, error)
         except StaleRecord:
             _stale(form)
+    place_checkpoint = patrols.Checkpoint.live().where(patrols.Checkpoint.place == place.id).first() if place else None
     context = dict(form=form, place=place, photo_field=photo_field, title=place.name if place else "新建公共部位",
+                   place_checkpoint=place_checkpoint,
                    existing_photos=list(uploads.Photo.of(place)) if place else [],
                    timeline=events.timeline(place) if place else [], back=url_for("estate.places"))
     return invalid("estate/place.html", **context) if request.method == "POST" else \
@@ -522,26 +529,14 @@ def unit(unit_id=None):
     if request.method == "GET" and unit is not None:
         form.version.data = unit.version
     if form.validate_on_submit():
-        clash = Unit.select().where((Unit.name == form.name.data) & (Unit.id != (unit.id if unit else 0))).exists()
-        if clash:
-            form.name.errors.append("该名称已存在")
-        else:
-            values = dict(name=form.name.data, kind=form.kind.data, head=form.head.data or "",
-                          phone=form.phone.data or "")
-            try:
-                if unit is None:
-                    unit = Unit.create(**values)
-                    events.record(current_user, unit, "新建业务块", note=f"{unit.kind_label} · {unit.name}")
-                else:
-                    before = f"{unit.kind_label} · {unit.name} · {unit.head} {unit.phone}"
-                    for key, value in values.items():
-                        setattr(unit, key, value)
-                    unit.save_versioned(form.expected_version(), *values)
-                    events.record(current_user, unit, "修改业务块",
-                                  note=f"{before} → {unit.kind_label} · {unit.name} · {unit.head} {unit.phone}")
-                return done("业务块已保存", "estate.units")
-            except StaleRecord:
-                _stale(form)
+        try:
+            rules.save_unit(current_user, unit, form.expected_version(), form.name.data, form.kind.data,
+                            form.head.data or "", form.phone.data or "")
+            return done("业务块已保存", "estate.units")
+        except rules.EstateError as error:
+            show_error(form, error)
+        except StaleRecord:
+            _stale(form)
     staff = list(User.live().where((User.role == "unit") & (User.unit == unit))) if unit else []
     context = dict(form=form, unit=unit, staff=staff, title=unit.name if unit else "新建业务块",
                    timeline=events.timeline(unit) if unit else [], back=url_for("estate.units"))
@@ -554,15 +549,13 @@ def unit(unit_id=None):
 def unit_void(unit_id):
     """Void a business unit that has no active staff."""
     unit = get_or_404(Unit.live(), unit_id)
-    if User.live().where((User.unit == unit) & User.active).exists():
-        flash("该业务块还有在用的人员账号，请先停用或调整他们的业务块", "error")
-        return done(None, "estate.unit", unit_id=unit.id)
-    return _void(unit, "estate.unit", {"unit_id": unit.id}, f"{unit.name} 已作废", "estate.units", {})
+    return _void(unit, "estate.unit", {"unit_id": unit.id}, f"{unit.name} 已作废", "estate.units", {},
+                 rule=rules.void_unit)
 
 
-def _void(record, back_endpoint, back_values, message, next_endpoint, next_values):
+def _void(record, back_endpoint, back_values, message, next_endpoint, next_values, rule=rules.void):
     try:
-        rules.void(current_user, record, request.form.get("reason", ""))
+        rule(current_user, record, request.form.get("reason", ""))
     except rules.EstateError as error:
         flash(error.message, "error")
         return done(None, back_endpoint, **back_values)
