@@ -106,3 +106,21 @@ def test_template_and_export_download(client, login, building):
     exported = client.get("/admin/import/residents/export.xlsx")
     rows = [[imports.cell_text(c) for c in row] for row in imports.read_table("e.xlsx", exported.data)]
     assert rows[1:] == [["1-1-101", "张三", "13812345678", "业主", "", ""], ["1-1-102", "李四", "", "配偶", "", ""]]
+
+
+def test_imported_staff_get_initial_passwords_shown_once(client, login, people, unit):
+    login("admin")
+    url = upload(client, "users", "姓名,用户名,角色,业务块\r\n陈师傅,gc9,业务块,工程部\r\n", "人员.csv").headers["Location"]
+    page = client.post(url)
+    assert page.status_code == 200
+    body = text(page)
+    assert "已导入 人员.csv：新增 1，更新 0，未变 0" in body and "只在这里显示这一次" in body
+    password = re.search(r"gc9 陈师傅 (\S+)", body).group(1)
+    client.post("/logout")
+    assert client.post("/login", data={"username": "gc9", "password": password}).status_code == 303
+
+
+def test_registers_link_to_their_export(client, login, building):
+    login("admin")
+    assert "/admin/import/households/export.xlsx" in client.get("/admin/buildings").get_data(as_text=True)
+    assert "/admin/import/users/export.xlsx" in client.get("/admin/users").get_data(as_text=True)

@@ -91,6 +91,7 @@ class HouseholdsForm(FlaskForm):
     rooms_per_floor = IntegerField("每层户数", validators=[InputRequired("请填写每层户数"),
                                                       NumberRange(1, rules.MAX_ROOMS_PER_FLOOR, f"每层户数应在 1–{rules.MAX_ROOMS_PER_FLOOR} 之间")],
                                    default=2, render_kw={"inputmode": "numeric"})
+    pad = BooleanField("室号补零写成四位（0201）")
 
 
 class HouseholdForm(VersionForm):
@@ -257,7 +258,7 @@ def households_create(building_id):
         try:
             created, skipped = rules.bulk_create_households(
                 current_user, building, form.units.data, form.floor_from.data, form.floor_to.data,
-                form.rooms_per_floor.data)
+                form.rooms_per_floor.data, pad=form.pad.data)
             message = f"已生成 {created} 户" + (f"，{skipped} 户已存在未改动" if skipped else "")
             return done(message, "estate.building", building_id=building.id)
         except rules.EstateError as error:
