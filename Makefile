@@ -60,6 +60,7 @@ soak: deps-test .venv/.installed .venv/.test-installed
 bench: deps-run .venv/.installed
 	.venv/bin/python -m bench.run
 	.venv/bin/python -m bench.served
+	.venv/bin/python -m bench.imports
 
 # Lighthouse (mobile) on the main pages as each role; fails below 95 in any category.
 audit: deps-test .venv/.installed .venv/.test-installed node_modules/.installed

@@ -107,13 +107,18 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
     _trusted_hosts(app)
-    os.makedirs(instance, exist_ok=True)
     _secret_key(app)
     # Flask-Login's remember cookie is never set (login_user is not asked to remember).
     app.session_interface = SessionInterface()
     app.request_class = Request
 
-    app.config["MIGRATED"] = db.init(app.config["DATABASE"], durable=not app.config.get("TESTING"))
+    if app.config.get("SECRET_KEY_MISSING"):
+        # Refused before anything is written: no instance folder, no database file. The command-line
+        # tasks that need the database open it themselves (kefu/cli.py, open_database).
+        app.config["MIGRATED"] = []
+    else:
+        os.makedirs(instance, exist_ok=True)
+        app.config["MIGRATED"] = db.init(app.config["DATABASE"], durable=not app.config.get("TESTING"))
     from . import backup
 
     backup.configure(app.config["DATABASE"], app.config["PHOTOS"], app.config["BACKUPS"])
@@ -124,7 +129,7 @@ def create_app(test_config=None):
 
     @app.teardown_request
     def _close(exc):
-        if not db.database.is_closed():
+        if db.database.obj is not None and not db.database.is_closed():
             db.database.close()
 
     csrf.init_app(app)
@@ -146,7 +151,7 @@ def create_app(test_config=None):
     from . import cli
 
     cli.init_app(app)
-    if app.config.get("SCHEDULER", not app.config.get("TESTING")):
+    if app.config.get("SCHEDULER", not app.config.get("TESTING")) and not app.config.get("SECRET_KEY_MISSING"):
         from . import scheduler
 
         scheduler.start()
@@ -172,6 +177,15 @@ SECRET_KEY_MISSING = (
     "SECRET_KEY is not set: a real deployment (DEMO=0) must set it.")
 
 
+def open_database(app):
+    """Make sure the instance folder and the database exist (the factory skips them when it refuses
+    to serve for want of a SECRET_KEY; the command-line tasks still need them)."""
+    if app.config.get("SECRET_KEY_MISSING") and not app.config.get("DATABASE_OPENED"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["MIGRATED"] = db.init(app.config["DATABASE"])
+        app.config["DATABASE_OPENED"] = True
+
+
 def _secret_key(app):
     """Demo mode keeps a generated key in the instance folder; a real deployment must set one.
 
@@ -191,6 +205,7 @@ def _secret_key(app):
             return SECRET_KEY_MISSING, 503, {"Content-Type": "text/plain; charset=utf-8"}
 
         return
+    os.makedirs(app.instance_path, exist_ok=True)
     path = os.path.join(app.instance_path, "demo_secret_key")
     if not os.path.exists(path):
         with open(path, "w") as handle:

@@ -11,6 +11,21 @@ from . import users
 from .estate import Estate
 
 
+def needs_database(command):
+    """The command opens the database first (the app factory may have left it closed, see
+    kefu.open_database)."""
+    import functools
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from . import open_database
+
+        open_database(current_app)
+        return command(*args, **kwargs)
+
+    return run
+
+
 def init_app(app):
     for command in (init_db, migrate, create_admin, demo, serve, backup, restore, move_data):
         app.cli.add_command(command)
@@ -18,6 +33,7 @@ def init_app(app):
 
 @click.command("init-db")
 @with_appcontext
+@needs_database
 def init_db():
     """Create the database tables (safe to run again)."""
     db.init(current_app.config["DATABASE"])
@@ -26,6 +42,7 @@ def init_db():
 
 @click.command("migrate")
 @with_appcontext
+@needs_database
 def migrate():
     """Apply the schema migrations not yet applied (the app also applies them at start)."""
     from . import migrations
@@ -45,6 +62,7 @@ def migrate():
 
 @click.command("backup")
 @with_appcontext
+@needs_database
 @click.argument("dest", required=False)
 def backup(dest):
     """Back up the database and photos into DEST (default: the instance's backups folder)."""
@@ -68,6 +86,7 @@ def backup(dest):
 
 @click.command("restore")
 @with_appcontext
+@needs_database
 @click.argument("source")
 @click.option("--yes", is_flag=True, help="不再确认，直接替换当前数据")
 def restore(source, yes):
@@ -100,6 +119,7 @@ def restore(source, yes):
 
 @click.command("move-data")
 @with_appcontext
+@needs_database
 @click.argument("dest")
 @click.option("--yes", is_flag=True, help="不再确认，直接复制")
 def move_data(dest, yes):
@@ -132,6 +152,7 @@ def _without_password(target):
 
 @click.command("create-admin")
 @with_appcontext
+@needs_database
 @click.option("--username", prompt="用户名", default="admin")
 @click.option("--name", prompt="姓名", default="管理员")
 @click.option("--password", prompt="密码", hide_input=True, confirmation_prompt="再输一次")
@@ -148,6 +169,7 @@ def create_admin(username, name, password):
 
 @click.command("demo")
 @with_appcontext
+@needs_database
 def demo():
     """Fill an empty database with the demo estate 阳光花园."""
     from . import demo as demo_estate
@@ -190,9 +212,10 @@ def serve(workers):
         for username, label in demo_estate.LOGINS:
             click.echo(f"    {username:<10} {label}")
     elif not has_admin:
-        click.echo("  还没有管理员。另开一个终端运行：")
-        prefix = f"KEFU_INSTANCE={os.environ['KEFU_INSTANCE']} " if os.environ.get("KEFU_INSTANCE") else ""
-        click.echo(f"    {prefix}.venv/bin/flask --app app create-admin")
+        from . import setup
+
+        click.echo(f"  还没有管理员。在浏览器打开 {url}setup ，输入一次性设置码：{setup.code(current_app.instance_path)}")
+        click.echo("  （也可以另开一个终端运行 .venv/bin/flask --app app create-admin）")
     click.echo("")
     sys.stdout.flush()
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")

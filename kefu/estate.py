@@ -7,10 +7,13 @@ import peewee
 from . import clock
 from . import events
 from .db import BaseModel
+from .db import checked_text
 from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import database
+from .users import UNIT_KINDS
+from .users import Unit
 from .users import User
 
 PLACE_KINDS = ["楼道", "电梯厅", "地库", "会所", "绿地", "道路", "出入口", "设施设备", "商业街", "其他"]
@@ -110,12 +113,17 @@ class Household(VoidableMixin, VersionedMixin, BaseModel):
         """Households whose 栋-单元-室 starts with what was typed (e.g. "3-2-15")."""
         text = normalize_code(text)
         query = cls.live().join(Building).where(Building.voided_at.is_null())
-        if text:
+        parts = text.split("-")
+        if len(parts) == 3 and parts[1].isdigit() and parts[2]:
+            # The room typed with or without its leading zeros: 1-1-02 finds 1-1-0201 and 1-1-201.
+            query = query.where(Building.code == parts[0], cls.unit_no == int(parts[1]),
+                                peewee.fn.ltrim(cls.room, "0").startswith(parts[2].upper().lstrip("0")))
+        elif text:
             query = query.where(cls.code.startswith(text))
         return query.order_by(peewee.fn.LENGTH(Building.code), Building.code, cls.unit_no, cls.floor, cls.room).limit(limit)
 
 
-RELATIONS = ["业主", "家属", "租户"]
+RELATIONS = ["业主", "配偶", "子女", "父母", "家属", "租户", "租户家属", "保姆", "其他"]
 PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 
@@ -319,15 +327,22 @@ def update_building(actor, building, expected_version, code, name, note):
     events.record(actor, building, "修改楼栋", note=f"{before[0]} {before[1]} → {code} {name}")
 
 
-def room_number(floor, index):
-    """Room 2 on floor 15 is 1502; floors below ground are written B1, B2."""
+def room_number(floor, index, pad=False):
+    """Room 2 on floor 15 is 1502; floors below ground are written B1, B2. With `pad`, rooms are
+    written as the company writes them, four digits: 0201."""
     if floor < 0:
         return f"B{-floor}{index:02d}"
-    return f"{floor}{index:02d}"
+    return f"{floor:02d}{index:02d}" if pad else f"{floor}{index:02d}"
 
 
-def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_per_floor):
-    """Create every 单元 × 楼层 × 室 of a building; rooms that exist already are kept as they are.
+def room_key(room):
+    """0201 and 201 are the same room."""
+    return (room or "").upper().lstrip("0") or "0"
+
+
+def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_per_floor, pad=False):
+    """Create every 单元 × 楼层 × 室 of a building; rooms that exist already (written with or without
+    leading zeros) are kept as they are.
 
     Returns (created, skipped).
     """
@@ -339,7 +354,7 @@ def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_p
         raise EstateError("最高层不能低于起始层", "floor_to")
     if not 1 <= rooms_per_floor <= MAX_ROOMS_PER_FLOOR:
         raise EstateError(f"每层户数应在 1–{MAX_ROOMS_PER_FLOOR} 之间", "rooms_per_floor")
-    existing = {(h.unit_no, h.room) for h in Household.select(Household.unit_no, Household.room)
+    existing = {(h.unit_no, room_key(h.room)) for h in Household.select(Household.unit_no, Household.room)
                 .where(Household.building == building)}
     rows = []
     for unit_no in range(1, units + 1):
@@ -347,8 +362,8 @@ def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_p
             if floor == 0:
                 continue
             for index in range(1, rooms_per_floor + 1):
-                room = room_number(floor, index)
-                if (unit_no, room) in existing:
+                room = room_number(floor, index, pad)
+                if (unit_no, room_key(room)) in existing:
                     continue
                 rows.append({"building": building.id, "unit_no": unit_no, "floor": floor, "room": room,
                              "code": household_code(building, unit_no, room)})
@@ -361,6 +376,175 @@ def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_p
                           note=f"{units} 个单元 × {floor_from}–{floor_to} 层 × 每层 {rooms_per_floor} 户："
                                f"新增 {len(rows)} 户，已存在 {total - len(rows)} 户")
     return len(rows), total - len(rows)
+
+
+def assign_zone(actor, user, zone):
+    """An assistant's zone as the user form sets it: that zone only (or none); other roles have none."""
+    zone = zone if user.role == "assistant" else None
+    before = {link.zone_id for link in ZoneAssistant.select().where(ZoneAssistant.user == user.id)}
+    after = {zone.id} if zone is not None else set()
+    if before == after:
+        return
+    with Zone._meta.database.atomic():
+        ZoneAssistant.delete().where(ZoneAssistant.user == user.id).execute()
+        if zone is not None:
+            ZoneAssistant.create(zone=zone, user=user.id)
+        for zone_id in before ^ after:
+            changed = Zone.by_id(zone_id)
+            events.record(actor, changed, "设置区域范围",
+                          note=f"客户助理 {user.display_name}：{'加入' if zone_id in after else '移出'}")
+
+
+# Public places and business units: the checks and messages of their forms.
+
+def _place_values(name, kind, building, note):
+    if kind not in PLACE_KINDS:
+        raise EstateError("请选择类型", "kind")
+    if building is not None and building.voided_at is not None:
+        raise EstateError("该楼栋已作废", "building")
+    return dict(name=checked_text(name, 60, "名称", "name", required=True, error=EstateError), kind=kind,
+                building=building, note=checked_text(note, 500, "说明", "note", error=EstateError))
+
+
+def create_places(actor, name, kind, building=None, note="", each_building=False):
+    """A public place, or with `each_building` the same place in every building in one step, each
+    named after its building ("3号楼 大堂"). Returns the places made."""
+    _place_values(name, kind, building, note)
+    if each_building:
+        buildings = list(Building.ordered())
+        if not buildings:
+            raise EstateError("还没有楼栋", "each_building")
+        values = [_place_values(f"{b.name} {name.strip()}", kind, b, note) for b in buildings]
+    else:
+        values = [_place_values(name, kind, building, note)]
+    made = []
+    with Place._meta.database.atomic():
+        for value in values:
+            place = Place.create(**value)
+            events.record(actor, place, "新建公共部位", note=f"{place.kind} · {place.name}")
+            made.append(place)
+    return made
+
+
+def update_place(actor, place, expected_version, name, kind, building, note):
+    values = _place_values(name, kind, building, note)
+    before = f"{place.kind} · {place.name}"
+    for key, value in values.items():
+        setattr(place, key, value)
+    place.save_versioned(expected_version, *values)
+    events.record(actor, place, "修改公共部位", note=f"{before} → {place.kind} · {place.name}")
+    return place
+
+
+UNIT_HAS_STAFF = "该业务块还有在用的人员账号，请先停用或调整他们的业务块"
+
+
+def save_unit(actor, unit, expected_version, name, kind, head="", phone=""):
+    """Create (unit None) or edit a business unit; names are unique."""
+    name = checked_text(name, 40, "名称", "name", required=True, error=EstateError)
+    if kind not in UNIT_KINDS:
+        raise EstateError("请选择类别", "kind")
+    if Unit.select().where((Unit.name == name) & (Unit.id != (unit.id if unit else 0))).exists():
+        raise EstateError("该名称已存在", "name")
+    values = dict(name=name, kind=kind, head=checked_text(head, 40, "负责人", "head", error=EstateError),
+                  phone=checked_text(phone, 40, "联系电话", "phone", error=EstateError))
+    if unit is None:
+        unit = Unit.create(**values)
+        events.record(actor, unit, "新建业务块", note=f"{unit.kind_label} · {unit.name}")
+        return unit
+    before = f"{unit.kind_label} · {unit.name} · {unit.head} {unit.phone}"
+    for key, value in values.items():
+        setattr(unit, key, value)
+    unit.save_versioned(expected_version, *values)
+    events.record(actor, unit, "修改业务块", note=f"{before} → {unit.kind_label} · {unit.name} · {unit.head} {unit.phone}")
+    return unit
+
+
+def void_unit(actor, unit, reason):
+    """Void a business unit that has no active staff."""
+    if User.live().where((User.unit == unit) & User.active).exists():
+        raise EstateError(UNIT_HAS_STAFF, "reason")
+    void(actor, unit, reason)
+
+
+MAX_BULK_BUILDINGS = 100
+
+
+def parse_building_codes(text):
+    """Building codes typed as a list and ranges: "1-10", "1,2,5-8", "A1 A2"."""
+    codes = []
+    for part in re.split(r"[,，、;；\s]+", (text or "").strip()):
+        if not part:
+            continue
+        span = re.fullmatch(r"(\d{1,4})[-~－—到至](\d{1,4})", part)
+        if span:
+            first, last = int(span.group(1)), int(span.group(2))
+            if last < first or last - first >= MAX_BULK_BUILDINGS:
+                raise EstateError(f"“{part}”不是有效的范围", "codes")
+            codes.extend(str(n) for n in range(first, last + 1))
+        elif re.fullmatch(r"[0-9A-Za-z]{1,10}", part):
+            codes.append(part)
+        else:
+            raise EstateError(f"“{part}”不是楼栋编号（字母或数字，不含“-”）", "codes")
+    if not codes:
+        raise EstateError("请填写楼栋编号，如 1-10 或 1,2,5", "codes")
+    if len(codes) > MAX_BULK_BUILDINGS:
+        raise EstateError(f"一次最多 {MAX_BULK_BUILDINGS} 栋", "codes")
+    return list(dict.fromkeys(codes))
+
+
+def bulk_create_buildings(actor, codes_text, name_pattern, units, floor_from, floor_to, rooms_per_floor, pad=False):
+    """Several buildings of one layout in one step, each with its households. Names follow the
+    pattern with {n} for the code ("{n}号楼"). Returns (buildings, households created)."""
+    codes = parse_building_codes(codes_text)
+    pattern = (name_pattern or "{n}号楼").strip()
+    if "{n}" not in pattern:
+        raise EstateError("名称里要有 {n}，代表楼栋编号，如 {n}号楼", "name_pattern")
+    taken = [b.code for b in Building.select().where(Building.code.in_(codes))]
+    if taken:
+        raise EstateError(f"已有这些楼栋：{'、'.join(taken)}", "codes")
+    names = [pattern.replace("{n}", code) for code in codes]
+    if any(len(name) > 40 for name in names):
+        raise EstateError("楼栋名称不能超过 40 个字", "name_pattern")
+    made, created = [], 0
+    with Building._meta.database.atomic():
+        for code, name in zip(codes, names):
+            building = create_building(actor, code, name)
+            created += bulk_create_households(actor, building, units, floor_from, floor_to, rooms_per_floor, pad)[0]
+            made.append(building)
+    return made, created
+
+
+def find_household(text):
+    """The live household a typed 栋-单元-室 names, leading zeros or not (1-1-0201 is 1-1-201)."""
+    parts = normalize_code(text).split("-")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    query = (Household.live().join(Building)
+             .where(Building.code == parts[0], Building.voided_at.is_null(), Household.unit_no == int(parts[1]),
+                    peewee.fn.ltrim(Household.room, "0") == room_key(parts[2])))
+    return query.first()
+
+
+def find_in_register(text, limit=20):
+    """What a search of 楼栋与房号 finds besides buildings: households by 栋-单元-室 (leading zeros or
+    not) or by room number alone (1801), and residents by name or phone. ([], []) for no text."""
+    text = (text or "").strip()[:40]
+    if not text:
+        return [], []
+    code = normalize_code(text)
+    if "-" in code:
+        households = list(Household.search(code, limit=limit))
+    elif re.fullmatch(r"[0-9A-Za-z]{3,6}", text):
+        households = list(Household.live().join(Building).where(
+            Building.voided_at.is_null(), peewee.fn.ltrim(Household.room, "0") == room_key(text))
+            .order_by(peewee.fn.LENGTH(Building.code), Building.code, Household.unit_no).limit(limit))
+    else:
+        households = []
+    residents = list(Resident.select(Resident, Household).join(Household).where(
+        Resident.voided_at.is_null(), Household.voided_at.is_null(), Resident.name.contains(text) | (Resident.phone == text))
+        .order_by(Household.code, Resident.id).limit(limit)) if not re.fullmatch(r"[\d-]{1,6}", text) else []
+    return households, residents
 
 
 def roster(building):

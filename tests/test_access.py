@@ -41,6 +41,11 @@ ACCESS = {
     "GET /sw.js": ANYONE,
     "GET /offline": ANYONE,
     "GET /favicon.ico": ANYONE,
+    # The first administrator's page: open until one exists (then it sends everyone on).
+    "GET /setup": ANYONE,
+    "POST /setup": ANYONE,
+    "GET /setup/<step>": (ADMIN,),
+    "POST /setup/<step>": (ADMIN,),
     "GET /": EVERYONE,
     "GET /me": EVERYONE,
     "GET /me/password": EVERYONE,
@@ -72,6 +77,12 @@ ACCESS = {
     "POST /admin/households/<int:household_id>/void": (ADMIN,),
     "POST /admin/households/<int:household_id>/residents": (ADMIN,),
     "POST /admin/residents/<int:resident_id>/void": (ADMIN,),
+    "GET /admin/import": (ADMIN,),
+    "GET /admin/import/<kind>/template.xlsx": (ADMIN,),
+    "GET /admin/import/<kind>/export.xlsx": (ADMIN,),
+    "POST /admin/import/<kind>": (ADMIN,),
+    "GET /admin/import/<kind>/<token>": (ADMIN,),
+    "POST /admin/import/<kind>/<token>": (ADMIN,),
     "GET /admin/places": (ADMIN,),
     "GET /admin/places/new": (ADMIN,),
     "POST /admin/places/new": (ADMIN,),
@@ -410,7 +421,10 @@ def _renovation_ids(assistant, home):
     return {"/patrols/findings/<int:finding_id>/shop-notice": {"finding_id": shop_check.findings.get().id},
             "renovation_id": renovation.id, "violation_id": violation.id, "notice_id": notice.id,
             "referral_id": referral.id, "action": "pause", "finding_id": check.findings.get().id,
-            "shop_id": shop.id, "inspection_id": inspection.id}
+            "shop_id": shop.id, "inspection_id": inspection.id,
+            **{f"/admin/import/<kind>{rest}": {"kind": "residents", "token": "t" * 24}
+               for rest in ("", "/template.xlsx", "/export.xlsx", "/<token>")},
+            "/setup/<step>": {"step": "zones"}}
 
 
 @pytest.fixture

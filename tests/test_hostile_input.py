@@ -313,6 +313,9 @@ def _records():
         "POST /evaluations/staff/<int:user_id>": {"user_id": assistant.id},
         "POST /summaries/<int:user_id>/<month>": {"user_id": submitted.user_id, "month": f"{submitted.month:%Y-%m}"},
         "POST /worklog/<int:user_id>/<day>": {"user_id": assistant.id},
+        "POST /admin/import/<kind>": {"kind": "residents"},
+        "POST /admin/import/<kind>/<token>": {"kind": "residents", "token": "t" * 24},
+        "POST /setup/<step>": {"step": "buildings"},
     }
 
 

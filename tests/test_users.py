@@ -85,12 +85,36 @@ def test_new_user_refusals_are_beside_the_field(client, admin, people, changes, 
     assert not User.select().where(User.display_name == "张晓燕").exists()
 
 
-def test_refused_form_keeps_what_was_typed_but_not_the_password(client, admin, people):
+def test_refused_form_keeps_what_was_typed_password_too(client, admin, people):
+    # Issue 22: the administrator setting up an estate shouldn't type the initial password again
+    # because the username was taken (it goes back only to the administrator who typed it).
     response = client.post("/admin/users/new", data=new_user(username="assistant"))
     assert input_value(response, "username") == "assistant"
     assert input_value(response, "phone") == "13900000003"
     assert 'selected value="assistant"' in html(response) or 'value="assistant" selected' in html(response)
-    assert "start2026a" not in html(response)
+    assert input_value(response, "password") == "start2026a"
+
+
+def test_every_error_of_the_new_user_form_at_once(client, admin, people):
+    response = client.post("/admin/users/new", data=new_user(username="assistant", display_name="", role="unit",
+                                                             unit="0", password="short"))
+    assert response.status_code == 422
+    assert field_errors(response, "username") == ["该用户名已被使用"]
+    assert field_errors(response, "display_name") == ["请填写姓名"]
+    assert field_errors(response, "unit") == ["业务块人员须选择所属业务块"]
+    assert field_errors(response, "password") == ["密码至少 8 位"]
+
+
+def test_the_user_form_sets_an_assistants_zone(client, admin, people):
+    from kefu import estate
+
+    zone = estate.set_zone(admin, None, 0, "一区", "", [], [])
+    response = client.post("/admin/users/new", data=new_user(username="zhuli9", role="assistant", zone=str(zone.id)))
+    assert response.status_code == 303
+    user = User.get(User.username == "zhuli9")
+    assert [z.name for z in estate.Zone.of_assistant(user)] == ["一区"]
+    assert 'value="%d" selected' % zone.id in html(client.get(f"/admin/users/{user.id}")) or \
+        'selected value="%d"' % zone.id in html(client.get(f"/admin/users/{user.id}"))
 
 
 # Editing

@@ -15,11 +15,13 @@ def register(app):
     from . import evaluations
     from . import exports
     from . import home
+    from . import imports
     from . import meetings
     from . import patrols
     from . import photos
     from . import renovations
     from . import services
+    from . import setup
     from . import shops
     from . import summaries
     from . import system
@@ -31,8 +33,9 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system):
+                   exports, meetings, trends, summaries, system, imports, setup):
         app.register_blueprint(module.bp)
+    setup.init_app(app)
 
 
 def get_or_404(query, record_id):

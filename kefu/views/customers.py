@@ -34,7 +34,7 @@ from ..estate import Household
 from ..estate import Place
 from ..estate import Resident
 from ..estate import Zone
-from ..estate import normalize_code
+from ..estate import find_household
 from ..estate import zone_of_building
 from ..renovations import Renovation
 from ..services import ServiceOrder
@@ -76,7 +76,7 @@ def _households_typed(codes):
     """Households from what was typed ("1-1-101 1-1-102"), and the codes that match none."""
     found, missing = [], []
     for code in (codes or "").replace("，", " ").replace(",", " ").replace("、", " ").split():
-        household = Household.live().where(Household.code == normalize_code(code[:30])).first()
+        household = find_household(code[:30])
         (found.append(household) if household else missing.append(code[:30]))
     return found, missing
 
@@ -324,7 +324,7 @@ def need_new():
     form.ensure_token()
 
     def make():
-        household = Household.live().where(Household.code == normalize_code(form.household.data or "")).first()
+        household = find_household(form.household.data or "")
         if household is None:
             raise rules.CustomerError(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写", "household")
         return rules.record_need(current_user, household, form.what.data, form.kind.data, form.topic.data,

@@ -25,10 +25,12 @@ from wtforms.validators import Regexp
 from .. import clock
 from .. import estate as rules
 from .. import events
+from .. import patrols
 from .. import pdf
 from .. import uploads
 from ..auth import STAFF
 from ..auth import roles
+from ..db import RuleError
 from ..db import StaleRecord
 from ..db import contains
 from ..estate import Building
@@ -91,6 +93,7 @@ class HouseholdsForm(FlaskForm):
     rooms_per_floor = IntegerField("每层户数", validators=[InputRequired("请填写每层户数"),
                                                       NumberRange(1, rules.MAX_ROOMS_PER_FLOOR, f"每层户数应在 1–{rules.MAX_ROOMS_PER_FLOOR} 之间")],
                                    default=2, render_kw={"inputmode": "numeric"})
+    pad = BooleanField("室号补零写成四位（0201）")
 
 
 class HouseholdForm(VersionForm):
@@ -110,6 +113,8 @@ class PlaceForm(VersionForm):
     name = text("名称", 60, render_kw={"placeholder": "如 3号楼 B1 地库"})
     kind = SelectField("类型", choices=choices([(k, k) for k in rules.PLACE_KINDS]))
     building = SelectField("所在楼栋", coerce=int)
+    each_building = BooleanField("每栋楼各建一个（名称前自动加楼栋名，如 1号楼 大堂）")
+    checkpoint = BooleanField("设为巡查点（客户助理按周期巡查，可打印二维码贴纸）")
     note = TextAreaField("说明", validators=[Optional(), Length(max=500, message="说明不能超过 500 个字")])
 
 
@@ -227,8 +232,9 @@ def buildings():
              .group_by(Building.id))
     items = list(_search(query, q, Building.code, Building.name))
     zones = {link.building_id: link.zone for link in rules.ZoneBuilding.select(rules.ZoneBuilding, Zone).join(Zone)}
+    households, residents = rules.find_in_register(q)
     return render("estate/buildings.html", block="results", title="楼栋与房号", items=items, q=q,
-                  zones=zones, back=url_for("estate.index"))
+                  zones=zones, households=households, residents=residents, back=url_for("estate.index"))
 
 
 @bp.route("/buildings/new", methods=["GET", "POST"])
@@ -291,7 +297,7 @@ def households_create(building_id):
         try:
             created, skipped = rules.bulk_create_households(
                 current_user, building, form.units.data, form.floor_from.data, form.floor_to.data,
-                form.rooms_per_floor.data)
+                form.rooms_per_floor.data, pad=form.pad.data)
             message = f"已生成 {created} 户" + (f"，{skipped} 户已存在未改动" if skipped else "")
             return done(message, "estate.building", building_id=building.id)
         except rules.EstateError as error:
@@ -450,26 +456,28 @@ def place(place_id=None):
     if request.method == "POST":
         photo_field.collect()
     if form.validate_on_submit() and not photo_field.errors:
-        values = dict(name=form.name.data, kind=form.kind.data, note=form.note.data or "",
-                      building=form.building.data or None)
+        building = Building.get_or_none(Building.id == form.building.data) if form.building.data else None
         try:
             with Place._meta.database.atomic():
                 if place is None:
-                    place = Place.create(**values)
-                    events.record(current_user, place, "新建公共部位", note=f"{place.kind} · {place.name}")
+                    made = rules.create_places(current_user, form.name.data, form.kind.data, building,
+                                               form.note.data or "", each_building=form.each_building.data)
                 else:
-                    before = f"{place.kind} · {place.name}"
-                    for key, value in values.items():
-                        setattr(place, key, value)
-                    place.save_versioned(form.expected_version(), *values)
-                    events.record(current_user, place, "修改公共部位", note=f"{before} → {place.kind} · {place.name}")
+                    made = [rules.update_place(current_user, place, form.expected_version(), form.name.data,
+                                               form.kind.data, building, form.note.data or "")]
+                if form.checkpoint.data:
+                    patrols.place_checkpoints(current_user, made)
                 if photo_field.photos:
-                    uploads.attach(photo_field.photos, place)
-                    events.record(current_user, place, "添加照片", note=f"{len(photo_field.photos)} 张")
-            return done("公共部位已保存", "estate.places")
+                    uploads.attach(photo_field.photos, made[0])
+                    events.record(current_user, made[0], "添加照片", note=f"{len(photo_field.photos)} 张")
+            return done(f"已新建 {len(made)} 个公共部位" if len(made) > 1 else "公共部位已保存", "estate.places")
+        except RuleError as error:
+            show_error(form, error)
         except StaleRecord:
             _stale(form)
+    place_checkpoint = patrols.Checkpoint.live().where(patrols.Checkpoint.place == place.id).first() if place else None
     context = dict(form=form, place=place, photo_field=photo_field, title=place.name if place else "新建公共部位",
+                   place_checkpoint=place_checkpoint,
                    existing_photos=list(uploads.Photo.of(place)) if place else [],
                    timeline=events.timeline(place) if place else [], back=url_for("estate.places"))
     return invalid("estate/place.html", **context) if request.method == "POST" else \
@@ -561,26 +569,14 @@ def unit(unit_id=None):
     if request.method == "GET" and unit is not None:
         form.version.data = unit.version
     if form.validate_on_submit():
-        clash = Unit.select().where((Unit.name == form.name.data) & (Unit.id != (unit.id if unit else 0))).exists()
-        if clash:
-            form.name.errors.append("该名称已存在")
-        else:
-            values = dict(name=form.name.data, kind=form.kind.data, head=form.head.data or "",
-                          phone=form.phone.data or "")
-            try:
-                if unit is None:
-                    unit = Unit.create(**values)
-                    events.record(current_user, unit, "新建业务块", note=f"{unit.kind_label} · {unit.name}")
-                else:
-                    before = f"{unit.kind_label} · {unit.name} · {unit.head} {unit.phone}"
-                    for key, value in values.items():
-                        setattr(unit, key, value)
-                    unit.save_versioned(form.expected_version(), *values)
-                    events.record(current_user, unit, "修改业务块",
-                                  note=f"{before} → {unit.kind_label} · {unit.name} · {unit.head} {unit.phone}")
-                return done("业务块已保存", "estate.units")
-            except StaleRecord:
-                _stale(form)
+        try:
+            rules.save_unit(current_user, unit, form.expected_version(), form.name.data, form.kind.data,
+                            form.head.data or "", form.phone.data or "")
+            return done("业务块已保存", "estate.units")
+        except rules.EstateError as error:
+            show_error(form, error)
+        except StaleRecord:
+            _stale(form)
     staff = list(User.live().where((User.role == "unit") & (User.unit == unit))) if unit else []
     context = dict(form=form, unit=unit, staff=staff, title=unit.name if unit else "新建业务块",
                    timeline=events.timeline(unit) if unit else [], back=url_for("estate.units"))
@@ -593,15 +589,13 @@ def unit(unit_id=None):
 def unit_void(unit_id):
     """Void a business unit that has no active staff."""
     unit = get_or_404(Unit.live(), unit_id)
-    if User.live().where((User.unit == unit) & User.active).exists():
-        flash("该业务块还有在用的人员账号，请先停用或调整他们的业务块", "error")
-        return done(None, "estate.unit", unit_id=unit.id)
-    return _void(unit, "estate.unit", {"unit_id": unit.id}, f"{unit.name} 已作废", "estate.units", {})
+    return _void(unit, "estate.unit", {"unit_id": unit.id}, f"{unit.name} 已作废", "estate.units", {},
+                 rule=rules.void_unit)
 
 
-def _void(record, back_endpoint, back_values, message, next_endpoint, next_values):
+def _void(record, back_endpoint, back_values, message, next_endpoint, next_values, rule=rules.void):
     try:
-        rules.void(current_user, record, request.form.get("reason", ""))
+        rule(current_user, record, request.form.get("reason", ""))
     except rules.EstateError as error:
         flash(error.message, "error")
         return done(None, back_endpoint, **back_values)

@@ -34,10 +34,9 @@ from .. import uploads
 from ..auth import roles
 from ..db import RuleError
 from ..db import StaleRecord
-from ..estate import Household
 from ..estate import Place
 from ..estate import Zone
-from ..estate import normalize_code
+from ..estate import find_household
 from ..estate import void as void_record
 from ..patrols import Check
 from ..patrols import Checklist
@@ -274,7 +273,7 @@ def checkpoint_new():
     if form.validate_on_submit():
         household = None
         if form.household.data:
-            household = Household.live().where(Household.code == normalize_code(form.household.data)).first()
+            household = find_household(form.household.data)
             if household is None:
                 form.household.errors.append(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写")
         if form.kind.data == "renovation" and not form.household.data:

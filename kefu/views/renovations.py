@@ -25,8 +25,7 @@ from .. import renovations as rules
 from .. import uploads
 from ..auth import roles
 from ..db import RuleError
-from ..estate import Household
-from ..estate import normalize_code
+from ..estate import find_household
 from ..estate import zone_of_building
 from ..renovations import Referral
 from ..renovations import RectificationNotice
@@ -146,7 +145,7 @@ def new():
         photo_field.collect()
     form.ensure_token()
     if form.validate_on_submit() and not photo_field.errors:
-        household = Household.live().where(Household.code == normalize_code(form.household.data)).first()
+        household = find_household(form.household.data)
         if household is None:
             form.household.errors.append(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写，如 3-2-1502")
         elif current_user.role == "assistant" and zone_of_building(household.building_id) is not None \

@@ -19,8 +19,7 @@ from .. import pdf
 from .. import services as rules
 from ..auth import roles
 from ..customers import Need
-from ..estate import Household
-from ..estate import normalize_code
+from ..estate import find_household
 from ..services import ServiceItem
 from ..services import ServiceOrder
 from ..users import Unit
@@ -110,7 +109,7 @@ def new():
     form.ensure_token()
 
     def make():
-        household = Household.live().where(Household.code == normalize_code(form.household.data or "")).first()
+        household = find_household(form.household.data or "")
         if household is None:
             raise rules.ServiceError(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写", "household")
         item = next((i for i in items if i.id == form.item.data), None)

@@ -33,12 +33,11 @@ from .. import workorders
 from ..auth import roles
 from ..db import RuleError
 from ..db import StaleRecord
-from ..estate import Household
 from ..estate import Place
 from ..estate import Resident
 from ..estate import Zone
 from ..estate import mask_phone
-from ..estate import normalize_code
+from ..estate import find_household
 from ..estate import zone_of_building
 from ..tickets import Ticket
 from ..tickets import Tier
@@ -274,8 +273,7 @@ def _intake_form():
 
 
 def _household_of(code):
-    code = normalize_code((code or "")[:30])
-    return Household.live().where(Household.code == code).first() if code else None
+    return find_household((code or "")[:30])
 
 
 def may_see_phones(household, user=None):
@@ -323,7 +321,7 @@ def new():
         form.ensure_token()
     household = None
     if form.household.data:
-        household = Household.live().where(Household.code == normalize_code(form.household.data)).first()
+        household = find_household(form.household.data)
     origin_kind, origin = _origin()
     if form.validate_on_submit() and not photo_field.errors:
         if form.household.data and household is None:
@@ -367,8 +365,7 @@ def new():
 @roles(*READERS)
 def similar():
     """举一反三 while typing: earlier tickets like the one being taken."""
-    code = normalize_code(request.args.get("household", "")[:30])
-    household = Household.live().where(Household.code == code).first() if code else None
+    household = find_household(request.args.get("household", "")[:30])
     place_id = request.args.get("place", 0, type=record_id)
     place = Place.live().where(Place.id == place_id).first() if place_id else None
     building = household.building if household else (place.building if place else None)

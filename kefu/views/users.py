@@ -13,11 +13,16 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
+from wtforms.validators import ValidationError
+from wtforms.widgets import PasswordInput
 
 from .. import events
 from .. import users as rules
 from ..auth import roles
 from ..db import StaleRecord
+from ..db import database
+from ..estate import Zone
+from ..estate import assign_zone
 from ..users import ROLES
 from ..users import Unit
 from ..users import User
@@ -39,17 +44,35 @@ class UserForm(FlaskForm):
                                                                  Length(max=40, message="姓名不能超过 40 个字")])
     role = SelectField("角色", choices=choices([("", "请选择")] + list(ROLES.items())))
     unit = SelectField("所属业务块", coerce=int, description="角色为业务块时必选")
+    zone = SelectField("管辖区域", coerce=int, default=0, description="客户助理负责的区域")
     phone = StringField("手机", filters=_strip, render_kw={"inputmode": "tel"},
                         validators=[Optional(), Regexp(r"^[0-9+\- ]{5,20}$", message="请填写有效的电话号码")])
     active = BooleanField("账号启用", default=True)
+
+    def validate_unit(self, field):
+        # Checked with the other fields, so every message shows at once.
+        if self.role.data == "unit" and not field.data:
+            raise ValidationError("业务块人员须选择所属业务块")
+
+
+def _strong(form, field):
+    try:
+        rules.check_password_strength(field.data or "")
+    except rules.UserError as error:
+        raise ValidationError(error.message)
 
 
 class NewUserForm(UserForm):
     username = StringField("用户名", filters=_strip, render_kw={"autocapitalize": "none", "autocomplete": "off"},
                            validators=[DataRequired("请填写用户名"), Length(max=40, message="用户名不能超过 40 个字符"),
                                        Regexp(r"^[A-Za-z0-9_.-]+$", message="用户名只能用字母、数字、下划线、点和横线")])
-    password = PasswordField("初始密码", render_kw={"autocomplete": "new-password"},
-                             validators=[DataRequired("请设置初始密码"), Length(max=200, message="密码过长")])
+    # Kept in the form when another field is refused, so it isn't typed again.
+    password = PasswordField("初始密码", render_kw={"autocomplete": "new-password"}, widget=PasswordInput(hide_value=False),
+                             validators=[DataRequired("请设置初始密码"), Length(max=200, message="密码过长"), _strong])
+
+    def validate_username(self, field):
+        if field.data and User.select().where(User.username == field.data).exists():
+            raise ValidationError("该用户名已被使用")
 
 
 class ResetForm(FlaskForm):
@@ -59,7 +82,12 @@ class ResetForm(FlaskForm):
 
 def _with_units(form):
     form.unit.choices = choices([(0, "无")] + [(u.id, u.name) for u in Unit.live().order_by(Unit.kind, Unit.name)])
+    form.zone.choices = choices([(0, "无")] + [(z.id, z.name) for z in Zone.live().order_by(Zone.name)])
     return form
+
+
+def _zone(form):
+    return Zone.get_or_none((Zone.id == form.zone.data) & Zone.voided_at.is_null()) if form.zone.data else None
 
 
 def _unit(form):
@@ -86,8 +114,10 @@ def new():
     form = _with_units(NewUserForm())
     if form.validate_on_submit():
         try:
-            user = rules.create_user(current_user, form.username.data, form.display_name.data, form.role.data,
-                                     form.password.data, unit=_unit(form), phone=form.phone.data or "")
+            with database.atomic():
+                user = rules.create_user(current_user, form.username.data, form.display_name.data, form.role.data,
+                                         form.password.data, unit=_unit(form), phone=form.phone.data or "")
+                assign_zone(current_user, user, _zone(form))
             return done(f"已创建用户 {user.display_name}", "users.index")
         except rules.UserError as error:
             show_error(form, error)
@@ -104,12 +134,15 @@ def edit(user_id):
     form = _with_units(UserForm(obj=user))
     if request.method == "GET":
         form.unit.data = user.unit_id or 0
+        form.zone.data = next((z.id for z in Zone.of_assistant(user)), 0)
         form.version.data = user.version
     if form.validate_on_submit():
         try:
             version = int(form.version.data or 0)
-            rules.update_user(current_user, user, version, form.display_name.data, form.role.data, _unit(form),
-                              form.phone.data or "", form.active.data)
+            with database.atomic():
+                rules.update_user(current_user, user, version, form.display_name.data, form.role.data, _unit(form),
+                                  form.phone.data or "", form.active.data)
+                assign_zone(current_user, user, _zone(form))
             return done("用户已保存", "users.index")
         except rules.UserError as error:
             show_error(form, error)
@@ -135,6 +168,7 @@ def reset(user_id):
             form.password.errors.append(error.message)
     edit_form = _with_units(UserForm(obj=user))
     edit_form.unit.data = user.unit_id or 0
+    edit_form.zone.data = next((z.id for z in Zone.of_assistant(user)), 0)
     edit_form.version.data = user.version
     return invalid("users/form.html", form=edit_form, user=user, reset=form, title=user.display_name,
                    timeline=events.timeline(user), back=url_for("users.index"))

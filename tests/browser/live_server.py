@@ -27,11 +27,14 @@ def main(instance, database):
     from kefu import users
 
     users.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing; the password stays demo1234
+    # KEFU_LIVE_EMPTY=1: a new estate as DEMO=0 starts it (no demo, the first-run set-up page).
+    empty = os.environ.get("KEFU_LIVE_EMPTY") == "1"
     app = create_app({"TESTING": True, "INSTANCE": instance, "WTF_CSRF_ENABLED": True,
-                      "DATABASE": database,
+                      "DATABASE": database, "DEMO": not empty,
                       "PHOTOS": os.path.join(instance, "photos")})
-    with db.database.connection_context():
-        demo.build()
+    if not empty:
+        with db.database.connection_context():
+            demo.build()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"  # what the QR stickers hold
     threading.Thread(target=_exit_with_parent, daemon=True).start()
