@@ -11,7 +11,6 @@ millisecond beside the scrypt check, the image decode or the PDF it guards.
 Counting is by fixed window: `key` (what and from where) and the window's start. Rows of windows
 that have passed are cleared by the scheduler.
 """
-import datetime
 
 import peewee
 

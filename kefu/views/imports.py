@@ -26,7 +26,6 @@ from .. import imports as rules
 from ..auth import roles
 from ..estate import Estate
 from ..web import done
-from ..web import invalid
 from ..web import render
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")

@@ -8,6 +8,7 @@ import hashlib
 import segno
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import jsonify
 from flask import redirect
