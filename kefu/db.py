@@ -324,7 +324,7 @@ def _connect_when_free(patience=30.0):
 
 
 # Every module with tables, lowest layer first.
-SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
+SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "idempotency", "sequences", "notices", "scheduler", "workorders", "words", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
 
 
 def all_models():

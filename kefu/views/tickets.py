@@ -27,6 +27,7 @@ from .. import clock
 from .. import events
 from .. import notices
 from .. import pdf
+from .. import search
 from .. import tickets as rules
 from .. import uploads
 from .. import workorders
@@ -647,11 +648,10 @@ def filtered(form, user):
     if form.escalated.data:
         query = query.where(Ticket.escalation_level > 0)
     text = (form.q.data or "").strip()
-    if len(text) >= 3 and (state == "open" or state in rules.OPEN):
+    if text and (state == "open" or state in rules.OPEN):
         # Open tickets are few: test each against the word index rather than walk its matches.
-        return query.where(Ticket.id.in_(rules.search_ids(text))).order_by(Ticket.created_at.desc(),
-                                                                          Ticket.id.desc())
-    return rules.newest_matching(query, text)
+        return search.only_among(query, text)
+    return search.newest_matching(query, text)
 
 
 # The name behind each filter that holds an id: one scalar sub-select per filter in use.
@@ -718,7 +718,7 @@ def filters():
 def cases():
     """案例: tickets marked as cases, with their analysis; searchable."""
     q = request.args.get("q", "")[:40]
-    return render("tickets/cases.html", block="results", title="案例", q=q, items=list(rules.cases(q)),
+    return render("tickets/cases.html", block="results", title="案例", q=q, items=list(search.cases(q)),
                   back=url_for("tickets.index"))
 
 
