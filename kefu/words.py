@@ -41,6 +41,7 @@ DICTIONARY = [
 # Room codes as residents say them: 3栋, 2单元, 1502室, 12楼, 3号楼 stay one word each.
 _ROOM_FORMS = re.compile(r"\d+(?:栋|幢|号楼|单元|室|楼|层|号)")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 _TOKEN = re.compile(r"\w+")  # what both indexes keep of a word: letters, digits and ideographs
 
 # Words too common in requests to say anything about what one is about.
@@ -94,21 +95,20 @@ def cut(text):
 
 def index_words(text):
     """The words a text is indexed under: every word the search mode finds (停车位 → 停车, 车位,
-    停车位) and the two-character pieces of longer Chinese words (灯不亮 → 灯不, 不亮), so that a
-    query's words match however the text around them was cut."""
-    words = []
+    停车位) and every pair of neighbouring Chinese characters (有煤气味 → 有煤, 煤气, 气味), so that a
+    two-character query matches however the text around it was cut (the segmenter reads 有煤气味 as
+    有 · 煤 · 气味, and 灯不亮 as one word)."""
+    found = []
     for whole, piece in _pieces(text):
         for word in ([piece] if whole else segmenter().cut_for_search(piece)):
             word = word.strip()
-            if not word or not _TOKEN.fullmatch(word):
-                continue
-            candidates = [word]
-            if len(word) >= 3 and all(_CJK.match(ch) for ch in word):
-                candidates += [word[i:i + 2] for i in range(len(word) - 1)]
-            for candidate in candidates:
-                if candidate not in words:
-                    words.append(candidate)
-    return words
+            if word and _TOKEN.fullmatch(word) and word not in found:
+                found.append(word)
+    for run in _CJK_RUN.findall(text or ""):
+        for i in range(len(run) - 1):
+            if run[i:i + 2] not in found:
+                found.append(run[i:i + 2])
+    return found
 
 
 def characters(text):
