@@ -21,6 +21,9 @@ from . import clock
 from . import words
 from .db import contains
 from .db import database
+from .estate import Building
+from .estate import Household
+from .estate import Resident
 from .estate import Zone
 from .tickets import OPEN
 from .tickets import STATES
@@ -305,3 +308,27 @@ def _add_units(results):
 def similar_ids(**values):
     """The ids of `similar`'s ranking, best first (the labelled set's measure)."""
     return [s.ticket.id for s in similar(**values)]
+
+
+# Pickers: a household by its 栋-单元-室, or by a resident's name in characters or pinyin
+
+def households(typed, limit=20):
+    """Households for a picker, each with `names`: the residents whose name matched (if any)."""
+    typed = (typed or "").strip()[:30]
+    if not typed or not (words.is_cjk(typed) or words.is_pinyin(typed)):
+        return list(Household.search(typed, limit=limit))
+    residents = Resident.select(Resident.household, Resident.name).where(Resident.voided_at.is_null())
+    if words.is_cjk(typed):
+        residents = residents.where(contains(Resident.name, typed))
+    names = {}
+    for household_id, name in residents.tuples():
+        if words.name_matches(name, typed):
+            names.setdefault(household_id, []).append(name)
+    if not names:
+        return []
+    found = list(Household.live().join(Building).where(Household.id.in_(list(names)) & Building.voided_at.is_null())
+                 .order_by(peewee.fn.LENGTH(Building.code), Building.code, Household.unit_no, Household.floor,
+                           Household.room).limit(limit))
+    for household in found:
+        household.names = names[household.id]
+    return found

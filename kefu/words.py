@@ -12,6 +12,7 @@ one-character queries (灯 in 灯不亮, which the segmenter keeps as one word).
 This module sits below tickets: it knows ticket ids and texts, not tickets. kefu/search.py finds
 tickets with it.
 """
+import functools
 import math
 import re
 import threading
@@ -21,8 +22,10 @@ from playhouse.sqlite_ext import FTS5Model
 from playhouse.sqlite_ext import SearchField
 
 from . import clock
+from . import events
 from .db import BaseModel
 from .db import RuleError
+from .db import StaleRecord
 from .db import database
 from .db import is_sqlite
 
@@ -129,6 +132,39 @@ def meaningful(words):
     return [w for w in words if w not in STOPWORDS and len(w) >= 2]
 
 
+# Names by pinyin (张三: "zs" or "zhangsan")
+
+_LETTERS = re.compile(r"[a-z]+")
+
+
+def is_pinyin(typed):
+    """Typed letters only (spaces and capitals allowed): a name in pinyin."""
+    return bool(_LETTERS.fullmatch(re.sub(r"\s+", "", (typed or "").lower())))
+
+
+@functools.lru_cache(maxsize=50000)
+def pinyin_keys(name):
+    """(initials, full pinyin) of a name, lower case without tones: 张三 → ("zs", "zhangsan")."""
+    from pypinyin import Style
+    from pypinyin import lazy_pinyin
+
+    syllables = [s.lower() for s in lazy_pinyin(name or "", errors="ignore")]
+    initials = "".join(s[0] for s in syllables if s)
+    letters = "".join(lazy_pinyin(name or "", style=Style.FIRST_LETTER, errors="ignore")).lower()
+    return initials or letters, "".join(syllables)
+
+
+def name_matches(name, typed):
+    """Whether `name` is what was typed: its characters, or its pinyin initials or full pinyin."""
+    typed = re.sub(r"\s+", "", (typed or "").lower())
+    if not typed:
+        return False
+    if not is_pinyin(typed):
+        return typed in (name or "").lower()
+    initials, full = pinyin_keys(name or "")
+    return initials.startswith(typed) or full.startswith(typed)
+
+
 # Synonyms (设置 → 同义词)
 
 # A first list for a new estate, from the manual's categories and what residents say at the desk.
@@ -196,6 +232,37 @@ def parse_group(text):
     if len(words) > 12:
         raise SynonymError("一组最多 12 个词", "words")
     return words
+
+
+def create_group(actor, text):
+    """A new group of synonyms, typed as words separated by spaces, commas or 、."""
+    group = Synonym.create(words=" ".join(parse_group(text)), created_at=clock.utcnow())
+    events.record(actor, group, "新建同义词", note=group.words)
+    return group
+
+
+def update_group(actor, group, expected_version, text):
+    words = " ".join(parse_group(text))
+    updated = (Synonym.update(words=words, version=Synonym.version + 1)
+               .where((Synonym.id == group.id) & (Synonym.version == expected_version)
+                      & Synonym.voided_at.is_null()).execute())
+    if updated != 1:
+        raise StaleRecord()
+    events.record(actor, group, "修改同义词", note=f"{group.words} → {words}")
+    return Synonym.get_by_id(group.id)
+
+
+def void_group(actor, group, expected_version, reason):
+    """Stop using a group (kept on record with the reason)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SynonymError("请填写停用原因", "reason")
+    updated = (Synonym.update(voided_at=clock.utcnow(), void_reason=reason, version=Synonym.version + 1)
+               .where((Synonym.id == group.id) & (Synonym.version == expected_version)
+                      & Synonym.voided_at.is_null()).execute())
+    if updated != 1:
+        raise StaleRecord()
+    events.record(actor, group, "停用同义词", note=f"{group.words}：{reason}")
 
 
 def seed():

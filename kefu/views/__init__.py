@@ -19,6 +19,7 @@ def register(app):
     from . import patrols
     from . import photos
     from . import renovations
+    from . import search
     from . import services
     from . import shops
     from . import summaries
@@ -31,7 +32,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system):
+                   exports, meetings, trends, summaries, system, search):
         app.register_blueprint(module.bp)
 
 
