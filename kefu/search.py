@@ -315,8 +315,8 @@ def similar_ids(**values):
 def households(typed, limit=20):
     """Households for a picker, each with `names`: the residents whose name matched (if any)."""
     typed = (typed or "").strip()[:30]
-    if not typed or not (words.is_cjk(typed) or words.is_pinyin(typed)):
-        return list(Household.search(typed, limit=limit))
+    if not typed or _SUBSTRING.search(typed) or not (words.is_cjk(typed) or words.is_pinyin(typed)):
+        return list(Household.search(typed, limit=limit))  # a code: 3-2-1502, 3栋2单元1502室
     residents = Resident.select(Resident.household, Resident.name).where(Resident.voided_at.is_null())
     if words.is_cjk(typed):
         residents = residents.where(contains(Resident.name, typed))
