@@ -196,3 +196,15 @@ def test_nothing_similar_to_nothing(world):
     intake(world, household=world.home2, description="地库积水很深")
     assert search.similar(text="好") == []
     assert search.similar(text="") == []
+
+
+def test_migration_11_cuts_every_ticket_again_and_says_how_far_it_is(world):
+    from kefu import migrations
+
+    for text in ("厨房水管接口漏水", "电梯异响", "楼道灯不亮", "门禁坏了", "地库积水"):
+        intake(world, description=text)
+    lines = []
+    migrations.ticket_word_index(progress=lines.append, batch=2)
+    assert lines == ["重新分词：2/5 件诉求", "重新分词：4/5 件诉求", "重新分词：5/5 件诉求"]
+    assert found("漏水") == {"厨房水管接口漏水"} and found("门禁") == {"门禁坏了"}
+    assert words.Synonym.live().count() == len(words.DEFAULT_SYNONYMS)  # seeded once, not again
