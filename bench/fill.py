@@ -90,6 +90,7 @@ from kefu import db  # noqa: E402
 from kefu import evaluations as evaluation_rules  # noqa: E402
 from kefu import summaries as summary_rules  # noqa: E402
 from kefu import trends  # noqa: E402
+from kefu import words  # noqa: E402
 from kefu.callbacks import CallBack  # noqa: E402
 from kefu.customers import NEED_KINDS  # noqa: E402
 from kefu.customers import OUTCOMES as NEED_OUTCOMES  # noqa: E402
@@ -161,7 +162,6 @@ from kefu.shops import _snapshot as shop_snapshot  # noqa: E402
 from kefu.summaries import MonthlySummary  # noqa: E402
 from kefu.tickets import STATES  # noqa: E402
 from kefu.tickets import Ticket  # noqa: E402
-from kefu.tickets import TicketText  # noqa: E402
 from kefu.tickets import Tier  # noqa: E402
 from kefu.users import Unit  # noqa: E402
 from kefu.users import User  # noqa: E402
@@ -2501,7 +2501,9 @@ def _flush(world):
         fields = [getattr(WorkOrder, f) for f in ORDER_FIELDS]
         data = [tuple(o[f] for f in ["id"] + ORDER_FIELDS) for o in rows["order"]]
         _insert(WorkOrder, [WorkOrder.id] + fields, data)
-    _insert(TicketText, [TicketText.rowid, TicketText.content], rows["text"])
+    index = words.TicketSearch
+    _insert(index, [index.rowid, index.words, index.chars],
+            [(r["rowid"], r["words"], r["chars"]) for r in (words.index_row(i, text) for i, text in rows["text"])])
     _insert(Event, [Event.at, Event.actor_id, Event.actor_name, Event.record_type, Event.record_id, Event.action,
                     Event.from_state, Event.to_state, Event.note, Event.data], rows["event"])
     _insert(CallBack, [CallBack.record_id, CallBack.at, CallBack.by, CallBack.method, CallBack.result, CallBack.words,

@@ -34,6 +34,9 @@ from bench import fill  # noqa: E402
 TARGET_BARE = 5.0   # each page at most 5× a bare Flask response
 TARGET_GROWTH = 1.3  # and at 10 years at most 1.3× its time at 1 year
 ASSISTANT = "zhuli1"
+# What a front desk types for a leak with a few details: the 举一反三 panel's heaviest case.
+SIMILAR_TEXT = ("业主反映卫生间天花板渗水，楼上马桶漏水已经好几天了，墙面开裂，晚上水龙头滴水声音很吵，"
+                "希望尽快派工程维修师傅上门检查处理")
 SUPERVISOR = "zhuguan"
 
 
@@ -49,6 +52,11 @@ def pages(ticket_id, zone_id, checkpoint_id, shop_id, picks):
          f"/tickets?state=closed&category=工程维修&zone={zone_id}"),
         ("list_q3", "诉求列表 · 搜索“水管漏水”", ASSISTANT, "/tickets?q=水管漏水&state="),
         ("list_q2", "诉求列表 · 搜索“电梯”", ASSISTANT, "/tickets?q=电梯&state="),
+        ("list_word2", "诉求搜索 · 两字词“漏水”（全部状态，按状态计数）", ASSISTANT, "/tickets?q=漏水"),
+        ("list_words", "诉求搜索 · 两个词“水管 漏水”", ASSISTANT, "/tickets?q=水管%20漏水"),
+        ("list_synonym", "诉求搜索 · 同义词展开“渗水”（漏水、滴水、返水…）", ASSISTANT, "/tickets?q=渗水"),
+        ("similar_long", "类似诉求 · 受理页长描述（举一反三）", ASSISTANT,
+         "/tickets/similar?household=1-1-101&category=工程维修&description=" + SIMILAR_TEXT),
         ("ticket", "诉求详情（旧的已关闭诉求）", ASSISTANT, f"/tickets/{ticket_id}"),
         ("patrols", "现场巡视 · 今日覆盖（客户助理）", ASSISTANT, "/patrols"),
         ("checkpoint", "巡查点详情 · 巡查记录（安保岗位）", ASSISTANT, f"/patrols/checkpoints/{checkpoint_id}"),
@@ -226,6 +234,10 @@ def _check(key, response, expect=None):
         cards = body.count('class="card ticket-card"')
         assert cards > 0, (key, "no tickets listed")
         return cards
+    if key == "similar_long":
+        cards = body.count('class="card small-card')
+        assert cards > 0, (key, "no similar tickets")
+        return cards
     if key == "patrols":
         # The board lists the day's groups and, at the data's 10:30, checkpoints still owed today.
         assert "安保岗位" in body, (key, "no checkpoints on the board")
@@ -352,12 +364,15 @@ class Estate:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def measure(rounds, per_round, quiet=False):
+def measure(rounds, per_round, quiet=False, only=None):
     """Median milliseconds per page on the 1- and 10-year databases, measured in interleaved rounds.
 
     Interleaving (1 y, 10 y, 10 y, 1 y, …) spreads whatever else the machine is doing over both.
     """
     estates = [Estate(1, quiet), Estate(10, quiet)]
+    if only:
+        for estate in estates:
+            estate.plan = [page for page in estate.plan if page[0] in only or page[0] == "bare"]
     try:
         results = {}
         for estate in estates:
@@ -618,19 +633,22 @@ def main(argv=None):
     parser.add_argument("--queries", action="store_true", help="with --profile: each query, its time and plan")
     parser.add_argument("--years", type=int, default=10, help="with --profile: which database")
     parser.add_argument("--no-write", action="store_true", help="don't write bench/results.md")
+    parser.add_argument("--only", metavar="PAGES", help="time only these pages (comma-separated keys, e.g. "
+                        "list_word2,similar_long) against the bare response; writes nothing")
     args = parser.parse_args(argv)
     if args.profile:
         profile(args.years, args.profile, queries=args.queries)
         return
     started = time.perf_counter()
     load = os.getloadavg()
-    small, large = measure(args.rounds, args.per_round)
+    only = set(args.only.split(",")) if args.only else None
+    small, large = measure(args.rounds, args.per_round, only=only)
     load = [max(a, b) for a, b in zip(load, os.getloadavg())]
     seconds = time.perf_counter() - started
     rows = table(small, large)
     print(text_table(rows))
     print(f"(minimal Flask app, for context: {large['plain']:.3f} ms)")
-    if not args.no_write:
+    if not args.no_write and not only:
         report = markdown(rows, small, large, machine(), seconds, load)
         with open(os.path.join(ROOT, "bench", "results.md"), "w") as handle:
             handle.write(report)

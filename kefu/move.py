@@ -24,7 +24,7 @@ class MoveError(Exception):
 
 
 def _search_index(model):
-    return model._meta.table_name == "tickettext"
+    return model._meta.table_name == "ticket_search"
 
 
 def _copied(models):
@@ -96,18 +96,15 @@ def move(source_target, dest_target, progress=None):
 
 
 def _rebuild_search_index(target, ticket_model, search_text):
-    from .tickets import TicketText
-    from .tickets import TicketWords
+    from . import words
 
-    words = TicketText if isinstance(target, peewee.SqliteDatabase) else TicketWords
     batch = []
     for ticket in ticket_model.select().order_by(ticket_model.id).execute(target).iterator():
-        batch.append({words.rowid: ticket.id, words.content: search_text(ticket)})
+        batch.append(words.index_row(ticket.id, search_text(ticket)))
         if len(batch) == BATCH:
-            words.insert_many(batch).execute(target)
+            words.rows_in(batch, target)
             batch = []
-    if batch:
-        words.insert_many(batch).execute(target)
+    words.rows_in(batch, target)
 
 
 def _advance_sequences(target, models):

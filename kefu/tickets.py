@@ -1,5 +1,5 @@
 """Customer requests (客户诉求): intake, the response and resolution clocks, dispatch, pause,
-escalation, return visits, similar cases.
+escalation, return visits. Finding tickets and similar cases: kefu/search.py.
 
 received 待响应 ──respond──▶ responded 已响应 ──dispatch──▶ in_progress 处理中
    └── resolve on the spot ─────────────────────────────▶ resolved 待回访 ◀── all orders accepted
@@ -7,13 +7,8 @@ resolved ── 满意/基本满意 ──▶ closed 已关闭;  不满意 ─�
 paused 已暂停 stops the resolution clock only; escalation is a flag on any open ticket.
 """
 import datetime
-import functools
-import operator
-import re
 
 import peewee
-from playhouse.sqlite_ext import FTS5Model
-from playhouse.sqlite_ext import SearchField
 
 from . import callbacks
 from . import clock
@@ -24,12 +19,10 @@ from . import notices
 from . import scheduler
 from . import sequences
 from . import uploads
+from . import words
 from . import workorders
 from .db import BaseModel
 from .db import Prepared
-from .db import contains
-from .db import flag
-from .db import is_sqlite
 from .db import rows
 from .db import RuleError
 from .db import StaleRecord
@@ -194,43 +187,7 @@ for _fields in (("zone", "state", "created_at"), ("state", "resolution_due"), ("
                                   name="ticket_live_" + "_".join(_fields)))
 
 
-class TicketText(FTS5Model):
-    """Full-text index of a ticket's words (trigram: matches any Chinese substring of 3+ characters)."""
-
-    content = SearchField()
-
-    class Meta:
-        database = database
-        options = {"tokenize": "trigram", "content": ""}
-
-
-class TicketWords(BaseModel):
-    """PostgreSQL's TicketText: the same words in a plain table, found by substring (LIKE '%…%',
-    which a pg_trgm index serves; migration 6)."""
-
-    rowid = peewee.IntegerField(primary_key=True)
-    content = peewee.TextField()
-
-    class Meta:
-        table_name = "tickettext"
-        postgres_only = True
-
-
-TicketText._meta.sqlite_only = True
-
-MODELS = [Tier, Ticket, TicketText, TicketWords]
-
-
-def _words():
-    return TicketText if is_sqlite() else TicketWords
-
-
-def _has_words(text):
-    """The search-index rows whose words contain `text`."""
-    if is_sqlite():
-        return TicketText.match(_quote(text))
-    escaped = text.replace("\x00", "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return TicketWords.content.ilike(f"%{escaped}%")
+MODELS = [Tier, Ticket]
 
 
 def seed():
@@ -472,8 +429,7 @@ def create(actor, *, channel, category, tier, description, household=None, place
             resolution_due=due_after(now, tier.resolution_minutes),
         )
         idempotency.remember(token, ticket)
-        words = _words()
-        words.insert({words.rowid: ticket.id, words.content: _search_text(ticket)}).execute()
+        words.add(ticket.id, _search_text(ticket))
         uploads.attach(list(photos), ticket)
         handed = f"，转交 {assignee.display_name}" if assignee is not None and assignee.id != actor.id else ""
         events.record(actor, ticket, "受理", to_state=ticket.state_label,
@@ -710,109 +666,6 @@ def void(actor, ticket, expected_version, reason):
     return ticket
 
 
-# Finding tickets
-
-def search_ids(text, limit=None):
-    """Ids of tickets whose words contain `text` (FTS5 trigram; instr() for 1–2 characters)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if len(text) >= 3:
-        words = _words()
-        return words.select(words.rowid).where(_has_words(text))
-    return Ticket.select(Ticket.id).where(_contains(text))
-
-
-def _contains(text):
-    return (contains(Ticket.description, text) | contains(Ticket.location, text)
-            | contains(Ticket.customer_name, text) | contains(Ticket.number, text))
-
-
-def newest_matching(query, text):
-    """Narrow a ticket query to tickets whose words contain `text` (if any), newest first.
-
-    Candidates are read newest first and reading stops when the page is full, so a search costs
-    about the same after ten years as after one: 3+ characters walk the trigram index backwards by
-    rowid (a ticket's id grows with its intake time), 1–2 characters walk the intake-time index
-    testing instr(). When other filters leave few tickets (only open ones, say), test those against
-    `search_ids` instead.
-    """
-    text = (text or "").strip()
-    if len(text) >= 3:
-        words = _words()
-        return (query.join_from(Ticket, words, on=(words.rowid == Ticket.id))
-                .where(_has_words(text)).order_by(words.rowid.desc()))
-    query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
-    return query.where(_contains(text)) if text else query
-
-
-def _quote(text):
-    # Without its NULs: one inside a quoted FTS5 term ends the query ("unterminated string").
-    return '"' + text.replace("\x00", "").replace('"', '""') + '"'
-
-
-def similar(ticket=None, *, household=None, building=None, category=None, text="", limit=5):
-    """举一反三: earlier tickets at the same household, in the same building and category, or with
-    similar words — each with how it ended."""
-    exclude = ticket.id if ticket is not None else 0
-    if ticket is not None:
-        household, building, category, text = ticket.household, ticket.building, ticket.category, ticket.description
-    groups = []
-    base = Ticket.live().where(Ticket.id != exclude)
-    if ticket is not None:
-        base = base.where((Ticket.created_at < ticket.created_at)
-                          | ((Ticket.created_at == ticket.created_at) & (Ticket.id < ticket.id)))
-    if household is not None:
-        groups.append(("同一房号", list(base.where(Ticket.household == household)
-                                       .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))))
-    if building is not None and category:
-        query = base.where((Ticket.building == building) & (Ticket.category == category))
-        if household is not None:
-            query = query.where((Ticket.household != household) | Ticket.household.is_null())
-        groups.append((f"同楼栋 · {category}", list(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))))
-    grams = _trigrams(text)
-    if grams:
-        seen = {t.id for _, items in groups for t in items}
-        # Rank only the most recent earlier tickets sharing a piece of wording: ranking every match
-        # in ten years' history took 50 ms a view (bench/README.md).
-        words = _words()
-        if is_sqlite():
-            pool = (TicketText.select(TicketText.rowid.alias("id"), TicketText.bm25().alias("score"))
-                    .where(TicketText.match(" OR ".join(_quote(g) for g in grams))))
-        else:  # the more of the pieces a ticket shares, the better (bm25 scores are lower for better)
-            shared = [_has_words(g) for g in grams]
-            pool = (TicketWords.select(TicketWords.rowid.alias("id"),
-                                       functools.reduce(operator.sub, (flag(one) for one in shared), peewee.Value(0)).alias("score"))
-                    .where(functools.reduce(operator.or_, shared)))
-        pool = pool.order_by(words.rowid.desc()).limit(SIMILAR_POOL)
-        if ticket is not None:
-            pool = pool.where(words.rowid < ticket.id)
-        pool = pool.alias("pool")
-        ids = [row[0] for row in peewee.Select([pool], [pool.c.id]).order_by(pool.c.score)
-               .limit(limit + 10).bind(database).tuples()]
-        matches = [t for t in base.where(Ticket.id.in_(ids)) if t.id not in seen] if ids else []
-        matches.sort(key=lambda t: ids.index(t.id))
-        groups.append(("相似描述", matches[:limit]))
-    return [(label, items) for label, items in groups if items]
-
-
-# How many of the latest earlier tickets sharing wording with a ticket are ranked for 相似描述.
-SIMILAR_POOL = 1000
-
-_PUNCTUATION = re.compile(r"[\s，。、；：！？,.;:!?（）()“”\"'《》【】\-—…]+")
-
-
-def _trigrams(text, most=24):
-    """Distinct 3-character pieces of a description, for an OR query on the trigram index."""
-    grams = []
-    for piece in _PUNCTUATION.split(text or ""):
-        for i in range(len(piece) - 2):
-            gram = piece[i:i + 3]
-            if gram not in grams:
-                grams.append(gram)
-    return grams[:most]
-
-
 def outcome(ticket):
     """How a ticket ended, in a few words, for similar-case lists."""
     if ticket.voided_at:
@@ -820,14 +673,6 @@ def outcome(ticket):
     if ticket.state == "closed":
         return f"已关闭 · {ticket.satisfaction or ticket.close_reason or '—'}"
     return ticket.state_label
-
-
-def cases(text="", limit=50, offset=0):
-    query = Ticket.live().where(Ticket.is_case)
-    ids = search_ids(text)
-    if ids is not None:
-        query = query.where(Ticket.id.in_(ids))
-    return query.order_by(Ticket.created_at.desc()).limit(limit).offset(offset)
 
 
 scheduler.job("tickets.escalate_overdue", 60)(sweep)

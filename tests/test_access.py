@@ -27,6 +27,7 @@ from kefu import shops
 from kefu import tickets
 from kefu import uploads
 from kefu import users
+from kefu import words
 
 ADMIN, SUPERVISOR, ASSISTANT, FRONTDESK, UNIT = "admin", "supervisor", "assistant", "frontdesk", "unit"
 EVERYONE = (ADMIN, SUPERVISOR, ASSISTANT, FRONTDESK, UNIT)
@@ -112,6 +113,12 @@ ACCESS = {
     "POST /admin/tiers/new": (ADMIN,),
     "GET /admin/tiers/<int:tier_id>": (ADMIN,),
     "POST /admin/tiers/<int:tier_id>": (ADMIN,),
+    "GET /admin/synonyms": (ADMIN,),
+    "GET /admin/synonyms/new": (ADMIN,),
+    "POST /admin/synonyms/new": (ADMIN,),
+    "GET /admin/synonyms/<int:group_id>": (ADMIN,),
+    "POST /admin/synonyms/<int:group_id>": (ADMIN,),
+    "POST /admin/synonyms/<int:group_id>/void": (ADMIN,),
     "POST /notices/read": (SUPERVISOR, ASSISTANT),
     # Customer requests. The test ticket is in the assistant's zone.
     "GET /tickets/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
@@ -367,7 +374,7 @@ def ids(app, people, unit):
     observation = patrols.observe(people[ASSISTANT], zone, "地库入口排水沟堵塞", "3号楼地库入口")
     return {"building_id": building.id, "household_id": home.id, "place_id": place.id, "zone_id": zone.id,
             "unit_id": unit.id, "user_id": colleague.id, "photo_id": photo.id, "size": "thumb",
-            "tier_id": tier.id, "ticket_id": ticket.id, "order_id": order.id, "resident_id": resident.id,
+            "tier_id": tier.id, "group_id": words.Synonym.live().first().id, "ticket_id": ticket.id, "order_id": order.id, "resident_id": resident.id,
             "checkpoint_id": checkpoint.id, "check_id": check.id, "finding_id": check.findings.get().id,
             "observation_id": observation.id, "checklist_id": checklist.id, "token": checkpoint.token,
             **_renovation_ids(people[ASSISTANT], home), **_customer_ids(people[ASSISTANT], home)}

@@ -55,6 +55,7 @@ from kefu import summaries
 from kefu import tickets
 from kefu import uploads
 from kefu import users
+from kefu import words
 from kefu import workorders
 from kefu.views import register
 from test_access import ACCESS
@@ -276,7 +277,7 @@ def _records():
     return {
         "building_id": household.building_id, "household_id": household.id, "resident_id": resident.id,
         "place_id": estate.Place.live().first().id, "zone_id": zone.id, "unit_id": unit_user.unit_id,
-        "user_id": colleague.id, "tier_id": tier.id, "item_id": services.ServiceItem.live().first().id,
+        "user_id": colleague.id, "tier_id": tier.id, "group_id": words.Synonym.live().first().id, "item_id": services.ServiceItem.live().first().id,
         "checklist_id": patrols.Checklist.get(patrols.Checklist.code == "facility").id,
         "checkpoint_id": public_checkpoint.id, "token": public_checkpoint.token,
         "finding_id": open_findings.first().id,
@@ -410,6 +411,7 @@ FORM_PAGES = {
     "POST /evaluations/<int:evaluation_id>/comment": ["/evaluations/{evaluation_id}"],
     "POST /renovations/notices/<int:notice_id>/void": ["/renovations/notices/{notice_id}"],
     "POST /workorders/<int:order_id>/accept": ["/workorders/{order_id}"],
+    "POST /admin/synonyms/<int:group_id>/void": ["/admin/synonyms/{group_id}"],
 }
 
 

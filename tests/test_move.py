@@ -27,7 +27,7 @@ def sqlite_counts(path):
     connection = sqlite3.connect(path)
     tables = [name for (name,) in connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND name NOT LIKE 'tickettext%' AND name <> 'schema_migration'")]
+        "AND name NOT LIKE 'ticket_search%' AND name <> 'schema_migration'")]
     counts = {name: connection.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
     connection.close()
     return counts

@@ -15,6 +15,7 @@ from kefu import clock
 from kefu import estate
 from kefu import events
 from kefu import scheduler
+from kefu import search
 from kefu import tickets
 from kefu import users
 from kefu.callbacks import CallBack
@@ -590,68 +591,7 @@ def test_reassigning_to_someone_who_cannot_hold_tickets_is_refused(world):
     assert refused.value.field == "assignee"
 
 
-# Search and similar cases
-
-LEAK = "卫生间天花板漏水，卫生间漏水严重"
-
-
-def found(text):
-    return {t.description for t in Ticket.live().where(Ticket.id.in_(tickets.search_ids(text)))}
-
-
-@pytest.mark.parametrize("term, descriptions", [
-    ("卫生间漏水", {LEAK}),
-    ("天花板", {LEAK}),
-    ("漏水", {LEAK, "阳台漏水"}),
-    ("电梯", {"3号电梯异响"}),
-    ("梯", {"3号电梯异响"}),
-    ("电梯异响", {"3号电梯异响"}),
-    ("停车", set()),
-])
-def test_search_finds_chinese_substrings_of_any_length(world, term, descriptions):
-    intake(world, description=LEAK)
-    intake(world, description="阳台漏水")
-    intake(world, description="3号电梯异响", category="安保")
-    assert found(term) == descriptions
-
-
-def test_search_finds_a_ticket_by_its_number_and_place(world):
-    ticket = intake(world, description="门禁卡失灵")
-    assert found(ticket.number) == {"门禁卡失灵"}
-    assert found("1-1-101") == {"门禁卡失灵"}
-    assert tickets.search_ids("  ") is None
-
-
-def test_similar_groups_earlier_tickets_by_household_building_and_words(world, traveller):
-    same_home = intake(world, category="保洁", description="门口有装修垃圾")
-    same_building = intake(world, household=world.neighbour, description="厨房水管爆裂")
-    same_words = intake(world, household=world.home2, category="投诉", description="楼上卫生间天花板渗水")
-    unrelated = intake(world, household=world.home2, category="绿化", description="草坪需要修剪")
-    traveller.shift(datetime.timedelta(days=3))
-    ticket = intake(world, description="卫生间天花板又在滴水")
-    groups = dict(tickets.similar(ticket))
-    assert groups["同一房号"] == [same_home]
-    assert groups["同楼栋 · 工程维修"] == [same_building]
-    assert groups["相似描述"] == [same_words]
-    everything = [t for items in groups.values() for t in items]
-    assert ticket not in everything and unrelated not in everything
-
-
-def test_similar_lists_only_earlier_tickets(world, traveller):
-    first = intake(world, description="楼道灯不亮")
-    same_moment = intake(world, description="楼道灯不亮了")
-    traveller.shift(datetime.timedelta(days=1))
-    later = intake(world, description="楼道灯又不亮")
-    assert dict(tickets.similar(first)) == {}
-    assert dict(tickets.similar(same_moment))["同一房号"] == [first]
-    assert dict(tickets.similar(later))["同一房号"] == [same_moment, first]
-
-
-def test_similar_on_the_intake_page_works_from_what_was_typed(world):
-    earlier = intake(world, household=world.home2, description="地库积水很深")
-    assert tickets.similar(text="地库积水") == [("相似描述", [earlier])]
-    assert tickets.similar(text="好") == []
-
+# Cases
 
 def test_only_tickets_marked_as_cases_are_listed(world):
     case = resolved(world, description="水管老化漏水")
@@ -659,13 +599,13 @@ def test_only_tickets_marked_as_cases_are_listed(world):
     with pytest.raises(TicketError) as refused:
         tickets.mark_case(world.assistant, case, case.version, "管材老化", "更换水管", "")
     assert refused.value.field == "prevention"
-    assert list(tickets.cases()) == []
+    assert list(search.cases()) == []
     case = tickets.mark_case(world.assistant, case, case.version, "管材老化", "更换水管", "每年检查一次")
     assert case.is_case
-    assert list(tickets.cases()) == [case]
-    assert list(tickets.cases("老化漏水")) == [case]
-    assert list(tickets.cases("漏水")) == [case]
-    assert list(tickets.cases("电梯")) == []
+    assert list(search.cases()) == [case]
+    assert list(search.cases("老化漏水")) == [case]
+    assert list(search.cases("漏水")) == [case]
+    assert list(search.cases("电梯")) == []
     assert "预防：每年检查一次" in events.timeline(case)[-1].note
 
 

@@ -282,7 +282,7 @@ def audit(database, photos, acked, baseline):
         photo_rows = _rows(db, "SELECT id, owner_type, owner_id, name FROM photo")
         events = collections.Counter((kind, record_id, action) for kind, record_id, action in _rows(
             db, "SELECT record_type, record_id, action FROM event WHERE id > ?", baseline["event"]))
-        searchable = {row[0] for row in _rows(db, "SELECT rowid FROM tickettext WHERE rowid > ?", baseline["ticket"])}
+        searchable = {row[0] for row in _rows(db, "SELECT rowid FROM ticket_search WHERE rowid > ?", baseline["ticket"])}
         opinions = collections.Counter(row[0] for row in _rows(db, "SELECT visit_id FROM opinion WHERE visit_id > ?",
                                                                baseline["visit"]))
         db.rollback()

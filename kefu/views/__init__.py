@@ -20,6 +20,7 @@ def register(app):
     from . import patrols
     from . import photos
     from . import renovations
+    from . import search
     from . import services
     from . import setup
     from . import shops
@@ -33,7 +34,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system, imports, setup):
+                   exports, meetings, trends, summaries, system, imports, setup, search):
         app.register_blueprint(module.bp)
     setup.init_app(app)
 

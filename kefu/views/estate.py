@@ -27,6 +27,7 @@ from .. import estate as rules
 from .. import events
 from .. import patrols
 from .. import pdf
+from .. import search
 from .. import uploads
 from ..auth import STAFF
 from ..auth import roles
@@ -395,7 +396,7 @@ def household_void(household_id):
 def household_lookup():
     """Typing-to-pick for 栋-单元-室: the matching households as options."""
     q = request.args.get("q", request.args.get("household", ""))[:30]
-    return render("estate/_household_options.html", households=list(Household.search(q, limit=15)))
+    return render("estate/_household_options.html", households=search.households(q, limit=15))
 
 
 @bp.route("/buildings/<int:building_id>/roster")

@@ -12,6 +12,7 @@ from peewee import fn
 from .. import clock
 from .. import evaluations
 from .. import patrols
+from .. import search
 from .. import tickets
 from .. import trends
 from .. import workorders
@@ -177,7 +178,7 @@ def notices_read():
 def customers():
     """客户: find a household by 栋-单元-室, or open a building's roster."""
     q = request.args.get("q", "")[:30]
-    households = list(Household.search(q, limit=30)) if q.strip() else []
+    households = search.households(q, limit=30) if q.strip() else []
     buildings = (Building.ordered().select(Building, fn.COUNT(Household.id).alias("household_count"))
                  .join(Household, join_type=JOIN.LEFT_OUTER,
                        on=((Household.building == Building.id) & Household.voided_at.is_null()))

@@ -27,6 +27,7 @@ from .. import clock
 from .. import events
 from .. import notices
 from .. import pdf
+from .. import search
 from .. import tickets as rules
 from .. import uploads
 from .. import workorders
@@ -64,6 +65,7 @@ from .forms import text
 bp = Blueprint("tickets", __name__)
 
 PAGE_SIZE = 20
+OTHERS_CAP = 99
 HANDLERS = ("supervisor", "assistant")
 READERS = ("supervisor", "assistant", "frontdesk")
 
@@ -353,8 +355,7 @@ def new():
         origin_kind, origin = _origin()
     context = dict(form=form, photo_field=photo_field, title="受理诉求", back=url_for("tickets.index"),
                    origin=ORIGINS[origin_kind].describe(origin) if origin else None,
-                   similar=rules.similar(household=household, building=household.building if household else None,
-                                         category=form.category.data, text=form.description.data or "")
+                   similar=_similar_typed(household, form.place.data, form.category.data, form.description.data)
                    if request.method == "POST" else [])
     if request.method == "POST":
         return invalid("tickets/new.html", **context)
@@ -366,12 +367,17 @@ def new():
 def similar():
     """举一反三 while typing: earlier tickets like the one being taken."""
     household = find_household(request.args.get("household", "")[:30])
-    place_id = request.args.get("place", 0, type=record_id)
-    place = Place.live().where(Place.id == place_id).first() if place_id else None
+    return render("tickets/_similar.html", similar=_similar_typed(
+        household, request.args.get("place", 0, type=record_id), request.args.get("category", "")[:10],
+        request.args.get("description", "")[:300]))
+
+
+def _similar_typed(household, place_id, category, description):
+    place = Place.live().where(Place.id == place_id).first() if place_id and record_ids([place_id]) else None
     building = household.building if household else (place.building if place else None)
-    groups = rules.similar(household=household, building=building, category=request.args.get("category", "")[:10],
-                           text=request.args.get("description", "")[:300])
-    return render("tickets/_similar.html", similar=groups)
+    # Five on the intake page: the button stays a short scroll away.
+    return search.similar(household=household, place=place, building=building, category=category or "",
+                          text=description or "", viewer=current_user, limit=5)
 
 
 # The ticket
@@ -402,7 +408,7 @@ def show(ticket_id):
 def similar_to(ticket_id):
     """举一反三 for one ticket; the ticket page loads it after the page itself."""
     ticket = _ticket(ticket_id)
-    return render("tickets/_similar.html", similar=rules.similar(ticket), folded=True)
+    return render("tickets/_similar.html", similar=search.similar(ticket, viewer=current_user), folded=True)
 
 
 @bp.route("/tickets/<int:ticket_id>/respond", methods=["GET", "POST"])
@@ -624,12 +630,22 @@ def _filter_form(with_choices=True):
 
 def filtered(form, user):
     """The ticket query for a filter form, narrowed to what the user may see, newest first."""
-    query = rules.visible_to(user)
+    query = narrowed(form, user)
     state = form.state.data
     if state == "open":
         query = query.where(Ticket.state.in_(rules.OPEN))
     elif state in rules.STATES:
         query = query.where(Ticket.state == state)
+    text = (form.q.data or "").strip()
+    if text and (state == "open" or state in rules.OPEN):
+        # Open tickets are few: test each against the word index rather than walk its matches.
+        return search.only_among(query, text)
+    return search.newest_matching(query, text)
+
+
+def narrowed(form, user, query=None):
+    """Every filter of the form but the state and the words, on what the user may see."""
+    query = rules.visible_to(user) if query is None else query
     if form.category.data in rules.CATEGORIES:
         query = query.where(Ticket.category == form.category.data)
     for field, column in ((form.tier, Ticket.tier), (form.zone, Ticket.zone), (form.assignee, Ticket.assignee)):
@@ -651,12 +667,28 @@ def filtered(form, user):
             | (Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now)))
     if form.escalated.data:
         query = query.where(Ticket.escalation_level > 0)
-    text = (form.q.data or "").strip()
-    if len(text) >= 3 and (state == "open" or state in rules.OPEN):
-        # Open tickets are few: test each against the word index rather than walk its matches.
-        return query.where(Ticket.id.in_(rules.search_ids(text))).order_by(Ticket.created_at.desc(),
-                                                                          Ticket.id.desc())
-    return rules.newest_matching(query, text)
+    return query
+
+
+def _counts(form, text):
+    """未关闭 N · 已关闭 M for a search: [(state filter, label, count, capped)]."""
+    counts = search.state_counts(narrowed(form, current_user), text)
+    open_count = sum(count for state, _label, count, _capped in counts if state in rules.OPEN)
+    closed = [(state, label, count, capped) for state, label, count, capped in counts if state == "closed"]
+    return ([("open", "未关闭", open_count, False)] if open_count else []) + closed
+
+
+def _beyond_my_zones(form, text):
+    """For an assistant's search: (their zones' names, the matching tickets of other zones, read-only
+    query) — their list is limited to their zones, and the page says so."""
+    if current_user.role != "assistant" or not text:
+        return None
+    zone_ids = rules.zone_ids_of(current_user)
+    names = [z.name for z in Zone.select(Zone.name).where(Zone.id.in_(zone_ids)).order_by(Zone.name)] if zone_ids else []
+    others = Ticket.live().where(Ticket.assignee.is_null() | (Ticket.assignee != current_user.id))
+    if zone_ids:
+        others = others.where(Ticket.zone.not_in(zone_ids))
+    return names, search.newest_matching(narrowed(form, current_user, others), text)
 
 
 # The name behind each filter that holds an id: one scalar sub-select per filter in use.
@@ -699,14 +731,30 @@ def index():
     show_filters = "more" in request.args
     form = _filter_form(with_choices=show_filters)
     form.validate()
+    text = (form.q.data or "").strip()
+    if text and "state" not in request.args:
+        form.state.data = ""  # a search looks through every state unless one is chosen
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10000))
+    args = {k: v for k, v in request.args.items() if k not in ("page", "more")}
+    beyond = _beyond_my_zones(form, text)
+    if beyond is not None and request.args.get("others"):
+        # Other zones' matches, read-only: what the similar panel would show of them.
+        found = list(beyond[1].limit(PAGE_SIZE))
+        return render("tickets/index.html", block="results", title="客户诉求", form=form, items=[], others=found,
+                      page=1, more=False, args=args, now=clock.utcnow(), filtering=filtering, counts=[],
+                      beyond=None, show_filters=show_filters, active=_active_filters(form, args) if filtering else [])
     query = rules.with_card(filtered(form, current_user))
     items = rules.cards(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))
     more = len(items) > PAGE_SIZE
-    args = {k: v for k, v in request.args.items() if k not in ("page", "more")}
+    counts = _counts(form, text) if text else []
+    elsewhere = None
+    if beyond is not None:
+        # Counted up to OTHERS_CAP ("99+"): the note is a pointer, not a figure worth reading history for.
+        elsewhere = (beyond[0], len(list(beyond[1].select(Ticket.id).limit(OTHERS_CAP + 1).tuples())))
     return render("tickets/index.html", block="results", title="客户诉求", form=form, items=items[:PAGE_SIZE],
-                  page=page, more=more, args=args, now=clock.utcnow(), filtering=filtering,
-                  show_filters=show_filters, active=_active_filters(form, args) if filtering else [])
+                  page=page, more=more, args=args, now=clock.utcnow(), filtering=filtering, counts=counts,
+                  beyond=elsewhere, others=None, show_filters=show_filters,
+                  active=_active_filters(form, args) if filtering else [])
 
 
 @bp.route("/tickets/filters")
@@ -723,7 +771,7 @@ def filters():
 def cases():
     """案例: tickets marked as cases, with their analysis; searchable."""
     q = request.args.get("q", "")[:40]
-    return render("tickets/cases.html", block="results", title="案例", q=q, items=list(rules.cases(q)),
+    return render("tickets/cases.html", block="results", title="案例", q=q, items=list(search.cases(q)),
                   back=url_for("tickets.index"))
 
 

@@ -18,6 +18,7 @@ from wtforms.widgets import PasswordInput
 
 from .. import events
 from .. import users as rules
+from .. import words
 from ..auth import roles
 from ..db import StaleRecord
 from ..db import database
@@ -100,10 +101,15 @@ def index():
     """All users, searchable by name, username or role."""
     q = request.args.get("q", "")[:40].strip()
     query = User.live().order_by(User.role, User.display_name)
-    if q:
+    if q and words.is_pinyin(q):
+        # Letters: a username, or a name in pinyin (zs, zhangsan).
+        items = [u for u in query if q.lower() in u.username.lower() or words.name_matches(u.display_name, q)]
+    elif q:
         role_keys = [key for key, label in ROLES.items() if q in label]
-        query = query.where(User.display_name.contains(q) | User.username.contains(q) | User.role.in_(role_keys))
-    return render("users/index.html", block="results", title="用户管理", items=list(query), q=q,
+        items = list(query.where(User.display_name.contains(q) | User.username.contains(q) | User.role.in_(role_keys)))
+    else:
+        items = list(query)
+    return render("users/index.html", block="results", title="用户管理", items=items, q=q,
                   back=url_for("estate.index"))
 
 

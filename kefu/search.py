@@ -1,0 +1,334 @@
+"""Finding tickets: the list's text search, its count per state, the cases library, and similar
+cases (举一反三) with the reason each is shown.
+
+A query is cut into words as the ticket texts were (kefu/words.py); each word matches itself or one
+of the estate's synonyms, and every word must match, in any order. A quoted phrase ("水管漏水") must
+appear exactly. Pieces without Chinese that carry digits (a room 2-1502, a plate A12345, a ticket
+number) are matched as substrings of the ticket's own columns instead: the word index splits them
+at hyphens and between letters and digits, so only a substring finds 1502 in 5-2-1502 or 12345 in
+沪A12345.
+
+Every search reads matches newest first and stops when a page is full, so it costs about the same
+after ten years as after one; counts of closed tickets stop at COUNT_CAP for the same reason.
+"""
+import dataclasses
+import datetime
+import re
+
+import peewee
+
+from . import clock
+from . import words
+from .db import contains
+from .db import database
+from .estate import Building
+from .estate import Household
+from .estate import Resident
+from .estate import Zone
+from .tickets import OPEN
+from .tickets import STATES
+from .tickets import Ticket
+from .tickets import can_view
+from .tickets import outcome
+from .users import Unit
+from .workorders import WorkOrder
+
+COUNT_CAP = 500
+_QUOTED = re.compile(r'"([^"]*)"|“([^”]*)”')
+_SUBSTRING = re.compile(r"[0-9]")
+
+
+@dataclasses.dataclass
+class Query:
+    """What a typed search asks for: word terms (each a word and its synonyms), exact phrases and
+    substrings of the ticket's columns."""
+
+    terms: list
+    phrases: list
+    substrings: list
+
+    @property
+    def empty(self):
+        return not (self.terms or self.phrases or self.substrings)
+
+
+def parse(text, synonyms=None):
+    text = (text or "").replace("\x00", "").strip()
+    if synonyms is None:
+        synonyms = words.synonym_map() if text else {}
+    terms, phrases, substrings = [], [], []
+
+    def add_words(piece, expand):
+        for word in words.cut(piece):
+            term = words.expand(word, synonyms) if expand else [word]
+            if term not in terms:
+                terms.append(term)
+
+    for found in _QUOTED.finditer(text):
+        phrase = (found.group(1) or found.group(2) or "").strip()
+        if phrase:
+            phrases.append(phrase)
+            add_words(phrase, expand=False)
+    for chunk in _QUOTED.sub(" ", text).split():
+        if not words.is_cjk(chunk) and _SUBSTRING.search(chunk):
+            substrings.append(chunk)
+        else:
+            add_words(chunk, expand=True)
+    return Query(terms, phrases, substrings)
+
+
+def _contains_any_column(text):
+    return (contains(Ticket.description, text) | contains(Ticket.location, text)
+            | contains(Ticket.customer_name, text) | contains(Ticket.number, text))
+
+
+def _exact(query):
+    conditions = [_contains_any_column(piece) for piece in query.phrases + query.substrings]
+    result = None
+    for condition in conditions:
+        result = condition if result is None else result & condition
+    return result
+
+
+def search_ids(text):
+    """A sub-query of the ids of tickets matching `text`, or None when nothing was typed."""
+    query = parse(text)
+    if query.empty:
+        return None
+    exact = _exact(query)
+    if query.terms:
+        model = words.index_model()
+        ids = model.select(model.rowid).where(words.matching(query.terms))
+        if exact is None:
+            return ids
+        return Ticket.select(Ticket.id).where(Ticket.id.in_(ids) & exact)
+    return Ticket.select(Ticket.id).where(exact)
+
+
+def newest_matching(tickets, text):
+    """Narrow a ticket query to tickets matching `text` (if any), newest first.
+
+    Word queries walk the word index backwards by rowid (a ticket's id grows with its intake time);
+    substring-only queries walk the intake-time index testing each ticket. Either stops when the page
+    is full. When other filters leave few tickets (only open ones), `only_among` is cheaper.
+    """
+    query = parse(text)
+    exact = _exact(query)
+    if query.terms:
+        model = words.index_model()
+        tickets = (tickets.join_from(Ticket, model, on=(model.rowid == Ticket.id))
+                   .where(words.matching(query.terms)).order_by(model.rowid.desc()))
+        return tickets.where(exact) if exact is not None else tickets
+    tickets = tickets.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    return tickets.where(exact) if exact is not None else tickets
+
+
+def only_among(tickets, text):
+    """Like `newest_matching`, testing each of a few tickets (the open ones) against the index."""
+    ids = search_ids(text)
+    if ids is not None:
+        tickets = tickets.where(Ticket.id.in_(ids))
+    return tickets.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+
+
+def state_counts(tickets, text):
+    """How many tickets of `tickets` (a query without a state filter) match `text`, per state:
+    [(state, label, count, capped)] for the states that have any. Open states are few and counted
+    exactly; closed ones are counted up to COUNT_CAP ("500+")."""
+    counts = {}
+    open_ones = only_among(tickets.where(Ticket.state.in_(OPEN)), text)
+    for state, count in (open_ones.select(Ticket.state, peewee.fn.COUNT(Ticket.id))
+                         .order_by().group_by(Ticket.state).tuples()):
+        counts[state] = (count, False)
+    closed = newest_matching(tickets.where(Ticket.state == "closed"), text).select(Ticket.id).limit(COUNT_CAP + 1)
+    count = peewee.Select([closed.alias("capped")], [peewee.fn.COUNT(peewee.SQL("*"))]).bind(database).scalar()
+    if count:
+        counts["closed"] = (min(count, COUNT_CAP), count > COUNT_CAP)
+    return [(state, label, *counts[state]) for state, label in STATES.items() if state in counts]
+
+
+def cases(text="", limit=50, offset=0):
+    """Tickets marked as cases (案例), newest first, matching `text` if given."""
+    query = Ticket.live().where(Ticket.is_case)
+    ids = search_ids(text)
+    if ids is not None:
+        query = query.where(Ticket.id.in_(ids))
+    return query.order_by(Ticket.created_at.desc()).limit(limit).offset(offset)
+
+
+# Similar cases (举一反三)
+
+REPEAT_WITHIN = datetime.timedelta(days=30)
+# How many of the newest tickets sharing each word are read: enough for a ticket's neighbours, few
+# enough that ten years cost what one does.
+WORD_POOL = 200
+MOST_WORDS = 12
+
+
+@dataclasses.dataclass
+class Similar:
+    """One earlier ticket on the 举一反三 panel, with why it is shown."""
+
+    ticket: Ticket
+    reasons: list
+    score: float = 0.0
+    shared: list = dataclasses.field(default_factory=list)  # the words it shares with the new one
+    repeat: bool = False      # 重复诉求: same household or place, same kind, within 30 days
+    readonly: bool = False    # another zone's: shown, not opened
+    zone_name: str = ""
+    units: list = dataclasses.field(default_factory=list)
+    age: str = ""
+
+    @property
+    def outcome(self):
+        return outcome(self.ticket)
+
+    @property
+    def line(self):
+        """同一位置 · 3 天前 · 已关闭 · 不满意"""
+        return " · ".join(self.reasons + [self.age, self.outcome])
+
+
+def _age(then, now):
+    days = (now.date() - then.date()).days
+    return "今天" if days <= 0 else "昨天" if days == 1 else f"{days} 天前"
+
+
+def similar(ticket=None, *, viewer=None, household=None, place=None, building=None, category="", text="",
+            limit=8, synonyms=None):
+    """举一反三: earlier tickets at the same household or public place, in the same building and
+    category, or with similar words, ranked, each with its reasons. Other zones' tickets are included
+    and marked read-only for a viewer who may not open them."""
+    if ticket is not None:
+        household, place, building = ticket.household, ticket.place, ticket.building
+        category, text = ticket.category, ticket.description
+    now = clock.utcnow() if ticket is None else ticket.created_at
+    base = Ticket.live()
+    before = None
+    if ticket is not None:
+        before = ticket.id
+        base = base.where((Ticket.id < ticket.id) & (Ticket.created_at <= ticket.created_at))
+    found = {}
+
+    def credit(ticket_id, reason, score):
+        entry = found.setdefault(ticket_id, {"reasons": [], "score": 0.0, "shared": []})
+        if reason and reason not in entry["reasons"]:
+            entry["reasons"].append(reason)
+        entry["score"] += score
+
+    newest = (Ticket.id.desc(),)
+    if household is not None:
+        for (ticket_id,) in base.select(Ticket.id).where(Ticket.household == household).order_by(*newest).limit(10).tuples():
+            credit(ticket_id, "同一房号", 3.0)
+    if place is not None:
+        for (ticket_id,) in base.select(Ticket.id).where(Ticket.place == place).order_by(*newest).limit(10).tuples():
+            credit(ticket_id, "同一位置", 3.0)
+    if building is not None and category:
+        for (ticket_id,) in (base.select(Ticket.id).where((Ticket.building == building) & (Ticket.category == category))
+                             .order_by(Ticket.created_at.desc()).limit(10).tuples()):
+            credit(ticket_id, f"同楼栋 · {category}", 1.5)
+    if synonyms is None:
+        synonyms = words.synonym_map()
+    said = words.meaningful(words.cut(text))[:MOST_WORDS]
+    terms = []
+    for word in said:
+        term = words.expand(word, synonyms)
+        if not any(set(term) & set(other) for other in terms):
+            terms.append(term)
+    if terms:
+        weights = []
+        matches = []
+        for term in terms:
+            ids = words.newest_ids([term], WORD_POOL, before=before)
+            weights.append(words.weight(len(ids), WORD_POOL))
+            matches.append(ids)
+        total = sum(weights)
+        for term, weight, ids in zip(terms, weights, matches):
+            for ticket_id in ids:
+                credit(ticket_id, None, 3.0 * weight / total)
+                found[ticket_id]["shared"].append(term[0])
+    if not found:
+        return []
+    # Only those worth a look: a place or household in common, or a good part of the words.
+    ranked = sorted(found.items(), key=lambda item: (-item[1]["score"], -item[0]))[:limit * 4]
+    ids = [ticket_id for ticket_id, _ in ranked]
+    tickets = {t.id: t for t in base.select(Ticket, Zone.name.alias("zone_name"))
+               .join_from(Ticket, Zone, peewee.JOIN.LEFT_OUTER, on=(Ticket.zone == Zone.id))
+               .where(Ticket.id.in_(ids)).objects()}
+    results = []
+    for ticket_id, entry in ranked:
+        earlier = tickets.get(ticket_id)
+        if earlier is None:
+            continue
+        reasons = list(entry["reasons"])
+        score = entry["score"]
+        shared = entry["shared"]
+        if shared:
+            reasons.append("相似描述：" + "、".join(shared[:3]))
+        if category and earlier.category == category:
+            score += 0.5
+        same_spot = (household is not None and earlier.household_id == getattr(household, "id", household)) or \
+            (place is not None and earlier.place_id == getattr(place, "id", place))
+        repeat = same_spot and (earlier.category == category or bool(shared)) and \
+            now - earlier.created_at <= REPEAT_WITHIN
+        if repeat:
+            score += 2.0
+            reasons.insert(0, "重复诉求")
+        # Among equals, the more recent first.
+        score += 0.3 / (1 + (now - earlier.created_at).days / 30)
+        results.append(Similar(ticket=earlier, reasons=reasons, score=score, shared=shared, repeat=repeat,
+                               readonly=viewer is not None and not can_view(viewer, earlier),
+                               zone_name=getattr(earlier, "zone_name", "") or "",
+                               age=_age(clock.to_local(earlier.created_at, _tz()), clock.to_local(now, _tz()))))
+    results.sort(key=lambda s: (-s.score, -s.ticket.id))
+    results = results[:limit]
+    _add_units(results)
+    return results
+
+
+def _tz():
+    from .estate import Estate
+
+    return Estate.current().tz
+
+
+def _add_units(results):
+    """The units that did the work, for "how it was resolved"."""
+    if not results:
+        return
+    by_ticket = {s.ticket.id: s for s in results}
+    for source_id, name in (WorkOrder.select(WorkOrder.source_id, Unit.name)
+                            .join(Unit, on=(WorkOrder.unit == Unit.id))
+                            .where((WorkOrder.source_type == "ticket") & WorkOrder.source_id.in_(list(by_ticket)))
+                            .order_by(WorkOrder.id).tuples()):
+        if name not in by_ticket[source_id].units:
+            by_ticket[source_id].units.append(name)
+
+
+def similar_ids(**values):
+    """The ids of `similar`'s ranking, best first (the labelled set's measure)."""
+    return [s.ticket.id for s in similar(**values)]
+
+
+# Pickers: a household by its 栋-单元-室, or by a resident's name in characters or pinyin
+
+def households(typed, limit=20):
+    """Households for a picker, each with `names`: the residents whose name matched (if any)."""
+    typed = (typed or "").strip()[:30]
+    if not typed or _SUBSTRING.search(typed) or not (words.is_cjk(typed) or words.is_pinyin(typed)):
+        return list(Household.search(typed, limit=limit))  # a code: 3-2-1502, 3栋2单元1502室
+    residents = Resident.select(Resident.household, Resident.name).where(Resident.voided_at.is_null())
+    if words.is_cjk(typed):
+        residents = residents.where(contains(Resident.name, typed))
+    names = {}
+    for household_id, name in residents.tuples():
+        if words.name_matches(name, typed):
+            names.setdefault(household_id, []).append(name)
+    if not names:
+        return []
+    found = list(Household.live().join(Building).where(Household.id.in_(list(names)) & Building.voided_at.is_null())
+                 .order_by(peewee.fn.LENGTH(Building.code), Building.code, Household.unit_no, Household.floor,
+                           Household.room).limit(limit))
+    for household in found:
+        household.names = names[household.id]
+    return found
