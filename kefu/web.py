@@ -21,6 +21,7 @@ from markupsafe import Markup
 from markupsafe import escape
 from werkzeug.security import safe_join
 
+from . import access
 from . import clock
 from . import htmx
 from .estate import Estate
@@ -224,6 +225,15 @@ def id_url(endpoint, **ids):
     return shape % ids
 
 
+def may_see(record, kind=None):
+    """Whether the signed-in user may open `record`: a page links only what its reader may open."""
+    return access.may_see(current_user, record, kind)
+
+
+def may_change(record, kind=None):
+    return access.may_change(current_user, record, kind)
+
+
 class _LoudUndefined(jinja2.Undefined):
     """Undefined that may be tested (`{% if x %}`) but not printed."""
 
@@ -240,7 +250,8 @@ def init_app(app):
     app.jinja_env.filters["iso_utc"] = iso_utc
     app.jinja_env.filters["masked"] = mask_phone
     # Globals rather than context: macros imported without context use them too.
-    app.jinja_env.globals.update(due_status=due_status, age=age, countdown=countdown, id_url=id_url)
+    app.jinja_env.globals.update(due_status=due_status, age=age, countdown=countdown, id_url=id_url,
+                                 may_see=may_see, may_change=may_change)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     if app.config.get("TESTING"):

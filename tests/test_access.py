@@ -361,6 +361,10 @@ def _customer_ids(assistant, home):
     evaluation = evaluations.open_evaluation(assistant, assistant, FROZEN.date() - datetime.timedelta(days=75))
     unit_person = users.User.get(users.User.role == "unit")
     review = evaluations.ask_unit(assistant, evaluation, unit_person, list(evaluations.EvaluationItem.ordered())[-1:])
+    # Signed off: an assistant opens their own evaluation only then.
+    scores = {item.id: (90, "") for item in evaluations.EvaluationItem.ordered()}
+    evaluation = evaluations.save_scores(assistant, evaluation, evaluation.version, scores)
+    evaluation = evaluations.sign_off(assistant, evaluation, evaluation.version)
     return {"visit_id": visit.id, "need_id": need.id, "item_id": item.id, "service_id": order.id,
             "evaluation_id": evaluation.id, "review_id": review.id, "day": FROZEN.date().isoformat(), "month": "2026-11",
             "meeting_id": meetings.record_meeting(assistant, day=FROZEN.date(), kind="部门例会", topic="周例会",

@@ -5,7 +5,6 @@ import datetime
 import typing
 
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import redirect
 from flask import request
@@ -23,6 +22,7 @@ from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from .. import access
 from .. import clock
 from .. import events
 from .. import notices
@@ -39,7 +39,6 @@ from ..estate import Resident
 from ..estate import Zone
 from ..estate import mask_phone
 from ..estate import normalize_code
-from ..estate import zone_of_building
 from ..tickets import Ticket
 from ..tickets import Tier
 from ..users import Unit
@@ -50,6 +49,7 @@ from ..web import invalid
 from ..web import render
 from . import choices
 from . import get_or_404
+from . import record_or_404
 from . import photos as photo_views
 from .forms import TokenForm
 from .forms import VersionForm
@@ -74,7 +74,7 @@ def _can_see_ticket_photo(user, ticket_id):
     if user.role == "unit":
         return workorders.WorkOrder.of_source("ticket", ticket.id).where(
             workorders.WorkOrder.unit == user.unit_id).exists()
-    return rules.can_view(user, ticket)
+    return access.may_see(user, ticket)
 
 
 photo_views.OWNER_ACCESS["ticket"] = _can_see_ticket_photo
@@ -231,14 +231,7 @@ def _version(form, record):
 
 def _ticket(ticket_id, act=False):
     """A live ticket the current user may see (and, with act=True, change)."""
-    ticket = rules.with_people_by_id(ticket_id)
-    if ticket is None:
-        abort(404)
-    if not rules.can_view(current_user, ticket):
-        abort(403)
-    if act and not rules.can_act(current_user, ticket):
-        abort(403)
-    return ticket
+    return record_or_404(rules.with_people_by_id(ticket_id), change=act)
 
 
 def _action(ticket, form, template, title, apply, message, ready=True, **extra):
@@ -278,15 +271,8 @@ def _household_of(code):
 
 
 def may_see_phones(household, user=None):
-    """Full numbers for those who call residents: the supervisor, the front desk, the administrator
-    and the assistant of the household's zone. Everyone else gets 138****1234."""
-    user = user or current_user
-    if user.role in ("supervisor", "frontdesk", "admin"):
-        return True
-    if user.role != "assistant":
-        return False
-    zone = zone_of_building(household.building)
-    return zone is not None and zone.id in rules.zone_ids_of(user)
+    """Full numbers or 138****1234 (kefu/access.py decides)."""
+    return access.may_see_phones(user or current_user, household)
 
 
 def _resident_choices(code):
@@ -388,7 +374,8 @@ def show(ticket_id):
     return render("tickets/show.html", ticket=ticket, title=ticket.number, back=url_for("tickets.index"),
                   orders=orders, followups=list(rules.followups_of(ticket)),
                   photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=500),
-                  can_act=rules.can_act(current_user, ticket),
+                  can_act=access.may_change(current_user, ticket),
+                  full_phone=access.may_see_phones(current_user, ticket),
                   open_orders=[o for o in orders if o.is_open], void_form=VoidForm(version=ticket.version))
 
 
@@ -586,7 +573,7 @@ def print_ticket(ticket_id):
     return pdf.response("tickets/show_print.html", f"{ticket.number}.pdf", ticket=ticket, orders=orders,
                         followups=list(rules.followups_of(ticket)),
                         photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=1000),
-                        photo_path=photo_views.file_url)
+                        photo_path=photo_views.file_url, full_phone=access.may_see_phones(current_user, ticket))
 
 
 # Lists
