@@ -80,10 +80,24 @@ _ZONE_IDS = Prepared(ZoneAssistant, lambda user_id: ZoneAssistant.select(ZoneAss
 
 
 def zone_ids(user):
-    """The ids of the zones an assistant looks after (none for anyone else)."""
+    """The ids of the zones an assistant looks after (none for anyone else). A user signed in for
+    one request (`for_one_request`) keeps them for it: a page asks for every card it links."""
     if user.role != ASSISTANT:
         return []
-    return [link.zone_id for link in _ZONE_IDS(user.id)]
+    kept = getattr(user, "_zone_ids", None)
+    if kept is not None:
+        return kept
+    ids = [link.zone_id for link in _ZONE_IDS(user.id)]
+    if getattr(user, "_one_request", False):
+        user._zone_ids = ids
+    return ids
+
+
+def for_one_request(user):
+    """Mark a user loaded for one request: their zones are read once in it."""
+    if user is not None:
+        user._one_request = True
+    return user
 
 
 def work_zone_ids(user):

@@ -9,6 +9,7 @@ from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_login import current_user
 
+from . import access
 from .users import User
 
 login_manager = LoginManager()
@@ -23,7 +24,7 @@ STAFF = ("supervisor", "assistant", "frontdesk", "admin")
 
 @login_manager.user_loader
 def load_user(session_id):
-    return User.from_session_id(session_id)
+    return access.for_one_request(User.from_session_id(session_id))
 
 
 @login_manager.unauthorized_handler

@@ -270,16 +270,11 @@ def _household_of(code):
     return Household.live().where(Household.code == code).first() if code else None
 
 
-def may_see_phones(household, user=None):
-    """Full numbers or 138****1234 (kefu/access.py decides)."""
-    return access.may_see_phones(user or current_user, household)
-
-
 def _resident_choices(code):
     household = _household_of(code)
     residents = list(Resident.of(household)) if household else []
     label = "不是登记住户 / 手动填写" if residents else ("该房号还没有登记住户" if household else "先填房号")
-    full = not residents or may_see_phones(household)
+    full = not residents or access.may_see_phones(current_user, household)
     # data-name / data-phone let app.js fill the customer fields as soon as one is picked. A masked
     # number stays out of data-phone: saving fills it in from the resident.
     return [SelectChoice(0, label)] + [
