@@ -10,6 +10,7 @@ from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_login import current_user
 
+from . import access
 from .users import User
 
 login_manager = LoginManager()
@@ -29,7 +30,7 @@ def load_user(session_id):
 
     from .web import estate
 
-    user = User.from_session_id(session_id)
+    user = access.for_one_request(User.from_session_id(session_id))
     if user is None or not current_app.config.get("SESSION_TIMEOUTS", True):
         return user
     settings = estate()

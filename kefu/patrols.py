@@ -31,7 +31,6 @@ from .db import rows
 from .estate import Household
 from .estate import Place
 from .estate import Zone
-from .estate import ZoneAssistant
 from .estate import current_tz as _tz
 from .users import Unit
 from .users import User
@@ -439,17 +438,6 @@ def by_token(token):
     if not token or len(token) > 40:
         return None
     return Checkpoint.live().where(Checkpoint.token == token).first()
-
-
-def zone_ids_of(user):
-    return [link.zone_id for link in ZoneAssistant.select(ZoneAssistant.zone).where(ZoneAssistant.user == user.id)]
-
-
-def may_check(user, checkpoint):
-    """Assistants check their own zone's checkpoints; the supervisor any."""
-    if user.role == "supervisor":
-        return True
-    return user.role == "assistant" and checkpoint.zone_id in zone_ids_of(user)
 
 
 # Checks

@@ -19,6 +19,7 @@ import peewee
 
 from . import clock
 from . import words
+from .access import may_see
 from .db import contains
 from .db import database
 from .estate import Building
@@ -28,7 +29,6 @@ from .estate import Zone
 from .tickets import OPEN
 from .tickets import STATES
 from .tickets import Ticket
-from .tickets import can_view
 from .tickets import outcome
 from .users import Unit
 from .workorders import WorkOrder
@@ -277,7 +277,7 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
         # Among equals, the more recent first.
         score += 0.3 / (1 + (now - earlier.created_at).days / 30)
         results.append(Similar(ticket=earlier, reasons=reasons, score=score, shared=shared, repeat=repeat,
-                               readonly=viewer is not None and not can_view(viewer, earlier),
+                               readonly=viewer is not None and not may_see(viewer, earlier),
                                zone_name=getattr(earlier, "zone_name", "") or "",
                                age=_age(clock.to_local(earlier.created_at, _tz()), clock.to_local(now, _tz()))))
     results.sort(key=lambda s: (-s.score, -s.ticket.id))

@@ -14,6 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from . import clock
 from . import lifecycle
+from .access import zone_ids
 from .customers import Need
 from .customers import Visit
 from .db import BaseModel
@@ -24,7 +25,6 @@ from .db import database
 from .estate import current_tz as _tz
 from .evaluations import measure
 from .patrols import Finding
-from .patrols import zone_ids_of
 from .services import ServiceOrder
 from .tickets import Ticket
 from .tickets import Tier
@@ -86,7 +86,7 @@ def figures(user, month):
     last = month + relativedelta(months=1) - datetime.timedelta(days=1)
     start, _ = clock.day_bounds(month, _tz())
     _, end = clock.day_bounds(last, _tz())
-    zones = zone_ids_of(user)
+    zones = zone_ids(user)
     feedback = measure(user, month, last)
     tickets = list(Ticket.select(Ticket, Tier.name.alias("tier_name")).join(Tier)
                    .where((Ticket.assignee == user) & Ticket.voided_at.is_null() & (Ticket.created_at >= start)

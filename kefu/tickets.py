@@ -10,6 +10,7 @@ import datetime
 
 import peewee
 
+from . import access
 from . import callbacks
 from . import clock
 from . import events
@@ -34,7 +35,6 @@ from .estate import Estate
 from .estate import Household
 from .estate import Place
 from .estate import Zone
-from .estate import ZoneAssistant
 from .estate import zone_of_building
 from .users import User
 
@@ -243,39 +243,14 @@ def due_after(start, minutes):
     return clock.to_utc_naive(hours.add_working_minutes(clock.aware(start), minutes, tz))
 
 
-# Access
-
-def zone_ids_of(user):
-    """The ids of the zones an assistant looks after."""
-    return [link.zone_id for link in _ZONE_IDS(user.id)]
-
-
-_ZONE_IDS = Prepared(ZoneAssistant, lambda user_id: ZoneAssistant.select(ZoneAssistant.zone)
-                     .where(ZoneAssistant.user == user_id), -1)
-
-
-def can_view(user, ticket):
-    if user.role in ("supervisor", "frontdesk"):
-        return True
-    if user.role == "assistant":
-        return ticket.assignee_id == user.id or ticket.zone_id in zone_ids_of(user)
-    return False
-
-
-def can_act(user, ticket):
-    """Who may change a ticket: the supervisor, or an assistant of its zone or who holds it."""
-    if user.role == "supervisor":
-        return True
-    if user.role == "assistant":
-        return ticket.assignee_id == user.id or ticket.zone_id in zone_ids_of(user)
-    return False
-
+# Lists (who may open or change one ticket: kefu/access.py)
 
 def visible_to(user, query=None, zone_ids=None):
-    """Narrow a ticket query to what `user` may see (an assistant's zone ids may be passed in)."""
+    """Narrow a ticket query to the user's work: an assistant's zones and what they hold, everything
+    for the supervisor and the front desk (an assistant's zone ids may be passed in)."""
     query = query if query is not None else Ticket.live()
     if user.role == "assistant":
-        zones = zone_ids if zone_ids is not None else zone_ids_of(user)
+        zones = zone_ids if zone_ids is not None else access.zone_ids(user)
         # "+ 0" keeps SQLite from answering this OR through the zone and assignee indexes, which
         # fetches and sorts every ticket the zone ever had; it reads the state or intake-time
         # index instead and stops when the page is full (bench/README.md).
@@ -417,7 +392,7 @@ def create(actor, *, channel, category, tier, description, household=None, place
         earlier = idempotency.claim(token, Ticket)
         if earlier is not None:
             return Ticket.get_by_id(earlier.record_id), False
-        assignee = actor if actor.role == "assistant" and ticket_zone.id in zone_ids_of(actor) else \
+        assignee = actor if access.in_zone(actor, ticket_zone.id) else \
             ticket_zone.assistants.first()
         ticket = Ticket.create(
             number=sequences.daily_number("KS", clock.today(Estate.current().tz)),

@@ -20,6 +20,7 @@ from . import clock
 from . import scheduler
 from .callbacks import ANSWERS
 from .callbacks import CallBack
+from .access import zone_ids
 from .db import BaseModel
 from .db import database
 from .estate import current_tz as _tz
@@ -28,7 +29,6 @@ from .patrols import Check
 from .patrols import Checkpoint
 from .patrols import coverage_history
 from .patrols import coverage_today
-from .patrols import zone_ids_of
 from .tickets import Ticket
 from .users import User
 
@@ -65,7 +65,7 @@ def _rate(part, whole):
 
 def coverage(user, first, last):
     """Checkpoint-days of the daily kinds in the assistant's zones that were checked, of those owed."""
-    zones = zone_ids_of(user)
+    zones = zone_ids(user)
     if not zones:
         return None
     tz = _tz()
@@ -148,7 +148,7 @@ def count_coverage(today=None):
     yesterday = today - datetime.timedelta(days=1)
     people = []
     for user in User.active_with_role("assistant"):
-        zones = zone_ids_of(user)
+        zones = zone_ids(user)
         if not zones:
             continue
         board = coverage_today(zones, day=today, lists=False)

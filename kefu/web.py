@@ -25,6 +25,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
 from werkzeug.security import safe_join
 
+from . import access
 from . import clock
 from . import htmx
 from . import limits
@@ -295,6 +296,15 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
 
 
+def may_see(record, kind=None):
+    """Whether the signed-in user may open `record`: a page links only what its reader may open."""
+    return access.may_see(current_user, record, kind)
+
+
+def may_change(record, kind=None):
+    return access.may_change(current_user, record, kind)
+
+
 class _LoudUndefined(jinja2.Undefined):
     """Undefined that may be tested (`{% if x %}`) but not printed."""
 
@@ -313,7 +323,8 @@ def init_app(app):
     app.jinja_env.filters["iso_utc"] = iso_utc
     app.jinja_env.filters["masked"] = mask_phone
     # Globals rather than context: macros imported without context use them too.
-    app.jinja_env.globals.update(due_status=due_status, age=age, ago=ago, countdown=countdown, id_url=id_url)
+    app.jinja_env.globals.update(due_status=due_status, age=age, ago=ago, countdown=countdown, id_url=id_url,
+                                 may_see=may_see, may_change=may_change)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     if app.config.get("TESTING"):

@@ -8,6 +8,7 @@ import peewee
 
 from . import clock
 from . import events
+from .access import zone_ids
 from .db import BaseModel
 from .db import RuleError
 from .db import checked_text
@@ -16,7 +17,6 @@ from .estate import current_tz as _tz
 from .events import Event
 from .meetings import attended
 from .patrols import Observation
-from .patrols import zone_ids_of
 from .users import User
 
 # Changes made in one tap land on several timelines within a moment (a visit and its households, a
@@ -110,7 +110,7 @@ def day_record(user, day):
         "notes": list(WorkNote.select().where((WorkNote.user == user) & (WorkNote.day == day)).order_by(WorkNote.at)),
         "meetings": attended(user, day, day),
         "observations": list(Observation.select().where(
-            Observation.zone.in_(zone_ids_of(user)) & (Observation.created_at >= start)
+            Observation.zone.in_(zone_ids(user)) & (Observation.created_at >= start)
             & (Observation.created_at < end)).order_by(Observation.created_at)),
     }
 

@@ -312,6 +312,9 @@ def _records():
         "POST /shops/notices/<int:notice_id>/recheck": {"notice_id": served_shop_notice.id},
         "POST /shops/notices/<int:notice_id>/void": {"notice_id": shop_notice.id},
         "POST /evaluations/staff/<int:user_id>": {"user_id": assistant.id},
+        # An assistant comments on their own evaluation once it is signed off (a draft isn't theirs to open).
+        "POST /evaluations/<int:evaluation_id>/comment": {"evaluation_id": evaluations.Evaluation.get(
+            evaluations.Evaluation.user == assistant, evaluations.Evaluation.state == "signed").id},
         "POST /summaries/<int:user_id>/<month>": {"user_id": submitted.user_id, "month": f"{submitted.month:%Y-%m}"},
         "POST /worklog/<int:user_id>/<day>": {"user_id": assistant.id},
         "POST /admin/import/<kind>": {"kind": "residents"},

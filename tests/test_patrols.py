@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 
+from kefu import access
 from kefu import clock
 from kefu import estate
 from kefu import events
@@ -225,7 +226,7 @@ def test_a_checkpoint_moved_to_another_zone_moves_to_that_assistants_board(world
                               checklist=post.checklist, unit=None, interval_days=None, note="")
     assert board(world)["security"]["total"] == 0
     assert board(world, zones=[world.zone2.id])["security"]["owed"] == [post]
-    assert patrols.may_check(world.assistant2, fresh(post)) and not patrols.may_check(world.assistant, fresh(post))
+    assert access.may_change(world.assistant2, fresh(post)) and not access.may_change(world.assistant, fresh(post))
     with pytest.raises(StaleRecord):
         patrols.update_checkpoint(world.supervisor, fresh(post), stale_version, name="北门岗", zone=world.zone,
                                   checklist=post.checklist, unit=None, interval_days=None, note="")
@@ -269,14 +270,14 @@ def test_sticker_codes_are_long_random_and_not_the_id(world):
 def test_an_assistant_sees_and_checks_only_their_own_zones_checkpoints(world):
     mine = checkpoint(world, "security", "1号楼门岗")
     theirs = checkpoint(world, "security", "2号楼门岗", zone=world.zone2)
-    own_board = board(world, zones=patrols.zone_ids_of(world.assistant))
-    other_board = board(world, zones=patrols.zone_ids_of(world.assistant2))
+    own_board = board(world, zones=access.zone_ids(world.assistant))
+    other_board = board(world, zones=access.zone_ids(world.assistant2))
     assert own_board["security"]["owed"] == [mine] and own_board["security"]["total"] == 1
     assert other_board["security"]["owed"] == [theirs] and other_board["security"]["total"] == 1
-    assert patrols.may_check(world.assistant, mine) and not patrols.may_check(world.assistant, theirs)
-    assert patrols.may_check(world.assistant2, theirs) and not patrols.may_check(world.assistant2, mine)
-    assert patrols.may_check(world.supervisor, mine) and patrols.may_check(world.supervisor, theirs)
-    assert not patrols.may_check(world.frontdesk, mine) and not patrols.may_check(world.engineer, mine)
+    assert access.may_change(world.assistant, mine) and not access.may_change(world.assistant, theirs)
+    assert access.may_change(world.assistant2, theirs) and not access.may_change(world.assistant2, mine)
+    assert access.may_change(world.supervisor, mine) and access.may_change(world.supervisor, theirs)
+    assert not access.may_change(world.frontdesk, mine) and not access.may_change(world.engineer, mine)
 
 
 # Checks

@@ -8,6 +8,7 @@ wrong record.
 """
 import datetime
 import io
+import re
 
 import pytest
 from flask import url_for
@@ -17,9 +18,11 @@ from conftest import PASSWORD
 from conftest import html
 from conftest import text
 from kefu import clock
+from kefu import customers
 from kefu import estate
 from kefu import evaluations
 from kefu import events
+from kefu import patrols
 from kefu import tickets
 from kefu import uploads
 from kefu import users
@@ -88,17 +91,43 @@ def dispatched(world):
 
 # Another zone's request
 
-def test_another_zones_assistant_is_refused_every_page_and_step_of_a_request(app, world, as_user, dispatched):
+# What anyone who may read a request opens: the page, its print, its similar cases (举一反三).
+READING = ("tickets.show", "tickets.print_ticket", "tickets.similar_to")
+
+
+def reading_and_steps(app, blueprint, argument, value, reading):
+    """The blueprint's (method, url) for a record, split into the pages that read it and the rest."""
+    with app.test_request_context():
+        read = {url_for(endpoint, **{argument: value}) for endpoint in reading}
+    routes = urls_of(app, blueprint, argument, value)
+    return ([(m, u) for m, u in routes if m == "GET" and u in read],
+            [(m, u) for m, u in routes if not (m == "GET" and u in read)])
+
+
+def steps_offered(page, ticket):
+    """The steps a ticket page links to (respond, dispatch, …), its similar cases aside."""
+    return set(re.findall(rf'href="/tickets/{ticket.id}/(\w+)"', html(page))) - {"similar"}
+
+
+def test_another_zones_assistant_reads_a_request_but_takes_no_step(app, world, as_user, dispatched):
     ticket, _ = dispatched
     before = snapshot(ticket)
     client = as_user(world.assistant2)
-    statuses = {f"{method} {url}": refused(client, method, url, FORM)
-                for method, url in urls_of(app, "tickets", "ticket_id", ticket.id)}
+    reading, steps = reading_and_steps(app, "tickets", "ticket_id", ticket.id, READING)
+    assert len(reading) == 3 and len(steps) > 10
+    assert {f"{m} {u}": refused(client, m, u) for m, u in reading} == {f"{m} {u}": 200 for m, u in reading}
+    statuses = {f"{method} {url}": refused(client, method, url, FORM) for method, url in steps}
     assert {k: v for k, v in statuses.items() if v != 403} == {}
     assert snapshot(ticket) == before
+    # Read only: no step offered, the caller's number masked, the order not a link.
+    page = client.get(f"/tickets/{ticket.id}")
+    assert "楼道有垃圾" in text(page) and steps_offered(page, ticket) == set()
+    assert CALLER_PHONE not in html(page) and "138****1111" in text(page)
+    assert "/workorders/" not in html(page)
+    # Their lists stay their own work.
     assert ticket.number not in text(client.get("/tickets")) and ticket.number not in text(client.get("/"))
-    assert client.get(f"/tickets/{ticket.id}", headers={"HX-Request": "true"}).status_code == 403
-    assert as_user(world.assistant).get(f"/tickets/{ticket.id}").status_code == 200
+    own = as_user(world.assistant).get(f"/tickets/{ticket.id}")
+    assert CALLER_PHONE in html(own) and "respond" in steps_offered(own, ticket)
 
 
 def test_a_request_that_does_not_exist_is_not_found(world, as_user):
@@ -145,7 +174,7 @@ def test_a_photo_is_served_only_to_those_who_may_see_its_record(app, world, as_u
     workorders.report_done(world.cleaner, order, order.version, "已清理", photos=[order_photo])
     expected = {
         world.assistant: (200, 200), world.supervisor: (200, 200), world.cleaner: (200, 200),
-        world.assistant2: (403, 403),  # another zone
+        world.assistant2: (200, 200),  # another zone: reads the request, and so the order's photos
         world.engineer: (403, 403),  # another unit
         world.frontdesk: (200, 200),  # reads the request the order came from, and so the order's photos
     }
@@ -169,6 +198,13 @@ def test_a_photo_of_another_zones_request_is_not_shown_in_any_page_it_can_open(a
 
 # Another assistant's evaluation, work record and monthly summary
 
+def sign(supervisor, evaluation, score=88):
+    """Score every item and sign the evaluation off."""
+    scores = {item.id: (score, "") for item in evaluations.EvaluationItem.ordered()}
+    evaluation = evaluations.save_scores(supervisor, evaluation, evaluation.version, scores, "继续保持")
+    return evaluations.sign_off(supervisor, evaluation, evaluation.version)
+
+
 def test_another_assistants_evaluation_is_refused(world, as_user):
     evaluations.set_start(world.supervisor, world.assistant, datetime.date(2026, 9, 1))
     evaluation = evaluations.open_evaluation(world.supervisor, world.assistant, datetime.date(2026, 10, 1))
@@ -185,6 +221,7 @@ def test_another_assistants_evaluation_is_refused(world, as_user):
         assert refused(other, method, url, data) == 403, url
     assert snapshot(evaluation) == before
     assert "张助理" not in text(other.get("/evaluations"))
+    sign(world.supervisor, evaluation)
     assert as_user(world.assistant).get(f"/evaluations/{evaluation.id}").status_code == 200
 
 
@@ -374,3 +411,115 @@ def test_another_users_sign_in_key_does_not_sign_in_as_me(app, client, world):
         _, version, key = session["_user_id"].split(":")
         session["_user_id"] = f"{world.assistant.id}:{version}:{key}"
     assert not signed_in(client)
+
+
+# One's own evaluation before it is signed off
+
+def test_an_assistant_cannot_open_their_own_evaluation_until_it_is_signed_off(world, as_user):
+    evaluations.set_start(world.supervisor, world.assistant, datetime.date(2026, 9, 1))
+    evaluation = evaluations.open_evaluation(world.supervisor, world.assistant, datetime.date(2026, 10, 1))
+    item = evaluations.EvaluationItem.ordered().first()
+    evaluation = evaluations.save_scores(world.supervisor, evaluation, evaluation.version,
+                                         {item.id: (55, "待观察")}, "草稿评语")
+    own = as_user(world.assistant)
+    for method, url in [("GET", f"/evaluations/{evaluation.id}"), ("GET", f"/evaluations/{evaluation.id}.pdf"),
+                        ("POST", f"/evaluations/{evaluation.id}/comment")]:
+        assert refused(own, method, url, {"assistant_comment": "提前看到"}) == 403, url
+    assert "草稿评语" not in text(own.get("/evaluations"))
+    sign(world.supervisor, evaluations.Evaluation.get_by_id(evaluation.id))
+    page = own.get(f"/evaluations/{evaluation.id}")
+    assert page.status_code == 200 and "继续保持" in text(page)
+    assert f"/evaluations/{evaluation.id}" in html(own.get("/evaluations"))
+
+
+# A household of another zone: its history read, its profile not changed
+
+def household_history(world):
+    """A request, a need and a visit with an opinion at 1-1-101 (一区)."""
+    ticket = intake(world, description="阳台推拉门关不严", customer_phone=CALLER_PHONE)
+    visit, _ = customers.record_visit(world.assistant, at=clock.now() - datetime.timedelta(hours=2), form="上门",
+                                      households=[world.home], opinions=[("建议", "希望增加儿童游乐设施", None)])
+    need, _ = customers.record_need(world.assistant, world.home, "每周上门保洁", "personal", "家政保洁", "拜访")
+    return ticket, visit, need
+
+
+def test_another_zones_assistant_cannot_change_a_households_profile_or_residents(world, as_user):
+    home = world.home
+    profile_before = snapshot(customers.profile_of(home)) if customers.profile_of(home).id else None
+    other = as_user(world.assistant2)
+    form = {"version": "0", "moved_in_on": "2020-01-01", "contact_time": "越权", "tags": "越权", "note": "越权"}
+    assert refused(other, "POST", f"/customers/households/{home.id}/profile", form) == 403
+    assert refused(other, "GET", f"/customers/households/{home.id}/profile") == 403
+    assert refused(other, "POST", f"/customers/households/{home.id}/residents",
+                   {"name": "越权", "phone": "13700000000", "relation": "业主"}) == 403
+    assert customers.profile_of(home).contact_time != "越权"
+    assert (snapshot(customers.profile_of(home)) if customers.profile_of(home).id else None) == profile_before
+    assert estate.Resident.select().where(estate.Resident.name == "越权").count() == 0
+    # The household page offers them neither.
+    page = html(other.get(f"/customers/households/{home.id}"))
+    assert f"/customers/households/{home.id}/profile" not in page
+    assert f"/customers/households/{home.id}/residents" not in page
+    # The zone's own assistant changes it.
+    own = as_user(world.assistant)
+    assert own.post(f"/customers/households/{home.id}/profile", data={**form, "contact_time": "晚上 7 点后"}
+                    ).status_code == 303
+    assert customers.profile_of(home).contact_time == "晚上 7 点后"
+
+
+def test_another_zones_assistant_reads_a_households_history_the_same_on_every_page(world, as_user):
+    ticket, visit, need = household_history(world)
+    other = as_user(world.assistant2)
+    page = other.get(f"/customers/households/{world.home.id}")
+    shown = text(page)
+    assert "阳台推拉门关不严" in shown and "每周上门保洁" in shown and "希望增加儿童游乐设施" in shown
+    # Every one of them opens from the household page, read only.
+    for url, words in [(f"/tickets/{ticket.id}", "阳台推拉门关不严"), (f"/needs/{need.id}", "每周上门保洁"),
+                       (f"/visits/{visit.id}", "希望增加儿童游乐设施")]:
+        assert url in html(page), url
+        opened = other.get(url)
+        assert opened.status_code == 200 and words in text(opened), url
+    assert "答复客户" not in text(other.get(f"/needs/{need.id}"))
+    assert steps_offered(other.get(f"/tickets/{ticket.id}"), ticket) == set()
+    # … and never changed.
+    before = snapshot(need), snapshot(ticket)
+    assert refused(other, "POST", f"/needs/{need.id}", {"version": str(need.version), "outcome": "provide"}) == 403
+    assert refused(other, "POST", f"/tickets/{ticket.id}/respond", FORM) == 403
+    assert (snapshot(need), snapshot(ticket)) == before
+
+
+# Links only to what the reader may open
+
+def test_the_front_desk_sees_a_requests_work_orders_and_a_households_visits_without_links_it_cannot_open(
+        world, as_user, dispatched):
+    ticket, order = dispatched
+    _, visit, _ = household_history(world)
+    desk = as_user(world.frontdesk)
+    page = desk.get(f"/tickets/{ticket.id}")
+    assert "清理楼道" in text(page) and f"/workorders/{order.id}" not in html(page)
+    assert desk.get(f"/workorders/{order.id}").status_code == 403
+    home = desk.get(f"/customers/households/{world.home.id}")
+    assert "希望增加儿童游乐设施" in text(home) and f"/visits/{visit.id}" not in html(home)
+    assert desk.get(f"/visits/{visit.id}").status_code == 403
+    # Those who may open them get the links.
+    assert f"/workorders/{order.id}" in html(as_user(world.assistant).get(f"/tickets/{ticket.id}"))
+    assert f"/visits/{visit.id}" in html(as_user(world.assistant).get(f"/customers/households/{world.home.id}"))
+
+
+def test_the_administrator_reads_a_finding_without_links_to_the_board_or_its_work_order(world, as_user):
+    admin = users.create_user(None, "admin", "管理员", "admin", PASSWORD)
+    checklist = patrols.Checklist.get(patrols.Checklist.code == "facility")
+    checkpoint = patrols.create_checkpoint(admin, kind="public", name="1号楼地库", zone=world.zone,
+                                           checklist=checklist, unit=world.cleaning)
+    answers = {item.id: ("ok", "") for item in checklist.live_items()}
+    answers[next(iter(answers))] = ("fail", "地面积水")
+    check, _ = patrols.record_check(world.assistant, checkpoint, "list", answers)
+    finding = check.findings.get()
+    finding, order = patrols.raise_order(world.assistant, finding, finding.version, world.cleaning, "清理积水",
+                                         clock.now() + datetime.timedelta(hours=4))
+    client = as_user(admin)
+    page = client.get(f"/patrols/findings/{finding.id}")
+    assert page.status_code == 200 and "清理积水" in text(page)
+    assert f"/workorders/{order.id}" not in html(page) and 'href="/patrols"' not in html(page)
+    assert client.get(f"/workorders/{order.id}").status_code == 403 and client.get("/patrols").status_code == 403
+    assert f'href="/patrols/checkpoints/{checkpoint.id}"' in html(page)  # 返回 goes where they may go
+    assert f"/workorders/{order.id}" in html(as_user(world.assistant).get(f"/patrols/findings/{finding.id}"))

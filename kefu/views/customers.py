@@ -4,7 +4,6 @@ the planner of who to visit next."""
 import datetime
 
 from flask import Blueprint
-from flask import abort
 from flask import request
 from flask import url_for
 from flask_login import current_user
@@ -19,6 +18,7 @@ from wtforms import TimeField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional
 
+from .. import access
 from .. import clock
 from .. import customers as rules
 from .. import estate as estate_rules
@@ -43,7 +43,7 @@ from ..auth import roles
 from ..web import estate
 from ..web import render
 from . import choices
-from . import patrols as patrol_views
+from . import record_or_404
 from . import tickets as ticket_views
 from .estate import ResidentForm
 from .forms import ROOMS_HINT
@@ -56,7 +56,6 @@ from .forms import long_text
 from .forms import making_page
 from .forms import record_id
 from .forms import text
-from .tickets import may_see_phones  # shared with the intake page's resident picker
 
 bp = Blueprint("customers", __name__)
 
@@ -65,11 +64,8 @@ VISITORS = ("supervisor", "assistant")
 OPINION_ROWS = 3
 
 
-def _household(household_id):
-    household = Household.live().where(Household.id == household_id).first()
-    if household is None:
-        abort(404)
-    return household
+def _household(household_id, change=False):
+    return record_or_404(Household.live(), household_id, change=change)
 
 
 def _households_typed(codes):
@@ -98,7 +94,7 @@ def household(household_id):
         (Ticket.household == household) & Ticket.voided_at.is_null()).order_by(Ticket.created_at.desc()).limit(30))
     return render("customers/household.html", household=household, title=household.code,
                   back=url_for("home.customers"), profile=rules.profile_of(household),
-                  residents=list(Resident.of(household)), full_phones=may_see_phones(household),
+                  residents=list(Resident.of(household)), full_phones=access.may_see_phones(current_user, household),
                   zone=zone_of_building(household.building),
                   open_tickets=[t for t in tickets if t.state != "closed"],
                   past_tickets=[t for t in tickets if t.state == "closed"],
@@ -115,9 +111,7 @@ def household(household_id):
 @roles(*STAFF)
 def resident_new(household_id):
     """登记住户 met on a visit or a call: name, phone (mobile or landline, checked), relation, notes."""
-    household = _household(household_id)
-    if not may_see_phones(household):
-        abort(403)
+    household = _household(household_id, change=True)
     form = ResidentForm()
     here = url_for("customers.household", household_id=household.id)
     return form_page(form, lambda: estate_rules.add_resident(current_user, household, form.name.data,
@@ -138,7 +132,7 @@ class ProfileForm(VersionForm):
 @roles(*STAFF)
 def profile(household_id):
     """入住日期, 方便联系的时间, tags and notes."""
-    household = _household(household_id)
+    household = _household(household_id, change=True)
     current = rules.profile_of(household)
     form = ProfileForm()
     form.contact_time.render_kw = {"placeholder": "如 工作日晚上 7 点后"}
@@ -164,7 +158,7 @@ _RECENT_VISITS = PreparedIn(Visit, lambda zone_ids: Visit.live().where(Visit.zon
 @roles(*VISITORS)
 def visits():
     """拜访: who to visit now (open needs, recent 不满意, not visited for weeks) and my recent visits."""
-    zone_ids = patrol_views.my_zone_ids()
+    zone_ids = access.work_zone_ids(current_user)
     recent = rules.with_codes(_RECENT_VISITS(zone_ids))
     return render("customers/visits.html", title="拜访", plan=rules.planner(zone_ids, tz=estate().tz), recent=recent,
                   back=url_for("home.customers"))
@@ -195,7 +189,7 @@ def _opinion_rows():
 def visit_new():
     """记拜访: who or where, when (tagged with the visit windows), how, and what was said."""
     form = VisitForm()
-    zones = list(Zone.live().where(Zone.id.in_(patrol_views.my_zone_ids())).order_by(Zone.name))
+    zones = list(Zone.live().where(Zone.id.in_(access.work_zone_ids(current_user))).order_by(Zone.name))
     form.zone.choices = choices([(0, "按房号自动确定")] + [(z.id, z.name) for z in zones])
     if len(zones) == 1:  # the page doesn't ask (see the template): the one zone, whatever comes back
         form.zone.process(None, zones[0].id)
@@ -239,7 +233,7 @@ def visit_window():
 
 
 def _visit(visit_id):
-    return patrol_views.in_my_zones(Visit.live().where(Visit.id == visit_id).first(), lambda visit: visit.zone_id)
+    return record_or_404(Visit.live(), visit_id)
 
 
 @bp.route("/visits/<int:visit_id>")
@@ -259,7 +253,7 @@ def _opinion(opinion_id):
     opinion = Opinion.get_or_none(Opinion.id == opinion_id)
     if opinion is None or opinion.visit.voided_at is not None:
         return None
-    if not patrol_views._may_see_zone(opinion.visit.zone_id):
+    if not access.may_change(current_user, opinion):
         return None
     return opinion
 
@@ -285,7 +279,7 @@ ticket_views.ORIGINS["opinion"] = ticket_views.Origin(
 @roles(*STAFF)
 def needs():
     """需求: those still to answer, and the latent needs across my zones grouped so patterns show."""
-    zone_ids = patrol_views.my_zone_ids()
+    zone_ids = access.work_zone_ids(current_user)
     return render("customers/needs.html", title="客户需求", needs=rules.needs_in(zone_ids),
                   patterns=rules.latent_patterns(zone_ids), back=url_for("home.customers"))
 
@@ -307,7 +301,7 @@ def need_new():
     form = NeedForm()
     opinion = _opinion(request.values.get("opinion", 0, type=record_id))
     ticket = Ticket.get_or_none(Ticket.id == request.values.get("ticket", 0, type=record_id))
-    if ticket is not None and (ticket.household_id is None or not ticket_rules.can_view(current_user, ticket)):
+    if ticket is not None and (ticket.household_id is None or not access.may_see(current_user, ticket)):
         ticket = None
     if request.method == "GET":
         form.ensure_token()
@@ -337,13 +331,8 @@ def need_new():
 
 
 def _need(need_id):
-    """A need; an assistant sees those of her zones, the supervisor and the front desk all of them."""
-    need = Need.live().where(Need.id == need_id).first()
-    if need is None:
-        abort(404)
-    if current_user.role == "assistant" and need.zone_id not in patrol_views.my_zone_ids():
-        abort(403)
-    return need
+    """A need; answering it (a POST) is for those who may change it."""
+    return record_or_404(Need.live(), need_id, change=request.method == "POST")
 
 
 class AnswerForm(VersionForm):

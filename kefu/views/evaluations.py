@@ -30,6 +30,7 @@ from ..web import estate
 from ..web import invalid
 from ..web import render
 from . import assistant_or_404
+from . import record_or_404
 from .forms import VersionForm
 from .forms import form_page
 from .forms import record_id
@@ -46,13 +47,8 @@ FIGURES = [  # (key, label, unit) as the form and the PDF show the measured feed
 
 
 def _evaluation(evaluation_id):
-    """The supervisor sees every evaluation; an assistant only their own."""
-    evaluation = Evaluation.live().where(Evaluation.id == evaluation_id).first()
-    if evaluation is None:
-        abort(404)
-    if current_user.role == "assistant" and evaluation.user_id != current_user.id:
-        abort(403)
-    return evaluation
+    """The supervisor sees every evaluation; an assistant their own once signed off."""
+    return record_or_404(Evaluation.live(), evaluation_id, change=request.method == "POST")
 
 
 @bp.route("/evaluations")
@@ -208,11 +204,7 @@ def ask(evaluation_id):
 @roles("unit")
 def review(review_id):
     """A business unit's scores for the items the supervisor asked about."""
-    review = rules.UnitReview.get_or_none(rules.UnitReview.id == review_id)
-    if review is None:
-        abort(404)
-    if review.reviewer_id != current_user.id:
-        abort(403)
+    review = record_or_404(rules.UnitReview, review_id)
     items = list(EvaluationItem.select().where(EvaluationItem.id.in_(review.item_ids)).order_by(EvaluationItem.sort))
     errors = {}
     if request.method == "POST":

@@ -22,6 +22,7 @@ from ..users import User
 from ..web import estate
 from ..web import render
 from . import choices
+from . import record_or_404
 from . import tickets as ticket_views
 from .forms import MultiCheckboxField
 from .forms import TokenForm
@@ -79,9 +80,7 @@ def new():
 @roles(*STAFF)
 def show(meeting_id):
     """The minutes, with each action's request."""
-    meeting = Meeting.live().where(Meeting.id == meeting_id).first()
-    if meeting is None:
-        abort(404)
+    meeting = record_or_404(Meeting.live(), meeting_id)
     return render("meetings/show.html", meeting=meeting, attendees=list(meeting.attendees()),
                   actions=list(meeting.actions.order_by(Action.position)), title=meeting.topic,
                   back=url_for("meetings.index"), timeline=events.timeline(meeting))

@@ -27,6 +27,7 @@ from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from .. import access
 from .. import clock
 from .. import events
 from .. import patrols as rules
@@ -55,6 +56,7 @@ from ..web import invalid
 from ..web import render
 from . import choices
 from . import photos as photo_views
+from . import record_or_404
 from . import workorders as workorder_views
 from .forms import ROOM_INPUT
 from .forms import TokenForm
@@ -85,62 +87,22 @@ HISTORY_PAGE = 20
 OWED_SHOWN = 30  # owed checkpoints listed per kind on the board, most overdue first
 
 
-# Access
-
-def my_zone_ids():
-    """The zones the current user works in: an assistant's own; everyone else's, all of them."""
-    if current_user.role == "assistant":
-        return rules.zone_ids_of(current_user)
-    return [z.id for z in Zone.live()]
-
-
-def in_my_zones(record, zone_id):
-    """`record` if it exists and lies in one of my zones; otherwise a 404 or 403 page."""
-    if record is None:
-        abort(404)
-    if not _may_see_zone(zone_id(record)):
-        abort(403)
-    return record
-
+# Access (the rules: kefu/access.py)
 
 def _checkpoint(checkpoint_id, check=False):
     """A live checkpoint (with its zone, checklist, unit and household names) the current user may
     see, and with check=True patrol; `can_check` says whether they may."""
-    checkpoint = rules.with_names(checkpoint_id)
-    if checkpoint is None:
-        abort(404)
-    if current_user.role == "assistant":
-        mine = checkpoint.zone_id in rules.zone_ids_of(current_user)
-        if not mine:
-            abort(403)
-    checkpoint.can_check = current_user.role in PATROLLERS
-    if check and not checkpoint.can_check:
-        abort(403)
+    checkpoint = record_or_404(rules.with_names(checkpoint_id), change=check)
+    checkpoint.can_check = current_user.role in PATROLLERS and access.may_change(current_user, checkpoint)
     return checkpoint
 
 
-def _finding(finding_id):
-    return in_my_zones(Finding.get_or_none(Finding.id == finding_id), lambda finding: finding.zone_id)
+def _finding(finding_id, change=False):
+    return record_or_404(Finding, finding_id, change=change)
 
 
-def _observation(observation_id):
-    return in_my_zones(Observation.live().where(Observation.id == observation_id).first(),
-                       lambda observation: observation.zone_id)
-
-
-def _may_see_zone(zone_id, user=None):
-    user = user or current_user
-    if user.role in ("supervisor", "admin"):
-        return True
-    return user.role == "assistant" and zone_id in rules.zone_ids_of(user)
-
-
-def zone_photo_access(model, zone_id=lambda record: record.zone_id, roles=VIEWERS):
-    """Who may see a record's photos: those of `roles` who may see its zone."""
-    def allowed(user, owner_id):
-        record = model.get_or_none(model.id == owner_id)
-        return record is not None and user.role in roles and _may_see_zone(zone_id(record), user)
-    return allowed
+def _observation(observation_id, change=False):
+    return record_or_404(Observation.live(), observation_id, change=change)
 
 
 def _finding_photo_access(user, finding_id):
@@ -148,11 +110,11 @@ def _finding_photo_access(user, finding_id):
     if user.role == "unit":
         return WorkOrder.select().where((WorkOrder.source_type == "finding") & (WorkOrder.source_id == finding_id)
                                         & (WorkOrder.unit == user.unit_id)).exists()
-    return zone_photo_access(Finding)(user, finding_id)
+    return photo_views.seen_with(Finding)(user, finding_id)
 
 
 photo_views.OWNER_ACCESS["finding"] = _finding_photo_access
-photo_views.OWNER_ACCESS["observation"] = zone_photo_access(Observation)
+photo_views.OWNER_ACCESS["observation"] = photo_views.seen_with(Observation)
 
 
 def _finding_source(order):
@@ -162,7 +124,7 @@ def _finding_source(order):
     return workorder_views.Source(
         kind="巡查问题", reference=finding.checkpoint.name, description=finding.description,
         url=url_for("patrols.finding", finding_id=finding.id), photos=list(uploads.Photo.of(finding)),
-        visible=lambda user: _may_see_zone(finding.zone_id, user))
+        visible=lambda user: access.may_see(user, finding))
 
 
 workorder_views.SOURCES["finding"] = _finding_source
@@ -226,9 +188,7 @@ class CheckpointForm(VersionForm):
 
 
 def _checkpoint_choices(form):
-    zones = Zone.live().order_by(Zone.name)
-    if current_user.role == "assistant":
-        zones = zones.where(Zone.id.in_(rules.zone_ids_of(current_user)))
+    zones = Zone.live().where(Zone.id.in_(access.work_zone_ids(current_user))).order_by(Zone.name)
     form.zone.choices = choices([(0, "请选择")] + [(z.id, z.name) for z in zones])
     form.checklist.choices = choices([(c.id, c.name) for c in rules.checklists()])
     form.unit.choices = choices([(0, "无")] + [(u.id, f"{u.name}（{u.kind_label}）")
@@ -245,7 +205,7 @@ def checkpoints():
     """巡查点: every checkpoint of my zones (all for the supervisor and administrator), by kind."""
     kind = request.args.get("kind", "")
     query = (Checkpoint.select(Checkpoint, Zone).join(Zone).switch(Checkpoint)
-             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(my_zone_ids())))
+             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(access.work_zone_ids(current_user))))
     if kind in rules.KINDS:
         query = query.where(Checkpoint.kind == kind)
     zone = request.args.get("zone", type=record_id)
@@ -253,7 +213,7 @@ def checkpoints():
         query = query.where(Checkpoint.zone == zone)
     items = list(query.order_by(Zone.name, Checkpoint.kind, Checkpoint.name))
     return render("patrols/checkpoints.html", title="巡查点", items=items, kind=kind, zone=zone,
-                  zones=list(Zone.live().where(Zone.id.in_(my_zone_ids())).order_by(Zone.name)),
+                  zones=list(Zone.live().where(Zone.id.in_(access.work_zone_ids(current_user))).order_by(Zone.name)),
                   back=url_for("patrols.index") if current_user.role != "admin" else url_for("estate.index"))
 
 
@@ -269,7 +229,7 @@ def checkpoint_new():
         form.interval_days.data = rules.PatrolRules.current().public_days
         default = Checklist.get_or_none(Checklist.kind == form.kind.data)
         form.checklist.data = default.id if default else None
-        zones = rules.zone_ids_of(current_user) if current_user.role == "assistant" else []
+        zones = access.zone_ids(current_user)
         form.zone.data = zones[0] if len(zones) == 1 else 0
     if form.validate_on_submit():
         household = None
@@ -281,7 +241,7 @@ def checkpoint_new():
             form.household.errors.append("装修户请填写房号")
         if not form.household.errors:
             zone = Zone.live().where(Zone.id == form.zone.data).first()
-            if current_user.role == "assistant" and zone is not None and zone.id not in rules.zone_ids_of(current_user):
+            if zone is not None and zone.id not in access.work_zone_ids(current_user):
                 zone = None
             try:
                 checkpoint = rules.create_checkpoint(
@@ -435,8 +395,7 @@ def scan(token):
     checkpoint = rules.by_token(token)
     if checkpoint is None:
         return render("patrols/unknown_sticker.html", title="二维码无效", status=404)
-    if not rules.may_check(current_user, checkpoint):
-        abort(403)
+    record_or_404(checkpoint, change=True)
     return _check_page(checkpoint, "scan", url_for("patrols.scan", token=token))
 
 
@@ -452,11 +411,7 @@ def check(checkpoint_id):
 @roles(*VIEWERS)
 def check_show(check_id):
     """One saved check with every answer."""
-    record = Check.get_or_none(Check.id == check_id)
-    if record is None:
-        abort(404)
-    if not _may_see_zone(record.checkpoint.zone_id):
-        abort(403)
+    record = record_or_404(Check, check_id)
     return render("patrols/check_show.html", record=record, title=f"巡查记录：{record.checkpoint.name}",
                   back=url_for("patrols.checkpoint", checkpoint_id=record.checkpoint_id),
                   findings=list(record.findings.order_by(Finding.id)))
@@ -493,12 +448,15 @@ def finding(finding_id):
         pages[extra[2]] = extra[:2]
     # The ways on are the steps the rules allow this user now: none once the finding was handed on.
     actions = [(pages[s.action][0], url_for(pages[s.action][1], finding_id=finding.id))
-               for s in rules.FINDINGS.allowed(finding, current_user) if s.action in pages]
+               for s in rules.FINDINGS.allowed(finding, current_user) if s.action in pages] \
+        if access.may_change(current_user, finding) else []
     links = FINDING_LINKS.get(finding.checkpoint.source_type, lambda finding: [])(finding)
     if finding.handed_to == "observation":
         links = [("需关注", url_for("patrols.observation", observation_id=finding.handed_id)), *links]
     return render("patrols/finding.html", finding=finding, order=order, title="巡查问题", actions=actions,
-                  links=links, back=url_for("patrols.index"), photos=list(uploads.Photo.of(finding)),
+                  links=links, back=url_for("patrols.index") if current_user.role in PATROLLERS
+                  else url_for("patrols.checkpoint", checkpoint_id=finding.checkpoint_id),
+                  photos=list(uploads.Photo.of(finding)),
                   timeline=events.timeline(finding))
 
 
@@ -513,7 +471,7 @@ def handed_elsewhere(finding, record_type):
 
 
 def _finding_action(finding_id):
-    finding = _finding(finding_id)
+    finding = _finding(finding_id, change=True)
     if finding.state != "open" and request.method == "GET":
         flash(f"该问题当前为“{finding.state_label}”", "error")
         return finding, redirect(url_for("patrols.finding", finding_id=finding.id), code=303)
@@ -597,7 +555,7 @@ class CloseForm(VersionForm):
 def observation_new():
     """记录需关注: what, where, a photo, follow up by when."""
     form = ObservationForm()
-    zones = list(Zone.live().where(Zone.id.in_(my_zone_ids())).order_by(Zone.name))
+    zones = list(Zone.live().where(Zone.id.in_(access.work_zone_ids(current_user))).order_by(Zone.name))
     form.zone.choices = choices([(z.id, z.name) for z in zones])
     only_choice(form.zone)
     photo_field = photo_views.PhotoField()
@@ -625,12 +583,10 @@ def observation_new():
 @roles(*VIEWERS)
 def observation(observation_id):
     """One observation; closing it with the result."""
-    observation = _observation(observation_id)
+    observation = _observation(observation_id, change=request.method == "POST")
     form = CloseForm()
     if request.method == "GET":
         form.version.data = observation.version
-    if request.method == "POST" and current_user.role not in PATROLLERS:
-        abort(403)
     here = url_for("patrols.observation", observation_id=observation.id)
     photos = list(uploads.Photo.of(observation))
     if observation.finding_id:
@@ -640,7 +596,7 @@ def observation(observation_id):
                      "patrols/observation.html", closed=None if observation.state == "open" else "该需关注已关闭",
                      observation=observation,
                      photos=photos, timeline=events.timeline(observation), title="需关注",
-                     back=url_for("patrols.index"))
+                     back=url_for("patrols.index") if current_user.role in PATROLLERS else url_for("home.index"))
 
 
 # Printing
@@ -670,7 +626,7 @@ def _qr_image(address):
 @roles(*VIEWERS)
 def stickers():
     """An A4 sheet of QR stickers (12 a page) for a zone or a kind, or one checkpoint."""
-    zone_ids = my_zone_ids()
+    zone_ids = access.work_zone_ids(current_user)
     zone = request.args.get("zone", type=int)
     if zone:
         zone_ids = [z for z in zone_ids if z == zone]
@@ -707,7 +663,7 @@ def record_pdf():
         person = User.get_or_none((User.id == request.args.get("user", type=int)) & (User.role == "assistant"))
         if person is None:
             abort(404)
-    zone_ids = rules.zone_ids_of(person)
+    zone_ids = access.zone_ids(person)
     checks = list(rules.checks_of_day(person, day))
     start, end = clock.day_bounds(day, tz)
     findings = {}
@@ -737,7 +693,7 @@ def coverage():
     start = end - datetime.timedelta(days=6)
     people = []
     for person in User.live().where((User.role == "assistant") & User.active).order_by(User.display_name):
-        zone_ids = rules.zone_ids_of(person)
+        zone_ids = access.zone_ids(person)
         if zone_ids:
             days = rules.coverage_history(zone_ids, start, end)
             people.append((person, sorted(days.items(), reverse=True)))

@@ -8,6 +8,7 @@ from flask import request
 from flask import send_file
 from flask_login import current_user
 
+from .. import access
 from .. import uploads
 from ..auth import ALL_ROLES
 from ..auth import roles
@@ -22,6 +23,11 @@ bp = Blueprint("photos", __name__, url_prefix="/photos")
 OWNER_ACCESS = {
     "place": lambda user, owner_id: user.role in ("admin", "supervisor", "assistant", "frontdesk"),
 }
+
+
+def seen_with(model):
+    """A record's photos go to whoever may see the record."""
+    return lambda user, owner_id: access.may_see(user, model.get_or_none(model.id == owner_id))
 
 
 class PhotoField:

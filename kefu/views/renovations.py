@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from .. import access
 from .. import clock
 from .. import events
 from .. import patrols
@@ -26,7 +27,6 @@ from .. import uploads
 from ..auth import roles
 from ..db import RuleError
 from ..estate import find_household
-from ..estate import zone_of_building
 from ..renovations import Referral
 from ..renovations import RectificationNotice
 from ..renovations import Renovation
@@ -38,6 +38,7 @@ from ..web import render
 from . import choices
 from . import patrols as patrol_views
 from . import photos as photo_views
+from . import record_or_404
 from . import rectification as notice_views
 from .forms import MultiCheckboxField
 from .forms import ROOM_HINT
@@ -55,28 +56,27 @@ bp = Blueprint("renovations", __name__)
 HANDLERS = ("supervisor", "assistant")
 
 
-_zone_ids = patrol_views.my_zone_ids
+def _zone_ids():
+    return access.work_zone_ids(current_user)
 
 
 def _renovation(renovation_id):
-    return patrol_views.in_my_zones(Renovation.live().where(Renovation.id == renovation_id).first(),
-                                    lambda renovation: renovation.zone_id)
+    return record_or_404(Renovation.live(), renovation_id)
 
 
 def _violation(violation_id):
     violation = Violation.get_or_none(Violation.id == violation_id)
     if violation is not None and violation.renovation.voided_at is not None:
         abort(404)
-    return patrol_views.in_my_zones(violation, lambda violation: violation.zone_id)
+    return record_or_404(violation)
 
 
 def _notice(notice_id):
-    return patrol_views.in_my_zones(RectificationNotice.get_or_none(RectificationNotice.id == notice_id),
-                                    lambda notice: notice.renovation.zone_id)
+    return record_or_404(RectificationNotice, notice_id)
 
 
-photo_views.OWNER_ACCESS["renovation"] = patrol_views.zone_photo_access(Renovation, roles=HANDLERS)
-photo_views.OWNER_ACCESS["violation"] = patrol_views.zone_photo_access(Violation, roles=HANDLERS)
+photo_views.OWNER_ACCESS["renovation"] = photo_views.seen_with(Renovation)
+photo_views.OWNER_ACCESS["violation"] = photo_views.seen_with(Violation)
 
 
 # Lists
@@ -148,8 +148,7 @@ def new():
         household = find_household(form.household.data)
         if household is None:
             form.household.errors.append(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写，如 3-2-1502")
-        elif current_user.role == "assistant" and zone_of_building(household.building_id) is not None \
-                and zone_of_building(household.building_id).id not in _zone_ids():
+        elif not access.may_change(current_user, household):
             form.household.errors.append("该房号不在您的管辖区域")
         else:
             try:
@@ -284,7 +283,8 @@ patrol_views.FINDING_ACTIONS["renovation"] = ("记为装修违规（劝阻、整
                                              patrols.RECORD_VIOLATION)
 patrol_views.FINDING_LINKS["renovation"] = lambda finding: [
     (f"装修违规：{v.kind}（{v.state_label}）", url_for("renovations.violation", violation_id=v.id))
-    for v in Violation.live().where(Violation.finding_id == finding.id).order_by(Violation.at)]
+    for v in Violation.live().where(Violation.finding_id == finding.id).order_by(Violation.at)
+    if access.may_see(current_user, v)]
 
 
 class OutcomeForm(VersionForm):

@@ -12,6 +12,7 @@ from wtforms import SelectField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional
 
+from .. import access
 from .. import callbacks
 from .. import clock
 from .. import events
@@ -28,7 +29,7 @@ from ..web import render
 from ..workorders import WorkOrder
 from . import choices
 from . import get_or_404
-from . import patrols as patrol_views
+from . import record_or_404
 from . import workorders as workorder_views
 from .forms import ROOM_HINT
 from .forms import ROOM_INPUT
@@ -51,8 +52,7 @@ def _local(form_value):
 
 
 def _order(order_id):
-    return patrol_views.in_my_zones(ServiceOrder.get_or_none(ServiceOrder.id == order_id),
-                                    lambda order: order.zone_id)
+    return record_or_404(ServiceOrder, order_id, change=request.method == "POST")
 
 
 def _order_source(work):
@@ -63,7 +63,7 @@ def _order_source(work):
         kind="个性化服务", reference=order.number,
         description=f"{order.item.name}：{order.request}（{'收费 ' + order.fee_told if order.charged else '免费'}）",
         url=url_for("services.show", service_id=order.id), photos=[],
-        visible=lambda user: patrol_views._may_see_zone(order.zone_id, user), customer_name=order.customer_name)
+        visible=lambda user: access.may_see(user, order), customer_name=order.customer_name)
 
 
 workorder_views.SOURCES["service"] = _order_source
@@ -73,7 +73,7 @@ workorder_views.SOURCES["service"] = _order_source
 @roles(*HANDLERS)
 def index():
     """个性化服务: open orders of my zones, those waiting for me first."""
-    return render("services/index.html", title="个性化服务", orders=rules.open_in(patrol_views.my_zone_ids()),
+    return render("services/index.html", title="个性化服务", orders=rules.open_in(access.work_zone_ids(current_user)),
                   back=url_for("home.customers"))
 
 
@@ -98,7 +98,7 @@ def new():
     items = list(ServiceItem.live().order_by(ServiceItem.name))
     form.item.choices = choices([(0, "请选择")] + [(i.id, f"{i.name}（{i.fee_label}）") for i in items])
     need = Need.live().where(Need.id == request.values.get("need", 0, type=record_id)).first()
-    if need is not None and current_user.role == "assistant" and need.zone_id not in patrol_views.my_zone_ids():
+    if not access.may_change(current_user, need):
         need = None
     if request.method == "GET":
         if need is not None:

@@ -12,6 +12,7 @@ from wtforms import SelectField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional
 
+from .. import access
 from .. import clock
 from .. import events
 from .. import patrols
@@ -32,6 +33,7 @@ from ..web import render
 from . import choices
 from . import patrols as patrol_views
 from . import photos as photo_views
+from . import record_or_404
 from . import rectification as notice_views
 from .forms import MultiCheckboxField
 from .forms import TokenForm
@@ -48,17 +50,17 @@ bp = Blueprint("shops", __name__)
 HANDLERS = ("supervisor", "assistant")
 
 
-_zone_ids = patrol_views.my_zone_ids
+def _zone_ids():
+    return access.work_zone_ids(current_user)
 
 
 def _shop(shop_id):
-    return patrol_views.in_my_zones(Shop.live().where(Shop.id == shop_id).first(), lambda shop: shop.zone_id)
+    return record_or_404(Shop.live(), shop_id)
 
 
-photo_views.OWNER_ACCESS["shop"] = patrol_views.zone_photo_access(Shop, roles=HANDLERS)
-photo_views.OWNER_ACCESS["licence"] = patrol_views.zone_photo_access(
-    rules.Licence, lambda licence: licence.shop.zone_id, roles=HANDLERS)
-photo_views.OWNER_ACCESS["inspection"] = lambda user, owner_id: user.role in HANDLERS
+photo_views.OWNER_ACCESS["shop"] = photo_views.seen_with(Shop)
+photo_views.OWNER_ACCESS["licence"] = photo_views.seen_with(rules.Licence)
+photo_views.OWNER_ACCESS["inspection"] = photo_views.seen_with(Inspection)
 
 
 def _shop_answers(checkpoint, items):
@@ -291,9 +293,7 @@ def inspection_new():
 @roles(*HANDLERS)
 def inspection(inspection_id):
     """One government inspection and the shops it saw."""
-    record = Inspection.get_or_none(Inspection.id == inspection_id)
-    if record is None:
-        abort(404)
+    record = record_or_404(Inspection, inspection_id)
     return render("shops/inspection.html", inspection=record, shops=list(record.shops()),
                   photos=list(uploads.Photo.of(record)), title=f"{record.body}检查", back=url_for("shops.index"))
 
@@ -317,8 +317,7 @@ def register_pdf():
 # Rectification notices
 
 def _notice(notice_id):
-    return patrol_views.in_my_zones(ShopNotice.get_or_none(ShopNotice.id == notice_id),
-                                    lambda notice: notice.shop.zone_id)
+    return record_or_404(ShopNotice, notice_id)
 
 
 class ShopNoticeForm(VersionForm, TokenForm):
@@ -352,8 +351,7 @@ def _notice_form(shop, finding=None):
 @roles(*HANDLERS)
 def notice_from_finding(finding_id):
     """A failed item of a shop's patrol: 整改通知书 to the operator, the problem filled in."""
-    finding = patrol_views.in_my_zones(patrols.Finding.get_or_none(patrols.Finding.id == finding_id),
-                                       lambda finding: finding.zone_id)
+    finding = record_or_404(patrols.Finding, finding_id, change=True)
     shop = rules.for_checkpoint(finding.checkpoint)
     if shop is None or shop.voided_at is not None:
         abort(404)
@@ -363,7 +361,8 @@ def notice_from_finding(finding_id):
 patrol_views.FINDING_ACTIONS["shop"] = ("开整改通知书给商铺", "shops.notice_from_finding", patrols.NOTICE)
 patrol_views.FINDING_LINKS["shop"] = lambda finding: [
     (f"整改通知书 {n.number}（{n.state_label}）", url_for("shops.notice", notice_id=n.id))
-    for n in ShopNotice.select().where(ShopNotice.finding_id == finding.id).order_by(ShopNotice.issued_at)]
+    for n in ShopNotice.select().where(ShopNotice.finding_id == finding.id).order_by(ShopNotice.issued_at)
+    if access.may_see(current_user, n)]
 
 
 @bp.route("/shops/<int:shop_id>/notices/new", methods=["GET", "POST"])

@@ -5,7 +5,6 @@ import datetime
 import typing
 
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import redirect
 from flask import request
@@ -23,6 +22,7 @@ from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from .. import access
 from .. import clock
 from .. import events
 from .. import notices
@@ -39,7 +39,6 @@ from ..estate import Resident
 from ..estate import Zone
 from ..estate import mask_phone
 from ..estate import find_household
-from ..estate import zone_of_building
 from ..tickets import Ticket
 from ..tickets import Tier
 from ..users import Unit
@@ -50,6 +49,7 @@ from ..web import invalid
 from ..web import render
 from . import choices
 from . import get_or_404
+from . import record_or_404
 from . import photos as photo_views
 from .forms import ROOM_HINT
 from .forms import ROOM_INPUT
@@ -77,7 +77,7 @@ def _can_see_ticket_photo(user, ticket_id):
     if user.role == "unit":
         return workorders.WorkOrder.of_source("ticket", ticket.id).where(
             workorders.WorkOrder.unit == user.unit_id).exists()
-    return rules.can_view(user, ticket)
+    return access.may_see(user, ticket)
 
 
 photo_views.OWNER_ACCESS["ticket"] = _can_see_ticket_photo
@@ -233,14 +233,7 @@ def _version(form, record):
 
 def _ticket(ticket_id, act=False):
     """A live ticket the current user may see (and, with act=True, change)."""
-    ticket = rules.with_people_by_id(ticket_id)
-    if ticket is None:
-        abort(404)
-    if not rules.can_view(current_user, ticket):
-        abort(403)
-    if act and not rules.can_act(current_user, ticket):
-        abort(403)
-    return ticket
+    return record_or_404(rules.with_people_by_id(ticket_id), change=act)
 
 
 def _action(ticket, form, template, title, apply, message, ready=True, **extra):
@@ -278,23 +271,11 @@ def _household_of(code):
     return find_household((code or "")[:30])
 
 
-def may_see_phones(household, user=None):
-    """Full numbers for those who call residents: the supervisor, the front desk, the administrator
-    and the assistant of the household's zone. Everyone else gets 138****1234."""
-    user = user or current_user
-    if user.role in ("supervisor", "frontdesk", "admin"):
-        return True
-    if user.role != "assistant":
-        return False
-    zone = zone_of_building(household.building)
-    return zone is not None and zone.id in rules.zone_ids_of(user)
-
-
 def _resident_choices(code):
     household = _household_of(code)
     residents = list(Resident.of(household)) if household else []
     label = "不是登记住户 / 手动填写" if residents else ("该房号还没有登记住户" if household else "先填房号")
-    full = not residents or may_see_phones(household)
+    full = not residents or access.may_see_phones(current_user, household)
     # data-name / data-phone let app.js fill the customer fields as soon as one is picked. A masked
     # number stays out of data-phone: saving fills it in from the resident.
     return [SelectChoice(0, label)] + [
@@ -384,7 +365,7 @@ def _similar_typed(household, place_id, category, description):
 
 def _steps(ticket):
     """The steps the user may take on the ticket now (tickets.MACHINE): the page offers only these."""
-    if not rules.can_act(current_user, ticket):
+    if not access.may_change(current_user, ticket):
         return set()
     return {step.action for step in rules.MACHINE.allowed(ticket, current_user)}
 
@@ -399,7 +380,8 @@ def show(ticket_id):
     return render("tickets/show.html", ticket=ticket, title=ticket.number, back=url_for("tickets.index"),
                   orders=orders, followups=list(rules.followups_of(ticket)),
                   photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=500),
-                  can_act=rules.can_act(current_user, ticket), steps=_steps(ticket),
+                  can_act=access.may_change(current_user, ticket), steps=_steps(ticket),
+                  full_phone=access.may_see_phones(current_user, ticket),
                   open_orders=[o for o in orders if o.is_open], void_form=VoidForm(version=ticket.version))
 
 
@@ -597,7 +579,7 @@ def print_ticket(ticket_id):
     return pdf.response("tickets/show_print.html", f"{ticket.number}.pdf", ticket=ticket, orders=orders,
                         followups=list(rules.followups_of(ticket)),
                         photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=1000),
-                        photo_path=photo_views.file_url)
+                        photo_path=photo_views.file_url, full_phone=access.may_see_phones(current_user, ticket))
 
 
 # Lists
@@ -683,7 +665,7 @@ def _beyond_my_zones(form, text):
     query) — their list is limited to their zones, and the page says so."""
     if current_user.role != "assistant" or not text:
         return None
-    zone_ids = rules.zone_ids_of(current_user)
+    zone_ids = access.zone_ids(current_user)
     names = [z.name for z in Zone.select(Zone.name).where(Zone.id.in_(zone_ids)).order_by(Zone.name)] if zone_ids else []
     others = Ticket.live().where(Ticket.assignee.is_null() | (Ticket.assignee != current_user.id))
     if zone_ids:

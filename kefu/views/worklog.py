@@ -9,6 +9,7 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 
+from .. import access
 from .. import clock
 from .. import pdf
 from .. import worklog as rules
@@ -17,6 +18,7 @@ from ..users import User
 from ..web import estate
 from ..web import render
 from . import assistant_or_404
+from . import record_or_404
 from .forms import form_page
 from .forms import long_text
 from .forms import VersionForm
@@ -69,8 +71,8 @@ def day(user_id, day):
     user, day = _person_and_day(user_id, day)
     form = NoteForm()
     here = url_for("worklog.day", user_id=user.id, day=day.isoformat())
-    if request.method == "POST" and user.id != current_user.id:
-        abort(403)
+    if request.method == "POST":
+        record_or_404(access.WorkRecord(user), change=True, kind="WorkRecord")
     return form_page(form, lambda: rules.add_note(current_user, day, form.text.data), "已加入工作记录", here,
                      "worklog/day.html", **_day_page(user, day))
 

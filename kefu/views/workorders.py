@@ -1,7 +1,6 @@
 """Work orders on the phone: a unit's queue, accepting and reporting done with photos; the
 assistant's inspection (accept or send back), recording on a unit's behalf; the printed 派工单."""
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import redirect
 from flask import request
@@ -11,6 +10,7 @@ from wtforms import RadioField
 from wtforms.validators import AnyOf
 from wtforms.validators import InputRequired
 
+from .. import access
 from .. import clock
 from .. import events
 from .. import pdf
@@ -24,6 +24,7 @@ from ..workorders import WorkOrder
 from ..web import render
 from . import choices
 from . import photos as photo_views
+from . import record_or_404
 from .forms import VersionForm
 from .forms import form_page
 from .forms import long_text
@@ -34,22 +35,12 @@ bp = Blueprint("workorders", __name__, url_prefix="/workorders")
 WORKERS = ("supervisor", "assistant", "unit")
 
 
-def _can_see(user, order):
-    if user.role == "unit":
-        return order.unit_id == user.unit_id
-    if user.role == "supervisor":
-        return True
-    if user.role == "assistant":
-        return order.zone_id in tickets.zone_ids_of(user) or order.created_by_id == user.id
-    return False
-
-
 def _can_see_photo(user, order_id):
     """A work order's photos: whoever may see the order, or the record it came from."""
     order = WorkOrder.get_or_none(WorkOrder.id == order_id)
     if order is None:
         return False
-    if _can_see(user, order):
+    if access.may_see(user, order):
         return True
     source = _source(order)
     return source is not None and source.visible(user)
@@ -76,12 +67,7 @@ class CancelForm(VersionForm):
 
 
 def _order(order_id):
-    order = WorkOrder.get_or_none(WorkOrder.id == order_id)
-    if order is None:
-        abort(404)
-    if not _can_see(current_user, order):
-        abort(403)
-    return order
+    return record_or_404(WorkOrder, order_id, change=request.method == "POST")
 
 
 class Source:
@@ -98,7 +84,7 @@ def _ticket_source(order):
     if ticket is None:
         return None
     return Source("诉求", ticket.number, ticket.description, url_for("tickets.show", ticket_id=ticket.id),
-                  list(uploads.Photo.of(ticket)), lambda user: tickets.can_view(user, ticket),
+                  list(uploads.Photo.of(ticket)), lambda user: access.may_see(user, ticket),
                   ticket.customer_name, ticket.customer_phone)
 
 
@@ -137,7 +123,7 @@ def index():
     else:
         query = WorkOrder.cards()
         if current_user.role == "assistant":
-            query = query.where(WorkOrder.zone_id.in_(tickets.zone_ids_of(current_user)))
+            query = query.where(WorkOrder.zone_id.in_(access.zone_ids(current_user)))
         todo = list(query.where(WorkOrder.state == "reported").order_by(WorkOrder.reported_at))
         waiting = list(query.where(WorkOrder.state.in_(rules.UNIT_TODO)).order_by(WorkOrder.deadline).limit(50))
         recent = []
@@ -155,7 +141,7 @@ def show(order_id):
                   source_photos=source.photos if source else [], photos=list(uploads.Photo.of(order)),
                   timeline=events.timeline(order), now=clock.utcnow(),
                   steps={step.action for step in rules.MACHINE.allowed(order, current_user)},
-                  back=source.url if source and current_user.role != "unit" else url_for("workorders.index"))
+                  back=source.url if source and source.visible(current_user) else url_for("workorders.index"))
 
 
 def _after(order, message):
