@@ -25,8 +25,8 @@ from . import clock
 from . import events
 from .db import BaseModel
 from .db import RuleError
-from .db import StaleRecord
 from .db import database
+from .db import guarded
 from .db import is_sqlite
 
 # Words of an estate's daily work the general dictionary cuts wrongly or not at all. The frequency
@@ -243,11 +243,8 @@ def create_group(actor, text):
 
 def update_group(actor, group, expected_version, text):
     words = " ".join(parse_group(text))
-    updated = (Synonym.update(words=words, version=Synonym.version + 1)
-               .where((Synonym.id == group.id) & (Synonym.version == expected_version)
-                      & Synonym.voided_at.is_null()).execute())
-    if updated != 1:
-        raise StaleRecord()
+    guarded(Synonym.update(words=words, version=Synonym.version + 1)
+            .where((Synonym.id == group.id) & (Synonym.version == expected_version) & Synonym.voided_at.is_null()))
     events.record(actor, group, "修改同义词", note=f"{group.words} → {words}")
     return Synonym.get_by_id(group.id)
 
@@ -257,11 +254,8 @@ def void_group(actor, group, expected_version, reason):
     reason = (reason or "").strip()
     if not reason:
         raise SynonymError("请填写停用原因", "reason")
-    updated = (Synonym.update(voided_at=clock.utcnow(), void_reason=reason, version=Synonym.version + 1)
-               .where((Synonym.id == group.id) & (Synonym.version == expected_version)
-                      & Synonym.voided_at.is_null()).execute())
-    if updated != 1:
-        raise StaleRecord()
+    guarded(Synonym.update(voided_at=clock.utcnow(), void_reason=reason, version=Synonym.version + 1)
+            .where((Synonym.id == group.id) & (Synonym.version == expected_version) & Synonym.voided_at.is_null()))
     events.record(actor, group, "停用同义词", note=f"{group.words}：{reason}")
 
 
