@@ -149,7 +149,11 @@ def _remember_url_builders():
     """Every test builds an app, and werkzeug compiles each of its ~170 URL rules into Python code
     (two builder functions a rule, through `ast`), which took half of create_app. The code depends
     only on the rule's parsed parts, so within the test session each is compiled once. Rules with
-    defaults (whose values are folded into the code) are compiled as usual."""
+    defaults (whose values are folded into the code) are compiled as usual.
+
+    `Rule._compile_builder` is Werkzeug's private method: Werkzeug offers no public way to share
+    compiled rules between the URL maps of two apps. Werkzeug is pinned, and where the method is
+    missing the rules compile as usual (slower, never wrong); the app itself never does this."""
     from werkzeug.routing.rules import Rule
 
     compile_builder = getattr(Rule, "_compile_builder", None)
