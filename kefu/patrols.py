@@ -555,7 +555,11 @@ _HAND_OFF = {"workorder": ORDER, "shopnotice": NOTICE, "violation": RECORD_VIOLA
 
 def hand_off_refusal(actor, finding, record_type):
     """Why `finding` can't be handed on to a record of `record_type` now, or None."""
-    return FINDINGS.refusal(finding, _HAND_OFF[record_type], actor.role)
+    refused = FINDINGS.refusal(finding, _HAND_OFF[record_type], actor.role)
+    if refused and finding.handed_to and finding.state in FINDING_OPEN:
+        step = FINDINGS.step(_HAND_OFF[record_type])
+        return f"该问题已移交（{finding.state_label}），一个问题只移交一次，不能再{step.label}"
+    return refused
 
 
 def hand_off(actor, finding, expected_version, record, note=""):

@@ -561,7 +561,7 @@ def test_a_finding_recorded_as_a_violation_leaves_pending_and_cannot_be_recorded
     assert (finding.handed_to, finding.handed_id) == ("violation", violation.id)
     with pytest.raises(RenovationError) as again:
         violate(world, renovation, finding=finding)
-    assert again.value.message == "问题当前为“已记为装修违规”，不能记为装修违规"
+    assert again.value.message == "该问题已移交（已记为装修违规），一个问题只移交一次，不能再记为装修违规"
     assert Violation.select().count() == 1
     # Nor can it then go to a unit or be kept under watch: it was handed on once.
     with pytest.raises(patrols.PatrolError):

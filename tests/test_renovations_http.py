@@ -88,7 +88,7 @@ def test_a_case_runs_from_a_patrol_finding_to_an_archived_escalation(world, as_u
     assert "已记为装修违规" in finding_page and "怎么处理" not in finding_page and "派整改单" not in finding_page
     again = client.get(f"/patrols/findings/{finding_id}/violation")
     assert again.status_code == 303 and again.location == finding_url
-    assert "不能记为装修违规" in text(client.get(finding_url))
+    assert "一个问题只移交一次，不能再记为装修违规" in text(client.get(finding_url))
     assert client.post(f"/patrols/findings/{finding_id}/violation",
                        data={"kind": "超时施工", "at": "2026-11-27T09:30", "description": "午休时间电钻施工",
                              "token": "v-2"}).status_code == 422

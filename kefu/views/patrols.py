@@ -452,7 +452,9 @@ def finding(finding_id):
         if access.may_change(current_user, finding) else []
     links = FINDING_LINKS.get(finding.checkpoint.source_type, lambda finding: [])(finding)
     if finding.handed_to == "observation":
-        links = [("需关注", url_for("patrols.observation", observation_id=finding.handed_id)), *links]
+        watched = Observation.get_by_id(finding.handed_id)
+        links = [(f"需关注（{watched.state_label}）", url_for("patrols.observation", observation_id=watched.id)),
+                 *links]
     return render("patrols/finding.html", finding=finding, order=order, title="巡查问题", actions=actions,
                   links=links, back=url_for("patrols.index") if current_user.role in PATROLLERS
                   else url_for("patrols.checkpoint", checkpoint_id=finding.checkpoint_id),
