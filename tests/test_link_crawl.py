@@ -78,7 +78,9 @@ def demo_app(tmp_path_factory):
     stopped.start()
     folder = tmp_path_factory.mktemp("crawl")
     app = create_app({"TESTING": True, "INSTANCE": str(folder), "DATABASE": str(folder / "demo.sqlite3"),
-                      "PHOTOS": str(folder / "photos"), "WTF_CSRF_ENABLED": False, "SCHEDULER": False})
+                      "PHOTOS": str(folder / "photos"), "WTF_CSRF_ENABLED": False, "SCHEDULER": False,
+                      # As a deployment sets it: the sticker sheet refuses to print without it.
+                      "PUBLIC_URL": "http://localhost"})
     with db.database.connection_context():
         demo.build()
     with pytest.MonkeyPatch.context() as patch:
