@@ -292,7 +292,9 @@
     var urls = Array.prototype.map.call(cards, function (a) { return a.getAttribute("href"); });
     var stickers = Array.prototype.filter.call(cards, function (a) { return a.dataset.sticker; })
       .map(function (a) { return {url: a.getAttribute("href"), sticker: a.dataset.sticker}; });
-    worker.postMessage({type: "keep-check-pages", urls: urls, stickers: stickers});
+    var icons = Array.prototype.map.call(document.querySelectorAll('link[rel~="icon"], link[rel="apple-touch-icon"]'),
+                                         function (link) { return link.getAttribute("href"); });
+    worker.postMessage({type: "keep-check-pages", urls: urls, stickers: stickers, icons: icons});
   }
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").then(function () {

@@ -235,7 +235,15 @@ self.addEventListener("message", function (event) {
     }));
   }).then(function () {
     return caches.open(APP).then(function (cache) { return cache.match(OFFLINE); });
-  }).then(function (kept) { return kept || keepOfflinePage(); }).catch(function () {});
+  }).then(function (kept) { return kept || keepOfflinePage(); }).then(function () {
+    // The page's icons too: a browser asks for them again on a page opened without signal.
+    return Promise.all((Array.isArray(data.icons) ? data.icons : []).slice(0, 4).map(function (href) {
+      var url = new URL(href, self.location.origin);
+      if (url.origin === self.location.origin && url.pathname.indexOf("/static/") === 0 && url.searchParams.get("v")) {
+        return staticFile(new Request(url.href)).catch(function () {});
+      }
+    }));
+  }).catch(function () {});
   event.waitUntil(mapped.then(function () { return caches.open(PAGES); }).then(function (cache) {
     return urls.reduce(function (chain, url) {
       var key = url.origin + url.pathname;

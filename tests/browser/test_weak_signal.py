@@ -285,6 +285,27 @@ def test_kept_checks_go_out_as_whoever_signs_in_without_a_reload_and_sign_out_wa
     assert page.evaluate(KEPT) == []
     assert checks_of(live_server, checkpoint_id)[before:] == [(user_id(live_server, "zhuli1"), "list")]
 
+    # Kept again; the signal comes back while the phone sleeps in a pocket (its sending fails); the
+    # screen coming back on sends it, with no page change.
+    tab(page, "巡视")
+    page.locator(".checkpoint-card").first.click()
+    heading(page, "现场巡查")
+    page.context.set_offline(True)
+    page.get_by_role("button", name="保存巡查").click()
+    expect(page.locator("#offline-note")).to_contain_text("已保存在手机上")
+    sent_by = page.locator("form[data-offline=check]").count()  # the form gave way
+    assert sent_by == 0
+    page.route("**/check", lambda route: route.abort("failed"))
+    page.route("**/c/*", lambda route: route.abort("failed"))
+    page.context.set_offline(False)
+    page.wait_for_timeout(1000)
+    assert len(page.evaluate(KEPT)) == 1
+    page.unroute("**/check")
+    page.unroute("**/c/*")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator("#offline-note")).to_contain_text("已提交离线巡查")
+    assert page.evaluate(KEPT) == []
+
 
 def test_a_check_saved_without_signal_is_kept_once_and_listed_on_the_board_in_the_estates_time(
         browser, live_server, page_problems, tmp_path):
