@@ -23,6 +23,7 @@ from PIL import ImageFile
 from conftest import PASSWORD
 from conftest import html
 from conftest import text
+from kefu import access
 from kefu import backup
 from kefu import clock
 from kefu import create_app
@@ -644,9 +645,12 @@ def test_id_walks_as_every_role_reach_only_what_the_role_may_see_and_write_nothi
             for record_id in range(1, 2 if pdf or not ints else WALK + 1):
                 url = fill(rule, {name: (record_id if n == 0 else 1) for n, name in enumerate(ints)})
                 response = client.get(url)
+                response.get_data()
+                response.close()  # a file sent whole (the tab icon) is closed here, not left to the collector
                 requests += 1
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                assert response.status_code in (200, 302, 303, 403, 404), (role, url, response.status_code)
+                # 409: the sticker sheet refuses to print without a public address (the walk's app has none).
+                assert response.status_code in (200, 302, 303, 403, 404, 409), (role, url, response.status_code)
                 if response.status_code != 200:
                     continue
                 model = owners.get(ints[0]) if ints else None
@@ -655,12 +659,12 @@ def test_id_walks_as_every_role_reach_only_what_the_role_may_see_and_write_nothi
                 record = model.get_or_none(model.id == record_id)
                 if record is None:
                     continue
-                if role == "assistant" and record.zone_id not in zones[username] \
-                        and getattr(record, "created_by_id", None) != me.id:
+                # What the one access table (kefu/access.py) refuses this reader is never served: an
+                # assistant reads another zone's requests, needs and visits (a household's history),
+                # never its patrols, shops or renovations; a unit only its own orders.
+                if role in ("assistant", "unit") and not access.may_see(me, record):
                     leaks.append((role, url))
                 if role == "unit" and model is workorders.WorkOrder and record.unit_id != me.unit_id:
-                    leaks.append((role, url))
-                if role == "unit" and model is not workorders.WorkOrder:
                     leaks.append((role, url))
     assert leaks == []
     assert statuses.get(200, 0) > 100 and statuses.get(403, 0) > 100

@@ -83,6 +83,8 @@ def pick(user_id):
     """The record's date picker: the day picked, or today's page with the picker saying why not."""
     user = assistant_or_404(user_id, own=True)
     today = clock.today(estate().tz)
+    if "day" not in request.args:  # the record itself, not the picker: today's page
+        return redirect(url_for("worklog.day", user_id=user.id, day=today.isoformat()))
     picked = request.args.get("day", "")[:20]
     try:
         day = datetime.date.fromisoformat(picked)
