@@ -148,6 +148,9 @@ def create_app(test_config=None):
     from .views import register
 
     register(app)
+    from . import words
+
+    words.segmenter()  # the dictionary loads once per process, at start rather than on the first search
     from . import cli
 
     cli.init_app(app)

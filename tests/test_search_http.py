@@ -33,7 +33,7 @@ def test_the_similar_panel_sits_above_the_intake_button_and_waits_for_the_typing
     button = re.search(r'<button[^>]*type="submit"[^>]*>\s*受理', page).start()
     assert panel < button
     section = re.search(r'<section id="similar"[^>]*>', page).group(0)
-    assert 'hx-trigger="' in section and "delay:" in section and 'hx-sync="this:replace"' in section
+    assert 'hx-trigger="' in section and "delay:" in section and 'hx-sync="this:queue last"' in section
     assert "from:#place" in section and "from:#description" in section
 
 
@@ -148,3 +148,10 @@ def test_a_household_is_found_by_its_residents_name_in_pinyin(world, as_user):
 def test_staff_are_found_by_pinyin_in_the_user_list(world, as_user, admin):
     page = text(as_user(admin).get("/admin/users?q=zzl"))
     assert "张助理" in page and "王助理" not in page
+
+
+def test_a_state_chosen_on_a_chip_is_kept_by_the_search_box(world, as_user):
+    client = as_user(world.supervisor)
+    assert 'name="state"' not in html(client.get("/tickets"))
+    assert '<input type="hidden" name="state" value="">' in html(client.get("/tickets?state="))
+    assert '<input type="hidden" name="state" value="closed">' in html(client.get("/tickets?state=closed"))

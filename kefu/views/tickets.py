@@ -65,7 +65,7 @@ from .forms import text
 bp = Blueprint("tickets", __name__)
 
 PAGE_SIZE = 20
-OTHERS_CAP = 99
+OTHERS_CAP = 20
 HANDLERS = ("supervisor", "assistant")
 READERS = ("supervisor", "assistant", "frontdesk")
 
@@ -610,15 +610,16 @@ def _filter_form(with_choices=True):
     return form
 
 
-def filtered(form, user):
-    """The ticket query for a filter form, narrowed to what the user may see, newest first."""
+def filtered(form, user, text=None):
+    """The ticket query for a filter form, narrowed to what the user may see, newest first
+    (`text`: the form's words already parsed, if they were)."""
     query = narrowed(form, user)
     state = form.state.data
     if state == "open":
         query = query.where(Ticket.state.in_(rules.OPEN))
     elif state in rules.STATES:
         query = query.where(Ticket.state == state)
-    text = (form.q.data or "").strip()
+    text = text if text is not None else (form.q.data or "").strip()
     if text and (state == "open" or state in rules.OPEN):
         # Open tickets are few: test each against the word index rather than walk its matches.
         return search.only_among(query, text)
@@ -714,6 +715,8 @@ def index():
     form = _filter_form(with_choices=show_filters)
     form.validate()
     text = (form.q.data or "").strip()
+    if text:
+        text = search.parse(text)  # once, with the estate's synonyms, for the list, its counts and the note
     if text and "state" not in request.args:
         form.state.data = ""  # a search looks through every state unless one is chosen
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10000))
@@ -725,13 +728,13 @@ def index():
         return render("tickets/index.html", block="results", title="客户诉求", form=form, items=[], others=found,
                       page=1, more=False, args=args, now=clock.utcnow(), filtering=filtering, counts=[],
                       beyond=None, show_filters=show_filters, active=_active_filters(form, args) if filtering else [])
-    query = rules.with_card(filtered(form, current_user))
+    query = rules.with_card(filtered(form, current_user, text))
     items = rules.cards(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))
     more = len(items) > PAGE_SIZE
     counts = _counts(form, text) if text else []
     elsewhere = None
     if beyond is not None:
-        # Counted up to OTHERS_CAP ("99+"): the note is a pointer, not a figure worth reading history for.
+        # Counted up to OTHERS_CAP ("20+"): the note is a pointer, not a figure worth reading history for.
         elsewhere = (beyond[0], len(list(beyond[1].select(Ticket.id).limit(OTHERS_CAP + 1).tuples())))
     return render("tickets/index.html", block="results", title="客户诉求", form=form, items=items[:PAGE_SIZE],
                   page=page, more=more, args=args, now=clock.utcnow(), filtering=filtering, counts=counts,
