@@ -187,3 +187,16 @@ def test_intake_takes_the_room_as_the_company_writes_it(world, as_user):
     response = client.post("/tickets/new", data=intake_form(world, household="1-1-0101"))
     assert response.status_code == 303
     assert Ticket.get().household.code == "1-1-101"
+
+
+def test_the_room_grid_shows_households_with_residents(client, login, people):
+    admin = login("admin")
+    building = estate.create_building(admin, "1", "1号楼")
+    estate.bulk_create_households(admin, building, 1, 1, 1, 2)
+    household = estate.Household.get(estate.Household.code == "1-1-101")
+    response = client.post(f"/admin/households/{household.id}/residents",
+                           data={"resident-name": "张三", "resident-relation": "父母"}, follow_redirects=True)
+    assert "已登记住户 张三" in text(response)
+    assert '<details class="panel" open>' in response.get_data(as_text=True)  # the panel stays open for the next
+    page = text(client.get(f"/admin/buildings/{building.id}"))
+    assert "101 （已登记住户） 102" in page
