@@ -550,8 +550,11 @@ def find_in_register(text, limit=20):
 def roster(building):
     """A building's live households grouped as {unit_no: {floor: [household, …]}}, top floor first."""
     grouped = {}
+    occupied = {r.household_id for r in Resident.select(Resident.household).join(Household)
+                .where(Household.building == building, Resident.voided_at.is_null())}
     for household in (Household.live().where(Household.building == building)
                       .order_by(Household.unit_no, Household.floor.desc(), Household.room)):
+        household.has_residents = household.id in occupied
         grouped.setdefault(household.unit_no, {}).setdefault(household.floor, []).append(household)
     return grouped
 

@@ -31,6 +31,7 @@ from .estate import Building
 from .estate import Household
 from .estate import Resident
 from .estate import Zone
+from .estate import room_key
 from .estate import ZoneAssistant
 from .users import Unit
 from .users import User
@@ -93,6 +94,7 @@ class Plan:
     missing: list = dataclasses.field(default_factory=list)  # labels of records not in the file
     ignored_headers: list = dataclasses.field(default_factory=list)
     rows_read: int = 0
+    spec: object = None  # the kind's instance that read the register for this plan
 
     @property
     def can_apply(self):
@@ -210,11 +212,6 @@ def parse_date(text):
 
 # Households' addresses
 
-def room_key(room):
-    """Rooms written with or without leading zeros are the same room: 0201 and 201."""
-    return (room or "").upper().lstrip("0") or "0"
-
-
 def parse_address(code="", building="", unit="", room=""):
     """(building text, unit number, room) from a 栋-单元-室 code or from its three parts."""
     if not (building or unit) and room and len(estate.normalize_code(room).split("-")) == 3:
@@ -269,7 +266,7 @@ def _households_by_key():
             .where(Household.voided_at.is_null())}
 
 
-def _address_of(row, columns):
+def _address_of(row):
     return parse_address(row.get("code", ""), row.get("building", ""), row.get("unit", ""), row.get("room", ""))
 
 
@@ -365,7 +362,7 @@ class HouseholdKind:
         self.profiles = {p.household_id: p for p in customers.HouseholdProfile.select()}
 
     def read(self, cells):
-        building_text, unit_no, room = _address_of(cells, None)
+        building_text, unit_no, room = _address_of(cells)
         building = self.buildings.find(building_text)
         floor_text = cells.get("floor", "")
         if floor_text:
@@ -480,7 +477,7 @@ class ResidentKind:
         self.codes = {h.id: h.code for h in self.households.values()}
 
     def read(self, cells):
-        building_text, unit_no, room = _address_of(cells, None)
+        building_text, unit_no, room = _address_of(cells)
         building = self.buildings.find(building_text)
         household = self.households.get((building.id, unit_no, room_key(room)))
         if household is None:
@@ -790,19 +787,21 @@ class ImportRowFailed(RuleError):
         super().__init__(f"第 {line} 行：{message}（未写入任何数据）")
 
 
-KINDS = {"households": HouseholdKind(), "residents": ResidentKind(), "shops": ShopKind(), "users": UserKind()}
+# Each plan makes its own instance: what it reads of the register stays with that plan, so two
+# administrators (two threads of a worker) importing at once don't share it.
+KINDS = {"households": HouseholdKind, "residents": ResidentKind, "shops": ShopKind, "users": UserKind}
 KIND_LABELS = {"households": "房号", "residents": "住户", "shops": "商铺", "users": "人员账号"}
 
 
 def plan(kind, filename, data, reader=None):
     """Read and check a file against what is on record; writes nothing."""
-    spec = KINDS[kind]
+    spec = KINDS[kind]()
     table = read_table(filename, data, reader)
     header_index, positions, ignored = map_headers(kind, table)
     if len(table) - header_index - 1 > MAX_ROWS:
         raise ImportFileError(f"一次最多导入 {MAX_ROWS} 行，请分成几个文件", "file")
     spec.prepare()
-    result = Plan(kind=kind, filename=filename, ignored_headers=ignored)
+    result = Plan(kind=kind, filename=filename, ignored_headers=ignored, spec=spec)
     seen = {}
     for index in range(header_index + 1, len(table)):
         raw = table[index]
@@ -839,7 +838,7 @@ def apply(actor, kind, filename, data, reader=None):
         result = plan(kind, filename, data, reader)
         if result.refused:
             raise ImportRefused(result)
-        KINDS[kind].write(actor, result)
+        result.spec.write(actor, result)
     return result
 
 
@@ -862,7 +861,7 @@ def template(kind):
 
 def export(kind):
     """The register in the import's columns, as .xlsx."""
-    return _xlsx(kind, [_visible(kind, row) for row in KINDS[kind].export_rows()])
+    return _xlsx(kind, [_visible(kind, row) for row in KINDS[kind]().export_rows()])
 
 
 def _xlsx(kind, rows):

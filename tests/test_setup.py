@@ -13,6 +13,8 @@ from kefu import create_app
 from kefu import estate
 from kefu import setup
 from kefu import users
+from test_tickets import traveller  # noqa: F401  (fixture)
+from test_tickets import world  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -175,3 +177,26 @@ def test_unit_rules_refuse_a_taken_name_and_voiding_with_staff(client, login, pe
         estate.void_unit(admin, unit, "撤销")
     response = client.post(f"/admin/units/{unit.id}/void", data={"reason": "撤销"}, follow_redirects=True)
     assert estate.UNIT_HAS_STAFF in text(response)
+
+
+def test_intake_takes_the_room_as_the_company_writes_it(world, as_user):
+    from kefu.tickets import Ticket
+    from test_tickets_http import intake_form
+
+    client = as_user(world.frontdesk)
+    response = client.post("/tickets/new", data=intake_form(world, household="1-1-0101"))
+    assert response.status_code == 303
+    assert Ticket.get().household.code == "1-1-101"
+
+
+def test_the_room_grid_shows_households_with_residents(client, login, people):
+    admin = login("admin")
+    building = estate.create_building(admin, "1", "1号楼")
+    estate.bulk_create_households(admin, building, 1, 1, 1, 2)
+    household = estate.Household.get(estate.Household.code == "1-1-101")
+    response = client.post(f"/admin/households/{household.id}/residents",
+                           data={"resident-name": "张三", "resident-relation": "父母"}, follow_redirects=True)
+    assert "已登记住户 张三" in text(response)
+    assert '<details class="panel" open>' in response.get_data(as_text=True)  # the panel stays open for the next
+    page = text(client.get(f"/admin/buildings/{building.id}"))
+    assert "101 （已登记住户） 102" in page

@@ -37,8 +37,8 @@ from ..db import StaleRecord
 from ..estate import Place
 from ..estate import Resident
 from ..estate import Zone
-from ..estate import mask_phone
 from ..estate import find_household
+from ..estate import mask_phone
 from ..tickets import Ticket
 from ..tickets import Tier
 from ..users import Unit
