@@ -183,6 +183,11 @@ def test_the_work_record_names_what_each_step_was_about(printout):
     assert "monthlysummary" not in text
     # A morning round with nothing wrong is one line naming its places.
     assert re.search(r"巡查 \d+ 处（\d\d:\d\d–\d\d:\d\d）", text)
+    # The signatures close the record beside its last lines, never alone on a page.
+    for code in ("worklog-day", "worklog-week"):
+        record = printout(code)
+        last = record.pages_with("客服主管审阅")
+        assert last and re.search(r"\d\d-\d\d \d\d:\d\d", record.pages[last[0]]["text"]), code
     # Each day's lines are in time order.
     for page in doc.pages:
         times = re.findall(r"^(\d\d-\d\d \d\d:\d\d)", page["text"], flags=re.M)
