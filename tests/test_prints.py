@@ -190,7 +190,8 @@ def test_the_work_record_names_what_each_step_was_about(printout):
         assert last and re.search(r"\d\d-\d\d \d\d:\d\d", record.pages[last[0]]["text"]), code
     # Each day's lines are in time order.
     for page in doc.pages:
-        times = re.findall(r"^(\d\d-\d\d \d\d:\d\d)", page["text"], flags=re.M)
+        # (a row starts with its time and a space; a wrapped line may start with a time in its text)
+        times = re.findall(r"^(\d\d-\d\d \d\d:\d\d) (?=[\u4e00-\u9fff])", page["text"], flags=re.M)
         assert times == sorted(times)
 
 
