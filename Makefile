@@ -66,8 +66,9 @@ bench: deps-run .venv/.installed
 audit: deps-test .venv/.installed .venv/.test-installed node_modules/.installed
 	.venv/bin/python scripts/audit.py
 
-# Every printed document kind from the demo estate, as PDF and PNG pages (pdftoppm) in prints/.
-prints: deps-run .venv/.installed
+# Every printed document kind from the demo estate, as PDF and PNG pages in prints/ (pdftoppm comes
+# with the test dependencies).
+prints: deps-test .venv/.installed
 	.venv/bin/python tests/printed.py prints
 
 clean:

@@ -151,7 +151,7 @@ def _notice_photo_owners(notice):
 def _long_text(model, **fields):
     def make_long(record):
         model_class = model()
-        model_class.update(**{k: v for k, v in fields.items()}).where(model_class.id == record.id).execute()
+        model_class.update(**fields).where(model_class.id == record.id).execute()
     return make_long
 
 
@@ -176,9 +176,8 @@ def _summary_model():
 def _long_referral(referral):
     from kefu.renovations import Violation
 
-    _long_notice_violations = [v.id for v in referral.renovation.violations]
-    Violation.update(description=LONG, clause=CLAUSE, recheck_note=LONG[:200]).where(
-        Violation.id.in_(_long_notice_violations)).execute()
+    ids = [v.id for v in referral.renovation.violations]
+    Violation.update(description=LONG, clause=CLAUSE, recheck_note=LONG[:200]).where(Violation.id.in_(ids)).execute()
 
 
 def _long_worklog(day_url):

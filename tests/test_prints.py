@@ -183,9 +183,15 @@ def test_the_work_record_names_what_each_step_was_about(printout):
     assert "monthlysummary" not in text
     # A morning round with nothing wrong is one line naming its places.
     assert re.search(r"巡查 \d+ 处（\d\d:\d\d–\d\d:\d\d）", text)
+    # The signatures close the record beside its last lines, never alone on a page.
+    for code in ("worklog-day", "worklog-week"):
+        record = printout(code)
+        last = record.pages_with("客服主管审阅")
+        assert last and re.search(r"\d\d-\d\d \d\d:\d\d", record.pages[last[0]]["text"]), code
     # Each day's lines are in time order.
     for page in doc.pages:
-        times = re.findall(r"^(\d\d-\d\d \d\d:\d\d)", page["text"], flags=re.M)
+        # (a row starts with its time and a space; a wrapped line may start with a time in its text)
+        times = re.findall(r"^(\d\d-\d\d \d\d:\d\d) (?=[\u4e00-\u9fff])", page["text"], flags=re.M)
         assert times == sorted(times)
 
 
@@ -278,3 +284,27 @@ def test_a_letterhead_without_an_estate_name_is_refused_beside_the_field(demo_da
         response = client.post("/admin/letterhead", data={"version": version.group(1), "name": "", "company": "x"})
     assert response.status_code == 422
     assert "请填写小区名称" in response.get_data(as_text=True)
+
+
+def _this_months_summary(demo_database, tmp_path):
+    with time_machine.travel(FROZEN, tick=False):
+        app = printed.open_app(str(tmp_path / "month"), demo_database)
+        client = app.test_client()
+        client.post("/login", data={"username": "zhuguan", "password": "demo1234"})
+        with app.app_context():
+            from kefu.users import User
+            user_id = User.get(User.username == "zhuli1").id
+        response = client.get(f"/summaries/{user_id}/2026-11.pdf")
+    assert response.status_code == 200
+    return response.data
+
+
+@pytest.mark.parametrize("code", ["this-month", "worklog-week", "shop-register"])
+def test_one_face_throughout(printout, demo_database, tmp_path, code):
+    """The chart and the page margins in the document's own font: no second face sneaks in."""
+    data = _this_months_summary(demo_database, tmp_path) if code == "this-month" else printout(code).data
+    if code == "this-month":
+        assert "诉求类别" in Printout(data).text  # the chart is there
+    with pdfplumber.open(io.BytesIO(data)) as document:
+        faces = {re.sub(r"^[A-Z]{6}\+", "", c["fontname"]) for page in document.pages for c in page.chars}
+    assert faces and faces <= {"Noto-Sans-CJK-SC", "Noto-Sans-CJK-SC-Bold"}, faces
