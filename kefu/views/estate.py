@@ -155,11 +155,10 @@ def index():
     return render("estate/index.html", title="小区设置", estate=Estate.current(), back=None)
 
 
-@bp.route("/estate", methods=["GET", "POST"])
-@roles("admin")
-def settings():
-    """Estate name, timezone and service-centre hours."""
-    estate = Estate.current()
+def estate_form(estate):
+    """The estate's name, timezone and service hours as a form (filled from the estate on GET),
+    saved on a valid POST. Returns (form, saved); a refusal is beside its field. The settings page
+    and the first-run step share it."""
     form = EstateForm(obj=estate)
     if request.method == "GET":
         form.service_weekdays.data = list(estate.service_weekdays)
@@ -171,11 +170,22 @@ def settings():
                                 timezone=form.timezone.data, service_start=form.service_start.data,
                                 service_end=form.service_end.data,
                                 service_weekdays="".join(sorted(form.service_weekdays.data)))
-            return done("小区设置已保存", "estate.index")
+            return form, True
         except rules.EstateError as error:
             show_error(form, error)
         except StaleRecord:
             _stale(form)
+    return form, False
+
+
+@bp.route("/estate", methods=["GET", "POST"])
+@roles("admin")
+def settings():
+    """Estate name, timezone and service-centre hours."""
+    estate = Estate.current()
+    form, saved = estate_form(estate)
+    if saved:
+        return done("小区设置已保存", "estate.index")
     context = dict(form=form, title="小区信息与服务时间", back=url_for("estate.index"),
                    timeline=events.timeline(estate))
     if request.method == "POST":

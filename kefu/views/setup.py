@@ -34,7 +34,7 @@ from ..users import User
 from ..web import done
 from ..web import invalid
 from ..web import render
-from .estate import EstateForm
+from .estate import estate_form
 from .forms import show_error
 
 bp = Blueprint("setup", __name__, url_prefix="/setup")
@@ -136,21 +136,9 @@ def step(step):
     context = dict(steps=rules.STEPS, current=step, next_url=next_url, title="首次设置：" + dict(rules.STEPS)[step],
                    back=None)
     if step == "estate":
-        estate = Estate.current()
-        form = EstateForm(obj=estate)
-        if request.method == "GET":
-            form.service_weekdays.data = list(estate.service_weekdays)
-            form.version.data = estate.version
-        if form.validate_on_submit():
-            try:
-                estate_rules.update_estate(current_user, estate, form.expected_version(), name=form.name.data,
-                                           address=form.address.data or "", phone=form.phone.data or "",
-                                           timezone=form.timezone.data, service_start=form.service_start.data,
-                                           service_end=form.service_end.data,
-                                           service_weekdays="".join(sorted(form.service_weekdays.data)))
-                return redirect(next_url, code=303)
-            except estate_rules.EstateError as error:
-                show_error(form, error)
+        form, saved = estate_form(Estate.current())
+        if saved:
+            return redirect(next_url, code=303)
         context["form"] = form
     elif step == "buildings":
         form = BuildingsForm()
