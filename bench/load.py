@@ -13,7 +13,7 @@ import time
 import urllib.parse
 
 
-def run(url, cookie, seconds, connections):
+def run(url, cookie, seconds, connections, pause=0.0):
     parts = urllib.parse.urlsplit(url)
     path = urllib.parse.quote(parts.path + (f"?{parts.query}" if parts.query else ""), safe="/?=&%")
     headers = {"Cookie": cookie, "Accept-Encoding": "gzip, br"} if cookie else {"Accept-Encoding": "gzip, br"}
@@ -29,7 +29,7 @@ def run(url, cookie, seconds, connections):
                 connection.request("GET", path, headers=headers)
                 response = connection.getresponse()
                 response.read()
-                if response.status != 200:
+                if response.status not in (200, 204):  # 204: an open 今日's poll with nothing new
                     failed.append(response.status)
                     continue
             except (OSError, http.client.HTTPException, ValueError) as error:
@@ -38,6 +38,8 @@ def run(url, cookie, seconds, connections):
                 connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
                 continue
             mine.append((time.perf_counter() - started) * 1000)
+            if pause:
+                time.sleep(pause)  # a phone that asks every `pause` seconds, not a load generator
         connection.close()
         with lock:
             latencies.extend(mine)
@@ -64,8 +66,9 @@ def main():
     parser.add_argument("--cookie", default="")
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds each connection waits between requests")
     args = parser.parse_args()
-    json.dump(run(args.url, args.cookie, args.seconds, args.connections), sys.stdout)
+    json.dump(run(args.url, args.cookie, args.seconds, args.connections, args.pause), sys.stdout)
 
 
 if __name__ == "__main__":

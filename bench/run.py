@@ -47,6 +47,8 @@ def pages(ticket_id, zone_id, checkpoint_id, shop_id, picks):
         ("bare", "bare Flask (same app)", ASSISTANT, "/_bench/bare"),
         ("today_assistant", "今日 · 客户助理", ASSISTANT, "/"),
         ("today_supervisor", "今日 · 客服主管", SUPERVISOR, "/"),
+        ("today_live", "今日 · 打开时的轮询（无变化 204）", ASSISTANT, f"/today/live?stamp={picks['stamp']}"),
+        ("today_live_changed", "今日 · 轮询（有变化：重画待办）", ASSISTANT, "/today/live?stamp=0"),
         ("list", "诉求列表（默认：未关闭）", ASSISTANT, "/tickets"),
         ("list_filtered", "诉求列表 · 已关闭+工程维修+区域", ASSISTANT,
          f"/tickets?state=closed&category=工程维修&zone={zone_id}"),
@@ -229,7 +231,14 @@ def _check(key, response, expect=None):
         assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF"), (key, "not a PDF")
         return len(response.data)
     body = response.get_data(as_text=True)
+    if key == "today_live":
+        assert response.status_code == 204, (key, response.status_code, "the agenda changed under the bench")
+        return 0
     assert response.status_code == 200, (key, response.status_code, body[:300])
+    if key in ("today_assistant", "today_supervisor", "today_live_changed"):
+        cards = body.count('class="card agenda-item')
+        assert cards > 0, (key, "nothing on the agenda")
+        return cards
     if key.startswith("list"):
         cards = body.count('class="card ticket-card"')
         assert cards > 0, (key, "no tickets listed")
@@ -343,6 +352,9 @@ class Estate:
         with self.active():
             self.app = _make_app(self.path, self.work)
             self.clients = {who: _sign_in(self.app, who) for who in (ASSISTANT, SUPERVISOR)}
+            from kefu import agenda
+            with self.app.app_context():
+                self.picks["stamp"] = agenda.stamp()
         self.plan = pages(ticket_id, self.zone_id, checkpoint_id, shop_id, self.picks)
 
     def active(self):

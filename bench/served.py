@@ -82,6 +82,15 @@ def sign_in(base, username):
     return cookie
 
 
+OPEN_TODAY = 30  # staff with 今日 open, polling beside the load
+
+
+def _stamp(base, cookie):
+    request = urllib.request.Request(f"{base}/", headers={"Cookie": cookie})
+    page = urllib.request.urlopen(request).read().decode()
+    return re.search(r'data-stamp="([^"]+)"', page).group(1)
+
+
 def load(url, cookie, seconds, connections):
     out = subprocess.run([sys.executable, "-m", "bench.load", url, "--cookie", cookie, "--seconds", str(seconds),
                           "--connections", str(connections)], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -101,6 +110,19 @@ def measure(seconds, connections, rounds=3):
                 db.database.close()
             servers.append(serve(estates[-1]))
         cookies = [{who: sign_in(base, who) for who in (ASSISTANT, SUPERVISOR)} for _process, base in servers]
+        stamps = []
+        for index, estate in enumerate(estates):
+            # The stamp as the served app sees it once everyone has signed in (the poll's 204 row).
+            stamp = _stamp(servers[index][1], cookies[index][ASSISTANT])
+            stamps.append(stamp)
+            estate.plan = [(key, label, who, f"/today/live?stamp={stamp}" if key == "today_live" else url)
+                           for key, label, who, url in estate.plan]
+        # Thirty staff with 今日 open on each server, each asking every 10 s, all through the run.
+        pollers = [subprocess.Popen([sys.executable, "-m", "bench.load", f"{base}/today/live?stamp={stamps[index]}",
+                                     "--cookie", cookies[index][ASSISTANT], "--seconds", "100000",
+                                     "--connections", str(OPEN_TODAY), "--pause", "10"],
+                                    cwd=ROOT, stdout=subprocess.DEVNULL)
+                   for index, (_process, base) in enumerate(servers)]
         samples = [{key: [] for key, *_ in estate.plan} for estate in estates]
         elapsed = [{key: 0.0 for key, *_ in estate.plan} for estate in estates]
         for index, estate in enumerate(estates):
@@ -129,6 +151,8 @@ def measure(seconds, connections, rounds=3):
             results.append(pages)
         return results[0], results[1]
     finally:
+        for poller in locals().get("pollers", []):
+            poller.kill()
         for process, _base in servers:
             stop(process)
         for estate in estates:
@@ -164,7 +188,7 @@ def report(table, seconds, connections, rounds, took, info):
         f"at the data's now; a second process keeps {connections} keep-alive connections busy on one page for "
         f"{seconds:g} s in all ({2 * seconds:g} s for a PDF), in {rounds} rounds interleaving the two databases, "
         f"after warming up, signed in as 客户助理 `{ASSISTANT}` or "
-        f"客服主管 `{SUPERVISOR}`. Latency is the median per request as the client saw it, queueing included; "
+        f"客服主管 `{SUPERVISOR}`, while {OPEN_TODAY} open 今日 pages per server ask `/today/live` every 10 s. Latency is the median per request as the client saw it, queueing included; "
         f"× is against the bare response served the same way (pages) or the reference PDF (documents). "
         f"Run took {took:.0f} s.",
         "",

@@ -9,6 +9,12 @@ the web layer turns it into a link, so rules never build URLs.
 """
 import dataclasses
 import datetime
+import functools
+
+import peewee
+
+from . import clock
+from .estate import current_tz as _tz
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,10 +32,324 @@ class Item:
     detail: str = ""     # one line under the title, e.g. the rejection reason of a rework
     photo_ids: tuple = ()  # photos that belong on the card (a rework's rejection photos)
     number: str = ""     # the record's number as people say it, e.g. "BS202612040003"
+    since: datetime.datetime | None = None  # when it began waiting, where the age matters (上报)
+    meta: str = ""       # the card's small line: number, tier, holder
+    rank: int = 0        # ahead of every deadline when below 0 (the supervisor's 待处理 escalations)
+    role: str = ""       # the role that owes it
+    who: str = ""        # whose it is, for the supervisor's view: the zone or the unit
 
     def late(self, now):
         return self.due is not None and self.due < now
 
     def order(self, now):
         """Sort key: urgent first, then the late (oldest first), then by deadline, clockless last."""
-        return (not self.urgent, self.due is None, self.due or datetime.datetime.max)
+        return (self.rank, not self.urgent, self.due is None, self.due or datetime.datetime.max)
+
+
+# Where items come from: each record kind's declared waits (lifecycle.Wait), narrowed to the person.
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """One record kind's waits as agenda items.
+
+    `machine`: the record's lifecycle, whose `waits` say which states wait on which role and by when.
+    `ref`: the kind in the items' refs. `query()`: the records with what their cards need.
+    `scope[role](user, query)`: that query narrowed to what `user` owes (absent role: owes nothing).
+    `describe(record)`: the item's title, detail, number and urgency as a dict.
+    """
+
+    machine: object
+    ref: str
+    query: object
+    scope: dict
+    describe: object
+
+    def items(self, user, now, everyone=False):
+        """The items `user` owes (`everyone`: every item of this kind, whoever owes it)."""
+        waits = self.machine.waits if everyone else self.machine.waits_on(user.role)
+        if not waits:
+            return []
+        query = self.query()
+        if not everyone:
+            narrow = self.scope.get(user.role)
+            if narrow is None:
+                return []
+            query = narrow(user, query)
+            if query is None:
+                return []
+        states = sorted({s for w in waits for s in w.states})
+        field = self.machine.state_field
+        query = query.where(field.in_(states))
+        if self.machine.voidable:
+            query = query.where(self.machine.model.voided_at.is_null())
+        found = []
+        for record in query:
+            state = getattr(record, field.name)
+            for wait in waits:
+                if wait.holds(record, state):
+                    step = self.machine.steps.get(wait.action)
+                    fields = {"ref": (self.ref, record.get_id()), **self.describe(record)}
+                    found.append(Item(kind=wait.kind, group=wait.group, due=wait.deadline(record),
+                                      action=wait.label or (step.label if step else ""), role=wait.role, **fields))
+                    break
+        return found
+
+
+def _in_zones(field):
+    """Scope: the records of the assistant's zones."""
+    from . import access
+
+    def narrow(user, query):
+        zones = access.zone_ids(user)
+        return query.where(field.in_(zones)) if zones else None
+    return narrow
+
+
+@functools.cache
+def sources():
+    """Every kind of record that can wait on someone, in the order 今日 lists them."""
+    from . import customers
+    from . import evaluations
+    from . import patrols
+    from . import renovations
+    from . import services
+    from . import shops
+    from . import summaries
+    from . import tickets
+    from . import workorders
+    from .estate import Household
+    from .estate import Zone
+    from .users import Unit
+    from .users import User
+    Ticket, Tier, WorkOrder = tickets.Ticket, tickets.Tier, workorders.WorkOrder
+    Holder = User.alias()
+
+    def ticket(t):
+        meta = " · ".join(part for part in (t.number, t.tier_name, t.assignee_name,
+                                            f"重开 {t.reopen_count}" if t.reopen_count else "") if part)
+        return {"title": f"{t.location} · {t.category}", "detail": _short(t.description), "number": t.number,
+                "urgent": bool(t.urgent), "who": t.zone_name or "", "meta": meta}
+
+    def order(o):
+        if o.state == "rework":
+            return {"title": f"{o.location} · {o.unit_name}", "detail": f"返工第 {o.rework_count} 次：{o.rework_reason}",
+                    "number": o.number, "who": o.unit_name}
+        return {"title": f"{o.location} · {o.unit_name}", "detail": _short(o.instructions), "number": o.number,
+                "who": o.unit_name}
+
+    def service(o):
+        return {"title": f"{o.household_code} · {o.item_name}", "detail": _short(o.request), "number": o.number,
+                "who": o.zone_name}
+
+    def need(n):
+        return {"title": f"{n.household_code} · {n.topic}", "detail": _short(n.what), "who": n.zone_name}
+
+    def notice(n):
+        return {"title": f"整改通知书 {n.number} · {n.about}", "detail": _short(n.demand), "who": n.zone_name}
+
+    def finding(f):
+        return {"title": f"{f.checkpoint_name} · {f.item_text}", "detail": _short(f.note), "who": f.zone_name}
+
+    def violation(v):
+        return {"title": f"{v.household_code} · {v.kind}", "detail": _short(v.description), "who": v.zone_name}
+
+    def evaluation(e):
+        return {"title": f"{e.period_label} 岗位评估", "detail": "主管已签字确认，请写本人意见"}
+
+    def summary(s):
+        return {"title": f"{s.month.year} 年 {s.month.month} 月月度总结", "who": s.user_name,
+                "ref": ("summary", f"{s.user_id}/{s.month:%Y-%m}"),
+                "detail": "请写完并提交" if s.state == "draft" else f"{s.user_name} 已提交"}
+
+    zone_name = Zone.name.alias("zone_name")
+    return (
+        Source(tickets.MACHINE, "ticket", lambda: Ticket.select(
+            Ticket, Tier.notify_supervisor.alias("urgent"), Tier.name.alias("tier_name"), zone_name,
+            Holder.display_name.alias("assignee_name")).join(Tier)
+            .join_from(Ticket, Zone, peewee.JOIN.LEFT_OUTER)
+            .join_from(Ticket, Holder, peewee.JOIN.LEFT_OUTER, on=(Ticket.assignee == Holder.id)).objects(),
+            {"assistant": lambda user, query: tickets.visible_to(user, query)}, ticket),
+        Source(workorders.MACHINE, "workorder", lambda: WorkOrder.select(WorkOrder, Unit.name.alias("unit_name"))
+               .join(Unit).objects(),
+               {"unit": lambda user, query: query.where(WorkOrder.unit == user.unit_id) if user.unit_id else None,
+                "assistant": _in_zones(WorkOrder.zone_id)}, order),
+        Source(services.MACHINE, "serviceorder", lambda: services.ServiceOrder.select(
+            services.ServiceOrder, Household.code.alias("household_code"),
+            services.ServiceItem.name.alias("item_name"), zone_name)
+            .join(Household).join_from(services.ServiceOrder, services.ServiceItem)
+            .join_from(services.ServiceOrder, Zone).objects(),
+            {"assistant": _in_zones(services.ServiceOrder.zone)}, service),
+        Source(customers.NEEDS, "need", lambda: customers.Need.select(
+            customers.Need, Household.code.alias("household_code"), zone_name).join(Household)
+            .join_from(customers.Need, Zone).objects(),
+            {"assistant": _in_zones(customers.Need.zone)}, need),
+        Source(shops.MACHINE, "shopnotice", lambda: shops.ShopNotice.select(
+            shops.ShopNotice, shops.Shop.name.alias("about"), zone_name).join(shops.Shop).join(Zone).objects(),
+            {"assistant": _in_zones(shops.Shop.zone)}, notice),
+        Source(renovations.NOTICE, "rectificationnotice", lambda: renovations.RectificationNotice.select(
+            renovations.RectificationNotice, Household.code.alias("about"), zone_name)
+            .join(renovations.Renovation).join(Household).join_from(renovations.Renovation, Zone).objects(),
+            {"assistant": _in_zones(renovations.Renovation.zone)}, notice),
+        Source(patrols.FINDINGS, "finding", lambda: patrols.Finding.select(
+            patrols.Finding, patrols.Checkpoint.name.alias("checkpoint_name"), zone_name)
+            .join(patrols.Checkpoint).join_from(patrols.Finding, Zone).objects(),
+            {"assistant": _in_zones(patrols.Finding.zone)}, finding),
+        Source(renovations.VIOLATION, "violation", lambda: renovations.Violation.select(
+            renovations.Violation, Household.code.alias("household_code"), zone_name)
+            .join(renovations.Renovation).join(Household).join_from(renovations.Violation, Zone).objects(),
+            {"assistant": _in_zones(renovations.Violation.zone), "supervisor": lambda user, query: query}, violation),
+        Source(evaluations.MACHINE, "evaluation", lambda: evaluations.Evaluation.select(),
+               {"assistant": lambda user, query: query.where(evaluations.Evaluation.user == user.id)}, evaluation),
+        Source(summaries.MACHINE, "summary", lambda: summaries.MonthlySummary.select(
+            summaries.MonthlySummary, User.display_name.alias("user_name"))
+            .join(User, on=(summaries.MonthlySummary.user == User.id)).objects(),
+            {"assistant": lambda user, query: query.where(summaries.MonthlySummary.user == user.id),
+             "supervisor": lambda user, query: query}, summary),
+    )
+
+
+def _short(text, limit=40):
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+# What waits without a record in a waiting state: the day's patrol rounds, a month's summary not
+# begun, an evaluation whose period has ended, a unit's score asked for. Each: (user, now) → items.
+
+def _patrols_today(user, now):
+    from . import access
+    from . import patrols
+    if user.role != "assistant":
+        return []
+    zones = access.zone_ids(user)
+    if not zones:
+        return []
+    tz = _tz()
+    end_of_day = clock.day_bounds(clock.to_local(now, tz).date(), tz)[1]
+    board = patrols.coverage_today(zones, lists=False)
+    return [Item(kind=f"patrol.{kind}", group="今日巡视", ref=("patrols", kind),
+                 title=f"{group['label']}还有 {group['total'] - group['done']} 处未巡查",
+                 detail=f"已查 {group['done']}/{group['total']}", due=end_of_day, action="去巡查", role="assistant")
+            for kind, group in board.items() if group["total"] > group["done"]]
+
+
+def _summary_not_begun(user, now):
+    from . import summaries
+    if user.role != "assistant":
+        return []
+    today = clock.to_local(now, _tz()).date()
+    month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    if user.created_at >= clock.day_bounds(month, _tz())[0]:
+        return []  # not an assistant here for the whole of last month
+    if summaries.MonthlySummary.select().where((summaries.MonthlySummary.user == user.id)
+                                               & (summaries.MonthlySummary.month == month)).exists():
+        return []
+    return [Item(kind="summary.write", group="月度总结", ref=("summary", f"{user.id}/{month:%Y-%m}"),
+                 title=f"{month.year} 年 {month.month} 月月度总结", detail="请写完并提交",
+                 due=summaries.write_due(month), action="写总结", role="assistant")]
+
+
+def _evaluations_due(user, now):
+    from . import evaluations
+    if user.role != "supervisor":
+        return []
+    tz = _tz()
+    found = []
+    for person, start, end, kind, draft, overdue in evaluations.due(clock.to_local(now, tz).date()):
+        label = "月度" if kind == "monthly" else "季度"
+        found.append(Item(kind="evaluation.score", group="到期的岗位评估", ref=("staff", person.id),
+                          title=f"{person.display_name} · {label}评估", meta=f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d}",
+                          detail="草稿未完成" if draft else "",
+                          due=clock.day_bounds(end + datetime.timedelta(days=evaluations.OVERDUE_DAYS), tz)[1],
+                          action="评分", role="supervisor", who=person.display_name))
+    return found
+
+
+def _unit_reviews(user, now):
+    from . import evaluations
+    if user.role != "unit":
+        return []
+    return [Item(kind="evaluation.review", group="请您评分", ref=("review", r.id),
+                 title=f"{r.evaluation.user.display_name} · {r.evaluation.kind_label}",
+                 detail=r.evaluation.period_label, action="评分", role="unit")
+            for r in evaluations.waiting_for(user)]
+
+
+def _escalations(user, now):
+    from . import escalations
+    if user.role != "supervisor":
+        return []
+    return escalations.owed(user, now)
+
+
+EXTRAS = (_escalations, _patrols_today, _summary_not_begun, _evaluations_due, _unit_reviews)
+
+
+def _more():
+    """The sources other areas offer as plain `owed(user, now)` functions (residents, meetings, shops)."""
+    import importlib
+    found = []
+    for name in ("residents", "meetings", "shops"):
+        try:
+            module = importlib.import_module(f"kefu.{name}")
+        except ImportError:
+            continue
+        if hasattr(module, "owed"):
+            found.append(module.owed)
+    return tuple(found)
+
+
+def agenda(user, now=None):
+    """Everything waiting on `user`, most urgent first."""
+    now = now or clock.utcnow()
+    items = [item for source in sources() for item in source.items(user, now)]
+    for extra in EXTRAS + _more():
+        items.extend(extra(user, now))
+    return sorted(items, key=lambda item: item.order(now))
+
+
+def everyone(now=None):
+    """Every item waiting on anybody (the supervisor's late view and the lateness rule read this)."""
+    now = now or clock.utcnow()
+    return [item for source in sources() for item in source.items(None, now, everyone=True)]
+
+
+def late(now=None):
+    """Every item past its deadline, whoever owes it, the longest late first."""
+    now = now or clock.utcnow()
+    return sorted((item for item in everyone(now) if item.late(now)), key=lambda item: item.due)
+
+
+def grouped(items, now):
+    """[(group, [items])], the groups in the order of their most urgent item."""
+    groups = {}
+    for item in items:
+        groups.setdefault(item.group, []).append(item)
+    return sorted(groups.items(), key=lambda pair: pair[1][0].order(now))
+
+
+# What changed since a page was drawn: every change writes the timeline, so the newest event's id
+# (an index lookup) and the minute (deadlines come due without anyone acting) tell whether an open
+# 今日 must be drawn again. The count on the tab is kept per person for that stamp.
+
+def stamp(now=None):
+    from .events import Event
+    now = now or clock.utcnow()
+    newest = Event.select(peewee.fn.MAX(Event.id)).scalar() or 0
+    return f"{newest}.{now:%Y%m%d%H%M}"
+
+
+_COUNTS = {}  # user id → (stamp, count)
+
+
+def count(user, now=None, current=None):
+    """How many items wait on `user` (the number on the 今日 tab), worked out once per stamp."""
+    current = current or stamp(now)
+    kept = _COUNTS.get(user.id)
+    if kept is not None and kept[0] == current:
+        return kept[1]
+    found = len(agenda(user, now))
+    if len(_COUNTS) > 1000:
+        _COUNTS.clear()
+    _COUNTS[user.id] = (current, found)
+    return found

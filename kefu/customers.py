@@ -265,6 +265,8 @@ ANSWER = "answer"
 NEEDS = lifecycle.Machine(Need, "需求", OUTCOMES, [
     lifecycle.step(ANSWER, "答复需求", ("open", "study"), ("provide", "decline", "study"), ("assistant", "supervisor")),
 ], open_states=("open", "study"), error=CustomerError, state_field="outcome")
+ANSWER_WITHIN = datetime.timedelta(days=1)  # the customer hears yes, no or 待研究 within a day
+NEEDS.wait("need.answer", "待答复需求", ("open", "study"), "assistant", lambda n: n.created_at + ANSWER_WITHIN, ANSWER)
 
 
 # Households

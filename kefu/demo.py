@@ -113,6 +113,9 @@ def build():
         build_meetings()
     with database.atomic():
         build_summaries()
+    # What the lateness rule does in a running server's first minute: the late escalate, once.
+    from . import escalations
+    escalations.sweep()
     return {"admin": admin, "supervisor": supervisor}
 
 

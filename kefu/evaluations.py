@@ -33,6 +33,7 @@ from .db import guarded
 from .estate import current_tz as _tz
 from .tickets import SATISFACTION
 from .tickets import Ticket
+from .tickets import answered_in_time
 from .users import User
 
 MONTHLY_PERIODS = 6   # the first half-year is evaluated month by month…
@@ -142,6 +143,15 @@ MACHINE = lifecycle.Machine(Evaluation, "评估", {"draft": "草稿", "signed": 
     lifecycle.step(SIGN, "签字确认", "draft", "signed", ("supervisor",)),
     lifecycle.step(COMMENT, "本人意见", "signed", None, ("assistant",)),
 ], open_states=("draft",), error=EvaluationError)
+COMMENT_WITHIN_DAYS = 30  # the assistant's own comment is asked for during the month after the period
+
+
+def _comment_owed(evaluation):
+    return not evaluation.assistant_comment and \
+        (clock.today(_tz()) - evaluation.period_end).days <= OVERDUE_DAYS + COMMENT_WITHIN_DAYS
+
+
+MACHINE.wait("evaluation.comment", "本人意见", "signed", "assistant", None, COMMENT, when=_comment_owed)
 
 
 def seed():
@@ -285,7 +295,7 @@ def measure(user, first, last):
     start, end = _bounds(first, last)
     tickets = list(Ticket.select().where((Ticket.assignee == user) & Ticket.voided_at.is_null()
                                          & (Ticket.created_at >= start) & (Ticket.created_at < end)))
-    on_time = sum(1 for t in tickets if t.responded_at is not None and t.responded_at <= t.response_due)
+    on_time = sum(1 for t in tickets if answered_in_time(t))
     resolved = [t for t in tickets if t.resolved_at is not None]
     resolved_on_time = sum(1 for t in resolved if t.resolved_at <= t.resolution_due)
     answers = [f.result for f in CallBack.select(CallBack.result).join(Ticket, on=CallBack.of(Ticket))

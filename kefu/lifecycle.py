@@ -57,6 +57,34 @@ class Change:
     photo_ids: tuple = ()
 
 
+@dataclasses.dataclass(frozen=True)
+class Wait:
+    """Who owes the next step of a record in one of `states`, and by when.
+
+    `role` owes it (the agenda narrows that to the person: an assistant's zones, a unit's orders);
+    `due` is the record's field holding the deadline, a function of the record, or None (no clock);
+    `action` names the step that ends the wait (its label is the card's button); `when(record)`
+    narrows the wait within its states (a request waits for its response only until it is given).
+    """
+
+    kind: str
+    group: str
+    states: tuple
+    role: str
+    due: object = None
+    action: str = ""
+    when: object = None
+    label: str = ""  # the card's button, when the step's own label reads badly there
+
+    def deadline(self, record):
+        if self.due is None:
+            return None
+        return self.due(record) if callable(self.due) else getattr(record, self.due)
+
+    def holds(self, record, state):
+        return state in self.states and (self.when is None or self.when(record))
+
+
 def step(action, label, sources, target=None, roles=()):
     """A `Step`, with `sources` a state or a tuple of states and `roles` a tuple of role codes."""
     sources = (sources,) if isinstance(sources, str) else tuple(sources)
@@ -79,6 +107,20 @@ class Machine:
         self.state_field = getattr(model, state_field)
         self.voidable = "voided_at" in model._meta.fields
         self._listeners = []
+        self.waits = []
+
+    def wait(self, kind, group, states, role, due=None, action="", when=None, label=""):
+        """Declare that `role` owes the next step while a record is in `states` (see `Wait`)."""
+        states = (states,) if isinstance(states, str) else tuple(states)
+        unknown = set(states) - set(self.states)
+        if unknown:
+            raise ValueError(f"{self.model.__name__}: {kind} waits in unknown states {sorted(unknown)}")
+        if action and action not in self.steps:
+            raise ValueError(f"{self.model.__name__}: {kind} ends with an unknown step {action!r}")
+        self.waits.append(Wait(kind, group, states, role, due, action, when, label))
+
+    def waits_on(self, role):
+        return [w for w in self.waits if w.role == role]
 
     def label(self, state):
         return self.states.get(state, state)

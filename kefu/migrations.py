@@ -376,3 +376,36 @@ def ticket_word_index(progress=None, batch=2000):
         if total >= batch:
             say(f"重新分词：{done}/{total} 件诉求")
     words.seed()
+
+
+@migration(22, "上报有了自己的状态（待处理/已批示/已转派/已接手/已解决）；超时按一条规则上报，宽限按类设置")
+def escalations_with_their_own_states():
+    # Requests already escalated and still open become escalations: 待处理, or 已批示 when the
+    # supervisor has written instructions since.
+    from .escalations import Escalation
+    from .escalations import LatenessRules
+
+    Escalation.create_table(safe=True)
+    LatenessRules.create_table(safe=True)
+    database.execute_sql(
+        'INSERT INTO "escalation" ("kind", "ref_type", "ref_id", "due", "title", "who", "reason", "state", "by_id", '
+        '"created_at", "note", "version") '
+        'SELECT CASE WHEN t."escalation_reason" = \'超过处理时限\' THEN \'ticket.follow\' ELSE \'ticket.escalate\' END, '
+        '\'ticket\', t."id", CASE WHEN t."escalation_reason" = \'超过处理时限\' THEN t."resolution_due" '
+        'ELSE t."escalated_at" END, t."location" || \' · \' || t."category", COALESCE(z."name", \'\'), '
+        't."escalation_reason", CASE WHEN EXISTS (SELECT 1 FROM "event" e WHERE e."record_type" = \'ticket\' '
+        'AND e."record_id" = t."id" AND e."action" = \'主管批示\' AND e."at" >= t."escalated_at") '
+        'THEN \'instructed\' ELSE \'pending\' END, NULL, t."escalated_at", \'\', 1 '
+        'FROM "ticket" t LEFT JOIN "zone" z ON z."id" = t."zone_id" '
+        'WHERE t."escalation_level" > 0 AND t."escalated_at" IS NOT NULL AND t."voided_at" IS NULL '
+        'AND t."state" IN (\'received\', \'responded\', \'in_progress\', \'paused\', \'resolved\')')
+
+
+@migration(23, "派工单记下最近一次验收不通过的原因（返工的卡片和派工单页置顶显示）")
+def work_order_rework_reason():
+    add_column_with_default("work_order", "rework_reason", "TEXT", "''")
+    # Orders in rework now: the reason from the newest rejection on their timeline.
+    database.execute_sql(
+        'UPDATE "work_order" SET "rework_reason" = COALESCE((SELECT e."note" FROM "event" e '
+        'WHERE e."record_type" = \'workorder\' AND e."record_id" = "work_order"."id" AND e."to_state" = \'返工中\' '
+        'ORDER BY e."id" DESC LIMIT 1), \'\') WHERE "rework_count" > 0')

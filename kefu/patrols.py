@@ -549,6 +549,8 @@ FINDINGS = lifecycle.Machine(Finding, "问题", FINDING_STATES, [
     lifecycle.step(SETTLE, "了结", ("ordered", "noticed", "recorded", "observed"), ("done", "closed")),
     lifecycle.step(RETURN, "退回待处理", ("ordered", "noticed", "recorded", "observed"), "open"),
 ], open_states=FINDING_OPEN, error=PatrolError)
+HAND_OFF_WITHIN = datetime.timedelta(days=1)  # a problem found on patrol is handed on within the day
+FINDINGS.wait("finding.hand_off", "待处理问题", "open", "assistant", lambda f: f.created_at + HAND_OFF_WITHIN)
 
 _HAND_OFF = {"workorder": ORDER, "shopnotice": NOTICE, "violation": RECORD_VIOLATION, "observation": WATCH}
 

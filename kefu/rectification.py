@@ -2,6 +2,8 @@
 to a shop — one yearly number series that never goes back, serving it (签收, or 拒签 before a
 witness) no earlier than the minute it was issued, and voiding an unserved one issued in error.
 """
+import datetime
+
 import peewee
 
 from . import clock
@@ -10,6 +12,7 @@ from . import sequences
 from .db import RuleError
 from .db import VoidableMixin
 from .db import checked_text
+from .estate import current_tz
 from .users import User
 
 # One series a year for every notice the service centre issues. The key dates from when only
@@ -57,7 +60,21 @@ def machine(model, error, rechecked=False):
              lifecycle.step(VOID, "作废", "issued", None, handlers)]
     if rechecked:
         steps.append(lifecycle.step(RECHECK, "复查", "served", ("complied", "not_complied"), handlers))
-    return lifecycle.Machine(model, "通知书", STATES, steps, open_states=("issued", "served"), error=error)
+    made = lifecycle.Machine(model, "通知书", STATES, steps, open_states=("issued", "served"), error=error)
+    made.wait("notice.serve", "待送达通知书", "issued", "assistant", lambda n: n.issued_at + SERVE_WITHIN, SERVE)
+    # A served notice waits for its re-check from its deadline on (the end of that day, local time).
+    made.wait("notice.recheck", "待复查", "served", "assistant", deadline_end,
+              RECHECK if rechecked else "", when=lambda n: deadline_end(n) <= clock.utcnow() + RECHECK_AHEAD)
+    return made
+
+
+SERVE_WITHIN = datetime.timedelta(days=1)
+RECHECK_AHEAD = datetime.timedelta(days=1)  # on the agenda from the day before the deadline
+
+
+def deadline_end(notice):
+    """The notice's deadline as a UTC moment: the end of its last day, in the estate's zone."""
+    return clock.day_bounds(notice.deadline, current_tz())[1]
 
 
 def numbered(tz):

@@ -190,6 +190,10 @@ VIOLATION = lifecycle.Machine(Violation, "违规", VIOLATION_STATES, [
 
 NOTICE = rectification.machine(RectificationNotice, RenovationError)
 
+# A violation waits on the assistant until dissuaded, noticed or closed; once escalated, on the supervisor.
+VIOLATION.wait("violation.follow", "待处理违规", ("open", "dissuaded", "not_complied", "complied"), "assistant")
+VIOLATION.wait("violation.escalated", "上报的违规", "escalated", "supervisor", None, CLOSE)
+
 
 
 

@@ -168,6 +168,17 @@ MACHINE = lifecycle.Machine(ServiceOrder, "服务单", STATES, [
                    _HANDLERS),
 ], open_states=OPEN, error=ServiceError)
 
+AGREE_WITHIN = datetime.timedelta(hours=1)      # the customer is called back with a time within the hour
+CALLBACK_WITHIN = datetime.timedelta(hours=24)  # and asked how it went within a day of the work
+
+MACHINE.wait("service.agree", "待约时间", "unscheduled", "assistant", lambda o: o.told_at + AGREE_WITHIN, AGREE)
+MACHINE.wait("service.confirm", "待确认时间", "unconfirmed", "assistant", "agreed_at", CONFIRM)
+MACHINE.wait("service.dispatch", "待派工", "scheduled", "assistant", lambda o: o.time, DISPATCH)
+MACHINE.wait("service.callback", "待回访", "callback", "assistant",
+             lambda o: (o.time or o.told_at) + datetime.timedelta(hours=DONE_WITHIN_HOURS) + CALLBACK_WITHIN, CLOSE,
+             label="回访客户")
+MACHINE.wait("service.rework", "返工", "rework", "assistant", None, DISPATCH)
+
 
 def _change(actor, order, expected_version, action, **kwargs):
     return MACHINE.transition(actor, order, expected_version, action, **kwargs)

@@ -79,6 +79,18 @@ MACHINE = lifecycle.Machine(MonthlySummary, "月度总结", STATES, [
     lifecycle.step(SIGN, "签阅月度总结", "submitted", "signed", ("supervisor",)),
     lifecycle.step(SEND_BACK, "退回修改", "submitted", "draft", ("supervisor",)),
 ], open_states=("draft", "submitted"), error=SummaryError)
+WRITE_BY_DAY = 5   # a month's summary is written by the 5th of the next month
+SIGN_WITHIN_DAYS = 10  # and signed within ten days of the month's end
+
+
+def write_due(month):
+    """When the assistant's summary of `month` (its first day) is due: the end of the next month's 5th."""
+    return clock.day_bounds(month + relativedelta(months=1, day=WRITE_BY_DAY), _tz())[1]
+
+
+MACHINE.wait("summary.write", "月度总结", "draft", "assistant", lambda s: write_due(s.month), SUBMIT)
+MACHINE.wait("summary.sign", "待签阅总结", "submitted", "supervisor",
+             lambda s: write_due(s.month) + datetime.timedelta(days=SIGN_WITHIN_DAYS - WRITE_BY_DAY), SIGN)
 
 
 def figures(user, month):

@@ -13,11 +13,11 @@ import peewee
 from . import access
 from . import callbacks
 from . import clock
+from . import escalations
 from . import events
 from . import idempotency
 from . import lifecycle
 from . import notices
-from . import scheduler
 from . import sequences
 from . import uploads
 from . import words
@@ -26,7 +26,6 @@ from .db import BaseModel
 from .db import Prepared
 from .db import rows
 from .db import RuleError
-from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import database
@@ -344,13 +343,36 @@ MACHINE = lifecycle.Machine(Ticket, "诉求", STATES, [
     lifecycle.step(SUPERVISOR_CLOSE, "主管关闭", "resolved", "closed", ("supervisor",)),
     lifecycle.step(ESCALATE, "上报主管", OPEN, None, _HANDLERS),
     lifecycle.step(ESCALATE_MANAGER, "上报经理", OPEN, None, ("supervisor",)),
-    lifecycle.step(AUTO_ESCALATE, "超时自动上报主管", WORKING, None),
+    lifecycle.step(AUTO_ESCALATE, "超时自动上报主管", OPEN, None),
     lifecycle.step(INSTRUCT, "主管批示", OPEN, None, ("supervisor",)),
     lifecycle.step(REASSIGN, "转派", OPEN, None, ("supervisor",)),
     lifecycle.step(TAKE_OVER, "主管接手", OPEN, None, ("supervisor",)),
     lifecycle.step(MARK_CASE, "标记为案例", tuple(STATES), None, _HANDLERS),
     lifecycle.step(VOID, "作废", OPEN, None, ("supervisor",)),
 ], open_states=OPEN, error=TicketError)
+
+# Who owes a request's next step, and by when (the agenda reads these).
+MACHINE.wait("ticket.respond", "待响应", WORKING, "assistant", "response_due", RESPOND,
+             when=lambda t: t.responded_at is None, label="响应客户")
+MACHINE.wait("ticket.handle", "待处理", "responded", "assistant", "resolution_due", DISPATCH)
+MACHINE.wait("ticket.follow", "处理中", ("in_progress", "paused"), "assistant",
+             lambda t: None if t.state == "paused" else t.resolution_due,
+             when=lambda t: t.responded_at is not None or t.state == "paused")
+MACHINE.wait("ticket.callback", "待回访", "resolved", "assistant", "followup_due", CLOSE, label="回访客户")
+
+
+def answered_in_time(ticket):
+    """Whether a request's response came by its deadline (trends and evaluations count these; a
+    response never given was not in time): the ticket.respond wait, looked back on."""
+    return ticket.responded_at is not None and ticket.responded_at <= ticket.response_due
+
+
+def late_where(now):
+    """The requests with a wait above past its deadline, as a query condition (lists' 只看超时)."""
+    unanswered = Ticket.responded_at.is_null() & Ticket.state.in_(WORKING)
+    return ((unanswered & (Ticket.response_due < now))
+            | (~unanswered & Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now))
+            | ((Ticket.state == "resolved") & (Ticket.followup_due < now)))
 
 
 def _change(actor, ticket, expected_version, action, **kwargs):
@@ -539,31 +561,50 @@ def escalate(actor, ticket, expected_version, reason, level=1):
         ticket = _change(actor, ticket, expected_version, ESCALATE_MANAGER if level == 2 else ESCALATE, note=reason,
                          escalation_level=level, escalated_at=clock.utcnow(), escalation_reason=reason)
         if level == 1:
+            escalations.escalated(actor, ticket, "ticket.escalate", f"{ticket.location} · {ticket.category}", reason,
+                                  who=ticket.zone.name if ticket.zone_id else "")
             notices.tell(User.active_with_role("supervisor").where(User.id != actor.id), ticket,
                          f"上报 {ticket.number}：{ticket.location} {reason[:60]}")
     return ticket
 
 
+def _late_request_escalated(escalation, item):
+    """The lateness rule escalated one of a request's waits: the request shows it too (上报 badge,
+    its timeline, its holder told), once, unless it is escalated already."""
+    if escalation.ref_type != "ticket":
+        return
+    ticket = Ticket.get_by_id(escalation.ref_id)
+    if ticket.escalation_level or MACHINE.refusal(ticket, AUTO_ESCALATE) is not None:
+        return
+    escalated = _change(None, ticket, ticket.version, AUTO_ESCALATE, as_system=True,
+                        note=f"{escalation.reason}（时限 {clock.to_local(item.due, Estate.current().tz):%m-%d %H:%M}）",
+                        escalation_level=1, escalated_at=escalation.created_at, escalation_reason=escalation.reason)
+    if escalated.assignee is not None:
+        notices.tell([escalated.assignee], escalated, f"超时自动上报 {ticket.number}：{ticket.location}")
+
+
+escalations.on_escalate(_late_request_escalated)
+
+
 def sweep(now=None):
-    """Escalate every ticket past its resolution limit (the app's scheduler calls this). Returns how many."""
-    now = now or clock.utcnow()
-    late = list(Ticket.live().where(Ticket.state.in_(WORKING) & (Ticket.resolution_due < now)
-                                    & (Ticket.escalation_level == 0)))
-    count = 0
-    for ticket in late:
-        try:
-            with database.atomic():
-                escalated = _change(None, ticket, ticket.version, AUTO_ESCALATE,
-                                    note=f"超过处理时限（{clock.to_local(ticket.resolution_due, Estate.current().tz):%m-%d %H:%M}）",
-                                    escalation_level=1, escalated_at=now, escalation_reason="超过处理时限")
-                recipients = list(User.active_with_role("supervisor"))
-                if escalated.assignee is not None:
-                    recipients.append(escalated.assignee)
-                notices.tell(recipients, escalated, f"超时自动上报 {ticket.number}：{ticket.location}")
-                count += 1
-        except (StaleRecord, TicketError):
-            continue  # someone acted on it meanwhile; the next sweep looks again
-    return count
+    """The lateness rule (escalations.sweep) as the requests see it: how many requests it escalated."""
+    return sum(1 for e in escalations.sweep(now) if e.ref_type == "ticket")
+
+
+_ESCALATION_FOLLOWS = {INSTRUCT: escalations.INSTRUCT, REASSIGN: escalations.REASSIGN,
+                       TAKE_OVER: escalations.TAKE_OVER, RESOLVE: escalations.RESOLVE,
+                       ORDERS_DONE: escalations.RESOLVE, SUPERVISOR_CLOSE: escalations.RESOLVE,
+                       CLOSE: escalations.RESOLVE, VOID: escalations.RESOLVE}
+
+
+def _escalations_follow(change):
+    """An escalated request's escalations move with what is done to the request."""
+    action = _ESCALATION_FOLLOWS.get(change.action)
+    if action is not None:
+        escalations.follow(change.record, action, None if action == escalations.RESOLVE else change.actor)
+
+
+MACHINE.listen(_escalations_follow)
 
 
 def instruct(actor, ticket, expected_version, note):
@@ -650,4 +691,3 @@ def outcome(ticket):
     return ticket.state_label
 
 
-scheduler.job("tickets.escalate_overdue", 60)(sweep)

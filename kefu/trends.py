@@ -30,6 +30,7 @@ from .patrols import Checkpoint
 from .patrols import coverage_history
 from .patrols import coverage_today
 from .tickets import Ticket
+from .tickets import answered_in_time
 from .users import User
 
 MONTHS = 12
@@ -93,7 +94,7 @@ def count(today=None):
             tickets = list(Ticket.select(Ticket.responded_at, Ticket.response_due, Ticket.reopen_count)
                            .where((Ticket.assignee == user) & Ticket.voided_at.is_null()
                                   & (Ticket.created_at >= start) & (Ticket.created_at < end)))
-            on_time = sum(1 for t in tickets if t.responded_at is not None and t.responded_at <= t.response_due)
+            on_time = sum(1 for t in tickets if answered_in_time(t))
             answers = [a for (a,) in CallBack.select(CallBack.result).join(Ticket, on=CallBack.of(Ticket)).where(
                 (Ticket.assignee == user) & (CallBack.at >= start) & (CallBack.at < end)
                 & CallBack.result.in_(ANSWERS)).tuples()]

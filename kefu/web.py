@@ -264,6 +264,12 @@ def nav_items():
             for endpoint, label, icon, roles in NAV if current_user.role in roles]
 
 
+def agenda_count():
+    """The number on the 今日 tab: what waits on the signed-in person (kept until something changes)."""
+    from . import agenda
+    return agenda.count(current_user) if current_user.is_authenticated else 0
+
+
 _ID_URLS = {}
 
 
@@ -324,7 +330,7 @@ def init_app(app):
     app.jinja_env.filters["masked"] = mask_phone
     # Globals rather than context: macros imported without context use them too.
     app.jinja_env.globals.update(due_status=due_status, age=age, ago=ago, countdown=countdown, id_url=id_url,
-                                 may_see=may_see, may_change=may_change)
+                                 may_see=may_see, may_change=may_change, agenda_count=agenda_count)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     if app.config.get("TESTING"):

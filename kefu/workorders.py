@@ -61,6 +61,7 @@ class WorkOrder(VersionedMixin, BaseModel):
     reported_by = peewee.CharField(default="", max_length=60)
     approved_at = peewee.DateTimeField(null=True)
     rework_count = peewee.IntegerField(default=0)
+    rework_reason = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])  # the last rejection's
     cancelled_at = peewee.DateTimeField(null=True)
     cancel_reason = peewee.TextField(default="")
 
@@ -124,6 +125,14 @@ MACHINE = lifecycle.Machine(WorkOrder, "派工单", STATES, [
     lifecycle.step(REJECT, "验收不通过", "reported", "rework", roles=("assistant", "supervisor")),
     lifecycle.step(CANCEL, "撤销派工", OPEN_STATES, "cancelled", roles=("assistant", "supervisor")),
 ], open_states=OPEN_STATES, error=WorkOrderError)
+
+INSPECT_WITHIN = datetime.timedelta(hours=4)  # a reported order is inspected the same half-day
+
+MACHINE.wait("workorder.accept", "待接单", "dispatched", "unit", "deadline", ACCEPT)
+MACHINE.wait("workorder.do", "处理中", "working", "unit", "deadline", REPORT)
+MACHINE.wait("workorder.redo", "返工中", "rework", "unit", "deadline", REPORT)
+MACHINE.wait("workorder.inspect", "待验收", "reported", "assistant",
+             lambda o: o.reported_at + INSPECT_WITHIN, APPROVE)
 
 _listeners = {}
 
@@ -209,7 +218,8 @@ def inspect(actor, order, expected_version, passed, reason=""):
     reason = (reason or "").strip()
     if not reason:
         raise WorkOrderError("请写明退回原因，业务块才知道要返工什么", "reason")
-    return _move(actor, order, expected_version, REJECT, note=reason, rework_count=WorkOrder.rework_count + 1)
+    return _move(actor, order, expected_version, REJECT, note=reason, rework_count=WorkOrder.rework_count + 1,
+                 rework_reason=reason)
 
 
 def cancel(actor, order, expected_version, reason):

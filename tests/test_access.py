@@ -27,6 +27,7 @@ from kefu import shops
 from kefu import tickets
 from kefu import uploads
 from kefu import users
+from kefu import escalations
 from kefu import words
 
 ADMIN, SUPERVISOR, ASSISTANT, FRONTDESK, UNIT = "admin", "supervisor", "assistant", "frontdesk", "unit"
@@ -48,6 +49,7 @@ ACCESS = {
     "GET /setup/<step>": (ADMIN,),
     "POST /setup/<step>": (ADMIN,),
     "GET /": EVERYONE,
+    "GET /today/live": (SUPERVISOR, ASSISTANT, FRONTDESK, UNIT),
     "GET /me": EVERYONE,
     "GET /me/password": EVERYONE,
     "POST /me/password": EVERYONE,
@@ -271,6 +273,11 @@ ACCESS = {
     "GET /meetings/<int:meeting_id>": (SUPERVISOR, ASSISTANT),
     "GET /meetings/<int:meeting_id>.pdf": (SUPERVISOR, ASSISTANT),
     "GET /trends": (SUPERVISOR,),
+    "GET /escalations": (SUPERVISOR,),
+    "GET /escalations/<int:escalation_id>": (SUPERVISOR,),
+    "POST /escalations/<int:escalation_id>": (SUPERVISOR,),
+    "GET /admin/lateness": (ADMIN, SUPERVISOR),
+    "POST /admin/lateness": (ADMIN, SUPERVISOR),
     "GET /summaries": (SUPERVISOR, ASSISTANT),
     "GET /summaries/<int:user_id>/<month>": (SUPERVISOR,),
     "POST /summaries/<int:user_id>/<month>": (SUPERVISOR,),
@@ -433,6 +440,7 @@ def _renovation_ids(assistant, home):
     return {"/patrols/findings/<int:finding_id>/shop-notice": {"finding_id": shop_check.findings.get().id},
             "renovation_id": renovation.id, "violation_id": violation.id, "notice_id": notice.id,
             "referral_id": referral.id, "action": "pause", "finding_id": check.findings.get().id,
+            "escalation_id": escalations.escalated(assistant, violation, "violation.follow", "违规", "测试").id,
             "shop_id": shop.id, "inspection_id": inspection.id,
             **{f"/admin/import/<kind>{rest}": {"kind": "residents", "token": "t" * 24}
                for rest in ("", "/template.xlsx", "/export.xlsx", "/<token>")},

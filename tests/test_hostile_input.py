@@ -40,6 +40,7 @@ from PIL import Image
 
 from conftest import FROZEN
 from conftest import text
+from kefu import escalations
 from kefu import clock
 from kefu import create_app
 from kefu import customers
@@ -293,6 +294,8 @@ def _records():
                                                            services.ServiceOrder.state.in_(services.OPEN)).first().id,
         "evaluation_id": evaluation.id, "review_id": review.id,
         "day": today.isoformat(), "month": f"{today:%Y-%m}",
+        "escalation_id": escalations.Escalation.select().where(escalations.Escalation.ref_type != "ticket",
+                                                               escalations.Escalation.state == "pending").first().id,
         # Routes that need a record in another state than the parameter's default.
         "POST /tickets/<int:ticket_id>/respond": {"ticket_id": received.id},
         "POST /tickets/<int:ticket_id>/dispatch": {"ticket_id": mine.where(Ticket.state == "responded").first().id},

@@ -63,10 +63,11 @@ def test_the_board_shows_what_today_still_requires_in_my_zone_only(world, post, 
     client = as_user(world.assistant)
     board = text(client.get("/patrols"))
     assert "0/1 公共部位 未完成" in board and "1号楼大堂" in board and "二区北门岗" not in board
+    assert "公共部位还有 1 处未巡查" in text(client.get("/"))  # and on 今日, until it is done
     client.post(f"/c/{post.token}", data=answers(post))
     board = text(client.get("/patrols"))
     assert "1/1 公共部位 已完成" in board and "今天要求的巡查都已完成" in board
-    assert "1/1 公共部位" in text(client.get("/"))  # and on 今日
+    assert "公共部位还有" not in text(client.get("/"))
     supervisor = text(as_user(world.supervisor).get("/patrols"))
     assert "1号楼大堂" not in supervisor and "二区北门岗" in supervisor and "0/1 安保岗位" in supervisor
 

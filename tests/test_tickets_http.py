@@ -120,7 +120,7 @@ def test_unit_sees_only_its_own_orders(world, as_user):
                                      clock.now() + datetime.timedelta(hours=4))
     engineer = as_user(world.engineer)
     today = text(engineer.get("/"))
-    assert "待处理（1）" in today and "换水管" in today
+    assert "待接单（1）" in today and "换水管" in today
     assert engineer.get(f"/workorders/{order.id}").status_code == 200
     cleaner = as_user(world.cleaner)
     assert "换水管" not in text(cleaner.get("/")) and "换水管" not in text(cleaner.get("/workorders"))
@@ -138,7 +138,7 @@ def test_reject_and_rework_over_http(world, as_user):
     assert engineer.post(f"/workorders/{order.id}/report", data={"version": "2", "note": ""}).status_code == 422
     assert engineer.post(f"/workorders/{order.id}/report", data={"version": "2", "note": "已换"}).status_code == 303
     assistant = as_user(world.assistant)
-    assert "待验收派工单（1）" in text(assistant.get("/"))
+    assert "待验收（1）" in text(assistant.get("/"))
     refused = assistant.post(f"/workorders/{order.id}/inspect", data={"version": "3", "verdict": "fail", "reason": ""})
     assert refused.status_code == 422 and "请写明退回原因" in text(refused)
     assistant.post(f"/workorders/{order.id}/inspect", data={"version": "3", "verdict": "fail", "reason": "还在滴"})
@@ -234,7 +234,7 @@ def test_supervisor_queue_and_takeover(world, as_user):
                                   data={"version": "1", "reason": "客户要求赔偿"})
     supervisor = as_user(world.supervisor)
     today = text(supervisor.get("/"))
-    assert "上报（1）" in today and "客户要求赔偿" in today
+    assert "上报待处理（1）" in today and "客户要求赔偿" in today
     supervisor.post(f"/tickets/{ticket.id}/supervise",
                     data={"version": "2", "action": "reassign", "assignee": str(world.assistant2.id), "note": "你熟"})
     ticket = Ticket.get_by_id(ticket.id)

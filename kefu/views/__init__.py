@@ -13,6 +13,7 @@ FlaskForm.Meta.locales = ("zh",)
 def register(app):
     from . import auth
     from . import customers
+    from . import escalations
     from . import estate
     from . import evaluations
     from . import exports
@@ -36,7 +37,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system, imports, setup, search):
+                   exports, meetings, trends, summaries, system, imports, setup, search, escalations):
         app.register_blueprint(module.bp)
     setup.init_app(app)
 

@@ -2,6 +2,7 @@
 import datetime
 
 from flask import Blueprint
+from flask import make_response
 from flask import redirect
 from flask import request
 from flask import url_for
@@ -9,9 +10,8 @@ from flask_login import current_user
 from peewee import JOIN
 from peewee import fn
 
+from .. import agenda
 from .. import clock
-from .. import evaluations
-from .. import patrols
 from .. import search
 from .. import tickets
 from .. import trends
@@ -29,6 +29,7 @@ from ..users import Unit
 from ..users import User
 from ..tickets import Ticket
 from ..web import estate
+from ..web import id_url
 from ..web import render
 from ..workorders import WorkOrder
 
@@ -75,11 +76,47 @@ _ZONE_ASSISTANTS = Prepared(User, lambda: ZoneAssistant.select(ZoneAssistant.zon
                             .order_by(User.display_name).objects())
 
 
+# Where an agenda item's reference opens.
+_PAGES = {"ticket": ("tickets.show", "ticket_id"), "workorder": ("workorders.show", "order_id"),
+          "serviceorder": ("services.show", "service_id"), "need": ("customers.need", "need_id"),
+          "shopnotice": ("shops.notice", "notice_id"), "rectificationnotice": ("renovations.notice", "notice_id"),
+          "finding": ("patrols.finding", "finding_id"), "violation": ("renovations.violation", "violation_id"),
+          "evaluation": ("evaluations.show", "evaluation_id"), "staff": ("evaluations.staff", "user_id"),
+          "review": ("evaluations.review", "review_id"), "meetingaction": ("meetings.action", "action_id"),
+          "meeting": ("meetings.show", "meeting_id"), "escalation": ("escalations.show", "escalation_id")}
+
+
+def item_url(ref):
+    kind, ident = ref
+    if kind == "summary":
+        user_id, month = str(ident).split("/", 1)
+        return url_for("summaries.show", user_id=int(user_id), month=month)
+    if kind == "patrols":
+        return url_for("patrols.index") + f"#{ident}"
+    page = _PAGES.get(kind)
+    if page is None or not isinstance(ident, int):
+        return url_for("home.index")
+    return id_url(page[0], **{page[1]: ident})
+
+
+def notice_url(notice):
+    """Where a notice opens: its record's page (an escalation's record, for a late item's notice)."""
+    return item_url((notice.record_type, notice.record_id))
+
+
+def _agenda_context(now):
+    items = agenda.agenda(current_user, now)
+    return {"items": items, "groups": agenda.grouped(items, now), "item_url": item_url, "notice_url": notice_url,
+            "now": now,
+            "stamp": agenda.stamp(now)}
+
+
 @bp.route("/")
 @roles("admin", "supervisor", "assistant", "frontdesk", "unit")
 def index():
-    """今日: what this person has to do today."""
+    """今日: everything waiting on this person, most urgent first."""
     context = {"title": "今日"}
+    now = clock.utcnow()
     if current_user.role == "admin":
         context["counts"] = {
             "楼栋": Building.live().count(), "房号": Household.live().count(), "公共部位": Place.live().count(),
@@ -88,81 +125,66 @@ def index():
         context["zoneless"] = (Building.live().join(ZoneBuilding, join_type=JOIN.LEFT_OUTER,
                                                     on=(ZoneBuilding.building == Building.id))
                                .where(ZoneBuilding.id.is_null()).count())
-    elif current_user.role == "assistant":
-        context.update(_assistant_today())
+        return render("home/today_admin.html", **context)
+    context.update(_agenda_context(now))
+    if current_user.role == "assistant":
+        zones = list(Zone.of_assistant(current_user))
+        context["zones"] = _zone_summary(zones, assistant=current_user)
     elif current_user.role == "supervisor":
-        context.update(_supervisor_today())
+        context.update(_supervisor_today(now))
     elif current_user.role == "frontdesk":
         start, end = clock.day_bounds(clock.today(estate().tz), estate().tz)
         context["logged"] = tickets.cards(tickets.with_card(Ticket.live().where(
             (Ticket.created_by == current_user) & (Ticket.created_at >= start) & (Ticket.created_at < end)))
             .order_by(Ticket.created_at.desc()))
-    elif current_user.role == "unit":
-        context["todo"] = list(WorkOrder.queue_for_unit(current_user.unit_id))
-        context["reviews"] = evaluations.waiting_for(current_user)
-        context["waiting"] = list(WorkOrder.cards().where((WorkOrder.unit == current_user.unit_id)
-                                                           & (WorkOrder.state == "reported")))
     if current_user.role in ("assistant", "supervisor"):
         context["notices"] = list(Notice.unread(current_user, 8))
     return render(f"home/today_{current_user.role}.html", **context)
 
 
-def _assistant_today():
-    """What an assistant owes today: responses, inspections, return visits, work in hand."""
-    zones = list(Zone.of_assistant(current_user))
-    zone_ids = [z.id for z in zones]
-    # One query for every open ticket of mine, sorted into the day's lists here.
-    open_tickets = tickets.cards(tickets.with_card(tickets.visible_to(current_user, zone_ids=zone_ids))
-                                 .where(Ticket.state.in_(tickets.OPEN)))
-    to_respond = sorted((t for t in open_tickets if t.state == "received"), key=lambda t: t.response_due)
-    to_follow = sorted((t for t in open_tickets if t.state == "resolved"), key=lambda t: t.followup_due)
-    in_hand = sorted((t for t in open_tickets if t.state in ("responded", "in_progress", "paused")),
-                     key=lambda t: t.resolution_due)
-    return {
-        "patrol_board": patrols.coverage_today(zone_ids, lists=False) if zone_ids else {},
-        "zones": _zone_summary(zones, assistant=current_user),
-        "to_respond": to_respond,
-        "to_inspect": list(WorkOrder.awaiting_inspection(zone_ids)),
-        "to_follow": to_follow,
-        "in_hand": in_hand,
-    }
+@bp.route("/today/live")
+@roles("supervisor", "assistant", "frontdesk", "unit")
+def live():
+    """An open 今日 asks every few seconds whether anything changed. Unchanged (the same stamp): 204
+    at the cost of one index lookup. Changed: the agenda drawn again, with its new stamp and count."""
+    now = clock.utcnow()
+    current = agenda.stamp(now)
+    if request.args.get("stamp") == current:
+        return "", 204
+    context = _agenda_context(now)
+    response = make_response(render("home/_agenda.html", **context))
+    response.headers["X-Agenda-Count"] = str(len(context["items"]))
+    response.headers["X-Agenda-Stamp"] = current
+    response.headers["X-Agenda-Alert"] = "1" if _alerting(context["items"], now) else "0"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+ALERT_WITHIN = datetime.timedelta(minutes=15)
+
+
+def _alerting(items, now):
+    """Whether the phone may sound: a 紧急 item, or a response clock under 15 minutes."""
+    return any(i.urgent or (i.kind == "ticket.respond" and i.due is not None and i.due - now < ALERT_WITHIN)
+               for i in items)
 
 
 DESK_LIMIT = 20  # cards per list on the supervisor's 今日; the rest are a tap away in the list
 
 
-def _supervisor_today():
-    """The supervisor's desk: escalations with their age, late tickets, visits that can't be made,
-    each assistant's patrol coverage (kept, recounted every ten minutes) and evaluations due."""
-    # One query for everything on the desk, sorted into its lists here.
-    wanted = list(_DESK(clock.utcnow()))
+def _supervisor_today(now):
+    """The supervisor's desk beside the agenda: what is late anywhere (the one lateness rule), each
+    assistant's patrol coverage (kept, recounted every ten minutes), open work orders."""
     coverage, coverage_counted_at = trends.coverage_now()
+    late = agenda.late(now)
     return {
         "coverage": coverage,
         "coverage_counted_at": coverage_counted_at,
         "zones": _zone_summary(list(Zone.live().order_by(Zone.name))),
-        "escalated": sorted((t for t in wanted if t.escalation_level > 0), key=lambda t: t.escalated_at),
+        "late": late,
         "desk_limit": DESK_LIMIT,
-        "late": sorted((t for t in wanted if t.escalation_level == 0 and t.state != "resolved"),
-                       key=lambda t: t.resolution_due),
-        "unreachable": [t for t in wanted if t.state == "resolved"
-                        and t.followup_attempts >= tickets.UNREACHABLE_TRIES],
         "open_orders": WorkOrder.select().where(WorkOrder.state.in_(workorders.OPEN_STATES)).count(),
-        "evaluations": evaluations.due(),
     }
-
-
-def _desk(now):
-    """Open tickets the supervisor must see: escalated, late and not escalated, or not reachable."""
-    escalated = Ticket.escalation_level > 0
-    late = (Ticket.escalation_level == 0) & (
-        ((Ticket.state == "received") & (Ticket.response_due < now))
-        | (Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now)))
-    unreachable = (Ticket.state == "resolved") & (Ticket.followup_attempts >= tickets.UNREACHABLE_TRIES)
-    return tickets.with_card(Ticket.live().where(Ticket.state.in_(tickets.OPEN) & (escalated | late | unreachable)))
-
-
-_DESK = Prepared(Ticket, _desk, datetime.datetime(1901, 2, 3, 4, 5, 6))
 
 
 @bp.route("/notices/read", methods=["POST"])

@@ -389,7 +389,7 @@ def notice(notice_id):
     return notice_views.serve_page(
         notice, lambda *args, **kw: rules.serve_notice(current_user, *args, **kw),
         url_for("renovations.notice", notice_id=notice.id), "renovations/notice.html", "如 业主 王先生 / 施工负责人 李师傅",
-        violations=list(notice.violations()), timeline=events.timeline(notice),
+        violations=list(notice.violations()), timeline=events.timeline(notice), today=clock.today(estate().tz),
         back=url_for("renovations.show", renovation_id=notice.renovation_id))
 
 

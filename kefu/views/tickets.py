@@ -645,9 +645,7 @@ def narrowed(form, user, query=None):
         query = query.where(Ticket.created_at < clock.day_bounds(form.end.data, tz)[1])
     now = clock.utcnow()
     if form.overdue.data:
-        query = query.where(
-            ((Ticket.state == "received") & (Ticket.response_due < now))
-            | (Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now)))
+        query = query.where(rules.late_where(now))
     if form.escalated.data:
         query = query.where(Ticket.escalation_level > 0)
     return query

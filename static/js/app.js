@@ -349,3 +349,68 @@ document.addEventListener("change", function (event) {
     if (phone) phone.value = option.dataset.phone || "";
   }
 });
+
+// Live 今日: an open agenda asks /today/live every 10 seconds (not while the screen is off) with the
+// stamp it was drawn at. Unchanged: 204, nothing to do. Changed: the agenda is redrawn in place, the
+// count goes on the tab title, the 今日 tab and the app icon, and — if this phone allows it — a
+// 紧急 item or a response due within 15 minutes sounds and vibrates once.
+(function () {
+  var INTERVAL = 10000, timer = null, baseTitle = null;
+  function agenda() { return document.getElementById("agenda"); }
+  function alertsOn() { try { return localStorage.getItem("kefu.alert") === "1"; } catch (e) { return false; } }
+  function beep() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext, ctx = new Ctx(), osc = ctx.createOscillator();
+      osc.frequency.value = 880; osc.connect(ctx.destination); osc.start(); osc.stop(ctx.currentTime + 0.3);
+    } catch (e) { /* no sound on this phone */ }
+    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+  }
+  function show(count) {
+    if (baseTitle === null) baseTitle = document.title.replace(/^\(\d+\) /, "");
+    document.title = count ? "(" + count + ") " + baseTitle : baseTitle;
+    document.querySelectorAll(".tab-count").forEach(function (el) { el.textContent = count; el.hidden = !count; });
+    if (navigator.setAppBadge) { (count ? navigator.setAppBadge(count) : navigator.clearAppBadge()).catch(function () {}); }
+  }
+  function poll() {
+    var el = agenda();
+    if (!el || document.hidden) return;
+    fetch(el.dataset.live + "?stamp=" + encodeURIComponent(el.dataset.stamp), {credentials: "same-origin"})
+      .then(function (response) {
+        if (response.status !== 200) return;
+        var before = parseInt(el.dataset.count || "0", 10);
+        var count = parseInt(response.headers.get("X-Agenda-Count") || "0", 10);
+        var alert = response.headers.get("X-Agenda-Alert") === "1";
+        return response.text().then(function (html) {
+          var holder = document.createElement("div");
+          holder.innerHTML = html;
+          var fresh = holder.querySelector("#agenda");
+          if (!fresh || !agenda()) return;
+          agenda().replaceWith(fresh);
+          document.dispatchEvent(new Event("htmx:afterSettle"));
+          show(count);
+          if (alert && count > before && alertsOn()) beep();
+        });
+      }).catch(function () { /* no signal: try again next time */ });
+  }
+  function start() {
+    var el = agenda();
+    if (timer) { clearInterval(timer); timer = null; }
+    if (!el) return;
+    show(parseInt(el.dataset.count || "0", 10));
+    timer = setInterval(poll, INTERVAL);
+    var toggle = document.getElementById("alert-toggle");
+    if (toggle) {
+      toggle.hidden = false;
+      var label = function () { toggle.textContent = alertsOn() ? "紧急提醒：声音和振动已开" : "紧急提醒：开启声音和振动"; };
+      label();
+      toggle.onclick = function () {
+        try { localStorage.setItem("kefu.alert", alertsOn() ? "0" : "1"); } catch (e) { /* private mode */ }
+        label();
+        if (alertsOn()) beep();
+      };
+    }
+  }
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
+  document.addEventListener("DOMContentLoaded", start);
+  document.addEventListener("htmx:historyRestore", start);
+})();

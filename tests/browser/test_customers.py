@@ -94,7 +94,7 @@ def dispatch_service(page):
 
 def unit_does_it(unit, work, note):
     """The engineering unit finds the work order on 今日, takes it and reports it done."""
-    open_order(unit, work, "待处理")
+    open_order(unit, work, "待接单")
     expect(unit.locator(".panel").first).to_contain_text("来自个性化服务")
     expect(unit.locator(".panel").first).to_contain_text(f"{SERVICE}：{WISH}（收费 {FEE}）")
     unit.get_by_role("button", name="接单").click()
@@ -104,7 +104,7 @@ def unit_does_it(unit, work, note):
 
 def accept_work(zhuli, work, service_number):
     """The assistant 验收 合格 from 今日, then follows the work order back to its service order."""
-    open_order(zhuli, work, "待验收派工单")
+    open_order(zhuli, work, "待验收")
     inspect_work(zhuli, "合格")
     flash(zhuli, "验收通过")
     zhuli.get_by_role("link", name=service_number).click()

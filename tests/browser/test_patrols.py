@@ -191,7 +191,7 @@ def test_a_scanned_checkpoint_fails_two_items_and_one_is_rectified(phones, shot,
 
     # The cleaning unit finds the 整改单 on 今日, with the finding's photo, and does the work.
     unit = phone_of(phones, "baojie")
-    open_order(unit, order, "待处理")
+    open_order(unit, order, "待接单")
     expect(unit.locator(".panel").first).to_contain_text(f"{LIGHTS}不合格")
     # 问题照片会一并带给业务块: the unit may see the finding's photo, not just its frame.
     photo = unit.get_by_role("img", name="现场照片 1")
@@ -203,7 +203,7 @@ def test_a_scanned_checkpoint_fails_two_items_and_one_is_rectified(phones, shot,
     report_done(unit, "更换三楼楼道顶灯灯管，已亮", photo=relit)
 
     # The assistant accepts it; the finding is 已整改.
-    open_order(zhuli, order, "待验收派工单")
+    open_order(zhuli, order, "待验收")
     inspect(zhuli, "合格")
     flash(zhuli, "验收通过")
     zhuli.get_by_role("link", name=CHECKPOINT).click()

@@ -195,7 +195,7 @@ def test_one_request_from_front_desk_to_satisfied_customer(phones, shot, tmp_pat
 
     # The engineering unit finds it in its queue, with the ticket's photo, and takes it.
     unit = phone_of(phones, "gongcheng")
-    open_order(unit, order, "待处理")
+    open_order(unit, order, "待接单")
     expect(unit.get_by_text(HOUSEHOLD, exact=True)).to_be_visible()
     photo = unit.get_by_role("img", name="现场照片 1")
     expect(photo).to_be_visible()
@@ -207,19 +207,20 @@ def test_one_request_from_front_desk_to_satisfied_customer(phones, shot, tmp_pat
     # The assistant inspects it and sends it back.
     go_today(zhuli)
     expect(section(zhuli, "待响应").filter(has_text=MARKER)).to_have_count(0)
-    open_order(zhuli, order, "待验收派工单")
+    open_order(zhuli, order, "待验收")
     inspect(zhuli, "不合格，返工", "吊顶石膏板还有水渍，需要更换", shot=shot)
     flash(zhuli, "已退回业务块返工")
 
     go_today(unit)
-    card = section(unit, "待处理").filter(has_text=order)
-    expect(card).to_contain_text("返工中")
-    expect(card).to_contain_text("返工 1 次")
+    card = section(unit, "返工中").filter(has_text=order)
+    # The reason it came back is on the card, and on top of the order's page.
+    expect(card).to_contain_text("返工第 1 次：吊顶石膏板还有水渍，需要更换")
     shot(unit, "today-unit")
-    open_order(unit, order, "待处理")
+    open_order(unit, order, "返工中")
+    expect(unit.locator(".rework-reason")).to_contain_text("吊顶石膏板还有水渍，需要更换")
     report_done(unit, "已更换受潮的吊顶石膏板，客户在场确认")
 
-    open_order(zhuli, order, "待验收派工单")
+    open_order(zhuli, order, "待验收")
     inspect(zhuli, "合格")
     flash(zhuli, "验收通过")
     zhuli.get_by_role("link", name=number).click()
