@@ -760,6 +760,12 @@ TICKET_FIELDS = [f for f in Ticket._meta.sorted_field_names if f != "id"]
 ORDER_FIELDS = [f for f in WorkOrder._meta.sorted_field_names if f != "id"]
 
 
+def _order_values(order):
+    """A generated work order's row in ORDER_FIELDS order: a foreign key may be given by its column
+    name (zone_id), and a field the generator doesn't set takes its default (rework_reason)."""
+    return (order["id"], *(_field_value(WorkOrder._meta.fields[name], order) for name in ORDER_FIELDS))
+
+
 def _day(world, estate, seed, per_year, days_before_end, end):
     """Generate one local day's tickets, `days_before_end` days before the end."""
     rng = random.Random(f"{seed}:{days_before_end}")
@@ -1317,7 +1323,7 @@ class Patrols:
         _insert(Finding, [getattr(Finding, f) for f in FINDING_FIELDS],
                 [tuple(f[name] for name in FINDING_FIELDS) for f in rows["finding"]])
         fields = [getattr(WorkOrder, f) for f in ORDER_FIELDS]
-        _insert(WorkOrder, [WorkOrder.id] + fields, [tuple(o[f] for f in ["id"] + ORDER_FIELDS) for o in rows["order"]])
+        _insert(WorkOrder, [WorkOrder.id] + fields, [_order_values(o) for o in rows["order"]])
         _insert(Observation, [getattr(Observation, f) for f in OBSERVATION_FIELDS],
                 [tuple(o[name] for name in OBSERVATION_FIELDS) for o in rows["observation"]])
         _insert_raw(Event, EVENT_FIELDS, rows["event"])
@@ -1554,8 +1560,18 @@ def _check_windows(start_day):
 
 def _write(model, records):
     """Rows given as dicts keyed by the model's field names, every field (the id included)."""
-    names = [f.name for f in model._meta.sorted_fields]
-    _insert(model, [getattr(model, name) for name in names], [tuple(r[name] for name in names) for r in records])
+    fields = model._meta.sorted_fields
+    _insert(model, fields, [tuple(_field_value(field, r) for field in fields) for r in records])
+
+
+def _field_value(field, record):
+    """A generated row's value for `field`: by its name, by its column's (zone_id for `zone`), or its
+    default when the generator doesn't set it."""
+    if field.column_name in record:  # a foreign key by its column: the generator may keep its plan under the name
+        return record[field.column_name]
+    if field.name in record:
+        return record[field.name]
+    return field.default() if callable(field.default) else field.default
 
 
 class Area:
@@ -2499,8 +2515,7 @@ def _flush(world):
         _insert(Ticket, [Ticket.id] + fields, data)
     if rows["order"]:
         fields = [getattr(WorkOrder, f) for f in ORDER_FIELDS]
-        data = [tuple(o[f] for f in ["id"] + ORDER_FIELDS) for o in rows["order"]]
-        _insert(WorkOrder, [WorkOrder.id] + fields, data)
+        _insert(WorkOrder, [WorkOrder.id] + fields, [_order_values(o) for o in rows["order"]])
     index = words.TicketSearch
     _insert(index, [index.rowid, index.words, index.chars],
             [(r["rowid"], r["words"], r["chars"]) for r in (words.index_row(i, text) for i, text in rows["text"])])

@@ -261,7 +261,7 @@ def _evaluations_due(user, now):
                           title=f"{person.display_name} · {label}评估", meta=f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d}",
                           detail="草稿未完成" if draft else "",
                           due=clock.day_bounds(end + datetime.timedelta(days=evaluations.OVERDUE_DAYS), tz)[1],
-                          action="评分", role="supervisor", who=person.display_name))
+                          action="评分", role="supervisor"))
     return found
 
 

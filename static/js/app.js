@@ -396,6 +396,7 @@ document.addEventListener("change", function (event) {
     var el = agenda();
     if (timer) { clearInterval(timer); timer = null; }
     if (!el) return;
+    baseTitle = null;
     show(parseInt(el.dataset.count || "0", 10));
     timer = setInterval(poll, INTERVAL);
     var toggle = document.getElementById("alert-toggle");
@@ -412,5 +413,7 @@ document.addEventListener("change", function (event) {
   }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
   document.addEventListener("DOMContentLoaded", start);
+  // Pages open in place (hx-boost): start again on each new page, as the offline sender does.
+  document.addEventListener("htmx:afterSettle", function (event) { if (event.target === document.body) start(); });
   document.addEventListener("htmx:historyRestore", start);
 })();
