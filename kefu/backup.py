@@ -322,11 +322,14 @@ scheduler.job("backup.nightly", NIGHTLY_CHECK)(lambda: nightly())
 def sweep_photos():
     """Clear what a crash left in the photo folder (kefu.uploads.sweep) and the uploads never attached
     to a record after a day (kefu.uploads.sweep_unattached), every few hours; and forget the
-    rate-limit counts of past windows (kefu.limits)."""
+    rate-limit counts of past windows (kefu.limits) and the sign-in locks of places that stopped
+    trying a day ago (kefu.users)."""
     from . import limits
     from . import uploads
+    from . import users
 
     limits.clear_old()
+    users.clear_old_locks()
     if not _app_paths:
         return []
     uploads.sweep_unattached(_app_paths["photos"])

@@ -376,3 +376,10 @@ def ticket_word_index(progress=None, batch=2000):
         if total >= batch:
             say(f"重新分词：{done}/{total} 件诉求")
     words.seed()
+
+
+@migration(19, "安全：密码错误按地址或登录过的设备分别锁定")
+def sign_in_locks_per_place():
+    from .users import SignInLock
+
+    SignInLock.create_table(safe=True)

@@ -172,27 +172,105 @@ def test_uploads_never_attached_are_swept_after_a_day(app, world, traveller):
 
 # 3. The lockout counted atomically; per-address limits
 
-def test_simultaneous_wrong_passwords_check_no_more_than_the_lockout_allows(app, world):
-    barrier = threading.Barrier(24)
+def guess_at_once(app, username, addresses):
+    """Wrong passwords for `username` all at the same moment, one from each of `addresses`."""
+    barrier = threading.Barrier(len(addresses))
     statuses = []
 
-    def guess(n):
+    def guess(n, address):
         client = app.test_client()
         barrier.wait()
-        statuses.append(sign_in(client, "zhuli1", f"guess-{n}x", address=f"10.0.0.{n}").status_code)
+        statuses.append(sign_in(client, username, f"guess-{n}x", address=address).status_code)
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(24)]
+    threads = [threading.Thread(target=guess, args=(n, a)) for n, a in enumerate(addresses)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert statuses == [422] * 24
-    checked = [e for e in events.timeline(world.assistant) if e.action == "登录失败"]
-    assert len(checked) == users.MAX_FAILED_LOGINS
-    assert users.User.get_by_id(world.assistant.id).locked_until is not None
-    # Locked: even the right password is refused, with the same words as any failure.
-    response = sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.0.1.1")
+    return statuses
+
+
+def checked(user):
+    """How many passwords were checked for `user` and found wrong."""
+    return len([e for e in events.timeline(user) if e.action == "登录失败"])
+
+
+def usual_phone(app, username, address):
+    """A browser the owner signs in on and out of: their usual phone."""
+    phone = app.test_client()
+    assert sign_in(phone, username, address=address).status_code == 303
+    phone.post("/logout")
+    return phone
+
+
+def test_simultaneous_wrong_passwords_check_no_more_than_the_lockout_allows(app, world):
+    app.config["RATE_LIMITS"] = {"signin": (1000, 900)}
+    assert guess_at_once(app, "zhuli1", ["10.0.0.9"] * 24) == [422] * 24
+    assert checked(world.assistant) == users.MAX_FAILED_LOGINS
+    # Locked from there: even the right password is refused, with the same words as any failure.
+    response = sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.0.0.9")
     assert response.status_code == 422 and password_error(response) == users.SIGN_IN_FAILED
+    # The owner elsewhere signs in as usual.
+    assert sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.0.1.1").status_code == 303
+
+
+def test_a_stranger_with_many_tries_cannot_keep_the_owner_off_their_usual_phone(app, world):
+    # The office's Wi-Fi: everyone behind one address, the stranger too.
+    office, boss = "10.5.5.5", admin()
+    phone = usual_phone(app, boss.username, office)
+    stranger = app.test_client()
+    statuses = [sign_in(stranger, boss.username, f"guess-{n}x", address=office).status_code for n in range(60)]
+    assert set(statuses) == {422, 429}
+    # Brute force is stopped: five passwords checked, then that address is locked out of the account
+    # (and, past the address's limit, out of signing in at all).
+    assert checked(boss) == users.MAX_FAILED_LOGINS
+    assert sign_in(stranger, boss.username, PASSWORD, address=office).status_code in (422, 429)
+    # The administrator's usual phone on the same Wi-Fi signs in at once, and so does a new browser of
+    # theirs elsewhere.
+    assert sign_in(phone, boss.username, address=office).status_code == 303
+    assert sign_in(app.test_client(), boss.username, address="10.6.6.6").status_code == 303
+
+
+def test_guessing_from_many_addresses_shuts_out_new_browsers_but_not_the_owners_phone(app, world):
+    phone = usual_phone(app, "zhuli1", "10.7.7.7")
+    addresses = [f"10.8.{n // 200}.{n % 200}" for n in range(users.MAX_ACCOUNT_FAILURES + 6)]
+    assert guess_at_once(app, "zhuli1", addresses) == [422] * len(addresses)
+    assert checked(world.assistant) == users.MAX_ACCOUNT_FAILURES
+    assert sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.9.0.1").status_code == 422
+    assert sign_in(phone, "zhuli1", address="10.7.7.7").status_code == 303
+    # The owner signing in doesn't lift the lock for the guessers.
+    assert sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.9.0.2").status_code == 422
+
+
+def test_wrong_passwords_on_a_known_browser_lock_that_browser(app, world):
+    phone = usual_phone(app, "zhuli1", "10.7.7.7")
+    for n in range(users.MAX_FAILED_LOGINS):
+        assert sign_in(phone, "zhuli1", f"guess-{n}x", address=f"10.7.7.{n}").status_code == 422
+    assert sign_in(phone, "zhuli1", address="10.7.7.7").status_code == 422
+    assert sign_in(app.test_client(), "zhuli1", address="10.7.7.7").status_code == 303
+
+
+def test_a_made_up_or_borrowed_known_device_cookie_counts_for_nothing(app, world):
+    phone = usual_phone(app, "zhuli1", "10.7.7.7")
+    cookie = phone.get_cookie("kefu_device")
+    assert cookie is not None and cookie.http_only and cookie.max_age and cookie.max_age > 300 * 86400
+    # Another account's known device is a stranger to this one; a tampered cookie is no cookie.
+    for value in (cookie.value, cookie.value[:-2] + "xx"):
+        stranger = app.test_client()
+        stranger.set_cookie("kefu_device", value)
+        for n in range(users.MAX_FAILED_LOGINS):
+            sign_in(stranger, "zhuli2", f"guess-{n}x", address="10.4.4.4")
+        assert sign_in(stranger, "zhuli2", address="10.4.4.4").status_code == 422
+        users.SignInLock.delete().execute()
+
+
+def test_addresses_of_one_ipv6_network_count_as_one_place(app, world):
+    app.config["RATE_LIMITS"] = {"signin": (1000, 900)}
+    for n in range(users.MAX_FAILED_LOGINS + 3):
+        sign_in(app.test_client(), "zhuli1", f"guess-{n}x", address=f"2001:db8:1:2::{n + 1:x}")
+    assert checked(world.assistant) == users.MAX_FAILED_LOGINS
+    assert sign_in(app.test_client(), "zhuli1", address="2001:db8:1:2:aaaa::1").status_code == 422
+    assert sign_in(app.test_client(), "zhuli1", address="2001:db8:1:3::1").status_code == 303
 
 
 def test_an_address_that_keeps_failing_is_stopped_whoever_it_tries(app, client, world):

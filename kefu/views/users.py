@@ -110,7 +110,7 @@ def index():
     else:
         items = list(query)
     return render("users/index.html", block="results", title="用户管理", items=items, q=q,
-                  back=url_for("estate.index"))
+                  locks=rules.locks_now([u.id for u in items]), back=url_for("estate.index"))
 
 
 @bp.route("/new", methods=["GET", "POST"])
