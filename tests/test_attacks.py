@@ -758,3 +758,23 @@ def test_the_lock_is_shown_to_the_administrator_not_on_the_sign_in_page(client, 
     assert "张助理" in listing and "密码连续输错，锁定至 10:15" in listing
     traveller.shift(datetime.timedelta(minutes=16))
     assert "锁定至" not in text(client.get("/admin/users?q=zhuli1"))
+
+
+# Whom to tell: /.well-known/security.txt (RFC 9116) from SECURITY_CONTACT
+
+def test_security_txt_names_the_deployments_contact(app, client):
+    app.config.update(SECURITY_CONTACT="security@wuye.example, https://wuye.example/report",
+                      PUBLIC_URL="https://kefu.example.com", DEMO=False)  # before set-up, too
+    response = client.get("/.well-known/security.txt", base_url="https://kefu.example.com")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    fields = [line.split(": ", 1) for line in response.get_data(as_text=True).splitlines()]
+    assert [value for name, value in fields if name == "Contact"] == [
+        "mailto:security@wuye.example", "https://wuye.example/report"]
+    expires = datetime.datetime.fromisoformat(dict(fields)["Expires"].replace("Z", "+00:00"))
+    assert datetime.timedelta(days=30) < expires - clock.aware(clock.utcnow()) < datetime.timedelta(days=365)
+    assert dict(fields)["Canonical"] == "https://kefu.example.com/.well-known/security.txt"
+
+
+def test_without_a_contact_there_is_no_security_txt(app, client):
+    app.config["SECURITY_CONTACT"] = ""
+    assert client.get("/.well-known/security.txt").status_code == 404

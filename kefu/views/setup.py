@@ -41,7 +41,7 @@ bp = Blueprint("setup", __name__, url_prefix="/setup")
 
 _strip = [lambda v: v.strip() if isinstance(v, str) else v]
 # What a signed-out visitor may still reach while the estate has no administrator.
-OPEN_ENDPOINTS = {"setup.first_admin", "static", "service_worker", "web.service_worker"}
+OPEN_ENDPOINTS = {"setup.first_admin", "static", "service_worker", "web.service_worker", "system.security_txt"}
 
 
 def _strong(form, field):
