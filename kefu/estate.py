@@ -179,7 +179,8 @@ def add_resident(actor, household, name, phone, relation, note=""):
 class Place(VoidableMixin, VersionedMixin, BaseModel):
     """A public place (公共部位): corridor, car park, clubhouse, lawn…"""
 
-    name = peewee.CharField(max_length=60)
+    # 120 (migration 19): room for a building's name before a place's own ("3号楼 大堂").
+    name = peewee.CharField(max_length=120)
     kind = peewee.CharField(max_length=20)
     building = peewee.ForeignKeyField(Building, null=True, backref="places", on_delete="RESTRICT")
     note = peewee.TextField(default="")
@@ -402,8 +403,8 @@ def _place_values(name, kind, building, note):
         raise EstateError("请选择类型", "kind")
     if building is not None and building.voided_at is not None:
         raise EstateError("该楼栋已作废", "building")
-    return dict(name=checked_text(name, 60, "名称", "name", required=True, error=EstateError), kind=kind,
-                building=building, note=checked_text(note, 500, "说明", "note", error=EstateError))
+    return dict(name=checked_text(name, Place.name.max_length, "名称", "name", required=True, error=EstateError),
+                kind=kind, building=building, note=checked_text(note, 500, "说明", "note", error=EstateError))
 
 
 def create_places(actor, name, kind, building=None, note="", each_building=False):
@@ -414,6 +415,9 @@ def create_places(actor, name, kind, building=None, note="", each_building=False
         buildings = list(Building.ordered())
         if not buildings:
             raise EstateError("还没有楼栋", "each_building")
+        longest = max(buildings, key=lambda b: len(b.name))
+        if len(f"{longest.name} {name.strip()}") > Place.name.max_length:
+            raise EstateError(f"加上楼栋名称（如“{longest.name}”）后超过 {Place.name.max_length} 个字，请写短一些", "name")
         values = [_place_values(f"{b.name} {name.strip()}", kind, b, note) for b in buildings]
     else:
         values = [_place_values(name, kind, building, note)]

@@ -114,7 +114,8 @@ class Checkpoint(VoidableMixin, VersionedMixin, BaseModel):
     """巡查点: a place the assistant must check, with its sticker's token."""
 
     kind = peewee.CharField(max_length=12)
-    name = peewee.CharField(max_length=60)
+    # 120 (migration 19): a place's name whole, or a shop's "铺位号 店名（商铺id）" (kefu/shops.py).
+    name = peewee.CharField(max_length=120)
     zone = peewee.ForeignKeyField(Zone, backref="checkpoints", on_delete="RESTRICT")
     place = peewee.ForeignKeyField(Place, null=True, backref="checkpoints", on_delete="RESTRICT")
     household = peewee.ForeignKeyField(Household, null=True, backref="checkpoints", on_delete="RESTRICT")
@@ -387,8 +388,8 @@ def _checked_fields(checkpoint, kind, name, zone, checklist, unit, interval_days
     name = (name or "").strip()
     if not name:
         raise PatrolError("请填写巡查点名称", "name")
-    if len(name) > 60:
-        raise PatrolError("名称不能超过 60 个字", "name")
+    if len(name) > Checkpoint.name.max_length:
+        raise PatrolError(f"名称不能超过 {Checkpoint.name.max_length} 个字", "name")
     if zone is None or zone.voided_at is not None:
         raise PatrolError("请选择管辖区域", "zone")
     if checklist is None or checklist.voided_at is not None:

@@ -424,12 +424,170 @@ def test_a_shop_name_of_sixty_characters_is_registered_and_edited(world, as_user
                                    operator_name="王老板", zone=world.zone)
     assert created and shop.name == name
     checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
-    assert len(checkpoint.name) <= patrols.Checkpoint.name.max_length and checkpoint.name.startswith("A-101 长")
-    shop = shops.update(world.assistant, shop, shop.version, name="新" * 60, unit_no="A-101-东侧二十号铺位",
+    assert checkpoint.name == f"A-101 {name}（商铺{shop.id}）"  # whole, nothing cut
+    unit_no = "A-101-东侧二十号铺位-B区一层"[:20]
+    shop = shops.update(world.assistant, shop, shop.version, name="新" * 60, unit_no=unit_no,
                         business_type=shops.TYPES[0], operator_name="王老板", zone=world.zone)
     checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
-    assert len(checkpoint.name) <= patrols.Checkpoint.name.max_length
-    assert checkpoint.name.endswith(f"（商铺{shop.id}）") and "新新" in checkpoint.name
+    assert checkpoint.name == f"{unit_no} {'新' * 60}（商铺{shop.id}）"
+    # Its edit form takes it whole.
+    page = html(as_user(admin()).get(f"/patrols/checkpoints/{checkpoint.id}/edit"))
+    field = re.search(r'<input[^>]*name="name"[^>]*>', page).group(0)
+    assert f'value="{checkpoint.name}"' in field and f'maxlength="{len(checkpoint.name)}"' not in field
+    assert int(re.search(r'maxlength="(\d+)"', field).group(1)) >= len(checkpoint.name)
+
+
+def test_a_place_made_for_every_building_keeps_its_whole_name(world, as_user):
+    building = estate.Building.create(code="99", name="楼" * estate.Building.name.max_length)
+    client = as_user(admin())
+    typed = "地" * 60
+    response = client.post("/admin/places/new", data={"name": typed, "kind": estate.PLACE_KINDS[0],
+                                                      "each_building": "y", "building": "0", "note": ""})
+    assert response.status_code == 303, text(response)
+    assert estate.Place.select().where(estate.Place.name == f"{building.name} {typed}").exists()
+    too_long = client.post("/admin/places/new", data={"name": "地" * 100, "kind": estate.PLACE_KINDS[0],
+                                                      "each_building": "y", "building": "0", "note": ""})
+    assert too_long.status_code == 422 and "加上楼栋名称" in text(too_long)
+
+
+# Every form's text field against the column it writes. A form's limit is its column's, so what a form
+# takes the database keeps, and a record's edit form takes back what its page shows.
+FORM_MODELS = {
+    "auth.LoginForm": None, "auth.PasswordForm": None, "tickets.FilterForm": None, "search.SynonymForm": None,
+    "customers.AnswerForm": "Need", "customers.NeedForm": "Need", "customers.ProfileForm": "HouseholdProfile",
+    "customers.VisitForm": "Visit", "estate.BuildingForm": "Building", "estate.EstateForm": "Estate",
+    "estate.HouseholdForm": "Household", "estate.LetterheadForm": "Estate", "estate.PlaceForm": "Place",
+    "estate.ResidentForm": "Resident", "estate.UnitForm": "Unit", "estate.ZoneForm": "Zone",
+    "meetings.MeetingForm": "Meeting", "patrols.CheckForm": "Check", "patrols.CheckpointForm": "Checkpoint",
+    "patrols.CloseForm": "Observation", "patrols.FixForm": "Finding", "patrols.ItemForm": "ChecklistItem",
+    "patrols.ObservationForm": "Observation", "patrols.OrderForm": "WorkOrder", "patrols.WatchForm": "Observation",
+    "rectification.ServeForm": "RectificationNotice", "renovations.CloseForm": "Violation",
+    "renovations.EscalateForm": "Referral", "renovations.NoticeForm": "RectificationNotice",
+    "renovations.OutcomeForm": "Referral", "renovations.RecheckForm": "RectificationNotice",
+    "renovations.RegisterForm": "Renovation", "renovations.ReplyForm": "Referral", "renovations.StateForm": "Renovation",
+    "renovations.ViolationForm": "Violation", "search.VoidForm": "Ticket", "services.CallBackForm": "CallBack",
+    "services.CancelForm": "ServiceOrder", "services.DispatchForm": "WorkOrder", "services.ItemForm": "ServiceItem",
+    "services.OrderForm": "ServiceOrder", "setup.BuildingsForm": "Building", "setup.FirstAdminForm": "User",
+    "shops.CommunicationForm": "Communication", "shops.InspectionForm": "Inspection", "shops.LicenceForm": "Licence",
+    "shops.NoticeRecheckForm": "ShopNotice", "shops.ShopForm": "Shop", "shops.ShopNoticeForm": "ShopNotice",
+    "shops.UrgeForm": "Urging", "tickets.CaseForm": "Ticket", "tickets.CloseForm": "Ticket",
+    "tickets.DispatchForm": "WorkOrder", "tickets.EscalateForm": "Ticket", "tickets.FollowUpForm": "CallBack",
+    "tickets.IntakeForm": "Ticket", "tickets.PauseForm": "Ticket", "tickets.ResolveForm": "Ticket",
+    "tickets.RespondForm": "Ticket", "tickets.SuperviseForm": "Ticket", "tickets.TierForm": "Tier",
+    "tickets.VoidForm": "Ticket", "users.NewUserForm": "User", "users.ResetForm": "User", "users.UserForm": "User",
+    "worklog.NoteForm": "WorkNote", "workorders.CancelForm": "WorkOrder", "workorders.InspectForm": "WorkOrder",
+    "workorders.ReportForm": "WorkOrder",
+}
+# Fields named otherwise than their column.
+FIELD_COLUMNS = {"workorders.ReportForm.on_behalf": ("WorkOrder", "reported_by")}
+# Limits that differ from the column's, and why that is safe.
+OTHER_LIMITS = {
+    # Typed with spaces as printed on the licence; the rule stores the 18 characters or refuses.
+    "shops.LicenceForm.credit_code": "18 after normalising",
+    # The pattern takes 5–20 characters.
+    "users.UserForm.phone": "pattern", "users.NewUserForm.phone": "pattern",
+}
+# Text fields with no length check of their own: compared (password confirmations), or read and refused
+# by their rule whole (the set-up code, the buildings' codes and name pattern).
+UNCHECKED = {"auth.PasswordForm.current", "auth.PasswordForm.confirm", "setup.FirstAdminForm.confirm",
+             "setup.FirstAdminForm.code", "setup.BuildingsForm.codes", "setup.BuildingsForm.name_pattern",
+             "estate.HouseholdForm.area"}
+
+
+def form_text_fields():
+    """(name "module.Form.field", its unbound field) for every text field of every form in kefu.views."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from flask_wtf import FlaskForm
+    from wtforms import HiddenField
+    from wtforms import StringField
+    from wtforms.fields.core import UnboundField
+
+    import kefu.views
+
+    for info in pkgutil.iter_modules(kefu.views.__path__):
+        module = importlib.import_module(f"kefu.views.{info.name}")
+        for form_name, form in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(form, FlaskForm) or form.__module__ != module.__name__:
+                continue
+            for name, field in inspect.getmembers(form, lambda v: isinstance(v, UnboundField)):
+                text_kind = issubclass(field.field_class, StringField) and not issubclass(field.field_class, HiddenField)
+                if text_kind and field.field_class.__name__ in ("StringField", "TextAreaField", "PasswordField"):
+                    yield f"{info.name}.{form_name}.{name}", field
+
+
+def test_every_forms_text_field_is_limited_to_what_its_column_holds():
+    from wtforms.validators import Length
+
+    from kefu import db
+
+    models = {model.__name__: model for model in db.all_models()}
+    unknown, wrong = [], []
+    for name, field in form_text_fields():
+        form = name.rsplit(".", 1)[0]
+        if form not in FORM_MODELS:
+            unknown.append(form)
+            continue
+        limits = [v.max for v in field.kwargs.get("validators", []) if isinstance(v, Length)]
+        model_name, column_name = FIELD_COLUMNS.get(name, (FORM_MODELS[form], name.rsplit(".", 1)[1]))
+        column = models[model_name]._meta.fields.get(column_name) if model_name else None
+        size = getattr(column, "max_length", None) if column is not None else None
+        if not limits and name not in UNCHECKED and name not in OTHER_LIMITS:
+            wrong.append(f"{name}: no length check")
+        elif size and name not in OTHER_LIMITS and limits != [size]:
+            wrong.append(f"{name}: form {limits}, column {model_name}.{column_name} holds {size}")
+    assert unknown == [], "a new form: say which record it writes in FORM_MODELS"
+    assert wrong == []
+
+
+def test_names_copied_between_records_fit_where_they_go():
+    from kefu.estate import Building
+    from kefu.estate import Household
+    from kefu.estate import Place
+    from kefu.estate import Resident
+    from kefu.patrols import ChecklistItem
+    from kefu.patrols import Checkpoint
+    from kefu.patrols import Finding
+    from kefu.patrols import Observation
+    from kefu.services import ServiceItem
+    from kefu.services import ServiceOrder
+    from kefu.shops import Operator
+    from kefu.shops import Shop
+
+    biggest_id = len(str(2 ** 63 - 1))
+    size = lambda field: field.max_length  # noqa: E731
+    copies = [
+        # (what, the longest it can be, the column it goes into)
+        ("a shop's checkpoint: 铺位号 店名（商铺id）",
+         size(Shop.unit_no) + 1 + size(Shop.name) + len("（商铺）") + biggest_id, Checkpoint.name),
+        ("a renovation's checkpoint: 房号 装修（登记id）",
+         size(Household.code) + len(" 装修（登记）") + biggest_id, Checkpoint.name),
+        ("a public place's checkpoint", size(Place.name), Checkpoint.name),
+        ("a place for every building: 楼栋 名称, of a 60-character name",
+         size(Building.name) + 1 + 60, Place.name),
+        ("a place as a request's location", size(Place.name), Ticket.location),
+        ("a household as a request's location", size(Household.code), Ticket.location),
+        ("a request's location on its work order", size(Ticket.location), workorders.WorkOrder.location),
+        ("a checkpoint as a finding's work order's location", size(Checkpoint.name), workorders.WorkOrder.location),
+        ("a checkpoint as where an observation is", size(Checkpoint.name), Observation.where),
+        ("a request's work order's title: 类别 · 描述前 40 字", size(Ticket.category) + 3 + 40,
+         workorders.WorkOrder.title),
+        ("a service's work order's title: 个性化服务 服务名", len("个性化服务 ") + size(ServiceItem.name),
+         workorders.WorkOrder.title),
+        ("a resident as a request's caller", size(Resident.name), Ticket.customer_name),
+        ("a resident on a service order", size(Resident.name), ServiceOrder.customer_name),
+        ("a person's name on the timeline", size(users.User.display_name), events.Event.actor_name),
+        ("who reported a work order done", size(users.User.display_name), workorders.WorkOrder.reported_by),
+        ("a shop's operator into its history", size(Shop.operator_name), Operator.name),
+        ("a shop's operator's phone into its history", size(Shop.operator_phone), Operator.phone),
+        ("a checklist item into a finding", size(ChecklistItem.text), Finding.item_text),
+        ("a name tried at sign-in", size(users.User.username), users.FailedSignIn.last_name),
+    ]
+    too_long = [(what, longest, f"{column.model.__name__}.{column.name}", column.max_length)
+                for what, longest, column in copies if longest > column.max_length]
+    assert too_long == []
 
 
 # 9. Sessions expire on the server

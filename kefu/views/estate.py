@@ -111,7 +111,7 @@ class ResidentForm(FlaskForm):
 
 
 class PlaceForm(VersionForm):
-    name = text("名称", 60, render_kw={"placeholder": "如 3号楼 B1 地库"})
+    name = text("名称", Place.name.max_length, render_kw={"placeholder": "如 3号楼 B1 地库"})
     kind = SelectField("类型", choices=choices([(k, k) for k in rules.PLACE_KINDS]))
     building = SelectField("所在楼栋", coerce=int)
     each_building = BooleanField("每栋楼各建一个（名称前自动加楼栋名，如 1号楼 大堂）")

@@ -176,7 +176,7 @@ def offline():
 
 class CheckpointForm(VersionForm):
     kind = SelectField("类型", choices=choices(rules.KINDS.items()))
-    name = text("名称", 60, render_kw={"placeholder": "如 3号楼大堂、东门岗"})
+    name = text("名称", Checkpoint.name.max_length, render_kw={"placeholder": "如 3号楼大堂、东门岗"})
     zone = SelectField("管辖区域", coerce=int)
     checklist = SelectField("检查表", coerce=int)
     unit = SelectField("责任业务块", coerce=int)
