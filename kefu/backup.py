@@ -31,6 +31,9 @@ from . import events
 from . import scheduler
 from .uploads import fsync_path
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+KEEP_RANGE = "保留份数应在 1–365 之间"
+
 FOLDER = re.compile(r"^kefu-backup-\d{8}-\d{6}(-\d+)?$")
 MANIFEST = "manifest.json"
 DATABASE = "kefu.sqlite3"
@@ -346,7 +349,7 @@ def update_settings(actor, estate, expected_version, nightly, hour, keep):
     if not 0 <= hour <= 23:
         raise RuleError("请选择 0–23 点之间的整点", "backup_hour")
     if not 1 <= keep <= 365:
-        raise RuleError("保留份数应在 1–365 之间", "backup_keep")
+        raise RuleError(KEEP_RANGE, "backup_keep")
     before = (estate.backup_nightly, estate.backup_hour, estate.backup_keep)
     estate.backup_nightly, estate.backup_hour, estate.backup_keep = nightly, hour, keep
     estate.save_versioned(expected_version, "backup_nightly", "backup_hour", "backup_keep")

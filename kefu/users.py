@@ -15,6 +15,12 @@ from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+IDLE_HOURS_RANGE = "空闲时限应在 1–720 小时之间"
+MAX_DAYS_RANGE = "最长登录时间应在 1–90 天之间"
+UNIT_MISSING = "业务块人员须选择所属业务块"
+USERNAME_TAKEN = "该用户名已被使用"
+
 ROLES = {
     "admin": "管理员",
     "supervisor": "客服主管",
@@ -206,11 +212,11 @@ def create_user(actor, username, display_name, role, password, unit=None, phone=
     if role not in ROLES:
         raise UserError("请选择角色", "role")
     if role == "unit" and unit is None:
-        raise UserError("业务块人员须选择所属业务块", "unit")
+        raise UserError(UNIT_MISSING, "unit")
     if check_strength:
         check_password_strength(password)
     if User.select().where(User.username == username).exists():
-        raise UserError("该用户名已被使用", "username")
+        raise UserError(USERNAME_TAKEN, "username")
     user = User.create(
         username=username, display_name=display_name, role=role, phone=phone,
         unit=unit if role == "unit" else None, password_hash=hash_password(password),
@@ -416,7 +422,7 @@ def update_user(actor, user, expected_version, display_name, role, unit, phone, 
     if role not in ROLES:
         raise UserError("请选择角色", "role")
     if role == "unit" and unit is None:
-        raise UserError("业务块人员须选择所属业务块", "unit")
+        raise UserError(UNIT_MISSING, "unit")
     if actor.id == user.id and (role != "admin" or not active):
         raise UserError("不能取消自己的管理员权限或停用自己", "role")
     before = {"姓名": user.display_name, "角色": user.role_label, "业务块": user.unit.name if user.unit else "",
@@ -450,9 +456,9 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 def update_session_settings(actor, estate, expected_version, idle_hours, max_days):
     """Set how long a sign-in may go unused (hours) and how long it may last at all (days)."""
     if not 1 <= idle_hours <= 24 * 30:
-        raise UserError("空闲时限应在 1–720 小时之间", "session_idle_hours")
+        raise UserError(IDLE_HOURS_RANGE, "session_idle_hours")
     if not 1 <= max_days <= 90:
-        raise UserError("最长登录时间应在 1–90 天之间", "session_max_days")
+        raise UserError(MAX_DAYS_RANGE, "session_max_days")
     if idle_hours > max_days * 24:
         raise UserError("空闲时限不能长于最长登录时间", "session_idle_hours")
     before = (estate.session_idle_hours, estate.session_max_days)

@@ -43,16 +43,16 @@ class BackupForm(VersionForm):
     backup_hour = SelectField("备份时间", choices=choices([(str(h), f"{h:02d}:00") for h in range(24)]), coerce=int,
                               validate_choice=False)
     backup_keep = IntegerField("保留最近几份", validators=[InputRequired("请填写保留份数"),
-                                                      NumberRange(1, 365, "保留份数应在 1–365 之间")],
+                                                      NumberRange(1, 365, backups.KEEP_RANGE)],
                                render_kw={"inputmode": "numeric"})
 
 
 class SessionForm(VersionForm):
     session_idle_hours = IntegerField("空闲多久后须重新登录（小时）", validators=[
-        InputRequired("请填写小时数"), NumberRange(1, 720, "空闲时限应在 1–720 小时之间")],
+        InputRequired("请填写小时数"), NumberRange(1, 720, user_rules.IDLE_HOURS_RANGE)],
         render_kw={"inputmode": "numeric"})
     session_max_days = IntegerField("登录后最长有效（天）", validators=[
-        InputRequired("请填写天数"), NumberRange(1, 90, "最长登录时间应在 1–90 天之间")],
+        InputRequired("请填写天数"), NumberRange(1, 90, user_rules.MAX_DAYS_RANGE)],
         render_kw={"inputmode": "numeric"})
 
 
