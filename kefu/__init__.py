@@ -103,6 +103,9 @@ def create_app(test_config=None):
         # The host names requests may carry (comma-separated; ".example.com" takes its subdomains); any
         # other Host gets 400. Unset, with PUBLIC_URL set: its host and the loopback names.
         TRUSTED_HOSTS=[h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()] or None,
+        # Whom to tell of a security problem (an e-mail address, a phone number or an https:// page;
+        # several comma-separated), published at /.well-known/security.txt.
+        SECURITY_CONTACT=os.environ.get("SECURITY_CONTACT", ""),
     )
     if test_config:
         app.config.update(test_config)

@@ -31,6 +31,9 @@ from . import events
 from . import scheduler
 from .uploads import fsync_path
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+KEEP_RANGE = "保留份数应在 1–365 之间"
+
 FOLDER = re.compile(r"^kefu-backup-\d{8}-\d{6}(-\d+)?$")
 MANIFEST = "manifest.json"
 DATABASE = "kefu.sqlite3"
@@ -322,11 +325,14 @@ scheduler.job("backup.nightly", NIGHTLY_CHECK)(lambda: nightly())
 def sweep_photos():
     """Clear what a crash left in the photo folder (kefu.uploads.sweep) and the uploads never attached
     to a record after a day (kefu.uploads.sweep_unattached), every few hours; and forget the
-    rate-limit counts of past windows (kefu.limits)."""
+    rate-limit counts of past windows (kefu.limits) and the sign-in locks of places that stopped
+    trying a day ago (kefu.users)."""
     from . import limits
     from . import uploads
+    from . import users
 
     limits.clear_old()
+    users.clear_old_locks()
     if not _app_paths:
         return []
     uploads.sweep_unattached(_app_paths["photos"])
@@ -343,7 +349,7 @@ def update_settings(actor, estate, expected_version, nightly, hour, keep):
     if not 0 <= hour <= 23:
         raise RuleError("请选择 0–23 点之间的整点", "backup_hour")
     if not 1 <= keep <= 365:
-        raise RuleError("保留份数应在 1–365 之间", "backup_keep")
+        raise RuleError(KEEP_RANGE, "backup_keep")
     before = (estate.backup_nightly, estate.backup_hour, estate.backup_keep)
     estate.backup_nightly, estate.backup_hour, estate.backup_keep = nightly, hour, keep
     estate.save_versioned(expected_version, "backup_nightly", "backup_hour", "backup_keep")

@@ -22,12 +22,19 @@ from .db import VoidableMixin
 from .db import database
 from .db import guarded
 from .estate import Household
+from .estate import ROOM_MISSING
 from .estate import Zone
 from .estate import ZoneBuilding
 from .estate import current_tz as _tz
 from .estate import zone_of_building
 from .tickets import Ticket
 from .users import User
+
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+VISIT_FORM_MISSING = "请选择拜访形式"
+VISIT_TIME_MISSING = "请填写拜访时间"
+ANSWER_MISSING = "请选择答复"
+NEED_KIND_MISSING = "请选择个性化需求或潜在需求"
 
 FORMS = ["上门", "偶遇", "活动", "电话回访"]
 OPINION_KINDS = ["服务需求", "建议", "意见", "表扬"]
@@ -330,10 +337,10 @@ def record_visit(actor, *, at, form, households=(), place="", opinions=(), note=
     if not households and not place:
         raise CustomerError("请填写拜访的房号或地点", "households")
     if form not in FORMS:
-        raise CustomerError("请选择拜访形式", "form")
+        raise CustomerError(VISIT_FORM_MISSING, "form")
     now = clock.now()
     if at is None:
-        raise CustomerError("请填写拜访时间", "at")
+        raise CustomerError(VISIT_TIME_MISSING, "at")
     if at > now:
         raise CustomerError("拜访时间不能晚于现在", "at")
     if at < now - datetime.timedelta(days=30):
@@ -397,10 +404,10 @@ def link_ticket(actor, opinion, ticket):
 def record_need(actor, household, what, kind, topic, source, opinion=None, ticket=None, token=None):
     """A need, from a visit's opinion, a request, a call, or anything else. Returns (need, created)."""
     if household is None or household.voided_at is not None:
-        raise CustomerError("请填写房号", "household")
+        raise CustomerError(ROOM_MISSING, "household")
     what = _text(what, 500, "需求内容", "what", required=True)
     if kind not in NEED_KINDS:
-        raise CustomerError("请选择个性化需求或潜在需求", "kind")
+        raise CustomerError(NEED_KIND_MISSING, "kind")
     if topic not in TOPICS:
         raise CustomerError("请选择需求类别", "topic")
     if source not in NEED_SOURCES:
@@ -426,13 +433,17 @@ def record_need(actor, household, what, kind, topic, source, opinion=None, ticke
     return need, True
 
 
+def already_answered(need):
+    return f"该需求已答复“{need.outcome_label}”"
+
+
 def answer_need(actor, need, expected_version, outcome, reason="", reaction=""):
     """The answer given: 可提供 (a service follows), 不能提供 (the reason told, and how the customer
     took it), or 待研究 (what is being looked into). A 待研究 need can be answered again."""
     if outcome not in ("provide", "decline", "study"):
-        raise CustomerError("请选择答复", "outcome")
+        raise CustomerError(ANSWER_MISSING, "outcome")
     if need.voided_at is None and need.outcome not in ("open", "study"):
-        raise CustomerError(f"该需求已答复“{need.outcome_label}”")
+        raise CustomerError(already_answered(need))
     refused = NEEDS.refusal(need, ANSWER, actor.role)
     if refused:
         raise CustomerError(refused)

@@ -45,13 +45,23 @@ class RuleError(ValueError):
         return checked_text(value, limit, label, field, required, error=cls)
 
 
+def missing(label):
+    """What a form and its rule say of a required field left empty."""
+    return f"请填写{label}"
+
+
+def too_long(label, limit):
+    """What a form and its rule say of text past its length."""
+    return f"{label}不能超过 {limit} 个字"
+
+
 def checked_text(value, limit, label, field, required=False, error=RuleError):
     """Typed text trimmed, or `error` beside `field` when it is missing (if required) or too long."""
     value = (value or "").strip()
     if required and not value:
-        raise error(f"请填写{label}", field)
+        raise error(missing(label), field)
     if len(value) > limit:
-        raise error(f"{label}不能超过 {limit} 个字", field)
+        raise error(too_long(label, limit), field)
     return value
 
 

@@ -16,6 +16,10 @@ from .users import UNIT_KINDS
 from .users import Unit
 from .users import User
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+ROOM_MISSING = "请填写房号"
+VOID_REASON_MISSING = "请填写作废原因"
+
 PLACE_KINDS = ["楼道", "电梯厅", "地库", "会所", "绿地", "道路", "出入口", "设施设备", "商业街", "其他"]
 WEEKDAY_LABELS = ["一", "二", "三", "四", "五", "六", "日"]
 
@@ -23,6 +27,8 @@ MAX_UNITS = 12
 MAX_FLOORS = 60
 MAX_ROOMS_PER_FLOOR = 20
 MAX_VOID_REASON = 200
+UNITS_RANGE = f"单元数应在 1–{MAX_UNITS} 之间"
+ROOMS_PER_FLOOR_RANGE = f"每层户数应在 1–{MAX_ROOMS_PER_FLOOR} 之间"
 
 
 class EstateError(RuleError):
@@ -179,7 +185,8 @@ def add_resident(actor, household, name, phone, relation, note=""):
 class Place(VoidableMixin, VersionedMixin, BaseModel):
     """A public place (公共部位): corridor, car park, clubhouse, lawn…"""
 
-    name = peewee.CharField(max_length=60)
+    # 120 (migration 19): room for a building's name before a place's own ("3号楼 大堂").
+    name = peewee.CharField(max_length=120)
     kind = peewee.CharField(max_length=20)
     building = peewee.ForeignKeyField(Building, null=True, backref="places", on_delete="RESTRICT")
     note = peewee.TextField(default="")
@@ -347,13 +354,13 @@ def bulk_create_households(actor, building, units, floor_from, floor_to, rooms_p
     Returns (created, skipped).
     """
     if not 1 <= units <= MAX_UNITS:
-        raise EstateError(f"单元数应在 1–{MAX_UNITS} 之间", "units")
+        raise EstateError(UNITS_RANGE, "units")
     if not (-5 <= floor_from <= MAX_FLOORS and -5 <= floor_to <= MAX_FLOORS):
         raise EstateError(f"楼层应在 -5–{MAX_FLOORS} 之间", "floor_to")
     if floor_to < floor_from:
         raise EstateError("最高层不能低于起始层", "floor_to")
     if not 1 <= rooms_per_floor <= MAX_ROOMS_PER_FLOOR:
-        raise EstateError(f"每层户数应在 1–{MAX_ROOMS_PER_FLOOR} 之间", "rooms_per_floor")
+        raise EstateError(ROOMS_PER_FLOOR_RANGE, "rooms_per_floor")
     existing = {(h.unit_no, room_key(h.room)) for h in Household.select(Household.unit_no, Household.room)
                 .where(Household.building == building)}
     rows = []
@@ -402,8 +409,8 @@ def _place_values(name, kind, building, note):
         raise EstateError("请选择类型", "kind")
     if building is not None and building.voided_at is not None:
         raise EstateError("该楼栋已作废", "building")
-    return dict(name=checked_text(name, 60, "名称", "name", required=True, error=EstateError), kind=kind,
-                building=building, note=checked_text(note, 500, "说明", "note", error=EstateError))
+    return dict(name=checked_text(name, Place.name.max_length, "名称", "name", required=True, error=EstateError),
+                kind=kind, building=building, note=checked_text(note, 500, "说明", "note", error=EstateError))
 
 
 def create_places(actor, name, kind, building=None, note="", each_building=False):
@@ -414,6 +421,9 @@ def create_places(actor, name, kind, building=None, note="", each_building=False
         buildings = list(Building.ordered())
         if not buildings:
             raise EstateError("还没有楼栋", "each_building")
+        longest = max(buildings, key=lambda b: len(b.name))
+        if len(f"{longest.name} {name.strip()}") > Place.name.max_length:
+            raise EstateError(f"加上楼栋名称（如“{longest.name}”）后超过 {Place.name.max_length} 个字，请写短一些", "name")
         values = [_place_values(f"{b.name} {name.strip()}", kind, b, note) for b in buildings]
     else:
         values = [_place_values(name, kind, building, note)]
@@ -566,7 +576,7 @@ def roster_count(grouped):
 def void(actor, record, reason):
     """Void a record with a reason; it stays in the database and on the timeline."""
     if not reason.strip():
-        raise EstateError("请填写作废原因", "reason")
+        raise EstateError(VOID_REASON_MISSING, "reason")
     if len(reason) > MAX_VOID_REASON:
         raise EstateError(f"作废原因不能超过 {MAX_VOID_REASON} 个字", "reason")
     if record.voided_at is not None:

@@ -36,6 +36,11 @@ from .tickets import Ticket
 from .tickets import answered_in_time
 from .users import User
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+START_MISSING = "请填写开始日期"
+NO_SUCH_PERIOD = "没有这个评估周期"
+SIGNED_NO_CHANGE = "评估已签字确认，不能再修改"
+
 MONTHLY_PERIODS = 6   # the first half-year is evaluated month by month…
 QUARTER = 3           # …then quarter by quarter
 OVERDUE_DAYS = 14     # an evaluation not done two weeks after its period ended is overdue
@@ -198,7 +203,7 @@ def set_start(actor, user, started_on, expected_version=None):
     if user.role != "assistant":
         raise EvaluationError("只有客户助理有评估周期", "user")
     if started_on is None:
-        raise EvaluationError("请填写开始日期", "started_on")
+        raise EvaluationError(START_MISSING, "started_on")
     if started_on > clock.today(_tz()):
         raise EvaluationError("开始日期不能晚于今天", "started_on")
     row = ServiceStart.get_or_none(ServiceStart.user == user)
@@ -340,7 +345,7 @@ def open_evaluation(actor, user, period_start):
         raise EvaluationError("请先设置该助理的服务开始日期")
     period = next(((s, e, k) for s, e, k in periods(started_on, clock.today(_tz())) if s == period_start), None)
     if period is None:
-        raise EvaluationError("没有这个评估周期")
+        raise EvaluationError(NO_SUCH_PERIOD)
     if period[1] >= clock.today(_tz()):
         raise EvaluationError(f"本期到 {period[1]:%Y-%m-%d} 才结束，结束后再评估")
     with database.atomic():
@@ -380,7 +385,7 @@ def totals(feedback_score, internal_score, feedback_weight):
 def save_scores(actor, evaluation, expected_version, scores, comment=""):
     """The supervisor's scores (0–100 per item, a note each) and comment, while a draft."""
     if evaluation.is_signed and evaluation.voided_at is None:
-        raise EvaluationError("评估已签字确认，不能再修改")
+        raise EvaluationError(SIGNED_NO_CHANGE)
     refused = MACHINE.refusal(evaluation, SCORE, actor.role)
     if refused:
         raise EvaluationError(refused)

@@ -29,6 +29,10 @@ from .users import Unit
 from .users import User
 from .workorders import WorkOrder
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+FIRST_MISSING = "请填写开始日期"
+LAST_MISSING = "请填写结束日期"
+
 MAX_DAYS = 366
 # Characters XML 1.0 doesn't allow, which a pasted text may hold: openpyxl refuses the control ones,
 # and writes U+FFFE/U+FFFF into a file Excel then calls corrupt.
@@ -124,9 +128,9 @@ WIDTHS = {"诉求": [16, 17, 8, 9, 6, 16, 9, 40], "派工单": [16, 17, 10, 10, 
 
 def check_range(first, last):
     if first is None:
-        raise ExportError("请填写开始日期", "first")
+        raise ExportError(FIRST_MISSING, "first")
     if last is None:
-        raise ExportError("请填写结束日期", "last")
+        raise ExportError(LAST_MISSING, "last")
     if first.year < 1900:
         raise ExportError("开始日期超出范围", "first")
     if last.year > 2999:

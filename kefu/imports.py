@@ -27,6 +27,8 @@ from . import shops
 from . import users
 from .db import RuleError
 from .db import database
+from .db import missing
+from .db import too_long
 from .estate import Building
 from .estate import Household
 from .estate import Resident
@@ -282,9 +284,9 @@ def check_phone(text):
 
 def _limit(value, size, label, required=False):
     if required and not value:
-        raise RowError(f"请填写{label}")
+        raise RowError(missing(label))
     if len(value) > size:
-        raise RowError(f"{label}不能超过 {size} 个字")
+        raise RowError(too_long(label, size))
     return value
 
 

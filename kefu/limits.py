@@ -12,6 +12,8 @@ Counting is by fixed window: `key` (what and from where) and the window's start.
 that have passed are cleared by the scheduler.
 """
 
+import ipaddress
+
 import peewee
 
 from . import clock
@@ -21,9 +23,10 @@ from .db import database
 # What is limited: (requests allowed in a window, window in seconds). An office behind one address
 # with a dozen phones stays far below these; a script does not.
 LIMITS = {
-    # Failed sign-ins from one address: past this every sign-in from it is refused until the window ends
-    # (the account lockout stops guessing at one account; this stops guessing across accounts and
-    # locking everyone out from one place).
+    # Failed sign-ins from one address: past this every sign-in from it is refused until the window ends,
+    # except from a browser that has signed in to the account it names before (kefu/users.py, "Who a
+    # wrong password locks out"). The lockout stops guessing at one account; this stops guessing across
+    # accounts from one place.
     "signin": (20, 15 * 60),
     # Photos uploaded from one address.
     "upload": (300, 10 * 60),
@@ -44,6 +47,21 @@ class RateCount(BaseModel):
 
 
 MODELS = [RateCount]
+
+
+def place(address):
+    """Where a request comes from, as the limits count it: the address, or an IPv6 address's /64
+    network. A phone or a household is given a whole /64 and picks addresses in it at will, so
+    counting single IPv6 addresses would count nothing."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return (address or "-")[:100]
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _window(seconds, now):

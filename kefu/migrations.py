@@ -12,6 +12,8 @@ table against a database built from the baseline's own SQL.
 Adding one: append a function decorated with `@migration(next number, "what it does, in Chinese")`
 below, and change the model to match. Never renumber or edit a migration once it has shipped.
 """
+import re
+
 import peewee
 from playhouse.migrate import SchemaMigrator
 
@@ -75,6 +77,28 @@ def add_index(table, name, columns, unique=False):
     if name not in _indexes(table):
         kind = "UNIQUE INDEX" if unique else "INDEX"
         database.execute_sql(f'CREATE {kind} "{name}" ON "{table}" ({", ".join(f"{c}" for c in columns)})')
+
+
+def widen_varchar(table, column, length):
+    """Let a VARCHAR column hold `length` characters. PostgreSQL changes the type in place (no rewrite
+    for a longer VARCHAR). SQLite never enforces the length, so only the declared type changes, as
+    SQLite's documentation says to make a change that leaves the stored rows as they are: the table's
+    CREATE statement edited in sqlite_master and the schema version raised, in this transaction. (A
+    rebuild of the table would need foreign keys off, which can't change inside a transaction.)"""
+    if not is_sqlite():
+        database.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE VARCHAR({length})')
+        return
+    sql = database.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+    widened = re.sub(rf'("{column}" VARCHAR)\(\d+\)', rf"\g<1>({length})", sql, count=1)
+    if widened == sql:
+        return
+    version = database.execute_sql("PRAGMA schema_version").fetchone()[0]
+    database.execute_sql("PRAGMA writable_schema = ON")
+    try:
+        database.execute_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (widened, table))
+        database.execute_sql(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        database.execute_sql("PRAGMA writable_schema = OFF")
 
 
 def applied():
@@ -409,3 +433,13 @@ def work_order_rework_reason():
         'UPDATE "work_order" SET "rework_reason" = COALESCE((SELECT e."note" FROM "event" e '
         'WHERE e."record_type" = \'workorder\' AND e."record_id" = "work_order"."id" AND e."to_state" = \'返工中\' '
         'ORDER BY e."id" DESC LIMIT 1), \'\') WHERE "rework_count" > 0')
+
+@migration(19, "安全：密码错误按地址或登录过的设备分别锁定；公共部位与巡查点名称加长到 120 字")
+def sign_in_locks_per_place_and_longer_place_names():
+    from .users import SignInLock
+
+    SignInLock.create_table(safe=True)
+    # A place made for every building is named "3号楼 大堂", and a shop's checkpoint "铺位号 店名（商铺id）":
+    # names copied from records whose own names may be 60 long.
+    widen_varchar("place", "name", 120)
+    widen_varchar("checkpoint", "name", 120)

@@ -35,6 +35,12 @@ from .estate import current_tz as _tz
 from .users import Unit
 from .users import User
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+DAYS_RANGE = "应在 1–90 天之间"
+FIX_NOTE_MISSING = "请写明当场如何解决"
+OBSERVATION_MISSING = "请写明需关注的情况"
+RESULT_MISSING = "请写明结果"
+
 KINDS = {"security": "安保岗位", "public": "公共部位", "renovation": "装修户", "shop": "商铺"}
 DAILY_KINDS = ("security", "renovation", "shop")
 OFFLINE_HOURS = 24  # how long a phone may keep a check made without signal
@@ -114,7 +120,8 @@ class Checkpoint(VoidableMixin, VersionedMixin, BaseModel):
     """巡查点: a place the assistant must check, with its sticker's token."""
 
     kind = peewee.CharField(max_length=12)
-    name = peewee.CharField(max_length=60)
+    # 120 (migration 19): a place's name whole, or a shop's "铺位号 店名（商铺id）" (kefu/shops.py).
+    name = peewee.CharField(max_length=120)
     zone = peewee.ForeignKeyField(Zone, backref="checkpoints", on_delete="RESTRICT")
     place = peewee.ForeignKeyField(Place, null=True, backref="checkpoints", on_delete="RESTRICT")
     household = peewee.ForeignKeyField(Household, null=True, backref="checkpoints", on_delete="RESTRICT")
@@ -343,7 +350,7 @@ def update_rules(actor, expected_version, **values):
         raise PatrolError("结束时间须晚于开始时间", "quiet_end")
     for name in ("security_days", "renovation_days", "shop_days", "public_days"):
         if not 1 <= values[name] <= 90:
-            raise PatrolError("应在 1–90 天之间", name)
+            raise PatrolError(DAYS_RANGE, name)
     for name, value in values.items():
         setattr(rules, name, value)
     with database.atomic():
@@ -387,8 +394,8 @@ def _checked_fields(checkpoint, kind, name, zone, checklist, unit, interval_days
     name = (name or "").strip()
     if not name:
         raise PatrolError("请填写巡查点名称", "name")
-    if len(name) > 60:
-        raise PatrolError("名称不能超过 60 个字", "name")
+    if len(name) > Checkpoint.name.max_length:
+        raise PatrolError(f"名称不能超过 {Checkpoint.name.max_length} 个字", "name")
     if zone is None or zone.voided_at is not None:
         raise PatrolError("请选择管辖区域", "zone")
     if checklist is None or checklist.voided_at is not None:
@@ -616,7 +623,7 @@ def raise_order(actor, finding, expected_version, unit, instructions, deadline):
 def fix_on_the_spot(actor, finding, expected_version, note):
     note = (note or "").strip()
     if not note:
-        raise PatrolError("请写明当场如何解决", "note")
+        raise PatrolError(FIX_NOTE_MISSING, "note")
     with database.atomic():
         return FINDINGS.transition(actor, finding, expected_version, FIX, note=note, resolution=note,
                                    resolved_at=clock.utcnow())
@@ -671,7 +678,7 @@ def observe(actor, zone, what, where, follow_up_by=None, checkpoint=None, findin
     if zone is None or zone.voided_at is not None:
         raise PatrolError("请选择管辖区域", "zone")
     if not what:
-        raise PatrolError("请写明需关注的情况", "what")
+        raise PatrolError(OBSERVATION_MISSING, "what")
     if not where:
         raise PatrolError("请写明位置", "where")
     if len(where) > 120:
@@ -695,7 +702,7 @@ def observe(actor, zone, what, where, follow_up_by=None, checkpoint=None, findin
 def close_observation(actor, observation, expected_version, note):
     note = (note or "").strip()
     if not note:
-        raise PatrolError("请写明结果", "note")
+        raise PatrolError(RESULT_MISSING, "note")
     with database.atomic():
         observation = OBSERVATIONS.transition(actor, observation, expected_version, CLOSE_OBSERVATION, note=note,
                                               close_note=note, closed_at=clock.utcnow())

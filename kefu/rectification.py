@@ -15,6 +15,9 @@ from .db import checked_text
 from .estate import current_tz
 from .users import User
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+ALREADY_SERVED = "该通知书已送达"
+
 # One series a year for every notice the service centre issues. The key dates from when only
 # renovations had notices; changing it would restart numbers already given out.
 SERIES = "renovation-notice"
@@ -96,7 +99,7 @@ def serve(machine, actor, notice, served_to="", refused=False, witness="", at=No
     error = machine.error
     refused_step = machine.refusal(notice, SERVE)
     if refused_step:
-        raise error("该通知书已送达" if notice.is_served and notice.voided_at is None else refused_step)
+        raise error(ALREADY_SERVED if notice.is_served and notice.voided_at is None else refused_step)
     served_to = checked_text(served_to, 60, "签收人", "served_to", error=error)
     witness = checked_text(witness, 60, "见证人", "witness", error=error)
     if refused and not witness:

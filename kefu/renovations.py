@@ -23,11 +23,19 @@ from .db import VoidableMixin
 from .db import database
 from .db import guarded
 from .estate import Household
+from .estate import ROOM_MISSING
 from .estate import Zone
 from .estate import current_tz as _tz
 from .estate import zone_of_building
 from .users import Unit
 from .users import User
+
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+WORKERS_RANGE = "施工人数应在 0–200 之间"
+PLANNED_START_MISSING = "请填写计划开工日期"
+DEPOSIT_WRONG = "押金金额不正确"
+VIOLATION_KIND_MISSING = "请选择违规类型"
+REPLY_RECORDED = "答复已记录"
 
 STATES = {"applied": "申请", "active": "在施工", "paused": "暂停", "finished": "已完工", "accepted": "已验收"}
 WORKS = ["水电改造", "拆改非承重墙", "封阳台", "铺贴地砖墙砖", "吊顶", "厨卫改造", "门窗更换", "油漆涂料", "其他"]
@@ -204,7 +212,7 @@ def register(actor, household, *, owner_name, owner_phone="", company="", forema
              works=(), note="", token=None):
     """登记 a renovation (申请). Returns (renovation, created)."""
     if household is None or household.voided_at is not None:
-        raise RenovationError("请填写房号", "household")
+        raise RenovationError(ROOM_MISSING, "household")
     zone = zone_of_building(household.building_id)
     if zone is None:
         raise RenovationError("该房号不属于任何管辖区域", "household")
@@ -216,13 +224,13 @@ def register(actor, household, *, owner_name, owner_phone="", company="", forema
         permit_number=_text(permit_number, 40, "装修许可/协议编号", "permit_number"),
         allowed_hours=_text(allowed_hours, 80, "允许施工时间", "allowed_hours"), note=_text(note, 1000, "备注", "note"))
     if planned_start is None:
-        raise RenovationError("请填写计划开工日期", "planned_start")
+        raise RenovationError(PLANNED_START_MISSING, "planned_start")
     if planned_end is None or planned_end < planned_start:
         raise RenovationError("计划完工日期不能早于开工日期", "planned_end")
     if not 0 <= (workers or 0) <= 200:
-        raise RenovationError("施工人数应在 0–200 之间", "workers")
+        raise RenovationError(WORKERS_RANGE, "workers")
     if not 0 <= (deposit or 0) <= 1000000:
-        raise RenovationError("押金金额不正确", "deposit")
+        raise RenovationError(DEPOSIT_WRONG, "deposit")
     unknown = [w for w in works if w not in WORKS]
     if unknown:
         raise RenovationError("请从列表中选择装修项目", "works")
@@ -315,7 +323,7 @@ def record_violation(actor, renovation, kind, description, clause="", at=None, p
     if renovation.voided_at is not None or renovation.state == "accepted":
         raise RenovationError("该装修已验收或作废，不能再记录违规")
     if kind not in VIOLATION_TYPES:
-        raise RenovationError("请选择违规类型", "kind")
+        raise RenovationError(VIOLATION_KIND_MISSING, "kind")
     description = _text(description, 1000, "违规情况", "description", required=True)
     clause = _text(clause, 500, "违反的规定或协议条款", "clause")
     now = clock.utcnow()
@@ -454,7 +462,7 @@ def record_reply(actor, referral, reply):
     reply = _text(reply, 1000, "答复", "reply", required=True)
     with database.atomic():
         guarded(Referral.update(reply=reply, reply_at=clock.utcnow())
-                .where((Referral.id == referral.id) & Referral.reply_at.is_null()), RenovationError("答复已记录"))
+                .where((Referral.id == referral.id) & Referral.reply_at.is_null()), RenovationError(REPLY_RECORDED))
         events.record(actor, referral, "收到答复", note=reply)
     return Referral.get_by_id(referral.id)
 

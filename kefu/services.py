@@ -33,11 +33,17 @@ from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import database
 from .estate import Household
+from .estate import ROOM_MISSING
 from .estate import Zone
 from .estate import current_tz as _tz
 from .estate import zone_of_building
 from .users import Unit
 from .users import User
+
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+AGREED_AT_MISSING = "请填写约定时间"
+CONFIRMED_AT_MISSING = "请填写业务块确认的时间"
+TOLD_AT_MISSING = "请填写告知客户的时间"
 
 STATES = {"unscheduled": "待约时间", "unconfirmed": "待确认时间", "scheduled": "待派工", "working": "处理中",
           "callback": "待回访", "rework": "不满意待返工", "closed": "已完成", "cancelled": "已取消"}
@@ -202,7 +208,7 @@ def create_order(actor, household, item, request, *, charged, fee_told="", agree
     standard — recorded now, so it is provable later) and the time agreed if there is one yet.
     From a need, the need is answered 可提供. Returns (order, created)."""
     if household is None or household.voided_at is not None:
-        raise ServiceError("请填写房号", "household")
+        raise ServiceError(ROOM_MISSING, "household")
     if item is None or item.voided_at is not None:
         raise ServiceError("请选择服务项目", "item")
     request = _text(request, 500, "服务内容", "request", required=True)
@@ -242,7 +248,7 @@ def create_order(actor, household, item, request, *, charged, fee_told="", agree
 def agree_time(actor, order, expected_version, agreed_at):
     """约定时间 with the customer (or a new one)."""
     if agreed_at is None:
-        raise ServiceError("请填写约定时间", "agreed_at")
+        raise ServiceError(AGREED_AT_MISSING, "agreed_at")
     if _utc(agreed_at) < clock.utcnow() - datetime.timedelta(minutes=5):
         raise ServiceError("约定时间不能早于现在", "agreed_at")
     state = _schedule_state(agreed_at, order.needs_confirmation)
@@ -255,9 +261,9 @@ def agree_time(actor, order, expected_version, agreed_at):
 def confirm_time(actor, order, expected_version, confirmed_at, customer_told_at):
     """The unit confirmed the time (maybe a different one) and the customer was told."""
     if confirmed_at is None:
-        raise ServiceError("请填写业务块确认的时间", "confirmed_at")
+        raise ServiceError(CONFIRMED_AT_MISSING, "confirmed_at")
     if customer_told_at is None:
-        raise ServiceError("请填写告知客户的时间", "customer_told_at")
+        raise ServiceError(TOLD_AT_MISSING, "customer_told_at")
     if _utc(customer_told_at) > clock.utcnow():
         raise ServiceError("告知客户的时间不能晚于现在", "customer_told_at")
     if order.agreed_at is None:

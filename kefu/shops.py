@@ -321,12 +321,9 @@ def update(actor, shop, expected_version, **fields):
 
 
 def checkpoint_name(shop):
-    """The shop's checkpoint name, 铺位号 店名（商铺id）, within the 60 characters a checkpoint's name
-    holds: a long shop name is shortened with … (the register keeps it whole)."""
-    prefix, suffix = f"{shop.unit_no} ", f"（商铺{shop.id}）"
-    room = patrols.Checkpoint.name.max_length - len(prefix) - len(suffix)
-    name = shop.name if len(shop.name) <= room else shop.name[:room - 1] + "…"
-    return prefix + name + suffix
+    """The shop's checkpoint name, 铺位号 店名（商铺id）: a checkpoint's name holds it whole
+    (tests/test_attacks.py checks the columns' lengths)."""
+    return f"{shop.unit_no} {shop.name}（商铺{shop.id}）"
 
 
 def _follow_state(actor, shop):

@@ -33,9 +33,19 @@ from .estate import Building
 from .estate import Estate
 from .estate import Household
 from .estate import Place
+from .estate import VOID_REASON_MISSING
 from .estate import Zone
 from .estate import zone_of_building
 from .users import User
+
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+DESCRIPTION_MISSING = "请描述客户反映的问题"
+HANDLING_MISSING = "请说明是怎么处理的"
+ESCALATION_REASON_MISSING = "请写明上报原因"
+CLOSE_REASON_MISSING = "请填写关闭原因"
+RESPONSE_LIMIT_RANGE = "响应时限应在 5–1440 分钟之间"
+RESOLUTION_LIMIT_RANGE = "处理时限应在 1–720 小时之间"
+SORT_RANGE = "排序应在 0–99 之间"
 
 CHANNELS = ["现场", "前台转交", "电话", "其他岗位", "拜访"]
 CATEGORIES = ["工程维修", "保洁", "绿化", "安保", "综合服务", "装修", "商铺", "投诉", "建议", "咨询", "其他"]
@@ -202,11 +212,11 @@ def save_tier(actor, tier, expected_version, *, name, response_minutes, resoluti
     """Create a tier (`tier` None) or change one: its limits and who is told at intake."""
     name = TicketError.checked(name, 20, "名称", "name", required=True)
     if response_minutes is None or not 5 <= response_minutes <= 24 * 60:
-        raise TicketError("响应时限应在 5–1440 分钟之间", "response_minutes")
+        raise TicketError(RESPONSE_LIMIT_RANGE, "response_minutes")
     if resolution_minutes is None or not 60 <= resolution_minutes <= 24 * 30 * 60:
-        raise TicketError("处理时限应在 1–720 小时之间", "resolution_hours")
+        raise TicketError(RESOLUTION_LIMIT_RANGE, "resolution_hours")
     if not 0 <= (sort or 0) <= 99:
-        raise TicketError("排序应在 0–99 之间", "sort")
+        raise TicketError(SORT_RANGE, "sort")
     if Tier.select().where((Tier.name == name) & (Tier.id != (tier.id if tier else 0))).exists():
         raise TicketError("该等级名称已存在", "name")
     values = dict(name=name, response_minutes=response_minutes, resolution_minutes=resolution_minutes,
@@ -405,7 +415,7 @@ def create(actor, *, channel, category, tier, description, household=None, place
     if household is None and place is None:
         raise TicketError("请填写房号或选择公共部位", "household")
     if not description:
-        raise TicketError("请描述客户反映的问题", "description")
+        raise TicketError(DESCRIPTION_MISSING, "description")
     building, ticket_zone, location = locate(household, place, zone)
     if ticket_zone is None:
         raise TicketError("该位置不属于任何管辖区域，请选择区域", "zone")
@@ -467,7 +477,7 @@ def resolve_on_the_spot(actor, ticket, expected_version, note, photos=()):
     """Handled directly (现场处理): resolved with a note and photos, the return visit falls due."""
     note = (note or "").strip()
     if not note:
-        raise TicketError("请说明是怎么处理的", "note")
+        raise TicketError(HANDLING_MISSING, "note")
     if _open_orders(ticket):
         raise TicketError("还有未完成的派工单，请先验收或撤销")
     now = clock.utcnow()
@@ -552,7 +562,7 @@ def escalate(actor, ticket, expected_version, reason, level=1):
     """上报: to the supervisor (level 1) or on to the manager (level 2)."""
     reason = (reason or "").strip()
     if not reason:
-        raise TicketError("请写明上报原因", "reason")
+        raise TicketError(ESCALATION_REASON_MISSING, "reason")
     if level <= ticket.escalation_level:
         raise TicketError("该诉求已经上报" + ("经理" if ticket.escalation_level == 2 else "主管"))
     if level == 2 and actor.role != "supervisor":
@@ -651,7 +661,7 @@ def close_by_supervisor(actor, ticket, expected_version, reason):
     if actor.role != "supervisor":
         raise TicketError("只有客服主管可以直接关闭诉求")
     if not reason:
-        raise TicketError("请填写关闭原因", "reason")
+        raise TicketError(CLOSE_REASON_MISSING, "reason")
     if _open_orders(ticket):
         raise TicketError("还有未完成的派工单，不能关闭")
     return _change(actor, ticket, expected_version, SUPERVISOR_CLOSE, note=reason,
@@ -673,7 +683,7 @@ def void(actor, ticket, expected_version, reason):
     """Void a ticket logged by mistake (e.g. a duplicate). It stays on record."""
     reason = (reason or "").strip()
     if not reason:
-        raise TicketError("请填写作废原因", "reason")
+        raise TicketError(VOID_REASON_MISSING, "reason")
     if _open_orders(ticket):
         raise TicketError("还有未完成的派工单，请先撤销")
     with database.atomic():

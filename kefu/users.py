@@ -8,11 +8,18 @@ from werkzeug.security import generate_password_hash
 
 from . import clock
 from . import events
+from . import limits
 from .db import database
 from .db import BaseModel
 from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
+
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+IDLE_HOURS_RANGE = "空闲时限应在 1–720 小时之间"
+MAX_DAYS_RANGE = "最长登录时间应在 1–90 天之间"
+UNIT_MISSING = "业务块人员须选择所属业务块"
+USERNAME_TAKEN = "该用户名已被使用"
 
 ROLES = {
     "admin": "管理员",
@@ -30,7 +37,9 @@ UNIT_KINDS = {
     "general": "综合服务",
 }
 
-MAX_FAILED_LOGINS = 5
+# Who a wrong password locks out (the reasoning is at authenticate()).
+MAX_FAILED_LOGINS = 5  # in a row from one place (an address, or a browser that has signed in before)
+MAX_ACCOUNT_FAILURES = 20  # from browsers that have never signed in to the account, whatever their addresses
 LOCKOUT = datetime.timedelta(minutes=15)
 MIN_PASSWORD = 8
 
@@ -77,10 +86,6 @@ class User(VoidableMixin, VersionedMixin, BaseModel):
     @property
     def is_anonymous(self):
         return False
-
-    def locked_now(self, now=None):
-        """True while the account is locked after wrong passwords (the sign-in page never says so)."""
-        return self.locked_until is not None and self.locked_until > (now or clock.utcnow())
 
     # The sign-in (SignIn.key) this user was signed in or loaded through; None for a user loaded
     # any other way.
@@ -139,6 +144,21 @@ class SignIn(BaseModel):
     last_seen_at = peewee.DateTimeField(null=True)
 
 
+class SignInLock(BaseModel):
+    """Wrong passwords for one account from one place (migration 19): an address (an IPv6 /64), or a
+    browser that has signed in to the account before (its known-device key). MAX_FAILED_LOGINS in a row
+    lock that place, and only that place, out of the account for LOCKOUT."""
+
+    user = peewee.ForeignKeyField(User, backref="sign_in_locks", on_delete="CASCADE")
+    place = peewee.CharField(max_length=120)
+    failed_logins = peewee.IntegerField(default=0)
+    locked_until = peewee.DateTimeField(null=True)
+    last_at = peewee.DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "place"), True),)
+
+
 class FailedSignIn(BaseModel):
     """Failed sign-ins with a username that doesn't exist, one row per day and address with a count
     (migration 12): a scan of made-up names adds a count, not an audit row per try."""
@@ -159,7 +179,7 @@ _SIGNED_IN_SQL = (f'SELECT "u".*, "s"."created_at" AS "signed_in_at", "s"."last_
                   f'FROM "{SignIn._meta.table_name}" AS "s" '
                   f'JOIN "{User._meta.table_name}" AS "u" ON "u"."id" = "s"."user_id" WHERE "s"."key" = ')
 
-MODELS = [Unit, User, SignIn, FailedSignIn]
+MODELS = [Unit, User, SignIn, SignInLock, FailedSignIn]
 
 # Session timeouts' defaults (the estate's settings hold the ones in force): signed out after 12 hours
 # without a request, and 7 days after signing in whatever the use.
@@ -192,11 +212,11 @@ def create_user(actor, username, display_name, role, password, unit=None, phone=
     if role not in ROLES:
         raise UserError("请选择角色", "role")
     if role == "unit" and unit is None:
-        raise UserError("业务块人员须选择所属业务块", "unit")
+        raise UserError(UNIT_MISSING, "unit")
     if check_strength:
         check_password_strength(password)
     if User.select().where(User.username == username).exists():
-        raise UserError("该用户名已被使用", "username")
+        raise UserError(USERNAME_TAKEN, "username")
     user = User.create(
         username=username, display_name=display_name, role=role, phone=phone,
         unit=unit if role == "unit" else None, password_hash=hash_password(password),
@@ -219,21 +239,42 @@ SIGN_IN_FAILED = (f"用户名或密码错误。连续输错 {MAX_FAILED_LOGINS} 
                   f"{int(LOCKOUT.total_seconds() // 60)} 分钟")
 
 
-def _claim_try(user, now):
-    """Count one sign-in try against the account before its password is checked, in one UPDATE, so
-    simultaneous tries can't all pass the count: the try that reaches MAX_FAILED_LOGINS locks the
-    account at once (a right password on it still signs in and clears the lock). Returns the tries
-    so far, or None while the account is locked (its password is then not checked at all)."""
+def _claim(model, match, limit, now):
+    """Count one sign-in try against a lock's row (`model`: User for the account, SignInLock for a place)
+    before the password is checked, in one UPDATE, so simultaneous tries can't all pass the count: the
+    try that reaches `limit` locks at once (a right password on it still signs in and clears the lock).
+    Returns the tries so far, or None while locked (the password is then not checked at all)."""
     # Every expression sees the row as it was: after a lock has run out, the count starts again at 1.
-    tries = peewee.Case(None, [(User.locked_until.is_null(False), 1)], User.failed_logins + 1)
+    tries = peewee.Case(None, [(model.locked_until.is_null(False), 1)], model.failed_logins + 1)
     with database.atomic():
-        claimed = (User.update(failed_logins=tries,
-                               locked_until=peewee.Case(None, [(tries >= MAX_FAILED_LOGINS, now + LOCKOUT)], None))
-                   .where((User.id == user.id) & (User.locked_until.is_null() | (User.locked_until <= now)))
+        claimed = (model.update(failed_logins=tries,
+                                locked_until=peewee.Case(None, [(tries >= limit, now + LOCKOUT)], None))
+                   .where(match & (model.locked_until.is_null() | (model.locked_until <= now)))
                    .execute())
         if claimed != 1:
             return None
-        return User.select(User.failed_logins).where(User.id == user.id).scalar()
+        return model.select(model.failed_logins).where(match).scalar()
+
+
+def _claim_place(user, place, now):
+    SignInLock.insert(user=user.id, place=place, last_at=now).on_conflict_ignore().execute()
+    match = (SignInLock.user == user.id) & (SignInLock.place == place)
+    SignInLock.update(last_at=now).where(match).execute()
+    return _claim(SignInLock, match, MAX_FAILED_LOGINS, now)
+
+
+def new_device_key():
+    """The key a browser keeps (in a signed cookie) once it has signed in to an account."""
+    return secrets.token_urlsafe(16)
+
+
+def device_for(username, devices):
+    """The known-device key `devices` ({user id: key}, from the browser's cookie) holds for the account
+    named `username`, or None."""
+    if not devices:
+        return None
+    user_id = User.select(User.id).where(User.username == username).scalar()
+    return devices.get(user_id) if user_id is not None else None
 
 
 def note_unknown_name(username, source, now=None):
@@ -250,13 +291,27 @@ def note_unknown_name(username, source, now=None):
      .execute())
 
 
-def authenticate(username, password, source=""):
+def authenticate(username, password, source="", devices=None):
     """Check a sign-in. Returns (user, None) or (None, message). `source` (the client's address)
     goes into the audit log with every attempt on a real account; tries of names that don't exist are
-    counted per day and address (FailedSignIn).
+    counted per day and address (FailedSignIn). `devices` ({user id: key}) are the known-device keys the
+    browser holds: it has signed in to those accounts before (new_device_key, kept in a signed cookie).
 
-    After MAX_FAILED_LOGINS wrong passwords the account is locked for LOCKOUT. Every failure gets
-    the same message (SIGN_IN_FAILED).
+    Who a wrong password locks out. A lock on the whole account would let anyone lock the administrator
+    or a colleague out at will, from anywhere, with five wrong passwords. So:
+    - Wrong passwords count per place: the address (an IPv6 /64), or the known device. MAX_FAILED_LOGINS
+      in a row lock that place out of the account for LOCKOUT; the owner elsewhere signs in as usual.
+    - A browser that has signed in to the account before is a place of its own, whatever its address:
+      a stranger on the office's Wi-Fi (one address for all) can't lock out the owner's usual phone.
+    - Guessing spread over many addresses is caught by the account's own count, of wrong passwords from
+      browsers that have never signed in to it: MAX_ACCOUNT_FAILURES lock the account for LOCKOUT to
+      every such browser. Known devices still sign in, so even a botnet can't keep the owner out.
+    - The per-address limit across accounts (kefu/limits.py, "signin") is applied by the sign-in page
+      to browsers that don't hold a key for the account named.
+    One address then gets MAX_FAILED_LOGINS guesses at an account per LOCKOUT; any number of addresses
+    together MAX_ACCOUNT_FAILURES, plus what the owner's devices are (they are not the attacker's).
+
+    Every failure gets the same message (SIGN_IN_FAILED), locked or not.
     """
     user = User.get_or_none(User.username == username)
     now = clock.utcnow()
@@ -266,22 +321,57 @@ def authenticate(username, password, source=""):
         check_password_hash(_DUMMY_HASH, password)
         note_unknown_name(username, source, now)
         return None, SIGN_IN_FAILED
-    tries = _claim_try(user, now)
-    if tries is None:
+    device = (devices or {}).get(user.id)
+    place = f"device:{device}" if device else f"address:{limits.place(source)}"
+    # The place first: once it is locked its tries no longer count against the account.
+    tries = _claim_place(user, place, now)
+    account_tries = None if device or tries is None else _claim(User, User.id == user.id, MAX_ACCOUNT_FAILURES, now)
+    if tries is None or (not device and account_tries is None):
         check_password_hash(_DUMMY_HASH, password)
         return None, SIGN_IN_FAILED
     if not check_password_hash(user.password_hash, password):
-        events.record(None, user, "登录失败", note="；".join(filter(None, [f"第 {tries} 次", where])))
+        events.record(None, user, "登录失败", note="；".join(filter(None, [
+            f"第 {tries} 次", where, "已登录过的设备" if device else ""])))
+        minutes = int(LOCKOUT.total_seconds() // 60)
         if tries >= MAX_FAILED_LOGINS:
-            events.record(None, user, "账号锁定", note=f"连续 {tries} 次密码错误")
+            events.record(None, user, "账号锁定", note=(
+                f"连续 {tries} 次密码错误：{'这台登录过的设备' if device else '该地址'} {minutes} 分钟内不能登录"))
+        if account_tries is not None and account_tries >= MAX_ACCOUNT_FAILURES:
+            events.record(None, user, "账号锁定", note=(
+                f"未登录过的设备共 {account_tries} 次密码错误：{minutes} 分钟内只有登录过的设备能登录"))
         return None, SIGN_IN_FAILED
+    SignInLock.delete().where((SignInLock.user == user.id) & (SignInLock.place == place)).execute()
+    # The account's count starts again, but a lock other places earned runs its time out (a known
+    # device signing in doesn't give a guesser elsewhere a fresh set of tries).
+    clear = User.id == user.id
+    if device:
+        clear &= User.locked_until.is_null() | (User.locked_until <= now)
+    User.update(failed_logins=0, locked_until=None).where(clear).execute()
     if not user.is_active:
-        User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
         return None, "该账号已停用，请联系管理员"
-    User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
     user.failed_logins, user.locked_until = 0, None
     events.record(user, user, "登录", note=where)
     return user, None
+
+
+def locks_now(user_ids, now=None):
+    """{user id: until when} for the accounts among `user_ids` that are locked now, wholly or from some
+    place (the latest time), for the administrator's list of users."""
+    now = now or clock.utcnow()
+    found = {}
+    rows = list(User.select(User.id, User.locked_until).where(User.id.in_(user_ids) & (User.locked_until > now))
+                .tuples())
+    rows += list(SignInLock.select(SignInLock.user, SignInLock.locked_until)
+                 .where(SignInLock.user.in_(user_ids) & (SignInLock.locked_until > now)).tuples())
+    for user_id, until in rows:
+        found[user_id] = max(found.get(user_id, until), until)
+    return found
+
+
+def clear_old_locks(now=None):
+    """Forget the places whose last try was more than a day ago. Returns the rows removed."""
+    cutoff = (now or clock.utcnow()) - datetime.timedelta(days=1)
+    return SignInLock.delete().where(SignInLock.last_at < cutoff).execute()
 
 
 def sign_in(user):
@@ -324,6 +414,7 @@ def _set_password(user, new):
     user.failed_logins, user.locked_until = 0, None
     User.update(password_hash=user.password_hash, session_version=user.session_version,
                 failed_logins=0, locked_until=None).where(User.id == user.id).execute()
+    SignInLock.delete().where(SignInLock.user == user.id).execute()
     _sign_out_elsewhere(user)
 
 
@@ -331,7 +422,7 @@ def update_user(actor, user, expected_version, display_name, role, unit, phone, 
     if role not in ROLES:
         raise UserError("请选择角色", "role")
     if role == "unit" and unit is None:
-        raise UserError("业务块人员须选择所属业务块", "unit")
+        raise UserError(UNIT_MISSING, "unit")
     if actor.id == user.id and (role != "admin" or not active):
         raise UserError("不能取消自己的管理员权限或停用自己", "role")
     before = {"姓名": user.display_name, "角色": user.role_label, "业务块": user.unit.name if user.unit else "",
@@ -365,9 +456,9 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 def update_session_settings(actor, estate, expected_version, idle_hours, max_days):
     """Set how long a sign-in may go unused (hours) and how long it may last at all (days)."""
     if not 1 <= idle_hours <= 24 * 30:
-        raise UserError("空闲时限应在 1–720 小时之间", "session_idle_hours")
+        raise UserError(IDLE_HOURS_RANGE, "session_idle_hours")
     if not 1 <= max_days <= 90:
-        raise UserError("最长登录时间应在 1–90 天之间", "session_max_days")
+        raise UserError(MAX_DAYS_RANGE, "session_max_days")
     if idle_hours > max_days * 24:
         raise UserError("空闲时限不能长于最长登录时间", "session_idle_hours")
     before = (estate.session_idle_hours, estate.session_max_days)

@@ -93,8 +93,8 @@ def estate():
 def _client():
     """Whom a limit counts: the address, and for a signed-in request the user at it too (a dozen phones
     of an office behind one address each have their own share; a script with one account has one)."""
-    address = request.remote_addr or ""
-    return f"{address}/{current_user.id}" if current_user.is_authenticated else address
+    address = limits.place(request.remote_addr)
+    return f"{address}+{current_user.id}" if current_user.is_authenticated else address
 
 
 def within_limit(kind):

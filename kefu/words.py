@@ -29,6 +29,9 @@ from .db import database
 from .db import guarded
 from .db import is_sqlite
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+VOID_REASON_MISSING = "请填写停用原因"
+
 # Words of an estate's daily work the general dictionary cuts wrongly or not at all. The frequency
 # only has to be high enough for the segmenter to prefer the word over its pieces.
 DICTIONARY = [
@@ -253,7 +256,7 @@ def void_group(actor, group, expected_version, reason):
     """Stop using a group (kept on record with the reason)."""
     reason = (reason or "").strip()
     if not reason:
-        raise SynonymError("请填写停用原因", "reason")
+        raise SynonymError(VOID_REASON_MISSING, "reason")
     guarded(Synonym.update(voided_at=clock.utcnow(), void_reason=reason, version=Synonym.version + 1)
             .where((Synonym.id == group.id) & (Synonym.version == expected_version) & Synonym.voided_at.is_null()))
     events.record(actor, group, "停用同义词", note=f"{group.words}：{reason}")

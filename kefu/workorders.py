@@ -26,6 +26,12 @@ from .estate import Zone
 from .users import Unit
 from .users import User
 
+# Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
+INSTRUCTIONS_MISSING = "请写明要做什么"
+DEADLINE_MISSING = "请填写完成时限"
+REPORT_NOTE_MISSING = "请说明完成情况"
+CANCEL_REASON_MISSING = "请填写撤销原因"
+
 STATES = {
     "dispatched": "待接单",
     "working": "处理中",
@@ -167,12 +173,12 @@ def dispatch(actor, source, source_type, unit, instructions, deadline, zone_id=N
     派工单 and ZG… for 整改单 (`prefix`)."""
     instructions = (instructions or "").strip()
     if not instructions:
-        raise WorkOrderError("请写明要做什么", "instructions")
+        raise WorkOrderError(INSTRUCTIONS_MISSING, "instructions")
     if unit is None or unit.voided_at is not None:
         raise WorkOrderError("请选择业务块", "unit")
     deadline_utc = clock.to_utc_naive(clock.aware(deadline)) if isinstance(deadline, datetime.datetime) else None
     if deadline_utc is None:
-        raise WorkOrderError("请填写完成时限", "deadline")
+        raise WorkOrderError(DEADLINE_MISSING, "deadline")
     now = clock.utcnow()
     if deadline_utc <= now:
         raise WorkOrderError("完成时限须晚于现在", "deadline")
@@ -198,7 +204,7 @@ def report_done(actor, order, expected_version, note, on_behalf="", photos=()):
     unit's worker who said so (by phone, say), naming them."""
     note = (note or "").strip()
     if not note:
-        raise WorkOrderError("请说明完成情况", "note")
+        raise WorkOrderError(REPORT_NOTE_MISSING, "note")
     on_behalf = (on_behalf or "").strip()
     if actor.role != "unit" and not on_behalf:
         raise WorkOrderError("请写明代哪位业务块人员登记，如 工程部 李师傅", "on_behalf")
@@ -225,6 +231,6 @@ def inspect(actor, order, expected_version, passed, reason=""):
 def cancel(actor, order, expected_version, reason):
     reason = (reason or "").strip()
     if not reason:
-        raise WorkOrderError("请填写撤销原因", "reason")
+        raise WorkOrderError(CANCEL_REASON_MISSING, "reason")
     return _move(actor, order, expected_version, CANCEL, note=reason, cancelled_at=clock.utcnow(),
                  cancel_reason=reason)

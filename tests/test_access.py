@@ -43,6 +43,7 @@ ACCESS = {
     "GET /sw.js": ANYONE,
     "GET /offline": ANYONE,
     "GET /favicon.ico": ANYONE,
+    "GET /.well-known/security.txt": ANYONE,
     # The first administrator's page: open until one exists (then it sends everyone on).
     "GET /setup": ANYONE,
     "POST /setup": ANYONE,
@@ -356,6 +357,7 @@ def ids(app, people, unit):
     """Real records for every URL parameter: a building with households, a place with a photo, …"""
     admin = people[ADMIN]
     app.config["PUBLIC_URL"] = "https://kefu.example.com"  # the sticker sheet refuses to print without it
+    app.config["SECURITY_CONTACT"] = "security@kefu.example.com"  # security.txt is 404 without one
     building = estate.create_building(admin, "3", "3号楼")
     estate.bulk_create_households(admin, building, 1, 1, 2, 2)
     place = estate.Place.create(name="3号楼地库", kind="地库", building=building)

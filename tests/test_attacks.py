@@ -172,27 +172,105 @@ def test_uploads_never_attached_are_swept_after_a_day(app, world, traveller):
 
 # 3. The lockout counted atomically; per-address limits
 
-def test_simultaneous_wrong_passwords_check_no_more_than_the_lockout_allows(app, world):
-    barrier = threading.Barrier(24)
+def guess_at_once(app, username, addresses):
+    """Wrong passwords for `username` all at the same moment, one from each of `addresses`."""
+    barrier = threading.Barrier(len(addresses))
     statuses = []
 
-    def guess(n):
+    def guess(n, address):
         client = app.test_client()
         barrier.wait()
-        statuses.append(sign_in(client, "zhuli1", f"guess-{n}x", address=f"10.0.0.{n}").status_code)
+        statuses.append(sign_in(client, username, f"guess-{n}x", address=address).status_code)
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(24)]
+    threads = [threading.Thread(target=guess, args=(n, a)) for n, a in enumerate(addresses)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert statuses == [422] * 24
-    checked = [e for e in events.timeline(world.assistant) if e.action == "登录失败"]
-    assert len(checked) == users.MAX_FAILED_LOGINS
-    assert users.User.get_by_id(world.assistant.id).locked_until is not None
-    # Locked: even the right password is refused, with the same words as any failure.
-    response = sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.0.1.1")
+    return statuses
+
+
+def checked(user):
+    """How many passwords were checked for `user` and found wrong."""
+    return len([e for e in events.timeline(user) if e.action == "登录失败"])
+
+
+def usual_phone(app, username, address):
+    """A browser the owner signs in on and out of: their usual phone."""
+    phone = app.test_client()
+    assert sign_in(phone, username, address=address).status_code == 303
+    phone.post("/logout")
+    return phone
+
+
+def test_simultaneous_wrong_passwords_check_no_more_than_the_lockout_allows(app, world):
+    app.config["RATE_LIMITS"] = {"signin": (1000, 900)}
+    assert guess_at_once(app, "zhuli1", ["10.0.0.9"] * 24) == [422] * 24
+    assert checked(world.assistant) == users.MAX_FAILED_LOGINS
+    # Locked from there: even the right password is refused, with the same words as any failure.
+    response = sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.0.0.9")
     assert response.status_code == 422 and password_error(response) == users.SIGN_IN_FAILED
+    # The owner elsewhere signs in as usual.
+    assert sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.0.1.1").status_code == 303
+
+
+def test_a_stranger_with_many_tries_cannot_keep_the_owner_off_their_usual_phone(app, world):
+    # The office's Wi-Fi: everyone behind one address, the stranger too.
+    office, boss = "10.5.5.5", admin()
+    phone = usual_phone(app, boss.username, office)
+    stranger = app.test_client()
+    statuses = [sign_in(stranger, boss.username, f"guess-{n}x", address=office).status_code for n in range(60)]
+    assert set(statuses) == {422, 429}
+    # Brute force is stopped: five passwords checked, then that address is locked out of the account
+    # (and, past the address's limit, out of signing in at all).
+    assert checked(boss) == users.MAX_FAILED_LOGINS
+    assert sign_in(stranger, boss.username, PASSWORD, address=office).status_code in (422, 429)
+    # The administrator's usual phone on the same Wi-Fi signs in at once, and so does a new browser of
+    # theirs elsewhere.
+    assert sign_in(phone, boss.username, address=office).status_code == 303
+    assert sign_in(app.test_client(), boss.username, address="10.6.6.6").status_code == 303
+
+
+def test_guessing_from_many_addresses_shuts_out_new_browsers_but_not_the_owners_phone(app, world):
+    phone = usual_phone(app, "zhuli1", "10.7.7.7")
+    addresses = [f"10.8.{n // 200}.{n % 200}" for n in range(users.MAX_ACCOUNT_FAILURES + 6)]
+    assert guess_at_once(app, "zhuli1", addresses) == [422] * len(addresses)
+    assert checked(world.assistant) == users.MAX_ACCOUNT_FAILURES
+    assert sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.9.0.1").status_code == 422
+    assert sign_in(phone, "zhuli1", address="10.7.7.7").status_code == 303
+    # The owner signing in doesn't lift the lock for the guessers.
+    assert sign_in(app.test_client(), "zhuli1", PASSWORD, address="10.9.0.2").status_code == 422
+
+
+def test_wrong_passwords_on_a_known_browser_lock_that_browser(app, world):
+    phone = usual_phone(app, "zhuli1", "10.7.7.7")
+    for n in range(users.MAX_FAILED_LOGINS):
+        assert sign_in(phone, "zhuli1", f"guess-{n}x", address=f"10.7.7.{n}").status_code == 422
+    assert sign_in(phone, "zhuli1", address="10.7.7.7").status_code == 422
+    assert sign_in(app.test_client(), "zhuli1", address="10.7.7.7").status_code == 303
+
+
+def test_a_made_up_or_borrowed_known_device_cookie_counts_for_nothing(app, world):
+    phone = usual_phone(app, "zhuli1", "10.7.7.7")
+    cookie = phone.get_cookie("kefu_device")
+    assert cookie is not None and cookie.http_only and cookie.max_age and cookie.max_age > 300 * 86400
+    # Another account's known device is a stranger to this one; a tampered cookie is no cookie.
+    for value in (cookie.value, cookie.value[:-2] + "xx"):
+        stranger = app.test_client()
+        stranger.set_cookie("kefu_device", value)
+        for n in range(users.MAX_FAILED_LOGINS):
+            sign_in(stranger, "zhuli2", f"guess-{n}x", address="10.4.4.4")
+        assert sign_in(stranger, "zhuli2", address="10.4.4.4").status_code == 422
+        users.SignInLock.delete().execute()
+
+
+def test_addresses_of_one_ipv6_network_count_as_one_place(app, world):
+    app.config["RATE_LIMITS"] = {"signin": (1000, 900)}
+    for n in range(users.MAX_FAILED_LOGINS + 3):
+        sign_in(app.test_client(), "zhuli1", f"guess-{n}x", address=f"2001:db8:1:2::{n + 1:x}")
+    assert checked(world.assistant) == users.MAX_FAILED_LOGINS
+    assert sign_in(app.test_client(), "zhuli1", address="2001:db8:1:2:aaaa::1").status_code == 422
+    assert sign_in(app.test_client(), "zhuli1", address="2001:db8:1:3::1").status_code == 303
 
 
 def test_an_address_that_keeps_failing_is_stopped_whoever_it_tries(app, client, world):
@@ -346,12 +424,170 @@ def test_a_shop_name_of_sixty_characters_is_registered_and_edited(world, as_user
                                    operator_name="王老板", zone=world.zone)
     assert created and shop.name == name
     checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
-    assert len(checkpoint.name) <= patrols.Checkpoint.name.max_length and checkpoint.name.startswith("A-101 长")
-    shop = shops.update(world.assistant, shop, shop.version, name="新" * 60, unit_no="A-101-东侧二十号铺位",
+    assert checkpoint.name == f"A-101 {name}（商铺{shop.id}）"  # whole, nothing cut
+    unit_no = "A-101-东侧二十号铺位-B区一层"[:20]
+    shop = shops.update(world.assistant, shop, shop.version, name="新" * 60, unit_no=unit_no,
                         business_type=shops.TYPES[0], operator_name="王老板", zone=world.zone)
     checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
-    assert len(checkpoint.name) <= patrols.Checkpoint.name.max_length
-    assert checkpoint.name.endswith(f"（商铺{shop.id}）") and "新新" in checkpoint.name
+    assert checkpoint.name == f"{unit_no} {'新' * 60}（商铺{shop.id}）"
+    # Its edit form takes it whole.
+    page = html(as_user(admin()).get(f"/patrols/checkpoints/{checkpoint.id}/edit"))
+    field = re.search(r'<input[^>]*name="name"[^>]*>', page).group(0)
+    assert f'value="{checkpoint.name}"' in field and f'maxlength="{len(checkpoint.name)}"' not in field
+    assert int(re.search(r'maxlength="(\d+)"', field).group(1)) >= len(checkpoint.name)
+
+
+def test_a_place_made_for_every_building_keeps_its_whole_name(world, as_user):
+    building = estate.Building.create(code="99", name="楼" * estate.Building.name.max_length)
+    client = as_user(admin())
+    typed = "地" * 60
+    response = client.post("/admin/places/new", data={"name": typed, "kind": estate.PLACE_KINDS[0],
+                                                      "each_building": "y", "building": "0", "note": ""})
+    assert response.status_code == 303, text(response)
+    assert estate.Place.select().where(estate.Place.name == f"{building.name} {typed}").exists()
+    too_long = client.post("/admin/places/new", data={"name": "地" * 100, "kind": estate.PLACE_KINDS[0],
+                                                      "each_building": "y", "building": "0", "note": ""})
+    assert too_long.status_code == 422 and "加上楼栋名称" in text(too_long)
+
+
+# Every form's text field against the column it writes. A form's limit is its column's, so what a form
+# takes the database keeps, and a record's edit form takes back what its page shows.
+FORM_MODELS = {
+    "auth.LoginForm": None, "auth.PasswordForm": None, "tickets.FilterForm": None, "search.SynonymForm": None,
+    "customers.AnswerForm": "Need", "customers.NeedForm": "Need", "customers.ProfileForm": "HouseholdProfile",
+    "customers.VisitForm": "Visit", "estate.BuildingForm": "Building", "estate.EstateForm": "Estate",
+    "estate.HouseholdForm": "Household", "estate.LetterheadForm": "Estate", "estate.PlaceForm": "Place",
+    "estate.ResidentForm": "Resident", "estate.UnitForm": "Unit", "estate.ZoneForm": "Zone",
+    "meetings.MeetingForm": "Meeting", "patrols.CheckForm": "Check", "patrols.CheckpointForm": "Checkpoint",
+    "patrols.CloseForm": "Observation", "patrols.FixForm": "Finding", "patrols.ItemForm": "ChecklistItem",
+    "patrols.ObservationForm": "Observation", "patrols.OrderForm": "WorkOrder", "patrols.WatchForm": "Observation",
+    "rectification.ServeForm": "RectificationNotice", "renovations.CloseForm": "Violation",
+    "renovations.EscalateForm": "Referral", "renovations.NoticeForm": "RectificationNotice",
+    "renovations.OutcomeForm": "Referral", "renovations.RecheckForm": "RectificationNotice",
+    "renovations.RegisterForm": "Renovation", "renovations.ReplyForm": "Referral", "renovations.StateForm": "Renovation",
+    "renovations.ViolationForm": "Violation", "search.VoidForm": "Ticket", "services.CallBackForm": "CallBack",
+    "services.CancelForm": "ServiceOrder", "services.DispatchForm": "WorkOrder", "services.ItemForm": "ServiceItem",
+    "services.OrderForm": "ServiceOrder", "setup.BuildingsForm": "Building", "setup.FirstAdminForm": "User",
+    "shops.CommunicationForm": "Communication", "shops.InspectionForm": "Inspection", "shops.LicenceForm": "Licence",
+    "shops.NoticeRecheckForm": "ShopNotice", "shops.ShopForm": "Shop", "shops.ShopNoticeForm": "ShopNotice",
+    "shops.UrgeForm": "Urging", "tickets.CaseForm": "Ticket", "tickets.CloseForm": "Ticket",
+    "tickets.DispatchForm": "WorkOrder", "tickets.EscalateForm": "Ticket", "tickets.FollowUpForm": "CallBack",
+    "tickets.IntakeForm": "Ticket", "tickets.PauseForm": "Ticket", "tickets.ResolveForm": "Ticket",
+    "tickets.RespondForm": "Ticket", "tickets.SuperviseForm": "Ticket", "tickets.TierForm": "Tier",
+    "tickets.VoidForm": "Ticket", "users.NewUserForm": "User", "users.ResetForm": "User", "users.UserForm": "User",
+    "worklog.NoteForm": "WorkNote", "workorders.CancelForm": "WorkOrder", "workorders.InspectForm": "WorkOrder",
+    "workorders.ReportForm": "WorkOrder",
+}
+# Fields named otherwise than their column.
+FIELD_COLUMNS = {"workorders.ReportForm.on_behalf": ("WorkOrder", "reported_by")}
+# Limits that differ from the column's, and why that is safe.
+OTHER_LIMITS = {
+    # Typed with spaces as printed on the licence; the rule stores the 18 characters or refuses.
+    "shops.LicenceForm.credit_code": "18 after normalising",
+    # The pattern takes 5–20 characters.
+    "users.UserForm.phone": "pattern", "users.NewUserForm.phone": "pattern",
+}
+# Text fields with no length check of their own: compared (password confirmations), or read and refused
+# by their rule whole (the set-up code, the buildings' codes and name pattern).
+UNCHECKED = {"auth.PasswordForm.current", "auth.PasswordForm.confirm", "setup.FirstAdminForm.confirm",
+             "setup.FirstAdminForm.code", "setup.BuildingsForm.codes", "setup.BuildingsForm.name_pattern",
+             "estate.HouseholdForm.area"}
+
+
+def form_text_fields():
+    """(name "module.Form.field", its unbound field) for every text field of every form in kefu.views."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from flask_wtf import FlaskForm
+    from wtforms import HiddenField
+    from wtforms import StringField
+    from wtforms.fields.core import UnboundField
+
+    import kefu.views
+
+    for info in pkgutil.iter_modules(kefu.views.__path__):
+        module = importlib.import_module(f"kefu.views.{info.name}")
+        for form_name, form in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(form, FlaskForm) or form.__module__ != module.__name__:
+                continue
+            for name, field in inspect.getmembers(form, lambda v: isinstance(v, UnboundField)):
+                text_kind = issubclass(field.field_class, StringField) and not issubclass(field.field_class, HiddenField)
+                if text_kind and field.field_class.__name__ in ("StringField", "TextAreaField", "PasswordField"):
+                    yield f"{info.name}.{form_name}.{name}", field
+
+
+def test_every_forms_text_field_is_limited_to_what_its_column_holds():
+    from wtforms.validators import Length
+
+    from kefu import db
+
+    models = {model.__name__: model for model in db.all_models()}
+    unknown, wrong = [], []
+    for name, field in form_text_fields():
+        form = name.rsplit(".", 1)[0]
+        if form not in FORM_MODELS:
+            unknown.append(form)
+            continue
+        limits = [v.max for v in field.kwargs.get("validators", []) if isinstance(v, Length)]
+        model_name, column_name = FIELD_COLUMNS.get(name, (FORM_MODELS[form], name.rsplit(".", 1)[1]))
+        column = models[model_name]._meta.fields.get(column_name) if model_name else None
+        size = getattr(column, "max_length", None) if column is not None else None
+        if not limits and name not in UNCHECKED and name not in OTHER_LIMITS:
+            wrong.append(f"{name}: no length check")
+        elif size and name not in OTHER_LIMITS and limits != [size]:
+            wrong.append(f"{name}: form {limits}, column {model_name}.{column_name} holds {size}")
+    assert unknown == [], "a new form: say which record it writes in FORM_MODELS"
+    assert wrong == []
+
+
+def test_names_copied_between_records_fit_where_they_go():
+    from kefu.estate import Building
+    from kefu.estate import Household
+    from kefu.estate import Place
+    from kefu.estate import Resident
+    from kefu.patrols import ChecklistItem
+    from kefu.patrols import Checkpoint
+    from kefu.patrols import Finding
+    from kefu.patrols import Observation
+    from kefu.services import ServiceItem
+    from kefu.services import ServiceOrder
+    from kefu.shops import Operator
+    from kefu.shops import Shop
+
+    biggest_id = len(str(2 ** 63 - 1))
+    size = lambda field: field.max_length  # noqa: E731
+    copies = [
+        # (what, the longest it can be, the column it goes into)
+        ("a shop's checkpoint: 铺位号 店名（商铺id）",
+         size(Shop.unit_no) + 1 + size(Shop.name) + len("（商铺）") + biggest_id, Checkpoint.name),
+        ("a renovation's checkpoint: 房号 装修（登记id）",
+         size(Household.code) + len(" 装修（登记）") + biggest_id, Checkpoint.name),
+        ("a public place's checkpoint", size(Place.name), Checkpoint.name),
+        ("a place for every building: 楼栋 名称, of a 60-character name",
+         size(Building.name) + 1 + 60, Place.name),
+        ("a place as a request's location", size(Place.name), Ticket.location),
+        ("a household as a request's location", size(Household.code), Ticket.location),
+        ("a request's location on its work order", size(Ticket.location), workorders.WorkOrder.location),
+        ("a checkpoint as a finding's work order's location", size(Checkpoint.name), workorders.WorkOrder.location),
+        ("a checkpoint as where an observation is", size(Checkpoint.name), Observation.where),
+        ("a request's work order's title: 类别 · 描述前 40 字", size(Ticket.category) + 3 + 40,
+         workorders.WorkOrder.title),
+        ("a service's work order's title: 个性化服务 服务名", len("个性化服务 ") + size(ServiceItem.name),
+         workorders.WorkOrder.title),
+        ("a resident as a request's caller", size(Resident.name), Ticket.customer_name),
+        ("a resident on a service order", size(Resident.name), ServiceOrder.customer_name),
+        ("a person's name on the timeline", size(users.User.display_name), events.Event.actor_name),
+        ("who reported a work order done", size(users.User.display_name), workorders.WorkOrder.reported_by),
+        ("a shop's operator into its history", size(Shop.operator_name), Operator.name),
+        ("a shop's operator's phone into its history", size(Shop.operator_phone), Operator.phone),
+        ("a checklist item into a finding", size(ChecklistItem.text), Finding.item_text),
+        ("a name tried at sign-in", size(users.User.username), users.FailedSignIn.last_name),
+    ]
+    too_long = [(what, longest, f"{column.model.__name__}.{column.name}", column.max_length)
+                for what, longest, column in copies if longest > column.max_length]
+    assert too_long == []
 
 
 # 9. Sessions expire on the server
@@ -680,3 +916,23 @@ def test_the_lock_is_shown_to_the_administrator_not_on_the_sign_in_page(client, 
     assert "张助理" in listing and "密码连续输错，锁定至 10:15" in listing
     traveller.shift(datetime.timedelta(minutes=16))
     assert "锁定至" not in text(client.get("/admin/users?q=zhuli1"))
+
+
+# Whom to tell: /.well-known/security.txt (RFC 9116) from SECURITY_CONTACT
+
+def test_security_txt_names_the_deployments_contact(app, client):
+    app.config.update(SECURITY_CONTACT="security@wuye.example, https://wuye.example/report",
+                      PUBLIC_URL="https://kefu.example.com", DEMO=False)  # before set-up, too
+    response = client.get("/.well-known/security.txt", base_url="https://kefu.example.com")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    fields = [line.split(": ", 1) for line in response.get_data(as_text=True).splitlines()]
+    assert [value for name, value in fields if name == "Contact"] == [
+        "mailto:security@wuye.example", "https://wuye.example/report"]
+    expires = datetime.datetime.fromisoformat(dict(fields)["Expires"].replace("Z", "+00:00"))
+    assert datetime.timedelta(days=30) < expires - clock.aware(clock.utcnow()) < datetime.timedelta(days=365)
+    assert dict(fields)["Canonical"] == "https://kefu.example.com/.well-known/security.txt"
+
+
+def test_without_a_contact_there_is_no_security_txt(app, client):
+    app.config["SECURITY_CONTACT"] = ""
+    assert client.get("/.well-known/security.txt").status_code == 404

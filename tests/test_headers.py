@@ -237,8 +237,12 @@ def test_session_cookie_is_secure_over_https_only(client, world, base_url, secur
 
 def test_no_remember_cookie_is_ever_set(client, world):
     signed = sign_in(client, world.assistant, base_url="https://localhost")
-    assert set(set_cookies(signed)) == {"session"}
+    # Besides the session, only the known-device cookie, which signs nobody in (kefu/views/auth.py).
+    assert set(set_cookies(signed)) == {"session", "kefu_device"}
+    device = set_cookies(signed)["kefu_device"]
+    assert {"secure", "httponly", "samesite", "path"} <= flags(device) and "SameSite=Lax" in device
     assert "remember_token" not in set_cookies(client.post("/logout", base_url="https://localhost"))
+    assert client.get("/me", base_url="https://localhost").status_code != 200
 
 
 @pytest.fixture(params=[False, True], ids=["direct", "behind a trusted proxy"])

@@ -2,6 +2,7 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint
+from flask import current_app
 from flask import redirect
 from flask import request
 from flask import session
@@ -11,6 +12,8 @@ from flask_login import login_required
 from flask_login import login_user
 from flask_login import logout_user
 from flask_wtf import FlaskForm
+from itsdangerous import BadSignature
+from itsdangerous import URLSafeSerializer
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms.validators import DataRequired
@@ -55,25 +58,60 @@ def _safe_next(target):
     return target
 
 
+# The known-device cookie: the accounts this browser has signed in to, each with its key
+# (users.new_device_key), signed with SECRET_KEY so it can't be made up. It outlives sign-out: it says
+# "this is the owner's usual phone" to the lockout (users.authenticate), and nothing else.
+DEVICE_COOKIE = "kefu_device"
+DEVICE_DAYS = 365
+DEVICE_ACCOUNTS = 8  # a shared desk computer remembers the last few people who signed in on it
+
+
+def _device_signer():
+    return URLSafeSerializer(current_app.secret_key, salt="kefu-known-device")
+
+
+def _known_devices():
+    """{user id: key} from this browser's known-device cookie; {} when it has none or it was tampered."""
+    try:
+        pairs = _device_signer().loads(request.cookies.get(DEVICE_COOKIE, ""))
+        return {int(user_id): str(key) for user_id, key in pairs[:DEVICE_ACCOUNTS]}
+    except (BadSignature, TypeError, ValueError):
+        return {}
+
+
+def _remember_device(response, user, devices):
+    key = devices.get(user.id) or users.new_device_key()
+    pairs = [[user.id, key]] + [[i, k] for i, k in devices.items() if i != user.id]
+    response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(pairs[:DEVICE_ACCOUNTS]),
+                        max_age=DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The sign-in page."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
-    if request.method == "POST" and limit_reached("signin"):
-        # Too many failed sign-ins from this address: no password is checked until the window ends.
+    devices = _known_devices()
+    known = request.method == "POST" and users.device_for((form.username.data or "").strip(), devices)
+    if request.method == "POST" and not known and limit_reached("signin"):
+        # Too many failed sign-ins from this address: no password is checked until the window ends,
+        # except from a browser that has signed in to the account named before.
         form.validate_on_submit()
         form.password.errors = ["登录失败次数过多，请过一段时间再试"]
         return render("auth/login.html", status=429, form=form, title="登录")
     if form.validate_on_submit():
         user, error = users.authenticate(form.username.data.strip(), form.password.data,
-                                         source=request.remote_addr or "")
+                                         source=request.remote_addr or "", devices=devices)
         if user is not None:
             session.clear()  # a fresh session at every sign-in
             login_user(users.sign_in(user))
-            return redirect(_safe_next(request.args.get("next")) or url_for("home.index"), code=303)
-        within_limit("signin")  # a failed sign-in, counted against this address
+            return _remember_device(
+                redirect(_safe_next(request.args.get("next")) or url_for("home.index"), code=303), user, devices)
+        if not known:
+            within_limit("signin")  # a failed sign-in, counted against this address
         form.password.errors.append(error)
     status = 422 if request.method == "POST" else 200
     return render("auth/login.html", status=status, form=form, title="登录")

@@ -168,10 +168,10 @@ class VisitForm(TokenForm):
     households = text("房号", 120, required=False, render_kw=ROOM_INPUT, description=ROOMS_HINT)
     place = text("或地点", 60, required=False, render_kw={"list": "visit-places"})
     at = DateTimeLocalField("时间", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-                            validators=[InputRequired("请填写拜访时间")])
+                            validators=[InputRequired(rules.VISIT_TIME_MISSING)])
     # Not named "form" in the HTML: inputs named "form" hide the form element's own .form from htmx.
     form = RadioField("形式", choices=choices((f, f) for f in rules.FORMS), default="上门",
-                      validators=[InputRequired("请选择拜访形式")], name="visit_form")
+                      validators=[InputRequired(rules.VISIT_FORM_MISSING)], name="visit_form")
     zone = SelectField("管辖区域", coerce=int, default=0, validate_choice=False)
     note = long_text("其他情况", 1000, render_kw={"rows": 2})
     opinions = HiddenField()  # where the rules' messages about the opinion rows go
@@ -286,10 +286,10 @@ def needs():
 
 class NeedForm(TokenForm):
     household = text("房号（栋-单元-室）", 30, render_kw=ROOM_INPUT, description=ROOM_HINT,
-                     message="请填写房号")
+                     message=estate_rules.ROOM_MISSING)
     what = long_text("需求内容", 500, required=True, message="请写明客户的需求", render_kw={"rows": 3})
     kind = RadioField("类型", choices=choices(rules.NEED_KINDS.items()), default="personal",
-                      validators=[InputRequired("请选择类型")])
+                      validators=[InputRequired(rules.NEED_KIND_MISSING)])
     topic = SelectField("类别", choices=choices([("", "请选择")] + [(t, t) for t in rules.TOPICS]))
     source = SelectField("来源", choices=choices((s, s) for s in rules.NEED_SOURCES))
 
@@ -337,7 +337,7 @@ def _need(need_id):
 
 class AnswerForm(VersionForm):
     outcome = RadioField("答复", choices=choices([("provide", "可提供"), ("decline", "不能提供"), ("study", "待研究")]),
-                         validators=[InputRequired("请选择答复")])
+                         validators=[InputRequired(rules.ANSWER_MISSING)])
     reason = long_text("原因 / 研究什么", 500, render_kw={"rows": 2})
     reaction = text("客户反应", 200, required=False)
 
@@ -355,7 +355,7 @@ def need(need_id):
     return form_page(form, lambda: rules.answer_need(current_user, need, form.expected_version(), form.outcome.data,
                                                      form.reason.data or "", form.reaction.data or ""),
                      "已记录答复", here, "customers/need.html", need=need,
-                     closed=None if need.outcome in ("open", "study") else f"该需求已答复“{need.outcome_label}”",
+                     closed=None if need.outcome in ("open", "study") else rules.already_answered(need),
                      title=need.kind_label, back=url_for("customers.household", household_id=need.household_id),
                      orders=list(service_rules.cards().where(ServiceOrder.need == need).order_by(ServiceOrder.id)),
                      timeline=events.timeline(need))

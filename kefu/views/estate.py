@@ -85,14 +85,15 @@ class BuildingForm(VersionForm):
 
 class HouseholdsForm(FlaskForm):
     units = IntegerField("单元数", validators=[InputRequired("请填写单元数"),
-                                            NumberRange(1, rules.MAX_UNITS, f"单元数应在 1–{rules.MAX_UNITS} 之间")],
+                                            NumberRange(1, rules.MAX_UNITS, rules.UNITS_RANGE)],
                          default=2, render_kw={"inputmode": "numeric"})
     floor_from = IntegerField("起始层", validators=[InputRequired("请填写起始层"), NumberRange(-5, rules.MAX_FLOORS, "楼层超出范围")],
                               default=1, render_kw={"inputmode": "numeric"})
     floor_to = IntegerField("最高层", validators=[InputRequired("请填写最高层"), NumberRange(-5, rules.MAX_FLOORS, "楼层超出范围")],
                             default=18, render_kw={"inputmode": "numeric"})
     rooms_per_floor = IntegerField("每层户数", validators=[InputRequired("请填写每层户数"),
-                                                      NumberRange(1, rules.MAX_ROOMS_PER_FLOOR, f"每层户数应在 1–{rules.MAX_ROOMS_PER_FLOOR} 之间")],
+                                                      NumberRange(1, rules.MAX_ROOMS_PER_FLOOR,
+                                                                  rules.ROOMS_PER_FLOOR_RANGE)],
                                    default=2, render_kw={"inputmode": "numeric"})
     pad = BooleanField("室号补零写成四位（0201）")
 
@@ -111,7 +112,7 @@ class ResidentForm(FlaskForm):
 
 
 class PlaceForm(VersionForm):
-    name = text("名称", 60, render_kw={"placeholder": "如 3号楼 B1 地库"})
+    name = text("名称", Place.name.max_length, render_kw={"placeholder": "如 3号楼 B1 地库"})
     kind = SelectField("类型", choices=choices([(k, k) for k in rules.PLACE_KINDS]))
     building = SelectField("所在楼栋", coerce=int)
     each_building = BooleanField("每栋楼各建一个（名称前自动加楼栋名，如 1号楼 大堂）")

@@ -75,7 +75,7 @@ def index():
 
 
 class StartForm(VersionForm):
-    started_on = DateField("开始客户助理服务模式的日期", validators=[InputRequired("请填写开始日期")])
+    started_on = DateField("开始客户助理服务模式的日期", validators=[InputRequired(rules.START_MISSING)])
 
 
 @bp.route("/evaluations/staff/<int:user_id>", methods=["GET", "POST"])
@@ -113,7 +113,7 @@ def open_one():
         period_start = datetime.date.fromisoformat(request.form.get("period", ""))
         evaluation = rules.open_evaluation(current_user, user, period_start)
     except (ValueError, RuleError) as error:
-        flash(getattr(error, "message", "没有这个评估周期"), "error")
+        flash(getattr(error, "message", rules.NO_SUCH_PERIOD), "error")
         return redirect(url_for("evaluations.staff", user_id=user.id) if user else url_for("evaluations.index"),
                         code=303)
     return redirect(url_for("evaluations.show", evaluation_id=evaluation.id), code=303)
@@ -149,7 +149,7 @@ def show(evaluation_id):
         items = list(EvaluationItem.ordered())
         scores, errors = _scores_from(request.form, items)
         if evaluation.is_signed:  # the page now shows the signed copy, without the fields to mark
-            errors = {"form": "评估已签字确认，不能再修改"}
+            errors = {"form": rules.SIGNED_NO_CHANGE}
         typed = {"scores": {str(item.id): {"score": request.form.get(f"score-{item.id}", ""),
                                            "note": request.form.get(f"note-{item.id}", "")} for item in items},
                  "comment": request.form.get("comment", "")}

@@ -27,8 +27,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class RangeForm(TokenForm):
-    first = DateField("开始日期", validators=[InputRequired("请填写开始日期")])
-    last = DateField("结束日期", validators=[InputRequired("请填写结束日期")])
+    first = DateField("开始日期", validators=[InputRequired(rules.FIRST_MISSING)])
+    last = DateField("结束日期", validators=[InputRequired(rules.LAST_MISSING)])
 
 
 @bp.route("/exports", methods=["GET", "POST"])

@@ -16,6 +16,8 @@ from wtforms.validators import Optional
 
 from ..db import RuleError
 from ..db import StaleRecord
+from ..db import missing
+from ..db import too_long
 from ..web import done
 from ..web import invalid
 from ..web import render
@@ -53,15 +55,15 @@ ROOMS_HINT = "栋、单元、室之间用“-”或“.”隔开，多户用空�
 
 
 def text(label, max_length, required=True, message=None, **kw):
-    """A one-line text field, trimmed, with a length limit that says so."""
-    validators = [DataRequired(message or f"请填写{label}")] if required else [Optional()]
-    validators.append(Length(max=max_length, message=f"{label}不能超过 {max_length} 个字"))
+    """A one-line text field, trimmed, with a length limit that says so (in the rules' words, kefu.db)."""
+    validators = [DataRequired(message or missing(label))] if required else [Optional()]
+    validators.append(Length(max=max_length, message=too_long(label, max_length)))
     return StringField(label, validators=validators, filters=[strip], **kw)
 
 
 def long_text(label, max_length=2000, required=False, message=None, **kw):
-    validators = [DataRequired(message or f"请填写{label}")] if required else [Optional()]
-    validators.append(Length(max=max_length, message=f"{label}不能超过 {max_length} 个字"))
+    validators = [DataRequired(message or missing(label))] if required else [Optional()]
+    validators.append(Length(max=max_length, message=too_long(label, max_length)))
     return TextAreaField(label, validators=validators, filters=[strip], **kw)
 
 

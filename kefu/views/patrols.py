@@ -176,13 +176,13 @@ def offline():
 
 class CheckpointForm(VersionForm):
     kind = SelectField("类型", choices=choices(rules.KINDS.items()))
-    name = text("名称", 60, render_kw={"placeholder": "如 3号楼大堂、东门岗"})
+    name = text("名称", Checkpoint.name.max_length, render_kw={"placeholder": "如 3号楼大堂、东门岗"})
     zone = SelectField("管辖区域", coerce=int)
     checklist = SelectField("检查表", coerce=int)
     unit = SelectField("责任业务块", coerce=int)
     place = SelectField("对应公共部位", coerce=int)
     household = text("装修户房号", 30, required=False, render_kw={**ROOM_INPUT, "placeholder": "如 3-2-1502"})
-    interval_days = IntegerField("巡查周期（天）", validators=[Optional(), NumberRange(1, 90, "应在 1–90 天之间")],
+    interval_days = IntegerField("巡查周期（天）", validators=[Optional(), NumberRange(1, 90, rules.DAYS_RANGE)],
                                  render_kw={"inputmode": "numeric"})
     note = long_text("备注", 500, render_kw={"rows": 2})
 
@@ -427,7 +427,7 @@ class OrderForm(VersionForm):
 
 
 class FixForm(VersionForm):
-    note = long_text("当场如何解决", 500, required=True, message="请写明当场如何解决", render_kw={"rows": 2})
+    note = long_text("当场如何解决", 500, required=True, message=rules.FIX_NOTE_MISSING, render_kw={"rows": 2})
 
 
 class WatchForm(VersionForm):
@@ -544,12 +544,13 @@ def finding_watch(finding_id):
 class ObservationForm(TokenForm):
     zone = SelectField("管辖区域", coerce=int)
     where = text("位置", 120, render_kw={"placeholder": "如 5号楼地库入口"})
-    what = long_text("需关注的情况", 1000, required=True, message="请写明需关注的情况", render_kw={"rows": 3})
+    what = long_text("需关注的情况", 1000, required=True, message=rules.OBSERVATION_MISSING,
+                     render_kw={"rows": 3})
     follow_up_by = DateField("跟进日期", validators=[Optional()])
 
 
 class CloseForm(VersionForm):
-    note = long_text("结果", 500, required=True, message="请写明结果", render_kw={"rows": 2})
+    note = long_text("结果", 500, required=True, message=rules.RESULT_MISSING, render_kw={"rows": 2})
 
 
 @bp.route("/patrols/observations/new", methods=["GET", "POST"])

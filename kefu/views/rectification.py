@@ -8,6 +8,7 @@ from wtforms import RadioField
 from wtforms.validators import InputRequired
 
 from .. import clock
+from .. import rectification
 from ..db import RuleError
 from ..db import StaleRecord
 from ..web import done
@@ -43,7 +44,8 @@ def serve_page(notice, serve, here, template, signer_hint, **context):
                                          form.witness.data or "",
                                          form.at.data.replace(tzinfo=tz) if form.at.data else None),
                      "已记录送达，到期后请复查", here, template,
-                     closed="该通知书已作废" if notice.voided_at else "该通知书已送达" if notice.is_served else None,
+                     closed=("该通知书已作废" if notice.voided_at
+                             else rectification.ALREADY_SERVED if notice.is_served else None),
                      notice=notice, title=notice.number,
                      **context)
 

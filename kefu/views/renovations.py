@@ -117,13 +117,13 @@ class RegisterForm(TokenForm):
     company = text("施工单位", 60, required=False)
     foreman = text("施工负责人", 40, required=False)
     foreman_phone = text("负责人电话", 20, required=False, render_kw={"inputmode": "tel", "type": "tel"})
-    workers = IntegerField("施工人数", validators=[Optional(), NumberRange(0, 200, "施工人数应在 0–200 之间")],
+    workers = IntegerField("施工人数", validators=[Optional(), NumberRange(0, 200, rules.WORKERS_RANGE)],
                            render_kw={"inputmode": "numeric"})
     permit_number = text("装修许可/协议编号", 40, required=False)
     permit_date = DateField("签订日期", validators=[Optional()])
-    planned_start = DateField("计划开工", validators=[InputRequired("请填写计划开工日期")])
+    planned_start = DateField("计划开工", validators=[InputRequired(rules.PLANNED_START_MISSING)])
     planned_end = DateField("计划完工", validators=[InputRequired("请填写计划完工日期")])
-    deposit = IntegerField("装修押金（元）", validators=[Optional(), NumberRange(0, 1000000, "押金金额不正确")],
+    deposit = IntegerField("装修押金（元）", validators=[Optional(), NumberRange(0, 1000000, rules.DEPOSIT_WRONG)],
                            render_kw={"inputmode": "numeric"})
     allowed_hours = text("允许施工时间", 80, required=False)
     works = MultiCheckboxField("装修项目", choices=choices((w, w) for w in rules.WORKS))
@@ -222,7 +222,7 @@ def change(renovation_id, action):
 
 class ViolationForm(TokenForm):
     kind = RadioField("违规类型", choices=choices((k, k) for k in rules.VIOLATION_TYPES),
-                      validators=[InputRequired("请选择违规类型")])
+                      validators=[InputRequired(rules.VIOLATION_KIND_MISSING)])
     at = DateTimeLocalField("发现时间", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                             validators=[InputRequired("请填写发现时间")])
     description = long_text("违规情况", 1000, required=True, message="请写明违规情况", render_kw={"rows": 3})
@@ -462,7 +462,7 @@ def referral(referral_id):
     form = ReplyForm()
     here = url_for("renovations.referral", referral_id=referral.id)
     return form_page(form, lambda: rules.record_reply(current_user, referral, form.reply.data), "已记录答复", here,
-                     "renovations/referral.html", closed="答复已记录" if referral.reply_at else None,
+                     "renovations/referral.html", closed=rules.REPLY_RECORDED if referral.reply_at else None,
                      referral=referral, renovation=renovation,
                      title=f"上报{referral.body}", timeline=events.timeline(referral),
                      back=url_for("renovations.show", renovation_id=renovation.id))

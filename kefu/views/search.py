@@ -26,7 +26,7 @@ class SynonymForm(VersionForm):
 
 
 class VoidForm(VersionForm):
-    reason = long_text("停用原因", 500, required=True, message="请填写停用原因", render_kw={"rows": 2})
+    reason = long_text("停用原因", 500, required=True, message=words.VOID_REASON_MISSING, render_kw={"rows": 2})
 
 
 @bp.route("")

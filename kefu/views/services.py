@@ -20,6 +20,7 @@ from .. import pdf
 from .. import services as rules
 from ..auth import roles
 from ..customers import Need
+from ..estate import ROOM_MISSING
 from ..estate import find_household
 from ..services import ServiceItem
 from ..services import ServiceOrder
@@ -79,7 +80,7 @@ def index():
 
 class OrderForm(TokenForm):
     household = text("房号（栋-单元-室）", 30, render_kw=ROOM_INPUT, description=ROOM_HINT,
-                     message="请填写房号")
+                     message=ROOM_MISSING)
     customer_name = text("客户姓名", 40, required=False)
     item = SelectField("服务项目", coerce=int)
     request = long_text("服务内容", 500, required=True, message="请写明客户要什么服务", render_kw={"rows": 2})
@@ -125,14 +126,14 @@ def new():
 
 
 class TimeForm(VersionForm):
-    agreed_at = DateTimeLocalField("约定时间", format=MINUTES, validators=[InputRequired("请填写约定时间")])
+    agreed_at = DateTimeLocalField("约定时间", format=MINUTES, validators=[InputRequired(rules.AGREED_AT_MISSING)])
 
 
 class ConfirmForm(VersionForm):
     confirmed_at = DateTimeLocalField("业务块确认的时间", format=MINUTES,
-                                      validators=[InputRequired("请填写业务块确认的时间")])
+                                      validators=[InputRequired(rules.CONFIRMED_AT_MISSING)])
     customer_told_at = DateTimeLocalField("告知客户的时间", format=MINUTES,
-                                          validators=[InputRequired("请填写告知客户的时间")])
+                                          validators=[InputRequired(rules.TOLD_AT_MISSING)])
 
 
 class DispatchForm(VersionForm):

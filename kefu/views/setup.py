@@ -41,7 +41,7 @@ bp = Blueprint("setup", __name__, url_prefix="/setup")
 
 _strip = [lambda v: v.strip() if isinstance(v, str) else v]
 # What a signed-out visitor may still reach while the estate has no administrator.
-OPEN_ENDPOINTS = {"setup.first_admin", "static", "service_worker", "web.service_worker"}
+OPEN_ENDPOINTS = {"setup.first_admin", "static", "service_worker", "web.service_worker", "system.security_txt"}
 
 
 def _strong(form, field):
@@ -74,7 +74,7 @@ class BuildingsForm(FlaskForm):
                                validators=[DataRequired("请填写楼栋名称的写法，如 {n}号楼")])
     units = IntegerField("每栋单元数", default=2, render_kw={"inputmode": "numeric"},
                          validators=[InputRequired("请填写单元数"),
-                                     NumberRange(1, estate_rules.MAX_UNITS, f"单元数应在 1–{estate_rules.MAX_UNITS} 之间")])
+                                     NumberRange(1, estate_rules.MAX_UNITS, estate_rules.UNITS_RANGE)])
     floor_from = IntegerField("起始层", default=1, render_kw={"inputmode": "numeric"},
                               validators=[InputRequired("请填写起始层"), NumberRange(-5, estate_rules.MAX_FLOORS, "楼层超出范围")])
     floor_to = IntegerField("最高层", default=18, render_kw={"inputmode": "numeric"},
@@ -82,7 +82,7 @@ class BuildingsForm(FlaskForm):
     rooms_per_floor = IntegerField("每层户数", default=2, render_kw={"inputmode": "numeric"},
                                    validators=[InputRequired("请填写每层户数"),
                                                NumberRange(1, estate_rules.MAX_ROOMS_PER_FLOOR,
-                                                           f"每层户数应在 1–{estate_rules.MAX_ROOMS_PER_FLOOR} 之间")])
+                                                           estate_rules.ROOMS_PER_FLOOR_RANGE)])
     pad = BooleanField("室号补零写成四位（0201）")
 
 

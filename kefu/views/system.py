@@ -1,9 +1,11 @@
 """The administrator's safety pages: backups (the nightly switch, the copies kept, one now), the
 sign-in time limits, and the audit log (sign-ins, failed sign-ins, role and account changes, exports,
-backups)."""
+backups); and /.well-known/security.txt, whom to tell of a security problem."""
+import datetime
 import os
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -18,6 +20,7 @@ from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
 
 from .. import backup as backups
+from .. import clock
 from .. import events
 from .. import users as user_rules
 from ..auth import roles
@@ -40,16 +43,16 @@ class BackupForm(VersionForm):
     backup_hour = SelectField("备份时间", choices=choices([(str(h), f"{h:02d}:00") for h in range(24)]), coerce=int,
                               validate_choice=False)
     backup_keep = IntegerField("保留最近几份", validators=[InputRequired("请填写保留份数"),
-                                                      NumberRange(1, 365, "保留份数应在 1–365 之间")],
+                                                      NumberRange(1, 365, backups.KEEP_RANGE)],
                                render_kw={"inputmode": "numeric"})
 
 
 class SessionForm(VersionForm):
     session_idle_hours = IntegerField("空闲多久后须重新登录（小时）", validators=[
-        InputRequired("请填写小时数"), NumberRange(1, 720, "空闲时限应在 1–720 小时之间")],
+        InputRequired("请填写小时数"), NumberRange(1, 720, user_rules.IDLE_HOURS_RANGE)],
         render_kw={"inputmode": "numeric"})
     session_max_days = IntegerField("登录后最长有效（天）", validators=[
-        InputRequired("请填写天数"), NumberRange(1, 90, "最长登录时间应在 1–90 天之间")],
+        InputRequired("请填写天数"), NumberRange(1, 90, user_rules.MAX_DAYS_RANGE)],
         render_kw={"inputmode": "numeric"})
 
 
@@ -165,3 +168,36 @@ def _record_names(rows):
     found = {("user", u.id): f"{u.display_name}（{u.username}）" for u in User.select().where(User.id.in_(ids))} \
         if ids else {}
     return found
+
+
+def security_contacts(value):
+    """The URIs of SECURITY_CONTACT (comma- or space-separated): an e-mail address becomes mailto:, a
+    phone number tel:, and an https:// page (a form, a GitHub advisory page) stays as it is."""
+    contacts = []
+    for item in value.replace(",", " ").split():
+        if item.startswith(("https://", "mailto:", "tel:")):
+            contacts.append(item)
+        elif "@" in item:
+            contacts.append(f"mailto:{item}")
+        elif item.lstrip("+").replace("-", "").isdigit():
+            contacts.append(f"tel:{item}")
+    return contacts
+
+
+@bp.route("/.well-known/security.txt")
+def security_txt():
+    """Whom to tell of a security problem, as RFC 9116 asks: the deployment's SECURITY_CONTACT. Without
+    one there is nobody to name, so 404 (README, "Reporting a problem")."""
+    contacts = security_contacts(current_app.config.get("SECURITY_CONTACT", ""))
+    if not contacts:
+        abort(404)
+    # Expires is required and should be under a year ahead: the file is written from the settings
+    # in force, so it is renewed whenever it is read.
+    expires = (clock.utcnow() + datetime.timedelta(days=180)).replace(hour=0, minute=0, second=0, microsecond=0)
+    lines = [f"Contact: {contact}" for contact in contacts]
+    lines.append(f"Expires: {expires:%Y-%m-%dT%H:%M:%S}Z")
+    lines.append("Preferred-Languages: zh, en")
+    public = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    if public:
+        lines.append(f"Canonical: {public}{url_for('system.security_txt')}")
+    return "\n".join(lines) + "\n", 200, {"Content-Type": "text/plain; charset=utf-8"}

@@ -36,6 +36,7 @@ from ..db import RuleError
 from ..db import StaleRecord
 from ..estate import Place
 from ..estate import Resident
+from ..estate import VOID_REASON_MISSING
 from ..estate import Zone
 from ..estate import find_household
 from ..estate import mask_phone
@@ -121,7 +122,7 @@ class IntakeForm(TokenForm):
     resident = SelectField("从住户中选择", coerce=int, validate_choice=False)
     customer_name = text("客户姓名", 40, required=False)
     customer_phone = text("联系电话", 40, required=False, render_kw={"inputmode": "tel", "autocomplete": "off"})
-    description = long_text("客户反映的问题", 2000, required=True, message="请描述客户反映的问题",
+    description = long_text("客户反映的问题", 2000, required=True, message=rules.DESCRIPTION_MISSING,
                             render_kw={"rows": 4, "placeholder": "时间、地点、现象、客户的要求"})
 
     def validate_customer_phone(self, field):
@@ -137,14 +138,15 @@ class RespondForm(VersionForm):
 
 
 class ResolveForm(VersionForm):
-    note = long_text("处理情况", 2000, required=True, message="请说明是怎么处理的", render_kw={"rows": 4})
+    note = long_text("处理情况", 2000, required=True, message=rules.HANDLING_MISSING, render_kw={"rows": 4})
 
 
 class DispatchForm(VersionForm):
     unit = SelectField("业务块", coerce=int)
-    instructions = long_text("要做什么", 1000, required=True, message="请写明要做什么", render_kw={"rows": 3})
+    instructions = long_text("要做什么", 1000, required=True, message=workorders.INSTRUCTIONS_MISSING,
+                             render_kw={"rows": 3})
     deadline = DateTimeLocalField("完成时限", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-                                  validators=[InputRequired("请填写完成时限")])
+                                  validators=[InputRequired(workorders.DEADLINE_MISSING)])
 
 
 class PauseForm(VersionForm):
@@ -153,7 +155,7 @@ class PauseForm(VersionForm):
 
 
 class EscalateForm(VersionForm):
-    reason = long_text("上报原因", 1000, required=True, message="请写明上报原因",
+    reason = long_text("上报原因", 1000, required=True, message=rules.ESCALATION_REASON_MISSING,
                        render_kw={"rows": 3, "placeholder": "为什么无法解决或协调，需要主管做什么"})
 
 
@@ -166,7 +168,7 @@ class FollowUpForm(VersionForm):
 
 
 class CloseForm(VersionForm):
-    reason = long_text("关闭原因", 500, required=True, message="请填写关闭原因",
+    reason = long_text("关闭原因", 500, required=True, message=rules.CLOSE_REASON_MISSING,
                        render_kw={"rows": 2, "placeholder": "如 三次回访未接通"})
 
 
@@ -184,19 +186,19 @@ class SuperviseForm(VersionForm):
 
 
 class VoidForm(VersionForm):
-    reason = long_text("作废原因", 500, required=True, message="请填写作废原因", render_kw={"rows": 2})
+    reason = long_text("作废原因", 500, required=True, message=VOID_REASON_MISSING, render_kw={"rows": 2})
 
 
 class TierForm(VersionForm):
     name = text("名称", 20)
     response_minutes = IntegerField("响应时限（分钟）", validators=[
-        InputRequired("请填写响应时限"), NumberRange(5, 24 * 60, "响应时限应在 5–1440 分钟之间")],
+        InputRequired("请填写响应时限"), NumberRange(5, 24 * 60, rules.RESPONSE_LIMIT_RANGE)],
         render_kw={"inputmode": "numeric"})
     resolution_hours = IntegerField("处理时限（小时，按服务时间计）", validators=[
-        InputRequired("请填写处理时限"), NumberRange(1, 24 * 30, "处理时限应在 1–720 小时之间")],
+        InputRequired("请填写处理时限"), NumberRange(1, 24 * 30, rules.RESOLUTION_LIMIT_RANGE)],
         render_kw={"inputmode": "numeric"})
     notify_supervisor = BooleanField("受理时立即通知客服主管")
-    sort = IntegerField("排序", default=0, validators=[Optional(), NumberRange(0, 99, "排序应在 0–99 之间")],
+    sort = IntegerField("排序", default=0, validators=[Optional(), NumberRange(0, 99, rules.SORT_RANGE)],
                         render_kw={"inputmode": "numeric"})
 
 
@@ -560,7 +562,7 @@ def void(ticket_id):
     ticket = _ticket(ticket_id, act=True)
     form = VoidForm()
     if not form.validate_on_submit():
-        flash("请填写作废原因", "error")
+        flash(VOID_REASON_MISSING, "error")
         return redirect(url_for("tickets.show", ticket_id=ticket.id), code=303)
     try:
         rules.void(current_user, ticket, form.expected_version(), form.reason.data)

@@ -53,7 +53,7 @@ class UserForm(FlaskForm):
     def validate_unit(self, field):
         # Checked with the other fields, so every message shows at once.
         if self.role.data == "unit" and not field.data:
-            raise ValidationError("业务块人员须选择所属业务块")
+            raise ValidationError(rules.UNIT_MISSING)
 
 
 def _strong(form, field):
@@ -73,7 +73,7 @@ class NewUserForm(UserForm):
 
     def validate_username(self, field):
         if field.data and User.select().where(User.username == field.data).exists():
-            raise ValidationError("该用户名已被使用")
+            raise ValidationError(rules.USERNAME_TAKEN)
 
 
 class ResetForm(FlaskForm):
@@ -110,7 +110,7 @@ def index():
     else:
         items = list(query)
     return render("users/index.html", block="results", title="用户管理", items=items, q=q,
-                  back=url_for("estate.index"))
+                  locks=rules.locks_now([u.id for u in items]), back=url_for("estate.index"))
 
 
 @bp.route("/new", methods=["GET", "POST"])

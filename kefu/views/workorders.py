@@ -50,7 +50,7 @@ photo_views.OWNER_ACCESS["workorder"] = _can_see_photo
 
 
 class ReportForm(VersionForm):
-    note = long_text("完成情况", 1000, required=True, message="请说明完成情况", render_kw={"rows": 3})
+    note = long_text("完成情况", 1000, required=True, message=rules.REPORT_NOTE_MISSING, render_kw={"rows": 3})
     on_behalf = text("代谁登记", 60, required=False,
                      render_kw={"placeholder": "如 工程部 李师傅 电话告知已完成"})
 
@@ -63,7 +63,7 @@ class InspectForm(VersionForm):
 
 
 class CancelForm(VersionForm):
-    reason = long_text("撤销原因", 500, required=True, message="请填写撤销原因", render_kw={"rows": 2})
+    reason = long_text("撤销原因", 500, required=True, message=rules.CANCEL_REASON_MISSING, render_kw={"rows": 2})
 
 
 def _order(order_id):
