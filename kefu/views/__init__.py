@@ -22,6 +22,7 @@ def register(app):
     from . import patrols
     from . import photos
     from . import renovations
+    from . import residents
     from . import search
     from . import services
     from . import setup
@@ -36,7 +37,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system, imports, setup, search):
+                   exports, meetings, trends, summaries, system, imports, setup, search, residents):
         app.register_blueprint(module.bp)
     setup.init_app(app)
 
