@@ -396,3 +396,4 @@ def resident_self_service():
 
     for model in residents.MODELS:
         model.create_table(safe=True)
+    add_column("estate", "resident_names", peewee.BooleanField(default=False))

@@ -338,15 +338,28 @@ def photo_of(ticket, photo_id):
     return next((p for p in own + after if p.id == photo_id), None)
 
 
-def contact(ticket, show_names=False):
+def contact(ticket):
     """Whom the resident calls: the assistant's mobile (their name only if the estate chooses), else
     the service centre's phone."""
     from .estate import Estate
 
+    show_names = Estate.current().resident_names
     holder = ticket.assignee
     phone = holder.phone if holder is not None and holder.phone else ""
     label = f"客户助理 {holder.display_name}" if holder is not None and show_names else "您的客户助理"
     return {"label": label if phone else "客户服务中心", "phone": phone or Estate.current().phone}
+
+
+def show_names(actor_user, estate, expected_version, show):
+    """Whether residents' links name their assistant (设置, the administrator's choice)."""
+    before = estate.resident_names
+    estate.resident_names = bool(show)
+    estate.save_versioned(expected_version, "resident_names")
+    if before != estate.resident_names:
+        words = {True: "显示", False: "不显示"}
+        events.record(actor_user, estate, "修改小区设置",
+                      note=f"住户链接上客户助理的姓名：{words[before]} → {words[estate.resident_names]}")
+    return estate
 
 
 # Nudges

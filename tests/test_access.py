@@ -332,6 +332,7 @@ ACCESS = {
     # … and the staff's side.
     "GET /residents": STAFF,
     "GET /residents/posters.pdf": STAFF,
+    "POST /residents/settings": (ADMIN,),
     "GET /tickets/<int:ticket_id>/slip.pdf": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /tickets/<int:ticket_id>/answer": (SUPERVISOR, ASSISTANT),
     "POST /tickets/<int:ticket_id>/answer": (SUPERVISOR, ASSISTANT),

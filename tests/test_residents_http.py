@@ -18,6 +18,7 @@ from kefu import estate
 from kefu import residents
 from kefu import tickets
 from kefu import uploads
+from kefu import users
 from kefu.residents import SelfReport
 from kefu.tickets import Ticket
 from test_patrols_http import pdf_text
@@ -275,3 +276,17 @@ def test_an_outage_is_shown_first_and_its_requests_end_with_it(app, world, resid
     assert assistant.post(f"/residents/outages/{outage.id}/callbacks",
                           data={"method": "电话", f"result-{ticket.id}": "满意"}).status_code == 303
     assert fresh(ticket).state == "closed"
+
+
+def test_the_link_names_the_assistant_only_if_the_estate_chooses(app, world, client):
+    users_phone = world.assistant
+    users_phone.phone = "13900000011"
+    users_phone.save()
+    ticket = intake(world)
+    page = text(client.get(f"/s/{ticket.link_token}"))
+    assert "您的客户助理" in page and "13900000011" in page and "张助理" not in page
+    admin = users.create_user(None, "admin", "管理员", "admin", PASSWORD)
+    response = signed_in(app, admin).post("/residents/settings", data={
+        "version": str(estate.Estate.current().version), "resident_names": "1"})
+    assert response.status_code == 303
+    assert "客户助理 张助理" in text(client.get(f"/s/{ticket.link_token}"))

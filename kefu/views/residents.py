@@ -360,6 +360,25 @@ def index():
                   ended=ended, unverified=unverified, back=url_for("auth.me"))
 
 
+@bp.route("/residents/settings", methods=["POST"])
+@roles("admin")
+def settings():
+    """Whether residents' links name their assistant."""
+    from ..estate import Estate
+
+    form = VersionForm()
+    if form.validate_on_submit():
+        try:
+            rules.show_names(current_user, Estate.current(), form.expected_version(),
+                             request.form.get("resident_names") == "1")
+            return done("已保存", "residents.index")
+        except StaleRecord as error:
+            from flask import flash
+
+            flash(error.message, "error")
+    return redirect(url_for("residents.index"), code=303)
+
+
 def _poster_items():
     """(label, where, address) of the posters asked for: ?building=, ?place=, ?estate=1, or all."""
     items = []
@@ -496,8 +515,13 @@ class OutageForm(FlaskForm):
     advice = long_text("住户须知", 1000, render_kw={"rows": 3, "placeholder": "如：请提前储水，恢复供水后先放水 1 分钟"})
 
 
-def _utc(local):
-    return clock.to_utc_naive(local.replace(tzinfo=estate().tz)) if local else None
+def _utc(local, field):
+    """A typed local time as stored (naive UTC); a year no outage has is refused beside its field."""
+    if local is None:
+        return None
+    if not 2000 <= local.year <= 2100:
+        raise rules.ResidentError("请填写正确的时间", field)
+    return clock.to_utc_naive(local.replace(tzinfo=estate().tz))
 
 
 @bp.route("/residents/outages/new", methods=["GET", "POST"])
@@ -514,7 +538,7 @@ def outage_new():
     def apply():
         made["outage"] = rules.post_outage(
             current_user, kind=form.kind.data, title=form.title.data, detail=form.detail.data or "",
-            advice=form.advice.data or "", starts_at=_utc(form.starts_at.data), until=_utc(form.until.data),
+            advice=form.advice.data or "", starts_at=_utc(form.starts_at.data, "starts_at"), until=_utc(form.until.data, "until"),
             buildings=list(Building.live().where(Building.id.in_(record_ids(form.buildings.data or [])))))
 
     response = form_page(form, apply, "已发布公告，住户扫码即可看到", url_for("residents.index"),
