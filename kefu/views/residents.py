@@ -396,6 +396,11 @@ def _poster_items():
     return items
 
 
+def shown_address(address):
+    """An address as printed for typing: without its scheme (phones add it)."""
+    return address.split("://", 1)[-1]
+
+
 def qr_svg(address, scale=1):
     import segno
 
@@ -417,7 +422,8 @@ def posters():
     if not items:
         abort(404)
     return pdf.response("residents/posters_print.html", "报事报修二维码海报.pdf",
-                        posters=[(label, where, address, qr_svg(address)) for label, where, address in items])
+                        posters=[(label, where, shown_address(address), qr_svg(address))
+                                 for label, where, address in items])
 
 
 # Staff: one request
@@ -428,7 +434,8 @@ def slip(ticket_id):
     """受理回执: what was taken, by when we answer, and the request's private link as a QR code."""
     ticket = record_or_404(tickets.with_people_by_id(ticket_id))
     link = _link_of(ticket)
-    return pdf.response("residents/slip_print.html", f"{ticket.number}-回执.pdf", ticket=ticket, link=link,
+    return pdf.response("residents/slip_print.html", f"{ticket.number}-回执.pdf", ticket=ticket,
+                        link=shown_address(link),
                         qr=qr_svg(link) if link.startswith("http") else "", contact=rules.contact(ticket))
 
 
@@ -633,4 +640,4 @@ def outage_pdf(outage_id):
     except NoPublicAddress:
         address, qr = "", ""
     return pdf.response("residents/outage_print.html", f"{item.kind}公告.pdf", outage=item, buildings=buildings,
-                        address=address, qr=qr)
+                        address=shown_address(address), qr=qr)

@@ -71,7 +71,7 @@ def test_a_resident_reports_from_a_poster_follows_nudges_and_rates_it_unhappy(ph
     me.get_by_label("您的称呼").fill("小陈")
     me.get_by_label("手机号").fill("13611119999")
     shot(me, "resident-report")
-    me.wait_for_timeout(3200)  # a person takes longer than the form's time-to-fill check
+    me.wait_for_timeout(4000)  # a person takes longer than the form's time-to-fill check
     me.get_by_role("button", name="提交").click()
     heading(me, "我的诉求")
     expect(me.get_by_text("已收到您的诉求").first).to_be_visible()
