@@ -45,6 +45,8 @@ from .uploads import Photo
 from .users import User
 
 NUDGE_EVERY = datetime.timedelta(hours=2)
+# A nudge or a 不满意 rating is answered within this, as a request is responded to.
+ANSWER_WITHIN = datetime.timedelta(hours=1)
 # The link stops showing details this long after the request closed.
 DETAILS_KEPT = datetime.timedelta(days=30)
 MAX_PHOTOS = 4
@@ -586,13 +588,13 @@ def owed(user, now=None):
         for nudge, ticket in _waiting(Nudge, mine_ids, Ticket.state.in_(NUDGEABLE)):
             items.append(agenda.Item(kind="ticket.nudged", group="住户催办", ref=("ticket", ticket.id),
                                      title=f"{ticket.location} {ticket.description[:20]}",
-                                     due=nudge.at, action="回复住户",
+                                     due=nudge.at + ANSWER_WITHIN, action="回复住户",
                                      detail=f"住户催了一下（{clock.to_local(nudge.at, _tz()):%H:%M}）",
                                      number=ticket.number))
         for rating, ticket in _waiting(Rating, mine_ids, Rating.result == callbacks.UNHAPPY):
             items.append(agenda.Item(kind="ticket.rating", group="住户评价不满意", ref=("ticket", ticket.id),
-                                     title=f"{ticket.location} {ticket.description[:20]}", due=None,
-                                     action="回复住户",
+                                     title=f"{ticket.location} {ticket.description[:20]}",
+                                     due=rating.at + ANSWER_WITHIN, action="回复住户",
                                      detail="住户评价：不满意，已重新处理", number=ticket.number))
     if user.role == "frontdesk":
         waiting = (SelfReport.select(SelfReport, Ticket).join(Ticket)

@@ -208,6 +208,10 @@ def test_too_many_unknown_links_from_one_address_are_refused(app, client, world)
     app.config["RATE_LIMITS"] = {"link_miss": (3, 600)}
     statuses = [client.get(f"/s/guess{n}").status_code for n in range(5)]
     assert statuses == [404, 404, 404, 429, 429]
+    # In the residents' own layout: no staff navigation, no scripts.
+    page = client.get("/s/guess9")
+    assert "请求过于频繁" in text(page) or "操作过于频繁" in text(page)
+    assert "<script" not in html(page) and "回到今日" not in text(page)
 
 
 def test_the_link_shows_no_details_thirty_days_after_closing(world, client, traveller):

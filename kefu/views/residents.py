@@ -30,6 +30,7 @@ from .. import pdf
 from .. import residents as rules
 from .. import tickets
 from .. import uploads
+from .. import web
 from ..auth import roles
 from ..db import RuleError
 from ..db import StaleRecord
@@ -62,6 +63,7 @@ from .forms import text
 bp = Blueprint("residents", __name__)
 
 READERS = ("supervisor", "assistant", "frontdesk", "admin")
+web.PUBLIC_ENDPOINTS.update(f"residents.{name}" for name in ("report", "follow", "nudge", "rate", "photo"))
 HANDLERS = ("supervisor", "assistant")
 PUBLIC_LAYOUT = "residents/public_base.html"
 

@@ -119,6 +119,7 @@ def test_a_resident_reports_from_a_poster_follows_nudges_and_rates_it_unhappy(ph
     expect(zhuli.locator(".ticket-head .badge")).to_have_text("处理中")
     expect(zhuli.get_by_role("region", name="住户链接")).to_contain_text("住户评价：不满意")
     expect(zhuli.get_by_text("住户评价：不满意。客户说：还是在滴水")).to_be_visible()
+    shot(zhuli, "resident-ticket-staff")
     zhuli.get_by_role("link", name="回复住户").click()
     zhuli.get_by_label("回复住户").fill("明早九点带师傅上门再查")
     zhuli.get_by_role("button", name="回复住户").click()
