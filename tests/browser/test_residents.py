@@ -123,6 +123,7 @@ def test_a_resident_reports_from_a_poster_follows_nudges_and_rates_it_unhappy(ph
     zhuli.get_by_role("link", name="回复住户").click()
     zhuli.get_by_label("回复住户").fill("明早九点带师傅上门再查")
     zhuli.get_by_role("button", name="回复住户").click()
+    expect(zhuli.get_by_role("status")).to_contain_text("已回复住户")  # saved before the resident looks
     me.reload()
     expect(me.get_by_text("客户助理回复：明早九点带师傅上门再查")).to_be_visible()
 
