@@ -227,7 +227,9 @@ def report(*, kind, description, name, phone, household=None, place=None, photos
             return ticket
         SelfReport.create(ticket=ticket, verified=matched, verified_how="match" if matched else "",
                           verified_at=now if matched else None, created_at=now)
-        if outage is not None:
+        if outage is not None and outage.state == "posted" and outage_covers(outage, ticket):
+            # Reported from the outage's notice: linked, to be resolved with it (another building's
+            # request stays on its own).
             link_outage(who, ticket, outage)
     return ticket
 

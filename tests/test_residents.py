@@ -188,6 +188,8 @@ def test_ending_an_outage_resolves_its_requests_together_through_their_lifecycle
     b = intake(world, household=world.neighbour)
     residents.link_outage(world.assistant, b, outage)
     b = tickets.pause(world.assistant, fresh(b), fresh(b).version, "等待第三方")
+    elsewhere = report(world, household=world.home2, outage=outage)  # from the notice, but not in 1号楼
+    assert residents.outage_of(elsewhere) is None
     other = intake(world, household=world.home2)
     with pytest.raises(residents.ResidentError, match="不在公告涉及的楼栋"):
         residents.link_outage(world.assistant, other, outage)
