@@ -141,3 +141,33 @@ def test_a_buildings_poster_shows_its_outage_first(resident_phone, shot, live_se
     shot(me, "resident-outage")
     me.get_by_role("link", name="不是这个问题，我要报修").click()
     expect(me.get_by_label("说说具体情况")).to_be_visible()
+
+
+def test_the_public_pages_have_no_serious_accessibility_violations(browser, live_server, page_problems):
+    """axe-core (as tests/browser/test_accessibility.py runs it) and the 44 px targets on the poster's
+    form, the form sent back with its messages, a request's link and its rating page."""
+    from .test_accessibility import BLOCKING
+    from .test_accessibility import check
+    from .test_accessibility import describe
+    from .test_accessibility import send_invalid
+
+    page_problems.allow(r"status of 422")
+    token = live_server.query("SELECT t.link_token FROM ticket t JOIN self_report s ON s.ticket_id = t.id "
+                              "WHERE t.state = 'resolved' ORDER BY t.id LIMIT 1")
+    token = token[0][0] if token else live_server.query("SELECT link_token FROM ticket ORDER BY id LIMIT 1")[0][0]
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  base_url=live_server.url, bypass_csp=True)
+    page = context.new_page()
+    found = []
+    try:
+        for where, path in [("海报（公告在先）", "/report"), ("扫码报事报修", "/report?go=1"), ("未填", None),
+                            ("我的诉求", f"/s/{token}"), ("评价", f"/s/{token}/rate")]:
+            if path is None:
+                send_invalid(page, ())
+            else:
+                assert page.goto(path).ok, path
+            check(page, f"住户 {where} {page.url}", found)
+    finally:
+        context.close()
+    blocking = [(where, v) for where, v in found if v["impact"] in BLOCKING]
+    assert not blocking, "\n".join(describe(where, v) for where, v in blocking)
