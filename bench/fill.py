@@ -451,7 +451,8 @@ class Life:
             paused_at=None, paused_from="", pause_reason="", resolved_at=None, resolution_note="", followup_due=None,
             followup_attempts=0, satisfaction="", closed_at=None, close_reason="", reopen_count=0, escalation_level=0,
             escalated_at=None, escalation_reason="", is_case=False, case_cause="", case_handling="",
-            case_prevention="", voided_at=None, void_reason="", version=1)
+            case_prevention="", voided_at=None, void_reason="", version=1,
+            link_token=f"{rng.getrandbits(128):032x}")
         handed = f"，转交 {assignee[1]}" if creator is not assignee else ""
         self.event(self.created, creator, "受理", to_state=STATES["received"],
                    note=f"{channel} · {category} · {tier} · {location}{handed}\n{description}")

@@ -16,6 +16,9 @@ from .events import record_key
 from .users import User
 
 METHODS = ["电话", "上门", "微信"]
+# A resident's own rating through their request's link (kefu/residents.py): one more way the same
+# answer comes in, taken only from the residents' actor.
+RESIDENT_METHOD = "住户评价"
 SATISFIED = ["满意", "基本满意"]
 UNHAPPY = "不满意"
 UNREACHED_RESULT = "未接通"
@@ -74,7 +77,7 @@ def last_unhappy(record):
 def record(actor, machine, subject, expected_version, method, result, words="", fields=None, error=RuleError):
     """Record a call-back about `subject` and take the step its answer leads to on `machine`:
     `fields` ({step: {column: value}}) are what that step writes besides. Returns the subject as it is now."""
-    if method not in METHODS:
+    if method not in METHODS and not (method == RESIDENT_METHOD and actor.role == "resident"):
         raise error("请选择回访方式", "method")
     if result not in RESULTS:
         raise error("请选择回访结果", "result")
@@ -90,7 +93,8 @@ def record(actor, machine, subject, expected_version, method, result, words="", 
     if refused:
         raise error(refused)
     record_type, record_id = record_key(subject)
-    note = f"{method}回访：{result}" + (f"。客户说：{words}" if words else "")
+    note = (f"{method}：{result}" if method == RESIDENT_METHOD else f"{method}回访：{result}") + \
+        (f"。客户说：{words}" if words else "")
     with database.atomic():
         CallBack.create(record_type=record_type, record_id=record_id, at=clock.utcnow(), by=actor, method=method,
                         result=result, words=words)

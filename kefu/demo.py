@@ -15,6 +15,7 @@ from . import meetings
 from . import notices
 from . import patrols
 from . import renovations
+from . import residents
 from . import services
 from . import shops
 from . import summaries
@@ -113,6 +114,8 @@ def build():
         build_meetings()
     with database.atomic():
         build_summaries()
+    with database.atomic():
+        build_residents()
     # What the lateness rule does in a running server's first minute: the late escalate, once.
     from . import escalations
     escalations.sweep()
@@ -2022,3 +2025,89 @@ def build_summaries():
         if comment:
             with clock.set_to(moment + datetime.timedelta(minutes=40)):
                 summaries.sign(supervisor, summary, summary.version, comment)
+
+
+def build_residents():
+    """住户自助: requests residents reported themselves from the posters (verified and not), nudges and
+    their answers, ratings through the link (one 不满意 that reopened the request), and a water cut
+    posted for 5号楼 with the requests it explains. Posters need nothing stored: every building and
+    public place has one."""
+    now = clock.now()
+    supervisor = users.User.get(users.User.username == "zhuguan")
+    zhuli1 = users.User.get(users.User.username == "zhuli1")
+    zhuli2 = users.User.get(users.User.username == "zhuli2")
+    desk = users.User.get(users.User.username == "qiantai")
+    units = {u.kind: u for u in users.Unit.live()}
+
+    def at(hours_ago):
+        return now - datetime.timedelta(hours=hours_ago)
+
+    def resident_of(building_code, nth):
+        """The nth registered resident with a mobile in a building, lowest floors first."""
+        return (estate.Resident.live().join(estate.Household).join(estate.Building)
+                .where((estate.Building.code == building_code) & estate.Resident.phone.startswith("1"))
+                .order_by(estate.Household.floor, estate.Household.id).offset(nth).first())
+
+    def report(moment, where, kind, text, name=None, phone=None, outage=None):
+        person = resident_of(*where)
+        with clock.set_to(moment):
+            return residents.report(kind=kind, description=text, household=person.household,
+                                    name=name or person.name, phone=phone or person.phone, outage=outage)
+
+    def later(ticket, moment, step):
+        with clock.set_to(moment):
+            return step(tickets.Ticket.get_by_id(ticket.id))
+
+    # Rated 满意 through the link: the return visit, the request closed.
+    happy = report(at(30), ("2", 14), "repair", "卫生间的灯不亮了，开关按了没反应")
+    later(happy, at(29.5), lambda t: tickets.respond(zhuli1, t, t.version, "电话", "约好下午上门"))
+    later(happy, at(27), lambda t: tickets.resolve_on_the_spot(zhuli1, t, t.version, "更换灯泡和开关面板"))
+    later(happy, at(20), lambda t: residents.rate(t, "满意", "师傅很快就修好了"))
+    # Rated 不满意: reopened as a return visit would, and answered.
+    unhappy = report(at(50), ("3", 20), "repair", "阳台地漏返水，楼下也渗水")
+    unhappy = later(unhappy, at(49), lambda t: tickets.respond(zhuli1, t, t.version, "上门", "查看地漏"))
+    unhappy, _order = later(unhappy, at(48.8), lambda t: tickets.dispatch(zhuli1, t, t.version, units["engineering"],
+                                                                          "疏通阳台地漏", clock.aware(t.resolution_due)))
+    engineer = users.User.get(users.User.username == "gongcheng")
+
+    def order_step(moment, step):
+        with clock.set_to(moment):
+            order = workorders.WorkOrder.get_by_id(_order.id)
+            step(order)
+
+    order_step(at(48), lambda o: workorders.accept(engineer, o, o.version))
+    order_step(at(27), lambda o: workorders.report_done(engineer, o, o.version, "已疏通并更换地漏盖板"))
+    order_step(at(26), lambda o: workorders.inspect(zhuli1, o, o.version, True))
+    unhappy = tickets.Ticket.get_by_id(unhappy.id)
+    if unhappy.state == "resolved":
+        later(unhappy, at(5), lambda t: residents.rate(t, "不满意", "下雨时还是返水，楼下又来找了"))
+        with clock.set_to(at(4.5)):
+            residents.answer(zhuli1, tickets.Ticket.get_by_id(unhappy.id), "明天上午九点我和工程部师傅一起上门查排水管")
+    # Nudged twice; the first answered, the second waiting on 刘洋's 今日.
+    nudged = report(at(7), ("1", 25), "clean", "楼道里堆了很多纸箱，味道很大")
+    later(nudged, at(6.5), lambda t: tickets.respond(zhuli1, t, t.version, "电话", ""))
+    with clock.set_to(at(5)):
+        residents.nudge(tickets.Ticket.get_by_id(nudged.id))
+    with clock.set_to(at(4.8)):
+        residents.answer(zhuli1, tickets.Ticket.get_by_id(nudged.id), "已通知保洁部，今天下班前清走")
+    with clock.set_to(at(1.5)):
+        residents.nudge(tickets.Ticket.get_by_id(nudged.id))
+    # Not a registered resident: waiting on the front desk to confirm by phone; one already confirmed.
+    report(at(1), ("4", 4), "safety", "单元门禁刷卡没反应，老人进不了门", name="小陈", phone="13611112222")
+    confirmed = report(at(3), ("6", 8), "green", "楼下的树枝伸到窗户上了", name="林女士", phone="13522223333")
+    with clock.set_to(at(2.8)):
+        residents.verify(desk, tickets.Ticket.get_by_id(confirmed.id), "电话确认是 6-1-0501 的租户")
+    # Today's water cut at 5号楼: posted, shown first on 5号楼's poster, with the requests it explains.
+    with clock.set_to(at(3)):
+        outage = residents.post_outage(
+            supervisor, kind="停水", title="5号楼二次供水水箱清洗",
+            detail="为保证饮用水卫生，对 5 号楼二次供水水箱进行清洗消毒。",
+            advice="请提前储水；恢复供水后先放水 1 分钟再使用。", starts_at=clock.to_utc_naive(at(2)),
+            until=clock.to_utc_naive(at(-3)), buildings=[estate.Building.get(estate.Building.code == "5")])
+    report(at(1.8), ("5", 10), "repair", "家里突然没水了", outage=outage)
+    with clock.set_to(at(1.6)):
+        caller = resident_of("5", 3)
+        phoned, _ = tickets.create(desk, channel="电话", category="工程维修", tier=tickets.Tier.live().first(),
+                                   description="5号楼停水，什么时候来水", household=caller.household,
+                                   customer_name=caller.name, customer_phone=caller.phone)
+        residents.link_outage(zhuli2, phoned, outage)

@@ -57,6 +57,8 @@ class Estate(VersionedMixin, BaseModel):
     # after signing in.
     session_idle_hours = peewee.IntegerField(default=12)
     session_max_days = peewee.IntegerField(default=7)
+    # Whether a resident's request link names their assistant (migration 21); otherwise 您的客户助理.
+    resident_names = peewee.BooleanField(default=False)
 
     @classmethod
     def current(cls):

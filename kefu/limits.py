@@ -32,6 +32,12 @@ LIMITS = {
     "upload": (300, 10 * 60),
     # PDFs rendered for one address.
     "pdf": (120, 10 * 60),
+    # Residents' public pages (kefu/residents.py): requests reported from one address and for one
+    # household, nudges from one address, and private links asked for that name no request (guessing).
+    "report": (10, 60 * 60),
+    "report_household": (5, 60 * 60),
+    "nudge": (30, 60 * 60),
+    "link_miss": (30, 10 * 60),
 }
 
 

@@ -443,3 +443,24 @@ def sign_in_locks_per_place_and_longer_place_names():
     # names copied from records whose own names may be 60 long.
     widen_varchar("place", "name", 120)
     widen_varchar("checkpoint", "name", 120)
+
+
+@migration(20, "住户自助：每件诉求一个住户专用链接（不可猜的令牌）")
+def ticket_link_tokens():
+    import secrets
+
+    add_column_with_default("ticket", "link_token", "VARCHAR(32)", "''")
+    ids = [row[0] for row in database.execute_sql('SELECT "id" FROM "ticket" WHERE "link_token" = \'\'').fetchall()]
+    for ticket_id in ids:
+        database.execute_sql(f'UPDATE "ticket" SET "link_token" = {database.param} WHERE "id" = {database.param}',
+                             (secrets.token_urlsafe(16), ticket_id))
+    add_index("ticket", "ticket_link_token", ['"link_token"'], unique=True)
+
+
+@migration(21, "住户自助：自助登记与核实、催一下、住户评价，停水停电公告及其关联诉求")
+def resident_self_service():
+    from . import residents
+
+    for model in residents.MODELS:
+        model.create_table(safe=True)
+    add_column("estate", "resident_names", peewee.BooleanField(default=False))

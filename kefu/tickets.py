@@ -7,6 +7,7 @@ resolved ── 满意/基本满意 ──▶ closed 已关闭;  不满意 ─�
 paused 已暂停 stops the resolution clock only; escalation is a flag on any open ticket.
 """
 import datetime
+import secrets
 
 import peewee
 
@@ -47,7 +48,11 @@ RESPONSE_LIMIT_RANGE = "响应时限应在 5–1440 分钟之间"
 RESOLUTION_LIMIT_RANGE = "处理时限应在 1–720 小时之间"
 SORT_RANGE = "排序应在 0–99 之间"
 
-CHANNELS = ["现场", "前台转交", "电话", "其他岗位", "拜访"]
+# 住户自助: the resident reported it themselves through a poster's QR code (kefu/residents.py); staff
+# don't pick it on the intake page.
+SELF_SERVICE = "住户自助"
+CHANNELS = ["现场", "前台转交", "电话", "其他岗位", "拜访", SELF_SERVICE]
+STAFF_CHANNELS = [c for c in CHANNELS if c != SELF_SERVICE]
 CATEGORIES = ["工程维修", "保洁", "绿化", "安保", "综合服务", "装修", "商铺", "投诉", "建议", "咨询", "其他"]
 # The business unit a category usually goes to.
 CATEGORY_UNIT = {"工程维修": "engineering", "保洁": "cleaning", "绿化": "greening", "安保": "security",
@@ -141,6 +146,11 @@ class Ticket(VoidableMixin, VersionedMixin, BaseModel):
     case_cause = peewee.TextField(default="")
     case_handling = peewee.TextField(default="")
     case_prevention = peewee.TextField(default="")
+    # The request's private link for the resident (kefu/residents.py): unguessable, one per request.
+    # Its unique index is made by migration 20 alone (on a fresh database too): declared here, the
+    # start-up's create_tables would make it on an older table before the column exists.
+    link_token = peewee.CharField(max_length=32, default=lambda: new_link_token(),
+                                  constraints=[peewee.SQL("DEFAULT ''")])
 
     class Meta:
         indexes = (
@@ -197,6 +207,11 @@ for _fields in (("zone", "state", "created_at"), ("state", "resolution_due"), ("
 
 
 MODELS = [Tier, Ticket]
+
+
+def new_link_token():
+    """A request's private link token: 128 bits, URL-safe."""
+    return secrets.token_urlsafe(16)
 
 
 def seed():
@@ -339,6 +354,8 @@ ESCALATE, ESCALATE_MANAGER, AUTO_ESCALATE, INSTRUCT, REASSIGN, TAKE_OVER = (
 UNREACHED, REOPEN, CLOSE = callbacks.UNREACHED, callbacks.REOPEN, callbacks.CLOSE
 SUPERVISOR_CLOSE, MARK_CASE, VOID = "supervisor_close", "mark_case", "void"
 _HANDLERS = ("assistant", "supervisor")
+# A return visit's answer may also come from the resident, rating through their own link.
+_RATERS = (*_HANDLERS, "resident")
 
 MACHINE = lifecycle.Machine(Ticket, "诉求", STATES, [
     lifecycle.step(RESPOND, "响应", ("received", "in_progress", "paused"), ("responded", None), _HANDLERS),
@@ -348,8 +365,8 @@ MACHINE = lifecycle.Machine(Ticket, "诉求", STATES, [
     lifecycle.step(RESUME, "恢复处理", "paused", WORKING, _HANDLERS),
     lifecycle.step(ORDERS_DONE, "处理完成", "in_progress", "resolved"),
     lifecycle.step(UNREACHED, "回访未接通", "resolved", None, _HANDLERS),
-    lifecycle.step(CLOSE, "回访后关闭", "resolved", "closed", _HANDLERS),
-    lifecycle.step(REOPEN, "回访不满意，重新处理", "resolved", "in_progress", _HANDLERS),
+    lifecycle.step(CLOSE, "回访后关闭", "resolved", "closed", _RATERS),
+    lifecycle.step(REOPEN, "回访不满意，重新处理", "resolved", "in_progress", _RATERS),
     lifecycle.step(SUPERVISOR_CLOSE, "主管关闭", "resolved", "closed", ("supervisor",)),
     lifecycle.step(ESCALATE, "上报主管", OPEN, None, _HANDLERS),
     lifecycle.step(ESCALATE_MANAGER, "上报经理", OPEN, None, ("supervisor",)),

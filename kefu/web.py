@@ -131,6 +131,10 @@ def external_url(endpoint, **values):
     raise NoPublicAddress()
 
 
+# Endpoints of pages for the public (residents), whose errors show in the public layout.
+PUBLIC_ENDPOINTS = set()
+
+
 class TooManyRequests(Exception):
     """Answered with 429 and the 操作过于频繁 page (see init_app)."""
 
@@ -405,7 +409,9 @@ def init_app(app):
         return response
 
     def error_page(status, title, message):
-        response = make_response(render_template("error.html", status=status, title=title, message=message),
+        # Residents' public pages keep their own layout for errors too (kefu/views/residents.py).
+        template = "residents/error.html" if request.endpoint in PUBLIC_ENDPOINTS else "error.html"
+        response = make_response(render_template(template, status=status, title=title, message=message),
                                  status)
         if htmx:
             # Show errors in place of the target rather than dropping the response.

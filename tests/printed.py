@@ -73,6 +73,18 @@ def _ticket():
     return Ticket.select().where(Ticket.id.in_(ordered)).order_by(Ticket.id).get()
 
 
+def _outage():
+    from kefu.residents import Outage
+
+    return Outage.live().order_by(Outage.id).get()
+
+
+def _outage_model():
+    from kefu.residents import Outage
+
+    return Outage
+
+
 def _order(source_type):
     from kefu.workorders import WorkOrder
 
@@ -300,6 +312,14 @@ KINDS = [
          keep=("客户签字", "服务人员签字"), outside=True, long=_long_service),
     Kind("case-booklet", "案例汇编", "zhuguan",
          lambda: (None, _url("tickets.cases_pdf")), (2, 40), long=_long_cases),
+    Kind("resident-posters", "扫码报事报修", "zhuguan",
+         lambda: (None, _url("residents.posters")), (21, 21)),
+    Kind("intake-slip", "客户诉求受理回执", "qiantai",
+         lambda: (_ticket(), _url("residents.slip", ticket_id=_ticket().id)), (1, 1),
+         keep=("查看进度", "受理人", "盖章"), outside=True, long=_long_text(_ticket_model, description=LONG)),
+    Kind("outage-notice", "停水公告", "zhuguan",
+         lambda: (_outage(), _url("residents.outage_pdf", outage_id=_outage().id)), (1, 1), outside=True,
+         long=_long_text(_outage_model, detail=LONG, advice=LONG[:200])),
 ]
 
 BY_CODE = {k.code: k for k in KINDS}

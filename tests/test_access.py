@@ -22,6 +22,7 @@ from kefu import evaluations
 from kefu import meetings
 from kefu import patrols
 from kefu import renovations
+from kefu import residents
 from kefu import services
 from kefu import shops
 from kefu import tickets
@@ -326,6 +327,32 @@ ACCESS = {
     "POST /shops/notices/<int:notice_id>/recheck": (SUPERVISOR, ASSISTANT),
     "POST /shops/notices/<int:notice_id>/void": (SUPERVISOR, ASSISTANT),
     "GET /shops/notices/<int:notice_id>.pdf": (SUPERVISOR, ASSISTANT),
+    # 住户自助: the residents' public pages, open to anyone with the poster or the link.
+    "GET /report": ANYONE,
+    "POST /report": ANYONE,
+    "GET /report/<any(b, p):kind>/<int:record_id>": ANYONE,
+    "POST /report/<any(b, p):kind>/<int:record_id>": ANYONE,
+    "GET /s/<token>": ANYONE,
+    "POST /s/<token>/nudge": ANYONE,
+    "GET /s/<token>/rate": ANYONE,
+    "POST /s/<token>/rate": ANYONE,
+    "GET /s/<token>/photos/<int:photo_id>/<any(full, thumb):size>": ANYONE,
+    # … and the staff's side.
+    "GET /residents": STAFF,
+    "GET /residents/posters.pdf": STAFF,
+    "POST /residents/settings": (ADMIN,),
+    "GET /tickets/<int:ticket_id>/slip.pdf": (SUPERVISOR, ASSISTANT, FRONTDESK),
+    "GET /tickets/<int:ticket_id>/answer": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/answer": (SUPERVISOR, ASSISTANT),
+    "POST /tickets/<int:ticket_id>/verify": (SUPERVISOR, FRONTDESK),
+    "POST /tickets/<int:ticket_id>/outage": (SUPERVISOR, ASSISTANT),
+    "GET /residents/outages/new": (SUPERVISOR,),
+    "POST /residents/outages/new": (SUPERVISOR,),
+    "GET /residents/outages/<int:outage_id>": STAFF,
+    "GET /residents/outages/<int:outage_id>.pdf": STAFF,
+    "GET /residents/outages/<int:outage_id>/end": (SUPERVISOR,),
+    "POST /residents/outages/<int:outage_id>/end": (SUPERVISOR,),
+    "POST /residents/outages/<int:outage_id>/callbacks": (SUPERVISOR, ASSISTANT),
 }
 
 PROTECTED = [key for key, allowed in ACCESS.items() if allowed is not ANYONE]
@@ -381,12 +408,22 @@ def ids(app, people, unit):
     answers[next(iter(answers))] = ("fail", "地面积水")
     check, _ = patrols.record_check(people[ASSISTANT], checkpoint, "list", answers)
     observation = patrols.observe(people[ASSISTANT], zone, "地库入口排水沟堵塞", "3号楼地库入口")
-    return {"building_id": building.id, "household_id": home.id, "place_id": place.id, "zone_id": zone.id,
+    resident_photo = uploads.store(app.config["PHOTOS"], people[ASSISTANT], image.getvalue())
+    uploads.attach([resident_photo], ticket)
+    outage = residents.post_outage(people[SUPERVISOR], kind="停水", title="水箱清洗", detail="", advice="",
+                                   starts_at=FROZEN.replace(tzinfo=None),
+                                   until=FROZEN.replace(tzinfo=None) + datetime.timedelta(hours=4),
+                                   buildings=[building])
+    link = {"token": ticket.link_token}
+    return {**{f"/s/<token>{rest}": link for rest in ("", "/nudge", "/rate")},
+            "/s/<token>/photos/<int:photo_id>/<any(full, thumb):size>": {**link, "photo_id": resident_photo.id},
+            "kind": "b", "record_id": building.id, "outage_id": outage.id,
+            **{"building_id": building.id, "household_id": home.id, "place_id": place.id, "zone_id": zone.id,
             "unit_id": unit.id, "user_id": colleague.id, "photo_id": photo.id, "size": "thumb",
             "tier_id": tier.id, "group_id": words.Synonym.live().first().id, "ticket_id": ticket.id, "order_id": order.id, "resident_id": resident.id,
             "checkpoint_id": checkpoint.id, "check_id": check.id, "finding_id": check.findings.get().id,
             "observation_id": observation.id, "checklist_id": checklist.id, "token": checkpoint.token,
-            **_renovation_ids(people[ASSISTANT], home), **_customer_ids(people[ASSISTANT], home)}
+            **_renovation_ids(people[ASSISTANT], home), **_customer_ids(people[ASSISTANT], home)}}
 
 
 def _customer_ids(assistant, home):

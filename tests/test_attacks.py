@@ -477,6 +477,8 @@ FORM_MODELS = {
     "tickets.VoidForm": "Ticket", "users.NewUserForm": "User", "users.ResetForm": "User", "users.UserForm": "User",
     "worklog.NoteForm": "WorkNote", "workorders.CancelForm": "WorkOrder", "workorders.InspectForm": "WorkOrder",
     "workorders.ReportForm": "WorkOrder",
+    "residents.ReportForm": "Ticket", "residents.RateForm": "Rating", "residents.AnswerForm": None,
+    "residents.OutageForm": "Outage", "residents.EndForm": "Outage",
 }
 # Fields named otherwise than their column.
 FIELD_COLUMNS = {"workorders.ReportForm.on_behalf": ("WorkOrder", "reported_by")}
@@ -491,7 +493,9 @@ OTHER_LIMITS = {
 # by their rule whole (the set-up code, the buildings' codes and name pattern).
 UNCHECKED = {"auth.PasswordForm.current", "auth.PasswordForm.confirm", "setup.FirstAdminForm.confirm",
              "setup.FirstAdminForm.code", "setup.BuildingsForm.codes", "setup.BuildingsForm.name_pattern",
-             "estate.HouseholdForm.area"}
+             "estate.HouseholdForm.area",
+             # The residents' form's honeypot: a person leaves it empty, whatever is in it is refused.
+             "residents.ReportForm.website"}
 
 
 def form_text_fields():

@@ -50,6 +50,7 @@ from kefu import estate
 from kefu import evaluations
 from kefu import patrols
 from kefu import renovations
+from kefu import residents
 from kefu import services
 from kefu import shops
 from kefu import summaries
@@ -275,7 +276,20 @@ def _records():
                                   list(evaluations.EvaluationItem.ordered())[-1:])
     public_checkpoint = patrols.Checkpoint.live().where(patrols.Checkpoint.zone == zone,
                                                         patrols.Checkpoint.kind == "public").first()
+    # 住户自助: an outage at the household's building, a resolved request to rate, an unverified self-report.
+    supervisor = users.User.get(users.User.role == "supervisor")
+    outage = residents.post_outage(supervisor, kind="停水", title="水箱清洗", detail="", advice="",
+                                   starts_at=clock.utcnow(), until=clock.utcnow() + datetime.timedelta(hours=4),
+                                   buildings=[household.building])
+    unverified = residents.SelfReport.select().where(~residents.SelfReport.verified).first().ticket
+    nudged = residents.Nudge.select().where(residents.Nudge.answered_at.is_null()).first().ticket
     return {
+        "kind": "b", "record_id": household.building_id, "outage_id": outage.id,
+        "POST /s/<token>/nudge": {"token": received.link_token},
+        "POST /s/<token>/rate": {"token": mine.where(Ticket.state == "resolved").first().link_token},
+        "POST /tickets/<int:ticket_id>/verify": {"ticket_id": unverified.id},
+        "POST /tickets/<int:ticket_id>/answer": {"ticket_id": nudged.id},
+        "POST /tickets/<int:ticket_id>/outage": {"ticket_id": received.id},
         "building_id": household.building_id, "household_id": household.id, "resident_id": resident.id,
         "place_id": estate.Place.live().first().id, "zone_id": zone.id, "unit_id": unit_user.unit_id,
         "user_id": colleague.id, "tier_id": tier.id, "group_id": words.Synonym.live().first().id, "item_id": services.ServiceItem.live().first().id,

@@ -13,6 +13,7 @@ from kefu import evaluations
 from kefu import lifecycle
 from kefu import patrols
 from kefu import renovations
+from kefu import residents
 from kefu import services
 from kefu import shops
 from kefu import summaries
@@ -25,8 +26,9 @@ from kefu.users import User
 
 MACHINES = [tickets.MACHINE, workorders.MACHINE, services.MACHINE, patrols.FINDINGS, patrols.OBSERVATIONS,
             renovations.RENOVATION, renovations.VIOLATION, renovations.NOTICE, shops.MACHINE, customers.NEEDS,
-            evaluations.MACHINE, summaries.MACHINE, escalations.MACHINE]
-ROLES = ["assistant", "supervisor", "frontdesk", "unit", "admin"]
+            evaluations.MACHINE, summaries.MACHINE, residents.OUTAGE_MACHINE, escalations.MACHINE]
+# "resident": the residents' actor (kefu/residents.py), whose rating through their link is a return visit.
+ROLES = ["assistant", "supervisor", "frontdesk", "unit", "admin", "resident"]
 
 
 @pytest.fixture(scope="module")

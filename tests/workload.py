@@ -177,7 +177,7 @@ class Phone:
         description = f"压测诉求 {token}：楼道灯不亮，门口有积水"
         photo_ids = [i for i in (self.upload() for _ in range(self.rng.choice((0, 1, 1, 2)))) if i]
         files = [("photos", "IMG_direct.jpg", jpeg(self.rng))] if self.rng.random() < 0.25 else None
-        fields = [("token", token), ("origin", ""), ("channel", self.rng.choice(ticket_rules.CHANNELS)),
+        fields = [("token", token), ("origin", ""), ("channel", self.rng.choice(ticket_rules.STAFF_CHANNELS)),
                   ("category", self.rng.choice(ticket_rules.CATEGORIES)), ("tier", self.rng.choice(self.estate.tiers)),
                   ("household", self._household()), ("place", "0"), ("zone", "0"), ("resident", "0"),
                   ("customer_name", "王先生"), ("customer_phone", "13800000000"), ("description", description)]

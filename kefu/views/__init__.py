@@ -23,6 +23,7 @@ def register(app):
     from . import patrols
     from . import photos
     from . import renovations
+    from . import residents
     from . import search
     from . import services
     from . import setup
@@ -37,7 +38,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system, imports, setup, search, escalations):
+                   exports, meetings, trends, summaries, system, imports, setup, search, escalations, residents):
         app.register_blueprint(module.bp)
     setup.init_app(app)
 

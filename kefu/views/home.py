@@ -83,7 +83,8 @@ _PAGES = {"ticket": ("tickets.show", "ticket_id"), "workorder": ("workorders.sho
           "finding": ("patrols.finding", "finding_id"), "violation": ("renovations.violation", "violation_id"),
           "evaluation": ("evaluations.show", "evaluation_id"), "staff": ("evaluations.staff", "user_id"),
           "review": ("evaluations.review", "review_id"), "meetingaction": ("meetings.action", "action_id"),
-          "meeting": ("meetings.show", "meeting_id"), "escalation": ("escalations.show", "escalation_id")}
+          "meeting": ("meetings.show", "meeting_id"), "escalation": ("escalations.show", "escalation_id"),
+          "outage": ("residents.outage", "outage_id")}
 
 
 def item_url(ref):

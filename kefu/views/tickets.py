@@ -112,7 +112,7 @@ def _origin():
 
 class IntakeForm(TokenForm):
     origin = HiddenField()
-    channel = SelectField("来源", choices=choices((c, c) for c in rules.CHANNELS))
+    channel = SelectField("来源", choices=choices((c, c) for c in rules.STAFF_CHANNELS))
     category = SelectField("类别", choices=choices([("", "请选择")] + [(c, c) for c in rules.CATEGORIES]))
     tier = SelectField("等级", coerce=int)
     household = text("房号（栋-单元-室）", 30, required=False, description=ROOM_HINT,
@@ -257,7 +257,7 @@ def _intake_form():
     form.resident.choices = _resident_choices(form.household.data or request.args.get("household", ""))
     if request.method == "GET":
         form.ensure_token()
-        if not form.channel.data or form.channel.data == rules.CHANNELS[0]:
+        if not form.channel.data or form.channel.data == rules.STAFF_CHANNELS[0]:
             form.channel.data = "前台转交" if current_user.role == "frontdesk" else "现场"
         if request.args.get("household"):
             form.household.data = request.args["household"][:30]
