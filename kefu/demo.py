@@ -279,9 +279,10 @@ def _play(rng, start, path, channel, category, tier, text, household, place, peo
                                                                      "现场查看后当场处理，客户确认"))
         followup("满意")
         return ticket
-    if not step(rng.randint(8, 55) if path != "escalated" else 70,
-                lambda: tickets.respond(actor, ticket, ticket.version, rng.choice(["电话", "上门"]),
-                                        "已联系客户，约定处理时间")):
+    # An assistant's own report of a public place is responded to as it is taken.
+    if ticket.responded_at is None and not step(rng.randint(8, 55) if path != "escalated" else 70,
+                                                lambda: tickets.respond(actor, ticket, ticket.version, rng.choice(["电话", "上门"]),
+                                                                        "已联系客户，约定处理时间")):
         return ticket
     if path == "responded":
         return ticket

@@ -526,6 +526,46 @@ def find_household(text):
     return query.first()
 
 
+def _room_floor_index(room):
+    """(floor, room on the floor) of a room number such as 1502, B101 or 0201; None if it isn't one."""
+    room = room_key(room)
+    below = room.startswith("B")
+    digits = room[1:] if below else room
+    if not digits.isdigit() or len(digits) < 3:
+        return None
+    floor, index = int(digits[:-2]), int(digits[-2:])
+    return (-floor if below else floor), index
+
+
+def nearest_households(text, limit=3):
+    """What a mistyped 房号 probably meant: (the household typed without separators, or None;
+    the nearest rooms of the building and unit typed, nearest floor first). 32501 is read as 3-2-501."""
+    typed = normalize_code(text)
+    if typed.isdigit() and len(typed) >= 5:
+        # Digits run together: the building, then a one-digit unit, then the room.
+        for cut in range(1, len(typed) - 3):
+            found = find_household(f"{typed[:cut]}-{typed[cut]}-{typed[cut + 1:]}")
+            if found is not None:
+                return found, []
+        return None, []
+    parts = typed.split("-")
+    if len(parts) != 3:
+        return None, []
+    building = Building.live().where(Building.code == parts[0]).first()
+    if building is None:
+        return None, []
+    wanted = _room_floor_index(parts[2])
+    unit_no = int(parts[1]) if parts[1].isdigit() else None
+    candidates = list(Household.live().where(Household.building == building))
+
+    def distance(household):
+        index = (_room_floor_index(household.room) or (household.floor, 0))[1]
+        far = (abs(household.floor - wanted[0]), abs(index - wanted[1])) if wanted else (0, 0)
+        return (household.unit_no != unit_no, *far, household.unit_no, household.room)
+
+    return None, sorted(candidates, key=distance)[:limit]
+
+
 def find_in_register(text, limit=20):
     """What a search of 楼栋与房号 finds besides buildings: households by 栋-单元-室 (leading zeros or
     not) or by room number alone (1801), and residents by name or phone. ([], []) for no text."""

@@ -38,6 +38,8 @@ from ..estate import Place
 from ..estate import Resident
 from ..estate import Zone
 from ..estate import find_household
+from ..estate import nearest_households
+from ..estate import normalize_code
 from ..estate import mask_phone
 from ..tickets import Ticket
 from ..tickets import Tier
@@ -140,7 +142,14 @@ class ResolveForm(VersionForm):
     note = long_text("处理情况", 2000, required=True, message="请说明是怎么处理的", render_kw={"rows": 4})
 
 
+NOT_CONTACTED = "none"
+
+
 class DispatchForm(VersionForm):
+    # Shown only while the response is owed: the call made before dispatching counts as the response.
+    contacted = RadioField("已联系客户？", choices=choices([(m, m) for m in rules.RESPONSE_METHODS]
+                                                      + [(NOT_CONTACTED, "暂未联系")]),
+                           validators=[Optional()], validate_choice=False)
     unit = SelectField("业务块", coerce=int)
     instructions = long_text("要做什么", 1000, required=True, message="请写明要做什么", render_kw={"rows": 3})
     deadline = DateTimeLocalField("完成时限", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
@@ -256,7 +265,8 @@ def _intake_form():
     if request.method == "GET":
         form.ensure_token()
         if not form.channel.data or form.channel.data == rules.CHANNELS[0]:
-            form.channel.data = "前台转交" if current_user.role == "frontdesk" else "现场"
+            # The front desk mostly answers the phone; an assistant mostly sees it on the spot.
+            form.channel.data = "电话" if current_user.role == "frontdesk" else "现场"
         if request.args.get("household"):
             form.household.data = request.args["household"][:30]
         kind, record = _origin()
@@ -271,10 +281,25 @@ def _household_of(code):
     return find_household((code or "")[:30])
 
 
+def room_miss(code):
+    """For a 房号 typed in full that names no household: (what to say, [nearest codes]); else None."""
+    code = (code or "").strip()[:30]
+    if not code or _household_of(code) is not None:
+        return None
+    meant, nearest = nearest_households(code)
+    if meant is not None:
+        return f"没有房号 {code}，是不是 {meant.code}？", [meant.code]
+    if not nearest:
+        return (f"没有房号 {code}，请按 栋-单元-室 填写，如 3-2-1502", []) if len(normalize_code(code).split("-")) == 3 \
+            else None
+    return f"没有房号 {code}，最接近的：", [h.code for h in nearest]
+
+
 def _resident_choices(code):
     household = _household_of(code)
     residents = list(Resident.of(household)) if household else []
-    label = "不是登记住户 / 手动填写" if residents else ("该房号还没有登记住户" if household else "先填房号")
+    label = "不是登记住户 / 手动填写" if residents else ("该房号还没有登记住户" if household else
+                                                   "房号不存在" if (code or "").strip() else "先填房号")
     full = not residents or access.may_see_phones(current_user, household)
     # data-name / data-phone let app.js fill the customer fields as soon as one is picked. A masked
     # number stays out of data-phone: saving fills it in from the resident.
@@ -290,7 +315,7 @@ def residents():
     """The residents of the household being typed on the intake page, to pick the customer from."""
     form = IntakeForm(formdata=None)
     form.resident.choices = _resident_choices(request.args.get("household", ""))
-    return render("tickets/_resident.html", form=form)
+    return render("tickets/_resident.html", form=form, miss=room_miss(request.args.get("household", "")))
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -308,7 +333,9 @@ def new():
     origin_kind, origin = _origin()
     if form.validate_on_submit() and not photo_field.errors:
         if form.household.data and household is None:
-            form.household.errors.append(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写，如 3-2-1502")
+            miss = room_miss(form.household.data)
+            nearest = f"，最接近的：{'、'.join(miss[1])}" if miss and miss[1] else ""
+            form.household.errors.append(f"没有房号“{form.household.data}”{nearest}；请按 栋-单元-室 填写，如 3-2-1502")
         else:
             place = Place.live().where(Place.id == form.place.data).first() if form.place.data else None
             zone = Zone.live().where(Zone.id == form.zone.data).first() if form.zone.data else None
@@ -335,6 +362,7 @@ def new():
     if origin is None and request.method == "GET":
         origin_kind, origin = _origin()
     context = dict(form=form, photo_field=photo_field, title="受理诉求", back=url_for("tickets.index"),
+                   miss=room_miss(form.household.data) if form.household.data else None,
                    origin=ORIGINS[origin_kind].describe(origin) if origin else None,
                    similar=_similar_typed(household, form.place.data, form.category.data, form.description.data)
                    if request.method == "POST" else [])
@@ -348,9 +376,10 @@ def new():
 def similar():
     """举一反三 while typing: earlier tickets like the one being taken."""
     household = find_household(request.args.get("household", "")[:30])
+    category, description = request.args.get("category", "")[:10], request.args.get("description", "")[:300]
     return render("tickets/_similar.html", similar=_similar_typed(
-        household, request.args.get("place", 0, type=record_id), request.args.get("category", "")[:10],
-        request.args.get("description", "")[:300]))
+        household, request.args.get("place", 0, type=record_id), category, description),
+        suggest="" if category in rules.CATEGORIES else rules.suggest_category(description))
 
 
 def _similar_typed(household, place_id, category, description):
@@ -439,13 +468,20 @@ def dispatch(ticket_id):
         default_due = min(clock.to_local(ticket.resolution_due, tz),
                           clock.now().astimezone(tz) + datetime.timedelta(hours=24))
         form.deadline.data = default_due.replace(tzinfo=None, second=0, microsecond=0)
-        form.instructions.data = ticket.description
+        form.instructions.data = rules.dispatch_text(ticket)
     deadline = form.deadline.data.replace(tzinfo=tz) if form.deadline.data else None
-    return _action(ticket, form, "tickets/dispatch.html", "派工",
-                   lambda: rules.dispatch(current_user, ticket, form.expected_version(),
-                                          Unit.live().where(Unit.id == form.unit.data).first(),
-                                          form.instructions.data, deadline),
-                   "已派工，业务块会在手机上看到")
+    owed = ticket.responded_at is None
+
+    def apply():
+        if owed and form.contacted.data not in (*rules.RESPONSE_METHODS, NOT_CONTACTED):
+            raise RuleError("请选择是否已联系客户", "contacted")
+        rules.dispatch(current_user, ticket, form.expected_version(),
+                       Unit.live().where(Unit.id == form.unit.data).first(), form.instructions.data, deadline,
+                       contacted=form.contacted.data if owed and form.contacted.data != NOT_CONTACTED else None)
+
+    return _action(ticket, form, "tickets/dispatch.html", "派工", apply,
+                   "已派工，业务块会在手机上看到" + ("，请记得响应客户" if owed and form.contacted.data == NOT_CONTACTED
+                                                   else ""), owed=owed)
 
 
 @bp.route("/tickets/<int:ticket_id>/pause", methods=["GET", "POST"])
@@ -617,6 +653,8 @@ def filtered(form, user, text=None):
     state = form.state.data
     if state == "open":
         query = query.where(Ticket.state.in_(rules.OPEN))
+    elif state == "received":
+        query = query.where(rules.awaiting_response())  # 待响应 until the customer is contacted
     elif state in rules.STATES:
         query = query.where(Ticket.state == state)
     text = text if text is not None else (form.q.data or "").strip()
@@ -646,7 +684,7 @@ def narrowed(form, user, query=None):
     now = clock.utcnow()
     if form.overdue.data:
         query = query.where(
-            ((Ticket.state == "received") & (Ticket.response_due < now))
+            (rules.awaiting_response() & (Ticket.response_due < now))
             | (Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now)))
     if form.escalated.data:
         query = query.where(Ticket.escalation_level > 0)

@@ -349,3 +349,22 @@ document.addEventListener("change", function (event) {
     if (phone) phone.value = option.dataset.phone || "";
   }
 });
+
+// A suggested 房号 (the nearest to one that doesn't exist) fills the field when tapped.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-set-room]") : null;
+  if (!button) return;
+  var input = document.getElementById("household");
+  if (!input) return;
+  input.value = button.dataset.setRoom;
+  input.dispatchEvent(new Event("input", {bubbles: true}));
+  input.dispatchEvent(new Event("change", {bubbles: true}));
+  input.focus();
+});
+
+// The intake page's category, while still unchosen, takes the one the description's words suggest.
+document.addEventListener("htmx:afterSettle", function () {
+  var hint = document.querySelector("[data-suggest]"), select = document.getElementById("category");
+  if (!hint || !select || select.value) return;
+  select.value = hint.dataset.suggest;
+});
