@@ -60,6 +60,9 @@ PLACES = [
     ("5号楼 电梯厅", "电梯厅", "5"),
     ("7号楼 楼道", "楼道", "7"),
 ]
+# The zone (0 一区, 1 二区) of each place outside the buildings; the rest follow their building.
+PLACE_ZONES = {"南门出入口": 0, "中心绿地": 0, "会所": 0, "北门出入口": 1, "儿童游乐区": 1, "沿街商业街": 1,
+               "地下车库 B1": 1, "垃圾分类厢房": 1}
 
 
 def build():
@@ -101,6 +104,9 @@ def build():
         _residents()
         estate.set_zone(admin, None, 1, "一区（1–4号楼）", "", [buildings[c].id for c in "1234"], [zhuli1.id])
         estate.set_zone(admin, None, 1, "二区（5–8号楼）", "", [buildings[c].id for c in "5678"], [zhuli2.id])
+        zones = list(estate.Zone.live().order_by(estate.Zone.id))
+        for name, index in PLACE_ZONES.items():
+            estate.Place.update(zone=zones[index]).where(estate.Place.name == name).execute()
     with database.atomic():
         build_tickets()
     with database.atomic():

@@ -376,3 +376,15 @@ def ticket_word_index(progress=None, batch=2000):
         if total >= batch:
             say(f"重新分词：{done}/{total} 件诉求")
     words.seed()
+
+
+@migration(17, "公共部位归属管辖区域：不在楼栋里的公共部位有自己的区域（只有一个区域的小区直接归入）")
+def place_zone():
+    add_column("place", "zone_id", peewee.IntegerField(null=True))
+    add_index("place", "place_zone_id", ['"zone_id"'])
+    zones = [row[0] for row in database.execute_sql('SELECT "id" FROM "zone" WHERE "voided_at" IS NULL').fetchall()]
+    if len(zones) == 1:
+        # The only zone is every unzoned place's; with several, the administrator is asked place by place.
+        database.execute_sql(
+            'UPDATE "place" SET "zone_id" = %s WHERE "zone_id" IS NULL AND ("building_id" IS NULL OR "building_id" '
+            'NOT IN (SELECT "building_id" FROM "zone_building"))' % int(zones[0]))

@@ -869,18 +869,19 @@ def place_checkpoints(actor, places):
     """Public places made patrol checkpoints, as the administrator chose on the place form: each in
     its building's zone (or the only zone), with the greenery or the public-facilities checklist. A
     place that is a checkpoint already is left as it is. Returns the checkpoints made."""
-    from .estate import zone_of_building
+    from .estate import zone_of_place
 
     zones = list(Zone.live())
     made = []
     for place in places:
         if Checkpoint.live().where(Checkpoint.place == place.id).exists():
             continue
-        zone = zone_of_building(place.building) if place.building_id else None
+        zone = zone_of_place(place)
         if zone is None and len(zones) == 1:
             zone = zones[0]
         if zone is None:
-            raise PatrolError(f"{place.name} 不在任何管辖区域里，不能设为巡查点：请先在“管辖区域”里划入它的楼栋",
+            raise PatrolError(f"{place.name} 不在任何管辖区域里，不能设为巡查点：" + (
+                "请先在“管辖区域”里划入它的楼栋" if place.building_id else "请先为它选好管辖区域"),
                               "checkpoint")
         checklist = Checklist.get(Checklist.code == ("greenery" if place.kind == "绿地" else "facility"))
         made.append(create_checkpoint(actor, kind="public", name=place.name, zone=zone, checklist=checklist,

@@ -36,6 +36,7 @@ from .estate import Household
 from .estate import Place
 from .estate import Zone
 from .estate import zone_of_building
+from .estate import zone_of_place
 from .users import User
 
 CHANNELS = ["现场", "前台转交", "电话", "其他岗位", "拜访"]
@@ -394,9 +395,7 @@ def locate(household=None, place=None, zone=None):
         building = household.building
         return building, zone_of_building(building) or zone, household.code
     if place is not None:
-        building = place.building
-        found = zone_of_building(building) if building is not None else None
-        return building, found or zone, place.name
+        return place.building, zone_of_place(place) or zone, place.name
     return None, zone, ""
 
 

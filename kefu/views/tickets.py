@@ -40,6 +40,7 @@ from ..estate import Zone
 from ..estate import find_household
 from ..estate import nearest_households
 from ..estate import normalize_code
+from ..estate import place_zone_names
 from ..estate import mask_phone
 from ..tickets import Ticket
 from ..tickets import Tier
@@ -257,8 +258,10 @@ def _action(ticket, form, template, title, apply, message, ready=True, **extra):
 def _intake_form():
     form = IntakeForm()
     form.tier.choices = choices((t.id, t.name) for t in Tier.live())
-    form.place.choices = choices([(0, "不是公共部位")] + [(p.id, f"{p.name}（{p.kind}）")
-                                                        for p in Place.live().order_by(Place.kind, Place.name)])
+    zone_names = place_zone_names()
+    form.place.choices = choices([(0, "不是公共部位")] + [
+        (p.id, f"{p.name}（{p.kind} · {zone_names.get(p.id, '未划区域')}）")
+        for p in Place.live().order_by(Place.kind, Place.name)])
     zones = list(Zone.live().order_by(Zone.name))
     form.zone.choices = choices([(0, "按位置自动确定")] + [(z.id, z.name) for z in zones])
     form.resident.choices = _resident_choices(form.household.data or request.args.get("household", ""))
