@@ -603,6 +603,8 @@ def raise_order(actor, finding, expected_version, unit, instructions, deadline):
     refused = hand_off_refusal(actor, finding, "workorder")
     if refused:
         raise PatrolError(refused)
+    if isinstance(deadline, datetime.datetime):
+        workorders.check_in_service_hours(deadline, PatrolError)
     with database.atomic():
         order = workorders.dispatch(actor, finding, "finding", unit, instructions, deadline,
                                     zone_id=finding.zone_id, location=finding.checkpoint.name, title="整改单",

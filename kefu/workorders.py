@@ -152,6 +152,29 @@ def _move(actor, order, expected_version, action, note="", photos=(), **fields):
     return order
 
 
+def default_deadline(now=None):
+    """A day of service time from now (aware, in the estate's zone): the same time on the next open
+    day, or the end of the next open day when the service centre is closed now. Never a time the
+    unit's supervisor can't be reached (now + 24 h at 23:27 gave 23:27)."""
+    estate = Estate.current()
+    hours, tz = estate.service_hours, estate.tz
+    span = (datetime.datetime.combine(datetime.date.min, hours.end)
+            - datetime.datetime.combine(datetime.date.min, hours.start))
+    due = hours.add_working_minutes(now or clock.now(), max(span.total_seconds() / 60, 1), tz)
+    return due.astimezone(tz).replace(second=0, microsecond=0)
+
+
+def check_in_service_hours(deadline, error=None):
+    """Refuse a deadline (aware) outside the service centre's hours, its end included."""
+    estate = Estate.current()
+    local = clock.aware(deadline).astimezone(estate.tz)
+    span = estate.service_hours.open_span(local.date(), estate.tz)
+    if span is None or not span[0] <= local <= span[1]:
+        raise (error or WorkOrderError)(
+            f"整改时限应在服务时间内（{estate.weekdays_label} {estate.service_start:%H:%M}–{estate.service_end:%H:%M}）"
+            .replace("（每天 ", "（"), "deadline")
+
+
 def dispatch(actor, source, source_type, unit, instructions, deadline, zone_id=None, location="", title="",
              prefix="PD"):
     """Send an order to a unit. `deadline` is an aware datetime or naive UTC; numbers are PD… for

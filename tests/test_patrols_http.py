@@ -369,3 +369,20 @@ def test_the_no_signal_page_is_the_apps_own_and_names_nobody(world, client):
     page = client.get("/offline")
     assert page.status_code == 200
     assert "没有信号" in text(page) and "data-user" not in html(page)
+
+
+# Issue 23: patrols and renovations, as a newcomer walked them
+
+def test_a_rectification_orders_deadline_falls_inside_service_hours(world, post, as_user, traveller):
+    traveller.move_to(sh(11, 27, 23, 27))  # the 08:00–20:00 service centre is closed
+    client = as_user(world.assistant)
+    client.post(f"/c/{post.token}", data=answers(post, 照明正常="灯不亮"))
+    finding = Finding.get()
+    form = html(client.get(f"/patrols/findings/{finding.id}/order"))
+    assert 'value="2026-11-28T20:00"' in form  # a full service day, not 23:27 tomorrow
+    late = client.post(f"/patrols/findings/{finding.id}/order", data={
+        "version": "1", "unit": str(world.cleaning.id), "instructions": "换灯", "deadline": "2026-11-28T22:30"})
+    assert late.status_code == 422 and "整改时限应在服务时间内（08:00–20:00）" in text(late)
+    traveller.move_to(sh(11, 28, 10, 5))
+    form = html(client.get(f"/patrols/findings/{finding.id}/order"))
+    assert 'value="2026-11-29T10:05"' in form

@@ -49,6 +49,7 @@ from ..patrols import Observation
 from ..users import Unit
 from ..users import User
 from ..workorders import WorkOrder
+from ..workorders import default_deadline
 from ..web import done
 from ..web import estate
 from ..web import external_url
@@ -495,8 +496,7 @@ def finding_order(finding_id):
         form.version.data = finding.version
         form.unit.data = finding.checkpoint.unit_id or 0
         form.instructions.data = f"请整改：{finding.item_text}不合格" + (f"（{finding.note}）" if finding.note else "")
-        due = clock.now().astimezone(tz) + datetime.timedelta(hours=24)
-        form.deadline.data = due.replace(tzinfo=None, second=0, microsecond=0)
+        form.deadline.data = default_deadline().replace(tzinfo=None)
     deadline = form.deadline.data.replace(tzinfo=tz) if form.deadline.data else None
     here = url_for("patrols.finding", finding_id=finding.id)
     return form_page(form, lambda: rules.raise_order(

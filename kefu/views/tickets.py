@@ -468,8 +468,7 @@ def dispatch(ticket_id):
     tz = estate().tz
     if request.method == "GET":
         form.unit.data = _default_unit(ticket)
-        default_due = min(clock.to_local(ticket.resolution_due, tz),
-                          clock.now().astimezone(tz) + datetime.timedelta(hours=24))
+        default_due = min(clock.to_local(ticket.resolution_due, tz), workorders.default_deadline())
         form.deadline.data = default_due.replace(tzinfo=None, second=0, microsecond=0)
         form.instructions.data = rules.dispatch_text(ticket)
     deadline = form.deadline.data.replace(tzinfo=tz) if form.deadline.data else None
