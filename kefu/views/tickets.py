@@ -1,7 +1,6 @@
 """Customer requests on the phone: intake, the ticket page and each action on it, the list,
 cases, printing; and the administrator's tiers."""
 import dataclasses
-import datetime
 import typing
 
 from flask import Blueprint
