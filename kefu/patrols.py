@@ -808,19 +808,26 @@ def _board_query(name, zone_count):
     return _BOARD_QUERIES[key]
 
 
+COVERAGE_KINDS = (*DAILY_KINDS, "public")
+
+
 def coverage_history(zone_ids, first_day, last_day):
-    """Daily-rule coverage per day from the checks themselves (the supervisor's weeks):
-    {day: {kind: {"total", "done", "missed": [names], "scanned"}, "window": {...}}} for daily kinds."""
+    """Coverage per day from the checks themselves (the supervisor's weeks), public places included
+    (covered on a day when checked within their interval ending that day):
+    {day: {"groups": {kind: {"total", "done", "missed": [names], "scanned"}}, "window": {...},
+    "missed": {kind or "window": [the checkpoints missed]}}}."""
     tz = _tz()
     rules = PatrolRules.current()
-    checkpoints = list(Checkpoint.select().where(Checkpoint.zone.in_(zone_ids) & Checkpoint.kind.in_(DAILY_KINDS))
+    checkpoints = list(Checkpoint.select().where(Checkpoint.zone.in_(zone_ids) & Checkpoint.kind.in_(COVERAGE_KINDS))
                        .order_by(Checkpoint.name))
     ids = [c.id for c in checkpoints]
     checked, windowed, scanned = set(), set(), set()
     if ids:
+        # A check made before the first day still covers it within the checkpoint's interval.
+        since = first_day - datetime.timedelta(days=max(rules.days_for(c) for c in checkpoints) - 1)
         rows = (Check.select(Check.checkpoint, Check.day, peewee.fn.MAX(flag(Check.in_window)).alias("window"),
                              peewee.fn.MAX(flag(Check.via == "scan")).alias("scan"))
-                .where((Check.day >= first_day) & (Check.day <= last_day) & Check.checkpoint.in_(ids))
+                .where((Check.day >= since) & (Check.day <= last_day) & Check.checkpoint.in_(ids))
                 .group_by(Check.checkpoint, Check.day).tuples())
         for checkpoint_id, day, window, scan in rows:
             day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day)
@@ -832,7 +839,8 @@ def coverage_history(zone_ids, first_day, last_day):
     result = {}
     day = first_day
     while day <= last_day:
-        groups = {kind: {"total": 0, "done": 0, "missed": [], "scanned": 0} for kind in DAILY_KINDS}
+        groups = {kind: {"total": 0, "done": 0, "missed": [], "scanned": 0} for kind in COVERAGE_KINDS}
+        points = {kind: [] for kind in (*COVERAGE_KINDS, "window")}
         window = {"total": 0, "done": 0, "missed": []}
         for checkpoint in checkpoints:
             if not checkpoint.active_on(day, tz):
@@ -850,13 +858,15 @@ def coverage_history(zone_ids, first_day, last_day):
                 group["scanned"] += (checkpoint.id, day) in scanned
             else:
                 group["missed"].append(checkpoint.name)
+                points[checkpoint.kind].append(checkpoint)
             if checkpoint.kind == "renovation" and rules.renovation_in_window:
                 window["total"] += 1
                 if (checkpoint.id, day) in windowed:
                     window["done"] += 1
                 else:
                     window["missed"].append(checkpoint.name)
-        result[day] = {"groups": groups, "window": window}
+                    points["window"].append(checkpoint)
+        result[day] = {"groups": groups, "window": window, "missed": points}
         day += datetime.timedelta(days=1)
     return result
 

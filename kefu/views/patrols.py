@@ -702,7 +702,29 @@ def coverage():
     return render("patrols/coverage.html", title="巡查覆盖", people=people, start=start, end=end, today=today,
                   earlier=end - datetime.timedelta(days=7),
                   later=min(end + datetime.timedelta(days=7), today) if end < today else None,
-                  kinds=[(k, rules.KINDS[k]) for k in rules.DAILY_KINDS], back=url_for("patrols.index"))
+                  kinds=[(k, rules.KINDS[k]) for k in rules.COVERAGE_KINDS], back=url_for("patrols.index"))
+
+
+@bp.route("/patrols/coverage/<day>")
+@roles("supervisor")
+def coverage_day(day):
+    """One day's coverage, assistant by assistant: each checkpoint missed, public places included,
+    counted as the page is asked for."""
+    tz = estate().tz
+    today = clock.today(tz)
+    try:
+        day = min(datetime.date.fromisoformat(day), today)
+    except ValueError:
+        abort(404)
+    people = []
+    for person in User.live().where((User.role == "assistant") & User.active).order_by(User.display_name):
+        zone_ids = access.zone_ids(person)
+        if zone_ids:
+            people.append((person, rules.coverage_history(zone_ids, day, day)[day]))
+    return render("patrols/coverage_day.html", title=f"{day:%m-%d} 巡查覆盖", people=people, day=day, today=today,
+                  counted_at=clock.utcnow(), kinds=[(k, rules.KINDS[k]) for k in rules.COVERAGE_KINDS],
+                  earlier=day - datetime.timedelta(days=1), later=day + datetime.timedelta(days=1) if day < today else None,
+                  back=url_for("patrols.coverage", end=day.isoformat()))
 
 
 # Administration: checklists and rules

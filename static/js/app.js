@@ -368,3 +368,15 @@ document.addEventListener("htmx:afterSettle", function () {
   if (!hint || !select || select.value) return;
   select.value = hint.dataset.suggest;
 });
+
+// 全部合格: every item of the checklist answered 合格 in one tap; the exceptions are changed after.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-all-ok]") : null;
+  if (!button) return;
+  button.form.querySelectorAll('input[type="radio"][value="ok"]').forEach(function (radio) {
+    if (!radio.checked) {
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change", {bubbles: true}));
+    }
+  });
+});
