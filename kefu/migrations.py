@@ -378,8 +378,8 @@ def ticket_word_index(progress=None, batch=2000):
     words.seed()
 
 
-@migration(17, "公共部位归属管辖区域：不在楼栋里的公共部位有自己的区域（只有一个区域的小区直接归入）")
-def place_zone():
+@migration(17, "公共部位归属管辖区域（只有一个区域的小区直接归入）；小区自己的装修协议条款与各类违规的整改要求")
+def place_zone_and_renovation_terms():
     add_column("place", "zone_id", peewee.IntegerField(null=True))
     add_index("place", "place_zone_id", ['"zone_id"'])
     zones = [row[0] for row in database.execute_sql('SELECT "id" FROM "zone" WHERE "voided_at" IS NULL').fetchall()]
@@ -388,3 +388,7 @@ def place_zone():
         database.execute_sql(
             'UPDATE "place" SET "zone_id" = %s WHERE "zone_id" IS NULL AND ("building_id" IS NULL OR "building_id" '
             'NOT IN (SELECT "building_id" FROM "zone_building"))' % int(zones[0]))
+    # Empty until the administrator writes the estate's own wording (kefu/renovations.py has defaults).
+    from .renovations import RenovationTerm
+
+    RenovationTerm.create_table(safe=True)
