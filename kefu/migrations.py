@@ -378,7 +378,7 @@ def ticket_word_index(progress=None, batch=2000):
     words.seed()
 
 
-@migration(17, "公共部位归属管辖区域（只有一个区域的小区直接归入）；小区自己的装修协议条款与各类违规的整改要求")
+@migration(17, "公共部位归属管辖区域（只有一个区域的小区直接归入）；小区自己的装修协议条款与各类违规的整改要求；哪些步骤须拍照")
 def place_zone_and_renovation_terms():
     add_column("place", "zone_id", peewee.IntegerField(null=True))
     add_index("place", "place_zone_id", ['"zone_id"'])
@@ -392,3 +392,4 @@ def place_zone_and_renovation_terms():
     from .renovations import RenovationTerm
 
     RenovationTerm.create_table(safe=True)
+    add_column_with_default("patrol_rules", "photo_steps", "VARCHAR(200)", "'report:finding'")

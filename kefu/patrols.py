@@ -61,6 +61,15 @@ CHECKLISTS = [
 ]
 
 
+# The steps whose photo the estate may require, per kind of record: "step:kind" → label.
+PHOTO_STEPS = {
+    "report:finding": "整改单报完成须附整改后照片",
+    "inspect:finding": "整改单验收（复查）须拍照",
+    "report:ticket": "诉求派工单报完成须附处理后照片",
+    "recheck:renovation": "装修违规复查须拍照",
+}
+
+
 class PatrolError(RuleError):
     pass
 
@@ -75,10 +84,16 @@ class PatrolRules(VersionedMixin, BaseModel):
     shop_days = peewee.IntegerField(default=1)
     public_days = peewee.IntegerField(default=7)  # the interval a new public place starts with
     renovation_in_window = peewee.BooleanField(default=True)
+    # Which steps need a photo (migration 17): keys of PHOTO_STEPS, comma-separated.
+    photo_steps = peewee.CharField(max_length=200, default="report:finding",
+                                   constraints=[peewee.SQL("DEFAULT 'report:finding'")])
 
     @classmethod
     def current(cls):
         return cls.by_id(1) or cls.create(id=1)
+
+    def needs_photo(self, step):
+        return step in self.photo_steps.split(",")
 
     def days_for(self, checkpoint):
         if checkpoint.kind == "public":
@@ -344,6 +359,8 @@ def update_rules(actor, expected_version, **values):
     for name in ("security_days", "renovation_days", "shop_days", "public_days"):
         if not 1 <= values[name] <= 90:
             raise PatrolError("应在 1–90 天之间", name)
+    if "photo_steps" in values:
+        values["photo_steps"] = ",".join(step for step in PHOTO_STEPS if step in (values["photo_steps"] or ()))
     for name, value in values.items():
         setattr(rules, name, value)
     with database.atomic():
@@ -351,7 +368,8 @@ def update_rules(actor, expected_version, **values):
         events.record(actor, rules, "修改巡查规则",
                       note=f"无噪音施工时段 {rules.window_label}；安保岗位每 {rules.security_days} 天、装修户每 "
                            f"{rules.renovation_days} 天、商铺每 {rules.shop_days} 天至少一次；公共部位默认每 "
-                           f"{rules.public_days} 天")
+                           f"{rules.public_days} 天；须拍照："
+                           + ("、".join(PHOTO_STEPS[s] for s in rules.photo_steps.split(",") if s in PHOTO_STEPS) or "无"))
     return rules
 
 
@@ -634,6 +652,13 @@ def to_observation(actor, finding, expected_version, follow_up_by=None, note="")
                               checkpoint=finding.checkpoint, finding=finding)
         finding = hand_off(actor, finding, expected_version, observation, note=(note or "").strip())
     return finding, observation
+
+
+def _order_needs_photo(order, step):
+    return PatrolRules.current().needs_photo(f"{step}:{order.source_type}")
+
+
+workorders.PHOTO_RULES.append(_order_needs_photo)
 
 
 def _on_work_order(change):

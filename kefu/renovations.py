@@ -419,9 +419,13 @@ def void_notice(actor, notice, reason):
         rectification.void(NOTICE, actor, notice, reason)
 
 
-def recheck(actor, violation, expected_version, complied, note, at=None):
-    """复查 after the notice: complied (整改到位) or not. A re-check can't precede its notice."""
+def recheck(actor, violation, expected_version, complied, note, at=None, photos=()):
+    """复查 after the notice: complied (整改到位) or not, with photos of what was seen (required when the
+    patrol rules say so). A re-check can't precede its notice."""
     note = _text(note, 500, "复查情况", "note", required=True)
+    photos = list(photos)
+    if not photos and patrols.PatrolRules.current().needs_photo("recheck:renovation"):
+        raise RenovationError("请拍一张复查时的照片", "photos")
     served = [n for n in notices_of(violation) if n.is_served]
     if not served:
         raise RenovationError("整改通知书送达后才能复查")
@@ -432,10 +436,13 @@ def recheck(actor, violation, expected_version, complied, note, at=None):
     if at < max(n.served_at for n in served):
         raise RenovationError("复查时间不能早于通知书送达时间", "at")
     with database.atomic():
-        return VIOLATION.transition(actor, violation, expected_version, RECHECK,
-                                    to="complied" if complied else "not_complied",
-                                    label="复查：已整改" if complied else "复查：未整改", note=note, recheck_at=at,
-                     recheck_complied=bool(complied), recheck_note=note)
+        violation = VIOLATION.transition(actor, violation, expected_version, RECHECK,
+                                         to="complied" if complied else "not_complied",
+                                         label="复查：已整改" if complied else "复查：未整改", note=note, recheck_at=at,
+                                         recheck_complied=bool(complied), recheck_note=note,
+                                         photo_ids=[p.id for p in photos])
+        uploads.attach(photos, violation)
+        return violation
 
 
 def photos_of(violation):

@@ -207,12 +207,24 @@ def accept(actor, order, expected_version):
     return _move(actor, order, expected_version, ACCEPT, accepted_at=clock.utcnow())
 
 
-def report_done(actor, order, expected_version, note, on_behalf="", photos=()):
+# Who says a step needs a photo: callables (order, step "report" or "inspect") → bool, added by the
+# areas that keep such settings (the patrol rules say it for rectification orders).
+PHOTO_RULES = []
+
+
+def photo_required(order, step):
+    """Whether `step` on `order` must come with a photo, as the estate's settings say."""
+    return any(rule(order, step) for rule in PHOTO_RULES)
+
+
+def report_done(actor, order, expected_version, note, on_behalf="", photos=(), photo_required=False):
     """The unit reports the work done with after-photos, or the assistant records it on behalf of the
-    unit's worker who said so (by phone, say), naming them."""
+    unit's worker who said so (by phone, say), naming them. `photo_required`: refuse it without one."""
     note = (note or "").strip()
     if not note:
         raise WorkOrderError("请说明完成情况", "note")
+    if photo_required and not photos:
+        raise WorkOrderError("请拍一张整改后的照片再报完成", "photos")
     on_behalf = (on_behalf or "").strip()
     if actor.role != "unit" and not on_behalf:
         raise WorkOrderError("请写明代哪位业务块人员登记，如 工程部 李师傅", "on_behalf")
@@ -224,15 +236,18 @@ def report_done(actor, order, expected_version, note, on_behalf="", photos=()):
                  report_note=note, reported_by=reporter)
 
 
-def inspect(actor, order, expected_version, passed, reason=""):
+def inspect(actor, order, expected_version, passed, reason="", photos=(), photo_required=False):
     """The assistant checks the result: accept it, or reject it with a reason (rework counted)."""
+    if photo_required and not photos:
+        raise WorkOrderError("请拍一张复查时的照片", "photos")
     if passed:
-        return _move(actor, order, expected_version, APPROVE, note=(reason or "").strip(),
+        return _move(actor, order, expected_version, APPROVE, note=(reason or "").strip(), photos=photos,
                      approved_at=clock.utcnow())
     reason = (reason or "").strip()
     if not reason:
         raise WorkOrderError("请写明退回原因，业务块才知道要返工什么", "reason")
-    return _move(actor, order, expected_version, REJECT, note=reason, rework_count=WorkOrder.rework_count + 1)
+    return _move(actor, order, expected_version, REJECT, note=reason, photos=photos,
+                 rework_count=WorkOrder.rework_count + 1)
 
 
 def cancel(actor, order, expected_version, reason):

@@ -1,6 +1,7 @@
 """Patrol pages over HTTP: the board per role and zone, the check page from a sticker or the list,
 refusals beside the item, findings into rectification orders, stickers and the day record on
 paper, the supervisor's coverage weeks and the administrator's checklists and rules."""
+import datetime
 import io
 import os
 import re
@@ -15,15 +16,18 @@ from conftest import PASSWORD
 from conftest import html
 from conftest import text
 from kefu import ROOT
+from kefu import clock
 from kefu import estate
 from kefu import patrols
 from kefu import scheduler
+from kefu import tickets
 from kefu import uploads
 from kefu import users
 from kefu.patrols import Check
 from kefu.patrols import Checklist
 from kefu.patrols import Finding
 from kefu.workorders import WorkOrder
+from test_tickets import intake
 from test_tickets import sh
 from test_tickets import traveller  # noqa: F401 (fixture)
 from test_tickets import world  # noqa: F401 (fixture)
@@ -416,3 +420,49 @@ def test_a_checklist_offers_all_passed_in_one_tap_and_the_board_a_way_to_each_ki
         assert f'href="{href}"' in tiles
     assert board.index('class="patrol-areas"') < board.index("今天还要巡查")
     assert "到期 0/1" in text(client.get("/patrols"))
+
+
+def test_a_rectification_order_is_reported_done_with_an_after_photo(world, post, as_user):
+    client = as_user(world.assistant)
+    client.post(f"/c/{post.token}", data=answers(post, 照明正常="灯不亮"))
+    finding = Finding.get()
+    client.post(f"/patrols/findings/{finding.id}/order", data={
+        "version": "1", "unit": str(world.cleaning.id), "instructions": "换灯", "deadline": "2026-11-28T18:00"})
+    order = WorkOrder.get()
+    cleaner = as_user(world.cleaner)
+    assert "整改后的照片（必拍）" in text(cleaner.get(f"/workorders/{order.id}/report"))
+    bare = cleaner.post(f"/workorders/{order.id}/report", data={"version": str(order.version), "note": "已换"})
+    assert bare.status_code == 422 and "请拍一张整改后的照片再报完成" in text(bare)
+    done = cleaner.post(f"/workorders/{order.id}/report", data={
+        "version": str(order.version), "note": "已换", "photos": (io.BytesIO(jpeg()), "after.jpg")},
+        content_type="multipart/form-data")
+    assert done.status_code == 303 and WorkOrder.get().state == "reported"
+    # The re-check takes photos too; the administrator may require one there as well.
+    admin = as_user(users.create_user(None, "admin", "管理员", "admin", PASSWORD))
+    page = text(admin.get("/admin/patrol-rules"))
+    assert "整改单报完成须附整改后照片" in page and "装修违规复查须拍照" in page
+    rules_now = patrols.PatrolRules.current()
+    admin.post("/admin/patrol-rules", data={
+        "version": str(rules_now.version), "quiet_start": "12:00", "quiet_end": "14:00", "security_days": "1",
+        "renovation_days": "1", "shop_days": "1", "public_days": "7", "renovation_in_window": "y",
+        "photo_steps": ["report:finding", "inspect:finding"]})
+    assert patrols.PatrolRules.current().photo_steps == "report:finding,inspect:finding"
+    client = as_user(world.assistant)
+    order = WorkOrder.get()
+    assert "复查照片（必拍）" in text(client.get(f"/workorders/{order.id}/inspect"))
+    bare = client.post(f"/workorders/{order.id}/inspect", data={"version": str(order.version), "verdict": "pass"})
+    assert bare.status_code == 422 and "请拍一张复查时的照片" in text(bare)
+    passed = client.post(f"/workorders/{order.id}/inspect", data={
+        "version": str(order.version), "verdict": "pass", "photos": (io.BytesIO(jpeg()), "seen.jpg")},
+        content_type="multipart/form-data")
+    assert passed.status_code == 303 and WorkOrder.get().state == "approved"
+    assert len(uploads.Photo.of(WorkOrder.get())) == 2
+
+
+def test_a_requests_work_order_needs_no_photo_unless_the_estate_says_so(world, as_user):
+    ticket, order = tickets.dispatch(world.assistant, intake(world), 1, world.engineering, "换水管",
+                                     clock.now() + datetime.timedelta(hours=4))
+    engineer = as_user(world.engineer)
+    assert "必拍" not in text(engineer.get(f"/workorders/{order.id}/report"))
+    assert engineer.post(f"/workorders/{order.id}/report", data={"version": str(order.version),
+                                                                  "note": "已换"}).status_code == 303

@@ -17,6 +17,7 @@ from kefu.renovations import Renovation
 from kefu.renovations import Violation
 from test_tickets import traveller  # noqa: F401 (fixture)
 from test_tickets import world  # noqa: F401 (fixture)
+from test_uploads import jpeg
 
 FORM = {"household": "1-1-101", "owner_name": "王先生", "owner_phone": "13812345678", "company": "好家装饰",
         "foreman": "李师傅", "foreman_phone": "13900001111", "workers": "4", "permit_number": "ZX2026-031",
@@ -220,3 +221,25 @@ def test_the_estate_keeps_its_own_clauses_and_rectification_templates(world, as_
     notice = html(client.get(f"/renovations/{renovation.id}/notices/new?violation={violation.id}"))
     index = renovations.VIOLATION_TYPES.index("噪音扰民")
     assert f"模板{index}" in re.search(r'<textarea[^>]*name="demand"[^>]*>([^<]*)</textarea>', notice).group(1)
+
+
+def test_the_recheck_takes_photos_and_may_require_one(world, as_user):
+    client = as_user(world.assistant)
+    renovation = registered(client)
+    violation, _ = renovations.record_violation(world.assistant, renovation, "垃圾乱堆", "楼道堆放装修垃圾")
+    notice = renovations.issue_notice(world.assistant, renovation, [violation], "清运", datetime.date(2026, 11, 30))
+    renovations.serve_notice(world.assistant, notice, served_to="李师傅")
+    rules_now = patrols.PatrolRules.current()
+    patrols.update_rules(None, rules_now.version, photo_steps=["report:finding", "recheck:renovation"],
+                         **{n: getattr(rules_now, n) for n in ("quiet_start", "quiet_end", "security_days",
+                                                               "renovation_days", "shop_days", "public_days",
+                                                               "renovation_in_window")})
+    url = f"/renovations/violations/{violation.id}/recheck"
+    assert "复查照片（必拍）" in text(client.get(url))
+    version = str(Violation.get_by_id(violation.id).version)
+    bare = client.post(url, data={"version": version, "complied": "yes", "note": "已清运"})
+    assert bare.status_code == 422 and "请拍一张复查时的照片" in text(bare)
+    done = client.post(url, data={"version": version, "complied": "yes", "note": "已清运",
+                                  "photos": (io.BytesIO(jpeg()), "clean.jpg")}, content_type="multipart/form-data")
+    assert done.status_code == 303 and Violation.get_by_id(violation.id).state == "complied"
+    assert len(renovations.photos_of(Violation.get_by_id(violation.id))) == 1

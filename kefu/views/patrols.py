@@ -59,6 +59,7 @@ from . import choices
 from . import photos as photo_views
 from . import record_or_404
 from . import workorders as workorder_views
+from .forms import MultiCheckboxField
 from .forms import ROOM_INPUT
 from .forms import TokenForm
 from .forms import VersionForm
@@ -741,6 +742,7 @@ class RulesForm(VersionForm):
     shop_days = IntegerField("商铺 每几天至少一次", validators=[InputRequired("请填写天数")])
     public_days = IntegerField("公共部位 默认巡查周期（天）", validators=[InputRequired("请填写天数")])
     renovation_in_window = BooleanField("装修户每天须在无噪音时段内巡查一次")
+    photo_steps = MultiCheckboxField("须拍照的步骤", choices=choices(rules.PHOTO_STEPS.items()))
 
 
 @bp.route("/admin/patrol-rules", methods=["GET", "POST"])
@@ -751,8 +753,9 @@ def rules_edit():
     form = RulesForm(obj=current if request.method == "GET" else None)
     if request.method == "GET":
         form.version.data = current.version
+        form.photo_steps.data = current.photo_steps.split(",")
     names = ("quiet_start", "quiet_end", "security_days", "renovation_days", "shop_days", "public_days",
-             "renovation_in_window")
+             "renovation_in_window", "photo_steps")
     return form_page(form, lambda: rules.update_rules(current_user, form.expected_version(),
                                                       **{n: getattr(form, n).data for n in names}),
                      "巡查规则已保存", url_for("patrols.rules_edit"), "patrols/rules.html", title="巡查规则",

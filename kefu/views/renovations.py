@@ -339,14 +339,14 @@ def violation(violation_id):
                   timeline=events.timeline(violation))
 
 
-def _violation_step(violation_id, form_class, template, title, apply, message):
+def _violation_step(violation_id, form_class, template, title, apply, message, ready=True, **extra):
     violation = _violation(violation_id)
     form = form_class()
     if request.method == "GET":
         form.version.data = violation.version
     here = url_for("renovations.violation", violation_id=violation.id)
-    return form_page(form, lambda: apply(violation, form), message, here, template, violation=violation,
-                     title=title, back=here)
+    return form_page(form, lambda: apply(violation, form), message, here, template, ready=ready, violation=violation,
+                     title=title, back=here, **extra)
 
 
 @bp.route("/renovations/violations/<int:violation_id>/dissuade", methods=["GET", "POST"])
@@ -361,10 +361,24 @@ def dissuade(violation_id):
 @bp.route("/renovations/violations/<int:violation_id>/recheck", methods=["GET", "POST"])
 @roles(*HANDLERS)
 def recheck(violation_id):
-    """复查 after the notice's deadline: complied or not."""
-    return _violation_step(violation_id, RecheckForm, "renovations/step_recheck.html", "复查",
-                           lambda v, f: rules.recheck(current_user, v, f.expected_version(), f.complied.data == "yes",
-                                                      f.note.data), "已记录复查结果")
+    """复查 after the notice's deadline: complied or not, with photos of what was seen."""
+    photo_field = photo_views.PhotoField(label="复查照片")
+    if patrols.PatrolRules.current().needs_photo("recheck:renovation"):
+        photo_field.label = "复查照片（必拍）"
+    if request.method == "POST":
+        photo_field.collect()
+
+    def apply(violation, form):
+        try:
+            rules.recheck(current_user, violation, form.expected_version(), form.complied.data == "yes",
+                          form.note.data, photos=photo_field.photos)
+        except RuleError as refused:
+            if refused.field == "photos":
+                photo_field.errors.append(refused.message)
+            raise
+
+    return _violation_step(violation_id, RecheckForm, "renovations/step_recheck.html", "复查", apply,
+                           "已记录复查结果", ready=not photo_field.errors, photo_field=photo_field)
 
 
 @bp.route("/renovations/violations/<int:violation_id>/close", methods=["GET", "POST"])
