@@ -497,7 +497,7 @@ def test_dispatching_again_after_an_unhappy_return_visit_starts_from_the_custome
 def test_the_place_picker_names_each_places_zone_and_the_request_goes_there(world, as_user):
     garage = estate.create_places(None, "地下车库 B1", "地库", zone=world.zone2)[0]
     client = as_user(world.frontdesk)
-    assert "地下车库 B1（地库 · 二区）" in text(client.get("/tickets/new"))
+    assert "地下车库 B1（地库）· 二区" in text(client.get("/tickets/new"))
     client.post("/tickets/new", data=intake_form(world, household="", place=str(garage.id)))
     assert Ticket.get().zone_id == world.zone2.id and Ticket.get().assignee_id == world.assistant2.id
     # An assistant of the other zone reporting it doesn't pull it into their own zone.

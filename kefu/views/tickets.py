@@ -259,7 +259,7 @@ def _intake_form():
     form.tier.choices = choices((t.id, t.name) for t in Tier.live())
     zone_names = place_zone_names()
     form.place.choices = choices([(0, "不是公共部位")] + [
-        (p.id, f"{p.name}（{p.kind} · {zone_names.get(p.id, '未划区域')}）")
+        (p.id, f"{p.name}（{p.kind}）· {zone_names.get(p.id, '未划区域')}")
         for p in Place.live().order_by(Place.kind, Place.name)])
     zones = list(Zone.live().order_by(Zone.name))
     form.zone.choices = choices([(0, "按位置自动确定")] + [(z.id, z.name) for z in zones])

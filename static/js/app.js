@@ -350,16 +350,19 @@ document.addEventListener("change", function (event) {
   }
 });
 
-// A suggested 房号 (the nearest to one that doesn't exist) fills the field when tapped.
+// A suggested 房号 (the nearest to one that doesn't exist) fills the field when tapped. The field
+// keeps the focus meanwhile: leaving it would send the old number first, and the residents' list
+// drops a request made while one is on its way.
+document.addEventListener("mousedown", function (event) {
+  if (event.target.closest && event.target.closest("[data-set-room]")) event.preventDefault();
+});
 document.addEventListener("click", function (event) {
   var button = event.target.closest ? event.target.closest("[data-set-room]") : null;
   if (!button) return;
   var input = document.getElementById("household");
   if (!input) return;
   input.value = button.dataset.setRoom;
-  input.dispatchEvent(new Event("input", {bubbles: true}));
   input.dispatchEvent(new Event("change", {bubbles: true}));
-  input.focus();
 });
 
 // The intake page's category, while still unchosen, takes the one the description's words suggest.
