@@ -61,6 +61,9 @@ PLACES = [
     ("5号楼 电梯厅", "电梯厅", "5"),
     ("7号楼 楼道", "楼道", "7"),
 ]
+# The zone (0 一区, 1 二区) of each place outside the buildings; the rest follow their building.
+PLACE_ZONES = {"南门出入口": 0, "中心绿地": 0, "会所": 0, "北门出入口": 1, "儿童游乐区": 1, "沿街商业街": 1,
+               "地下车库 B1": 1, "垃圾分类厢房": 1}
 
 
 def build():
@@ -102,6 +105,9 @@ def build():
         _residents()
         estate.set_zone(admin, None, 1, "一区（1–4号楼）", "", [buildings[c].id for c in "1234"], [zhuli1.id])
         estate.set_zone(admin, None, 1, "二区（5–8号楼）", "", [buildings[c].id for c in "5678"], [zhuli2.id])
+        zones = list(estate.Zone.live().order_by(estate.Zone.id))
+        for name, index in PLACE_ZONES.items():
+            estate.Place.update(zone=zones[index]).where(estate.Place.name == name).execute()
     with database.atomic():
         build_tickets()
     with database.atomic():
@@ -285,9 +291,10 @@ def _play(rng, start, path, channel, category, tier, text, household, place, peo
                                                                      "现场查看后当场处理，客户确认"))
         followup("满意")
         return ticket
-    if not step(rng.randint(8, 55) if path != "escalated" else 70,
-                lambda: tickets.respond(actor, ticket, ticket.version, rng.choice(["电话", "上门"]),
-                                        "已联系客户，约定处理时间")):
+    # An assistant's own report of a public place is responded to as it is taken.
+    if ticket.responded_at is None and not step(rng.randint(8, 55) if path != "escalated" else 70,
+                                                lambda: tickets.respond(actor, ticket, ticket.version, rng.choice(["电话", "上门"]),
+                                                                        "已联系客户，约定处理时间")):
         return ticket
     if path == "responded":
         return ticket

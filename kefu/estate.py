@@ -192,6 +192,24 @@ class Place(VoidableMixin, VersionedMixin, BaseModel):
     kind = peewee.CharField(max_length=20)
     building = peewee.ForeignKeyField(Building, null=True, backref="places", on_delete="RESTRICT")
     note = peewee.TextField(default="")
+    # The zone of a place outside the buildings (migration 17); a place in a building belongs to the
+    # building's zone. Its index is made by that migration (made with the table, it would be made on a
+    # database from before the column, on a column that isn't there yet).
+    zone = peewee.DeferredForeignKey("Zone", null=True, backref="+", on_delete="RESTRICT", index=False)
+
+
+def zone_of_place(place):
+    """The zone a public place belongs to: its building's, or its own; None if neither has one."""
+    found = zone_of_building(place.building) if place.building_id else None
+    return found or (Zone.by_id(place.zone_id) if place.zone_id else None)
+
+
+def place_zone_names():
+    """{place id: its zone's name} for every live place that has one (for pickers and lists)."""
+    by_building = {link.building_id: link.zone.name for link in ZoneBuilding.select(ZoneBuilding, Zone).join(Zone)}
+    names = {z.id: z.name for z in Zone.live()}
+    return {p.id: by_building.get(p.building_id) or names.get(p.zone_id)
+            for p in Place.live() if by_building.get(p.building_id) or names.get(p.zone_id)}
 
 
 class Zone(VoidableMixin, VersionedMixin, BaseModel):
@@ -406,29 +424,39 @@ def assign_zone(actor, user, zone):
 
 # Public places and business units: the checks and messages of their forms.
 
-def _place_values(name, kind, building, note):
+def _place_values(name, kind, building, note, zone=None):
     if kind not in PLACE_KINDS:
         raise EstateError("请选择类型", "kind")
     if building is not None and building.voided_at is not None:
         raise EstateError("该楼栋已作废", "building")
-    return dict(name=checked_text(name, Place.name.max_length, "名称", "name", required=True, error=EstateError),
-                kind=kind, building=building, note=checked_text(note, 500, "说明", "note", error=EstateError))
+    if building is not None and zone_of_building(building) is not None:
+        zone = None  # the building's zone
+    elif zone is None:
+        zones = list(Zone.live().limit(2))
+        if len(zones) == 1:
+            zone = zones[0]  # the estate's only zone
+        elif zones:
+            raise EstateError("不属于某栋楼的公共部位，请选择管辖区域" if building is None else
+                              f"{building.name}不在任何管辖区域里，请选择管辖区域", "zone")
+    return dict(name=checked_text(name, Place.name.max_length, "名称", "name", required=True, error=EstateError), kind=kind,
+                building=building, zone=zone, note=checked_text(note, 500, "说明", "note", error=EstateError))
 
 
-def create_places(actor, name, kind, building=None, note="", each_building=False):
+def create_places(actor, name, kind, building=None, note="", each_building=False, zone=None):
     """A public place, or with `each_building` the same place in every building in one step, each
-    named after its building ("3号楼 大堂"). Returns the places made."""
-    _place_values(name, kind, building, note)
+    named after its building ("3号楼 大堂"). A place outside the zoned buildings needs a `zone` (the
+    only zone when there is one). Returns the places made."""
     if each_building:
+        _place_values(name, kind, building, note, zone or Zone.live().first())
         buildings = list(Building.ordered())
         if not buildings:
             raise EstateError("还没有楼栋", "each_building")
         longest = max(buildings, key=lambda b: len(b.name))
         if len(f"{longest.name} {name.strip()}") > Place.name.max_length:
             raise EstateError(f"加上楼栋名称（如“{longest.name}”）后超过 {Place.name.max_length} 个字，请写短一些", "name")
-        values = [_place_values(f"{b.name} {name.strip()}", kind, b, note) for b in buildings]
+        values = [_place_values(f"{b.name} {name.strip()}", kind, b, note, zone) for b in buildings]
     else:
-        values = [_place_values(name, kind, building, note)]
+        values = [_place_values(name, kind, building, note, zone)]
     made = []
     with Place._meta.database.atomic():
         for value in values:
@@ -438,8 +466,8 @@ def create_places(actor, name, kind, building=None, note="", each_building=False
     return made
 
 
-def update_place(actor, place, expected_version, name, kind, building, note):
-    values = _place_values(name, kind, building, note)
+def update_place(actor, place, expected_version, name, kind, building, note, zone=None):
+    values = _place_values(name, kind, building, note, zone)
     before = f"{place.kind} · {place.name}"
     for key, value in values.items():
         setattr(place, key, value)
@@ -536,6 +564,46 @@ def find_household(text):
              .where(Building.code == parts[0], Building.voided_at.is_null(), Household.unit_no == int(parts[1]),
                     peewee.fn.ltrim(Household.room, "0") == room_key(parts[2])))
     return query.first()
+
+
+def _room_floor_index(room):
+    """(floor, room on the floor) of a room number such as 1502, B101 or 0201; None if it isn't one."""
+    room = room_key(room)
+    below = room.startswith("B")
+    digits = room[1:] if below else room
+    if not digits.isdigit() or len(digits) < 3:
+        return None
+    floor, index = int(digits[:-2]), int(digits[-2:])
+    return (-floor if below else floor), index
+
+
+def nearest_households(text, limit=3):
+    """What a mistyped 房号 probably meant: (the household typed without separators, or None;
+    the nearest rooms of the building and unit typed, nearest floor first). 32501 is read as 3-2-501."""
+    typed = normalize_code(text)
+    if typed.isdigit() and len(typed) >= 5:
+        # Digits run together: the building, then a one-digit unit, then the room.
+        for cut in range(1, len(typed) - 3):
+            found = find_household(f"{typed[:cut]}-{typed[cut]}-{typed[cut + 1:]}")
+            if found is not None:
+                return found, []
+        return None, []
+    parts = typed.split("-")
+    if len(parts) != 3:
+        return None, []
+    building = Building.live().where(Building.code == parts[0]).first()
+    if building is None:
+        return None, []
+    wanted = _room_floor_index(parts[2])
+    unit_no = int(parts[1]) if parts[1].isdigit() else None
+    candidates = list(Household.live().where(Household.building == building))
+
+    def distance(household):
+        index = (_room_floor_index(household.room) or (household.floor, 0))[1]
+        far = (abs(household.floor - wanted[0]), abs(index - wanted[1])) if wanted else (0, 0)
+        return (household.unit_no != unit_no, *far, household.unit_no, household.room)
+
+    return None, sorted(candidates, key=distance)[:limit]
 
 
 def find_in_register(text, limit=20):

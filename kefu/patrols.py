@@ -67,6 +67,15 @@ CHECKLISTS = [
 ]
 
 
+# The steps whose photo the estate may require, per kind of record: "step:kind" → label.
+PHOTO_STEPS = {
+    "report:finding": "整改单报完成须附整改后照片",
+    "inspect:finding": "整改单验收（复查）须拍照",
+    "report:ticket": "诉求派工单报完成须附处理后照片",
+    "recheck:renovation": "装修违规复查须拍照",
+}
+
+
 class PatrolError(RuleError):
     pass
 
@@ -81,10 +90,16 @@ class PatrolRules(VersionedMixin, BaseModel):
     shop_days = peewee.IntegerField(default=1)
     public_days = peewee.IntegerField(default=7)  # the interval a new public place starts with
     renovation_in_window = peewee.BooleanField(default=True)
+    # Which steps need a photo (migration 17): keys of PHOTO_STEPS, comma-separated.
+    photo_steps = peewee.CharField(max_length=200, default="report:finding",
+                                   constraints=[peewee.SQL("DEFAULT 'report:finding'")])
 
     @classmethod
     def current(cls):
         return cls.by_id(1) or cls.create(id=1)
+
+    def needs_photo(self, step):
+        return step in self.photo_steps.split(",")
 
     def days_for(self, checkpoint):
         if checkpoint.kind == "public":
@@ -351,6 +366,8 @@ def update_rules(actor, expected_version, **values):
     for name in ("security_days", "renovation_days", "shop_days", "public_days"):
         if not 1 <= values[name] <= 90:
             raise PatrolError(DAYS_RANGE, name)
+    if "photo_steps" in values:
+        values["photo_steps"] = ",".join(step for step in PHOTO_STEPS if step in (values["photo_steps"] or ()))
     for name, value in values.items():
         setattr(rules, name, value)
     with database.atomic():
@@ -358,7 +375,8 @@ def update_rules(actor, expected_version, **values):
         events.record(actor, rules, "修改巡查规则",
                       note=f"无噪音施工时段 {rules.window_label}；安保岗位每 {rules.security_days} 天、装修户每 "
                            f"{rules.renovation_days} 天、商铺每 {rules.shop_days} 天至少一次；公共部位默认每 "
-                           f"{rules.public_days} 天")
+                           f"{rules.public_days} 天；须拍照："
+                           + ("、".join(PHOTO_STEPS[s] for s in rules.photo_steps.split(",") if s in PHOTO_STEPS) or "无"))
     return rules
 
 
@@ -612,6 +630,8 @@ def raise_order(actor, finding, expected_version, unit, instructions, deadline):
     refused = hand_off_refusal(actor, finding, "workorder")
     if refused:
         raise PatrolError(refused)
+    if isinstance(deadline, datetime.datetime):
+        workorders.check_in_service_hours(deadline, PatrolError)
     with database.atomic():
         order = workorders.dispatch(actor, finding, "finding", unit, instructions, deadline,
                                     zone_id=finding.zone_id, location=finding.checkpoint.name, title="整改单",
@@ -641,6 +661,13 @@ def to_observation(actor, finding, expected_version, follow_up_by=None, note="")
                               checkpoint=finding.checkpoint, finding=finding)
         finding = hand_off(actor, finding, expected_version, observation, note=(note or "").strip())
     return finding, observation
+
+
+def _order_needs_photo(order, step):
+    return PatrolRules.current().needs_photo(f"{step}:{order.source_type}")
+
+
+workorders.PHOTO_RULES.append(_order_needs_photo)
 
 
 def _on_work_order(change):
@@ -815,19 +842,26 @@ def _board_query(name, zone_count):
     return _BOARD_QUERIES[key]
 
 
+COVERAGE_KINDS = (*DAILY_KINDS, "public")
+
+
 def coverage_history(zone_ids, first_day, last_day):
-    """Daily-rule coverage per day from the checks themselves (the supervisor's weeks):
-    {day: {kind: {"total", "done", "missed": [names], "scanned"}, "window": {...}}} for daily kinds."""
+    """Coverage per day from the checks themselves (the supervisor's weeks), public places included
+    (covered on a day when checked within their interval ending that day):
+    {day: {"groups": {kind: {"total", "done", "missed": [names], "scanned"}}, "window": {...},
+    "missed": {kind or "window": [the checkpoints missed]}}}."""
     tz = _tz()
     rules = PatrolRules.current()
-    checkpoints = list(Checkpoint.select().where(Checkpoint.zone.in_(zone_ids) & Checkpoint.kind.in_(DAILY_KINDS))
+    checkpoints = list(Checkpoint.select().where(Checkpoint.zone.in_(zone_ids) & Checkpoint.kind.in_(COVERAGE_KINDS))
                        .order_by(Checkpoint.name))
     ids = [c.id for c in checkpoints]
     checked, windowed, scanned = set(), set(), set()
     if ids:
+        # A check made before the first day still covers it within the checkpoint's interval.
+        since = first_day - datetime.timedelta(days=max(rules.days_for(c) for c in checkpoints) - 1)
         rows = (Check.select(Check.checkpoint, Check.day, peewee.fn.MAX(flag(Check.in_window)).alias("window"),
                              peewee.fn.MAX(flag(Check.via == "scan")).alias("scan"))
-                .where((Check.day >= first_day) & (Check.day <= last_day) & Check.checkpoint.in_(ids))
+                .where((Check.day >= since) & (Check.day <= last_day) & Check.checkpoint.in_(ids))
                 .group_by(Check.checkpoint, Check.day).tuples())
         for checkpoint_id, day, window, scan in rows:
             day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day)
@@ -839,7 +873,8 @@ def coverage_history(zone_ids, first_day, last_day):
     result = {}
     day = first_day
     while day <= last_day:
-        groups = {kind: {"total": 0, "done": 0, "missed": [], "scanned": 0} for kind in DAILY_KINDS}
+        groups = {kind: {"total": 0, "done": 0, "missed": [], "scanned": 0} for kind in COVERAGE_KINDS}
+        points = {kind: [] for kind in (*COVERAGE_KINDS, "window")}
         window = {"total": 0, "done": 0, "missed": []}
         for checkpoint in checkpoints:
             if not checkpoint.active_on(day, tz):
@@ -857,13 +892,15 @@ def coverage_history(zone_ids, first_day, last_day):
                 group["scanned"] += (checkpoint.id, day) in scanned
             else:
                 group["missed"].append(checkpoint.name)
+                points[checkpoint.kind].append(checkpoint)
             if checkpoint.kind == "renovation" and rules.renovation_in_window:
                 window["total"] += 1
                 if (checkpoint.id, day) in windowed:
                     window["done"] += 1
                 else:
                     window["missed"].append(checkpoint.name)
-        result[day] = {"groups": groups, "window": window}
+                    points["window"].append(checkpoint)
+        result[day] = {"groups": groups, "window": window, "missed": points}
         day += datetime.timedelta(days=1)
     return result
 
@@ -878,18 +915,19 @@ def place_checkpoints(actor, places):
     """Public places made patrol checkpoints, as the administrator chose on the place form: each in
     its building's zone (or the only zone), with the greenery or the public-facilities checklist. A
     place that is a checkpoint already is left as it is. Returns the checkpoints made."""
-    from .estate import zone_of_building
+    from .estate import zone_of_place
 
     zones = list(Zone.live())
     made = []
     for place in places:
         if Checkpoint.live().where(Checkpoint.place == place.id).exists():
             continue
-        zone = zone_of_building(place.building) if place.building_id else None
+        zone = zone_of_place(place)
         if zone is None and len(zones) == 1:
             zone = zones[0]
         if zone is None:
-            raise PatrolError(f"{place.name} 不在任何管辖区域里，不能设为巡查点：请先在“管辖区域”里划入它的楼栋",
+            raise PatrolError(f"{place.name} 不在任何管辖区域里，不能设为巡查点：" + (
+                "请先在“管辖区域”里划入它的楼栋" if place.building_id else "请先为它选好管辖区域"),
                               "checkpoint")
         checklist = Checklist.get(Checklist.code == ("greenery" if place.kind == "绿地" else "facility"))
         made.append(create_checkpoint(actor, kind="public", name=place.name, zone=zone, checklist=checklist,

@@ -49,6 +49,30 @@ CONSEQUENCE = ("逾期未整改的，服务中心将汇总相关材料上报业�
                "由此产生的一切后果由业主及施工单位承担。")
 
 
+# The estate's decoration-agreement clauses and a 整改要求 per violation type, until the administrator
+# writes the estate's own (设置 → 装修协议条款与整改要求).
+DEFAULT_CLAUSES = [
+    "《装修管理服务协议》第三条：装修施工时间为工作日8:00–12:00、14:00–18:00，双休日及法定节假日不得进行产生噪音的施工",
+    "《装修管理服务协议》第四条：不得拆改房屋承重结构、抗震结构，不得擅自改变房屋外立面",
+    "《装修管理服务协议》第五条：装修垃圾应袋装，当日清运至指定地点，不得堆放在楼道等公共部位",
+    "《装修管理服务协议》第六条：施工期间应对电梯、楼道等公共部位做好保护，不得占用公共部位",
+    "《装修管理服务协议》第七条：施工现场应配备消防器材，严禁违规动火",
+    "《装修管理服务协议》第八条：施工人员须办理出入证件，佩证上岗",
+    "《装修管理服务协议》第九条：施工中应控制噪音，中午12:00–14:00不得进行产生噪音的施工",
+]
+DEFAULT_DEMANDS = {
+    "超时施工": "请严格按规定的施工时间施工，立即停止规定时间以外的施工。",
+    "违规拆改": "请立即停止拆改，在期限内恢复原状，并提交有资质单位出具的房屋安全鉴定。",
+    "垃圾乱堆": "请在期限内将装修垃圾袋装清运至指定地点，并清扫干净。",
+    "占用公共部位": "请在期限内清理所占用的公共部位，恢复原状，并做好公共部位的保护。",
+    "噪音扰民": "请立即停止产生噪音的施工，噪音作业只在规定的时间内进行。",
+    "其他": "请立即停止违规行为，并在期限内整改完毕。",
+}
+# The words of a checklist item that name a violation type (the first type matched wins).
+TYPE_WORDS = [("超时施工", ("施工时间", "超时")), ("违规拆改", ("拆改", "承重")), ("垃圾乱堆", ("垃圾",)),
+              ("占用公共部位", ("公共部位", "占用")), ("噪音扰民", ("噪音", "噪声"))]
+
+
 class RenovationError(RuleError):
     pass
 
@@ -173,7 +197,14 @@ class Referral(BaseModel):
         indexes = ((("renovation", "sent_at"), False),)
 
 
-MODELS = [Renovation, Violation, RectificationNotice, NoticeViolation, Referral]
+class RenovationTerm(BaseModel):
+    """The estate's own wording (migration 17): key "clauses" (one clause a line) or "demand:<type>"."""
+
+    key = peewee.CharField(max_length=30, unique=True)
+    text = peewee.TextField(default="")
+
+
+MODELS = [Renovation, Violation, RectificationNotice, NoticeViolation, Referral, RenovationTerm]
 
 _HANDLERS = ("assistant", "supervisor")
 START, RESTART, PAUSE, FINISH, ACCEPT, ARCHIVE = "start", "restart", "pause", "finish", "accept", "archive"
@@ -400,9 +431,13 @@ def void_notice(actor, notice, reason):
         rectification.void(NOTICE, actor, notice, reason)
 
 
-def recheck(actor, violation, expected_version, complied, note, at=None):
-    """复查 after the notice: complied (整改到位) or not. A re-check can't precede its notice."""
+def recheck(actor, violation, expected_version, complied, note, at=None, photos=()):
+    """复查 after the notice: complied (整改到位) or not, with photos of what was seen (required when the
+    patrol rules say so). A re-check can't precede its notice."""
     note = _text(note, 500, "复查情况", "note", required=True)
+    photos = list(photos)
+    if not photos and patrols.PatrolRules.current().needs_photo("recheck:renovation"):
+        raise RenovationError("请拍一张复查时的照片", "photos")
     served = [n for n in notices_of(violation) if n.is_served]
     if not served:
         raise RenovationError("整改通知书送达后才能复查")
@@ -413,10 +448,13 @@ def recheck(actor, violation, expected_version, complied, note, at=None):
     if at < max(n.served_at for n in served):
         raise RenovationError("复查时间不能早于通知书送达时间", "at")
     with database.atomic():
-        return VIOLATION.transition(actor, violation, expected_version, RECHECK,
-                                    to="complied" if complied else "not_complied",
-                                    label="复查：已整改" if complied else "复查：未整改", note=note, recheck_at=at,
-                     recheck_complied=bool(complied), recheck_note=note)
+        violation = VIOLATION.transition(actor, violation, expected_version, RECHECK,
+                                         to="complied" if complied else "not_complied",
+                                         label="复查：已整改" if complied else "复查：未整改", note=note, recheck_at=at,
+                                         recheck_complied=bool(complied), recheck_note=note,
+                                         photo_ids=[p.id for p in photos])
+        uploads.attach(photos, violation)
+        return violation
 
 
 def photos_of(violation):
@@ -609,6 +647,83 @@ def letter_for(renovation, violations):
     lines.append("现将装修登记、违规记录及照片、整改通知书及送达记录、复查情况一并呈报，恳请贵单位依法依规予以处理。")
     lines.append("特此函告。")
     return "\n".join(lines)
+
+
+# The estate's clauses and templates
+
+def clauses():
+    """The estate's decoration-agreement clauses, in its order."""
+    row = RenovationTerm.get_or_none(RenovationTerm.key == "clauses")
+    return [line for line in (row.text.splitlines() if row else DEFAULT_CLAUSES) if line.strip()]
+
+
+def demands():
+    """{violation type: its 整改要求 template}."""
+    kept = {t.key.split(":", 1)[1]: t.text for t in RenovationTerm.select().where(RenovationTerm.key.startswith("demand:"))}
+    return {kind: kept.get(kind) or DEFAULT_DEMANDS.get(kind, DEFAULT_DEMANDS["其他"]) for kind in VIOLATION_TYPES}
+
+
+def save_terms(actor, clause_text, demand_texts):
+    """The administrator's clauses (one a line) and templates ({type: text}); an empty template goes
+    back to the default."""
+    lines = [line.strip() for line in (clause_text or "").splitlines() if line.strip()]
+    if not lines:
+        raise RenovationError("请至少写一条协议条款", "clauses")
+    if any(len(line) > 300 for line in lines):
+        raise RenovationError("每条条款不能超过 300 个字", "clauses")
+    with database.atomic():
+        for key, value in [("clauses", "\n".join(lines))] + [
+                (f"demand:{kind}", _text(demand_texts.get(kind, ""), 500, f"{kind}的整改要求", "demands"))
+                for kind in VIOLATION_TYPES]:
+            RenovationTerm.insert(key=key, text=value).on_conflict(
+                conflict_target=[RenovationTerm.key], update={RenovationTerm.text: value}).execute()
+        events.record(actor, RenovationTerm.get(RenovationTerm.key == "clauses"), "修改装修协议条款与整改要求",
+                      note=f"{len(lines)} 条条款")
+
+
+def type_for_item(item_text):
+    """The violation type a failed checklist item names ("施工时间符合规定" → 超时施工), else 其他."""
+    for kind, words in TYPE_WORDS:
+        if any(word in item_text for word in words):
+            return kind
+    return "其他"
+
+
+def owner_wording(item_text, note=""):
+    """A failed checklist item as the owner reads it: "施工时间符合规定" → "施工时间不符合规定：<note>"."""
+    text = item_text.strip()
+    if "符合" in text and "不符合" not in text:
+        text = text.replace("符合", "不符合", 1)
+    elif text.startswith("无"):
+        text = "发现" + text[1:]
+    elif "已" in text:
+        text = text.replace("已", "未", 1)
+    elif "及时" in text:
+        text = text.replace("及时", "未及时", 1)
+    else:
+        text += "不到位"
+    return f"{text}：{note.strip()}" if note and note.strip() else text
+
+
+def _pairs(text):
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def clause_for(kind, item_text=""):
+    """The estate's clause that best fits a violation (sharing the most words with its type's words and
+    the item), or "" when none shares any."""
+    words = dict(TYPE_WORDS).get(kind, ())
+    wanted = set().union(*(_pairs(w) for w in words), _pairs(item_text)) if words or item_text else set()
+    scored = [(len(wanted & _pairs(c)), -i, c) for i, c in enumerate(clauses())]
+    best = max(scored, default=(0, 0, ""))
+    return best[2] if best[0] >= 2 else ""
+
+
+def demand_for(violations):
+    """The 整改要求 for a notice: each violation type's template, once each."""
+    templates = demands()
+    return "".join(dict.fromkeys(templates[v.kind] for v in violations if v.kind in templates)) or \
+        DEFAULT_DEMANDS["其他"]
 
 
 def default_deadline(days=3):

@@ -37,6 +37,7 @@ from .estate import Place
 from .estate import VOID_REASON_MISSING
 from .estate import Zone
 from .estate import zone_of_building
+from .estate import zone_of_place
 from .users import User
 
 # Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
@@ -58,6 +59,20 @@ CATEGORIES = ["工程维修", "保洁", "绿化", "安保", "综合服务", "装
 CATEGORY_UNIT = {"工程维修": "engineering", "保洁": "cleaning", "绿化": "greening", "安保": "security",
                  "综合服务": "general", "装修": "engineering"}
 RESPONSE_METHODS = ["电话", "上门", "现场"]
+# Words that usually mean a category, tried in this order (the first category with a match wins):
+# the intake page suggests it while the description is typed.
+CATEGORY_WORDS = [
+    ("投诉", ("投诉", "态度差", "不作为")),
+    ("装修", ("装修", "施工", "电钻", "砸墙")),
+    ("商铺", ("商铺", "店铺", "饭店", "餐馆", "油烟")),
+    ("工程维修", ("漏水", "渗水", "水管", "水龙头", "堵", "电梯", "停电", "跳闸", "灯", "门禁", "对讲", "道闸",
+              "水压", "没水", "维修", "坏了", "不亮", "插座", "下水", "马桶", "裂", "空调", "监控")),
+    ("保洁", ("垃圾", "卫生", "清扫", "清运", "打扫", "脏", "异味", "臭", "保洁", "狗屎", "污渍", "蟑螂", "老鼠")),
+    ("绿化", ("树", "草", "绿化", "修剪", "花", "浇水", "落叶", "虫")),
+    ("安保", ("停车", "车位", "乱停", "陌生人", "被盗", "偷", "保安", "门岗", "吵架", "噪音", "放鞭炮", "外卖")),
+    ("建议", ("建议", "希望", "能不能")),
+    ("咨询", ("请问", "咨询", "怎么办理", "多少钱", "物业费", "什么时候")),
+]
 PAUSE_REASONS = ["等待客户", "等待配件", "等待第三方"]
 FOLLOWUP_METHODS = callbacks.METHODS
 SATISFACTION = callbacks.ANSWERS
@@ -196,6 +211,13 @@ class Ticket(VoidableMixin, VersionedMixin, BaseModel):
         return ("处理完成", self.resolution_due)
 
 
+def awaiting_response():
+    """待响应: live tickets whose customer hasn't been contacted yet, whatever work is already under
+    way (a ticket dispatched or paused before the call is still owed its response)."""
+    return (Ticket.voided_at.is_null() & Ticket.responded_at.is_null()
+            & Ticket.state.in_(("received", "in_progress", "paused")))
+
+
 # The by-state indexes leave voided tickets out: a voided ticket keeps the state it had (mostly 受理),
 # and every query by state asks for live tickets, so over the years the open states would otherwise
 # drag along every voided ticket ever made. (assignee, created_at) serves an assistant's month: the
@@ -252,6 +274,15 @@ def save_tier(actor, tier, expected_version, *, name, response_minutes, resoluti
 def _tier_summary(tier):
     return (f"{tier.name}：响应 {Tier.hours_label(tier.response_minutes)}，处理 "
             f"{Tier.hours_label(tier.resolution_minutes)}" + ("，通知主管" if tier.notify_supervisor else ""))
+
+
+def suggest_category(description):
+    """The category a description's words suggest, or "" when none does."""
+    description = description or ""
+    for category, keys in CATEGORY_WORDS:
+        if any(key in description for key in keys):
+            return category
+    return ""
 
 
 # Deadlines
@@ -359,7 +390,8 @@ _RATERS = (*_HANDLERS, "resident")
 
 MACHINE = lifecycle.Machine(Ticket, "诉求", STATES, [
     lifecycle.step(RESPOND, "响应", ("received", "in_progress", "paused"), ("responded", None), _HANDLERS),
-    lifecycle.step(DISPATCH, "派工", WORKING, "in_progress", _HANDLERS),
+    # Dispatching again while in progress (a second unit, or after 不满意) leaves the state as it is.
+    lifecycle.step(DISPATCH, "派工", WORKING, ("in_progress", None), _HANDLERS),
     lifecycle.step(RESOLVE, "现场处理完成", WORKING, "resolved", _HANDLERS),
     lifecycle.step(PAUSE, "暂停", WORKING, "paused", _HANDLERS),
     lifecycle.step(RESUME, "恢复处理", "paused", WORKING, _HANDLERS),
@@ -379,7 +411,7 @@ MACHINE = lifecycle.Machine(Ticket, "诉求", STATES, [
 ], open_states=OPEN, error=TicketError)
 
 # Who owes a request's next step, and by when (the agenda reads these).
-MACHINE.wait("ticket.respond", "待响应", WORKING, "assistant", "response_due", RESPOND,
+MACHINE.wait("ticket.respond", "待响应", ("received", "in_progress", "paused"), "assistant", "response_due", RESPOND,
              when=lambda t: t.responded_at is None, label="响应客户")
 MACHINE.wait("ticket.handle", "待处理", "responded", "assistant", "resolution_due", DISPATCH)
 MACHINE.wait("ticket.follow", "处理中", ("in_progress", "paused"), "assistant",
@@ -396,7 +428,7 @@ def answered_in_time(ticket):
 
 def late_where(now):
     """The requests with a wait above past its deadline, as a query condition (lists' 只看超时)."""
-    unanswered = Ticket.responded_at.is_null() & Ticket.state.in_(WORKING)
+    unanswered = awaiting_response()
     return ((unanswered & (Ticket.response_due < now))
             | (~unanswered & Ticket.state.in_(("responded", "in_progress")) & (Ticket.resolution_due < now))
             | ((Ticket.state == "resolved") & (Ticket.followup_due < now)))
@@ -412,9 +444,7 @@ def locate(household=None, place=None, zone=None):
         building = household.building
         return building, zone_of_building(building) or zone, household.code
     if place is not None:
-        building = place.building
-        found = zone_of_building(building) if building is not None else None
-        return building, found or zone, place.name
+        return place.building, zone_of_place(place) or zone, place.name
     return None, zone, ""
 
 
@@ -437,6 +467,10 @@ def create(actor, *, channel, category, tier, description, household=None, place
     if ticket_zone is None:
         raise TicketError("该位置不属于任何管辖区域，请选择区域", "zone")
     now = clock.utcnow()
+    # An assistant's own report of a public place, with no customer to answer: nobody awaits a response.
+    own_report = (channel == "现场" and place is not None and household is None and actor.role in _HANDLERS
+                  and not (customer_name or "").strip() and not (customer_phone or "").strip())
+    responded = dict(state="responded", responded_at=now, response_method="现场") if own_report else {}
     with database.atomic():
         earlier = idempotency.claim(token, Ticket)
         if earlier is not None:
@@ -450,14 +484,15 @@ def create(actor, *, channel, category, tier, description, household=None, place
             customer_name=(customer_name or "").strip(), customer_phone=(customer_phone or "").strip(),
             description=description, assignee=assignee, created_by=actor, created_at=now,
             response_due=due_after(now, tier.response_minutes),
-            resolution_due=due_after(now, tier.resolution_minutes),
+            resolution_due=due_after(now, tier.resolution_minutes), **responded,
         )
         idempotency.remember(token, ticket)
         words.add(ticket.id, _search_text(ticket))
         uploads.attach(list(photos), ticket)
         handed = f"，转交 {assignee.display_name}" if assignee is not None and assignee.id != actor.id else ""
+        own = "，自行发现，没有要联系的客户，视为已响应" if own_report else ""
         events.record(actor, ticket, "受理", to_state=ticket.state_label,
-                      note=f"{channel} · {category} · {tier.name} · {location}{handed}\n{description}",
+                      note=f"{channel} · {category} · {tier.name} · {location}{handed}{own}\n{description}",
                       **({"photo_ids": [p.id for p in photos]} if photos else {}))
         if tier.notify_supervisor:
             notices.tell(User.active_with_role("supervisor"), ticket,
@@ -508,13 +543,35 @@ def resolve_on_the_spot(actor, ticket, expected_version, note, photos=()):
     return ticket
 
 
-def dispatch(actor, ticket, expected_version, unit, instructions, deadline):
-    """Send a work order to a business unit; the ticket is in progress until every order is accepted."""
+def dispatch(actor, ticket, expected_version, unit, instructions, deadline, contacted=None, contact_note=""):
+    """Send a work order to a business unit; the ticket is in progress until every order is accepted.
+    `contacted`: how the customer was reached before it (a response method), recorded as the response
+    in the same step; None leaves the response owed."""
+    again = ticket.state == "in_progress"
+    reopened = again and ticket.reopen_count > 0 and not _open_orders(ticket)
     with database.atomic():
-        ticket = _change(actor, ticket, expected_version, DISPATCH, note=f"派给 {unit.name if unit else '—'}")
+        if contacted is not None and ticket.responded_at is None:
+            ticket = respond(actor, ticket, expected_version, contacted, contact_note)
+            expected_version = ticket.version
+        ticket = _change(actor, ticket, expected_version, DISPATCH, to=None if again else "in_progress",
+                         label="回访不满意后重新派工" if reopened else ("追加派工" if again else None),
+                         note=f"派给 {unit.name if unit else '—'}：{(instructions or '').strip()[:60]}")
         order = workorders.dispatch(actor, ticket, "ticket", unit, instructions, deadline, zone_id=ticket.zone_id,
                                     location=ticket.location, title=f"{ticket.category} · {ticket.description[:40]}")
     return ticket, order
+
+
+def dispatch_text(ticket):
+    """What a new work order should say: the request, or after a 不满意 return visit the customer's
+    own words about what is still wrong (the first order already had the original description)."""
+    if ticket.state == "in_progress" and ticket.reopen_count and not _open_orders(ticket):
+        record_type, record_id = callbacks.record_key(ticket)
+        unhappy = callbacks.CallBack.select(callbacks.CallBack.words).where(
+            (callbacks.CallBack.record_type == record_type) & (callbacks.CallBack.record_id == record_id)
+            & (callbacks.CallBack.result == callbacks.UNHAPPY)).order_by(callbacks.CallBack.at.desc()).first()
+        if unhappy is not None and unhappy.words:
+            return f"回访不满意：{unhappy.words}（原诉求：{ticket.description}）"
+    return ticket.description
 
 
 def _open_orders(ticket):

@@ -8,7 +8,7 @@ when they were counted.
 
 The supervisor's 今日 shows every assistant's patrol coverage so far today and what they missed
 yesterday. Counting every zone on each visit to 今日 is too slow for the page, so that count is kept
-in a second row, recounted by the scheduler every ten minutes.
+in a second row, recounted by the scheduler every minute (and on a visit when it is older than that).
 """
 import datetime
 import json
@@ -36,8 +36,8 @@ from .users import User
 MONTHS = 12
 REFRESH = 3600
 TRENDS_ROW, COVERAGE_ROW = 1, 2
-COVERAGE_REFRESH = 600
-COVERAGE_STALE = 2 * COVERAGE_REFRESH  # older than this (the scheduler off or behind): count on the visit
+COVERAGE_REFRESH = 60
+COVERAGE_STALE = COVERAGE_REFRESH  # older than this (the scheduler off or behind): count on the visit
 MISSED_NAMES = 5
 METRICS = [("response", "时限内响应率"), ("satisfaction", "回访满意率"), ("coverage", "巡查覆盖率"),
            ("reopen", "重开率")]

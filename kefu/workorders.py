@@ -167,6 +167,29 @@ def _move(actor, order, expected_version, action, note="", photos=(), **fields):
     return order
 
 
+def default_deadline(now=None):
+    """A day of service time from now (aware, in the estate's zone): the same time on the next open
+    day, or the end of the next open day when the service centre is closed now. Never a time the
+    unit's supervisor can't be reached (now + 24 h at 23:27 gave 23:27)."""
+    estate = Estate.current()
+    hours, tz = estate.service_hours, estate.tz
+    span = (datetime.datetime.combine(datetime.date.min, hours.end)
+            - datetime.datetime.combine(datetime.date.min, hours.start))
+    due = hours.add_working_minutes(now or clock.now(), max(span.total_seconds() / 60, 1), tz)
+    return due.astimezone(tz).replace(second=0, microsecond=0)
+
+
+def check_in_service_hours(deadline, error=None):
+    """Refuse a deadline (aware) outside the service centre's hours, its end included."""
+    estate = Estate.current()
+    local = clock.aware(deadline).astimezone(estate.tz)
+    span = estate.service_hours.open_span(local.date(), estate.tz)
+    if span is None or not span[0] <= local <= span[1]:
+        raise (error or WorkOrderError)(
+            f"整改时限应在服务时间内（{estate.weekdays_label} {estate.service_start:%H:%M}–{estate.service_end:%H:%M}）"
+            .replace("（每天 ", "（"), "deadline")
+
+
 def dispatch(actor, source, source_type, unit, instructions, deadline, zone_id=None, location="", title="",
              prefix="PD"):
     """Send an order to a unit. `deadline` is an aware datetime or naive UTC; numbers are PD… for
@@ -199,12 +222,24 @@ def accept(actor, order, expected_version):
     return _move(actor, order, expected_version, ACCEPT, accepted_at=clock.utcnow())
 
 
-def report_done(actor, order, expected_version, note, on_behalf="", photos=()):
+# Who says a step needs a photo: callables (order, step "report" or "inspect") → bool, added by the
+# areas that keep such settings (the patrol rules say it for rectification orders).
+PHOTO_RULES = []
+
+
+def photo_required(order, step):
+    """Whether `step` on `order` must come with a photo, as the estate's settings say."""
+    return any(rule(order, step) for rule in PHOTO_RULES)
+
+
+def report_done(actor, order, expected_version, note, on_behalf="", photos=(), photo_required=False):
     """The unit reports the work done with after-photos, or the assistant records it on behalf of the
-    unit's worker who said so (by phone, say), naming them."""
+    unit's worker who said so (by phone, say), naming them. `photo_required`: refuse it without one."""
     note = (note or "").strip()
     if not note:
         raise WorkOrderError(REPORT_NOTE_MISSING, "note")
+    if photo_required and not photos:
+        raise WorkOrderError("请拍一张整改后的照片再报完成", "photos")
     on_behalf = (on_behalf or "").strip()
     if actor.role != "unit" and not on_behalf:
         raise WorkOrderError("请写明代哪位业务块人员登记，如 工程部 李师傅", "on_behalf")
@@ -216,16 +251,18 @@ def report_done(actor, order, expected_version, note, on_behalf="", photos=()):
                  report_note=note, reported_by=reporter)
 
 
-def inspect(actor, order, expected_version, passed, reason=""):
+def inspect(actor, order, expected_version, passed, reason="", photos=(), photo_required=False):
     """The assistant checks the result: accept it, or reject it with a reason (rework counted)."""
+    if photo_required and not photos:
+        raise WorkOrderError("请拍一张复查时的照片", "photos")
     if passed:
-        return _move(actor, order, expected_version, APPROVE, note=(reason or "").strip(),
+        return _move(actor, order, expected_version, APPROVE, note=(reason or "").strip(), photos=photos,
                      approved_at=clock.utcnow())
     reason = (reason or "").strip()
     if not reason:
         raise WorkOrderError("请写明退回原因，业务块才知道要返工什么", "reason")
-    return _move(actor, order, expected_version, REJECT, note=reason, rework_count=WorkOrder.rework_count + 1,
-                 rework_reason=reason)
+    return _move(actor, order, expected_version, REJECT, note=reason, photos=photos,
+                 rework_count=WorkOrder.rework_count + 1, rework_reason=reason)
 
 
 def cancel(actor, order, expected_version, reason):

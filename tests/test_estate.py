@@ -645,3 +645,38 @@ def test_residents_are_registered_on_the_household_page(client, building):
     client.post(f"/admin/residents/{resident.id}/void", data={"reason": "已搬离"})
     assert "住户（0）" in text(client.get(f"/admin/households/{h.id}"))
     assert estate.Resident.get_by_id(resident.id).void_reason == "已搬离"
+
+
+# Issue 23 item 4: every public place belongs to a zone
+
+def test_a_place_outside_the_buildings_must_be_given_a_zone(client, admin, building):
+    one = estate.set_zone(admin, None, 1, "一区", "", [building.id], [])
+    two = estate.set_zone(admin, None, 1, "二区", "", [], [])
+    form = {"name": "地下车库 B1", "kind": "地库", "building": "0", "zone": "0", "note": ""}
+    response = client.post("/admin/places/new", data=form)
+    assert response.status_code == 422
+    assert field_errors(response, "zone") == ["不属于某栋楼的公共部位，请选择管辖区域"]
+    assert "一区" in text(response) and "二区" in text(response)
+    response = client.post("/admin/places/new", data={**form, "zone": str(two.id)})
+    assert response.status_code == 303
+    assert estate.Place.get(estate.Place.name == "地下车库 B1").zone_id == two.id
+    # A place in a building belongs to the building's zone: nothing to choose.
+    response = client.post("/admin/places/new", data={**form, "name": "3号楼 大堂", "building": str(building.id)})
+    assert response.status_code == 303
+    listing = text(client.get("/admin/places"))
+    assert "地下车库 B1 地库 二区" in listing and "3号楼 大堂 地库 3号楼 · 一区" in listing
+
+
+def test_places_left_without_a_zone_are_flagged_to_the_administrator(client, admin):
+    estate.set_zone(admin, None, 1, "一区", "", [], [])
+    estate.set_zone(admin, None, 1, "二区", "", [], [])
+    estate.Place.create(name="会所", kind="会所")
+    listing = text(client.get("/admin/places"))
+    assert "1 个公共部位还没有管辖区域" in listing and "未划区域" in listing
+
+
+def test_with_one_zone_a_new_place_takes_it(client, admin):
+    only = estate.set_zone(admin, None, 1, "一区", "", [], [])
+    response = client.post("/admin/places/new", data={"name": "会所", "kind": "会所", "building": "0", "zone": "0"})
+    assert response.status_code == 303
+    assert estate.Place.get(estate.Place.name == "会所").zone_id == only.id

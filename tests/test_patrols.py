@@ -504,7 +504,7 @@ def test_coverage_history_counts_each_day_from_the_checks(world, traveller):
     one = checkpoint(world, "security", "1号岗")
     two = checkpoint(world, "security", "2号岗")
     checkpoint(world, "security", "二区岗", zone=world.zone2)
-    checkpoint(world, "public", "1号楼大堂")  # not a daily rule: not in the history
+    lobby = checkpoint(world, "public", "1号楼大堂")  # every 7 days: covered by a check within them
     check(world, one, via="scan")
 
     traveller.move_to(sh(11, 28, 0, 10))  # still 11-27 in UTC
@@ -523,7 +523,12 @@ def test_coverage_history_counts_each_day_from_the_checks(world, traveller):
     assert security[day(11, 27)] == {"total": 2, "done": 1, "missed": ["2号岗"], "scanned": 1}
     assert security[day(11, 28)] == {"total": 2, "done": 2, "missed": [], "scanned": 1}
     assert security[day(11, 29)] == {"total": 2, "done": 0, "missed": ["1号岗", "3号岗"], "scanned": 0}
-    assert set(weeks[day(11, 27)]["groups"]) == {"security", "renovation", "shop"}
+    assert set(weeks[day(11, 27)]["groups"]) == {"security", "renovation", "shop", "public"}
+    assert weeks[day(11, 29)]["groups"]["public"] == {"total": 1, "done": 0, "missed": ["1号楼大堂"], "scanned": 0}
+    assert weeks[day(11, 29)]["missed"]["public"] == [lobby]
+    check(world, lobby)
+    weeks = patrols.coverage_history([world.zone.id], day(11, 29), day(12, 6))
+    assert [weeks[d]["groups"]["public"]["done"] for d in weeks] == [1] * 7 + [0]
 
 
 def test_coverage_history_follows_a_two_day_rule(world, traveller):

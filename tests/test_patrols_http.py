@@ -1,6 +1,7 @@
 """Patrol pages over HTTP: the board per role and zone, the check page from a sticker or the list,
 refusals beside the item, findings into rectification orders, stickers and the day record on
 paper, the supervisor's coverage weeks and the administrator's checklists and rules."""
+import datetime
 import io
 import os
 import re
@@ -15,15 +16,18 @@ from conftest import PASSWORD
 from conftest import html
 from conftest import text
 from kefu import ROOT
+from kefu import clock
 from kefu import estate
 from kefu import patrols
 from kefu import scheduler
+from kefu import tickets
 from kefu import uploads
 from kefu import users
 from kefu.patrols import Check
 from kefu.patrols import Checklist
 from kefu.patrols import Finding
 from kefu.workorders import WorkOrder
+from test_tickets import intake
 from test_tickets import sh
 from test_tickets import traveller  # noqa: F401 (fixture)
 from test_tickets import world  # noqa: F401 (fixture)
@@ -234,36 +238,53 @@ def test_the_supervisor_sees_who_covered_what_each_day(world, post, as_user, tim
                                      checklist=Checklist.get(code="security"))
     client = as_user(world.assistant)
     client.post(f"/c/{gate.token}", data=answers(gate))
+    client.post(f"/c/{post.token}", data=answers(post))  # the lobby, due every 7 days
     time_machine.move_to(sh(11, 29, 10, 0), tick=False)
     page = text(as_user(world.supervisor).get("/patrols/coverage"))
     person = page.split("张助理", 1)[1].split("王助理", 1)[0]
-    assert "11-29 日 安保 0/1 今天还差 1" in person and "安保岗位还未巡：一区东门岗" in person
-    assert "11-28 六 安保 0/1 漏 1" in person and "安保岗位未巡：一区东门岗" in person
-    assert "11-27 五 安保 1/1 全覆盖" in person and "安保岗位扫码 1/1" in person
+    assert "11-29 日 安保 0/1 公共 1/1 今天还差 1" in person and "安保岗位还未巡：一区东门岗" in person
+    assert "11-28 六 安保 0/1 公共 1/1 漏 1" in person and "安保岗位未巡：一区东门岗" in person
+    assert "11-27 五 安保 1/1 公共 1/1 全覆盖" in person and "安保岗位扫码 1/1" in person
     assert as_user(world.assistant).get("/patrols/coverage").status_code == 403
 
 
-def test_the_supervisors_today_shows_each_assistants_coverage_kept_for_ten_minutes(world, post, as_user,
-                                                                                    time_machine):
+def test_the_supervisors_today_shows_each_assistants_coverage_no_more_than_a_minute_old(world, post, as_user,
+                                                                                        time_machine):
     gate = patrols.create_checkpoint(world.supervisor, kind="security", name="一区东门岗", zone=world.zone,
                                      checklist=Checklist.get(code="security"))
-    time_machine.move_to(sh(11, 28, 10, 0), tick=False)  # nobody checked the gate on the 27th
+    time_machine.move_to(sh(11, 28, 10, 0), tick=False)  # nobody checked the gate nor the lobby on the 27th
     supervisor = as_user(world.supervisor)
     desk = text(supervisor.get("/")).split("巡查覆盖", 1)[1]
     zhang, wang = desk.split("张助理", 1)[1].split("王助理", 1)
-    assert "昨日漏查 1 处" in zhang and "今日已查 0/2 · 昨日漏查：一区东门岗" in zhang  # the gate and the lobby
+    assert "昨日漏查 2 处" in zhang and "今日已查 0/2 · 昨日漏查：1号楼大堂、一区东门岗" in zhang  # public places too
     assert "昨日漏查 1 处" in wang and "二区北门岗" in wang and "统计于 10:00" in desk
     assert f'href="/patrols/coverage#p{world.assistant.id}"' in html(supervisor.get("/"))
     as_user(world.assistant).post(f"/c/{gate.token}", data=answers(gate))
     supervisor = as_user(world.supervisor)
-    time_machine.move_to(sh(11, 28, 10, 15), tick=False)
-    assert "今日已查 0/2" in text(supervisor.get("/"))  # the kept count, ten minutes old
-    scheduler.run_due()  # the scheduler recounts every ten minutes
+    time_machine.move_to(sh(11, 28, 10, 0, 50), tick=False)
+    assert "今日已查 0/2" in text(supervisor.get("/"))  # the kept count, under a minute old
+    time_machine.move_to(sh(11, 28, 10, 1, 1), tick=False)
     desk = text(supervisor.get("/"))
-    assert "今日已查 1/2" in desk and "统计于 10:15" in desk
+    assert "今日已查 1/2" in desk and "统计于 10:01" in desk
     time_machine.move_to(sh(11, 29, 9, 0), tick=False)  # the next day, before the scheduler's next count
     zhang = text(supervisor.get("/")).split("巡查覆盖", 1)[1].split("张助理", 1)[1].split("王助理", 1)[0]
-    assert "昨日无漏查" in zhang and "今日已查 0/2" in zhang
+    assert "昨日漏查 1 处" in zhang and "1号楼大堂" in zhang and "今日已查 0/2" in zhang
+
+
+def test_the_supervisor_taps_a_day_to_see_each_checkpoint_missed(world, post, as_user, time_machine):
+    time_machine.move_to(sh(11, 28, 10, 0), tick=False)
+    supervisor = as_user(world.supervisor)
+    week = html(supervisor.get("/patrols/coverage"))
+    assert f'href="/patrols/coverage/2026-11-27#p{world.assistant.id}"' in week
+    assert "公共 0/1" in text(supervisor.get("/patrols/coverage"))
+    day = supervisor.get("/patrols/coverage/2026-11-27")
+    zhang = text(day).split("张助理", 1)[1].split("王助理", 1)[0]
+    assert "漏查 1 处" in zhang and "公共部位未巡（1） 1号楼大堂 · 从未巡查" in zhang
+    assert f'href="/patrols/checkpoints/{post.id}"' in html(day)
+    assert "安保岗位未巡（1） 二区北门岗" in text(day).split("王助理", 1)[1]
+    assert supervisor.get("/patrols/coverage/nonsense").status_code == 404
+    assert as_user(world.assistant).get("/patrols/coverage/2026-11-27").status_code == 403
+    assert 'href="/patrols/coverage"' in html(as_user(world.supervisor).get("/trends"))
 
 
 def test_the_administrator_edits_checklists_and_rules(world, post, as_user):
@@ -370,3 +391,79 @@ def test_the_no_signal_page_is_the_apps_own_and_names_nobody(world, client):
     page = client.get("/offline")
     assert page.status_code == 200
     assert "没有信号" in text(page) and "data-user" not in html(page)
+
+
+# Issue 23: patrols and renovations, as a newcomer walked them
+
+def test_a_rectification_orders_deadline_falls_inside_service_hours(world, post, as_user, traveller):
+    traveller.move_to(sh(11, 27, 23, 27))  # the 08:00–20:00 service centre is closed
+    client = as_user(world.assistant)
+    client.post(f"/c/{post.token}", data=answers(post, 照明正常="灯不亮"))
+    finding = Finding.get()
+    form = html(client.get(f"/patrols/findings/{finding.id}/order"))
+    assert 'value="2026-11-28T20:00"' in form  # a full service day, not 23:27 tomorrow
+    late = client.post(f"/patrols/findings/{finding.id}/order", data={
+        "version": "1", "unit": str(world.cleaning.id), "instructions": "换灯", "deadline": "2026-11-28T22:30"})
+    assert late.status_code == 422 and "整改时限应在服务时间内（08:00–20:00）" in text(late)
+    traveller.move_to(sh(11, 28, 10, 5))
+    form = html(client.get(f"/patrols/findings/{finding.id}/order"))
+    assert 'value="2026-11-29T10:05"' in form
+
+
+def test_a_checklist_offers_all_passed_in_one_tap_and_the_board_a_way_to_each_kind(world, post, as_user):
+    client = as_user(world.assistant)
+    form = html(client.get(f"/patrols/checkpoints/{post.id}/check"))
+    assert "data-all-ok" in form and "全部合格" in form
+    assert form.index("全部合格") < form.index('name="answer-')  # before the first item
+    board = html(client.get("/patrols"))
+    tiles = board[board.index('class="patrol-areas"'):board.index("</nav>", board.index('class="patrol-areas"'))]
+    for href in ("/shops", "/renovations", "/patrols/checkpoints?kind=public"):
+        assert f'href="{href}"' in tiles
+    assert board.index('class="patrol-areas"') < board.index("今天还要巡查")
+    assert "到期 0/1" in text(client.get("/patrols"))
+
+
+def test_a_rectification_order_is_reported_done_with_an_after_photo(world, post, as_user):
+    client = as_user(world.assistant)
+    client.post(f"/c/{post.token}", data=answers(post, 照明正常="灯不亮"))
+    finding = Finding.get()
+    client.post(f"/patrols/findings/{finding.id}/order", data={
+        "version": "1", "unit": str(world.cleaning.id), "instructions": "换灯", "deadline": "2026-11-28T18:00"})
+    order = WorkOrder.get()
+    cleaner = as_user(world.cleaner)
+    assert "整改后的照片（必拍）" in text(cleaner.get(f"/workorders/{order.id}/report"))
+    bare = cleaner.post(f"/workorders/{order.id}/report", data={"version": str(order.version), "note": "已换"})
+    assert bare.status_code == 422 and "请拍一张整改后的照片再报完成" in text(bare)
+    done = cleaner.post(f"/workorders/{order.id}/report", data={
+        "version": str(order.version), "note": "已换", "photos": (io.BytesIO(jpeg()), "after.jpg")},
+        content_type="multipart/form-data")
+    assert done.status_code == 303 and WorkOrder.get().state == "reported"
+    # The re-check takes photos too; the administrator may require one there as well.
+    admin = as_user(users.create_user(None, "admin", "管理员", "admin", PASSWORD))
+    page = text(admin.get("/admin/patrol-rules"))
+    assert "整改单报完成须附整改后照片" in page and "装修违规复查须拍照" in page
+    rules_now = patrols.PatrolRules.current()
+    admin.post("/admin/patrol-rules", data={
+        "version": str(rules_now.version), "quiet_start": "12:00", "quiet_end": "14:00", "security_days": "1",
+        "renovation_days": "1", "shop_days": "1", "public_days": "7", "renovation_in_window": "y",
+        "photo_steps": ["report:finding", "inspect:finding"]})
+    assert patrols.PatrolRules.current().photo_steps == "report:finding,inspect:finding"
+    client = as_user(world.assistant)
+    order = WorkOrder.get()
+    assert "复查照片（必拍）" in text(client.get(f"/workorders/{order.id}/inspect"))
+    bare = client.post(f"/workorders/{order.id}/inspect", data={"version": str(order.version), "verdict": "pass"})
+    assert bare.status_code == 422 and "请拍一张复查时的照片" in text(bare)
+    passed = client.post(f"/workorders/{order.id}/inspect", data={
+        "version": str(order.version), "verdict": "pass", "photos": (io.BytesIO(jpeg()), "seen.jpg")},
+        content_type="multipart/form-data")
+    assert passed.status_code == 303 and WorkOrder.get().state == "approved"
+    assert len(uploads.Photo.of(WorkOrder.get())) == 2
+
+
+def test_a_requests_work_order_needs_no_photo_unless_the_estate_says_so(world, as_user):
+    ticket, order = tickets.dispatch(world.assistant, intake(world), 1, world.engineering, "换水管",
+                                     clock.now() + datetime.timedelta(hours=4))
+    engineer = as_user(world.engineer)
+    assert "必拍" not in text(engineer.get(f"/workorders/{order.id}/report"))
+    assert engineer.post(f"/workorders/{order.id}/report", data={"version": str(order.version),
+                                                                  "note": "已换"}).status_code == 303

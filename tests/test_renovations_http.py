@@ -6,15 +6,18 @@ import re
 
 import pypdf
 
+from conftest import PASSWORD
 from conftest import html
 from conftest import text
 from kefu import patrols
 from kefu import renovations
+from kefu import users
 from kefu.renovations import RectificationNotice
 from kefu.renovations import Renovation
 from kefu.renovations import Violation
 from test_tickets import traveller  # noqa: F401 (fixture)
 from test_tickets import world  # noqa: F401 (fixture)
+from test_uploads import jpeg
 
 FORM = {"household": "1-1-101", "owner_name": "王先生", "owner_phone": "13812345678", "company": "好家装饰",
         "foreman": "李师傅", "foreman_phone": "13900001111", "workers": "4", "permit_number": "ZX2026-031",
@@ -160,3 +163,83 @@ def test_the_supervisor_sees_every_open_case_with_its_age(world, as_user, travel
     page = text(as_user(world.supervisor).get("/renovations/cases"))
     assert "2-1-101 · 占用公共部位" in page and "5 天" in page
     assert as_user(world.assistant).get("/renovations/cases").status_code == 403
+
+
+# Issue 23 item 7: a violation written for the owner, from the estate's own clauses and templates
+
+def failed_patrol(client, renovation, item_text, note):
+    """A patrol of the renovation failing one item: the finding's id."""
+    checkpoint = patrols.Checkpoint.get_by_id(Renovation.get_by_id(renovation.id).checkpoint_id)
+    answers = {f"answer-{item.id}": "ok" for item in checkpoint.checklist.live_items()}
+    item = next(i for i in checkpoint.checklist.live_items() if i.text == item_text)
+    answers[f"answer-{item.id}"], answers[f"note-{item.id}"] = "fail", note
+    return client.post(f"/patrols/checkpoints/{checkpoint.id}/check", data=answers).location.rsplit("/", 1)[1]
+
+
+def checked_value(page, name):
+    return re.search(rf'<input[^>]*checked[^>]*name="{name}"[^>]*value="([^"]*)"|'
+                     rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"[^>]*checked', page)
+
+
+def test_a_violation_from_a_failed_item_is_written_for_the_owner(world, as_user):
+    client = as_user(world.assistant)
+    renovation = registered(client)
+    client.post(f"/renovations/{renovation.id}/start", data={"version": "1"})
+    finding_id = failed_patrol(client, renovation, "施工时间符合规定", "12:30 仍在电钻施工")
+    form = html(client.get(f"/patrols/findings/{finding_id}/violation"))
+    kind = checked_value(form, "kind")
+    assert kind and "超时施工" in kind.groups()
+    description = re.search(r'<textarea[^>]*name="description"[^>]*>([^<]*)</textarea>', form).group(1).strip()
+    assert description == "施工时间不符合规定：12:30 仍在电钻施工"
+    clause = re.search(r'<select[^>]*name="clause"[^>]*>(.*?)</select>', form, re.S).group(1)
+    assert re.search(r'<option selected value="[^"]*施工时间[^"]*">', clause)
+    client.post(f"/patrols/findings/{finding_id}/violation", data={
+        "kind": "超时施工", "at": "2026-11-27T09:30", "description": description,
+        "clause": re.search(r'<option selected value="([^"]*)"', clause).group(1), "token": "v-1"})
+    violation = Violation.get()
+    notice = html(client.get(f"/renovations/{renovation.id}/notices/new?violation={violation.id}"))
+    demand = re.search(r'<textarea[^>]*name="demand"[^>]*>([^<]*)</textarea>', notice).group(1)
+    assert "施工时间" in demand and "恢复原状" not in demand
+
+
+def test_the_estate_keeps_its_own_clauses_and_rectification_templates(world, as_user):
+    admin = as_user(users.create_user(None, "admin", "管理员", "admin", PASSWORD))
+    assert 'href="/admin/renovation-terms"' in html(admin.get("/admin/"))
+    page = admin.get("/admin/renovation-terms")
+    assert "第三条" in text(page) and "违规拆改" in text(page)
+    saved = admin.post("/admin/renovation-terms", data={
+        "clauses": "《阳光花园装修管理规定》第2条 中午 12:00–14:00 禁止噪音施工\n\n", **{
+            f"demand-{i}": f"模板{i}" for i, _kind in enumerate(renovations.VIOLATION_TYPES)}})
+    assert saved.status_code == 303
+    empty = admin.post("/admin/renovation-terms", data={"clauses": "  ", "demand-0": ""})
+    assert empty.status_code == 422 and "至少写一条协议条款" in text(empty)
+    client = as_user(world.assistant)
+    renovation = registered(client)
+    form = text(client.get(f"/renovations/{renovation.id}/violations/new"))
+    assert "《阳光花园装修管理规定》第2条 中午 12:00–14:00 禁止噪音施工" in form
+    violation, _ = renovations.record_violation(world.assistant, renovation, "噪音扰民", "午休电钻")
+    notice = html(client.get(f"/renovations/{renovation.id}/notices/new?violation={violation.id}"))
+    index = renovations.VIOLATION_TYPES.index("噪音扰民")
+    assert f"模板{index}" in re.search(r'<textarea[^>]*name="demand"[^>]*>([^<]*)</textarea>', notice).group(1)
+
+
+def test_the_recheck_takes_photos_and_may_require_one(world, as_user):
+    client = as_user(world.assistant)
+    renovation = registered(client)
+    violation, _ = renovations.record_violation(world.assistant, renovation, "垃圾乱堆", "楼道堆放装修垃圾")
+    notice = renovations.issue_notice(world.assistant, renovation, [violation], "清运", datetime.date(2026, 11, 30))
+    renovations.serve_notice(world.assistant, notice, served_to="李师傅")
+    rules_now = patrols.PatrolRules.current()
+    patrols.update_rules(None, rules_now.version, photo_steps=["report:finding", "recheck:renovation"],
+                         **{n: getattr(rules_now, n) for n in ("quiet_start", "quiet_end", "security_days",
+                                                               "renovation_days", "shop_days", "public_days",
+                                                               "renovation_in_window")})
+    url = f"/renovations/violations/{violation.id}/recheck"
+    assert "复查照片（必拍）" in text(client.get(url))
+    version = str(Violation.get_by_id(violation.id).version)
+    bare = client.post(url, data={"version": version, "complied": "yes", "note": "已清运"})
+    assert bare.status_code == 422 and "请拍一张复查时的照片" in text(bare)
+    done = client.post(url, data={"version": version, "complied": "yes", "note": "已清运",
+                                  "photos": (io.BytesIO(jpeg()), "clean.jpg")}, content_type="multipart/form-data")
+    assert done.status_code == 303 and Violation.get_by_id(violation.id).state == "complied"
+    assert len(renovations.photos_of(Violation.get_by_id(violation.id))) == 1

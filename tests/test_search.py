@@ -128,7 +128,8 @@ def test_state_counts_say_how_many_match_in_each_state(world):
 def test_similar_cases_come_with_their_reasons_ranked(world, traveller):
     garage = estate.Place.create(name="地下车库 B1", kind="地库")
     same_home = intake(world, category="保洁", description="门口有装修垃圾")
-    same_place = intake(world, household=None, place=garage, zone=world.zone, description="顶灯三盏不亮")
+    same_place = intake(world, household=None, place=garage, zone=world.zone, description="顶灯三盏不亮",
+                        customer_name="王先生")
     leak = intake(world, household=world.home2, description="厨房水管接口漏水")
     seep = intake(world, household=world.home2, description="地库顶板渗水")
     unrelated = intake(world, household=world.home2, category="绿化", description="草坪需要修剪")

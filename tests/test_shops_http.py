@@ -35,7 +35,8 @@ def test_a_shop_is_registered_and_every_update_is_kept(world, as_user):
     page = text(client.get(f"/shops/{shop.id}"))
     assert "经营者：陈老板 → 王老板" in page and "状态：营业 → 停业" in page and "首次登记" in page
     assert "陈老板 13812345678 · 2026-11-27 起，至 2026-11-27" in page and "王老板" in page
-    assert "商铺" not in text(client.get("/patrols")).split("今天还要巡查")[0]  # 停业: off the patrol
+    board = text(client.get("/patrols")).split("无噪音施工时段", 1)[1]  # below the kinds' entries
+    assert "商铺" not in board.split("今天还要巡查")[0]  # 停业: off the patrol
     stale = client.post(f"/shops/{shop.id}/edit", data=form(world, version="1", name="别的店"))
     assert stale.status_code == 422 and "已被他人更新" in text(stale)
 

@@ -404,3 +404,103 @@ def test_an_escalation_just_made_says_just_now_not_zero_minutes(world, as_user, 
     page = text(as_user(world.supervisor).get(f"/tickets/{ticket.id}"))
     today = text(as_user(world.supervisor).get("/"))
     assert "已上报主管 1 小时 35 分前 ·" in page and "1 小时 35 分前上报 ·" in today
+
+
+# Issue 23: what a newcomer tripped over on the requests' pages
+
+def test_an_unknown_room_is_named_and_the_nearest_rooms_suggested(world, as_user):
+    client = as_user(world.frontdesk)
+    picker = text(client.get("/tickets/residents?household=1-1-0501"))
+    assert "没有房号 1-1-0501" in picker and "先填房号" not in picker
+    assert "1-1-201" in picker  # the nearest room of that building and unit
+    run_together = text(client.get("/tickets/residents?household=11201"))
+    assert "是不是 1-1-201" in run_together
+    response = client.post("/tickets/new", data=intake_form(world, household="1-1-0501"))
+    assert response.status_code == 422
+    assert "没有房号“1-1-0501”" in text(response) and "最接近的：1-1-201" in text(response)
+
+
+def test_dispatching_before_the_response_keeps_the_request_awaiting_its_response(world, as_user):
+    client = as_user(world.frontdesk)
+    client.post("/tickets/new", data=intake_form(world))
+    ticket = Ticket.get()
+    client = as_user(world.assistant)
+    form = text(client.get(f"/tickets/{ticket.id}/dispatch"))
+    assert "已联系客户" in form and "暂未联系" in form
+    due = (clock.now() + datetime.timedelta(hours=3)).astimezone(clock.zone("Asia/Shanghai"))
+    response = client.post(f"/tickets/{ticket.id}/dispatch", data={
+        "version": "1", "unit": str(world.engineering.id), "instructions": "换水管", "contacted": "none",
+        "deadline": due.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 303
+    assert "厨房水管漏水" in text(client.get("/tickets?state=received"))
+    page = text(client.get(f"/tickets/{ticket.id}"))
+    assert "下一步： 响应客户" in page and "响应客户" in page
+
+
+def test_dispatching_can_record_the_call_made_before_it(world, as_user):
+    as_user(world.frontdesk).post("/tickets/new", data=intake_form(world))
+    ticket = Ticket.get()
+    client = as_user(world.assistant)
+    due = (clock.now() + datetime.timedelta(hours=3)).astimezone(clock.zone("Asia/Shanghai"))
+    response = client.post(f"/tickets/{ticket.id}/dispatch", data={
+        "version": "1", "unit": str(world.engineering.id), "instructions": "换水管", "contacted": "电话",
+        "deadline": due.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 303
+    ticket = Ticket.get()
+    assert ticket.responded_at is not None and ticket.response_method == "电话" and ticket.state == "in_progress"
+    assert "厨房水管漏水" not in text(client.get("/tickets?state=received"))
+    page = text(client.get(f"/tickets/{ticket.id}"))
+    assert "电话联系客户" in page and "派给 工程部" in page
+
+
+def test_an_assistants_own_report_at_a_public_place_needs_no_response(world, as_user):
+    lamp = estate.create_places(None, "1号楼 大堂", estate.PLACE_KINDS[0], building=world.b1)[0]
+    client = as_user(world.assistant)
+    client.post("/tickets/new", data=intake_form(world, channel="现场", household="", place=str(lamp.id),
+                                                 customer_name="", customer_phone="", description="大堂灯不亮"))
+    ticket = Ticket.get()
+    page = text(client.get(f"/tickets/{ticket.id}"))
+    assert ticket.responded_at is not None and "响应客户" not in page and "已响应" in page
+    assert "大堂灯不亮" not in text(client.get("/tickets?state=received"))
+
+
+def test_the_front_desk_takes_calls_and_the_category_is_suggested_from_the_words(world, as_user):
+    client = as_user(world.frontdesk)
+    page = html(client.get("/tickets/new"))
+    assert re.search(r'<option selected value="电话">|<option value="电话" selected', page)
+    assert "工程维修" in text(client.get("/tickets/similar?description=卫生间水管漏水了"))
+    suggested = html(client.get("/tickets/similar?description=楼下垃圾桶满了没人清运"))
+    assert 'data-suggest="保洁"' in suggested
+    assert 'data-suggest=' not in html(client.get("/tickets/similar?description=你好"))
+
+
+def test_dispatching_again_after_an_unhappy_return_visit_starts_from_the_customers_words(world, as_user):
+    ticket, order = tickets.dispatch(world.assistant, intake(world), 1, world.engineering, "换灯",
+                                     clock.now() + datetime.timedelta(hours=4))
+    order = workorders.report_done(world.engineer, order, order.version, "已换")
+    workorders.inspect(world.assistant, order, order.version, True)
+    ticket = Ticket.get_by_id(ticket.id)
+    tickets.record_followup(world.assistant, ticket, ticket.version, "电话", "不满意", "还是有点暗")
+    client = as_user(world.assistant)
+    form = client.get(f"/tickets/{ticket.id}/dispatch")
+    assert "还是有点暗" in re.search(r"<textarea[^>]*>([^<]*)</textarea>", html(form)).group(1)
+    ticket = Ticket.get_by_id(ticket.id)
+    due = (clock.now() + datetime.timedelta(hours=3)).astimezone(clock.zone("Asia/Shanghai"))
+    client.post(f"/tickets/{ticket.id}/dispatch", data={
+        "version": str(ticket.version), "unit": str(world.engineering.id), "instructions": "还是有点暗，换大功率灯",
+        "contacted": "电话", "deadline": due.strftime("%Y-%m-%dT%H:%M")})
+    page = text(client.get(f"/tickets/{ticket.id}"))
+    assert "处理中 → 处理中" not in page
+    assert "回访不满意后重新派工" in page
+
+
+def test_the_place_picker_names_each_places_zone_and_the_request_goes_there(world, as_user):
+    garage = estate.create_places(None, "地下车库 B1", "地库", zone=world.zone2)[0]
+    client = as_user(world.frontdesk)
+    assert "地下车库 B1（地库）· 二区" in text(client.get("/tickets/new"))
+    client.post("/tickets/new", data=intake_form(world, household="", place=str(garage.id)))
+    assert Ticket.get().zone_id == world.zone2.id and Ticket.get().assignee_id == world.assistant2.id
+    # An assistant of the other zone reporting it doesn't pull it into their own zone.
+    as_user(world.assistant).post("/tickets/new", data=intake_form(
+        world, household="", place=str(garage.id), token="form-2"))
+    assert Ticket.select().where(Ticket.zone == world.zone2).count() == 2

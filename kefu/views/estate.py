@@ -115,6 +115,7 @@ class PlaceForm(VersionForm):
     name = text("名称", Place.name.max_length, render_kw={"placeholder": "如 3号楼 B1 地库"})
     kind = SelectField("类型", choices=choices([(k, k) for k in rules.PLACE_KINDS]))
     building = SelectField("所在楼栋", coerce=int)
+    zone = SelectField("管辖区域", coerce=int, default=0, validate_choice=False)
     each_building = BooleanField("每栋楼各建一个（名称前自动加楼栋名，如 1号楼 大堂）")
     checkpoint = BooleanField("设为巡查点（客户助理按周期巡查，可打印二维码贴纸）")
     note = TextAreaField("说明", validators=[Optional(), Length(max=500, message="说明不能超过 500 个字")])
@@ -441,8 +442,10 @@ def roster_pdf(building_id):
 def _place_form(place=None):
     form = PlaceForm(obj=place)
     form.building.choices = choices([(0, "不属于某栋楼")] + [(b.id, b.name) for b in Building.ordered()])
+    form.zone.choices = choices([(0, "请选择")] + [(z.id, z.name) for z in Zone.live().order_by(Zone.name)])
     if request.method == "GET" and place is not None:
         form.building.data = place.building_id or 0
+        form.zone.data = place.zone_id or 0
         form.version.data = place.version
     return form
 
@@ -453,7 +456,10 @@ def places():
     """Public places: corridors, car parks, lawns, the clubhouse…"""
     q = request.args.get("q", "")
     items = list(_search(Place.live().order_by(Place.kind, Place.name), q, Place.name, Place.kind))
+    zone_names = rules.place_zone_names()
+    unzoned = Zone.live().exists() and sum(1 for p in Place.live().select(Place.id) if p.id not in zone_names)
     return render("estate/places.html", block="results", title="公共部位", items=items, q=q,
+                  zone_names=zone_names, unzoned=unzoned,
                   back=url_for("estate.index"))
 
 
@@ -469,14 +475,15 @@ def place(place_id=None):
         photo_field.collect()
     if form.validate_on_submit() and not photo_field.errors:
         building = Building.get_or_none(Building.id == form.building.data) if form.building.data else None
+        zone = Zone.live().where(Zone.id == form.zone.data).first() if form.zone.data else None
         try:
             with Place._meta.database.atomic():
                 if place is None:
                     made = rules.create_places(current_user, form.name.data, form.kind.data, building,
-                                               form.note.data or "", each_building=form.each_building.data)
+                                               form.note.data or "", each_building=form.each_building.data, zone=zone)
                 else:
                     made = [rules.update_place(current_user, place, form.expected_version(), form.name.data,
-                                               form.kind.data, building, form.note.data or "")]
+                                               form.kind.data, building, form.note.data or "", zone=zone)]
                 if form.checkpoint.data:
                     patrols.place_checkpoints(current_user, made)
                 if photo_field.photos:

@@ -49,6 +49,7 @@ from ..patrols import Observation
 from ..users import Unit
 from ..users import User
 from ..workorders import WorkOrder
+from ..workorders import default_deadline
 from ..web import done
 from ..web import estate
 from ..web import external_url
@@ -58,6 +59,7 @@ from . import choices
 from . import photos as photo_views
 from . import record_or_404
 from . import workorders as workorder_views
+from .forms import MultiCheckboxField
 from .forms import ROOM_INPUT
 from .forms import TokenForm
 from .forms import VersionForm
@@ -495,8 +497,7 @@ def finding_order(finding_id):
         form.version.data = finding.version
         form.unit.data = finding.checkpoint.unit_id or 0
         form.instructions.data = f"请整改：{finding.item_text}不合格" + (f"（{finding.note}）" if finding.note else "")
-        due = clock.now().astimezone(tz) + datetime.timedelta(hours=24)
-        form.deadline.data = due.replace(tzinfo=None, second=0, microsecond=0)
+        form.deadline.data = default_deadline().replace(tzinfo=None)
     deadline = form.deadline.data.replace(tzinfo=tz) if form.deadline.data else None
     here = url_for("patrols.finding", finding_id=finding.id)
     return form_page(form, lambda: rules.raise_order(
@@ -703,7 +704,29 @@ def coverage():
     return render("patrols/coverage.html", title="巡查覆盖", people=people, start=start, end=end, today=today,
                   earlier=end - datetime.timedelta(days=7),
                   later=min(end + datetime.timedelta(days=7), today) if end < today else None,
-                  kinds=[(k, rules.KINDS[k]) for k in rules.DAILY_KINDS], back=url_for("patrols.index"))
+                  kinds=[(k, rules.KINDS[k]) for k in rules.COVERAGE_KINDS], back=url_for("patrols.index"))
+
+
+@bp.route("/patrols/coverage/<day>")
+@roles("supervisor")
+def coverage_day(day):
+    """One day's coverage, assistant by assistant: each checkpoint missed, public places included,
+    counted as the page is asked for."""
+    tz = estate().tz
+    today = clock.today(tz)
+    try:
+        day = min(datetime.date.fromisoformat(day), today)
+    except ValueError:
+        abort(404)
+    people = []
+    for person in User.live().where((User.role == "assistant") & User.active).order_by(User.display_name):
+        zone_ids = access.zone_ids(person)
+        if zone_ids:
+            people.append((person, rules.coverage_history(zone_ids, day, day)[day]))
+    return render("patrols/coverage_day.html", title=f"{day:%m-%d} 巡查覆盖", people=people, day=day, today=today,
+                  counted_at=clock.utcnow(), kinds=[(k, rules.KINDS[k]) for k in rules.COVERAGE_KINDS],
+                  earlier=day - datetime.timedelta(days=1), later=day + datetime.timedelta(days=1) if day < today else None,
+                  back=url_for("patrols.coverage", end=day.isoformat()))
 
 
 # Administration: checklists and rules
@@ -720,6 +743,7 @@ class RulesForm(VersionForm):
     shop_days = IntegerField("商铺 每几天至少一次", validators=[InputRequired("请填写天数")])
     public_days = IntegerField("公共部位 默认巡查周期（天）", validators=[InputRequired("请填写天数")])
     renovation_in_window = BooleanField("装修户每天须在无噪音时段内巡查一次")
+    photo_steps = MultiCheckboxField("须拍照的步骤", choices=choices(rules.PHOTO_STEPS.items()))
 
 
 @bp.route("/admin/patrol-rules", methods=["GET", "POST"])
@@ -730,8 +754,9 @@ def rules_edit():
     form = RulesForm(obj=current if request.method == "GET" else None)
     if request.method == "GET":
         form.version.data = current.version
+        form.photo_steps.data = current.photo_steps.split(",")
     names = ("quiet_start", "quiet_end", "security_days", "renovation_days", "shop_days", "public_days",
-             "renovation_in_window")
+             "renovation_in_window", "photo_steps")
     return form_page(form, lambda: rules.update_rules(current_user, form.expected_version(),
                                                       **{n: getattr(form, n).data for n in names}),
                      "巡查规则已保存", url_for("patrols.rules_edit"), "patrols/rules.html", title="巡查规则",

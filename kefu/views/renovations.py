@@ -53,6 +53,28 @@ from .forms import text
 
 bp = Blueprint("renovations", __name__)
 
+
+# The estate's clauses and templates (administrator)
+
+@bp.route("/admin/renovation-terms", methods=["GET", "POST"])
+@roles("admin")
+def terms():
+    """装修协议条款与整改要求: the clauses a violation cites, and what each type of violation is told to do."""
+    clause_text = "\n".join(rules.clauses())
+    demands = rules.demands()
+    error = None
+    if request.method == "POST":
+        clause_text = request.form.get("clauses", "")[:20000]
+        demands = {kind: request.form.get(f"demand-{i}", "")[:1000] for i, kind in enumerate(rules.VIOLATION_TYPES)}
+        try:
+            rules.save_terms(current_user, clause_text, demands)
+            return done("已保存装修协议条款与整改要求", "renovations.terms")
+        except RuleError as refused:
+            error = refused
+    context = dict(title="装修协议条款与整改要求", clause_text=clause_text, error=error, back=url_for("estate.index"),
+                   demands=[(i, kind, demands[kind]) for i, kind in enumerate(rules.VIOLATION_TYPES)])
+    return invalid("renovations/terms.html", **context) if error else render("renovations/terms.html", **context)
+
 HANDLERS = ("supervisor", "assistant")
 
 
@@ -226,17 +248,22 @@ class ViolationForm(TokenForm):
     at = DateTimeLocalField("发现时间", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                             validators=[InputRequired("请填写发现时间")])
     description = long_text("违规情况", 1000, required=True, message="请写明违规情况", render_kw={"rows": 3})
-    clause = long_text("违反的规定或协议条款", 500, render_kw={"rows": 2, "placeholder": "如《装修管理服务协议》第五条"})
+    # The estate's own clauses (设置 → 装修协议条款与整改要求); any text is kept as sent.
+    clause = SelectField("违反的协议条款", validate_choice=False)
 
 
 def _violation_form(renovation, finding=None):
     form = ViolationForm()
+    form.clause.choices = choices([("", "不引用条款")] + [(c, c) for c in rules.clauses()])
     photo_field = photo_views.PhotoField(label="现场照片")
     tz = estate().tz
     if request.method == "GET":
         form.at.data = clock.now().astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
         if finding is not None:
-            form.description.data = f"{finding.item_text}不合格" + (f"，{finding.note}" if finding.note else "")
+            # Written for the owner, with the type and the clause the failed item points at.
+            form.kind.data = rules.type_for_item(finding.item_text)
+            form.description.data = rules.owner_wording(finding.item_text, finding.note)
+            form.clause.data = rules.clause_for(form.kind.data, finding.item_text)
             form.at.data = clock.to_local(finding.created_at, tz).replace(tzinfo=None, second=0, microsecond=0)
     else:
         photo_field.collect()
@@ -312,14 +339,14 @@ def violation(violation_id):
                   timeline=events.timeline(violation))
 
 
-def _violation_step(violation_id, form_class, template, title, apply, message):
+def _violation_step(violation_id, form_class, template, title, apply, message, ready=True, **extra):
     violation = _violation(violation_id)
     form = form_class()
     if request.method == "GET":
         form.version.data = violation.version
     here = url_for("renovations.violation", violation_id=violation.id)
-    return form_page(form, lambda: apply(violation, form), message, here, template, violation=violation,
-                     title=title, back=here)
+    return form_page(form, lambda: apply(violation, form), message, here, template, ready=ready, violation=violation,
+                     title=title, back=here, **extra)
 
 
 @bp.route("/renovations/violations/<int:violation_id>/dissuade", methods=["GET", "POST"])
@@ -334,10 +361,24 @@ def dissuade(violation_id):
 @bp.route("/renovations/violations/<int:violation_id>/recheck", methods=["GET", "POST"])
 @roles(*HANDLERS)
 def recheck(violation_id):
-    """复查 after the notice's deadline: complied or not."""
-    return _violation_step(violation_id, RecheckForm, "renovations/step_recheck.html", "复查",
-                           lambda v, f: rules.recheck(current_user, v, f.expected_version(), f.complied.data == "yes",
-                                                      f.note.data), "已记录复查结果")
+    """复查 after the notice's deadline: complied or not, with photos of what was seen."""
+    photo_field = photo_views.PhotoField(label="复查照片")
+    if patrols.PatrolRules.current().needs_photo("recheck:renovation"):
+        photo_field.label = "复查照片（必拍）"
+    if request.method == "POST":
+        photo_field.collect()
+
+    def apply(violation, form):
+        try:
+            rules.recheck(current_user, violation, form.expected_version(), form.complied.data == "yes",
+                          form.note.data, photos=photo_field.photos)
+        except RuleError as refused:
+            if refused.field == "photos":
+                photo_field.errors.append(refused.message)
+            raise
+
+    return _violation_step(violation_id, RecheckForm, "renovations/step_recheck.html", "复查", apply,
+                           "已记录复查结果", ready=not photo_field.errors, photo_field=photo_field)
 
 
 @bp.route("/renovations/violations/<int:violation_id>/close", methods=["GET", "POST"])
@@ -371,7 +412,7 @@ def notice_new(renovation_id):
         wanted = request.args.get("violation", type=int)
         form.violations.data = [wanted] if wanted else [v.id for v in open_ones]
         form.deadline.data = rules.default_deadline()
-        form.demand.data = "请立即停止违规行为，并在期限内整改完毕，恢复原状。"
+        form.demand.data = rules.demand_for([v for v in open_ones if v.id in form.violations.data])
     return making_page(
         form, lambda: rules.issue_notice(current_user, renovation,
                                          [v for v in open_ones if v.id in (form.violations.data or [])],

@@ -1,7 +1,6 @@
 """Customer requests on the phone: intake, the ticket page and each action on it, the list,
 cases, printing; and the administrator's tiers."""
 import dataclasses
-import datetime
 import typing
 
 from flask import Blueprint
@@ -39,6 +38,9 @@ from ..estate import Resident
 from ..estate import VOID_REASON_MISSING
 from ..estate import Zone
 from ..estate import find_household
+from ..estate import nearest_households
+from ..estate import normalize_code
+from ..estate import place_zone_names
 from ..estate import mask_phone
 from ..tickets import Ticket
 from ..tickets import Tier
@@ -141,7 +143,14 @@ class ResolveForm(VersionForm):
     note = long_text("处理情况", 2000, required=True, message=rules.HANDLING_MISSING, render_kw={"rows": 4})
 
 
+NOT_CONTACTED = "none"
+
+
 class DispatchForm(VersionForm):
+    # Shown only while the response is owed: the call made before dispatching counts as the response.
+    contacted = RadioField("已联系客户？", choices=choices([(m, m) for m in rules.RESPONSE_METHODS]
+                                                      + [(NOT_CONTACTED, "暂未联系")]),
+                           validators=[Optional()], validate_choice=False)
     unit = SelectField("业务块", coerce=int)
     instructions = long_text("要做什么", 1000, required=True, message=workorders.INSTRUCTIONS_MISSING,
                              render_kw={"rows": 3})
@@ -250,15 +259,18 @@ def _action(ticket, form, template, title, apply, message, ready=True, **extra):
 def _intake_form():
     form = IntakeForm()
     form.tier.choices = choices((t.id, t.name) for t in Tier.live())
-    form.place.choices = choices([(0, "不是公共部位")] + [(p.id, f"{p.name}（{p.kind}）")
-                                                        for p in Place.live().order_by(Place.kind, Place.name)])
+    zone_names = place_zone_names()
+    form.place.choices = choices([(0, "不是公共部位")] + [
+        (p.id, f"{p.name}（{p.kind}）· {zone_names.get(p.id, '未划区域')}")
+        for p in Place.live().order_by(Place.kind, Place.name)])
     zones = list(Zone.live().order_by(Zone.name))
     form.zone.choices = choices([(0, "按位置自动确定")] + [(z.id, z.name) for z in zones])
     form.resident.choices = _resident_choices(form.household.data or request.args.get("household", ""))
     if request.method == "GET":
         form.ensure_token()
         if not form.channel.data or form.channel.data == rules.STAFF_CHANNELS[0]:
-            form.channel.data = "前台转交" if current_user.role == "frontdesk" else "现场"
+            # The front desk mostly answers the phone; an assistant mostly sees it on the spot.
+            form.channel.data = "电话" if current_user.role == "frontdesk" else "现场"
         if request.args.get("household"):
             form.household.data = request.args["household"][:30]
         kind, record = _origin()
@@ -273,10 +285,25 @@ def _household_of(code):
     return find_household((code or "")[:30])
 
 
+def room_miss(code):
+    """For a 房号 typed in full that names no household: (what to say, [nearest codes]); else None."""
+    code = (code or "").strip()[:30]
+    if not code or _household_of(code) is not None:
+        return None
+    meant, nearest = nearest_households(code)
+    if meant is not None:
+        return f"没有房号 {code}，是不是 {meant.code}？", [meant.code]
+    if not nearest:
+        return (f"没有房号 {code}，请按 栋-单元-室 填写，如 3-2-1502", []) if len(normalize_code(code).split("-")) == 3 \
+            else None
+    return f"没有房号 {code}，最接近的：", [h.code for h in nearest]
+
+
 def _resident_choices(code):
     household = _household_of(code)
     residents = list(Resident.of(household)) if household else []
-    label = "不是登记住户 / 手动填写" if residents else ("该房号还没有登记住户" if household else "先填房号")
+    label = "不是登记住户 / 手动填写" if residents else ("该房号还没有登记住户" if household else
+                                                   "房号不存在" if (code or "").strip() else "先填房号")
     full = not residents or access.may_see_phones(current_user, household)
     # data-name / data-phone let app.js fill the customer fields as soon as one is picked. A masked
     # number stays out of data-phone: saving fills it in from the resident.
@@ -292,7 +319,7 @@ def residents():
     """The residents of the household being typed on the intake page, to pick the customer from."""
     form = IntakeForm(formdata=None)
     form.resident.choices = _resident_choices(request.args.get("household", ""))
-    return render("tickets/_resident.html", form=form)
+    return render("tickets/_resident.html", form=form, miss=room_miss(request.args.get("household", "")))
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -310,7 +337,9 @@ def new():
     origin_kind, origin = _origin()
     if form.validate_on_submit() and not photo_field.errors:
         if form.household.data and household is None:
-            form.household.errors.append(f"没有房号“{form.household.data}”，请按 栋-单元-室 填写，如 3-2-1502")
+            miss = room_miss(form.household.data)
+            nearest = f"，最接近的：{'、'.join(miss[1])}" if miss and miss[1] else ""
+            form.household.errors.append(f"没有房号“{form.household.data}”{nearest}；请按 栋-单元-室 填写，如 3-2-1502")
         else:
             place = Place.live().where(Place.id == form.place.data).first() if form.place.data else None
             zone = Zone.live().where(Zone.id == form.zone.data).first() if form.zone.data else None
@@ -337,6 +366,7 @@ def new():
     if origin is None and request.method == "GET":
         origin_kind, origin = _origin()
     context = dict(form=form, photo_field=photo_field, title="受理诉求", back=url_for("tickets.index"),
+                   miss=room_miss(form.household.data) if form.household.data else None,
                    origin=ORIGINS[origin_kind].describe(origin) if origin else None,
                    similar=_similar_typed(household, form.place.data, form.category.data, form.description.data)
                    if request.method == "POST" else [])
@@ -350,9 +380,10 @@ def new():
 def similar():
     """举一反三 while typing: earlier tickets like the one being taken."""
     household = find_household(request.args.get("household", "")[:30])
+    category, description = request.args.get("category", "")[:10], request.args.get("description", "")[:300]
     return render("tickets/_similar.html", similar=_similar_typed(
-        household, request.args.get("place", 0, type=record_id), request.args.get("category", "")[:10],
-        request.args.get("description", "")[:300]))
+        household, request.args.get("place", 0, type=record_id), category, description),
+        suggest="" if category in rules.CATEGORIES else rules.suggest_category(description))
 
 
 def _similar_typed(household, place_id, category, description):
@@ -438,16 +469,22 @@ def dispatch(ticket_id):
     tz = estate().tz
     if request.method == "GET":
         form.unit.data = _default_unit(ticket)
-        default_due = min(clock.to_local(ticket.resolution_due, tz),
-                          clock.now().astimezone(tz) + datetime.timedelta(hours=24))
+        default_due = min(clock.to_local(ticket.resolution_due, tz), workorders.default_deadline())
         form.deadline.data = default_due.replace(tzinfo=None, second=0, microsecond=0)
-        form.instructions.data = ticket.description
+        form.instructions.data = rules.dispatch_text(ticket)
     deadline = form.deadline.data.replace(tzinfo=tz) if form.deadline.data else None
-    return _action(ticket, form, "tickets/dispatch.html", "派工",
-                   lambda: rules.dispatch(current_user, ticket, form.expected_version(),
-                                          Unit.live().where(Unit.id == form.unit.data).first(),
-                                          form.instructions.data, deadline),
-                   "已派工，业务块会在手机上看到")
+    owed = ticket.responded_at is None
+
+    def apply():
+        if owed and form.contacted.data not in (*rules.RESPONSE_METHODS, NOT_CONTACTED):
+            raise RuleError("请选择是否已联系客户", "contacted")
+        rules.dispatch(current_user, ticket, form.expected_version(),
+                       Unit.live().where(Unit.id == form.unit.data).first(), form.instructions.data, deadline,
+                       contacted=form.contacted.data if owed and form.contacted.data != NOT_CONTACTED else None)
+
+    return _action(ticket, form, "tickets/dispatch.html", "派工", apply,
+                   "已派工，业务块会在手机上看到" + ("，请记得响应客户" if owed and form.contacted.data == NOT_CONTACTED
+                                                   else ""), owed=owed)
 
 
 @bp.route("/tickets/<int:ticket_id>/pause", methods=["GET", "POST"])
@@ -619,6 +656,8 @@ def filtered(form, user, text=None):
     state = form.state.data
     if state == "open":
         query = query.where(Ticket.state.in_(rules.OPEN))
+    elif state == "received":
+        query = query.where(rules.awaiting_response())  # 待响应 until the customer is contacted
     elif state in rules.STATES:
         query = query.where(Ticket.state == state)
     text = text if text is not None else (form.q.data or "").strip()

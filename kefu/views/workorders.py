@@ -18,6 +18,7 @@ from .. import tickets
 from .. import uploads
 from .. import workorders as rules
 from ..auth import roles
+from ..db import RuleError
 from ..db import StaleRecord
 from ..estate import mask_phone
 from ..workorders import WorkOrder
@@ -183,9 +184,19 @@ def report(order_id):
     if request.method == "POST":
         photo_field.collect()
 
+    required = rules.photo_required(order, "report")
+    if required:
+        photo_field.label, photo_field.hint = "整改后的照片（必拍）", "报完成须附整改后的照片。" + photo_field.hint
+
     def apply():
-        rules.report_done(current_user, order, form.expected_version(), form.note.data, form.on_behalf.data or "",
-                          photos=photo_field.photos)
+        try:
+            rules.report_done(current_user, order, form.expected_version(), form.note.data, form.on_behalf.data or "",
+                              photos=photo_field.photos, photo_required=required)
+        except RuleError as refused:
+            if refused.field != "photos":
+                raise
+            photo_field.errors.append(refused.message)
+            raise RuleError(refused.message) from None
 
     return _form_page(order, form, "workorders/report.html", "报完成", apply, "已报完成，等待客户助理验收",
                       ready=not photo_field.errors, photo_field=photo_field)
@@ -200,10 +211,23 @@ def inspect(order_id):
     if request.method == "GET":
         form.version.data = order.version
     passed = form.verdict.data == "pass"
-    return _form_page(order, form, "workorders/inspect.html", "验收",
-                      lambda: rules.inspect(current_user, order, form.expected_version(), passed,
-                                            form.reason.data or ""),
-                      "验收通过" if passed else "已退回业务块返工", photos=list(uploads.Photo.of(order)),
+    photo_field = photo_views.PhotoField(label="复查照片")
+    required = rules.photo_required(order, "inspect")
+    if required:
+        photo_field.label = "复查照片（必拍）"
+    if request.method == "POST":
+        photo_field.collect()
+
+    def apply():
+        if required and not photo_field.photos:
+            photo_field.errors.append("请拍一张复查时的照片")
+            raise RuleError("请拍一张复查时的照片")
+        rules.inspect(current_user, order, form.expected_version(), passed, form.reason.data or "",
+                      photos=photo_field.photos)
+
+    return _form_page(order, form, "workorders/inspect.html", "验收", apply,
+                      "验收通过" if passed else "已退回业务块返工", ready=not photo_field.errors,
+                      photos=list(uploads.Photo.of(order)), photo_field=photo_field,
                       source=_source(order), source_photos=_source_photos(order))
 
 

@@ -417,3 +417,37 @@ document.addEventListener("change", function (event) {
   document.addEventListener("htmx:afterSettle", function (event) { if (event.target === document.body) start(); });
   document.addEventListener("htmx:historyRestore", start);
 })();
+
+// A suggested 房号 (the nearest to one that doesn't exist) fills the field when tapped. The field
+// keeps the focus meanwhile: leaving it would send the old number first, and the residents' list
+// drops a request made while one is on its way.
+document.addEventListener("mousedown", function (event) {
+  if (event.target.closest && event.target.closest("[data-set-room]")) event.preventDefault();
+});
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-set-room]") : null;
+  if (!button) return;
+  var input = document.getElementById("household");
+  if (!input) return;
+  input.value = button.dataset.setRoom;
+  input.dispatchEvent(new Event("change", {bubbles: true}));
+});
+
+// The intake page's category, while still unchosen, takes the one the description's words suggest.
+document.addEventListener("htmx:afterSettle", function () {
+  var hint = document.querySelector("[data-suggest]"), select = document.getElementById("category");
+  if (!hint || !select || select.value) return;
+  select.value = hint.dataset.suggest;
+});
+
+// 全部合格: every item of the checklist answered 合格 in one tap; the exceptions are changed after.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-all-ok]") : null;
+  if (!button) return;
+  button.form.querySelectorAll('input[type="radio"][value="ok"]').forEach(function (radio) {
+    if (!radio.checked) {
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change", {bubbles: true}));
+    }
+  });
+});

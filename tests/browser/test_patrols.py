@@ -255,3 +255,89 @@ def test_the_supervisor_sees_each_assistants_days_and_the_admin_sets_the_rules(p
     heading(admin, "商铺")
     expect(admin.locator(".checklist-items input[name=text]").first).to_have_value("消防安全")
     shot(admin, "patrol-checklist")
+
+
+UNIT_LOGINS = {"工程部": "gongcheng", "保洁部": "baojie", "绿化部": "lvhua", "安保部": "anbao", "综合服务部": "zonghe"}
+
+
+def test_a_newcomers_patrol_from_the_top_of_the_board_to_the_days_misses(phones, shot, tmp_path, page_problems):
+    """Issue 23 items 8–11 at 390×844: each kind a tap from the top of 巡视, 全部合格 in one tap, a
+    rectification order due inside service hours and reported done with its photo, the supervisor's day."""
+    after = jpeg(tmp_path / "after.jpg", (230, 230, 200))
+    zhuli = phone_of(phones, "zhuli1")
+    tab(zhuli, "巡视")
+    heading(zhuli, "现场巡视")
+    areas = zhuli.get_by_role("navigation", name="巡视分类")
+    expect(areas.get_by_role("link")).to_have_count(3)
+    box = areas.bounding_box()
+    assert box["y"] < 200 and all(b["height"] >= 44 for b in (l.bounding_box() for l in areas.get_by_role("link").all()))
+    shot(zhuli, "patrol-board-areas")
+    areas.get_by_role("link", name=re.compile("^商铺")).click()
+    heading(zhuli, "商铺")
+    zhuli.go_back()
+    heading(zhuli, "现场巡视")
+
+    # A public place due today: 全部合格 in one tap, then the one exception.
+    card = owed_public(zhuli).first
+    name = card.locator(".card-title").inner_text()
+    card.click()
+    heading(zhuli, "现场巡查")
+    first = zhuli.locator("fieldset.check-item").first
+    first.get_by_label("不适用", exact=True).check()
+    zhuli.get_by_role("button", name=re.compile("^全部合格")).click()
+    radios = zhuli.locator('fieldset.check-item input[value="ok"]')
+    assert radios.count() >= 4 and all(r.is_checked() for r in radios.all())
+    group = zhuli.locator("fieldset.check-item").nth(1)
+    text = group.locator("legend").inner_text().split(". ", 1)[1]
+    group.get_by_label("不合格", exact=True).check()
+    group.get_by_label("问题说明").fill("一块地砖松动")
+    shot(zhuli, "patrol-check-all-ok")
+    zhuli.get_by_role("button", name="保存巡查").click()
+    heading(zhuli, "巡查问题")
+    expect(zhuli.locator(".panel").first).to_contain_text(f"{name} · {text}")
+
+    # The rectification order's deadline is inside the service hours (08:00–20:00).
+    zhuli.get_by_role("link", name="派整改单给业务块").click()
+    heading(zhuli, "派整改单")
+    deadline = zhuli.get_by_label("整改时限").input_value()
+    assert "08:00" <= deadline[-5:] <= "20:00", deadline
+    unit_name = zhuli.get_by_label("责任业务块").locator("option:checked").inner_text().split("（")[0]
+    if unit_name == "请选择":
+        zhuli.get_by_label("责任业务块").select_option(label="工程部（工程维修）")
+        unit_name = "工程部"
+    zhuli.get_by_role("button", name="派整改单").click()
+    flash(zhuli, "已派整改单")
+    order = re.search(r"ZG\d{8}-\d{3}", zhuli.locator(".wo-card").inner_text()).group()
+
+    # 报完成 needs the photo of the work done.
+    page_problems.allow(r"status of 422")
+    unit = phone_of(phones, UNIT_LOGINS[unit_name])
+    open_order(unit, order, "待处理")
+    unit.get_by_role("button", name="接单").click()
+    flash(unit, "已接单")
+    unit.get_by_role("link", name="报完成", exact=True).click()
+    heading(unit, "报完成")
+    expect(unit.get_by_text("整改后的照片（必拍）")).to_be_visible()
+    unit.get_by_label("完成情况").fill("已重新铺贴地砖")
+    unit.get_by_role("button", name="报完成").click()
+    expect(unit.locator(".photo-field").get_by_role("alert")).to_contain_text("请拍一张整改后的照片再报完成")
+    unit.get_by_label("整改后的照片（必拍）", exact=True).set_input_files(after)
+    expect(unit.get_by_role("img", name="已上传的整改后的照片（必拍） 1")).to_be_visible()
+    unit.get_by_role("button", name="报完成").click()
+    flash(unit, "已报完成")
+
+    # The supervisor taps a day to see what was missed, public places included.
+    boss = phone_of(phones, "zhuguan")
+    boss.goto("/patrols/coverage")
+    heading(boss, "巡查覆盖")
+    day = boss.locator("details.coverage-day.has-misses").first
+    day.locator("summary").click()  # the day opens on its misses, and on the page of them
+    day.get_by_role("link", name=re.compile("漏查的巡查点$")).click()
+    heading(boss, re.compile(r"^\d\d-\d\d 巡查覆盖$"))
+    expect(boss.get_by_role("heading", name=re.compile("未巡")).first).to_be_visible()
+    missed = boss.locator(".link-list a").first
+    expect(missed).to_be_visible()
+    assert missed.bounding_box()["height"] >= 44
+    shot(boss, "patrol-coverage-day")
+    missed.click()
+    expect(boss.get_by_role("heading", level=1)).not_to_have_text("巡查覆盖")

@@ -20,6 +20,8 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from kefu.renovations import DEFAULT_CLAUSES
+
 from .conftest import SCREENSHOTS
 from .test_foundation import OVERFLOWING
 from .test_foundation import heading
@@ -36,7 +38,7 @@ HOUSEHOLD = "3-1-702"
 OWNER = f"钱{MARKER}"
 COMPANY = f"{MARKER}装饰"
 FOREMAN = "吴师傅"
-CLAUSE = "《装修管理服务协议》第五条"
+CLAUSE = DEFAULT_CLAUSES[0]  # the estate's own clauses (设置), the defaults here
 OVERTIME = "午休时段仍在用电锤凿墙，噪音很大，邻居投诉"
 DISSUADED = "已告知施工负责人吴师傅立即停工，对方口头同意"
 RECHECK = "复查时仍在午休时段施工，未整改"
@@ -218,7 +220,7 @@ def test_a_renovation_patrolled_warned_noticed_and_reported_to_the_owners_commit
     found_at = zhuli.get_by_label("发现时间")
     expect(found_at).to_have_value(re.compile(rf"^{today.isoformat()}T\d\d:\d\d"))
     zhuli.get_by_label("违规情况").fill(OVERTIME)
-    zhuli.get_by_label("违反的规定或协议条款").fill(CLAUSE)
+    zhuli.get_by_label("违反的协议条款").select_option(CLAUSE)
     zhuli.get_by_label("现场照片", exact=True).set_input_files(drill)
     expect(zhuli.get_by_role("img", name="已上传的现场照片 1")).to_be_visible()
     zhuli.get_by_role("button", name="记录违规").click()
@@ -326,3 +328,57 @@ def test_a_renovation_patrolled_warned_noticed_and_reported_to_the_owners_commit
     phone_shot(zhuli, shot, "renovation-page")
 
     set_window(admin, "12:00", "14:00")
+
+
+def test_a_failed_renovation_item_becomes_a_violation_written_for_the_owner(phones, shot, tmp_path, page_problems):
+    """Issue 23 items 7 and 9 at 390×844: from a failed item, the violation's type, wording and clause are
+    filled in; the notice's 整改要求 fits the type; the 复查 takes a photo."""
+    seen = jpeg(tmp_path / "recheck.jpg", (90, 160, 90))
+    away_from_midnight()
+    zhuli = phone_of(phones, "zhuli1")
+    tab(zhuli, "巡视")
+    heading(zhuli, "现场巡视")
+    zhuli.get_by_role("navigation", name="巡视分类").get_by_role("link", name=re.compile("^装修户")).click()
+    heading(zhuli, "装修户")
+    zhuli.locator("a.card").filter(has_text="2-1-1202").first.click()
+    heading(zhuli, "2-1-1202")
+    zhuli.get_by_role("link", name="巡查这户").click()
+    heading(zhuli, "现场巡查")
+    hours = zhuli.get_by_role("group", name=re.compile(r"^1\. 施工时间符合规定$"))
+    hours.get_by_label("不合格", exact=True).check()
+    hours.get_by_label("问题说明").fill("中午12:40仍在电锤凿墙")
+    zhuli.get_by_role("button", name="保存巡查").click()
+    heading(zhuli, "巡查问题")
+    zhuli.get_by_role("link", name=re.compile("^记为装修违规")).click()
+    heading(zhuli, "记录违规")
+    expect(zhuli.get_by_role("group", name="违规类型").get_by_label("超时施工", exact=True)).to_be_checked()
+    expect(zhuli.get_by_label("违规情况")).to_have_value("施工时间不符合规定：中午12:40仍在电锤凿墙")
+    expect(zhuli.get_by_label("违反的协议条款").locator("option:checked")).to_have_text(DEFAULT_CLAUSES[0])
+    shot(zhuli, "renovation-violation-from-item")
+    zhuli.get_by_role("button", name="记录违规").click()
+    flash(zhuli, "已记录违规")
+    heading(zhuli, "违规：超时施工")
+    violation_url = zhuli.url
+
+    zhuli.get_by_role("link", name="开具整改通知书").click()
+    heading(zhuli, "开具整改通知书")
+    demand = zhuli.get_by_label("整改要求").input_value()
+    assert "施工时间" in demand and "恢复原状" not in demand, demand
+    zhuli.get_by_label("整改期限").fill((shanghai_now().date() + datetime.timedelta(days=3)).isoformat())
+    zhuli.get_by_role("button", name="开具通知书").click()
+    flash(zhuli, "请打印送达")
+    zhuli.get_by_label("签收人").fill("施工负责人")
+    zhuli.get_by_role("button", name="记录送达").click()
+    flash(zhuli, "已记录送达")
+
+    zhuli.goto(violation_url)
+    zhuli.get_by_role("link", name="复查").click()
+    heading(zhuli, "复查")
+    zhuli.get_by_role("group", name="复查结果").get_by_label("已整改", exact=True).check()
+    zhuli.get_by_label("复查情况").fill("午休时段已停工")
+    zhuli.get_by_label("复查照片", exact=True).set_input_files(seen)
+    expect(zhuli.get_by_role("img", name="已上传的复查照片 1")).to_be_visible()
+    shot(zhuli, "renovation-recheck-photo")
+    zhuli.get_by_role("button", name="记录复查").click()
+    flash(zhuli, "已记录复查结果")
+    expect(zhuli.locator(".panel").first.locator(".badge")).to_have_text("复查已整改")
