@@ -441,11 +441,12 @@ def test_a_place_made_for_every_building_keeps_its_whole_name(world, as_user):
     building = estate.Building.create(code="99", name="楼" * estate.Building.name.max_length)
     client = as_user(admin())
     typed = "地" * 60
-    response = client.post("/admin/places/new", data={"name": typed, "kind": estate.PLACE_KINDS[0],
+    zone = str(estate.Zone.live().first().id)  # for the buildings in no zone (a place needs one)
+    response = client.post("/admin/places/new", data={"name": typed, "kind": estate.PLACE_KINDS[0], "zone": zone,
                                                       "each_building": "y", "building": "0", "note": ""})
     assert response.status_code == 303, text(response)
     assert estate.Place.select().where(estate.Place.name == f"{building.name} {typed}").exists()
-    too_long = client.post("/admin/places/new", data={"name": "地" * 100, "kind": estate.PLACE_KINDS[0],
+    too_long = client.post("/admin/places/new", data={"name": "地" * 100, "kind": estate.PLACE_KINDS[0], "zone": zone,
                                                       "each_building": "y", "building": "0", "note": ""})
     assert too_long.status_code == 422 and "加上楼栋名称" in text(too_long)
 
