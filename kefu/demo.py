@@ -446,13 +446,13 @@ COMMUNICATIONS = [
      "发放《沿街商铺消防安全告知书》，讲解灭火器使用和燃气安全，查看后厨灭火器均在有效期内"),
     (6, 15, "门前三包", ["S-02", "S-12", "S-16"], "门前三包责任区内不得堆放货物、摆放桌椅，保持人行道畅通"),
 ]
-# A 市容监察 visit: (days ago, hour, 铺位号s, findings, follow-up).
+# A 城管 (市容监察) visit: (days ago, hour, 铺位号s, findings, follow-up).
 INSPECTION = (4, 15, ["S-01", "S-02", "S-04", "S-08"],
               "区城管执法中队（市容监察）检查沿街商铺门前三包及出店经营：S-01 兰州牛肉拉面门口堆放食材纸箱，已当场整改；"
               "S-02 好邻居便利店店外摆放冰柜，责令收回店内；S-04 川味小馆店招灯箱部分灯管不亮；S-08 茶语奶茶门窗张贴促销海报，"
               "要求规范张贴。",
               "服务中心每日巡查时复看：冰柜已于当天收回店内；川味小馆灯箱已通知店主三天内修复；"
-              "整改情况由客户助理汇总后报市容监察中队。")
+              "整改情况由客户助理汇总后报城管执法中队。")
 # 整改通知书 from shop patrol findings (issued after the renovations' notices of those days, so the
 # shared yearly series stays in date order): (铺位号, the scripted finding's note, days ago, issued at
 # (hour, minute), served minutes later, deadline days after the finding, re-check or None).
@@ -1114,7 +1114,7 @@ def _street(zones, day, today, rng):
 
 
 def _shop_cases(zones, today):
-    """What else the register holds: notices given to the operators, a 市容监察 visit, and the
+    """What else the register holds: notices given to the operators, a 城管 visit, and the
     整改通知书 from the patrols' findings (after the renovations', so the yearly series keeps to dates)."""
     by_unit = {shop.unit_no: shop for shop in shops.Shop.live()}
     for back, hour, topic, which, note in COMMUNICATIONS:
@@ -1130,7 +1130,7 @@ def _shop_cases(zones, today):
     day = today - datetime.timedelta(days=back)
     seen = [by_unit[unit_no] for unit_no in unit_nos]
     with clock.set_to(_at(day, hour, 40)):
-        shops.record_inspection(seen[0].zone.assistants.first(), "市容监察", day, seen, findings, follow_up)
+        shops.record_inspection(seen[0].zone.assistants.first(), "城管", day, seen, findings, follow_up)
 
     for unit_no, note, back, (hour, minute), serve_after, deadline_days, recheck in SHOP_NOTICES:
         shop, day = by_unit[unit_no], today - datetime.timedelta(days=back)

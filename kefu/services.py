@@ -91,6 +91,10 @@ class ServiceOrder(VersionedMixin, BaseModel):
     work_order = peewee.ForeignKeyField(workorders.WorkOrder, null=True, backref="+", on_delete="RESTRICT",
                                         column_name="work_order_id")
     rework_count = peewee.IntegerField(default=0)
+    # What was actually collected, and how (a charge that differs from what was told is on the timeline).
+    collected = peewee.DecimalField(max_digits=10, decimal_places=2, null=True)
+    collected_how = peewee.CharField(max_length=10, default="")
+    collected_at = peewee.DateTimeField(null=True)
     result = peewee.CharField(max_length=6, default="")
     created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
     created_at = peewee.DateTimeField()

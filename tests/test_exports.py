@@ -50,7 +50,7 @@ def test_the_workbook_holds_the_chosen_days_of_every_kind(world, as_user, travel
     assert [row[0] for row in tickets[1:]] == [inside.number]
     assert tickets[1][1] == datetime.datetime(2026, 11, 1, 0, 5) and tickets[1][7] == "十一月一日凌晨"
     checks = rows(workbook["巡查"])
-    assert checks[1][1:6] == ["S-101 老王面馆（商铺1）", "商铺", "一区", "张助理", "扫码"]
+    assert checks[1][1:6] == ["S-101 老王面馆", "商铺", "一区", "张助理", "扫码"]
     visits = rows(workbook["拜访"])
     assert visits[1][:6] == [datetime.datetime(2026, 11, 20, 7, 30), "上门", "1-1-101", None, "早间", "张助理"]
     assert visits[1][7] == "表扬：保洁很干净"
