@@ -325,9 +325,15 @@ workorders.on_change("service", _on_work_order)
 def call_back(actor, order, expected_version, method, result, words=""):
     """质量回访 (callbacks.py): 满意 / 基本满意 complete the order; 不满意 (with what was wrong) sends it
     back for the work to be put right — dispatched again until the customer is satisfied; 未接通 is counted."""
-    return callbacks.record(actor, MACHINE, order, expected_version, method, result, words, error=ServiceError, fields={
-        callbacks.CLOSE: dict(result=result, closed_at=clock.utcnow()),
-        callbacks.REOPEN: dict(result=result, rework_count=ServiceOrder.rework_count + 1)})
+    with database.atomic():
+        fresh = callbacks.record(actor, MACHINE, order, expected_version, method, result, words, error=ServiceError,
+                                 fields={callbacks.CLOSE: dict(result=result, closed_at=clock.utcnow()),
+                                         callbacks.REOPEN: dict(result=result,
+                                                                rework_count=ServiceOrder.rework_count + 1)})
+        # The household's story has the call-back too, as it has the request's return visits.
+        events.record(actor, order.household, "个性化服务回访", to_state=result,
+                      note=f"{order.number} {order.item.name}" + (f"：{words.strip()}" if words and words.strip() else ""))
+    return fresh
 
 
 def record_collected(actor, order, expected_version, amount, how):
@@ -366,17 +372,7 @@ def cancel(actor, order, expected_version, reason):
                        cancel_reason=reason, closed_at=clock.utcnow())
 
 
-def _unhappy_with_services(zone_ids, since):
-    """The households that said 不满意 on a service's call-back since `since`, each with the last time
-    it did as `unhappy_at`."""
-    return customers.with_households(
-        ServiceOrder.select(ServiceOrder.household, peewee.fn.MAX(CallBack.at).alias("unhappy_at"))
-        .join(CallBack, on=CallBack.of(ServiceOrder))
-        .where(ServiceOrder.zone.in_(zone_ids) & (CallBack.result == callbacks.UNHAPPY) & (CallBack.at >= since))
-        .group_by(ServiceOrder.household))
-
-
-customers.UNHAPPY["services"] = _unhappy_with_services
+customers.UNHAPPY["services"] = lambda zone_ids, since: customers.still_unhappy(ServiceOrder, zone_ids, since)
 
 
 def open_in(zone_ids):

@@ -270,7 +270,20 @@ ticket_views.ORIGINS["opinion"] = ticket_views.Origin(
     find=_opinion, prefill=_prefill_ticket,
     describe=lambda opinion: f"{clock.to_local(opinion.visit.at, estate().tz):%m-%d %H:%M} {opinion.visit.form}拜访 · "
                              f"{opinion.kind}：{opinion.text}",
-    link=rules.link_ticket)
+    link=rules.link_ticket, back=lambda opinion: url_for("customers.visit", visit_id=opinion.visit_id))
+
+
+def _from_visit(ticket):
+    """The visit a request was made from, as the request's page links back to it."""
+    opinion = Opinion.select(Opinion, Visit).join(Visit).where(
+        (Opinion.ticket == ticket.id) & Visit.voided_at.is_null()).first()
+    if opinion is None or not access.may_see(current_user, opinion.visit):
+        return None
+    return (f"来自拜访：{clock.to_local(opinion.visit.at, estate().tz):%m-%d %H:%M} {opinion.visit.form}",
+            url_for("customers.visit", visit_id=opinion.visit_id))
+
+
+ticket_views.SOURCE_LINKS.append(_from_visit)
 
 
 # Needs
@@ -357,6 +370,7 @@ def need(need_id):
                      "已记录答复", here, "customers/need.html", need=need,
                      closed=None if need.outcome in ("open", "study") else f"该需求已答复“{need.outcome_label}”",
                      title=need.kind_label, back=url_for("customers.household", household_id=need.household_id),
+                     visit=need.opinion.visit if need.opinion_id and need.opinion.visit.voided_at is None else None,
                      orders=list(service_rules.cards().where(ServiceOrder.need == need).order_by(ServiceOrder.id)),
                      timeline=events.timeline(need))
 
