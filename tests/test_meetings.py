@@ -58,6 +58,7 @@ def test_an_action_becomes_a_request_linked_both_ways(world, as_user):
     ticket = Ticket.get()
     assert Action.get_by_id(first.id).ticket_id == ticket.id
     assert "已转为诉求" in text(client.get(f"/meetings/{meeting.id}")) and "来自例会" in text(client.get(f"/tickets/{ticket.id}"))
+    assert re.search(rf'href="/meetings/{meeting.id}"[^>]*>来自例会', html(client.get(f"/tickets/{ticket.id}")))
 
 
 def test_minutes_without_attendees_are_refused_beside_the_field(world, as_user):

@@ -175,4 +175,17 @@ ticket_views.ORIGINS["action"] = ticket_views.Origin(
     find=lambda action_id: next((a for a in [_action(action_id)] if a is not None and a.is_open), None),
     prefill=_prefill,
     describe=lambda action: f"{action.meeting.day:%m-%d} {action.meeting.kind}「{action.meeting.topic}」：{action.text}",
-    link=rules.link_ticket)
+    link=rules.link_ticket, back=lambda action: url_for("meetings.show", meeting_id=action.meeting_id))
+
+
+def _from_meeting(ticket):
+    """The meeting whose action a request was made from, as the request's page links back to it."""
+    action = Action.select(Action, Meeting).join(Meeting).where(
+        (Action.ticket == ticket.id) & Meeting.voided_at.is_null()).first()
+    if action is None or current_user.role not in STAFF:
+        return None
+    return (f"来自例会：{action.meeting.day:%m-%d} {action.meeting.topic}",
+            url_for("meetings.show", meeting_id=action.meeting_id))
+
+
+ticket_views.SOURCE_LINKS.append(_from_meeting)
