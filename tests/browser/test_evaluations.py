@@ -98,7 +98,9 @@ def test_the_supervisor_evaluates_an_assistant_and_prints_the_form(phones, shot,
     item_group(zhuguan, NOTE[0]).get_by_label("说明").fill(NOTE[1])
     zhuguan.get_by_label("主管评语").fill(COMMENT)
     zhuguan.get_by_role("button", name="签字确认").click()
+    expect(zhuguan.locator(".form-errors")).to_contain_text(f"有 1 项分数需要改正：{first}")
     refused = item_group(zhuguan, first)
+    expect(refused.get_by_label("分数（0–100）")).to_be_focused()
     expect(refused.get_by_role("alert")).to_have_text(f"“{first}”的分数应在 0–100 之间")
     expect(refused.get_by_label("分数（0–100）")).to_have_attribute("aria-invalid", "true")
     expect(refused.get_by_label("分数（0–100）")).to_have_value("120")
@@ -112,6 +114,12 @@ def test_the_supervisor_evaluates_an_assistant_and_prints_the_form(phones, shot,
     refused.get_by_label("分数（0–100）").fill(str(SCORES[first]))
     phone_shot(zhuguan, shot, "evaluation-scored")
     zhuguan.get_by_role("button", name="签字确认").click()
+    # Irreversible: asked once more, in words, with the total; the scores are saved meanwhile.
+    expect(zhuguan.get_by_role("heading", name="确认签字？")).to_be_visible()
+    expect(zhuguan.get_by_text("签字确认后不能再修改", exact=False)).to_be_visible()
+    expect(head.locator(".badge")).to_have_text("草稿")
+    phone_shot(zhuguan, shot, "evaluation-confirm")
+    zhuguan.get_by_role("button", name="确认签字").click()
     flash(zhuguan, "已签字确认，可以打印评估表")
 
     # Signed: the total and grade, as the weights make them; the form is now read-only.
