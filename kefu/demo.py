@@ -1995,16 +1995,15 @@ def build_meetings():
 
 
 def build_summaries():
-    """Last month's summaries: 刘洋's written, submitted and signed off by 陈敏 in the first days of this
-    month, 张婷's written and waiting for the supervisor; the figures are their own records'."""
+    """Last month's summaries: 刘洋's begun — the summary written, the rest still to write (a draft
+    to finish) — and 张婷's written and waiting for the supervisor; the figures are their own records'."""
     tz = estate.Estate.current().tz
     today = clock.today(tz)
     last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     supervisor = users.User.get(users.User.username == "zhuguan")
     written = {
         "zhuli1": ("上月以现场巡查和早晚拜访为主：每天完成安保岗位、商铺和装修户巡查，发现的问题当天派整改单或当场解决；"
-                   "拜访以独居老人和新入住住户为主，收集的需求已逐条答复。", "装修户午休时段施工仍时有发生：巡查时间固定在 12:00–14:00，"
-                   "发现即劝阻并拍照，两次以上的发整改通知书。", "上月工作扎实，返修跟进及时；下月请把独居老人代购需求汇总成方案。"),
+                   "拜访以独居老人和新入住住户为主，收集的需求已逐条答复。", "", None),
         "zhuli2": ("上月二区巡查发现的问题以地库照明和楼道杂物为主，已协调工程部、保洁部集中处理；商铺执照督促按周进行。",
                    "地库照明：请工程部按季度巡检灯具，巡查表增加地库照明一项。", None),
     }
@@ -2014,8 +2013,9 @@ def build_summaries():
         with clock.set_to(moment):
             summary = summaries.summary_for(user, last_month)
             cases = {t.id: f"{t.case_cause}；{t.case_handling}；{t.case_prevention}"
-                     for t in summaries.cases_of(user, last_month)[:2]}
-            summary = summaries.save(user, summary, summary.version, text, solutions, cases, submit=True)
+                     for t in summaries.cases_of(user, last_month)[:2]} if solutions else {}
+            # Without the solutions it is a draft still to finish (the case analyses start from the cases).
+            summary = summaries.save(user, summary, summary.version, text, solutions, cases, submit=bool(solutions))
         if comment:
             with clock.set_to(moment + datetime.timedelta(minutes=40)):
                 summaries.sign(supervisor, summary, summary.version, comment)
