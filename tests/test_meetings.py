@@ -97,3 +97,15 @@ def test_an_action_is_an_internal_task_owned_and_done_not_a_request(world, as_us
     assert "已完成" in page and "已整理 3 个案例" in page
     again = helper.post(f"/meetings/actions/{mine.id}/done", data={"done_note": "", "version": "2"})
     assert again.status_code == 422
+
+
+def test_the_meetings_list_filters_by_attendee_kind_and_days(world, as_user):
+    meetings.record_meeting(world.supervisor, day=DAY, kind="部门例会", topic="周例会", attendees=[world.assistant])
+    meetings.record_meeting(world.supervisor, day=DAY - datetime.timedelta(days=30), kind="部门例会", topic="上月例会",
+                            attendees=[world.assistant])
+    meetings.record_meeting(world.supervisor, day=DAY, kind="专题会议", topic="防汛", attendees=[world.assistant2])
+    client = as_user(world.supervisor)
+    mine = text(client.get(f"/meetings?by={world.assistant.id}&start=2026-11-01&end=2026-11-30"))
+    assert "周例会" in mine and "上月例会" not in mine and "防汛" not in mine and "1 次" in mine
+    held = text(client.get("/meetings?kind=部门例会&start=2026-10-01&end=2026-11-30"))
+    assert "周例会" in held and "上月例会" in held and "防汛" not in held

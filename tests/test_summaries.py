@@ -154,3 +154,14 @@ def test_earlier_months_are_listed(world, traveller, as_user):
     months = re.findall(r"2026年(\d\d)月", page)
     assert months == ["11", "10", "09", "08"]  # newest first, the months between kept
     assert "已提交" in page
+
+
+def test_the_summarys_figures_link_to_the_lists_they_count(world, month, as_user):
+    from conftest import html
+    from test_evaluations_http import _links
+    links = _links(html(as_user(world.supervisor).get(f"/summaries/{world.assistant.id}/2026-11")))
+    period = "start=2026-11-01&end=2026-11-30"
+    assert links["3 件"] == f"/tickets?assignee={world.assistant.id}&{period}&state="
+    assert links["2 次"] == f"/visits/list?by={world.assistant.id}&{period}"
+    assert links["1"] == f"/visits/list?by={world.assistant.id}&{period}&window=in"
+    assert links["工程维修 2 件"] == f"/tickets?assignee={world.assistant.id}&{period}&state=&category=工程维修"

@@ -39,6 +39,7 @@ from ..estate import zone_of_building
 from ..renovations import Renovation
 from ..services import ServiceOrder
 from ..tickets import Ticket
+from ..users import User
 from ..auth import roles
 from ..web import estate
 from ..web import render
@@ -162,6 +163,44 @@ def visits():
     recent = rules.with_codes(_RECENT_VISITS(zone_ids))
     return render("customers/visits.html", title="拜访", plan=rules.planner(zone_ids, tz=estate().tz), recent=recent,
                   back=url_for("home.customers"))
+
+
+@bp.route("/visits/list")
+@roles(*VISITORS)
+def visit_list():
+    """拜访记录: the visits of my zones, by assistant (?by=), period (?start=&end=), in or out of the
+    recommended windows (?window=in|out) and with an opinion of a kind (?kind=表扬) — the list an
+    evaluation's or a summary's figure counts."""
+    zone_ids = access.work_zone_ids(current_user)
+    tz = estate().tz
+    args = {key: request.args.get(key, "")[:20] for key in ("by", "start", "end", "window", "kind")}
+    query = Visit.live().where(Visit.zone.in_(zone_ids))
+    people = list(User.select().where(User.id.in_(Visit.select(Visit.created_by).where(Visit.zone.in_(zone_ids))))
+                  .order_by(User.display_name))
+    by = next((p for p in people if str(p.id) == args["by"]), None)
+    if by is not None:
+        query = query.where(Visit.created_by == by.id)
+    for key, bound in (("start", 0), ("end", 1)):
+        try:
+            day = datetime.date.fromisoformat(args[key]) if args[key] else None
+        except ValueError:
+            day, args[key] = None, ""
+        if day is not None:
+            moment = clock.day_bounds(day, tz)[bound]
+            query = query.where(Visit.at >= moment if key == "start" else Visit.at < moment)
+    if args["window"] == "in":
+        query = query.where(Visit.windows != "")
+    elif args["window"] == "out":
+        query = query.where(Visit.windows == "")
+    if args["kind"] in rules.OPINION_KINDS:
+        query = query.where(Visit.id.in_(Opinion.select(Opinion.visit).where(Opinion.kind == args["kind"])))
+    found = rules.with_codes(query.order_by(Visit.at.desc()).limit(500))
+    said = {}
+    for opinion in Opinion.select().where(Opinion.visit.in_([v.id for v in found])).order_by(Opinion.position):
+        said.setdefault(opinion.visit_id, []).append(opinion)
+    return render("customers/visit_list.html", title="拜访记录", visits=found, said=said, people=people, by=by,
+                  names={p.id: p.display_name for p in people},
+                  args=args, kinds=rules.OPINION_KINDS, back=url_for("customers.visits"))
 
 
 class VisitForm(TokenForm):

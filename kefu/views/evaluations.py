@@ -45,6 +45,20 @@ FIGURES = [  # (key, label, unit) as the form and the PDF show the measured feed
 ]
 
 
+def figure_links(user, first, last):
+    """Where each figure of `user`'s days `first`…`last` comes from: the filtered list it counts."""
+    period = {"start": first.isoformat(), "end": last.isoformat()}
+    tickets = url_for("tickets.index", assignee=user.id, **period, state="")
+    visits = url_for("customers.visit_list", by=user.id, **period)
+    return {"tickets": tickets, "response_rate": tickets, "resolution_rate": tickets, "followups": tickets,
+            "satisfaction_rate": tickets, "unhappy": tickets, "reopened": tickets, "visits": visits,
+            "visits_in_window": url_for("customers.visit_list", by=user.id, **period, window="in"),
+            "praise": url_for("customers.visit_list", by=user.id, **period, kind="表扬"),
+            "meetings_attended": url_for("meetings.index", by=user.id, **period),
+            "meetings_held": url_for("meetings.index", kind="部门例会", **period),
+            "category": lambda name: url_for("tickets.index", assignee=user.id, **period, state="", category=name)}
+
+
 def _evaluation(evaluation_id):
     """The supervisor sees every evaluation; an assistant their own once signed off."""
     return record_or_404(Evaluation.live(), evaluation_id, change=request.method == "POST")
@@ -189,6 +203,7 @@ def show(evaluation_id):
             row.update({k: v for k, v in typed["scores"].get(str(row["id"]), {}).items()})
     wrong_scores = [row for row in current["items"] if f"score-{row['id']}" in errors]
     context = dict(evaluation=evaluation, sheet=current, figures=FIGURES, errors=errors, confirming=confirming,
+                   links=figure_links(evaluation.user, evaluation.period_start, evaluation.period_end),
                    wrong_scores=wrong_scores,
                    unit_people=list(User.active_with_role("unit")) if current_user.role == "supervisor" else [],
                    all_items=list(EvaluationItem.ordered()),

@@ -45,11 +45,28 @@ STAFF = ("supervisor", "assistant")
 @bp.route("/meetings")
 @roles(*STAFF)
 def index():
-    """例会: the latest minutes, newest first."""
-    return render("meetings/index.html", title="例会", meetings=list(Meeting.live().order_by(Meeting.day.desc(),
-                                                                                           Meeting.id.desc())
-                                                                     .limit(50)),
-                  back=url_for("home.index"))
+    """例会: the latest minutes, newest first; those someone attended (?by=), of a kind (?kind=) and
+    within days (?start=&end=) — the list an evaluation's figure counts."""
+    query = Meeting.live()
+    filters = []
+    by = User.get_or_none(User.id == request.args.get("by", 0, type=record_id))
+    if by is not None:
+        query = query.where(Meeting.id.in_(rules.Attendance.select(rules.Attendance.meeting)
+                                           .where(rules.Attendance.user == by.id)))
+        filters.append(f"{by.display_name}参加的")
+    if request.args.get("kind") in rules.KINDS:
+        query = query.where(Meeting.kind == request.args["kind"])
+        filters.append(request.args["kind"])
+    for key, compare in (("start", lambda day: Meeting.day >= day), ("end", lambda day: Meeting.day <= day)):
+        try:
+            day = datetime.date.fromisoformat(request.args.get(key, "")[:10])
+        except ValueError:
+            continue
+        query = query.where(compare(day))
+        filters.append(("从 " if key == "start" else "到 ") + day.isoformat())
+    return render("meetings/index.html", title="例会", meetings=list(query.order_by(Meeting.day.desc(),
+                                                                                  Meeting.id.desc()).limit(200)),
+                  filters=filters, back=url_for("home.index"))
 
 
 class MeetingForm(TokenForm):

@@ -26,6 +26,7 @@ from ..web import estate
 from ..web import invalid
 from ..web import render
 from . import assistant_or_404
+from .evaluations import figure_links
 from .forms import record_id
 
 bp = Blueprint("summaries", __name__)
@@ -118,6 +119,7 @@ def show(user_id, month):
             errors["form"] = StaleRecord.message
     figures = rules.figures_of(summary)
     context = dict(summary=summary, figures=figures, chart=bars(figures["by_category"]),
+                   links=figure_links(summary.user, summary.month, summary.last_day),
                    cases=rules.cases_of(summary.user, summary.month), notes=summary.case_notes, errors=errors,
                    typed=typed, mine=summary.user_id == current_user.id, timeline=events.timeline(summary) if summary.id else [],
                    title=f"{summary.month:%Y年%m月}工作总结", back=url_for("summaries.index"))
