@@ -267,8 +267,9 @@ def agree_time(actor, order, expected_version, agreed_at):
         raise ServiceError("约定时间不能早于现在", "agreed_at")
     state = _schedule_state(agreed_at, order.needs_confirmation)
     with database.atomic():
-        return _change(actor, order, expected_version, AGREE, to=state,
-                       note=f"{clock.to_local(agreed_at, _tz()):%m-%d %H:%M}", agreed_at=_utc(agreed_at),
+        before = f"{clock.to_local(order.agreed_at, _tz()):%m-%d %H:%M} → " if order.agreed_at else ""
+        return _change(actor, order, expected_version, AGREE, to=state, label="改约时间" if before else None,
+                       note=f"{before}{clock.to_local(agreed_at, _tz()):%m-%d %H:%M}", agreed_at=_utc(agreed_at),
                        confirmed_at=None, customer_told_at=None)
 
 
