@@ -36,7 +36,7 @@ def test_a_shop_is_registered_changes_hands_is_patrolled_noticed_and_printed(pho
     heading(zhuli, "商铺登记")
     zhuli.get_by_label("店名").fill(NAME)
     zhuli.get_by_label("铺位号").fill("S-88")
-    zhuli.get_by_label("经营类型").select_option("餐饮")
+    zhuli.get_by_role("group", name="经营类型").get_by_label("餐饮", exact=True).check()  # one tap
     zhuli.get_by_label("经营者", exact=True).fill("周老板")
     zhuli.get_by_label("经营者电话").fill("13800008888")
     zhuli.get_by_label("门面照片", exact=True).set_input_files(jpeg(tmp_path / "front.jpg", (180, 60, 40)))
