@@ -2026,3 +2026,18 @@ def build_summaries():
         if comment:
             with clock.set_to(moment + datetime.timedelta(minutes=40)):
                 summaries.sign(supervisor, summary, summary.version, comment)
+    # 刘洋's month before: written, submitted and signed off (an earlier month on his list, and on paper).
+    before = (last_month - datetime.timedelta(days=1)).replace(day=1)
+    liu = users.User.get(users.User.username == "zhuli1")
+    with clock.set_to(_at(last_month, 17, 0)):
+        summary = summaries.summary_for(liu, before)
+        summary = summaries.save(liu, summary, summary.version, EARLIER_SUMMARY[0], EARLIER_SUMMARY[1], {},
+                                 submit=True)
+    with clock.set_to(_at(last_month, 17, 40)):
+        summaries.sign(supervisor, summary, summary.version, EARLIER_SUMMARY[2])
+
+
+EARLIER_SUMMARY = (
+    "本月以熟悉管辖区域为主：逐栋走访楼长和独居老人，建立了商铺和装修户台账；诉求均在时限内响应。",
+    "装修户午休时段施工仍时有发生：巡查时间固定在 12:00–14:00，发现即劝阻并拍照，两次以上的发整改通知书。",
+    "上月工作扎实，返修跟进及时；下月请把独居老人代购需求汇总成方案。")

@@ -507,8 +507,11 @@ def test_demo_estate_has_last_months_summaries(app):
     from kefu import summaries
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    written = {s.user.username: s for s in summaries.MonthlySummary.select()}
+    today = clock.today(Estate.current().tz)
+    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    written = {s.user.username: s for s in summaries.MonthlySummary.select().where(
+        summaries.MonthlySummary.month == last_month)}
     assert written["zhuli1"].state == "draft" and written["zhuli1"].summary and not written["zhuli1"].solutions
     assert written["zhuli2"].state == "submitted" and written["zhuli2"].summary
-    today = clock.today(Estate.current().tz)
-    assert written["zhuli1"].month == (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    [earlier] = summaries.MonthlySummary.select().where(summaries.MonthlySummary.month < last_month)
+    assert earlier.user.username == "zhuli1" and earlier.state == "signed" and earlier.frozen

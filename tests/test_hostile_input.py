@@ -47,6 +47,7 @@ from kefu import db
 from kefu import demo
 from kefu import estate
 from kefu import evaluations
+from kefu import meetings
 from kefu import patrols
 from kefu import renovations
 from kefu import services
@@ -292,6 +293,7 @@ def _records():
         "service_id": services.ServiceOrder.select().where(services.ServiceOrder.zone == zone,
                                                            services.ServiceOrder.state.in_(services.OPEN)).first().id,
         "evaluation_id": evaluation.id, "review_id": review.id,
+        "action_id": meetings.Action.select().where(meetings.Action.state == "open").first().id,
         "day": today.isoformat(), "month": f"{today:%Y-%m}",
         # Routes that need a record in another state than the parameter's default.
         "POST /tickets/<int:ticket_id>/respond": {"ticket_id": received.id},

@@ -409,7 +409,8 @@ def need(need_id):
                      "已记录答复", here, "customers/need.html", need=need,
                      closed=None if need.outcome in ("open", "study") else f"该需求已答复“{need.outcome_label}”",
                      title=need.kind_label, back=url_for("customers.household", household_id=need.household_id),
-                     visit=need.opinion.visit if need.opinion_id and need.opinion.visit.voided_at is None else None,
+                     visit=need.opinion.visit if need.opinion_id and need.opinion.visit.voided_at is None
+                     and current_user.role in VISITORS else None,
                      orders=list(service_rules.cards().where(ServiceOrder.need == need).order_by(ServiceOrder.id)),
                      timeline=events.timeline(need))
 
