@@ -211,7 +211,8 @@ def test_the_supervisors_desk_figures_lead_to_their_lists_summaries_go_back_and_
     zhuguan.locator("a.card").filter(has_text="刘洋 · 月度评估").first.click()
     heading(zhuguan, "月度评估")
     visits = figure(zhuguan, "拜访")
-    zhuguan.locator("table.figures").first.get_by_role("link", name=visits, exact=True).first.click()
+    zhuguan.locator("table.figures").first.locator("tr").filter(
+        has=zhuguan.get_by_role("rowheader", name="拜访", exact=True)).get_by_role("link").click()
     heading(zhuguan, "拜访记录")
     expect(zhuguan.get_by_role("heading", level=2)).to_have_text(f"拜访（{visits.split()[0]}）")
     expect(zhuguan.get_by_label("客户助理")).to_have_value(re.compile(r"^\d+$"))
@@ -242,8 +243,11 @@ def test_the_supervisors_desk_figures_lead_to_their_lists_summaries_go_back_and_
     liuyang = phone_of(phones, "zhuli1")
     tab(liuyang, "我的")
     liuyang.get_by_role("link", name="月度工作总结").click()
+    heading(liuyang, "月度工作总结")
+    before = (last_month - datetime.timedelta(days=1)).replace(day=1)
     months = liuyang.locator("a.card .card-title").all_inner_texts()
-    assert months[:2] == [f"{today:%Y年%m月}", f"{last_month:%Y年%m月}"], months
+    assert months[:3] == [f"{today:%Y年%m月}", f"{last_month:%Y年%m月}", f"{before:%Y年%m月}"], months
+    expect(liuyang.locator("a.card").filter(has_text=f"{before:%Y年%m月}").locator(".badge")).to_have_text("已签阅")
     draft = liuyang.locator("a.card").filter(has_text=f"{last_month:%Y年%m月}")
     expect(draft.locator(".badge")).to_have_text("草稿")
     draft.click()
