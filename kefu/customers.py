@@ -8,6 +8,7 @@ import datetime
 
 import peewee
 
+from . import callbacks
 from . import clock
 from . import events
 from . import idempotency
@@ -380,8 +381,12 @@ def record_visit(actor, *, at, form, households=(), place="", opinions=(), note=
         summary = f"{form} · {visit.where}" + (f" · {'、'.join(windows)}" if windows else "")
         events.record(actor, visit, "拜访", note=summary + "".join(f"\n{k}：{t}" for k, t, _h in said)
                       + (f"\n{note}" if note else ""))
+        # A visit written down later says on the household's timeline when it happened.
+        later = clock.now() - at > datetime.timedelta(minutes=10)
+        when = f"\n拜访于 {clock.to_local(at, _tz()):%Y-%m-%d %H:%M}" if later else ""
         for household in households:
             events.record(actor, household, "拜访", note=f"{form}" + (f" · {'、'.join(windows)}" if windows else "")
+                          + when
                           + "".join(f"\n{k}：{t}" for k, t, h in said if h is None or h.id == household.id))
         idempotency.remember(token, visit)
     return visit, True
@@ -494,26 +499,25 @@ def latent_patterns(zone_ids):
 CARD = (Household.id, Household.code)
 
 
-def _unhappy_with_requests(zone_ids, since):
-    """The households that said 不满意 on a request's return visit since `since`, each with the last
-    time it did as `unhappy_at`."""
-    said = (Ticket.select(Ticket.household, peewee.fn.MAX(CallBack.at).alias("unhappy_at"))
-            .join(CallBack, on=CallBack.of(Ticket))
-            .where(Ticket.zone.in_(zone_ids) & Ticket.household.is_null(False) & (CallBack.result == "不满意")
-                   & (CallBack.at >= since)).group_by(Ticket.household))
-    return with_households(said)
+def still_unhappy(model, zone_ids, since):
+    """The records of `model` (Ticket, ServiceOrder) in the zones whose latest answer on a call-back
+    since `since` was 不满意 — a later 满意 / 基本满意 on the same record means it was put right —
+    as [(household id, when it was said, the words)]."""
+    rows = (CallBack.select(CallBack.record_id, CallBack.at, CallBack.result, CallBack.words, model.household)
+            .join(model, on=CallBack.of(model))
+            .where(model.zone.in_(zone_ids) & model.household.is_null(False) & (CallBack.at >= since)
+                   & CallBack.result.in_(callbacks.ANSWERS))
+            .order_by(CallBack.at, CallBack.id).tuples())
+    latest = {}
+    for record_id, at, result, words, household_id in rows:
+        latest[record_id] = (household_id, CallBack.at.python_value(at), result, words)
+    return [(household_id, at, words) for household_id, at, result, words in latest.values()
+            if result == callbacks.UNHAPPY]
 
 
-def with_households(said):
-    """The households of `said` (a query of household_id, unhappy_at), each with its `unhappy_at`, in
-    the order of their ids: read with it rather than by a query of their own."""
-    return (Household.select(*CARD, said.c.unhappy_at).join(said, on=(said.c.household_id == Household.id))
-            .order_by(Household.id).objects())
-
-
-# Where a customer can say 不满意: name → fn(zone_ids, since) building the query of the households, each
-# with its `unhappy_at` (see with_households). The personal services add theirs.
-UNHAPPY = {"requests": _unhappy_with_requests}
+# Where a customer can say 不满意: name → fn(zone_ids, since) giving [(household id, when, words)] of the
+# records still unhappy (see still_unhappy). The personal services add theirs.
+UNHAPPY = {"requests": lambda zone_ids, since: still_unhappy(Ticket, zone_ids, since)}
 
 
 def _open_needs(zone_ids, limit):
@@ -545,16 +549,6 @@ def _stale(zone_ids, cutoff, limit):
 _MOMENT, _LIMIT = datetime.datetime(1901, 2, 3, 4, 5, 6), 987654
 _OPEN_NEEDS = PreparedIn(Household, _open_needs, _LIMIT)
 _STALE = PreparedIn(Household, _stale, _MOMENT, _LIMIT)
-_UNHAPPY = {}  # source of UNHAPPY → its PreparedIn
-
-
-def _unhappy(source):
-    prepared = _UNHAPPY.get(source)
-    if prepared is None:
-        prepared = _UNHAPPY[source] = PreparedIn(Household, source, _MOMENT)
-    return prepared
-
-
 def planner(zone_ids, today=None, limit=15, tz=None):
     """Who to visit: households with an open need, those who said 不满意 in the last 30 days (on a
     request's return visit or a service's call-back), and those not visited for the configured number of weeks (tagged households first, then
@@ -566,14 +560,18 @@ def planner(zone_ids, today=None, limit=15, tz=None):
     open_needs = _OPEN_NEEDS(zone_ids, limit)
     since = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(days=30), datetime.time.min,
                                                          tzinfo=tz))
-    latest, found = {}, {}
+    latest = {}  # household id → (when, words) of its latest 不满意 not yet put right
     for source in UNHAPPY.values():
-        for household in _unhappy(source)(zone_ids, since):
-            at = Visit.at.python_value(household.unhappy_at)  # MAX() through a subquery comes back as text
-            latest[household.id] = max(at, latest.get(household.id, at))
-            found[household.id] = household
-    chosen = sorted(latest, key=lambda household_id: latest[household_id], reverse=True)[:limit]
-    unhappy = [found[household_id] for household_id in chosen]
+        for household_id, at, words in source(zone_ids, since):
+            if household_id not in latest or at > latest[household_id][0]:
+                latest[household_id] = (at, words)
+    chosen = sorted(latest, key=lambda household_id: latest[household_id][0], reverse=True)[:limit]
+    found = {h.id: h for h in Household.select(*CARD).where(Household.id.in_(chosen))} if chosen else {}
+    unhappy = []
+    for household_id in chosen:
+        household = found[household_id]
+        household.unhappy_at, household.unhappy_words = latest[household_id]
+        unhappy.append(household)
     cutoff = clock.to_utc_naive(datetime.datetime.combine(today - datetime.timedelta(weeks=rules.stale_weeks),
                                                           datetime.time.min, tzinfo=tz))
     stale = _STALE(zone_ids, cutoff, limit)

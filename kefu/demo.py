@@ -459,13 +459,13 @@ COMMUNICATIONS = [
      "发放《沿街商铺消防安全告知书》，讲解灭火器使用和燃气安全，查看后厨灭火器均在有效期内"),
     (6, 15, "门前三包", ["S-02", "S-12", "S-16"], "门前三包责任区内不得堆放货物、摆放桌椅，保持人行道畅通"),
 ]
-# A 市容监察 visit: (days ago, hour, 铺位号s, findings, follow-up).
+# A 城管 (市容监察) visit: (days ago, hour, 铺位号s, findings, follow-up).
 INSPECTION = (4, 15, ["S-01", "S-02", "S-04", "S-08"],
               "区城管执法中队（市容监察）检查沿街商铺门前三包及出店经营：S-01 兰州牛肉拉面门口堆放食材纸箱，已当场整改；"
               "S-02 好邻居便利店店外摆放冰柜，责令收回店内；S-04 川味小馆店招灯箱部分灯管不亮；S-08 茶语奶茶门窗张贴促销海报，"
               "要求规范张贴。",
               "服务中心每日巡查时复看：冰柜已于当天收回店内；川味小馆灯箱已通知店主三天内修复；"
-              "整改情况由客户助理汇总后报市容监察中队。")
+              "整改情况由客户助理汇总后报城管执法中队。")
 # 整改通知书 from shop patrol findings (issued after the renovations' notices of those days, so the
 # shared yearly series stays in date order): (铺位号, the scripted finding's note, days ago, issued at
 # (hour, minute), served minutes later, deadline days after the finding, re-check or None).
@@ -1127,7 +1127,7 @@ def _street(zones, day, today, rng):
 
 
 def _shop_cases(zones, today):
-    """What else the register holds: notices given to the operators, a 市容监察 visit, and the
+    """What else the register holds: notices given to the operators, a 城管 visit, and the
     整改通知书 from the patrols' findings (after the renovations', so the yearly series keeps to dates)."""
     by_unit = {shop.unit_no: shop for shop in shops.Shop.live()}
     for back, hour, topic, which, note in COMMUNICATIONS:
@@ -1143,7 +1143,7 @@ def _shop_cases(zones, today):
     day = today - datetime.timedelta(days=back)
     seen = [by_unit[unit_no] for unit_no in unit_nos]
     with clock.set_to(_at(day, hour, 40)):
-        shops.record_inspection(seen[0].zone.assistants.first(), "市容监察", day, seen, findings, follow_up)
+        shops.record_inspection(seen[0].zone.assistants.first(), "城管", day, seen, findings, follow_up)
 
     for unit_no, note, back, (hour, minute), serve_after, deadline_days, recheck in SHOP_NOTICES:
         shop, day = by_unit[unit_no], today - datetime.timedelta(days=back)
@@ -1696,6 +1696,13 @@ def _threads(month):
         d(8, 19, 23), d(8, 19, 58), "核对身份证与住户登记一致后开锁，用时十分钟",
         (d(7, 10, 0), "电话", "满意", "师傅来得快，还提醒我在物业留一把备用钥匙"))
 
+    # Still unhappy after the call-back (待返工): on the planner's 近 30 天回访不满意 until put right.
+    t = month.thread(0).visit_at(d(6, 18, 30), "上门", [pet[2]], [("服务需求", "家里要来客人，想请人把厨房彻底打扫一下")])
+    t.need_from(d(6, 18, 45), 1, "personal", "家政保洁", "厨房深度保洁")
+    t.order_for(d(6, 18, 50), "家政保洁", "厨房深度保洁三小时：油烟机外壳、灶台、瓷砖", agreed=d(4, 9, 0))
+    t.served(d(5, 9, 0), d(4, 12, 0), "已完成厨房保洁三小时")
+    t.call_back(d(3, 18, 30), "电话", "不满意", "瓷砖缝里的油渍还在，灶台边角也没擦到")  # 不满意待返工
+
     t = month.thread(0).visit_at(d(1, 18, 20), "上门", [pet[1]], [("服务需求", "厨房水槽下水特别慢，自己通了几次都不行")])
     t.order_for(d(1, 18, 35), "管道疏通", "厨房水槽下水管道疏通", agreed=ahead(1, 9, 30))
     t.dispatch(d(1, 18, 40))
@@ -2008,16 +2015,15 @@ def build_meetings():
 
 
 def build_summaries():
-    """Last month's summaries: 刘洋's written, submitted and signed off by 陈敏 in the first days of this
-    month, 张婷's written and waiting for the supervisor; the figures are their own records'."""
+    """Last month's summaries: 刘洋's begun — the summary written, the rest still to write (a draft
+    to finish) — and 张婷's written and waiting for the supervisor; the figures are their own records'."""
     tz = estate.Estate.current().tz
     today = clock.today(tz)
     last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     supervisor = users.User.get(users.User.username == "zhuguan")
     written = {
         "zhuli1": ("上月以现场巡查和早晚拜访为主：每天完成安保岗位、商铺和装修户巡查，发现的问题当天派整改单或当场解决；"
-                   "拜访以独居老人和新入住住户为主，收集的需求已逐条答复。", "装修户午休时段施工仍时有发生：巡查时间固定在 12:00–14:00，"
-                   "发现即劝阻并拍照，两次以上的发整改通知书。", "上月工作扎实，返修跟进及时；下月请把独居老人代购需求汇总成方案。"),
+                   "拜访以独居老人和新入住住户为主，收集的需求已逐条答复。", "", None),
         "zhuli2": ("上月二区巡查发现的问题以地库照明和楼道杂物为主，已协调工程部、保洁部集中处理；商铺执照督促按周进行。",
                    "地库照明：请工程部按季度巡检灯具，巡查表增加地库照明一项。", None),
     }
@@ -2027,11 +2033,27 @@ def build_summaries():
         with clock.set_to(moment):
             summary = summaries.summary_for(user, last_month)
             cases = {t.id: f"{t.case_cause}；{t.case_handling}；{t.case_prevention}"
-                     for t in summaries.cases_of(user, last_month)[:2]}
-            summary = summaries.save(user, summary, summary.version, text, solutions, cases, submit=True)
+                     for t in summaries.cases_of(user, last_month)[:2]} if solutions else {}
+            # Without the solutions it is a draft still to finish (the case analyses start from the cases).
+            summary = summaries.save(user, summary, summary.version, text, solutions, cases, submit=bool(solutions))
         if comment:
             with clock.set_to(moment + datetime.timedelta(minutes=40)):
                 summaries.sign(supervisor, summary, summary.version, comment)
+    # 刘洋's month before: written, submitted and signed off (an earlier month on his list, and on paper).
+    before = (last_month - datetime.timedelta(days=1)).replace(day=1)
+    liu = users.User.get(users.User.username == "zhuli1")
+    with clock.set_to(_at(last_month, 17, 0)):
+        summary = summaries.summary_for(liu, before)
+        summary = summaries.save(liu, summary, summary.version, EARLIER_SUMMARY[0], EARLIER_SUMMARY[1], {},
+                                 submit=True)
+    with clock.set_to(_at(last_month, 17, 40)):
+        summaries.sign(supervisor, summary, summary.version, EARLIER_SUMMARY[2])
+
+
+EARLIER_SUMMARY = (
+    "本月以熟悉管辖区域为主：逐栋走访楼长和独居老人，建立了商铺和装修户台账；诉求均在时限内响应。",
+    "装修户午休时段施工仍时有发生：巡查时间固定在 12:00–14:00，发现即劝阻并拍照，两次以上的发整改通知书。",
+    "上月工作扎实，返修跟进及时；下月请把独居老人代购需求汇总成方案。")
 
 
 def build_residents():

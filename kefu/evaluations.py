@@ -25,6 +25,7 @@ from .customers import Visit
 from .db import BaseModel
 from .db import Prepared
 from .db import RuleError
+from .db import StaleRecord
 from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import checked_text
@@ -390,18 +391,35 @@ def save_scores(actor, evaluation, expected_version, scores, comment=""):
     if refused:
         raise EvaluationError(refused)
     items = list(EvaluationItem.ordered())
+    out_of_range = score_errors(scores, items)
+    if out_of_range:
+        field, message = next(iter(out_of_range.items()))
+        raise EvaluationError(message, field)
     cleaned = {}
     for item in items:
         score, note = scores.get(item.id, (None, ""))
-        if score is not None and not 0 <= score <= 100:
-            raise EvaluationError(f"“{item.name}”的分数应在 0–100 之间", f"score-{item.id}")
         note = checked_text(note, 200, f"“{item.name}”的说明", f"note-{item.id}", error=EvaluationError)
         cleaned[str(item.id)] = {"score": score, "note": note}
     comment = checked_text(comment, 1000, "主管评语", "comment", error=EvaluationError)
+    if cleaned == json.loads(evaluation.scores) and comment == evaluation.comment:
+        # Nothing changed since the last save (signing off after 保存评分): no second 评分 on the timeline.
+        if evaluation.version != expected_version:
+            raise StaleRecord()
+        return evaluation
     with database.atomic():
         return MACHINE.transition(actor, evaluation, expected_version, SCORE, note="；".join(
             f"{item.name} {cleaned[str(item.id)]['score'] if cleaned[str(item.id)]['score'] is not None else '—'}"
             for item in items), scores=json.dumps(cleaned, ensure_ascii=False), comment=comment)
+
+
+def score_errors(scores, items):
+    """{field: message} for every score outside 0–100 ({item id: (score, note)}), in the items' order."""
+    errors = {}
+    for item in items:
+        score, _note = scores.get(item.id, (None, ""))
+        if score is not None and not 0 <= score <= 100:
+            errors[f"score-{item.id}"] = f"“{item.name}”的分数应在 0–100 之间"
+    return errors
 
 
 def sheet(evaluation):
@@ -492,16 +510,25 @@ def sign_off(actor, evaluation, expected_version):
     if refused:
         raise EvaluationError(refused)
     current = sheet(evaluation)
-    if not current["items"]:
-        raise EvaluationError("还没有评估项目，请管理员先设置")
-    if current["internal_score"] is None:
-        missing = next(row for row in current["items"] if row["score"] is None)
-        raise EvaluationError(f"还有项目没有评分：{missing['name']}", f"score-{missing['id']}")
+    refused = sign_off_refusal(evaluation, current)
+    if refused:
+        raise EvaluationError(*refused)
     with database.atomic():
         return MACHINE.transition(actor, evaluation, expected_version, SIGN,
                                   note=f"总分 {current['total']}，{current['grade']}",
                                   frozen=json.dumps(current, ensure_ascii=False), total=current["total"],
                                   grade=current["grade"], signed_by=actor, signed_at=clock.utcnow())
+
+
+def sign_off_refusal(evaluation, current=None):
+    """(message, field) saying why the evaluation can't be signed off yet, or None."""
+    current = current or sheet(evaluation)
+    if not current["items"]:
+        return "还没有评估项目，请管理员先设置", None
+    if current["internal_score"] is None:
+        missing = next(row for row in current["items"] if row["score"] is None)
+        return f"还有项目没有评分：{missing['name']}", f"score-{missing['id']}"
+    return None
 
 
 def comment_as_assistant(actor, evaluation, comment):

@@ -10,6 +10,7 @@ import re
 import peewee
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
 
 from . import clock
 from . import shops
@@ -70,13 +71,16 @@ def _tickets(start, end):
 
 
 def _orders(start, end):
-    yield ["编号", "派工时间", "类型", "业务块", "位置", "内容", "完成时限", "状态", "接单时间", "报完成时间", "验收时间",
-           "返工次数"]
-    query = (WorkOrder.select(WorkOrder, Unit.name.alias("unit_name")).join(Unit)
+    yield ["编号", "诉求编号", "派工时间", "类型", "业务块", "位置", "内容", "完成时限", "状态", "接单时间", "报完成时间",
+           "验收时间", "返工次数"]
+    query = (WorkOrder.select(WorkOrder, Unit.name.alias("unit_name"), Ticket.number.alias("ticket_number")).join(Unit)
+             .join_from(WorkOrder, Ticket, peewee.JOIN.LEFT_OUTER,
+                        on=((WorkOrder.source_type == "ticket") & (WorkOrder.source_id == Ticket.id)))
              .where((WorkOrder.created_at >= start) & (WorkOrder.created_at < end)).order_by(WorkOrder.created_at)
              .objects())
     for o in query:
-        yield [o.number, _local(o.created_at), o.title or "派工单", o.unit_name, o.location, o.instructions,
+        yield [o.number, o.ticket_number or "", _local(o.created_at), o.title or "派工单", o.unit_name, o.location,
+               o.instructions,
                _local(o.deadline), o.state_label, _local(o.accepted_at), _local(o.reported_at), _local(o.approved_at),
                o.rework_count]
 
@@ -94,7 +98,7 @@ def _checks(start, end):
 
 
 def _visits(start, end):
-    yield ["拜访时间", "形式", "房号", "地点", "建议时段", "客户助理", "意见条数", "住户说的"]
+    yield ["拜访时间", "形式", "房号", "地点", "时段", "在建议时段内", "客户助理", "意见条数", "住户说的"]
     visits = list(Visit.select(Visit, User.display_name.alias("who")).join(User, on=(Visit.created_by == User.id))
                   .where(Visit.voided_at.is_null() & (Visit.at >= start) & (Visit.at < end)).order_by(Visit.at)
                   .objects())
@@ -106,7 +110,7 @@ def _visits(start, end):
     for opinion in Opinion.select().where(Opinion.visit.in_(ids)).order_by(Opinion.position):
         said.setdefault(opinion.visit_id, []).append(f"{opinion.kind}：{opinion.text}")
     for v in visits:
-        yield [_local(v.at), v.form, "、".join(codes.get(v.id, [])), v.place, v.windows or "否", v.who,
+        yield [_local(v.at), v.form, "、".join(codes.get(v.id, [])), v.place, v.windows, "是" if v.windows else "否", v.who,
                len(said.get(v.id, [])), "\n".join(said.get(v.id, []))]
 
 
@@ -122,8 +126,8 @@ def _shops(_start, end):
 
 
 SHEETS = [("诉求", _tickets), ("派工单", _orders), ("巡查", _checks), ("拜访", _visits), ("商铺", _shops)]
-WIDTHS = {"诉求": [16, 17, 8, 9, 6, 16, 9, 40], "派工单": [16, 17, 10, 10, 16, 40, 17], "巡查": [17, 28, 9, 14, 9],
-          "拜访": [17, 7, 16, 12, 12, 9, 8, 50], "商铺": [8, 16, 9, 9, 13, 10, 7, 21, 12, 9]}
+WIDTHS = {"诉求": [16, 17, 8, 9, 6, 16, 9, 40], "派工单": [16, 16, 17, 10, 10, 16, 40, 17], "巡查": [17, 28, 9, 14, 9],
+          "拜访": [17, 7, 16, 12, 12, 8, 9, 8, 50], "商铺": [8, 16, 9, 9, 13, 10, 7, 21, 12, 9]}
 
 
 def check_range(first, last):
@@ -165,6 +169,9 @@ def workbook(first, last, path):
         for column, width in enumerate(WIDTHS.get(title, []), 1):
             sheet.column_dimensions[chr(64 + column)].width = width
         sheet.freeze_panes = "A2"
+        count, width = 0, 0
         for row in rows(start, end):
             sheet.append([_cell(sheet, value) for value in row])
+            count, width = count + 1, max(width, len(row))
+        sheet.auto_filter.ref = f"A1:{get_column_letter(width)}{max(count, 2)}"  # filters on the header row
     book.save(path)

@@ -481,3 +481,28 @@ def place_zone_and_renovation_terms():
 
     RenovationTerm.create_table(safe=True)
     add_column_with_default("patrol_rules", "photo_steps", "VARCHAR(200)", "'report:finding'")
+
+
+@migration(18, "商铺、服务与例会：执照经营者、服务实收费用、例会行动成为内部任务；巡查点名称去掉内部编号")
+def shops_services_meeting_tasks():
+    add_column("licence", "operator", peewee.CharField(default="", max_length=40))
+    add_column("service_order", "collected", peewee.DecimalField(max_digits=10, decimal_places=2, null=True))
+    add_column("service_order", "collected_how", peewee.CharField(default="", max_length=10))
+    add_column("service_order", "collected_at", peewee.DateTimeField(null=True))
+    add_column("action", "owner_id", peewee.IntegerField(null=True))
+    add_index("action", "action_owner_id", ['"owner_id"'])
+    add_column("action", "due_on", peewee.DateField(null=True))
+    add_column("action", "state", peewee.CharField(default="open", max_length=10))
+    add_column("action", "done_note", peewee.TextField(default=""))
+    add_column("action", "done_at", peewee.DateTimeField(null=True))
+    add_column("action", "version", peewee.IntegerField(default=1))
+    # An action already made a request stays one.
+    database.execute_sql('UPDATE "action" SET "state" = \'ticket\' WHERE "ticket_id" IS NOT NULL AND "state" = \'open\'')
+    # "S-04 川味小馆（商铺5）" → "S-04 川味小馆", "2-1-1202 装修（登记3）" → "2-1-1202 装修".
+    for checkpoint_id, name, source_type, source_id in database.execute_sql(
+            'SELECT "id", "name", "source_type", "source_id" FROM "checkpoint" '
+            'WHERE "source_type" IN (\'shop\', \'renovation\') AND "source_id" IS NOT NULL').fetchall():
+        suffix = f"（商铺{source_id}）" if source_type == "shop" else f"（登记{source_id}）"
+        if name.endswith(suffix):
+            database.execute_sql(f'UPDATE "checkpoint" SET "name" = {database.param} WHERE "id" = {database.param}',
+                                 (name[:-len(suffix)], checkpoint_id))

@@ -291,9 +291,14 @@ def start(actor, renovation, expected_version, day=None):
         if renovation.checkpoint_id:
             checkpoint = patrols.Checkpoint.get_or_none(patrols.Checkpoint.id == renovation.checkpoint_id)
         if checkpoint is None:
-            # A household may renovate again years later: the name carries the register entry.
+            # Named as the assistant says it; a household renovating again years later (its earlier
+            # checkpoint still named so) gets the month this one starts.
+            name = f"{renovation.household.code} 装修"
+            if patrols.Checkpoint.live().where((patrols.Checkpoint.zone == renovation.zone)
+                                               & (patrols.Checkpoint.name == name)).exists():
+                name += f"（{renovation.planned_start:%Y年%m月}起）"
             checkpoint = patrols.create_checkpoint(
-                actor, kind="renovation", name=f"{renovation.household.code} 装修（登记{renovation.id}）",
+                actor, kind="renovation", name=name,
                 zone=renovation.zone, checklist=patrols.Checklist.get(patrols.Checklist.code == "renovation"),
                 unit=Unit.live().where(Unit.kind == "engineering").first(),
                 household=renovation.household, source_type="renovation", source_id=renovation.id,

@@ -13,6 +13,7 @@ work to be put right, round after round, exactly as a request's return visit doe
                                       └── 返工 ◀───┘
 """
 import datetime
+import decimal
 
 import peewee
 
@@ -24,7 +25,6 @@ from . import lifecycle
 from . import sequences
 from . import workorders
 from . import customers
-from .callbacks import CallBack
 from .customers import Need
 from .customers import answer_need
 from .db import BaseModel
@@ -51,6 +51,8 @@ OPEN = ("unscheduled", "unconfirmed", "scheduled", "working", "callback", "rewor
 RESULTS = callbacks.RESULTS
 CALLBACK_METHODS = callbacks.METHODS
 DONE_WITHIN_HOURS = 4  # a service order's work is due this long after the agreed time
+COLLECT_METHODS = ["现金", "微信", "支付宝", "计入物业费", "未收取"]
+MAX_AMOUNT = 100000
 
 
 class ServiceError(RuleError):
@@ -97,6 +99,10 @@ class ServiceOrder(VersionedMixin, BaseModel):
     work_order = peewee.ForeignKeyField(workorders.WorkOrder, null=True, backref="+", on_delete="RESTRICT",
                                         column_name="work_order_id")
     rework_count = peewee.IntegerField(default=0)
+    # What was actually collected, and how (a charge that differs from what was told is on the timeline).
+    collected = peewee.DecimalField(max_digits=10, decimal_places=2, null=True)
+    collected_how = peewee.CharField(max_length=10, default="")
+    collected_at = peewee.DateTimeField(null=True)
     result = peewee.CharField(max_length=6, default="")
     created_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
     created_at = peewee.DateTimeField()
@@ -202,10 +208,29 @@ def _schedule_state(agreed_at, needs_confirmation, confirmed_at=None):
     return "scheduled"
 
 
+def _plain(fee):
+    return "".join((fee or "").split())
+
+
+def fee_difference(item, charged, fee_told):
+    """How what the customer is told differs from the catalogue, or "" when it doesn't."""
+    if item is None or charged is None:
+        return ""
+    if charged and not item.charged:
+        return f"服务项目“{item.name}”在目录中是免费的，告知客户的却是收费"
+    if not charged and item.charged:
+        return f"服务项目“{item.name}”在目录中收费（{item.fee}），告知客户的却是免费"
+    if charged and _plain(fee_told) and _plain(fee_told) != _plain(item.fee):
+        return f"告知客户的收费“{fee_told}”与目录不同：目录中的收费标准是 {item.fee}"
+    return ""
+
+
 def create_order(actor, household, item, request, *, charged, fee_told="", agreed_at=None, needs_confirmation=False,
-                 customer_name="", need=None, token=None):
+                 customer_name="", need=None, token=None, differs_confirmed=True):
     """个性化服务单: the service, what the customer asked for, what they were told (收费与否 and the
-    standard — recorded now, so it is provable later) and the time agreed if there is one yet.
+    standard — recorded now, so it is provable later) and the time agreed if there is one yet. What
+    was told unlike the catalogue is said on the timeline; `differs_confirmed=False` (the intake
+    page's first answer) refuses it instead, for the assistant to confirm.
     From a need, the need is answered 可提供. Returns (order, created)."""
     if household is None or household.voided_at is not None:
         raise ServiceError(ROOM_MISSING, "household")
@@ -223,6 +248,10 @@ def create_order(actor, household, item, request, *, charged, fee_told="", agree
         raise ServiceError("该房号不属于任何管辖区域", "household")
     if need is not None and (need.household_id != household.id or need.outcome not in ("open", "study", "provide")):
         raise ServiceError("这条需求不能转为服务单", "need")
+    differs = fee_difference(item, charged, fee_told)
+    if differs and not differs_confirmed:
+        # Told the customer something the catalogue doesn't say: the page asks once more, deliberately.
+        raise ServiceError(f"{differs}。请核对；确实如此的，勾选“与目录不同，按告知的办理”后再受理", "fee_differs")
     now = clock.utcnow()
     with database.atomic():
         earlier = idempotency.claim(token, ServiceOrder)
@@ -236,7 +265,8 @@ def create_order(actor, household, item, request, *, charged, fee_told="", agree
             fee_told=fee_told if charged else "", told_at=now, agreed_at=_utc(agreed_at),
             needs_confirmation=bool(needs_confirmation),
             state=_schedule_state(agreed_at, needs_confirmation), created_by=actor, created_at=now)
-        told = f"已告知收费：{fee_told}" if charged else "已告知免费"
+        told = (f"已告知收费：{fee_told}" if charged else "已告知免费") \
+            + (f"（与目录不同（目录：{item.fee_label}））" if differs else "")
         when = f"；约定 {clock.to_local(order.agreed_at, _tz()):%m-%d %H:%M}" if order.agreed_at else ""
         events.record(actor, order, "受理服务", to_state=order.state_label,
                       note=f"{item.name}：{request}；{told}{when}" + ("（需业务块确认时间）" if needs_confirmation else ""))
@@ -253,8 +283,9 @@ def agree_time(actor, order, expected_version, agreed_at):
         raise ServiceError("约定时间不能早于现在", "agreed_at")
     state = _schedule_state(agreed_at, order.needs_confirmation)
     with database.atomic():
-        return _change(actor, order, expected_version, AGREE, to=state,
-                       note=f"{clock.to_local(agreed_at, _tz()):%m-%d %H:%M}", agreed_at=_utc(agreed_at),
+        before = f"{clock.to_local(order.agreed_at, _tz()):%m-%d %H:%M} → " if order.agreed_at else ""
+        return _change(actor, order, expected_version, AGREE, to=state, label="改约时间" if before else None,
+                       note=f"{before}{clock.to_local(agreed_at, _tz()):%m-%d %H:%M}", agreed_at=_utc(agreed_at),
                        confirmed_at=None, customer_told_at=None)
 
 
@@ -311,9 +342,41 @@ workorders.on_change("service", _on_work_order)
 def call_back(actor, order, expected_version, method, result, words=""):
     """质量回访 (callbacks.py): 满意 / 基本满意 complete the order; 不满意 (with what was wrong) sends it
     back for the work to be put right — dispatched again until the customer is satisfied; 未接通 is counted."""
-    return callbacks.record(actor, MACHINE, order, expected_version, method, result, words, error=ServiceError, fields={
-        callbacks.CLOSE: dict(result=result, closed_at=clock.utcnow()),
-        callbacks.REOPEN: dict(result=result, rework_count=ServiceOrder.rework_count + 1)})
+    with database.atomic():
+        fresh = callbacks.record(actor, MACHINE, order, expected_version, method, result, words, error=ServiceError,
+                                 fields={callbacks.CLOSE: dict(result=result, closed_at=clock.utcnow()),
+                                         callbacks.REOPEN: dict(result=result,
+                                                                rework_count=ServiceOrder.rework_count + 1)})
+        # The household's story has the call-back too, as it has the request's return visits.
+        events.record(actor, order.household, "个性化服务回访", to_state=result,
+                      note=f"{order.number} {order.item.name}" + (f"：{words.strip()}" if words and words.strip() else ""))
+    return fresh
+
+
+def record_collected(actor, order, expected_version, amount, how):
+    """实收费用: what the customer actually paid for the service and how (现金, 微信 … or 未收取), once;
+    a charge on an order told free, or an amount unlike the fee told, is said on the timeline."""
+    if amount is None or not 0 <= amount <= MAX_AMOUNT:
+        raise ServiceError(f"实收金额应在 0–{MAX_AMOUNT} 元之间", "amount")
+    if how not in COLLECT_METHODS:
+        raise ServiceError("请选择收款方式", "how")
+    if how == "未收取" and amount:
+        raise ServiceError("未收取的，实收金额填 0", "amount")
+    if order.collected_at is not None:
+        raise ServiceError("实收费用已记录")
+    if order.state == "cancelled":
+        raise ServiceError("服务已取消")
+    amount = round(decimal.Decimal(amount), 2)
+    note = f"实收 {amount} 元 · {how}"
+    if amount and not order.charged:
+        note += "（告知客户的是免费）"
+    elif order.charged and order.fee_told:
+        note += f"（告知的收费标准 {order.fee_told}）"
+    with database.atomic():
+        order.collected, order.collected_how, order.collected_at = amount, how, clock.utcnow()
+        order.save_versioned(expected_version, "collected", "collected_how", "collected_at")
+        events.record(actor, order, "记录实收费用", note=note)
+    return ServiceOrder.get_by_id(order.id)
 
 
 def cancel(actor, order, expected_version, reason):
@@ -326,17 +389,7 @@ def cancel(actor, order, expected_version, reason):
                        cancel_reason=reason, closed_at=clock.utcnow())
 
 
-def _unhappy_with_services(zone_ids, since):
-    """The households that said 不满意 on a service's call-back since `since`, each with the last time
-    it did as `unhappy_at`."""
-    return customers.with_households(
-        ServiceOrder.select(ServiceOrder.household, peewee.fn.MAX(CallBack.at).alias("unhappy_at"))
-        .join(CallBack, on=CallBack.of(ServiceOrder))
-        .where(ServiceOrder.zone.in_(zone_ids) & (CallBack.result == callbacks.UNHAPPY) & (CallBack.at >= since))
-        .group_by(ServiceOrder.household))
-
-
-customers.UNHAPPY["services"] = _unhappy_with_services
+customers.UNHAPPY["services"] = lambda zone_ids, since: customers.still_unhappy(ServiceOrder, zone_ids, since)
 
 
 def open_in(zone_ids):

@@ -32,10 +32,11 @@ STATES = ["营业", "装修中", "空置", "停业"]
 PATROLLED = ("营业", "装修中")
 TYPES = ["餐饮", "零售", "美容美发", "药店", "教育培训", "其他"]
 URGE_METHODS = ["上门", "电话", "书面通知"]
-BODIES = ["工商", "市场监管", "环卫", "市容监察", "消防", "其他"]
+# Today's inspecting bodies (工商 became 市场监管 in 2018; 市容监察 is 城管's): older records keep their words.
+BODIES = ["市场监管", "城管", "消防", "环卫", "卫生健康", "生态环境", "公安", "其他"]
 EXPIRING_DAYS = 30
 NOTICE_CLAUSES = "《商业街商铺经营管理规定》及商铺经营管理协议"
-NOTICE_CONSEQUENCE = ("逾期未整改的，服务中心将报请工商、市场监管、环卫、市容监察等相关部门依法处理，"
+NOTICE_CONSEQUENCE = ("逾期未整改的，服务中心将报请市场监管、城管、消防、环卫等相关部门依法处理，"
                       "由此产生的一切后果由经营者承担。")
 # What a notice asks for, by the patrol item that failed (the assistant edits it before issuing).
 DEMANDS = {
@@ -127,6 +128,7 @@ class Licence(VoidableMixin, BaseModel):
     shop = peewee.ForeignKeyField(Shop, backref="licences", on_delete="RESTRICT")
     credit_code = peewee.CharField(max_length=18)
     holder = peewee.CharField(max_length=60)
+    operator = peewee.CharField(max_length=40, default="")  # 经营者 / 法定代表人 on the licence
     scope = peewee.TextField(default="")
     valid_until = peewee.DateField(null=True)
     recorded_by = peewee.ForeignKeyField(User, backref="+", on_delete="RESTRICT")
@@ -269,6 +271,19 @@ def _version(actor, shop, changes):
                                                                                          ensure_ascii=False))
 
 
+def _refuse_taken(unit_no, shop=None):
+    """A 铺位号 another live shop holds: the message says which shop, in which zone, whose it is."""
+    query = Shop.live().where(Shop.unit_no == unit_no)
+    if shop is not None:
+        query = query.where(Shop.id != shop.id)
+    taken = query.first()
+    if taken is None:
+        return
+    people = "、".join(u.display_name for u in taken.zone.assistants)
+    raise ShopError(f"铺位 {unit_no} 已登记为“{taken.name}”（{taken.zone.name}" + (f"，{people}负责" if people else "")
+                    + "），请核对铺位号", "unit_no")
+
+
 def register(actor, *, photos=(), place=None, token=None, **fields):
     """登记 a shop: version 1, its first operator record, and a daily checkpoint if it is open.
     Returns (shop, created)."""
@@ -277,8 +292,7 @@ def register(actor, *, photos=(), place=None, token=None, **fields):
         earlier = idempotency.claim(token, Shop)
         if earlier is not None:
             return Shop.get_by_id(earlier.record_id), False
-        if Shop.live().where(Shop.unit_no == values["unit_no"]).exists():
-            raise ShopError(f"铺位 {values['unit_no']} 已登记", "unit_no")
+        _refuse_taken(values["unit_no"])
         shop = Shop.create(place=place, created_by=actor, created_at=clock.utcnow(), **values)
         Operator.create(shop=shop, name=shop.operator_name, phone=shop.operator_phone,
                         since=shop.opened_on or clock.today(_tz()))
@@ -290,12 +304,20 @@ def register(actor, *, photos=(), place=None, token=None, **fields):
     return shop, True
 
 
-def update(actor, shop, expected_version, **fields):
-    """Change a shop's record: a new dated version keeps what it was; a new operator starts a new
-    operator record; 空置 / 停业 take it off the daily patrol, 营业 / 装修中 put it back."""
+def update(actor, shop, expected_version, transfer_on=None, **fields):
+    """Change a shop's record: a new dated version keeps what it was; a new operator (转让) starts a
+    new operator record from the day it took effect (`transfer_on`, today if not given); 空置 / 停业
+    take it off the daily patrol, 营业 / 装修中 put it back."""
     values = _values(**fields)
-    if Shop.live().where((Shop.unit_no == values["unit_no"]) & (Shop.id != shop.id)).exists():
-        raise ShopError(f"铺位 {values['unit_no']} 已登记", "unit_no")
+    today = clock.today(_tz())
+    if values["operator_name"] != shop.operator_name:
+        transfer_on = transfer_on or today
+        if transfer_on > today:
+            raise ShopError("转让日期不能晚于今天", "transfer_on")
+        current = current_operator(shop)
+        if current is not None and transfer_on < current.since:
+            raise ShopError(f"转让日期不能早于原经营者开始经营的日期（{current.since:%Y-%m-%d}）", "transfer_on")
+    _refuse_taken(values["unit_no"], shop)
     before = _snapshot(shop)
     old_operator = shop.operator_name
     draft = Shop(**shop.__data__)  # the caller's shop changes only once the edit is saved
@@ -311,19 +333,27 @@ def update(actor, shop, expected_version, **fields):
         shop.__rel__ = dict(draft.__rel__)  # the new zone object, not the cached old one
         _version(actor, shop, changes)
         if shop.operator_name != old_operator:
-            today = clock.today(_tz())
-            Operator.update(until=today).where((Operator.shop == shop) & Operator.until.is_null()).execute()
-            Operator.create(shop=shop, name=shop.operator_name, phone=shop.operator_phone, since=today)
+            Operator.update(until=transfer_on).where((Operator.shop == shop) & Operator.until.is_null()).execute()
+            Operator.create(shop=shop, name=shop.operator_name, phone=shop.operator_phone, since=transfer_on)
         _follow_state(actor, shop)
         events.record(actor, shop, "修改商铺", note="；".join(f"{k}：{v[0] or '空'} → {v[1] or '空'}"
-                                                          for k, v in changes.items()))
+                                                          for k, v in changes.items())
+                      + (f"；{transfer_on:%Y-%m-%d} 起转让" if shop.operator_name != old_operator else ""))
     return shop
 
 
-def checkpoint_name(shop):
-    """The shop's checkpoint name, 铺位号 店名（商铺id）: a checkpoint's name holds it whole
-    (tests/test_attacks.py checks the columns' lengths)."""
-    return f"{shop.unit_no} {shop.name}（商铺{shop.id}）"
+def current_operator(shop):
+    return Operator.select().where((Operator.shop == shop) & Operator.until.is_null()).order_by(
+        Operator.since.desc(), Operator.id.desc()).first()
+
+
+def checkpoint_name(shop, suffix=""):
+    """The shop's checkpoint name as the assistant says it, 铺位号 店名, within the characters a
+    checkpoint's name holds: a long shop name is shortened with … (the register keeps it whole)."""
+    prefix = f"{shop.unit_no} "
+    room = patrols.Checkpoint.name.max_length - len(prefix) - len(suffix)
+    name = shop.name if len(shop.name) <= room else shop.name[:room - 1] + "…"
+    return prefix + name + suffix
 
 
 def _follow_state(actor, shop):
@@ -333,8 +363,12 @@ def _follow_state(actor, shop):
         if shop.checkpoint_id else None
     if shop.state in PATROLLED:
         if checkpoint is None:
+            name = checkpoint_name(shop)
+            if patrols.Checkpoint.live().where((patrols.Checkpoint.zone == shop.zone)
+                                               & (patrols.Checkpoint.name == name)).exists():
+                name = checkpoint_name(shop, f"（{today:%Y年%m月}登记）")  # an earlier shop of the same name
             checkpoint = patrols.create_checkpoint(
-                actor, kind="shop", name=checkpoint_name(shop), zone=shop.zone,
+                actor, kind="shop", name=name, zone=shop.zone,
                 checklist=patrols.Checklist.get(patrols.Checklist.code == "shop"), place=shop.place,
                 source_type="shop", source_id=shop.id, active_from=today)
             Shop.update(checkpoint_id=checkpoint.id).where(Shop.id == shop.id).execute()
@@ -359,14 +393,16 @@ def for_checkpoint(checkpoint):
 
 # Licences
 
-def record_licence(actor, shop, credit_code, holder, scope="", valid_until=None, photos=()):
-    """A business licence seen and copied; the newest live one is the shop's licence."""
+def record_licence(actor, shop, credit_code, holder, scope="", valid_until=None, photos=(), operator=""):
+    """A business licence seen and copied, with the 经营者 / 法定代表人 it names; the newest live one
+    is the shop's licence."""
     code = check_credit_code(credit_code)
     holder = _text(holder, 60, "执照名称", "holder", required=True)
+    operator = _text(operator, 40, "执照上的经营者", "operator")
     scope = _text(scope, 1000, "经营范围", "scope")
     with database.atomic():
-        licence = Licence.create(shop=shop, credit_code=code, holder=holder, scope=scope, valid_until=valid_until,
-                                 recorded_by=actor, recorded_at=clock.utcnow())
+        licence = Licence.create(shop=shop, credit_code=code, holder=holder, operator=operator, scope=scope,
+                                 valid_until=valid_until, recorded_by=actor, recorded_at=clock.utcnow())
         photos = list(photos)
         uploads.attach(photos, licence)
         events.record(actor, shop, "登记营业执照",
@@ -377,6 +413,21 @@ def record_licence(actor, shop, credit_code, holder, scope="", valid_until=None,
 
 def licence_of(shop):
     return Licence.live().where(Licence.shop == shop).order_by(Licence.recorded_at.desc(), Licence.id.desc()).first()
+
+
+def licence_mismatch(shop, licence):
+    """Why the shop's licence may not be its operator's, or "": the licence names someone else, or
+    (naming no one) was recorded before the present operator took over."""
+    if licence is None:
+        return ""
+    if licence.operator:
+        if licence.operator != shop.operator_name:
+            return f"执照经营者是{licence.operator}，不是现经营者{shop.operator_name}，请登记新执照"
+        return ""
+    current = current_operator(shop)
+    if current is not None and clock.to_local(licence.recorded_at, _tz()).date() < current.since:
+        return f"执照登记于 {current.since:%Y-%m-%d} 转让之前，请核对是否为现经营者{shop.operator_name}的执照"
+    return ""
 
 
 def licence_status(licence, day=None):
@@ -459,6 +510,51 @@ def urge(actor, shop, method, said, promised_on=None, at=None):
         events.record(actor, shop, "督促办理营业执照", note=f"{method}：{said}"
                       + (f"（承诺 {promised_on:%m-%d} 前办好）" if promised_on else ""))
     return urging
+
+
+def last_urgings(shop_ids):
+    """{shop id: its latest urging} for the shops listed."""
+    latest = {}
+    if shop_ids:
+        for urging in Urging.select().where(Urging.shop.in_(list(shop_ids))).order_by(Urging.at, Urging.id):
+            latest[urging.shop_id] = urging
+    return latest
+
+
+def promise_overdue(urging, day=None):
+    """The operator's promised day has passed (the shop still being without a valid licence)."""
+    return urging is not None and urging.promised_on is not None and urging.promised_on < (day or clock.today(_tz()))
+
+
+def owed(user, now):
+    """What the assistant of a shop's zone owes on licences (agenda Items): a promise to get one that
+    has passed its day (督促 again), and a licence that has run out or runs out within
+    EXPIRING_DAYS (remind the operator to renew) — each due at the end of its day."""
+    from .agenda import Item  # the agenda reads areas; importing it here keeps the layers one way
+
+    if user.role != "assistant":
+        return []
+    zone_ids = [z.id for z in Zone.of_assistant(user)]
+    if not zone_ids:
+        return []
+    tz = _tz()
+    day = clock.to_local(now, tz).date()
+    rows = _with_status(zone_ids, day)
+    urgings = last_urgings([shop.id for shop, _licence, status in rows if status in ("none", "expired")])
+    items = []
+    for shop, licence, status in rows:
+        title = f"{shop.unit_no} {shop.name}"
+        urging = urgings.get(shop.id)
+        if status in ("none", "expired") and promise_overdue(urging, day):
+            items.append(Item(kind="shop.promise", group="商铺执照", ref=("shop", shop.id), title=title,
+                              due=clock.day_bounds(urging.promised_on, tz)[1], action="督促",
+                              detail=f"{shop.operator_name}承诺 {urging.promised_on:%m-%d} 前办好执照，已过期"))
+        elif status in ("expired", "expiring"):
+            when = "已于" if status == "expired" else ""
+            items.append(Item(kind="shop.licence", group="商铺执照", ref=("shop", shop.id), title=title,
+                              due=clock.day_bounds(licence.valid_until, tz)[1], action="督促",
+                              detail=f"营业执照{when} {licence.valid_until:%m-%d} 到期，请提醒经营者换证"))
+    return items
 
 
 def communicate(actor, shop, topic, receiver, note="", at=None):

@@ -205,6 +205,8 @@ def sign(actor, summary, expected_version, comment):
 
 def send_back(actor, summary, expected_version, note):
     """The supervisor sends a submitted summary back to its assistant, saying what to change."""
+    if summary.state != "submitted":
+        raise SummaryError("助理提交后才能退回")
     note = checked_text(note, 1000, "退回意见", "comment", required=True, error=SummaryError)
     with database.atomic():
         return MACHINE.transition(actor, summary, expected_version, SEND_BACK, note=note, comment=note)

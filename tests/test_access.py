@@ -261,6 +261,7 @@ ACCESS = {
     "POST /visits/new": (SUPERVISOR, ASSISTANT),
     "GET /visits/window": (SUPERVISOR, ASSISTANT),
     "GET /visits/<int:visit_id>": (SUPERVISOR, ASSISTANT),
+    "GET /visits/list": (SUPERVISOR, ASSISTANT),
     "GET /needs": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "GET /needs/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
     "POST /needs/new": (SUPERVISOR, ASSISTANT, FRONTDESK),
@@ -277,6 +278,8 @@ ACCESS = {
     "POST /meetings/new": (SUPERVISOR, ASSISTANT),
     "GET /meetings/<int:meeting_id>": (SUPERVISOR, ASSISTANT),
     "GET /meetings/<int:meeting_id>.pdf": (SUPERVISOR, ASSISTANT),
+    "POST /meetings/actions/<int:action_id>/assign": (SUPERVISOR, ASSISTANT),
+    "POST /meetings/actions/<int:action_id>/done": (SUPERVISOR, ASSISTANT),
     "GET /trends": (SUPERVISOR,),
     "GET /escalations": (SUPERVISOR,),
     "GET /escalations/<int:escalation_id>": (SUPERVISOR,),
@@ -445,10 +448,11 @@ def _customer_ids(assistant, home):
     supervisor = users.User.get(users.User.role == "supervisor")
     evaluation = evaluations.save_scores(supervisor, evaluation, evaluation.version, scores)
     evaluation = evaluations.sign_off(supervisor, evaluation, evaluation.version)
+    meeting = meetings.record_meeting(assistant, day=FROZEN.date(), kind="部门例会", topic="周例会",
+                                      attendees=[assistant], actions=["清理3号楼地库杂物"])
     return {"visit_id": visit.id, "need_id": need.id, "item_id": item.id, "service_id": order.id,
             "evaluation_id": evaluation.id, "review_id": review.id, "day": FROZEN.date().isoformat(), "month": "2026-11",
-            "meeting_id": meetings.record_meeting(assistant, day=FROZEN.date(), kind="部门例会", topic="周例会",
-                                                  attendees=[assistant], actions=["清理3号楼地库杂物"]).id}
+            "meeting_id": meeting.id, "action_id": meeting.actions.get().id}
 
 
 def _renovation_ids(assistant, home):
@@ -469,7 +473,7 @@ def _renovation_ids(assistant, home):
     shop, _ = shops.register(assistant, name="好邻居便利店", unit_no="S-01", business_type="零售",
                              operator_name="陈老板", zone=renovation.zone)
     shops.record_licence(assistant, shop, "91110108MA01KP2T6Y", "好邻居便利店")
-    inspection = shops.record_inspection(assistant, "市容监察", FROZEN.date(), [shop], "门前堆放纸箱")
+    inspection = shops.record_inspection(assistant, "城管", FROZEN.date(), [shop], "门前堆放纸箱")
     # A failed shop patrol, and a notice served on the shop.
     shop_checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
     answers = {item.id: ("ok", "") for item in shop_checkpoint.checklist.live_items()}

@@ -424,12 +424,12 @@ def test_a_shop_name_of_sixty_characters_is_registered_and_edited(world, as_user
                                    operator_name="王老板", zone=world.zone)
     assert created and shop.name == name
     checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
-    assert checkpoint.name == f"A-101 {name}（商铺{shop.id}）"  # whole, nothing cut
+    assert checkpoint.name == f"A-101 {name}"  # whole, nothing cut
     unit_no = "A-101-东侧二十号铺位-B区一层"[:20]
     shop = shops.update(world.assistant, shop, shop.version, name="新" * 60, unit_no=unit_no,
                         business_type=shops.TYPES[0], operator_name="王老板", zone=world.zone)
     checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
-    assert checkpoint.name == f"{unit_no} {'新' * 60}（商铺{shop.id}）"
+    assert checkpoint.name == f"{unit_no} {'新' * 60}"
     # Its edit form takes it whole.
     page = html(as_user(admin()).get(f"/patrols/checkpoints/{checkpoint.id}/edit"))
     field = re.search(r'<input[^>]*name="name"[^>]*>', page).group(0)
@@ -565,8 +565,8 @@ def test_names_copied_between_records_fit_where_they_go():
     size = lambda field: field.max_length  # noqa: E731
     copies = [
         # (what, the longest it can be, the column it goes into)
-        ("a shop's checkpoint: 铺位号 店名（商铺id）",
-         size(Shop.unit_no) + 1 + size(Shop.name) + len("（商铺）") + biggest_id, Checkpoint.name),
+        ("a shop's checkpoint: 铺位号 店名, dated when the name is taken",
+         size(Shop.unit_no) + 1 + size(Shop.name) + len("（2026年12月起）"), Checkpoint.name),
         ("a renovation's checkpoint: 房号 装修（登记id）",
          size(Household.code) + len(" 装修（登记）") + biggest_id, Checkpoint.name),
         ("a public place's checkpoint", size(Place.name), Checkpoint.name),

@@ -242,9 +242,9 @@ def test_demo_estate_has_a_street_of_shops(app):
     assert {c.shop_id for c in communications if c.topic == "消防宣传"} == food
     assert any(c.topic == "垃圾分类" and c.shop_id not in food for c in communications)
     assert all(c.receiver and c.at < clock.utcnow() and in_service_hours(c.at) for c in communications)
-    # 市容监察 came by this week.
+    # 城管 (市容监察) came by this week.
     [inspection] = shops.Inspection.select()
-    assert inspection.body == "市容监察" and inspection.follow_up
+    assert inspection.body == "城管" and inspection.follow_up
     assert today - datetime.timedelta(days=7) <= inspection.day < today
     assert len(list(inspection.shops())) >= 3 and in_service_hours(inspection.created_at)
 
@@ -271,7 +271,7 @@ def test_demo_estate_has_a_street_of_shops(app):
     for shop in patrolled:
         checkpoint = patrols.Checkpoint.get_by_id(shop.checkpoint_id)
         assert checkpoint.kind == "shop" and shops.for_checkpoint(checkpoint) == shop
-        assert checkpoint.name == f"{shop.unit_no} {shop.name}（商铺{shop.id}）"
+        assert checkpoint.name == f"{shop.unit_no} {shop.name}"
         assert checkpoint.zone_id == shop.zone_id and checkpoint.active_on(today, tz)
         assert checkpoint.active_from <= today - datetime.timedelta(days=14)
         days = {c.day for c in checkpoint.checks}
@@ -507,8 +507,11 @@ def test_demo_estate_has_last_months_summaries(app):
     from kefu import summaries
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    written = {s.user.username: s for s in summaries.MonthlySummary.select()}
-    assert written["zhuli1"].state == "signed" and written["zhuli1"].comment and written["zhuli1"].frozen
-    assert written["zhuli2"].state == "submitted" and written["zhuli2"].summary
     today = clock.today(Estate.current().tz)
-    assert written["zhuli1"].month == (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    written = {s.user.username: s for s in summaries.MonthlySummary.select().where(
+        summaries.MonthlySummary.month == last_month)}
+    assert written["zhuli1"].state == "draft" and written["zhuli1"].summary and not written["zhuli1"].solutions
+    assert written["zhuli2"].state == "submitted" and written["zhuli2"].summary
+    [earlier] = summaries.MonthlySummary.select().where(summaries.MonthlySummary.month < last_month)
+    assert earlier.user.username == "zhuli1" and earlier.state == "signed" and earlier.frozen

@@ -393,8 +393,9 @@ def test_a_visit_goes_on_its_own_timeline_and_each_households(world):
     assert last_event(made).note == ("上门 · 1-1-101、1-1-201 · 早间\n建议：楼道灯太暗\n服务需求：想请人打扫"
                                      "\n表扬：保安很负责\n两户都在家")
     assert last_event(world.home).action == "拜访"
-    assert last_event(world.home).note == "上门 · 早间\n建议：楼道灯太暗\n表扬：保安很负责"
-    assert last_event(world.neighbour).note == "上门 · 早间\n建议：楼道灯太暗\n服务需求：想请人打扫"
+    # Written down at 10:00, the households' timelines say when it happened.
+    assert last_event(world.home).note == "上门 · 早间\n拜访于 2026-11-27 07:30\n建议：楼道灯太暗\n表扬：保安很负责"
+    assert last_event(world.neighbour).note == "上门 · 早间\n拜访于 2026-11-27 07:30\n建议：楼道灯太暗\n服务需求：想请人打扫"
     assert "拜访" not in actions(world.home2)
 
 
@@ -716,3 +717,16 @@ def test_the_planner_says_whether_now_is_a_visit_window(world, traveller):
     assert customers.planner([world.zone.id])["now"] == "晚间拜访时段 18:00–19:00"
     traveller.move_to(sh(11, 27, 18, 10))
     assert customers.planner([world.zone.id])["now"] == "现在是晚间拜访时段"
+
+
+def test_a_household_satisfied_on_a_later_call_back_drops_out_of_the_unhappy(world, traveller):
+    ticket = unhappy_ticket(world, traveller, sh(11, 20, 10, 0), world.home)
+    other = unhappy_ticket(world, traveller, sh(11, 21, 10, 0), world.neighbour)
+    traveller.move_to(sh(11, 24, 10, 0))
+    ticket = tickets.resolve_on_the_spot(world.assistant, ticket, ticket.version, "换了疏通管")
+    tickets.record_followup(world.assistant, ticket, ticket.version, "电话", "满意")
+    traveller.move_to(sh(11, 27, 10, 0))
+    [still] = customers.planner([world.zone.id])["unhappy"]
+    assert still.code == "1-1-201" and still.unhappy_words == "还是堵"
+    assert clock.to_local(still.unhappy_at, SH).strftime("%m-%d") == "11-21"
+    assert other

@@ -206,3 +206,60 @@ def test_the_room_field_opens_a_keyboard_with_the_separators_and_says_which_work
 @pytest.mark.parametrize("typed", ["3-2-1502", "3 2 1502", "3.2.1502", " 3 - 2 - 1502 "])
 def test_every_separator_the_hint_names_finds_the_room(typed):
     assert estate.normalize_code(typed) == "3-2-1502"
+
+
+# Field polish (issue 23, items 19–21)
+
+def test_the_planner_says_when_and_what_the_unhappy_household_said(world, as_user, traveller):
+    from kefu import tickets
+    traveller.move_to(sh(11, 20, 10, 0))
+    ticket, _ = tickets.create(world.assistant, channel="现场", category="工程维修", tier=world.normal,
+                               description="下水道堵", household=world.home)
+    ticket = tickets.respond(world.assistant, ticket, ticket.version, "上门", "")
+    ticket = tickets.resolve_on_the_spot(world.assistant, ticket, ticket.version, "疏通了")
+    tickets.record_followup(world.assistant, ticket, ticket.version, "电话", "不满意", "还是有点堵")
+    traveller.move_to(sh(11, 27, 10, 0))
+    page = text(as_user(world.assistant).get("/visits"))
+    assert "近 30 天回访不满意 1-1-101 11-20 不满意：还是有点堵" in page
+
+
+def test_a_request_and_a_need_made_from_a_visit_link_back_to_it(world, as_user):
+    visit, (lamp, cleaning) = visit_with(world, ("意见", "楼道灯晚上不亮"), ("服务需求", "每周上门打扫"))
+    client = as_user(world.assistant)
+    form = html(client.get(f"/tickets/new?from=opinion-{lamp.id}"))
+    assert f'class="back" href="/visits/{visit.id}"' in form or re.search(rf'href="/visits/{visit.id}"[^>]*>[^<]*返回', form)
+    client.post("/tickets/new", data={"origin": f"opinion-{lamp.id}", "channel": "拜访", "category": "工程维修",
+                                      "tier": str(world.normal.id), "household": "1-1-101", "place": "0", "zone": "0",
+                                      "resident": "0", "description": "楼道灯晚上不亮", "token": "t-1"})
+    ticket = Ticket.get()
+    assert re.search(rf'href="/visits/{visit.id}"[^>]*>来自拜访', html(client.get(f"/tickets/{ticket.id}")))
+    client.post(f"/needs/new?opinion={cleaning.id}", data={
+        "household": "1-1-101", "what": "每周上门打扫", "kind": "personal", "topic": "家政保洁", "source": "拜访",
+        "token": "n"})
+    need = Need.get()
+    assert re.search(rf'href="/visits/{visit.id}"[^>]*>来自拜访', html(client.get(f"/needs/{need.id}")))
+    # The visit page isn't kept in the browser's history cache: going back shows what it became.
+    visit_page = html(client.get(f"/visits/{visit.id}"))
+    assert 'hx-history="false"' in visit_page and f"诉求 {ticket.number}" in text(client.get(f"/visits/{visit.id}"))
+
+
+def test_the_household_shows_a_visit_at_its_time_and_the_services_call_backs(world, as_user, traveller):
+    from kefu import services
+    from kefu import workorders
+    traveller.move_to(sh(11, 27, 10, 0))
+    customers.record_visit(world.assistant, at=sh(11, 27, 7, 40), form="上门", households=[world.home],
+                           opinions=[("表扬", "保安很负责", None)])
+    item = services.save_item(world.supervisor, name="家电清洗", unit=world.cleaning, charged=False)
+    order, _ = services.create_order(world.assistant, world.home, item, "洗空调", charged=False,
+                                     agreed_at=sh(11, 27, 11, 0))
+    order = services.dispatch(world.assistant, order, order.version)
+    work = workorders.WorkOrder.get()
+    work = workorders.accept(world.cleaner, work, work.version)
+    work = workorders.report_done(world.cleaner, work, work.version, "洗好了")
+    workorders.inspect(world.assistant, work, work.version, True)
+    order = services.ServiceOrder.get_by_id(order.id)
+    services.call_back(world.assistant, order, order.version, "电话", "满意", "洗得很干净")
+    page = text(as_user(world.assistant).get(f"/customers/households/{world.home.id}"))
+    timeline = page.split("时间线")[1]
+    assert re.search(r"拜访 上门.*拜访于 2026-11-27 07:40", timeline)
+    assert "个性化服务回访 满意" in timeline and "家电清洗：洗得很干净" in timeline

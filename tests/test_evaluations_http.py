@@ -43,7 +43,9 @@ def test_a_due_evaluation_is_scored_signed_printed_and_commented(world, as_user)
     assert 'value="81' in html(wrong) and "响应及时，拜访记录完整" in html(wrong)
     assert Evaluation.get_by_id(evaluation.id).state == "draft"
     data[f"score-{items[0].id}"] = "85"
-    signed = boss.post(f"/evaluations/{evaluation.id}", data=data)
+    asked = boss.post(f"/evaluations/{evaluation.id}", data=data)
+    assert asked.status_code == 200 and "签字确认后不能再修改" in text(asked)
+    signed = boss.post(f"/evaluations/{evaluation.id}", data={"confirm_sign": "1", "version": "2"})
     assert signed.status_code == 303
     evaluation = Evaluation.get_by_id(evaluation.id)
     assert evaluation.state == "signed" and evaluation.total is not None
@@ -112,3 +114,87 @@ def test_a_business_unit_scores_the_items_the_supervisor_asks_about(world, as_us
     assert "业务块评分" in page and "工程部 · 李师傅" in page and "团队协作：88（配合返工及时）" in page
     printed = paper(as_user(world.supervisor).get(f"/evaluations/{evaluation.id}.pdf"))
     assert "业务块评分（供参考）：工程部李师傅：团队协作88" in printed
+
+
+def test_every_score_out_of_range_is_flagged_at_once_and_sign_off_is_confirmed_with_one_score_event(world, as_user):
+    from kefu import events
+    evaluations.set_start(world.supervisor, world.assistant, START)
+    boss = as_user(world.supervisor)
+    boss.post("/evaluations/open", data={"user": str(world.assistant.id), "period": "2026-10-01"})
+    evaluation = Evaluation.get()
+    items = list(EvaluationItem.ordered())
+    data = {"version": "1", "comment": "", **{f"score-{i.id}": "80" for i in items},
+            **{f"note-{i.id}": "" for i in items}}
+    data[f"score-{items[1].id}"], data[f"score-{items[3].id}"] = "120", "-5"
+    wrong = boss.post(f"/evaluations/{evaluation.id}", data=dict(data, sign="1"))
+    assert wrong.status_code == 422
+    page = html(wrong)
+    for item in (items[1], items[3]):
+        assert re.search(rf'id="score-{item.id}-error"[^>]*>“{item.name}”的分数应在 0–100 之间', page)
+    assert f"有 2 项分数需要改正： {items[1].name} 、 {items[3].name}" in text(wrong)
+    assert text(wrong).index("有 2 项分数需要改正") < text(wrong).index(items[0].name)  # the summary on top
+    assert re.search(rf'id="score-{items[1].id}"[^>]*autofocus', page) and page.count("autofocus") == 1
+    data[f"score-{items[1].id}"], data[f"score-{items[3].id}"] = "90", "70"
+    assert boss.post(f"/evaluations/{evaluation.id}", data=data).status_code == 303  # 保存评分
+    asked = boss.post(f"/evaluations/{evaluation.id}", data=dict(data, version="2", sign="1"))
+    assert asked.status_code == 200 and Evaluation.get_by_id(evaluation.id).state == "draft"
+    assert "签字确认后不能再修改" in text(asked) and 'name="confirm_sign"' in html(asked)
+    assert boss.post(f"/evaluations/{evaluation.id}", data={"confirm_sign": "1", "version": "2"}).status_code == 303
+    assert Evaluation.get_by_id(evaluation.id).state == "signed"
+    happened = [e.action for e in events.timeline(evaluation)]
+    assert happened.count("评分") == 1 and happened.count("签字确认") == 1
+
+
+def _links(page):
+    """{link text: href} of the page's figure links."""
+    import html as html_lib
+    from urllib.parse import unquote
+    return {re.sub(r"<[^>]+>", "", label).strip(): unquote(html_lib.unescape(href))
+            for href, label in re.findall(r'<a class="figure-link" href="([^"]+)"[^>]*>(.*?)</a>', page)}
+
+
+def test_every_figure_of_an_evaluation_links_to_the_list_it_counts(world, as_user, traveller):
+    from kefu import customers
+    from test_tickets import intake
+    from test_tickets import sh
+    evaluations.set_start(world.supervisor, world.assistant, START)
+    traveller.move_to(sh(10, 20, 9, 0))
+    intake(world, description="十月的漏水")
+    customers.record_visit(world.assistant, at=sh(10, 20, 7, 30), form="上门", households=[world.home],
+                           opinions=[("表扬", "保安很负责", None)])
+    customers.record_visit(world.assistant, at=sh(10, 20, 8, 30), form="上门", households=[world.neighbour],
+                           opinions=[("建议", "多种花", None)])
+    traveller.move_to(sh(11, 27, 10, 0))
+    customers.record_visit(world.assistant, at=sh(11, 26, 7, 30), form="上门", households=[world.home],
+                           opinions=[("建议", "十一月的", None)])
+    boss = as_user(world.supervisor)
+    boss.post("/evaluations/open", data={"user": str(world.assistant.id), "period": "2026-10-01"})
+    evaluation = Evaluation.get()
+    links = _links(html(boss.get(f"/evaluations/{evaluation.id}")))
+    period = "start=2026-10-01&end=2026-10-31"
+    assert links["1 件"] == f"/tickets?assignee={world.assistant.id}&{period}&state="
+    assert links["2 次"] == f"/visits/list?by={world.assistant.id}&{period}"
+    assert links["1 条"] == f"/visits/list?by={world.assistant.id}&{period}&kind=表扬"
+    listed = text(boss.get(links["2 次"]))
+    assert "拜访（2）" in listed and "1-1-101" in listed and "1-1-201" in listed and "十一月的" not in listed
+    praised = text(boss.get(links["1 条"]))
+    assert "拜访（1）" in praised and "保安很负责" in praised
+    tickets_page = text(boss.get(links["1 件"]))
+    assert "十月的漏水" in tickets_page
+
+
+def test_the_visit_list_filters_by_assistant_and_period(world, as_user, traveller):
+    from kefu import customers
+    from test_tickets import sh
+    customers.record_visit(world.assistant, at=sh(11, 27, 7, 30), form="上门", households=[world.home],
+                           opinions=[("建议", "张的", None)])
+    customers.record_visit(world.assistant2, at=sh(11, 27, 7, 40), form="上门", households=[world.home2],
+                           opinions=[("建议", "王的", None)])
+    boss = as_user(world.supervisor)
+    everyone = text(boss.get("/visits/list"))
+    assert "张的" in everyone and "王的" in everyone and "张助理" in everyone
+    only = text(boss.get(f"/visits/list?by={world.assistant2.id}&start=2026-11-27&end=2026-11-27"))
+    assert "王的" in only and "张的" not in only
+    assert "张的" not in text(boss.get("/visits/list?start=2026-11-28&end=2026-11-30"))
+    mine = text(as_user(world.assistant).get("/visits/list"))
+    assert "张的" in mine and "王的" not in mine  # an assistant sees their zones' only

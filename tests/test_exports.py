@@ -50,10 +50,11 @@ def test_the_workbook_holds_the_chosen_days_of_every_kind(world, as_user, travel
     assert [row[0] for row in tickets[1:]] == [inside.number]
     assert tickets[1][1] == datetime.datetime(2026, 11, 1, 0, 5) and tickets[1][7] == "十一月一日凌晨"
     checks = rows(workbook["巡查"])
-    assert checks[1][1:6] == ["S-101 老王面馆（商铺1）", "商铺", "一区", "张助理", "扫码"]
+    assert checks[1][1:6] == ["S-101 老王面馆", "商铺", "一区", "张助理", "扫码"]
     visits = rows(workbook["拜访"])
-    assert visits[1][:6] == [datetime.datetime(2026, 11, 20, 7, 30), "上门", "1-1-101", None, "早间", "张助理"]
-    assert visits[1][7] == "表扬：保洁很干净"
+    assert visits[0][4:6] == ["时段", "在建议时段内"]
+    assert visits[1][:7] == [datetime.datetime(2026, 11, 20, 7, 30), "上门", "1-1-101", None, "早间", "是", "张助理"]
+    assert visits[1][8] == "表扬：保洁很干净"
     assert rows(workbook["商铺"])[1][:4] == ["S-101", "老王面馆", "餐饮", "王建国"]
 
 
@@ -71,3 +72,27 @@ def test_an_empty_range_still_gives_every_sheet_its_headers(world, tmp_path):
     exports.workbook(datetime.date(2026, 1, 1), datetime.date(2026, 1, 31), path)
     workbook = openpyxl.load_workbook(path)
     assert all(len(rows(workbook[name])) == 1 for name in ("诉求", "派工单", "巡查", "拜访"))
+
+
+def test_a_work_order_carries_its_request_number_and_every_sheet_has_a_frozen_header_with_filters(world, tmp_path,
+                                                                                                   traveller):
+    from kefu import tickets
+    traveller.move_to(sh(11, 20, 9, 0))
+    ticket = intake(world)
+    ticket = tickets.respond(world.assistant, ticket, ticket.version, "上门", "")
+    tickets.dispatch(world.assistant, ticket, ticket.version, world.engineering, "换水管",
+                     datetime.datetime(2026, 11, 21, 9, 0, tzinfo=datetime.timezone.utc))
+    customers.record_visit(world.assistant, at=sh(11, 20, 8, 59) - datetime.timedelta(hours=2), form="偶遇", households=[world.home],
+                           opinions=[("建议", "多种些花", None)])
+    traveller.move_to(sh(11, 27, 10, 0))
+    path = tmp_path / "book.xlsx"
+    exports.workbook(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30), path)
+    workbook = openpyxl.load_workbook(path)
+    orders = rows(workbook["派工单"])
+    assert orders[0][1] == "诉求编号" and orders[1][1] == ticket.number
+    visits = rows(workbook["拜访"])
+    assert visits[1][4:6] == [None, "否"]  # no window: an empty tag, and 否
+    for name in workbook.sheetnames:
+        sheet = workbook[name]
+        assert sheet.freeze_panes == "A2", name
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), name

@@ -48,6 +48,7 @@ from kefu import db
 from kefu import demo
 from kefu import estate
 from kefu import evaluations
+from kefu import meetings
 from kefu import patrols
 from kefu import renovations
 from kefu import residents
@@ -307,6 +308,7 @@ def _records():
         "service_id": services.ServiceOrder.select().where(services.ServiceOrder.zone == zone,
                                                            services.ServiceOrder.state.in_(services.OPEN)).first().id,
         "evaluation_id": evaluation.id, "review_id": review.id,
+        "action_id": meetings.Action.select().where(meetings.Action.state == "open").first().id,
         "day": today.isoformat(), "month": f"{today:%Y-%m}",
         "escalation_id": escalations.Escalation.select().where(escalations.Escalation.ref_type != "ticket",
                                                                escalations.Escalation.state == "pending").first().id,

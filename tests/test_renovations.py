@@ -261,6 +261,10 @@ def test_a_household_renovating_again_gets_a_new_patrol_checkpoint(world, travel
     second = started(world, owner_name="周太太", planned_start=day(12, 10), planned_end=day(12, 31))
     assert second.state_label == "在施工" and second.checkpoint_id != first.checkpoint_id
     assert owed_ids(world) == [second.checkpoint_id]
+    # Named as the assistant says it, no register number; the second time, with the month it starts.
+    code = first.household.code
+    assert patrols.Checkpoint.get_by_id(first.checkpoint_id).name == f"{code} 装修"
+    assert patrols.Checkpoint.get_by_id(second.checkpoint_id).name == f"{code} 装修（2026年12月起）"
 
 
 # The register

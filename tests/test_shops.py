@@ -670,3 +670,11 @@ def test_the_summary_agrees_with_the_unlicensed_and_expiring_lists(world):
     count, expiring = shops.licence_summary([world.zone.id])
     assert count == len(shops.unlicensed([world.zone.id])) == 1 and shops.unlicensed([world.zone.id])[0][0] == bare
     assert expiring == shops.expiring([world.zone.id]) and [s.name for s, _l in expiring] == ["佳洁洗衣店"]
+
+
+def test_migration_18_drops_the_internal_numbers_from_checkpoint_names(world):
+    from kefu import migrations
+    shop = register(world)
+    Checkpoint.update(name=f"S-101 老王面馆（商铺{shop.id}）").where(Checkpoint.id == shop.checkpoint_id).execute()
+    migrations.shops_services_meeting_tasks()  # runs again safely: every step checks what is there
+    assert Checkpoint.get_by_id(shop.checkpoint_id).name == "S-101 老王面馆"

@@ -117,3 +117,51 @@ def test_the_assistant_writes_and_the_supervisor_signs_and_prints(world, month, 
     for expected in ("客户助理月度工作总结", "张助理", "2026年11月1日至2026年11月30日", "受理诉求3件", "工程维修",
                      "本月受理三件，一件返修", "密封圈老化导致返修", "雨季前检查楼道排水", "总结到位", "刘主管"):
         assert expected in paper, expected
+
+
+# Field polish (issue 23, item 25)
+
+def test_a_case_analysis_starts_from_the_cases_own_cause_handling_and_prevention(world, month, as_user):
+    from conftest import html
+    page = html(as_user(world.assistant).get(f"/summaries/{world.assistant.id}/2026-11"))
+    assert re.search(rf'name="case-{month.id}"[^>]*>原因：密封圈老化\n处理：更换密封圈\n预防：定期检查</textarea>', page)
+
+
+def test_the_supervisor_sends_a_summary_back_with_a_note(world, month, as_user):
+    from conftest import html
+    page = f"/summaries/{world.assistant.id}/2026-11"
+    as_user(world.assistant).post(page, data={"version": "1", "summary": "本月受理三件", "solutions": "加强巡查",
+                                              "submit": "1"})
+    boss = as_user(world.supervisor)
+    assert "退回修改" in text(boss.get(page))
+    empty = boss.post(page, data={"version": "2", "comment": "", "send_back": "1"})
+    assert empty.status_code == 422 and re.search(r'id="comment-error"[^>]*>请填写退回意见', html(empty))
+    sent = boss.post(page, data={"version": "2", "comment": "请补充返修的原因分析", "send_back": "1"})
+    assert sent.status_code == 303
+    summary = summaries.summary_for(world.assistant, NOVEMBER)
+    assert summary.state == "draft"
+    shown = text(as_user(world.assistant).get(page))
+    assert "主管退回修改：请补充返修的原因分析" in shown and "提交主管" in shown
+    assert "本月受理三件" in html(as_user(world.assistant).get(page))  # what was written stays
+
+
+def test_earlier_months_are_listed(world, traveller, as_user):
+    traveller.move_to(sh(9, 10, 10, 0))
+    summary = summaries.summary_for(world.assistant, datetime.date(2026, 8, 1))
+    summaries.save(world.assistant, summary, summary.version, "八月总结", "方案", {}, submit=True)
+    traveller.move_to(sh(11, 27, 10, 0))
+    page = text(as_user(world.assistant).get("/summaries"))
+    months = re.findall(r"2026年(\d\d)月", page)
+    assert months == ["11", "10", "09", "08"]  # newest first, the months between kept
+    assert "已提交" in page
+
+
+def test_the_summarys_figures_link_to_the_lists_they_count(world, month, as_user):
+    from conftest import html
+    from test_evaluations_http import _links
+    links = _links(html(as_user(world.supervisor).get(f"/summaries/{world.assistant.id}/2026-11")))
+    period = "start=2026-11-01&end=2026-11-30"
+    assert links["3 件"] == f"/tickets?assignee={world.assistant.id}&{period}&state="
+    assert links["2 次"] == f"/visits/list?by={world.assistant.id}&{period}"
+    assert links["1"] == f"/visits/list?by={world.assistant.id}&{period}&window=in"
+    assert links["工程维修 2 件"] == f"/tickets?assignee={world.assistant.id}&{period}&state=&category=工程维修"

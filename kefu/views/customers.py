@@ -39,6 +39,7 @@ from ..estate import zone_of_building
 from ..renovations import Renovation
 from ..services import ServiceOrder
 from ..tickets import Ticket
+from ..users import User
 from ..auth import roles
 from ..web import estate
 from ..web import render
@@ -164,6 +165,44 @@ def visits():
                   back=url_for("home.customers"))
 
 
+@bp.route("/visits/list")
+@roles(*VISITORS)
+def visit_list():
+    """拜访记录: the visits of my zones, by assistant (?by=), period (?start=&end=), in or out of the
+    recommended windows (?window=in|out) and with an opinion of a kind (?kind=表扬) — the list an
+    evaluation's or a summary's figure counts."""
+    zone_ids = access.work_zone_ids(current_user)
+    tz = estate().tz
+    args = {key: request.args.get(key, "")[:20] for key in ("by", "start", "end", "window", "kind")}
+    query = Visit.live().where(Visit.zone.in_(zone_ids))
+    people = list(User.select().where(User.id.in_(Visit.select(Visit.created_by).where(Visit.zone.in_(zone_ids))))
+                  .order_by(User.display_name))
+    by = next((p for p in people if str(p.id) == args["by"]), None)
+    if by is not None:
+        query = query.where(Visit.created_by == by.id)
+    for key, bound in (("start", 0), ("end", 1)):
+        try:
+            day = datetime.date.fromisoformat(args[key]) if args[key] else None
+        except ValueError:
+            day, args[key] = None, ""
+        if day is not None:
+            moment = clock.day_bounds(day, tz)[bound]
+            query = query.where(Visit.at >= moment if key == "start" else Visit.at < moment)
+    if args["window"] == "in":
+        query = query.where(Visit.windows != "")
+    elif args["window"] == "out":
+        query = query.where(Visit.windows == "")
+    if args["kind"] in rules.OPINION_KINDS:
+        query = query.where(Visit.id.in_(Opinion.select(Opinion.visit).where(Opinion.kind == args["kind"])))
+    found = rules.with_codes(query.order_by(Visit.at.desc()).limit(500))
+    said = {}
+    for opinion in Opinion.select().where(Opinion.visit.in_([v.id for v in found])).order_by(Opinion.position):
+        said.setdefault(opinion.visit_id, []).append(opinion)
+    return render("customers/visit_list.html", title="拜访记录", visits=found, said=said, people=people, by=by,
+                  names={p.id: p.display_name for p in people},
+                  args=args, kinds=rules.OPINION_KINDS, back=url_for("customers.visits"))
+
+
 class VisitForm(TokenForm):
     households = text("房号", 120, required=False, render_kw=ROOM_INPUT, description=ROOMS_HINT)
     place = text("或地点", 60, required=False, render_kw={"list": "visit-places"})
@@ -270,7 +309,20 @@ ticket_views.ORIGINS["opinion"] = ticket_views.Origin(
     find=_opinion, prefill=_prefill_ticket,
     describe=lambda opinion: f"{clock.to_local(opinion.visit.at, estate().tz):%m-%d %H:%M} {opinion.visit.form}拜访 · "
                              f"{opinion.kind}：{opinion.text}",
-    link=rules.link_ticket)
+    link=rules.link_ticket, back=lambda opinion: url_for("customers.visit", visit_id=opinion.visit_id))
+
+
+def _from_visit(ticket):
+    """The visit a request was made from, as the request's page links back to it."""
+    opinion = Opinion.select(Opinion, Visit).join(Visit).where(
+        (Opinion.ticket == ticket.id) & Visit.voided_at.is_null()).first()
+    if opinion is None or not access.may_see(current_user, opinion.visit):
+        return None
+    return (f"来自拜访：{clock.to_local(opinion.visit.at, estate().tz):%m-%d %H:%M} {opinion.visit.form}",
+            url_for("customers.visit", visit_id=opinion.visit_id))
+
+
+ticket_views.SOURCE_LINKS.append(_from_visit)
 
 
 # Needs
@@ -357,6 +409,8 @@ def need(need_id):
                      "已记录答复", here, "customers/need.html", need=need,
                      closed=None if need.outcome in ("open", "study") else rules.already_answered(need),
                      title=need.kind_label, back=url_for("customers.household", household_id=need.household_id),
+                     visit=need.opinion.visit if need.opinion_id and need.opinion.visit.voided_at is None
+                     and current_user.role in VISITORS else None,
                      orders=list(service_rules.cards().where(ServiceOrder.need == need).order_by(ServiceOrder.id)),
                      timeline=events.timeline(need))
 

@@ -20,7 +20,6 @@ from .. import pdf
 from ..auth import roles
 from ..db import RuleError
 from ..db import StaleRecord
-from ..db import database
 from ..evaluations import Evaluation
 from ..evaluations import EvaluationItem
 from ..evaluations import EvaluationSettings
@@ -44,6 +43,20 @@ FIGURES = [  # (key, label, unit) as the form and the PDF show the measured feed
     ("unhappy", "客户不满意（回访）", "次"), ("visits", "拜访", "次"), ("praise", "拜访中的表扬", "条"),
     ("meetings_attended", "参加例会", "次"), ("meetings_held", "本期部门例会", "次"),
 ]
+
+
+def figure_links(user, first, last):
+    """Where each figure of `user`'s days `first`…`last` comes from: the filtered list it counts."""
+    period = {"start": first.isoformat(), "end": last.isoformat()}
+    tickets = url_for("tickets.index", assignee=user.id, **period, state="")
+    visits = url_for("customers.visit_list", by=user.id, **period)
+    return {"tickets": tickets, "response_rate": tickets, "resolution_rate": tickets, "followups": tickets,
+            "satisfaction_rate": tickets, "unhappy": tickets, "reopened": tickets, "visits": visits,
+            "visits_in_window": url_for("customers.visit_list", by=user.id, **period, window="in"),
+            "praise": url_for("customers.visit_list", by=user.id, **period, kind="表扬"),
+            "meetings_attended": url_for("meetings.index", by=user.id, **period),
+            "meetings_held": url_for("meetings.index", kind="部门例会", **period),
+            "category": lambda name: url_for("tickets.index", assignee=user.id, **period, state="", category=name)}
 
 
 def _evaluation(evaluation_id):
@@ -142,12 +155,26 @@ def show(evaluation_id):
     sign-off; once signed, the stored copy."""
     evaluation = _evaluation(evaluation_id)
     here = url_for("evaluations.show", evaluation_id=evaluation.id)
-    errors, typed = {}, None
-    if request.method == "POST":
+    errors, typed, confirming = {}, None, False
+    if request.method == "POST" and "confirm_sign" in request.form:
+        # The second, deliberate answer to 签字确认: the scores were saved when it was asked.
+        if current_user.role != "supervisor":
+            abort(403)
+        try:
+            rules.sign_off(current_user, evaluation, request.form.get("version", 0, type=record_id))
+            flash("已签字确认，可以打印评估表", "success")
+            return redirect(here, code=303)
+        except RuleError as error:
+            errors[error.field or "form"] = error.message
+        except StaleRecord:
+            errors["form"] = StaleRecord.message
+    elif request.method == "POST":
         if current_user.role != "supervisor":
             abort(403)
         items = list(EvaluationItem.ordered())
         scores, errors = _scores_from(request.form, items)
+        errors.update({k: v for k, v in rules.score_errors(scores, items).items() if k not in errors})
+        errors = {f"score-{item.id}": errors[f"score-{item.id}"] for item in items if f"score-{item.id}" in errors}
         if evaluation.is_signed:  # the page now shows the signed copy, without the fields to mark
             errors = {"form": rules.SIGNED_NO_CHANGE}
         typed = {"scores": {str(item.id): {"score": request.form.get(f"score-{item.id}", ""),
@@ -156,12 +183,16 @@ def show(evaluation_id):
         if not errors:
             try:
                 version = record_id(request.form.get("version", 0))
-                with database.atomic():
-                    saved = rules.save_scores(current_user, evaluation, version, scores, request.form.get("comment", ""))
-                    if "sign" in request.form:
-                        rules.sign_off(current_user, saved, saved.version)
-                flash("已签字确认，可以打印评估表" if "sign" in request.form else "评分已保存", "success")
-                return redirect(here, code=303)
+                saved = rules.save_scores(current_user, evaluation, version, scores, request.form.get("comment", ""))
+                if "sign" not in request.form:
+                    flash("评分已保存", "success")
+                    return redirect(here, code=303)
+                # 签字确认 is irreversible: the page asks once more, in words, with the total.
+                evaluation, typed, confirming = saved, None, True
+                refused = rules.sign_off_refusal(evaluation)
+                if refused:
+                    confirming = False
+                    errors[refused[1] or "form"] = refused[0]
             except RuleError as error:
                 errors[error.field or "form"] = error.message
             except (StaleRecord, ValueError):
@@ -170,7 +201,10 @@ def show(evaluation_id):
     if typed is not None:  # what was typed, kept beside the messages
         for row in current["items"]:
             row.update({k: v for k, v in typed["scores"].get(str(row["id"]), {}).items()})
-    context = dict(evaluation=evaluation, sheet=current, figures=FIGURES, errors=errors,
+    wrong_scores = [row for row in current["items"] if f"score-{row['id']}" in errors]
+    context = dict(evaluation=evaluation, sheet=current, figures=FIGURES, errors=errors, confirming=confirming,
+                   links=figure_links(evaluation.user, evaluation.period_start, evaluation.period_end),
+                   wrong_scores=wrong_scores,
                    unit_people=list(User.active_with_role("unit")) if current_user.role == "supervisor" else [],
                    all_items=list(EvaluationItem.ordered()),
                    comment=typed["comment"] if typed else evaluation.comment, title=evaluation.kind_label,

@@ -7,6 +7,7 @@ from flask import url_for
 from flask_login import current_user
 from wtforms import BooleanField
 from wtforms import DateTimeLocalField
+from wtforms import DecimalField
 from wtforms import RadioField
 from wtforms import SelectField
 from wtforms.validators import InputRequired
@@ -89,6 +90,7 @@ class OrderForm(TokenForm):
     fee_told = text("告知的收费标准", 60, required=False)
     agreed_at = DateTimeLocalField("约定时间", format=MINUTES, validators=[Optional()])
     needs_confirmation = BooleanField("时间需业务块确认")
+    fee_differs = BooleanField("与目录不同，按告知的办理")
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
@@ -118,7 +120,8 @@ def new():
                                   charged=form.charged.data == "paid", fee_told=form.fee_told.data or "",
                                   agreed_at=_local(form.agreed_at.data),
                                   needs_confirmation=form.needs_confirmation.data,
-                                  customer_name=form.customer_name.data or "", need=need, token=form.token.data)[0]
+                                  customer_name=form.customer_name.data or "", need=need, token=form.token.data,
+                                  differs_confirmed=bool(form.fee_differs.data))[0]
 
     return making_page(form, make, lambda order: (f"已受理 {order.number}", "services.show", {"service_id": order.id}),
                        "services/new.html", need=need, items=items, title="受理个性化服务",
@@ -151,6 +154,13 @@ class CancelForm(VersionForm):
     reason = text("取消原因", 200)
 
 
+class CollectForm(VersionForm):
+    amount = DecimalField("实收金额（元）", places=2, validators=[InputRequired("请填写实收金额，没收的填 0")],
+                          render_kw={"inputmode": "decimal"})
+    how = RadioField("收款方式", choices=choices((m, m) for m in rules.COLLECT_METHODS),
+                     validators=[InputRequired("请选择收款方式")])
+
+
 STEPS = {
     # step: (form, rule(order, form), message, states it is offered in)
     "time": (TimeForm, lambda o, f: rules.agree_time(current_user, o, f.expected_version(), _local(f.agreed_at.data)),
@@ -165,6 +175,9 @@ STEPS = {
     "callback": (CallBackForm, lambda o, f: rules.call_back(current_user, o, f.expected_version(), f.method.data,
                                                             f.result.data, f.words.data or ""),
                  "已记录回访", ("callback",)),
+    "collect": (CollectForm, lambda o, f: rules.record_collected(current_user, o, f.expected_version(), f.amount.data,
+                                                                 f.how.data),
+                "已记录实收费用", ("unscheduled", "unconfirmed", "scheduled", "working", "callback", "rework", "closed")),
     "cancel": (CancelForm, lambda o, f: rules.cancel(current_user, o, f.expected_version(), f.reason.data),
                "已取消服务", ("unscheduled", "unconfirmed", "scheduled", "callback", "rework")),
 }
@@ -175,7 +188,7 @@ def _forms(order, posted=None, form=None):
     made = {}
     now = clock.now().astimezone(estate().tz).replace(tzinfo=None, second=0, microsecond=0)
     for step, (form_class, _rule, _message, states) in STEPS.items():
-        if order.state not in states:
+        if order.state not in states or (step == "collect" and order.collected_at is not None):
             continue
         if step == posted:
             made[step] = form
@@ -185,6 +198,10 @@ def _forms(order, posted=None, form=None):
         if step == "confirm":
             blank.confirmed_at.data = clock.to_local(order.agreed_at, estate().tz).replace(tzinfo=None)
             blank.customer_told_at.data = now
+        if step == "time" and order.agreed_at is not None:  # 改约: from the time agreed
+            blank.agreed_at.data = clock.to_local(order.agreed_at, estate().tz).replace(tzinfo=None)
+        if step == "collect" and not order.charged:
+            blank.amount.data = 0
         made[step] = blank
     return made
 
@@ -197,6 +214,7 @@ def show(service_id):
     step = request.form.get("step", "") if request.method == "POST" else ""
     here = url_for("services.show", service_id=order.id)
     context = dict(order=order, title=order.number, back=url_for("services.index"),
+                   differs=rules.fee_difference(order.item, order.charged, order.fee_told),
                    works=list(WorkOrder.cards_of_source("service", order.id)),
                    callbacks=callbacks.of_record(order), timeline=events.timeline(order))
     if step not in STEPS:
@@ -204,7 +222,8 @@ def show(service_id):
     form_class, rule, message, states = STEPS[step]
     form = form_class(prefix=step)
     return form_page(form, lambda: rule(order, form), message, here, "services/show.html",
-                     closed=None if order.state in states else f"该服务单当前为“{order.state_label}”，这一步已不能操作",
+                     closed=None if order.state in states and not (step == "collect" and order.collected_at)
+                     else f"该服务单当前为“{order.state_label}”，这一步已不能操作",
                      forms=_forms(order, step, form), **context)
 
 

@@ -22,6 +22,7 @@ from .. import uploads
 from ..auth import roles
 from ..db import Prepared
 from ..db import RuleError
+from ..db import StaleRecord
 from ..estate import Zone
 from ..shops import Inspection
 from ..shops import Shop
@@ -74,6 +75,15 @@ def _shop_answers(checkpoint, items):
 patrol_views.DEFAULT_ANSWERS["shop"] = _shop_answers
 
 
+def _list_back():
+    """The register as it was filtered when the user left it (`?back=/shops?licence=…`), so 返回 and a
+    saved 督促 come back to it; only the register's own address is taken."""
+    target = request.args.get("back", "")[:300]
+    if target == "/shops" or target.startswith("/shops?"):
+        return target
+    return None
+
+
 @bp.route("/shops")
 @roles(*HANDLERS)
 def index():
@@ -82,7 +92,12 @@ def index():
     args = {key: request.args.get(key, "")[:40] for key in ("q", "state", "type", "licence")}
     rows = rules.search(zone_ids, args["q"], args["state"], args["type"], args["licence"])
     unlicensed, expiring = rules.licence_summary(zone_ids)
-    return render("shops/index.html", block="results", title="商铺", rows=rows, args=args,
+    # The unlicensed and expiring shops carry their latest urging: what was said, the day promised.
+    urgings = rules.last_urgings([shop.id for shop, _licence, status in rows
+                                  if status in ("none", "expired", "expiring")])
+    here = url_for("shops.index", **{k: v for k, v in args.items() if v})
+    return render("shops/index.html", block="results", title="商铺", rows=rows, args=args, urgings=urgings,
+                  here=here, overdue=rules.promise_overdue,
                   back=url_for("patrols.index"), states=rules.STATES, types=rules.TYPES, labels=rules.STATUS_LABELS,
                   unlicensed=unlicensed, expiring=expiring,
                   to_recheck=rules.notices_to_recheck(zone_ids), today=clock.today(estate().tz),
@@ -92,7 +107,9 @@ def index():
 class ShopForm(VersionForm, TokenForm):
     name = text("店名", 60)
     unit_no = text("铺位号", 20, render_kw={"placeholder": "如 商业街 S-03"})
-    business_type = SelectField("经营类型", choices=choices((t, t) for t in rules.TYPES))
+    # One tap on the phone (chips), not a select's two.
+    business_type = RadioField("经营类型", choices=choices((t, t) for t in rules.TYPES),
+                               validators=[InputRequired("请选择经营类型")])
     operator_name = text("经营者", 40)
     operator_phone = text("经营者电话", 20, required=False, render_kw={"inputmode": "tel", "type": "tel"})
     property_owner = text("产权人（与经营者不同时填）", 60, required=False)
@@ -100,6 +117,7 @@ class ShopForm(VersionForm, TokenForm):
     state = SelectField("状态", choices=choices((s, s) for s in rules.STATES))
     zone = SelectField("管辖区域", coerce=int)
     note = long_text("备注", 1000, render_kw={"rows": 2})
+    transfer_on = DateField("转让日期", validators=[Optional()], description="更换经营者（转让）时填：新经营者从哪天起经营，不填为今天")
 
 
 def _shop_form(shop=None):
@@ -152,9 +170,32 @@ def edit(shop_id):
     shop = _shop(shop_id)
     form, zones = _shop_form(shop)
     here = url_for("shops.show", shop_id=shop.id)
-    return form_page(form, lambda: rules.update(current_user, shop, form.expected_version(), **_fields(form, zones)),
-                     "已更新登记，原来的情况保留在变更记录里", here, "shops/form.html", shop=shop, title="更新登记",
-                     back=here, photo_field=None)
+    operator = shop.operator_name
+
+    def apply():
+        changed = rules.update(current_user, shop, form.expected_version(), transfer_on=form.transfer_on.data,
+                               **_fields(form, zones))
+        if changed.operator_name != operator:  # 转让: the new operator's licence comes next
+            return done(f"已更新登记。经营者已变更为{changed.operator_name}，请登记新经营者的营业执照",
+                        "shops.licence", shop_id=shop.id)
+        return done("已更新登记，原来的情况保留在变更记录里", "shops.show", shop_id=shop.id)
+
+    return _edit_page(form, apply, shop, here)
+
+
+def _edit_page(form, apply, shop, here):
+    """The edit form: on a valid POST `apply()` answers where to go next; otherwise the form again."""
+    context = dict(form=form, shop=shop, title="更新登记", back=here, photo_field=None)
+    if form.validate_on_submit():
+        try:
+            return apply()
+        except RuleError as error:
+            show_error(form, error)
+        except StaleRecord as error:
+            form.form_errors.append(error.message)
+    if request.method == "POST":
+        return invalid("shops/form.html", **context)
+    return render("shops/form.html", **context)
 
 
 @bp.route("/shops/<int:shop_id>")
@@ -165,7 +206,9 @@ def show(shop_id):
     licence = rules.licence_of(shop)
     checkpoint = patrols.Checkpoint.by_id(shop.checkpoint_id) if shop.checkpoint_id else None
     findings = _OPEN_FINDINGS(shop.checkpoint_id) if shop.checkpoint_id else []
-    return render("shops/show.html", shop=shop, title=shop.name, back=url_for("shops.index"), licence=licence,
+    back = _list_back()
+    return render("shops/show.html", shop=shop, title=shop.name, back=back or url_for("shops.index"), licence=licence,
+                  list_back=back, mismatch=rules.licence_mismatch(shop, licence) if shop.state != "空置" else "",
                   licence_state=rules.shop_status(shop, licence), labels=rules.STATUS_LABELS, checkpoint=checkpoint,
                   findings=findings, photos=list(uploads.Photo.of(shop)),
                   licence_photos=list(uploads.Photo.of(licence)) if licence else [],
@@ -196,6 +239,7 @@ _INSPECTIONS = Prepared(Inspection, lambda shop_id: Inspection.select().join(rul
 class LicenceForm(VersionForm):
     credit_code = text("统一社会信用代码", 30, render_kw={"autocapitalize": "characters", "autocomplete": "off"})
     holder = text("执照名称", 60)
+    operator = text("经营者 / 法定代表人", 40, required=False, description="执照上写的经营者或法定代表人")
     scope = long_text("经营范围", 1000, render_kw={"rows": 2})
     valid_until = DateField("有效期至", validators=[Optional()], description="长期有效的不填")
 
@@ -208,13 +252,13 @@ def licence(shop_id):
     form = LicenceForm()
     photo_field = photo_views.PhotoField(label="执照复印件照片")
     if request.method == "GET":
-        form.holder.data = shop.name
+        form.holder.data, form.operator.data = shop.name, shop.operator_name
     else:
         photo_field.collect()
     here = url_for("shops.show", shop_id=shop.id)
     return form_page(form, lambda: rules.record_licence(current_user, shop, form.credit_code.data, form.holder.data,
                                                         form.scope.data or "", form.valid_until.data,
-                                                        photo_field.photos),
+                                                        photo_field.photos, operator=form.operator.data or ""),
                      "已登记营业执照", here, "shops/licence.html", ready=not photo_field.errors, shop=shop,
                      photo_field=photo_field, title="营业执照", back=here)
 
@@ -231,10 +275,11 @@ def urge(shop_id):
     """督促办照: when, how, what the operator said, the date they promised."""
     shop = _shop(shop_id)
     form = UrgeForm()
-    here = url_for("shops.show", shop_id=shop.id)
+    here = _list_back() or url_for("shops.show", shop_id=shop.id)
     return form_page(form, lambda: rules.urge(current_user, shop, form.method.data, form.said.data,
-                                              form.promised_on.data), "已记录督促", here, "shops/urge.html",
-                     shop=shop, title="督促办理营业执照", back=here)
+                                              form.promised_on.data), f"已记录督促 {shop.unit_no} {shop.name}", here,
+                     "shops/urge.html", shop=shop, title="督促办理营业执照", back=here,
+                     last=rules.last_urgings([shop.id]).get(shop.id))
 
 
 class CommunicationForm(VersionForm):

@@ -26,9 +26,12 @@ from ..web import estate
 from ..web import invalid
 from ..web import render
 from . import assistant_or_404
+from .evaluations import figure_links
 from .forms import record_id
 
 bp = Blueprint("summaries", __name__)
+
+MONTHS_LISTED = 24  # two years of months on the list
 
 
 def bars(counts, width=330, bar=16, printed=False):
@@ -72,7 +75,14 @@ def index():
     people = [current_user] if current_user.role == "assistant" else list(User.active_with_role("assistant"))
     written = {(s.user_id, s.month): s for s in MonthlySummary.select().where(
         MonthlySummary.user.in_([p.id for p in people]))}
-    return render("summaries/index.html", title="月度工作总结", people=people, months=[last_month, this_month],
+    # Every month from the first one written (or last month) to this one, newest first.
+    first = min([month for _user, month in written] + [last_month])
+    months = []
+    month = this_month
+    while month >= first and len(months) < MONTHS_LISTED:
+        months.append(month)
+        month = (month - datetime.timedelta(days=1)).replace(day=1)
+    return render("summaries/index.html", title="月度工作总结", people=people, months=months,
                   written=written, back=url_for("auth.me"))
 
 
@@ -87,11 +97,15 @@ def show(user_id, month):
         typed = request.form
         try:
             version = record_id(request.form.get("version", 0))
-            if "sign" in request.form:
+            if "sign" in request.form or "send_back" in request.form:
                 if current_user.role != "supervisor":
                     abort(403)
-                rules.sign(current_user, summary, version, request.form.get("comment", ""))
-                flash("已签阅", "success")
+                if "send_back" in request.form:
+                    rules.send_back(current_user, summary, version, request.form.get("comment", ""))
+                    flash(f"已退回 {summary.user.display_name} 修改", "success")
+                else:
+                    rules.sign(current_user, summary, version, request.form.get("comment", ""))
+                    flash("已签阅", "success")
             else:
                 cases = {int(k[5:]): v for k, v in request.form.items() if k.startswith("case-")
                          and k[5:].isascii() and k[5:].isdigit()}
@@ -105,6 +119,7 @@ def show(user_id, month):
             errors["form"] = StaleRecord.message
     figures = rules.figures_of(summary)
     context = dict(summary=summary, figures=figures, chart=bars(figures["by_category"]),
+                   links=figure_links(summary.user, summary.month, summary.last_day),
                    cases=rules.cases_of(summary.user, summary.month), notes=summary.case_notes, errors=errors,
                    typed=typed, mine=summary.user_id == current_user.id, timeline=events.timeline(summary) if summary.id else [],
                    title=f"{summary.month:%Y年%m月}工作总结", back=url_for("summaries.index"))

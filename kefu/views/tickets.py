@@ -96,9 +96,12 @@ class Origin:
     prefill: typing.Callable  # (form, record) → None
     describe: typing.Callable  # record → what the page says the request comes from
     link: typing.Callable     # (actor, record, ticket) → None, inside the ticket's transaction
+    back: typing.Callable = None  # record → the page the intake's 返回 goes to (the record's own)
 
 
 ORIGINS = {}
+# What a ticket came from, shown as a link at the top of its page: fn(ticket) → (label, url) or None.
+SOURCE_LINKS = []
 
 
 def _origin():
@@ -365,7 +368,8 @@ def new():
                 show_error(form, error)
     if origin is None and request.method == "GET":
         origin_kind, origin = _origin()
-    context = dict(form=form, photo_field=photo_field, title="受理诉求", back=url_for("tickets.index"),
+    origin_back = ORIGINS[origin_kind].back(origin) if origin is not None and ORIGINS[origin_kind].back else None
+    context = dict(form=form, photo_field=photo_field, title="受理诉求", back=origin_back or url_for("tickets.index"),
                    miss=room_miss(form.household.data) if form.household.data else None,
                    origin=ORIGINS[origin_kind].describe(origin) if origin else None,
                    similar=_similar_typed(household, form.place.data, form.category.data, form.description.data)
@@ -410,7 +414,9 @@ def show(ticket_id):
     ticket = _ticket(ticket_id)
     notices.mark_read(current_user, ticket)
     orders = list(workorders.WorkOrder.cards_of_source("ticket", ticket.id))
+    sources = [link for link in (source(ticket) for source in SOURCE_LINKS) if link]
     return render("tickets/show.html", ticket=ticket, title=ticket.number, back=url_for("tickets.index"),
+                  sources=sources,
                   orders=orders, followups=list(rules.followups_of(ticket)),
                   photos=list(uploads.Photo.of(ticket)), timeline=events.timeline(ticket, limit=500),
                   can_act=access.may_change(current_user, ticket), steps=_steps(ticket),

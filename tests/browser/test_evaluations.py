@@ -98,7 +98,9 @@ def test_the_supervisor_evaluates_an_assistant_and_prints_the_form(phones, shot,
     item_group(zhuguan, NOTE[0]).get_by_label("说明").fill(NOTE[1])
     zhuguan.get_by_label("主管评语").fill(COMMENT)
     zhuguan.get_by_role("button", name="签字确认").click()
+    expect(zhuguan.locator(".form-errors")).to_contain_text(f"有 1 项分数需要改正：{first}")
     refused = item_group(zhuguan, first)
+    expect(refused.get_by_label("分数（0–100）")).to_be_focused()
     expect(refused.get_by_role("alert")).to_have_text(f"“{first}”的分数应在 0–100 之间")
     expect(refused.get_by_label("分数（0–100）")).to_have_attribute("aria-invalid", "true")
     expect(refused.get_by_label("分数（0–100）")).to_have_value("120")
@@ -112,6 +114,12 @@ def test_the_supervisor_evaluates_an_assistant_and_prints_the_form(phones, shot,
     refused.get_by_label("分数（0–100）").fill(str(SCORES[first]))
     phone_shot(zhuguan, shot, "evaluation-scored")
     zhuguan.get_by_role("button", name="签字确认").click()
+    # Irreversible: asked once more, in words, with the total; the scores are saved meanwhile.
+    expect(zhuguan.get_by_role("heading", name="确认签字？")).to_be_visible()
+    expect(zhuguan.get_by_text("签字确认后不能再修改", exact=False)).to_be_visible()
+    expect(head.locator(".badge")).to_have_text("草稿")
+    phone_shot(zhuguan, shot, "evaluation-confirm")
+    zhuguan.get_by_role("button", name="确认签字").click()
     flash(zhuguan, "已签字确认，可以打印评估表")
 
     # Signed: the total and grade, as the weights make them; the form is now read-only.
@@ -185,3 +193,88 @@ def test_the_work_record_opens_the_day_picked_and_trends_show_this_month_as_part
     expect(chart.locator(".chart-partial-note")).to_have_text(f"本月至 {today.day} 日，未满一个月")
     expect(chart.locator("circle.chart-partial")).not_to_have_count(0)
     phone_shot(zhuguan, shot, "trends-partial-month")
+
+
+def test_the_supervisors_desk_figures_lead_to_their_lists_summaries_go_back_and_meeting_actions_are_tasks(
+        phones, shot, page_problems):
+    import datetime
+    from zoneinfo import ZoneInfo
+    away_from_midnight()
+    today = datetime.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    zhuguan = phone_of(phones, "zhuguan")
+
+    # A signed evaluation's 拜访 figure opens the visits it counts.
+    tab(zhuguan, "我的")
+    zhuguan.get_by_role("link", name="岗位评估").click()
+    heading(zhuguan, "岗位评估")
+    zhuguan.locator("a.card").filter(has_text="刘洋 · 月度评估").first.click()
+    heading(zhuguan, "月度评估")
+    visits = figure(zhuguan, "拜访")
+    zhuguan.locator("table.figures").first.locator("tr").filter(
+        has=zhuguan.get_by_role("rowheader", name="拜访", exact=True)).get_by_role("link").click()
+    heading(zhuguan, "拜访记录")
+    expect(zhuguan.get_by_role("heading", level=2)).to_have_text(f"拜访（{visits.split()[0]}）")
+    expect(zhuguan.get_by_label("客户助理")).to_have_value(re.compile(r"^\d+$"))
+    phone_shot(zhuguan, shot, "visit-list-from-figure")
+
+    # 张婷's summary of last month waits for her: the supervisor sends it back with a note.
+    tab(zhuguan, "我的")
+    zhuguan.get_by_role("link", name="月度工作总结").click()
+    heading(zhuguan, "月度工作总结")
+    zhuguan.locator("a.card").filter(has_text=f"{last_month:%Y年%m月}").filter(has_text="已提交").click()
+    heading(zhuguan, f"{last_month:%Y年%m月}工作总结")
+    zhuguan.get_by_label("主管评语 / 退回意见").fill("请补充地库照明问题的原因分析和下月计划")
+    zhuguan.get_by_role("button", name="退回修改").click()
+    flash(zhuguan, "已退回 张婷 修改")
+    expect(zhuguan.locator(".sent-back")).to_contain_text("请补充地库照明问题的原因分析和下月计划")
+
+    zhangting = phone_of(phones, "zhuli2")
+    tab(zhangting, "我的")
+    zhangting.get_by_role("link", name="月度工作总结").click()
+    mine = zhangting.locator("a.card").filter(has_text=f"{last_month:%Y年%m月}")
+    expect(mine.locator(".badge")).to_have_text("草稿")
+    mine.click()
+    expect(zhangting.locator(".sent-back")).to_have_text("主管退回修改：请补充地库照明问题的原因分析和下月计划")
+    expect(zhangting.get_by_role("button", name="提交主管")).to_be_visible()
+    phone_shot(zhangting, shot, "summary-sent-back")
+
+    # 刘洋 has last month's draft to finish, his earlier months listed below it.
+    liuyang = phone_of(phones, "zhuli1")
+    tab(liuyang, "我的")
+    liuyang.get_by_role("link", name="月度工作总结").click()
+    heading(liuyang, "月度工作总结")
+    before = (last_month - datetime.timedelta(days=1)).replace(day=1)
+    months = liuyang.locator("a.card .card-title").all_inner_texts()
+    assert months[:3] == [f"{today:%Y年%m月}", f"{last_month:%Y年%m月}", f"{before:%Y年%m月}"], months
+    expect(liuyang.locator("a.card").filter(has_text=f"{before:%Y年%m月}").locator(".badge")).to_have_text("已签阅")
+    draft = liuyang.locator("a.card").filter(has_text=f"{last_month:%Y年%m月}")
+    expect(draft.locator(".badge")).to_have_text("草稿")
+    draft.click()
+    expect(liuyang.get_by_label("工作总结")).to_have_value(re.compile("上月以现场巡查和早晚拜访为主"))
+    for area in liuyang.get_by_label("分析（原因、处理、预防）").all():
+        expect(area).to_have_value(re.compile(r"^原因：.*\n处理：.*\n预防："))
+    phone_shot(liuyang, shot, "summary-draft")
+
+    # A meeting's action is an internal task of its owner, done with a note.
+    tab(zhuguan, "我的")
+    zhuguan.get_by_role("link", name="例会").click()
+    zhuguan.get_by_role("link", name="＋ 记录").click()
+    heading(zhuguan, "记录例会")
+    zhuguan.get_by_label("主题").fill("周例会：冬季巡查")
+    zhuguan.get_by_role("checkbox", name=re.compile("^刘洋")).check()
+    zhuguan.get_by_label("行动事项（每行一项）").fill("刘洋：整理上月案例，下周例会分享\n检查地库照明巡查表")
+    zhuguan.get_by_role("button", name="保存会议纪要").click()
+    flash(zhuguan, "已记录例会")
+    task = zhuguan.get_by_role("region", name="行动事项 1")
+    expect(task).to_contain_text("内部任务 · 刘洋 · 待办")
+    expect(zhuguan.get_by_role("region", name="行动事项 2")).to_contain_text("内部任务 · 陈敏 · 待办")
+    meeting_url = zhuguan.url
+    phone_shot(zhuguan, shot, "meeting-actions")
+    liuyang.goto(meeting_url)
+    mine = liuyang.get_by_role("region", name="行动事项 1")
+    mine.get_by_label("完成情况").fill("已整理 3 个案例")
+    mine.get_by_role("button", name="完成").click()
+    flash(liuyang, "行动事项已完成")
+    expect(liuyang.get_by_role("region", name="行动事项 1")).to_contain_text("已整理 3 个案例")
+    expect(liuyang.get_by_role("region", name="行动事项 1").locator(".badge")).to_have_text("已完成")
