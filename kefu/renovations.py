@@ -16,6 +16,7 @@ from . import lifecycle
 from . import patrols
 from . import rectification
 from . import uploads
+from . import workorders
 from .db import BaseModel
 from .db import RuleError
 from .db import VersionedMixin
@@ -442,7 +443,7 @@ def recheck(actor, violation, expected_version, complied, note, at=None, photos=
     note = _text(note, 500, "复查情况", "note", required=True)
     photos = list(photos)
     if not photos and patrols.PatrolRules.current().needs_photo("recheck:renovation"):
-        raise RenovationError("请拍一张复查时的照片", "photos")
+        raise RenovationError(workorders.RECHECK_PHOTO_MISSING, "photos")
     served = [n for n in notices_of(violation) if n.is_served]
     if not served:
         raise RenovationError("整改通知书送达后才能复查")

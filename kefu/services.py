@@ -55,6 +55,9 @@ COLLECT_METHODS = ["现金", "微信", "支付宝", "计入物业费", "未收�
 MAX_AMOUNT = 100000
 
 
+PAYMENT_MISSING = "请选择收款方式"
+
+
 class ServiceError(RuleError):
     pass
 
@@ -359,7 +362,7 @@ def record_collected(actor, order, expected_version, amount, how):
     if amount is None or not 0 <= amount <= MAX_AMOUNT:
         raise ServiceError(f"实收金额应在 0–{MAX_AMOUNT} 元之间", "amount")
     if how not in COLLECT_METHODS:
-        raise ServiceError("请选择收款方式", "how")
+        raise ServiceError(PAYMENT_MISSING, "how")
     if how == "未收取" and amount:
         raise ServiceError("未收取的，实收金额填 0", "amount")
     if order.collected_at is not None:

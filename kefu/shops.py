@@ -58,6 +58,9 @@ FIELDS = {"name": "店名", "unit_no": "铺位号", "business_type": "经营类�
           "zone": "管辖区域", "note": "备注"}
 
 
+TYPE_MISSING = "请选择经营类型"
+
+
 class ShopError(RuleError):
     pass
 
@@ -249,7 +252,7 @@ def _snapshot(shop):
 def _values(name, unit_no, business_type, operator_name, operator_phone="", property_owner="", opened_on=None,
             state="营业", zone=None, note=""):
     if business_type not in TYPES:
-        raise ShopError("请选择经营类型", "business_type")
+        raise ShopError(TYPE_MISSING, "business_type")
     if state not in STATES:
         raise ShopError("请选择状态", "state")
     if zone is None or zone.voided_at is not None:

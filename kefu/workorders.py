@@ -44,6 +44,10 @@ OPEN_STATES = ("dispatched", "working", "reported", "rework")
 UNIT_TODO = ("dispatched", "working", "rework")
 
 
+# The re-check (验收 / 复查) photo the estate asks for: written once, for work orders and renovations.
+RECHECK_PHOTO_MISSING = "请拍一张复查时的照片"
+
+
 class WorkOrderError(RuleError):
     pass
 
@@ -254,7 +258,7 @@ def report_done(actor, order, expected_version, note, on_behalf="", photos=(), p
 def inspect(actor, order, expected_version, passed, reason="", photos=(), photo_required=False):
     """The assistant checks the result: accept it, or reject it with a reason (rework counted)."""
     if photo_required and not photos:
-        raise WorkOrderError("请拍一张复查时的照片", "photos")
+        raise WorkOrderError(RECHECK_PHOTO_MISSING, "photos")
     if passed:
         return _move(actor, order, expected_version, APPROVE, note=(reason or "").strip(), photos=photos,
                      approved_at=clock.utcnow())

@@ -82,8 +82,8 @@ _PAGES = {"ticket": ("tickets.show", "ticket_id"), "workorder": ("workorders.sho
           "shopnotice": ("shops.notice", "notice_id"), "rectificationnotice": ("renovations.notice", "notice_id"),
           "finding": ("patrols.finding", "finding_id"), "violation": ("renovations.violation", "violation_id"),
           "evaluation": ("evaluations.show", "evaluation_id"), "staff": ("evaluations.staff", "user_id"),
-          "review": ("evaluations.review", "review_id"), "meetingaction": ("meetings.action", "action_id"),
-          "meeting": ("meetings.show", "meeting_id"), "escalation": ("escalations.show", "escalation_id"),
+          "review": ("evaluations.review", "review_id"), "meeting": ("meetings.show", "meeting_id"),
+          "shop": ("shops.show", "shop_id"), "escalation": ("escalations.show", "escalation_id"),
           "outage": ("residents.outage", "outage_id")}
 
 

@@ -158,7 +158,7 @@ class CollectForm(VersionForm):
     amount = DecimalField("实收金额（元）", places=2, validators=[InputRequired("请填写实收金额，没收的填 0")],
                           render_kw={"inputmode": "decimal"})
     how = RadioField("收款方式", choices=choices((m, m) for m in rules.COLLECT_METHODS),
-                     validators=[InputRequired("请选择收款方式")])
+                     validators=[InputRequired(rules.PAYMENT_MISSING)])
 
 
 STEPS = {

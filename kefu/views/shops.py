@@ -109,7 +109,7 @@ class ShopForm(VersionForm, TokenForm):
     unit_no = text("铺位号", 20, render_kw={"placeholder": "如 商业街 S-03"})
     # One tap on the phone (chips), not a select's two.
     business_type = RadioField("经营类型", choices=choices((t, t) for t in rules.TYPES),
-                               validators=[InputRequired("请选择经营类型")])
+                               validators=[InputRequired(rules.TYPE_MISSING)])
     operator_name = text("经营者", 40)
     operator_phone = text("经营者电话", 20, required=False, render_kw={"inputmode": "tel", "type": "tel"})
     property_owner = text("产权人（与经营者不同时填）", 60, required=False)

@@ -220,8 +220,8 @@ def inspect(order_id):
 
     def apply():
         if required and not photo_field.photos:
-            photo_field.errors.append("请拍一张复查时的照片")
-            raise RuleError("请拍一张复查时的照片")
+            photo_field.errors.append(rules.RECHECK_PHOTO_MISSING)
+            raise RuleError(rules.RECHECK_PHOTO_MISSING)
         rules.inspect(current_user, order, form.expected_version(), passed, form.reason.data or "",
                       photos=photo_field.photos)
 
