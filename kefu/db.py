@@ -342,7 +342,7 @@ def _connect_when_free(patience=30.0):
 
 
 # Every module with tables, lowest layer first.
-SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "callbacks", "idempotency", "sequences", "notices", "scheduler", "limits", "workorders", "words", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
+SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "callbacks", "idempotency", "sequences", "notices", "channels", "outbox", "scheduler", "limits", "workorders", "words", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries"]
 
 
 def all_models():

@@ -19,6 +19,7 @@ def register(app):
     from . import home
     from . import imports
     from . import meetings
+    from . import notify
     from . import patrols
     from . import photos
     from . import renovations
@@ -36,7 +37,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system, imports, setup, search):
+                   exports, meetings, trends, summaries, system, imports, setup, search, notify):
         app.register_blueprint(module.bp)
     setup.init_app(app)
 
