@@ -8,6 +8,19 @@ from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 
+class Headers(dict):
+    """Header names in any case (a push library writes them lower-case)."""
+
+    def __init__(self, pairs):
+        super().__init__((name.lower(), value) for name, value in pairs)
+
+    def __getitem__(self, name):
+        return super().__getitem__(name.lower())
+
+    def get(self, name, default=None):
+        return super().get(name.lower(), default)
+
+
 class Received:
     def __init__(self, method, path, headers, body):
         parts = urlsplit(path)
@@ -32,7 +45,7 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                request = Received("POST", self.path, dict(self.headers), body)
+                request = Received("POST", self.path, Headers(self.headers.items()), body)
                 reply = receiver.reply(request) if callable(receiver.reply) else receiver.reply
                 status, answer = reply
                 data = json.dumps(answer).encode() if not isinstance(answer, bytes) else answer
