@@ -80,7 +80,9 @@ def preferences():
 @login_required
 def subscribe():
     """This browser's push subscription (sent by static/js/notify.js as JSON)."""
-    data = request.get_json(silent=True) or {}
+    data = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(data, dict):
+        abort(400)  # not the page's script: the error page says so
     keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
     try:
         channels.subscribe(current_user, str(data.get("endpoint") or ""), str(keys.get("p256dh") or ""),
@@ -94,7 +96,9 @@ def subscribe():
 @login_required
 def unsubscribe():
     """Stop pushing to one of my browsers (this one, or one listed on the page)."""
-    data = request.get_json(silent=True) or request.form
+    data = request.get_json(silent=True) if request.is_json else request.form
+    if not isinstance(data, dict) and not hasattr(data, "get"):
+        abort(400)
     channels.unsubscribe(current_user, str(data.get("endpoint") or ""))
     if request.is_json:
         return jsonify(ok=True)
