@@ -308,6 +308,10 @@ def after_commit():
 def start_sender(poll=POLL_SECONDS):
     """The sender thread of this process: drains when woken, and every `poll` seconds anyway."""
     def loop():
+        try:
+            import pywebpush  # noqa: F401 - loaded here, not during the first message's send
+        except ImportError:
+            pass
         while True:
             _wake.wait(poll)
             _wake.clear()
