@@ -180,3 +180,17 @@ def test_bad_quiet_hours_are_told_beside_the_field(w, client, as_user, fields, f
     assert f'id="{field}-error"' in page
     if message:
         assert message in page
+
+
+def test_my_page_lists_each_phone_by_a_short_name_and_closes_one(w, push, client, as_user):
+    as_user(w.assistant)
+    browser = Browser(push.url("/push/v2/android"))
+    agent = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/131.0.0.0 Mobile Safari/537.36")
+    assert client.post("/me/notify/subscribe", json=browser.subscription(),
+                       headers={"User-Agent": agent}).status_code == 200
+    page = client.get("/me/notify").get_data(as_text=True)
+    assert "Android · Chrome" in page and "关闭这台设备的通知" in page
+    closed = client.post("/me/notify/unsubscribe", data={"endpoint": browser.endpoint})
+    assert closed.status_code == 303
+    assert "Android · Chrome" not in client.get("/me/notify").get_data(as_text=True)

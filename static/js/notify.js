@@ -22,9 +22,11 @@
                        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}})
       .then(function (response) { if (!response.ok) throw new Error("HTTP " + response.status); return response; });
   }
+  function shown(button, visible) { button.style.display = visible ? "" : "none"; }
   function show(registration, subscription) {
-    on.hidden = !!subscription || Notification.permission === "denied";
-    off.hidden = !subscription;
+    document.getElementById("push-actions").hidden = false;
+    shown(on, !subscription && Notification.permission !== "denied");
+    shown(off, !!subscription);
     if (subscription) say("这部手机已开启通知。");
     else if (Notification.permission === "denied") say("通知被浏览器阻止了：请在浏览器的网站设置里允许本站通知。");
     else say("这部手机还没有开启通知。");
