@@ -113,7 +113,8 @@ MODELS = [Message, Delivery]
 
 def _key(kind, record_type, record_id, occasion, audience):
     key = f"{kind}:{record_type}:{record_id}:{occasion}:{audience}"
-    if len(key) > 200:
+    # It travels as an HTTP header: ASCII, and short.
+    if len(key) > 200 or not key.isascii():
         key = f"{kind}:{record_type}:{record_id}:{hashlib.sha256(key.encode()).hexdigest()[:32]}:{audience}"
     return key
 
@@ -129,7 +130,7 @@ def link_of(record, link=None):
 
 
 def tell(kind, record, text, *, users=(), zone_id=None, unit_id=None, urgent=False, occasion="", link=None,
-         now=None):
+         actor=None, now=None):
     """Queue a notification about `record`, inside the caller's transaction (call it where the change
     is written, so a rollback queues nothing).
 
@@ -146,6 +147,7 @@ def tell(kind, record, text, *, users=(), zone_id=None, unit_id=None, urgent=Fal
       (the rework round, the escalation level, the deadline that passed); the same (kind, record,
       occasion) told twice queues once.
     link: a path ("/notices/3") or an address; by default the record's page.
+    actor: whoever made the change is not told of it on their own phone (the robots still are).
 
     Returns the number of messages queued now (0 when all of them were queued before)."""
     now = now or clock.utcnow()
@@ -154,9 +156,10 @@ def tell(kind, record, text, *, users=(), zone_id=None, unit_id=None, urgent=Fal
     address = link_of(record, link)
     text = (text or "").strip()[:500]
     people = _distinct(users)
+    told = [user for user in people if actor is None or user.id != actor.id]
     tz = Estate.current().tz
     queued = 0
-    for user in people:
+    for user in told:
         wanted = channels.preference(user)
         if not wanted.wants(kind):
             continue
@@ -167,7 +170,7 @@ def tell(kind, record, text, *, users=(), zone_id=None, unit_id=None, urgent=Fal
         queued += _queue(_key(kind, record_type, record_id, occasion, f"u{user.id}"), targets, later or now,
                          kind=kind, record_type=record_type, record_id=record_id, user=user.id, text=text,
                          link=address, urgent=urgent, created_at=now)
-    mobiles = ",".join(m for m in (_mobile(u) for u in people) if m)
+    mobiles = ",".join(m for m in (_mobile(u) for u in told) if m)
     for robot in channels.Robot.serving(zone_id, unit_id):
         queued += _queue(_key(kind, record_type, record_id, occasion, f"r{robot.id}"), [(robot.platform, robot.id)],
                          now, kind=kind, record_type=record_type, record_id=record_id, robot=robot.id, text=text,
@@ -175,6 +178,17 @@ def tell(kind, record, text, *, users=(), zone_id=None, unit_id=None, urgent=Fal
     if queued:
         _pending.flag = True
     return queued
+
+
+def test_robot(robot, now=None):
+    """Queue a test message for one robot (the administrator checks its address and secret; the result
+    shows in the outbox like any other delivery)."""
+    now = now or clock.utcnow()
+    text = f"客服系统测试消息：{robot.name}（{robot.scope_label}）已接通。"
+    _queue(_key("notice", "robot", robot.id, f"test{now:%Y%m%d%H%M%S%f}", f"r{robot.id}"),
+           [(robot.platform, robot.id)], now, kind="notice", record_type="robot", record_id=robot.id,
+           robot=robot.id, text=text, link=link_of(None, "/"), created_at=now)
+    _pending.flag = True
 
 
 def _distinct(users):

@@ -309,6 +309,7 @@ ACCESS = {
     "GET /admin/notify/robots/<int:robot_id>": (ADMIN,),
     "POST /admin/notify/robots/<int:robot_id>": (ADMIN,),
     "POST /admin/notify/robots/<int:robot_id>/stop": (ADMIN,),
+    "POST /admin/notify/robots/<int:robot_id>/test": (ADMIN,),
     "GET /admin/outbox": (ADMIN,),
     "GET /me/notify": EVERYONE,
     "POST /me/notify": EVERYONE,

@@ -338,6 +338,10 @@ def test_the_admin_adds_a_robot_for_a_zone_and_bad_input_is_told_beside_the_fiel
         "name": "一区客服群", "platform": "dingtalk", "url": saved.url, "secret": "", "scope": ""})
     assert edited.status_code == 303
     assert channels.Robot.get_by_id(saved.id).secret == "SECabc"  # left empty: kept
+    assert client.post(f"/admin/notify/robots/{saved.id}/test").status_code == 303
+    tested = Delivery.get()
+    assert (tested.channel, tested.target_id, tested.state) == ("dingtalk", saved.id, "pending")
+    assert "测试消息" in tested.message.text and "测试消息" in client.get("/admin/outbox").get_data(as_text=True)
     assert client.post(f"/admin/notify/robots/{saved.id}/stop").status_code == 303
     assert channels.Robot.get_by_id(saved.id).is_voided
     assert "已停用" in client.get("/admin/notify").get_data(as_text=True)

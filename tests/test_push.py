@@ -114,18 +114,18 @@ def test_the_vapid_keys_are_made_once_and_the_page_hands_the_browser_the_public_
 
 def test_a_subscription_the_push_service_says_is_gone_ends(w, push, phone):
     push.answer(410, b"")
-    intake(w)
+    intake(w, actor=w.frontdesk)
     outbox.drain()
     delivery = Delivery.get()
     assert delivery.state == "given_up" and "410" in delivery.last_error
     assert channels.subscriptions(w.assistant).count() == 0
-    intake(w)
+    intake(w, actor=w.frontdesk)
     assert Delivery.select().count() == 1
 
 
 def test_unsubscribing_stops_the_pushes(w, push, phone, client):
     assert client.post("/me/notify/unsubscribe", json={"endpoint": phone.endpoint}).status_code == 200
-    intake(w)
+    intake(w, actor=w.frontdesk)
     assert Delivery.select().count() == 0
 
 
@@ -194,3 +194,10 @@ def test_my_page_lists_each_phone_by_a_short_name_and_closes_one(w, push, client
     closed = client.post("/me/notify/unsubscribe", data={"endpoint": browser.endpoint})
     assert closed.status_code == 303
     assert "Android · Chrome" not in client.get("/me/notify").get_data(as_text=True)
+
+
+def test_a_request_i_take_myself_is_not_pushed_to_my_own_phone(w, push, phone):
+    intake(w, actor=w.assistant)
+    assert Message.select().count() == 0
+    intake(w, actor=w.frontdesk)
+    assert Message.select().count() == 1

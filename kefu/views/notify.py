@@ -199,6 +199,15 @@ def robot_stop(robot_id):
     return done(f"已停用 {robot.name}", "notify.channels_page")
 
 
+@bp.route("/admin/notify/robots/<int:robot_id>/test", methods=["POST"])
+@roles("admin")
+def robot_test(robot_id):
+    """Send the robot a test message through the outbox; its delivery shows there."""
+    robot = get_or_404(channels.Robot.live(), robot_id)
+    outbox.test_robot(robot)
+    return done(f"测试消息已发往 {robot.name}，送达与否见下方", "notify.outbox_page")
+
+
 @bp.route("/admin/outbox")
 @roles("admin")
 def outbox_page():
