@@ -80,7 +80,7 @@ def preferences():
 @login_required
 def subscribe():
     """This browser's push subscription (sent by static/js/notify.js as JSON)."""
-    data = request.get_json(silent=True) if request.get_data() else {}
+    data = request.get_json(silent=True) if request.is_json else {} if not request.content_length else None
     if not isinstance(data, dict):
         abort(400)  # not the page's script: the error page says so
     keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
