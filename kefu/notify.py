@@ -55,8 +55,9 @@ def warn_response_due(now=None):
     """Tell the assistant (and the zone's robots) about each request whose response clock has 15
     minutes or less left, once per deadline. Returns how many requests were told."""
     now = now or clock.utcnow()
+    # Any open state: a pause stops the resolution clock, never the response clock.
     soon = (tickets.Ticket.live().where(
-        tickets.Ticket.responded_at.is_null() & tickets.Ticket.state.in_(tickets.WORKING)
+        tickets.Ticket.responded_at.is_null() & tickets.Ticket.state.in_(tickets.OPEN)
         & (tickets.Ticket.response_due > now) & (tickets.Ticket.response_due <= now + RESPONSE_WARNING)))
     told = 0
     for ticket in soon:

@@ -9,6 +9,8 @@ import hmac
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from urllib.parse import quote_plus
@@ -353,7 +355,12 @@ def test_the_admin_adds_a_robot_for_a_zone_and_bad_input_is_told_beside_the_fiel
 @pytest.mark.skipif(bool(pgtest.URL), reason="serves the instance's own SQLite file")
 def test_a_server_killed_between_commit_and_send_delivers_once_when_restarted(tmp_path, monkeypatch, receiver):
     instance = tmp_path / "instance"
-    _small_estate(str(instance), receiver.url("/cgi-bin/webhook/send?key=CRASH"))
+    # Built in a process of its own: this one's database binding (and any sender thread another test
+    # left in it) never touches the served instance.
+    code = "import sys; sys.path.insert(0, 'tests'); import test_outbox; test_outbox._small_estate(*sys.argv[1:])"
+    made = subprocess.run([sys.executable, "-c", code, str(instance), receiver.url("/cgi-bin/webhook/send?key=CRASH")],
+                          cwd=serverctl.ROOT, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr[-2000:]
     extra = {"KEFU_OUTBOX_SEND": "0", "PUBLIC_URL": PUBLIC, "TRUSTED_HOSTS": "127.0.0.1,localhost"}
     original = serverctl._env
     monkeypatch.setattr(serverctl, "_env", lambda *args, **kw: {**original(*args, **kw), **extra})
@@ -415,3 +422,11 @@ def test_messages_are_short_json_safe_chinese(w, receiver):
     outbox.drain()
     body = json.loads(receiver.wait_for(1)[0].body)
     assert len(body["text"]) < 80
+
+
+def test_a_paused_request_still_gets_its_response_warning(w, receiver, traveller):
+    robot(receiver, "wecom", "/z?key=Z", zone=w.zone)
+    ticket = intake(w, actor=w.frontdesk)
+    tickets.pause(w.assistant, ticket, ticket.version, tickets.PAUSE_REASONS[0])
+    traveller.move_to(sh(11, 27, 10, 50))
+    assert notify.warn_response_due() == 1
