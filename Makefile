@@ -61,6 +61,7 @@ bench: deps-run .venv/.installed
 	.venv/bin/python -m bench.run
 	.venv/bin/python -m bench.served
 	.venv/bin/python -m bench.imports
+	.venv/bin/python -m bench.notify
 
 # Lighthouse (mobile) on the main pages as each role; fails below 95 in any category.
 audit: deps-test .venv/.installed .venv/.test-installed node_modules/.installed

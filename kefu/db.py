@@ -352,7 +352,7 @@ def _connect_when_free(patience=30.0):
 
 
 # Every module with tables, lowest layer first.
-SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "callbacks", "idempotency", "sequences", "notices", "scheduler", "limits", "workorders", "words", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries", "residents", "escalations"]
+SCHEMA_MODULES = ["migrations", "users", "estate", "events", "uploads", "callbacks", "idempotency", "sequences", "notices", "channels", "outbox", "scheduler", "limits", "workorders", "words", "tickets", "patrols", "renovations", "shops", "customers", "services", "meetings", "evaluations", "worklog", "trends", "summaries", "residents", "escalations"]
 
 
 def all_models():

@@ -185,6 +185,9 @@ def sweep(now=None):
             for listener in _listeners:
                 listener(escalation, item)
             made.append(escalation)
+    if made:
+        from . import outbox
+        outbox.wake()  # the scheduler's thread: the sender needn't wait for its next poll
     still = {(item.kind, *_ref(item)) for item in waiting}
     for escalation in Escalation.select().where(Escalation.state.in_(OPEN) & Escalation.by.is_null()):
         if (escalation.kind, escalation.ref_type, escalation.ref_id) not in still:

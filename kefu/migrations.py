@@ -506,3 +506,19 @@ def shops_services_meeting_tasks():
         if name.endswith(suffix):
             database.execute_sql(f'UPDATE "checkpoint" SET "name" = {database.param} WHERE "id" = {database.param}',
                                  (name[:-len(suffix)], checkpoint_id))
+
+
+@migration(15, "通知渠道：群机器人（企业微信、钉钉、飞书、通用 Webhook）、手机推送订阅与 VAPID 密钥、个人提醒偏好与免打扰")
+def notification_channels():
+    from . import channels
+
+    for model in channels.MODELS:
+        model.create_table(safe=True)
+
+@migration(16, "通知发件箱：消息（幂等键唯一）与每个渠道的投递（状态、尝试次数、下次尝试、最后错误）")
+def notification_outbox():
+    from .outbox import Delivery
+    from .outbox import Message
+
+    Message.create_table(safe=True)
+    Delivery.create_table(safe=True)

@@ -19,6 +19,7 @@ from . import events
 from . import idempotency
 from . import lifecycle
 from . import notices
+from . import outbox
 from . import sequences
 from . import uploads
 from . import words
@@ -500,6 +501,7 @@ def create(actor, *, channel, category, tier, description, household=None, place
         elif assignee is None:
             notices.tell(User.active_with_role("supervisor"), ticket,
                          f"无人负责 {ticket.number}：{ticket_zone.name} 没有客户助理，请安排")
+        outbox.tell("ticket_new", ticket, f"{tier.name}诉求 {ticket.number}：{location} {description[:40]}", zone_id=ticket_zone.id, urgent=tier.notify_supervisor, actor=actor, users=[*ticket_zone.assistants, *(User.active_with_role("supervisor") if tier.notify_supervisor or assignee is None else [])])
         if then is not None:
             then(ticket)
     return ticket, True

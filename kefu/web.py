@@ -196,13 +196,14 @@ TAB_OF_BLUEPRINT = {"estate": "estate.index", "users": "estate.index", "auth": "
                     "shops": "patrols.index", "customers": "home.customers",
                     "services": "home.customers", "evaluations": "auth.me",
                     "worklog": "auth.me", "exports": "home.index", "meetings": "auth.me",
-                    "trends": "home.index", "summaries": "auth.me", "system": "estate.index"}
+                    "trends": "home.index", "summaries": "auth.me", "system": "estate.index", "notify": "estate.index"}
 # Set-up pages that live in another area's blueprint but belong under 设置.
 TAB_OF_ENDPOINT = {"tickets.tiers": "estate.index", "tickets.tier": "estate.index", "tickets.tier_new": "estate.index",
                    "patrols.rules_edit": "estate.index", "patrols.checklists": "estate.index",
                    "patrols.checklist": "estate.index", "services.items": "estate.index",
                    "services.item": "estate.index", "services.item_new": "estate.index",
-                   "customers.visit_rules": "estate.index", "evaluations.items": "estate.index"}
+                   "customers.visit_rules": "estate.index", "evaluations.items": "estate.index",
+                   "notify.preferences": "auth.me"}
 
 
 WARN_BEFORE = datetime.timedelta(minutes=15)

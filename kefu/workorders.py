@@ -14,6 +14,7 @@ import peewee
 from . import clock
 from . import events
 from . import lifecycle
+from . import outbox
 from . import sequences
 from . import uploads
 from .db import BaseModel
@@ -218,6 +219,7 @@ def dispatch(actor, source, source_type, unit, instructions, deadline, zone_id=N
         )
         events.record(actor, order, "派工", to_state=order.state_label,
                       note=f"{unit.name}：{instructions}（时限 {clock.to_local(deadline_utc, Estate.current().tz):%m-%d %H:%M}）")
+        outbox.tell("order_new", order, f"新派工单 {order.number}：{order.location} {instructions[:40]}", unit_id=unit.id, actor=actor, users=User.live().where(User.active & (User.unit == unit.id)))
     return order
 
 

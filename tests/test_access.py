@@ -16,6 +16,7 @@ from PIL import Image
 from conftest import FROZEN
 from conftest import PASSWORD
 from conftest import text
+from kefu import channels
 from kefu import customers
 from kefu import estate
 from kefu import evaluations
@@ -317,6 +318,18 @@ ACCESS = {
     "GET /admin/sessions": (ADMIN,),
     "POST /admin/sessions": (ADMIN,),
     "GET /admin/audit": (ADMIN,),
+    "GET /admin/notify": (ADMIN,),
+    "GET /admin/notify/robots/new": (ADMIN,),
+    "POST /admin/notify/robots/new": (ADMIN,),
+    "GET /admin/notify/robots/<int:robot_id>": (ADMIN,),
+    "POST /admin/notify/robots/<int:robot_id>": (ADMIN,),
+    "POST /admin/notify/robots/<int:robot_id>/stop": (ADMIN,),
+    "POST /admin/notify/robots/<int:robot_id>/test": (ADMIN,),
+    "GET /admin/outbox": (ADMIN,),
+    "GET /me/notify": EVERYONE,
+    "POST /me/notify": EVERYONE,
+    "POST /me/notify/subscribe": EVERYONE,
+    "POST /me/notify/unsubscribe": EVERYONE,
     "POST /admin/visit-rules": (ADMIN,),
     "GET /admin/services": (ADMIN,),
     "GET /admin/services/new": (ADMIN,),
@@ -427,6 +440,7 @@ def ids(app, people, unit):
             **{"building_id": building.id, "household_id": home.id, "place_id": place.id, "zone_id": zone.id,
             "unit_id": unit.id, "user_id": colleague.id, "photo_id": photo.id, "size": "thumb",
             "tier_id": tier.id, "group_id": words.Synonym.live().first().id, "ticket_id": ticket.id, "order_id": order.id, "resident_id": resident.id,
+            "robot_id": channels.add_robot(admin, name="一区群", platform="wecom", url="https://example.com/hook?key=k").id,
             "checkpoint_id": checkpoint.id, "check_id": check.id, "finding_id": check.findings.get().id,
             "observation_id": observation.id, "checklist_id": checklist.id, "token": checkpoint.token,
             **_renovation_ids(people[ASSISTANT], home), **_customer_ids(people[ASSISTANT], home)}}

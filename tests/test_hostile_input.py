@@ -40,6 +40,7 @@ from PIL import Image
 
 from conftest import FROZEN
 from conftest import text
+from kefu import channels
 from kefu import escalations
 from kefu import clock
 from kefu import create_app
@@ -303,6 +304,7 @@ def _records():
         "renovation_id": renovation.id, "action": "pause", "violation_id": violation.id,
         "notice_id": notice.id, "referral_id": referral.id,
         "shop_id": shop.id,
+        "robot_id": channels.add_robot(None, name="一区群", platform="wecom", url="https://example.com/hook?key=k").id,
         "need_id": customers.Need.live().where(customers.Need.zone == zone,
                                                customers.Need.outcome == "open").first().id,
         "service_id": services.ServiceOrder.select().where(services.ServiceOrder.zone == zone,

@@ -20,6 +20,7 @@ def register(app):
     from . import home
     from . import imports
     from . import meetings
+    from . import notify
     from . import patrols
     from . import photos
     from . import renovations
@@ -38,7 +39,7 @@ def register(app):
 
     for module in (auth, home, estate, users, photos, tickets, workorders, patrols, renovations, shops,
                    customers, services, evaluations, worklog,
-                   exports, meetings, trends, summaries, system, imports, setup, search, escalations, residents):
+                   exports, meetings, trends, summaries, system, imports, setup, search, escalations, residents, notify):
         app.register_blueprint(module.bp)
     setup.init_app(app)
 

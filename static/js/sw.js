@@ -261,3 +261,33 @@ self.addEventListener("message", function (event) {
     if (source) source.postMessage({type: "check-pages-kept", count: pages.length});
   }));
 });
+
+// Web Push (kefu/outbox.py): one notification per message key (a message delivered twice shows once),
+// opening the record's page when tapped. 紧急 stays on screen and vibrates.
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {body: event.data ? event.data.text() : ""}; }
+  event.waitUntil(self.registration.showNotification(data.title || "客服提醒", {
+    body: data.body || "", tag: data.key || "kefu", renotify: !!data.urgent, requireInteraction: !!data.urgent,
+    vibrate: data.urgent ? [200, 100, 200] : undefined, icon: "/static/icons/icon-192.png",
+    data: {url: data.url || "/"}
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin);
+  // Only this app's own pages open from a notification.
+  var target = self.location.origin + url.pathname + url.search;
+  event.waitUntil(self.clients.matchAll({type: "window", includeUncontrolled: true}).then(function (windows) {
+    for (var i = 0; i < windows.length; i++) {
+      if (windows[i].url === target && "focus" in windows[i]) return windows[i].focus();
+    }
+    for (var j = 0; j < windows.length; j++) {
+      if ("navigate" in windows[j] && new URL(windows[j].url).origin === self.location.origin) {
+        return windows[j].navigate(target).then(function (client) { return client && client.focus(); });
+      }
+    }
+    return self.clients.openWindow(target);
+  }));
+});
