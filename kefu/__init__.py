@@ -158,9 +158,12 @@ def create_app(test_config=None):
 
     cli.init_app(app)
     if app.config.get("SCHEDULER", not app.config.get("TESTING")) and not app.config.get("SECRET_KEY_MISSING"):
+        from . import outbox
         from . import scheduler
 
         scheduler.start()
+        if os.environ.get("KEFU_OUTBOX_SEND", "1") != "0":  # 0: the crash test's server that must not send
+            outbox.start_sender()
     return app
 
 

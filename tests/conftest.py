@@ -193,8 +193,8 @@ def app(tmp_path):
 def no_scheduler_thread():
     """A scheduler thread left running would write to whichever test database is bound next."""
     yield
-    assert not any(t.name == "kefu-scheduler" for t in threading.enumerate()), \
-        "a test started the scheduler thread: pass SCHEDULER=False to create_app"
+    assert not any(t.name in ("kefu-scheduler", "kefu-outbox") for t in threading.enumerate()), \
+        "a test started the scheduler or the outbox's sender thread: pass SCHEDULER=False to create_app"
 
 
 @pytest.fixture

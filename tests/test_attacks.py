@@ -479,7 +479,7 @@ FORM_MODELS = {
     "worklog.NoteForm": "WorkNote", "workorders.CancelForm": "WorkOrder", "workorders.InspectForm": "WorkOrder",
     "workorders.ReportForm": "WorkOrder",
     "residents.ReportForm": "Ticket", "residents.RateForm": "Rating", "residents.AnswerForm": None,
-    "residents.OutageForm": "Outage", "residents.EndForm": "Outage",
+    "residents.OutageForm": "Outage", "residents.EndForm": "Outage", "notify.RobotForm": "Robot",
 }
 # Fields named otherwise than their column.
 FIELD_COLUMNS = {"workorders.ReportForm.on_behalf": ("WorkOrder", "reported_by")}

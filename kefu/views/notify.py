@@ -1,6 +1,5 @@
 """通知: my own notification choices (kinds, quiet hours, this phone's Web Push), the administrator's
 channels (group robots per zone or unit, the VAPID key) and the outbox with each delivery's state."""
-import os
 
 from flask import Blueprint
 from flask import abort
@@ -15,11 +14,13 @@ from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TimeField
+from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from .. import channels
 from .. import notify
 from .. import outbox
+from ..db import too_long
 from ..auth import roles
 from ..estate import Zone
 from ..users import Unit
@@ -37,14 +38,11 @@ bp = Blueprint("notify", __name__)
 
 @bp.record_once
 def _start(state):
-    """Listen to the machines, know the public address, and (when the app runs its scheduler) start
-    this process's sender thread."""
+    """Listen to the machines and know the public address (the sender thread starts with the
+    scheduler, in create_app)."""
     app = state.app
     notify.install()
     outbox.configure(app.config.get("PUBLIC_URL"))
-    if (app.config.get("SCHEDULER", not app.config.get("TESTING")) and not app.config.get("SECRET_KEY_MISSING")
-            and os.environ.get("KEFU_OUTBOX_SEND", "1") != "0"):
-        outbox.start_sender()
 
 
 @bp.teardown_app_request
@@ -120,9 +118,13 @@ def device_label(agent):
 class RobotForm(FlaskForm):
     name = text("名称", 40, render_kw={"placeholder": "如 一区客服群"})
     platform = SelectField("类型", choices=choices(list(channels.PLATFORMS.items())))
-    url = StringField("Webhook 地址", filters=[strip], render_kw={"inputmode": "url", "autocomplete": "off",
-                                                                  "spellcheck": "false"})
+    url = StringField("Webhook 地址", filters=[strip],
+                      validators=[Length(max=channels.Robot.url.max_length,
+                                         message=too_long("Webhook 地址", channels.Robot.url.max_length))],
+                      render_kw={"inputmode": "url", "autocomplete": "off", "spellcheck": "false"})
     secret = PasswordField("签名密钥（加签 / 签名校验，可不填）", filters=[strip],
+                           validators=[Length(max=channels.Robot.secret.max_length,
+                                              message=too_long("签名密钥", channels.Robot.secret.max_length))],
                            render_kw={"autocomplete": "off"})
     scope = SelectField("发到这个群的消息", validate_choice=False)
 

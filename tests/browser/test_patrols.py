@@ -312,7 +312,7 @@ def test_a_newcomers_patrol_from_the_top_of_the_board_to_the_days_misses(phones,
     # 报完成 needs the photo of the work done.
     page_problems.allow(r"status of 422")
     unit = phone_of(phones, UNIT_LOGINS[unit_name])
-    open_order(unit, order, "待处理")
+    open_order(unit, order, "待接单")
     unit.get_by_role("button", name="接单").click()
     flash(unit, "已接单")
     unit.get_by_role("link", name="报完成", exact=True).click()

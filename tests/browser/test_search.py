@@ -15,7 +15,7 @@ def test_the_front_desk_sees_the_places_history_and_the_leaks_above_the_button(p
     page.goto("/tickets/new")
     heading(page, "受理诉求")
     page.get_by_label("类别", exact=True).select_option("工程维修")
-    page.get_by_label("或公共部位").select_option(label="地下车库 B1（地库）")
+    page.get_by_label("或公共部位").select_option(label="地下车库 B1（地库）· 二区（5–8号楼）")
     page.get_by_label("客户反映的问题").press_sequentially("地库B区漏水", delay=40)
     panel = page.locator("#similar")
     expect(panel.get_by_role("heading", name="类似诉求（举一反三）")).to_be_visible()

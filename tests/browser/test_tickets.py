@@ -393,7 +393,7 @@ def test_a_newcomers_request_room_category_place_and_dispatch(phones, shot, page
     order = re.search(r"PD\d{8}-\d{3}", zhuli.locator(".wo-card").inner_text()).group()
 
     unit = phone_of(phones, "gongcheng")
-    open_order(unit, order, "待处理")
+    open_order(unit, order, "待接单")
     unit.get_by_role("button", name="接单").click()
     flash(unit, "已接单")
     report_done(unit, "更换了灯具镇流器")
