@@ -120,10 +120,20 @@ def test_a_resident_reports_from_a_poster_follows_nudges_and_rates_it_unhappy(ph
     expect(zhuli.get_by_role("region", name="住户链接")).to_contain_text("住户评价：不满意")
     expect(zhuli.get_by_text("住户评价：不满意。客户说：还是在滴水")).to_be_visible()
     shot(zhuli, "resident-ticket-staff")
+    # On 刘洋's 今日: the 不满意 rating waits for his answer, a tap from the request.
+    zhuli.goto("/")
+    rating = zhuli.locator(f'#agenda a.agenda-item[data-kind="ticket.rating"][href="/tickets/{ticket_id}"]')
+    expect(rating).to_have_count(1)
+    shot(zhuli, "resident-rating-on-today")
+    rating.click()
+    expect(zhuli.locator(".ticket-head .badge")).to_have_text("处理中")
     zhuli.get_by_role("link", name="回复住户").click()
     zhuli.get_by_label("回复住户").fill("明早九点带师傅上门再查")
     zhuli.get_by_role("button", name="回复住户").click()
     expect(zhuli.get_by_role("status")).to_contain_text("已回复住户")  # saved before the resident looks
+    zhuli.goto("/")
+    expect(zhuli.locator(f'#agenda a.agenda-item[data-kind="ticket.rating"][href="/tickets/{ticket_id}"]')) \
+        .to_have_count(0)  # answered: off the agenda
     me.reload()
     expect(me.get_by_text("客户助理回复：明早九点带师傅上门再查")).to_be_visible()
 
