@@ -86,7 +86,7 @@ def household(household_id):
     """A household's whole story: residents, what we know, requests, needs, visits, renovation."""
     household = _household(household_id)
     visits = list(Visit.live().join(VisitHousehold).where(VisitHousehold.household == household)
-                  .order_by(Visit.at.desc()).limit(20))
+                  .order_by(Visit.at.desc(), Visit.id.desc()).limit(20))
     opinions = {}
     for opinion in Opinion.select().where(Opinion.visit.in_([v.id for v in visits]) & (
             Opinion.household.is_null() | (Opinion.household == household))).order_by(Opinion.position):
@@ -152,7 +152,7 @@ def profile(household_id):
 # Visits
 
 _RECENT_VISITS = PreparedIn(Visit, lambda zone_ids: Visit.live().where(Visit.zone.in_(zone_ids))
-                            .order_by(Visit.at.desc()).limit(20))
+                            .order_by(Visit.at.desc(), Visit.id.desc()).limit(20))
 
 
 @bp.route("/visits")
@@ -194,7 +194,7 @@ def visit_list():
         query = query.where(Visit.windows == "")
     if args["kind"] in rules.OPINION_KINDS:
         query = query.where(Visit.id.in_(Opinion.select(Opinion.visit).where(Opinion.kind == args["kind"])))
-    found = rules.with_codes(query.order_by(Visit.at.desc()).limit(500))
+    found = rules.with_codes(query.order_by(Visit.at.desc(), Visit.id.desc()).limit(500))
     said = {}
     for opinion in Opinion.select().where(Opinion.visit.in_([v.id for v in found])).order_by(Opinion.position):
         said.setdefault(opinion.visit_id, []).append(opinion)
