@@ -42,6 +42,7 @@ KINDS = {
     "escalated": "上报给我的诉求",
     "response_soon": "响应时限还剩 15 分钟",
     "late": "超时提醒",
+    "resident": "住户催办、评价不满意",
     "notice": "其他提醒",
 }
 

@@ -27,6 +27,7 @@ from . import clock
 from . import events
 from . import lifecycle
 from . import notices
+from . import outbox
 from . import tickets
 from . import workorders
 from .db import BaseModel
@@ -407,6 +408,7 @@ def nudge(ticket, now=None):
         events.record(who, ticket, "住户催一下")
         if ticket.assignee is not None:
             notices.tell([ticket.assignee], ticket, f"住户催办 {ticket.number}：{ticket.location}")
+        _push(ticket, f"住户催办 {ticket.number}：{ticket.location} {ticket.description[:30]}", f"nudge{row.id}")
     return row
 
 
@@ -438,7 +440,22 @@ def rate(ticket, result, words=""):
         Rating.create(ticket=ticket, callback=back, at=back.at, result=result)
         if result == callbacks.UNHAPPY and updated.assignee is not None:
             notices.tell([updated.assignee], updated, f"住户评价不满意 {ticket.number}：{(words or '')[:40]}")
+        if result == callbacks.UNHAPPY:
+            rating = Rating.select().where(Rating.ticket == ticket).order_by(Rating.id.desc()).first()
+            _push(updated, f"住户评价不满意 {ticket.number}：{ticket.location} {(words or '')[:30]}",
+                  f"rating{rating.id}")
     return updated
+
+
+def _push(ticket, text, occasion):
+    """Tell whoever answers the resident (the request's assistant, else the zone's) on their phone and
+    in the zone's chat group, in the caller's transaction."""
+    from .estate import Zone
+
+    users = [ticket.assignee] if ticket.assignee_id else []
+    if not users and ticket.zone_id:
+        users = list(Zone.get_by_id(ticket.zone_id).assistants)
+    outbox.tell("resident", ticket, text, users=users, zone_id=ticket.zone_id, occasion=occasion)
 
 
 def ratings_of(ticket):

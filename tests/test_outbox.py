@@ -141,6 +141,29 @@ def test_an_escalation_reaches_the_robot_that_hears_everything(w, receiver):
     assert contents[1].startswith(f"上报 {ticket.number}") and "业主情绪激动" in contents[1]
 
 
+def test_a_residents_nudge_and_unhappy_rating_reach_the_zones_group_once_each(w, receiver, traveller):
+    from kefu import residents
+    robot(receiver, "wecom", "/z?key=Z", zone=w.zone)
+    robot(receiver, "wecom", "/other?key=O", zone=w.zone2)
+    ticket = intake(w, description="厨房水管漏水")
+    outbox.drain()
+    receiver.wait_for(1)  # the intake itself
+    residents.nudge(ticket)
+    traveller.shift(datetime.timedelta(hours=2))
+    residents.nudge(tickets.Ticket.get_by_id(ticket.id))
+    ticket = tickets.Ticket.get_by_id(ticket.id)
+    ticket = tickets.resolve_on_the_spot(w.assistant, ticket, ticket.version, "已修好")
+    residents.rate(ticket, "不满意", "还在滴水")
+    assert outbox.drain() == 3
+    got = receiver.wait_for(4)[1:]
+    assert {r.path for r in got} == {"/z"}
+    contents = [r.json()["text"]["content"] for r in got]
+    assert [c.split(" ")[0] for c in contents] == ["住户催办", "住户催办", "住户评价不满意"]
+    assert all(ticket.number in c and f"{PUBLIC}/tickets/{ticket.id}" in c for c in contents)
+    assert "还在滴水" in contents[2]
+    assert got[0].json()["text"]["mentioned_mobile_list"] == [MOBILE]  # the request's assistant
+
+
 # Idempotency and transactions
 
 def test_the_same_occasion_told_twice_queues_one_message(w, receiver):

@@ -451,3 +451,14 @@ document.addEventListener("click", function (event) {
     }
   });
 });
+
+// A photo picked while the page was still loading (a slow signal: the scripts come last) was never
+// sent: htmx had not yet listened for the pick. Once it does, the photo goes up as if picked now.
+document.addEventListener("DOMContentLoaded", function () {
+  setTimeout(function () {
+    if (!window.htmx) return;
+    document.querySelectorAll(".photo-input input[type=file][hx-post]").forEach(function (input) {
+      if (input.files && input.files.length) htmx.trigger(input, "change");
+    });
+  }, 0);
+});

@@ -205,6 +205,25 @@ def test_building_added_to_zone_shows_on_assistants_today(page, shot):
     shot(page, "today-zhuli1-with-9")
 
 
+def test_a_photo_picked_before_the_page_finished_loading_is_still_uploaded(page, tmp_path):
+    """On a slow signal the scripts arrive last: a photo picked before then goes up once they do."""
+    sign_in(page, "admin")
+    held = []
+    page.route(re.compile(r"/static/vendor/htmx-[0-9.]+\.min\.js"), lambda route: held.append(route))
+    page.goto("/admin/places/new", wait_until="commit")
+    picker = page.get_by_label("照片", exact=True)
+    picker.set_input_files(str(photo_with_gps(tmp_path / "early.jpg")))
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page asked for htmx"
+    assert page.evaluate("typeof window.htmx") == "undefined"  # the pick came before htmx listened
+    for route in held:
+        route.continue_()
+    expect(page.get_by_role("img", name="已上传的照片 1")).to_be_visible()
+
+
 def test_place_with_photo(page, page_problems, shot, tmp_path):
     page_problems.allow(r"status of 422")
     not_a_photo = tmp_path / "notes.jpg"
