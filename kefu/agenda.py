@@ -320,6 +320,21 @@ def late(now=None):
     return sorted((item for item in everyone(now) if item.late(now)), key=lambda item: item.due)
 
 
+FOLD_KEEP = 5  # a group shows at least this many items before folding the rest
+PRESSING = datetime.timedelta(hours=2)  # an item due sooner than this is never folded
+
+
+def fold(items, now):
+    """A group's items split into (shown, folded): every 紧急, late or soon-due item shows, and at least
+    FOLD_KEEP in all; what can wait (due later, or with no clock) folds under one line."""
+    soon = now + PRESSING
+    shown, folded = [], []
+    for item in items:
+        pressing = item.urgent or (item.due is not None and item.due <= soon)
+        (shown if pressing or len(shown) < FOLD_KEEP else folded).append(item)
+    return shown, folded
+
+
 def grouped(items, now):
     """[(group, [items])], the groups in the order of their most urgent item."""
     groups = {}

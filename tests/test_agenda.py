@@ -152,3 +152,27 @@ def test_the_today_tab_shows_the_count(world, traveller, as_user):
     intake(world)
     page = as_user(world.assistant).get("/").get_data(as_text=True)
     assert 'class="tab-count" aria-hidden="true">2</b>' in page and page.count('class="tab-count"') == 1
+
+
+def test_a_long_group_folds_what_can_wait_and_keeps_the_pressing_in_sight(world, traveller, as_user):
+    handled = []
+    for n in range(8):
+        ticket = intake(world, description=f"可稍后{n}号")
+        handled.append(tickets.respond(world.assistant, ticket, ticket.version, "电话", "已安排"))
+    for n in range(2):
+        intake(world, description=f"刚到{n}号")  # a response due within the hour: never folded
+    html = as_user(world.assistant).get("/").get_data(as_text=True)
+    head, folded = html.split('<details class="agenda-more"', 1)
+    folded = folded.split("</details>", 1)[0]
+    assert "<h2>待处理（8）</h2>" in head
+    assert sum(f"可稍后{n}号" in head for n in range(8)) == 5
+    assert sum(f"可稍后{n}号" in folded for n in range(8)) == 3
+    assert "刚到0号" in head and "刚到1号" in head
+    first = min(t.resolution_due for t in handled[5:])
+    assert "还有 3 项可稍后处理" in folded
+    assert f"最早 {clock.to_local(first, world.estate.tz):%m-%d %H:%M} 到期" in folded
+    # Once late, nothing is folded: all eight are in sight.
+    traveller.shift(max(t.resolution_due for t in handled) - clock.utcnow() + datetime.timedelta(minutes=1))
+    html = as_user(world.assistant).get("/").get_data(as_text=True)
+    assert "agenda-more" not in html.split('id="agenda"', 1)[1]
+    assert all(f"可稍后{n}号" in html for n in range(8))

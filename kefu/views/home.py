@@ -108,7 +108,7 @@ def notice_url(notice):
 def _agenda_context(now):
     items = agenda.agenda(current_user, now)
     return {"items": items, "groups": agenda.grouped(items, now), "item_url": item_url, "notice_url": notice_url,
-            "now": now,
+            "fold": agenda.fold, "now": now,
             "stamp": agenda.stamp(now)}
 
 

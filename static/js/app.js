@@ -385,6 +385,12 @@ document.addEventListener("change", function (event) {
           holder.innerHTML = html;
           var fresh = holder.querySelector("#agenda");
           if (!fresh || !agenda()) return;
+          // A folded group the person opened stays open.
+          agenda().querySelectorAll("details.agenda-more[open]").forEach(function (opened) {
+            fresh.querySelectorAll("details.agenda-more").forEach(function (d) {
+              if (d.dataset.group === opened.dataset.group) d.open = true;
+            });
+          });
           agenda().replaceWith(fresh);
           document.dispatchEvent(new Event("htmx:afterSettle"));
           show(count);
