@@ -36,6 +36,7 @@ from .db import VersionedMixin
 from .db import VoidableMixin
 from .db import checked_text
 from .db import database
+from .db import guarded
 from .estate import Building
 from .estate import Resident
 from .estate import clean_phone
@@ -254,10 +255,8 @@ def verify(actor_user, ticket, note=""):
         raise ResidentError("已核实过")
     now = clock.utcnow()
     with database.atomic():
-        updated = (SelfReport.update(verified=True, verified_how="phone", verified_at=now, verified_by=actor_user)
-                   .where((SelfReport.id == report_row.id) & ~SelfReport.verified).execute())
-        if updated != 1:
-            raise ResidentError("已核实过")
+        guarded(SelfReport.update(verified=True, verified_how="phone", verified_at=now, verified_by=actor_user)
+                .where((SelfReport.id == report_row.id) & ~SelfReport.verified), ResidentError("已核实过"))
         events.record(actor_user, ticket, "电话核实住户", note=(note or "").strip()[:200])
     return SelfReport.get_by_id(report_row.id)
 
