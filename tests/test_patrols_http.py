@@ -24,6 +24,7 @@ from kefu import tickets
 from kefu import uploads
 from kefu import users
 from kefu.patrols import Check
+from kefu.patrols import Checkpoint
 from kefu.patrols import Checklist
 from kefu.patrols import Finding
 from kefu.workorders import WorkOrder
@@ -205,10 +206,14 @@ def test_a_finding_becomes_a_rectification_order_the_unit_sees_with_its_photo(wo
 def test_the_sticker_sheet_carries_each_checkpoints_scan_address(app, world, post, as_user, tmp_path):
     second = patrols.create_checkpoint(world.supervisor, kind="public", name="1号楼地库", zone=world.zone,
                                        checklist=Checklist.get(code="facility"))
+    ended = patrols.create_checkpoint(world.supervisor, kind="public", name="3-1-502 装修户", zone=world.zone,
+                                      checklist=Checklist.get(code="facility"))
+    Checkpoint.update(active_until=datetime.date(2026, 11, 20)).where(Checkpoint.id == ended.id).execute()
     app.config["PUBLIC_URL"] = "https://kefu.example.com/"
     response = as_user(world.assistant).get("/patrols/stickers.pdf")
     words = pdf_text(response)
     assert "1号楼大堂" in words and "1号楼地库" in words and "二区北门岗" not in words and "扫码" in words
+    assert "3-1-502" not in words  # ended (a finished renovation): no sticker
     path = tmp_path / "stickers.pdf"
     path.write_bytes(response.data)
     subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", "-singlefile", str(path),

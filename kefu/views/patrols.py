@@ -606,8 +606,12 @@ def observation(observation_id):
 # Printing
 
 def _sticker_items(zone_ids, kind):
+    """The checkpoints to print stickers for: live, and not ended (a finished renovation's door needs
+    no sticker any more)."""
+    today = clock.today(estate().tz)
     query = (Checkpoint.select(Checkpoint, Zone).join(Zone).switch(Checkpoint)
-             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(zone_ids)))
+             .where(Checkpoint.voided_at.is_null() & Checkpoint.zone.in_(zone_ids)
+                    & (Checkpoint.active_until.is_null() | (Checkpoint.active_until >= today))))
     if kind in rules.KINDS:
         query = query.where(Checkpoint.kind == kind)
     return list(query.order_by(Zone.name, Checkpoint.kind, Checkpoint.name))
@@ -619,10 +623,11 @@ def sticker_url(checkpoint):
     return external_url("patrols.scan", token=checkpoint.token)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=16384)
 def _qr_image(address):
     """A sticker's QR code as a PNG of one pixel a module (the sheet scales it up unsmoothed): drawn
-    far faster than SVG, and a checkpoint's code never changes, so each is made once a process."""
+    far faster than SVG, and a checkpoint's code never changes, so each is made once a process (about
+    1 KB each: room for every checkpoint of a large estate, so printing them all again finds each)."""
     return segno.make(address, error="m").png_data_uri(scale=1, border=2)
 
 
