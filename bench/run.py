@@ -81,7 +81,8 @@ def pages(ticket_id, zone_id, checkpoint_id, shop_id, picks):
         ("dossier_pdf", "装修违规上报材料 PDF（倍数对参照 PDF）", SUPERVISOR, f"/renovations/referrals/{picks['referral']}.pdf"),
         ("worklog_week_pdf", "工作记录 PDF（一周；倍数对参照 PDF）", ASSISTANT,
          f"/worklog/{picks['user']}/{picks['week_day']}.pdf?week=1"),
-        ("stickers_pdf", "巡查点二维码贴纸 PDF（全部巡查点；倍数对参照 PDF）", SUPERVISOR, "/patrols/stickers.pdf"),
+        ("stickers_pdf", "巡查点二维码贴纸 PDF（一个区域的全部巡查点；倍数对参照 PDF）", SUPERVISOR,
+         f"/patrols/stickers.pdf?zone={zone_id}"),
     ]
 
 
@@ -543,6 +544,9 @@ def machine():
 
 
 TARGET_PDF = 3  # a document renders in at most 3× the reference page (issue 8)
+# Documents of many pages have a time of their own instead (issue 19): a week's work record, a zone's
+# sheet of checkpoint stickers, each within 1.5 s at 10 years.
+TARGET_MS = {"worklog_week_pdf": 1500, "stickers_pdf": 1500}
 
 
 def per_round(numerators, denominators):
@@ -555,9 +559,9 @@ def per_round(numerators, denominators):
 def _judged(name, spread, target):
     """A ratio's miss (None when it holds): judged on the median round; a spread crossing the line
     is said, as the rounds that went over."""
-    median, _low, high = spread
+    median, _low, _high = spread
     if median > target:
-        return f">{target:g}× {name}"
+        return f">{target:g} ms" if name == "ms" else f">{target:g}× {name}"
     return None
 
 
@@ -586,6 +590,8 @@ def table(small, large):
             checks = [(vs_bare, target, name, ratios)]
             if not key.endswith("_pdf"):  # a document's growth is shown, not a target
                 checks.append((growth, TARGET_GROWTH, "1y", growths))
+            if key in TARGET_MS:  # judged on its time at 10 years, round by round
+                checks = [(per_round(ten_rounds, [1.0] * count), TARGET_MS[key], "ms", ten_rounds)]
             misses = [m for m in (_judged(n, sp, t) for sp, t, n, _ in checks) if m]
             over = sum(1 for i in range(count) if any(values[i] > t for _, t, _, values in checks))
             if misses:
@@ -633,7 +639,9 @@ def markdown(rows, small, large, info, seconds, load):
         "judged on the median round; a PASS whose rounds did not all hold says how many went over.",
         f"- Documents (the rows ending in PDF): median of {large['pages']['reference_pdf']['n']} per document; "
         f"each ≤ {TARGET_PDF:g}× the one-page reference PDF of the same run, the column × bare giving that "
-        "ratio; their 10 y / 1 y is shown, not a target.",
+        "ratio; their 10 y / 1 y is shown, not a target. The documents of many pages (a week's work record, a "
+        "zone's checkpoint stickers) are judged on their own time instead: "
+        + ", ".join(f"`{k}` ≤ {v / 1000:g} s at 10 years" for k, v in TARGET_MS.items()) + ".",
         "",
         "| page | URL | 1 year (ms) | 10 years (ms) | × bare Flask (10 y) | 10 y / 1 y | queries | result |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",

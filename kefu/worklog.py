@@ -77,8 +77,8 @@ class Entry:
 
     __slots__ = ("at", "kind", "action", "note", "record_type", "record_id", "subject", "entered_at")
 
-    def __init__(self, event):
-        self.at = clock.to_local(event.at, _tz())
+    def __init__(self, event, tz):
+        self.at = clock.to_local(event.at, tz)
         self.kind = KINDS.get(event.record_type, "其他")
         self.action, self.note = event.action, event.note
         self.record_type, self.record_id = event.record_type, event.record_id
@@ -88,8 +88,9 @@ class Entry:
 
 def entries(user, first, last):
     """What `user` did from day `first` to day `last` (estate-local), oldest first, bursts collapsed."""
-    start, _ = clock.day_bounds(first, _tz())
-    _, end = clock.day_bounds(last, _tz())
+    tz = _tz()
+    start, _ = clock.day_bounds(first, tz)
+    _, end = clock.day_bounds(last, tz)
     found, previous = [], None
     for event in (Event.select().where((Event.actor_id == user.id) & (Event.at >= start) & (Event.at < end)
                                        & Event.record_type.not_in(NOT_WORK))
@@ -98,7 +99,7 @@ def entries(user, first, last):
             previous = event.at
             continue
         previous = event.at
-        found.append(Entry(event))
+        found.append(Entry(event, tz))
     return found
 
 
