@@ -16,6 +16,7 @@ from wtforms import HiddenField
 from wtforms import IntegerField
 from wtforms import RadioField
 from wtforms import SelectField
+from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
@@ -233,6 +234,9 @@ class FilterForm(TokenForm):
     q = text("关键词", 40, required=False, render_kw={"placeholder": "描述、房号、客户、单号", "type": "search"})
     overdue = BooleanField("只看超时")
     escalated = BooleanField("只看已上报")
+    # Set by a summary's figure links only (同一地点重复诉求, 重开): not among the panel's fields.
+    location = StringField(filters=[lambda v: (v or "").strip()[:120]])
+    reopened = BooleanField("只看重开过的")
 
 
 def _int_choice(form_field, pairs, empty_label):
@@ -629,7 +633,8 @@ def print_ticket(ticket_id):
 
 # Lists
 
-FILTER_KEYS = ("category", "tier", "zone", "assignee", "unit", "start", "end", "overdue", "escalated")
+FILTER_KEYS = ("category", "tier", "zone", "assignee", "unit", "start", "end", "overdue", "escalated", "location",
+               "reopened")
 
 
 def _filter_form(with_choices=True):
@@ -695,6 +700,10 @@ def narrowed(form, user, query=None):
         query = query.where(rules.late_where(now))
     if form.escalated.data:
         query = query.where(Ticket.escalation_level > 0)
+    if form.location.data:
+        query = query.where(Ticket.location == form.location.data)
+    if form.reopened.data:
+        query = query.where(Ticket.reopen_count > 0)
     return query
 
 
@@ -742,6 +751,8 @@ def _active_filters(form, args):
         "end": form.end.data and f"至 {form.end.data:%Y-%m-%d}",
         "overdue": form.overdue.data and form.overdue.label.text,
         "escalated": form.escalated.data and form.escalated.label.text,
+        "location": form.location.data and f"地点：{form.location.data}",
+        "reopened": form.reopened.data and form.reopened.label.text,
     }
     return [(label, url_for("tickets.index", **{k: v for k, v in args.items() if k != key}))
             for key, label in labels.items() if label]
