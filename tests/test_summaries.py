@@ -248,3 +248,28 @@ def test_the_summary_print_carries_no_links(world, month, as_user):
                                   "/tickets?location=&reopened=x"])
 def test_a_bad_filter_is_ignored_or_said_never_a_server_error(world, as_user, path):
     assert as_user(world.supervisor).get(path).status_code in (200, 422)
+
+
+def test_what_a_filtered_list_ignored_is_said_and_it_goes_back_to_the_whole_list(world, as_user):
+    boss = as_user(world.supervisor)
+    needs = text(boss.get("/needs?by=abc&start=2026-13-01"))
+    assert "没有编号为“abc”的人员，已忽略" in needs and "开始日期“2026-13-01”不是有效日期" in needs
+    assert "看全部待答复的需求" in needs
+    covered = text(boss.get("/patrols/coverage?by=abc&start=2026-13-01"))
+    assert "没有编号为“abc”的客户助理" in covered and "开始日期“2026-13-01”不是有效日期" in covered
+    long = text(boss.get("/patrols/coverage?start=2026-01-01&end=2026-11-27"))
+    assert "一次最多看 31 天，已从 2026-10-28 起" in long and "10-27" not in long
+
+
+def test_an_assistant_following_their_own_figures_sees_their_zones_only(world, month, as_user):
+    from conftest import html
+    from kefu import services
+    lock = services.save_item(world.supervisor, name="上门开锁", unit=world.engineering, charged=False,
+                              fee="", duration="约半小时")
+    services.create_order(world.assistant2, world.home2, lock, "王的开锁", charged=False)
+    mine = as_user(world.assistant)
+    period = "start=2026-11-01&end=2026-11-30"
+    assert "王的开锁" not in text(mine.get(f"/services?by={world.assistant2.id}&{period}"))
+    assert "代买药" in text(mine.get(f"/needs?by={world.assistant.id}&{period}"))
+    summary = html(mine.get(f"/summaries/{world.assistant.id}/2026-11"))
+    assert "/needs?" in summary and "/patrols/coverage" not in summary  # the coverage weeks are the supervisor's

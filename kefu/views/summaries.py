@@ -67,12 +67,13 @@ def summary_links(user, first, last):
         "reopened": url_for("tickets.index", **tickets, reopened=1),
         "tier": lambda name: url_for("tickets.index", **tickets, tier=tiers[name]) if name in tiers else None,
         "place": lambda name: url_for("tickets.index", **tickets, location=name),
-        "coverage": url_for("patrols.coverage", by=user.id, start=first.isoformat(), end=covered.isoformat()),
         "needs": url_for("customers.needs", by=user.id, **period),
         "service_orders": url_for("services.index", by=user.id, **period),
         "findings": lambda name: url_for("patrols.findings", assistant=user.id, **period,
                                          unit="none" if name == rules.NO_UNIT else name),
     })
+    if current_user.role == "supervisor":  # the coverage weeks are the supervisor's page
+        links["coverage"] = url_for("patrols.coverage", by=user.id, start=first.isoformat(), end=covered.isoformat())
     return links
 
 
