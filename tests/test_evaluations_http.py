@@ -227,6 +227,8 @@ def test_each_feedback_figure_lists_exactly_the_records_it_counts(world, as_user
     unhappy_page = text(boss.get(rows["客户不满意（回访）"]))
     assert "回访（1）" in unhappy_page and "还是漏" in unhappy_page and "九月的漏水" not in unhappy_page
     assert listed("客户不满意（回访）") == [unhappy.id]
+    printed = boss.get(f"/evaluations/{evaluation.id}.pdf")
+    assert printed.status_code == 200 and b"/URI" not in printed.data  # links are for the screen only
 
 
 def test_the_followup_list_ignores_what_isnt_a_filter(world, as_user):
