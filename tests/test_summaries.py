@@ -254,7 +254,9 @@ def test_what_a_filtered_list_ignored_is_said_and_it_goes_back_to_the_whole_list
     boss = as_user(world.supervisor)
     needs = text(boss.get("/needs?by=abc&start=2026-13-01"))
     assert "没有编号为“abc”的人员，已忽略" in needs and "开始日期“2026-13-01”不是有效日期" in needs
-    assert "看全部待答复的需求" in needs
+    assert "待答复 / 待研究" in needs  # nothing left to narrow by: the usual list
+    narrowed = text(boss.get(f"/needs?by={world.assistant.id}"))
+    assert "只看：张助理记录" in narrowed and "看全部待答复的需求" in narrowed
     covered = text(boss.get("/patrols/coverage?by=abc&start=2026-13-01"))
     assert "没有编号为“abc”的客户助理" in covered and "开始日期“2026-13-01”不是有效日期" in covered
     long = text(boss.get("/patrols/coverage?start=2026-01-01&end=2026-11-27"))

@@ -334,14 +334,14 @@ def needs():
     """需求: those still to answer, and the latent needs across my zones grouped so patterns show.
     With ?by=&start=&end= (a summary's figure): every need that person recorded in those days."""
     narrowed = Filter()
-    if narrowed.asked:
+    if narrowed.active:
         found = list(narrowed.apply(Need.select(Need, Household).join(Household).where(Need.voided_at.is_null()),
                                     Need, Need.created_by, Need.created_at))
         return render("customers/needs.html", title="客户需求", needs=found, patterns=[], narrowed=narrowed,
                       back=url_for("customers.needs"))
     zone_ids = access.work_zone_ids(current_user)
     return render("customers/needs.html", title="客户需求", needs=rules.needs_in(zone_ids),
-                  patterns=rules.latent_patterns(zone_ids), narrowed=None, back=url_for("home.customers"))
+                  patterns=rules.latent_patterns(zone_ids), narrowed=narrowed, back=url_for("home.customers"))
 
 
 class NeedForm(TokenForm):

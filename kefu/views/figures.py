@@ -16,12 +16,11 @@ MOST_ROWS = 500  # a month of one person's records is far fewer
 
 class Filter:
     """What `?by=&start=&end=` asked for, as far as it makes sense: `person`, `start`, `end` (dates or
-    None), `problems` (what was ignored, in words), and whether any was asked for at all."""
+    None) and `problems` (what was ignored, in words)."""
 
     def __init__(self, args=None, whose="{}记录"):
         args = request.args if args is None else args
         self.whose = whose
-        self.asked = any(args.get(key) for key in ("by", "start", "end"))
         self.problems = []
         self.person = None
         raw = (args.get("by") or "").strip()[:20]

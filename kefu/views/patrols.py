@@ -60,8 +60,8 @@ from ..web import render
 from . import choices
 from . import photos as photo_views
 from . import record_or_404
-from .figures import Filter
 from . import workorders as workorder_views
+from .figures import Filter
 from .forms import MultiCheckboxField
 from .forms import ROOM_INPUT
 from .forms import TokenForm

@@ -78,12 +78,12 @@ def index():
     """个性化服务: open orders of my zones, those waiting for me first. With ?by=&start=&end= (a
     summary's figure): every order that person took in those days."""
     narrowed = Filter()
-    if narrowed.asked:
+    if narrowed.active:
         found = list(narrowed.apply(rules.cards(), ServiceOrder, ServiceOrder.created_by, ServiceOrder.created_at))
         return render("services/index.html", title="个性化服务", orders=found, narrowed=narrowed,
                       back=url_for("services.index"))
     return render("services/index.html", title="个性化服务", orders=rules.open_in(access.work_zone_ids(current_user)),
-                  narrowed=None, back=url_for("home.customers"))
+                  narrowed=narrowed, back=url_for("home.customers"))
 
 
 class OrderForm(TokenForm):

@@ -57,8 +57,8 @@ from . import choices
 from . import get_or_404
 from . import record_or_404
 from . import photos as photo_views
-from .figures import MOST_ROWS
 from .figures import Filter
+from .figures import MOST_ROWS
 from .forms import ROOM_HINT
 from .forms import ROOM_INPUT
 from .forms import TokenForm
