@@ -217,6 +217,15 @@ def test_the_supervisors_desk_figures_lead_to_their_lists_summaries_go_back_and_
     expect(zhuguan.get_by_role("heading", level=2)).to_have_text(f"拜访（{visits.split()[0]}）")
     expect(zhuguan.get_by_label("客户助理")).to_have_value(re.compile(r"^\d+$"))
     phone_shot(zhuguan, shot, "visit-list-from-figure")
+    zhuguan.go_back()
+    heading(zhuguan, "月度评估")
+    followups = figure(zhuguan, "回访次数")
+    zhuguan.locator("table.figures").first.locator("tr").filter(
+        has=zhuguan.get_by_role("rowheader", name="回访次数", exact=True)).get_by_role("link").click()
+    heading(zhuguan, "回访记录")
+    expect(zhuguan.get_by_role("heading", level=2)).to_have_text(f"回访（{followups.split()[0]}）")
+    expect(zhuguan.locator("a.card")).to_have_count(int(followups.split()[0]))
+    phone_shot(zhuguan, shot, "followups-from-figure")
 
     # 张婷's summary of last month waits for her: the supervisor sends it back with a note.
     tab(zhuguan, "我的")
@@ -283,6 +292,14 @@ def test_the_supervisors_desk_figures_lead_to_their_lists_summaries_go_back_and_
     expect(zhuguan.locator("section.coverage-person")).to_have_count(1)
     expect(zhuguan.locator("section.coverage-person .card-title")).to_have_text("刘洋")
     phone_shot(zhuguan, shot, "coverage-from-summary-figure")
+    zhuguan.go_back()
+    unit_row = zhuguan.locator("table.figures").nth(1).locator("tr").first
+    found = unit_row.get_by_role("link")
+    counted = int(found.inner_text().split()[0])
+    found.click()
+    heading(zhuguan, "巡查问题")
+    expect(zhuguan.locator("a.card")).to_have_count(counted)
+    phone_shot(zhuguan, shot, "findings-from-summary-figure")
 
     # A meeting's action is an internal task of its owner, done with a note.
     tab(zhuguan, "我的")
