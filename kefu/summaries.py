@@ -93,25 +93,37 @@ MACHINE.wait("summary.sign", "待签阅总结", "submitted", "supervisor",
              lambda s: write_due(s.month) + datetime.timedelta(days=SIGN_WITHIN_DAYS - WRITE_BY_DAY), SIGN)
 
 
+NO_UNIT = "当场解决 / 需关注"  # the findings handed to no unit's work order
+
+
+def findings_by_unit():
+    """Findings, each with the name of the unit whose work order it was handed to (`unit_name`, None
+    for none) — what 巡查问题（按处理业务块） groups by."""
+    return (Finding.select(Finding, Unit.name.alias("unit_name"))
+            .join(WorkOrder, peewee.JOIN.LEFT_OUTER, on=((Finding.handed_to == "workorder") & (Finding.handed_id == WorkOrder.id)))
+            .join(Unit, peewee.JOIN.LEFT_OUTER, on=(WorkOrder.unit == Unit.id)))
+
+
+def of_unit(name):
+    """The condition on `findings_by_unit` for one of its groups (NO_UNIT: those handed to no unit)."""
+    return Unit.name.is_null() if name == NO_UNIT else (Unit.name == name)
+
+
 def figures(user, month):
     """The month's figures of `user`, each a count of the records."""
     last = month + relativedelta(months=1) - datetime.timedelta(days=1)
     start, _ = clock.day_bounds(month, _tz())
     _, end = clock.day_bounds(last, _tz())
-    zones = zone_ids(user)
     feedback = measure(user, month, last)
     tickets = list(Ticket.select(Ticket, Tier.name.alias("tier_name")).join(Tier)
                    .where((Ticket.assignee == user) & Ticket.voided_at.is_null() & (Ticket.created_at >= start)
                           & (Ticket.created_at < end)).objects())
     places = Counter(t.location for t in tickets)
-    findings = list(Finding.select(Finding, Unit.name.alias("unit_name"))
-                    .join(WorkOrder, peewee.JOIN.LEFT_OUTER, on=((Finding.handed_to == "workorder") & (Finding.handed_id == WorkOrder.id)))
-                    .join(Unit, peewee.JOIN.LEFT_OUTER, on=(WorkOrder.unit == Unit.id))
-                    .where(Finding.zone.in_(zones) & (Finding.created_at >= start) & (Finding.created_at < end))
-                    .objects())
+    findings = list(findings_by_unit().where(Finding.zone.in_(zone_ids(user)) & (Finding.created_at >= start)
+                                             & (Finding.created_at < end)).objects())
     by_unit = {}
     for finding in findings:
-        name = finding.unit_name or "当场解决 / 需关注"
+        name = finding.unit_name or NO_UNIT
         entry = by_unit.setdefault(name, {"count": 0, "closed": 0, "hours": 0.0})
         entry["count"] += 1
         if finding.resolved_at is not None:

@@ -2,6 +2,7 @@
 mistyped score kept beside its field, signing off, the printed form, the assistant's own comment,
 and the administrator's items."""
 import datetime
+import html as html_lib
 import io
 import re
 
@@ -181,6 +182,61 @@ def test_every_figure_of_an_evaluation_links_to_the_list_it_counts(world, as_use
     assert "拜访（1）" in praised and "保安很负责" in praised
     tickets_page = text(boss.get(links["1 件"]))
     assert "十月的漏水" in tickets_page
+
+
+def test_each_feedback_figure_lists_exactly_the_records_it_counts(world, as_user, traveller):
+    from kefu import tickets
+    from test_tickets import intake
+    from test_tickets import sh
+    evaluations.set_start(world.supervisor, world.assistant, START)
+    traveller.move_to(sh(9, 28, 9, 0))
+    september = intake(world, description="九月的漏水")
+    september = tickets.resolve_on_the_spot(world.assistant, september, september.version, "修好了")
+    traveller.move_to(sh(10, 2, 9, 0))
+    september = tickets.record_followup(world.assistant, september, september.version, "电话", "满意")
+    happy = intake(world, description="十月修好的")
+    happy = tickets.resolve_on_the_spot(world.assistant, happy, happy.version, "修好了")
+    unhappy = intake(world, description="十月又漏的")
+    unhappy = tickets.resolve_on_the_spot(world.assistant, unhappy, unhappy.version, "修好了")
+    unhappy = tickets.record_followup(world.assistant, unhappy, unhappy.version, "电话", "未接通")
+    unhappy = tickets.record_followup(world.assistant, unhappy, unhappy.version, "电话", "不满意", "还是漏")
+    waiting = intake(world, description="十月还在修的")
+    theirs = intake(world, actor=world.assistant2, household=world.home2, description="王的")
+    theirs = tickets.resolve_on_the_spot(world.assistant2, theirs, theirs.version, "修好了")
+    tickets.record_followup(world.assistant2, theirs, theirs.version, "电话", "不满意", "王的不满意")
+    traveller.move_to(sh(11, 27, 10, 0))
+    boss = as_user(world.supervisor)
+    boss.post("/evaluations/open", data={"user": str(world.assistant.id), "period": "2026-10-01"})
+    evaluation = Evaluation.get()
+    figures = evaluations.measure(world.assistant, datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+    assert (figures["tickets"], figures["resolved"], figures["followups"], figures["unhappy"]) == (3, 1, 2, 1)
+    page = html(boss.get(f"/evaluations/{evaluation.id}"))
+    rows = dict(re.findall(r'<th scope="row">([^<]+)</th><td><a class="figure-link" href="([^"]+)"', page))
+    rows = {label: html_lib.unescape(href) for label, href in rows.items()}
+
+    def listed(label, path="/tickets"):
+        return sorted({int(n) for n in re.findall(rf'href="{path}/(\d+)"', html(boss.get(rows[label])))})
+
+    assert listed("受理诉求") == sorted([happy.id, unhappy.id, waiting.id])
+    assert listed("时限内响应率") == sorted([happy.id, unhappy.id, waiting.id])
+    assert listed("时限内解决率") == [happy.id]  # resolved (the one reopened by 不满意 is not, now)
+    answered = text(boss.get(rows["回访次数"]))
+    assert "回访（2）" in answered and "九月的漏水" in answered and "十月又漏的" in answered
+    assert "未接通" not in answered and "王的" not in answered and "十月修好的" not in answered
+    assert rows["回访满意率（满意＋基本满意）"] == rows["回访次数"]
+    unhappy_page = text(boss.get(rows["客户不满意（回访）"]))
+    assert "回访（1）" in unhappy_page and "还是漏" in unhappy_page and "九月的漏水" not in unhappy_page
+    assert listed("客户不满意（回访）") == [unhappy.id]
+    printed = boss.get(f"/evaluations/{evaluation.id}.pdf")
+    assert printed.status_code == 200 and b"/URI" not in printed.data  # links are for the screen only
+
+
+def test_the_followup_list_ignores_what_isnt_a_filter(world, as_user):
+    boss = as_user(world.supervisor)
+    for path in ("/tickets/followups?assignee=abc&start=2026-13-01", "/tickets/followups?end=x&result=zz",
+                 "/tickets?resolved=x&reopened=1&location=%00"):
+        assert boss.get(path).status_code == 200
+    assert "开始日期“2026-13-01”不是有效日期" in text(boss.get("/tickets/followups?start=2026-13-01"))
 
 
 def test_the_visit_list_filters_by_assistant_and_period(world, as_user, traveller):

@@ -165,3 +165,113 @@ def test_the_summarys_figures_link_to_the_lists_they_count(world, month, as_user
     assert links["2 次"] == f"/visits/list?by={world.assistant.id}&{period}"
     assert links["1"] == f"/visits/list?by={world.assistant.id}&{period}&window=in"
     assert links["工程维修 2 件"] == f"/tickets?assignee={world.assistant.id}&{period}&state=&category=工程维修"
+
+
+def _listed(page, path):
+    """The ids of the records of `path` (/tickets, /needs…) a list page links to."""
+    return sorted({int(n) for n in re.findall(rf'href="{path}/(\d+)"', page)})
+
+
+def test_each_figure_of_a_summary_lists_exactly_the_records_it_counts(world, month, as_user, traveller):
+    from conftest import html
+    from kefu import services
+    from test_evaluations_http import _links
+    # Beside the month's own: others' records and other months', none of which a figure counts.
+    traveller.move_to(sh(10, 30, 10, 0))
+    customers.record_need(world.assistant, world.home, "十月的需求", "personal", "代购代办", "拜访")
+    traveller.move_to(sh(11, 25, 10, 0))
+    lock = services.save_item(world.supervisor, name="上门开锁", unit=world.engineering, charged=False,
+                              fee="", duration="约半小时")
+    mine, _ = services.create_order(world.assistant, world.home, lock, "钥匙锁在屋里了", charged=False)
+    services.create_order(world.assistant2, world.home2, lock, "王的开锁", charged=False)
+    customers.record_need(world.assistant2, world.home2, "王的需求", "personal", "代购代办", "拜访")
+    point = patrols.Checkpoint.get(patrols.Checkpoint.name == "1号楼 大堂")
+    answers = {i.id: ("ok", "") for i in point.checklist.live_items()}
+    answers[next(iter(answers))] = ("fail", "灯不亮")
+    check, _ = patrols.record_check(world.assistant, point, "list", answers)
+    unhanded = check.findings.get()
+    guard = patrols.create_checkpoint(world.supervisor, kind="security", name="1号岗", zone=world.zone,
+                                      checklist=patrols.Checklist.get(patrols.Checklist.code == "security"))
+    patrols.record_check(world.assistant, guard, "scan", {i.id: ("ok", "") for i in guard.checklist.live_items()})
+    traveller.move_to(sh(11, 27, 10, 0))
+    boss = as_user(world.supervisor)
+    page = html(boss.get(f"/summaries/{world.assistant.id}/2026-11"))
+    links = _links(page)
+    start, end = sh(11, 1, 0, 0), sh(12, 1, 0, 0)
+    theirs = tickets.Ticket.select().where((tickets.Ticket.assignee == world.assistant)
+                                           & (tickets.Ticket.created_at >= start) & (tickets.Ticket.created_at < end))
+
+    def ids(query):
+        return sorted(r.id for r in query)
+
+    general = html(boss.get(links["一般 2 件"]))
+    assert _listed(general, "/tickets") == ids(theirs.where(tickets.Ticket.tier == world.normal))
+    important = html(boss.get(links["重要 1 件"]))
+    assert _listed(important, "/tickets") == ids(theirs.where(tickets.Ticket.tier == world.important))
+    repeated = html(boss.get(links["1-1-101 2 次"]))
+    assert _listed(repeated, "/tickets") == ids(theirs.where(tickets.Ticket.location == "1-1-101"))
+    reopened = html(boss.get(links["1 件"]))
+    assert _listed(reopened, "/tickets") == [month.id]
+    needs = html(boss.get(links["1 项"]))
+    assert _listed(needs, "/needs") == ids(customers.Need.select().where(customers.Need.what == "代买药"))
+    assert "张助理" in text(boss.get(links["1 项"])) and "十月的需求" not in needs and "王的需求" not in needs
+    orders = html(boss.get(links["1 单"]))
+    assert _listed(orders, "/services") == [mine.id] and "王的开锁" not in orders
+    by_href = {}
+    for one in re.findall(r'<a class="figure-link"[^>]*>.*?</a>', page):
+        by_href.update({href: label for label, href in _links(one).items()})
+
+    def link(fragment):
+        found = [href for href in by_href if fragment in href]
+        assert len(found) == 1, (fragment, found)
+        return found[0]
+
+    sent = html(boss.get(link("unit=工程部")))
+    handed = patrols.Finding.select().where(patrols.Finding.handed_to == "workorder")
+    assert _listed(sent, "/patrols/findings") == ids(handed)
+    kept = html(boss.get(link("unit=none")))
+    assert _listed(kept, "/patrols/findings") == [unhanded.id]
+    figures = summaries.figures(world.assistant, NOVEMBER)
+    covered = text(boss.get(link("/patrols/coverage")))
+    assert by_href[link("/patrols/coverage")] == f"{figures['coverage']}%"
+    assert "张助理" in covered and "王助理" not in covered and "11-01" in covered and "11-27" in covered
+    assert f"{figures['coverage']}%" in covered
+
+
+def test_the_summary_print_carries_no_links(world, month, as_user):
+    printed = as_user(world.supervisor).get(f"/summaries/{world.assistant.id}/2026-11.pdf")
+    assert printed.status_code == 200 and b"/URI" not in printed.data
+
+
+@pytest.mark.parametrize("path", ["/needs?by=abc&start=2026-13-01", "/services?by=abc&end=2026-02-30",
+                                  "/patrols/findings?assistant=abc&start=x&unit=", "/patrols/coverage?by=abc&start=2026-13-01",
+                                  "/tickets?location=&reopened=x"])
+def test_a_bad_filter_is_ignored_or_said_never_a_server_error(world, as_user, path):
+    assert as_user(world.supervisor).get(path).status_code in (200, 422)
+
+
+def test_what_a_filtered_list_ignored_is_said_and_it_goes_back_to_the_whole_list(world, as_user):
+    boss = as_user(world.supervisor)
+    needs = text(boss.get("/needs?by=abc&start=2026-13-01"))
+    assert "没有编号为“abc”的人员，已忽略" in needs and "开始日期“2026-13-01”不是有效日期" in needs
+    assert "待答复 / 待研究" in needs  # nothing left to narrow by: the usual list
+    narrowed = text(boss.get(f"/needs?by={world.assistant.id}"))
+    assert "只看：张助理记录" in narrowed and "看全部待答复的需求" in narrowed
+    covered = text(boss.get("/patrols/coverage?by=abc&start=2026-13-01"))
+    assert "没有编号为“abc”的客户助理" in covered and "开始日期“2026-13-01”不是有效日期" in covered
+    long = text(boss.get("/patrols/coverage?start=2026-01-01&end=2026-11-27"))
+    assert "一次最多看 31 天，已从 2026-10-28 起" in long and "10-27" not in long
+
+
+def test_an_assistant_following_their_own_figures_sees_their_zones_only(world, month, as_user):
+    from conftest import html
+    from kefu import services
+    lock = services.save_item(world.supervisor, name="上门开锁", unit=world.engineering, charged=False,
+                              fee="", duration="约半小时")
+    services.create_order(world.assistant2, world.home2, lock, "王的开锁", charged=False)
+    mine = as_user(world.assistant)
+    period = "start=2026-11-01&end=2026-11-30"
+    assert "王的开锁" not in text(mine.get(f"/services?by={world.assistant2.id}&{period}"))
+    assert "代买药" in text(mine.get(f"/needs?by={world.assistant.id}&{period}"))
+    summary = html(mine.get(f"/summaries/{world.assistant.id}/2026-11"))
+    assert "/needs?" in summary and "/patrols/coverage" not in summary  # the coverage weeks are the supervisor's

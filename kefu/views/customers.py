@@ -47,6 +47,7 @@ from . import choices
 from . import record_or_404
 from . import tickets as ticket_views
 from .estate import ResidentForm
+from .figures import Filter
 from .forms import ROOMS_HINT
 from .forms import ROOM_HINT
 from .forms import ROOM_INPUT
@@ -330,10 +331,17 @@ ticket_views.SOURCE_LINKS.append(_from_visit)
 @bp.route("/needs")
 @roles(*STAFF)
 def needs():
-    """需求: those still to answer, and the latent needs across my zones grouped so patterns show."""
+    """需求: those still to answer, and the latent needs across my zones grouped so patterns show.
+    With ?by=&start=&end= (a summary's figure): every need that person recorded in those days."""
+    narrowed = Filter()
+    if narrowed.active:
+        found = list(narrowed.apply(Need.select(Need, Household).join(Household).where(Need.voided_at.is_null()),
+                                    Need, Need.created_by, Need.created_at))
+        return render("customers/needs.html", title="客户需求", needs=found, patterns=[], narrowed=narrowed,
+                      back=url_for("customers.needs"))
     zone_ids = access.work_zone_ids(current_user)
     return render("customers/needs.html", title="客户需求", needs=rules.needs_in(zone_ids),
-                  patterns=rules.latent_patterns(zone_ids), back=url_for("home.customers"))
+                  patterns=rules.latent_patterns(zone_ids), narrowed=narrowed, back=url_for("home.customers"))
 
 
 class NeedForm(TokenForm):

@@ -50,8 +50,12 @@ def figure_links(user, first, last):
     period = {"start": first.isoformat(), "end": last.isoformat()}
     tickets = url_for("tickets.index", assignee=user.id, **period, state="")
     visits = url_for("customers.visit_list", by=user.id, **period)
-    return {"tickets": tickets, "response_rate": tickets, "resolution_rate": tickets, "followups": tickets,
-            "satisfaction_rate": tickets, "unhappy": tickets, "reopened": tickets, "visits": visits,
+    answered = url_for("tickets.followups", assignee=user.id, **period)
+    return {"tickets": tickets, "response_rate": tickets,
+            "resolution_rate": url_for("tickets.index", assignee=user.id, **period, state="", resolved=1),
+            "followups": answered, "satisfaction_rate": answered,
+            "unhappy": url_for("tickets.followups", assignee=user.id, **period, result="不满意"),
+            "reopened": tickets, "visits": visits,
             "visits_in_window": url_for("customers.visit_list", by=user.id, **period, window="in"),
             "praise": url_for("customers.visit_list", by=user.id, **period, kind="表扬"),
             "meetings_attended": url_for("meetings.index", by=user.id, **period),

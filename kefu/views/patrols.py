@@ -32,6 +32,8 @@ from .. import clock
 from .. import events
 from .. import patrols as rules
 from .. import pdf
+from .. import summaries as summary_rules
+from .. import trends as trend_rules
 from .. import uploads
 from ..auth import roles
 from ..db import RuleError
@@ -59,6 +61,7 @@ from . import choices
 from . import photos as photo_views
 from . import record_or_404
 from . import workorders as workorder_views
+from .figures import Filter
 from .forms import MultiCheckboxField
 from .forms import ROOM_INPUT
 from .forms import TokenForm
@@ -67,6 +70,7 @@ from .forms import form_page
 from .forms import long_text
 from .forms import only_choice
 from .forms import record_id
+from .forms import record_ids
 from .forms import show_error
 from .forms import text
 
@@ -87,6 +91,7 @@ DEFAULT_ANSWERS = {}
 VIEWERS = ("admin", "supervisor", "assistant")
 HISTORY_PAGE = 20
 OWED_SHOWN = 30  # owed checkpoints listed per kind on the board, most overdue first
+COVERAGE_DAYS = 31  # the most days the supervisor's coverage page counts at once (a month)
 
 
 # Access (the rules: kefu/access.py)
@@ -437,6 +442,27 @@ class WatchForm(VersionForm):
     note = long_text("说明", 500, render_kw={"rows": 2})
 
 
+@bp.route("/patrols/findings")
+@roles("supervisor", "assistant")
+def findings():
+    """巡查问题 as a summary's figure counts them: found in an assistant's zones (?assistant=), in the days
+    (?start=&end=), handed to a unit's work order (?unit=工程部) or to none (?unit=none); read-only cards."""
+    narrowed = Filter({"by": request.args.get("assistant"), "start": request.args.get("start"),
+                       "end": request.args.get("end")}, whose="{}的区域")
+    unit = (request.args.get("unit") or "").strip()[:40]
+    unit = summary_rules.NO_UNIT if unit == "none" else unit
+    zone_ids = access.zone_ids(narrowed.person) if narrowed.person is not None \
+        else access.work_zone_ids(current_user)
+    query = summary_rules.findings_by_unit().where(Finding.zone.in_(zone_ids))
+    if unit:
+        query = query.where(summary_rules.of_unit(unit))
+    query = narrowed.apply(query, Finding, None, Finding.created_at)
+    found = list(query.select_extend(Checkpoint.name.alias("checkpoint_name"))
+                 .join_from(Finding, Checkpoint).objects())
+    return render("patrols/findings.html", title="巡查问题", findings=found, narrowed=narrowed, unit=unit,
+                  back=url_for("patrols.index"))
+
+
 @bp.route("/patrols/findings/<int:finding_id>")
 @roles(*VIEWERS)
 def finding(finding_id):
@@ -692,23 +718,49 @@ def record_pdf():
 @bp.route("/patrols/coverage")
 @roles("supervisor")
 def coverage():
-    """Coverage per assistant per day for a week, with what was missed."""
+    """Coverage per assistant per day for a week, with what was missed. With ?by= (an assistant) and
+    ?start= (a summary's 巡查覆盖率): that assistant's days from `start` to `end` (at most COVERAGE_DAYS),
+    with the share of the daily checkpoints' days checked as the summary counts it."""
     tz = estate().tz
     today = clock.today(tz)
+    problems = []
     try:
         end = min(datetime.date.fromisoformat(request.args["end"]), today) if request.args.get("end") else today
     except ValueError:
         end = today
+        problems.append(f"结束日期“{request.args['end'][:20]}”不是有效日期，已按今天")
     start = end - datetime.timedelta(days=6)
+    if request.args.get("start"):
+        try:
+            start = min(datetime.date.fromisoformat(request.args["start"]), end)
+        except ValueError:
+            problems.append(f"开始日期“{request.args['start'][:20]}”不是有效日期，已按结束日期前 7 天")
+        if end - start >= datetime.timedelta(days=COVERAGE_DAYS):
+            start = end - datetime.timedelta(days=COVERAGE_DAYS - 1)
+            problems.append(f"一次最多看 {COVERAGE_DAYS} 天，已从 {start:%Y-%m-%d} 起")
+    assistants = User.live().where((User.role == "assistant") & User.active).order_by(User.display_name)
+    person = None
+    if request.args.get("by"):
+        ids = record_ids([request.args["by"][:20]])
+        person = User.live().where((User.role == "assistant") & (User.id == ids[0])).first() if ids else None
+        if person is None:
+            problems.append(f"没有编号为“{request.args['by'][:20]}”的客户助理，已列出全部")
+        else:
+            assistants = [person]
     people = []
-    for person in User.live().where((User.role == "assistant") & User.active).order_by(User.display_name):
-        zone_ids = access.zone_ids(person)
+    for one in assistants:
+        zone_ids = access.zone_ids(one)
         if zone_ids:
             days = rules.coverage_history(zone_ids, start, end)
-            people.append((person, sorted(days.items(), reverse=True)))
+            people.append((one, sorted(days.items(), reverse=True)))
+    narrowed = person is not None or bool(request.args.get("start"))
+    step = (end - start).days + 1 if narrowed else 7
+    keep = {"by": person.id} if person is not None else {}
     return render("patrols/coverage.html", title="巡查覆盖", people=people, start=start, end=end, today=today,
-                  earlier=end - datetime.timedelta(days=7),
-                  later=min(end + datetime.timedelta(days=7), today) if end < today else None,
+                  person=person, problems=problems, keep=keep, step=step,
+                  daily_rate=trend_rules.coverage(person, start, end) if person is not None else None,
+                  earlier=end - datetime.timedelta(days=step),
+                  later=min(end + datetime.timedelta(days=step), today) if end < today else None,
                   kinds=[(k, rules.KINDS[k]) for k in rules.COVERAGE_KINDS], back=url_for("patrols.index"))
 
 

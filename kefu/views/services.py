@@ -33,6 +33,7 @@ from . import choices
 from . import get_or_404
 from . import record_or_404
 from . import workorders as workorder_views
+from .figures import Filter
 from .forms import ROOM_HINT
 from .forms import ROOM_INPUT
 from .forms import TokenForm
@@ -74,9 +75,15 @@ workorder_views.SOURCES["service"] = _order_source
 @bp.route("/services")
 @roles(*HANDLERS)
 def index():
-    """个性化服务: open orders of my zones, those waiting for me first."""
+    """个性化服务: open orders of my zones, those waiting for me first. With ?by=&start=&end= (a
+    summary's figure): every order that person took in those days."""
+    narrowed = Filter()
+    if narrowed.active:
+        found = list(narrowed.apply(rules.cards(), ServiceOrder, ServiceOrder.created_by, ServiceOrder.created_at))
+        return render("services/index.html", title="个性化服务", orders=found, narrowed=narrowed,
+                      back=url_for("services.index"))
     return render("services/index.html", title="个性化服务", orders=rules.open_in(access.work_zone_ids(current_user)),
-                  back=url_for("home.customers"))
+                  narrowed=narrowed, back=url_for("home.customers"))
 
 
 class OrderForm(TokenForm):

@@ -21,6 +21,7 @@ from ..auth import roles
 from ..db import RuleError
 from ..db import StaleRecord
 from ..summaries import MonthlySummary
+from ..tickets import Tier
 from ..users import User
 from ..web import estate
 from ..web import invalid
@@ -51,6 +52,29 @@ def bars(counts, width=330, bar=16, printed=False):
     face = ' font-family="Noto Sans CJK SC" font-size="9" fill="#000"' if printed else ""
     return Markup(f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}"{face} role="img" '
                   f'aria-label="按类别的诉求数，数据见表" class="chart-svg bars">{"".join(rows)}</svg>')
+
+
+def summary_links(user, first, last):
+    """Each figure of the month's summary and the filtered list it counts (see `figure_links`)."""
+    links = figure_links(user, first, last)
+    period = {"start": first.isoformat(), "end": last.isoformat()}
+    tickets = {"assignee": user.id, **period, "state": ""}
+    tiers = {}
+    for tier in Tier.select(Tier.id, Tier.name).order_by(Tier.voided_at.is_null(False), Tier.id):
+        tiers.setdefault(tier.name, tier.id)  # a live tier of the name before a voided one
+    covered = min(last, clock.today(estate().tz))
+    links.update({
+        "reopened": url_for("tickets.index", **tickets, reopened=1),
+        "tier": lambda name: url_for("tickets.index", **tickets, tier=tiers[name]) if name in tiers else None,
+        "place": lambda name: url_for("tickets.index", **tickets, location=name),
+        "needs": url_for("customers.needs", by=user.id, **period),
+        "service_orders": url_for("services.index", by=user.id, **period),
+        "findings": lambda name: url_for("patrols.findings", assistant=user.id, **period,
+                                         unit="none" if name == rules.NO_UNIT else name),
+    })
+    if current_user.role == "supervisor":  # the coverage weeks are the supervisor's page
+        links["coverage"] = url_for("patrols.coverage", by=user.id, start=first.isoformat(), end=covered.isoformat())
+    return links
 
 
 def _summary(user_id, month):
@@ -119,7 +143,7 @@ def show(user_id, month):
             errors["form"] = StaleRecord.message
     figures = rules.figures_of(summary)
     context = dict(summary=summary, figures=figures, chart=bars(figures["by_category"]),
-                   links=figure_links(summary.user, summary.month, summary.last_day),
+                   links=summary_links(summary.user, summary.month, summary.last_day),
                    cases=rules.cases_of(summary.user, summary.month), notes=summary.case_notes, errors=errors,
                    typed=typed, mine=summary.user_id == current_user.id, timeline=events.timeline(summary) if summary.id else [],
                    title=f"{summary.month:%Y年%m月}工作总结", back=url_for("summaries.index"))

@@ -16,12 +16,14 @@ from wtforms import HiddenField
 from wtforms import IntegerField
 from wtforms import RadioField
 from wtforms import SelectField
+from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
 from .. import access
+from .. import callbacks
 from .. import clock
 from .. import events
 from .. import notices
@@ -31,6 +33,7 @@ from .. import tickets as rules
 from .. import uploads
 from .. import workorders
 from ..auth import roles
+from ..callbacks import CallBack
 from ..db import RuleError
 from ..db import StaleRecord
 from ..estate import Place
@@ -54,6 +57,8 @@ from . import choices
 from . import get_or_404
 from . import record_or_404
 from . import photos as photo_views
+from .figures import Filter
+from .figures import MOST_ROWS
 from .forms import ROOM_HINT
 from .forms import ROOM_INPUT
 from .forms import TokenForm
@@ -233,6 +238,10 @@ class FilterForm(TokenForm):
     q = text("关键词", 40, required=False, render_kw={"placeholder": "描述、房号、客户、单号", "type": "search"})
     overdue = BooleanField("只看超时")
     escalated = BooleanField("只看已上报")
+    # Set by a summary's or an evaluation's figure links only (同一地点重复诉求, 重开): not among the panel's fields.
+    location = StringField(filters=[lambda v: (v or "").strip()[:120]])
+    reopened = BooleanField("只看重开过的")
+    resolved = BooleanField("只看已解决的")
 
 
 def _int_choice(form_field, pairs, empty_label):
@@ -629,7 +638,8 @@ def print_ticket(ticket_id):
 
 # Lists
 
-FILTER_KEYS = ("category", "tier", "zone", "assignee", "unit", "start", "end", "overdue", "escalated")
+FILTER_KEYS = ("category", "tier", "zone", "assignee", "unit", "start", "end", "overdue", "escalated", "location",
+               "reopened", "resolved")
 
 
 def _filter_form(with_choices=True):
@@ -695,6 +705,12 @@ def narrowed(form, user, query=None):
         query = query.where(rules.late_where(now))
     if form.escalated.data:
         query = query.where(Ticket.escalation_level > 0)
+    if form.location.data:
+        query = query.where(Ticket.location == form.location.data)
+    if form.reopened.data:
+        query = query.where(Ticket.reopen_count > 0)
+    if form.resolved.data:
+        query = query.where(Ticket.resolved_at.is_null(False))
     return query
 
 
@@ -742,6 +758,9 @@ def _active_filters(form, args):
         "end": form.end.data and f"至 {form.end.data:%Y-%m-%d}",
         "overdue": form.overdue.data and form.overdue.label.text,
         "escalated": form.escalated.data and form.escalated.label.text,
+        "location": form.location.data and f"地点：{form.location.data}",
+        "reopened": form.reopened.data and form.reopened.label.text,
+        "resolved": form.resolved.data and form.resolved.label.text,
     }
     return [(label, url_for("tickets.index", **{k: v for k, v in args.items() if k != key}))
             for key, label in labels.items() if label]
@@ -794,6 +813,33 @@ def filters():
     form = _filter_form()
     form.validate()
     return render("tickets/_filters.html", form=form)
+
+
+@bp.route("/tickets/followups")
+@roles(*READERS)
+def followups():
+    """回访记录 as an evaluation counts them: the answered return visits (not 未接通) made in the days
+    (?start=&end=) on the requests an assistant holds (?assignee=), only the 不满意 ones with
+    ?result=不满意; each card opens its request."""
+    narrowed = Filter({"by": request.args.get("assignee"), "start": request.args.get("start"),
+                       "end": request.args.get("end")}, whose="{}的诉求")
+    unhappy = request.args.get("result") == callbacks.UNHAPPY
+    query = (CallBack.select(CallBack, Ticket.id.alias("ticket_id"), Ticket.number.alias("ticket_number"),
+                             Ticket.location.alias("ticket_location"), Ticket.description.alias("ticket_description"))
+             .join(Ticket, on=CallBack.of(Ticket))
+             .where(Ticket.voided_at.is_null()
+                    & (CallBack.result == callbacks.UNHAPPY if unhappy else CallBack.result.in_(callbacks.ANSWERS))))
+    query = rules.visible_to(current_user, query)
+    if narrowed.person is not None:
+        query = query.where(Ticket.assignee == narrowed.person.id)
+    tz = estate().tz
+    if narrowed.start is not None:
+        query = query.where(CallBack.at >= clock.day_bounds(narrowed.start, tz)[0])
+    if narrowed.end is not None:
+        query = query.where(CallBack.at < clock.day_bounds(narrowed.end, tz)[1])
+    found = list(query.order_by(CallBack.at.desc(), CallBack.id.desc()).limit(MOST_ROWS).objects())
+    return render("tickets/followups.html", title="回访记录", items=found, narrowed=narrowed, unhappy=unhappy,
+                  back=url_for("tickets.index"))
 
 
 @bp.route("/tickets/cases")

@@ -217,6 +217,15 @@ def test_the_supervisors_desk_figures_lead_to_their_lists_summaries_go_back_and_
     expect(zhuguan.get_by_role("heading", level=2)).to_have_text(f"拜访（{visits.split()[0]}）")
     expect(zhuguan.get_by_label("客户助理")).to_have_value(re.compile(r"^\d+$"))
     phone_shot(zhuguan, shot, "visit-list-from-figure")
+    zhuguan.go_back()
+    heading(zhuguan, "月度评估")
+    followups = figure(zhuguan, "回访次数")
+    zhuguan.locator("table.figures").first.locator("tr").filter(
+        has=zhuguan.get_by_role("rowheader", name="回访次数", exact=True)).get_by_role("link").click()
+    heading(zhuguan, "回访记录")
+    expect(zhuguan.get_by_role("heading", level=2)).to_have_text(f"回访（{followups.split()[0]}）")
+    expect(zhuguan.locator("a.card")).to_have_count(int(followups.split()[0]))
+    phone_shot(zhuguan, shot, "followups-from-figure")
 
     # 张婷's summary of last month waits for her: the supervisor sends it back with a note.
     tab(zhuguan, "我的")
@@ -255,6 +264,42 @@ def test_the_supervisors_desk_figures_lead_to_their_lists_summaries_go_back_and_
     for area in liuyang.get_by_label("分析（原因、处理、预防）").all():
         expect(area).to_have_value(re.compile(r"^原因：.*\n处理：.*\n预防："))
     phone_shot(liuyang, shot, "summary-draft")
+
+    # On the same month's summary, the supervisor's every figure opens the list it counts.
+    zhuguan.goto(liuyang.url)
+    heading(zhuguan, f"{last_month:%Y年%m月}工作总结")
+    needs_row = zhuguan.locator("table.figures").first.locator("tr").filter(
+        has=zhuguan.get_by_role("rowheader", name="客户需求 / 个性化服务", exact=True))
+    needs_link = needs_row.get_by_role("link", name=re.compile(r"^\d+ 项$"))
+    box = needs_link.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44, box
+    counted = int(needs_link.inner_text().split()[0])
+    needs_link.click()
+    heading(zhuguan, "客户需求")
+    expect(zhuguan.locator(".filtered")).to_contain_text("刘洋记录")
+    expect(zhuguan.get_by_role("heading", level=2)).to_have_text(f"需求（{counted}）")
+    phone_shot(zhuguan, shot, "needs-from-summary-figure")
+    zhuguan.go_back()
+    tier_link = zhuguan.get_by_role("link", name=re.compile(r"^一般 \d+ 件$"))
+    counted = int(tier_link.inner_text().split()[1])
+    tier_link.click()
+    heading(zhuguan, "客户诉求")
+    expect(zhuguan.locator("#results a.card")).to_have_count(min(counted, 20))
+    zhuguan.go_back()
+    zhuguan.locator("table.figures").first.locator("tr").filter(
+        has=zhuguan.get_by_role("rowheader", name="巡查覆盖率（每日巡查点）", exact=True)).get_by_role("link").click()
+    heading(zhuguan, "巡查覆盖")
+    expect(zhuguan.locator("section.coverage-person")).to_have_count(1)
+    expect(zhuguan.locator("section.coverage-person .card-title")).to_have_text("刘洋")
+    phone_shot(zhuguan, shot, "coverage-from-summary-figure")
+    zhuguan.go_back()
+    unit_row = zhuguan.locator("table.figures").nth(1).locator("tr").first
+    found = unit_row.get_by_role("link")
+    counted = int(found.inner_text().split()[0])
+    found.click()
+    heading(zhuguan, "巡查问题")
+    expect(zhuguan.locator("a.card")).to_have_count(counted)
+    phone_shot(zhuguan, shot, "findings-from-summary-figure")
 
     # A meeting's action is an internal task of its owner, done with a note.
     tab(zhuguan, "我的")
