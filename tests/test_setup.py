@@ -1,7 +1,9 @@
 """First run without the demo: nothing written before a refusal at start; the one-time code; the first
 administrator with every form error at once; the set-up steps, skippable and revisitable; several
 buildings of one layout in one step, rooms padded or not, the same room either way."""
+import html as html_module
 import os
+import re
 
 import pytest
 
@@ -200,3 +202,30 @@ def test_the_room_grid_shows_households_with_residents(client, login, people):
     assert '<details class="panel" open>' in response.get_data(as_text=True)  # the panel stays open for the next
     page = text(client.get(f"/admin/buildings/{building.id}"))
     assert "101 （已登记住户） 102" in page
+
+
+def _link(response, label):
+    """The href of the link labelled `label` on a page."""
+    match = re.search(rf'<a [^>]*href="([^"]+)"[^>]*>{re.escape(label)}</a>', response.get_data(as_text=True))
+    assert match, f"no link {label}"
+    return html_module.unescape(match.group(1))
+
+
+def test_a_zone_unit_or_account_made_from_a_setup_step_returns_to_that_step(client, login, people):
+    login("admin")
+    forms = [("zones", "＋ 新建管辖区域", {"name": "一区"}, "管辖区域已保存"),
+             ("units", "＋ 新建业务块", {"name": "保洁部", "kind": "cleaning"}, "业务块已保存"),
+             ("users", "＋ 新建人员账号", {"username": "zhuli9", "display_name": "刘洋", "role": "assistant",
+                                      "unit": "0", "zone": "0", "password": "abc12345"}, "已创建用户 刘洋")]
+    for step, label, data, message in forms:
+        form_url = _link(client.get(f"/setup/{step}"), label)
+        page = client.get(form_url)
+        assert page.status_code == 200
+        # The form posts where it was opened, so saving knows the step it came from.
+        action = re.search(r'<form method="post"(?: action="([^"]*)")?', page.get_data(as_text=True)).group(1)
+        response = client.post(html_module.unescape(action) if action else form_url, data=data)
+        assert response.status_code == 303 and response.headers["Location"].endswith(f"/setup/{step}"), step
+        assert message in text(client.get(response.headers["Location"]))
+    # Only a set-up step: any other address is ignored.
+    response = client.post("/admin/zones/new?next=https://example.com/setup/zones", data={"name": "二区"})
+    assert response.headers["Location"].endswith("/admin/zones")

@@ -43,8 +43,10 @@ from ..users import UNIT_KINDS
 from ..users import Unit
 from ..users import User
 from ..web import done
+from ..web import done_or_setup
 from ..web import invalid
 from ..web import render
+from ..web import setup_step_next
 from . import choices
 from . import get_or_404
 from . import photos as photo_views
@@ -543,13 +545,13 @@ def zone(zone_id=None):
         try:
             rules.set_zone(current_user, zone, form.expected_version(), form.name.data, form.note.data or "",
                            form.buildings.data or [], form.assistants.data or [])
-            return done("管辖区域已保存", "estate.zones")
+            return done_or_setup("管辖区域已保存", "estate.zones")
         except rules.EstateError as error:
             show_error(form, error)
         except StaleRecord:
             _stale(form)
     context = dict(form=form, zone=zone, title=zone.name if zone else "新建管辖区域",
-                   timeline=events.timeline(zone) if zone else [], back=url_for("estate.zones"))
+                   timeline=events.timeline(zone) if zone else [], back=setup_step_next() or url_for("estate.zones"))
     return invalid("estate/zone.html", **context) if request.method == "POST" else \
         render("estate/zone.html", **context)
 
@@ -591,14 +593,14 @@ def unit(unit_id=None):
         try:
             rules.save_unit(current_user, unit, form.expected_version(), form.name.data, form.kind.data,
                             form.head.data or "", form.phone.data or "")
-            return done("业务块已保存", "estate.units")
+            return done_or_setup("业务块已保存", "estate.units")
         except rules.EstateError as error:
             show_error(form, error)
         except StaleRecord:
             _stale(form)
     staff = list(User.live().where((User.role == "unit") & (User.unit == unit))) if unit else []
     context = dict(form=form, unit=unit, staff=staff, title=unit.name if unit else "新建业务块",
-                   timeline=events.timeline(unit) if unit else [], back=url_for("estate.units"))
+                   timeline=events.timeline(unit) if unit else [], back=setup_step_next() or url_for("estate.units"))
     return invalid("estate/unit.html", **context) if request.method == "POST" else \
         render("estate/unit.html", **context)
 
