@@ -126,6 +126,7 @@ class PlaceForm(VersionForm):
 class ZoneForm(VersionForm):
     name = text("区域名称", 40, render_kw={"placeholder": "如 一区（1–4号楼）"})
     note = TextAreaField("备注", validators=[Optional(), Length(max=500, message="备注不能超过 500 个字")])
+    building_codes = text("楼栋编号", 400, required=False, render_kw={"placeholder": "如 1-25 或 1,2,5-8"})
     buildings = MultiCheckboxField("包含楼栋", coerce=int)
     assistants = MultiCheckboxField("客户助理", coerce=int)
 
@@ -543,8 +544,11 @@ def zone(zone_id=None):
     form = _zone_form(zone)
     if form.validate_on_submit():
         try:
+            buildings = list(form.buildings.data or [])
+            if form.building_codes.data:
+                buildings = list(dict.fromkeys(buildings + rules.building_ids_by_codes(form.building_codes.data)))
             rules.set_zone(current_user, zone, form.expected_version(), form.name.data, form.note.data or "",
-                           form.buildings.data or [], form.assistants.data or [])
+                           buildings, form.assistants.data or [])
             return done_or_setup("管辖区域已保存", "estate.zones")
         except rules.EstateError as error:
             show_error(form, error)
