@@ -533,6 +533,19 @@ def parse_building_codes(text):
     return list(dict.fromkeys(codes))
 
 
+def building_ids_by_codes(text, field="building_codes"):
+    """The live buildings typed as codes and ranges ("1-25", "1,2,5-8"), for a zone of many buildings."""
+    try:
+        codes = parse_building_codes(text)
+    except EstateError as error:
+        raise EstateError(error.message, field)
+    found = {b.code: b.id for b in Building.live().where(Building.code.in_(codes))}
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        raise EstateError(f"没有这些楼栋：{'、'.join(unknown)}", field)
+    return [found[code] for code in codes]
+
+
 def bulk_create_buildings(actor, codes_text, name_pattern, units, floor_from, floor_to, rooms_per_floor, pad=False):
     """Several buildings of one layout in one step, each with its households. Names follow the
     pattern with {n} for the code ("{n}号楼"). Returns (buildings, households created)."""

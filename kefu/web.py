@@ -2,6 +2,7 @@
 import datetime
 import hashlib
 import os
+import re
 import stat
 
 import jinja2
@@ -160,6 +161,23 @@ def done(message, endpoint, **values):
     if message:
         flash(message, "success")
     return redirect(url_for(endpoint, **values), code=303)
+
+
+def setup_step_next():
+    """The first-run set-up step a form was opened from (?next=/setup/zones), else None: saving the
+    form goes back to that step rather than leaving the set-up. Only a set-up step is honoured."""
+    target = request.args.get("next", "")
+    return target if re.fullmatch(r"/setup/[a-z]{1,20}", target) else None
+
+
+def done_or_setup(message, endpoint, **values):
+    """done(), or back to the set-up step the form was opened from."""
+    target = setup_step_next()
+    if target is None:
+        return done(message, endpoint, **values)
+    if message:
+        flash(message, "success")
+    return redirect(target, code=303)
 
 
 def local_time(value, fmt="%m-%d %H:%M"):

@@ -43,8 +43,10 @@ from ..users import UNIT_KINDS
 from ..users import Unit
 from ..users import User
 from ..web import done
+from ..web import done_or_setup
 from ..web import invalid
 from ..web import render
+from ..web import setup_step_next
 from . import choices
 from . import get_or_404
 from . import photos as photo_views
@@ -124,6 +126,7 @@ class PlaceForm(VersionForm):
 class ZoneForm(VersionForm):
     name = text("区域名称", 40, render_kw={"placeholder": "如 一区（1–4号楼）"})
     note = TextAreaField("备注", validators=[Optional(), Length(max=500, message="备注不能超过 500 个字")])
+    building_codes = text("楼栋编号", 400, required=False, render_kw={"placeholder": "如 1-25 或 1,2,5-8"})
     buildings = MultiCheckboxField("包含楼栋", coerce=int)
     assistants = MultiCheckboxField("客户助理", coerce=int)
 
@@ -541,15 +544,18 @@ def zone(zone_id=None):
     form = _zone_form(zone)
     if form.validate_on_submit():
         try:
+            buildings = list(form.buildings.data or [])
+            if form.building_codes.data:
+                buildings = list(dict.fromkeys(buildings + rules.building_ids_by_codes(form.building_codes.data)))
             rules.set_zone(current_user, zone, form.expected_version(), form.name.data, form.note.data or "",
-                           form.buildings.data or [], form.assistants.data or [])
-            return done("管辖区域已保存", "estate.zones")
+                           buildings, form.assistants.data or [])
+            return done_or_setup("管辖区域已保存", "estate.zones")
         except rules.EstateError as error:
             show_error(form, error)
         except StaleRecord:
             _stale(form)
     context = dict(form=form, zone=zone, title=zone.name if zone else "新建管辖区域",
-                   timeline=events.timeline(zone) if zone else [], back=url_for("estate.zones"))
+                   timeline=events.timeline(zone) if zone else [], back=setup_step_next() or url_for("estate.zones"))
     return invalid("estate/zone.html", **context) if request.method == "POST" else \
         render("estate/zone.html", **context)
 
@@ -591,14 +597,14 @@ def unit(unit_id=None):
         try:
             rules.save_unit(current_user, unit, form.expected_version(), form.name.data, form.kind.data,
                             form.head.data or "", form.phone.data or "")
-            return done("业务块已保存", "estate.units")
+            return done_or_setup("业务块已保存", "estate.units")
         except rules.EstateError as error:
             show_error(form, error)
         except StaleRecord:
             _stale(form)
     staff = list(User.live().where((User.role == "unit") & (User.unit == unit))) if unit else []
     context = dict(form=form, unit=unit, staff=staff, title=unit.name if unit else "新建业务块",
-                   timeline=events.timeline(unit) if unit else [], back=url_for("estate.units"))
+                   timeline=events.timeline(unit) if unit else [], back=setup_step_next() or url_for("estate.units"))
     return invalid("estate/unit.html", **context) if request.method == "POST" else \
         render("estate/unit.html", **context)
 

@@ -28,8 +28,10 @@ from ..users import ROLES
 from ..users import Unit
 from ..users import User
 from ..web import done
+from ..web import done_or_setup
 from ..web import invalid
 from ..web import render
+from ..web import setup_step_next
 from . import choices
 from . import get_or_404
 from .forms import show_error
@@ -124,10 +126,10 @@ def new():
                 user = rules.create_user(current_user, form.username.data, form.display_name.data, form.role.data,
                                          form.password.data, unit=_unit(form), phone=form.phone.data or "")
                 assign_zone(current_user, user, _zone(form))
-            return done(f"已创建用户 {user.display_name}", "users.index")
+            return done_or_setup(f"已创建用户 {user.display_name}", "users.index")
         except rules.UserError as error:
             show_error(form, error)
-    context = dict(form=form, title="新建用户", back=url_for("users.index"))
+    context = dict(form=form, title="新建用户", back=setup_step_next() or url_for("users.index"))
     return invalid("users/form.html", **context) if request.method == "POST" else \
         render("users/form.html", **context)
 
