@@ -4,6 +4,7 @@ import secrets
 
 import flask
 from flask import Flask
+from flask import g
 from flask import has_request_context
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
@@ -126,12 +127,22 @@ def create_app(test_config=None):
 
     backup.configure(app.config["DATABASE"], app.config["PHOTOS"], app.config["BACKUPS"])
 
+    from .estate import kept as estate_kept
+
     @app.before_request
     def _connect():
         db.database.connect(reuse_if_open=True)
+        g.estate_kept = estate_kept()
+        g.estate_kept.__enter__()
 
     @app.teardown_request
     def _close(exc):
+        held = g.pop("estate_kept", None)
+        if held is not None:
+            try:
+                held.__exit__(None, None, None)
+            except ValueError:  # set in another context (a streamed response's generator)
+                pass
         if db.database.obj is not None and not db.database.is_closed():
             db.database.close()
 

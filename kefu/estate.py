@@ -1,4 +1,6 @@
 """The estate: its settings, buildings, households (栋-单元-室), public places and zones."""
+import contextlib
+import contextvars
 import datetime
 import re
 
@@ -62,10 +64,25 @@ class Estate(VersionedMixin, BaseModel):
 
     @classmethod
     def current(cls):
+        """The estate's one row: read once per unit of work (a web request, a scheduled job; see
+        `kept`), since nearly every rule asks for its time zone, often once per record."""
+        kept = _KEPT.get()
+        if kept is not None and "row" in kept:
+            return kept["row"]
         estate = cls.by_id(1)
         if estate is None:
             estate = cls.create(id=1)
+        if kept is not None:
+            kept["row"] = estate
         return estate
+
+    def save_versioned(self, *args, **kwargs):
+        try:
+            return super().save_versioned(*args, **kwargs)
+        finally:
+            kept = _KEPT.get()
+            if kept is not None:
+                kept.pop("row", None)  # read again, as saved, by what follows in this unit of work
 
     @property
     def tz(self):
@@ -84,6 +101,20 @@ class Estate(VersionedMixin, BaseModel):
         if days == list(range(7)):
             return "每天"
         return "周" + "、".join(WEEKDAY_LABELS[d] for d in days)
+
+
+_KEPT = contextvars.ContextVar("kefu_estate_kept", default=None)
+
+
+@contextlib.contextmanager
+def kept():
+    """Within it, `Estate.current()` reads the row once (a web request or a scheduled job is one
+    unit of work: a setting saved in it is read again after the save)."""
+    token = _KEPT.set({})
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
 
 
 def current_tz():

@@ -522,3 +522,18 @@ def notification_outbox():
 
     Message.create_table(safe=True)
     Delivery.create_table(safe=True)
+
+
+@migration(24, "装修整改通知书随其违规复查：违规都已复查、上报或结案的通知书不再等待复查")
+def renovation_notices_settled_by_their_violations():
+    # Until now a renovation's notice stayed 已送达 after its violations were re-checked, waiting for a
+    # 复查 forever (and going late). Those whose violations no longer wait are settled as the rule now
+    # settles them: 复查已整改 when every one was put right, else 复查未整改.
+    waiting = ('NOT EXISTS (SELECT 1 FROM "notice_violation" nv JOIN "violation" v ON v."id" = nv."violation_id" '
+               'WHERE nv."notice_id" = "rectification_notice"."id" AND v."state" = \'noticed\')')
+    not_put_right = ('EXISTS (SELECT 1 FROM "notice_violation" nv JOIN "violation" v ON v."id" = nv."violation_id" '
+                     'WHERE nv."notice_id" = "rectification_notice"."id" AND v."state" NOT IN (\'complied\', \'closed\'))')
+    database.execute_sql(
+        f'UPDATE "rectification_notice" SET "state" = CASE WHEN {not_put_right} THEN \'not_complied\' '
+        f'ELSE \'complied\' END, "version" = "version" + 1 WHERE "state" = \'served\' AND "voided_at" IS NULL '
+        f'AND {waiting} AND EXISTS (SELECT 1 FROM "notice_violation" nv WHERE nv."notice_id" = "rectification_notice"."id")')

@@ -228,7 +228,30 @@ VIOLATION = lifecycle.Machine(Violation, "违规", VIOLATION_STATES, [
                    _HANDLERS),
 ], open_states=tuple(s for s in VIOLATION_STATES if s != "closed"), error=RenovationError)
 
-NOTICE = rectification.machine(RectificationNotice, RenovationError)
+NOTICE = rectification.machine(RectificationNotice, RenovationError, rechecked=True)
+
+
+def _settle_notices(change):
+    """A renovation's notice is re-checked through its violations: once none of them waits for its
+    复查 any more (re-checked, reported or closed), the notice is settled — 复查已整改 when every one
+    was put right, else 复查未整改 — and leaves the 待复查 list."""
+    if change.action not in (RECHECK, ESCALATE, CLOSE):
+        return
+    for notice in notices_of(change.record):
+        if notice.state != "served":
+            continue
+        states = [v.state for v in Violation.select(Violation.state).join(NoticeViolation)
+                  .where(NoticeViolation.notice == notice)]
+        if "noticed" in states:
+            continue
+        complied = all(state in ("complied", "closed") for state in states)
+        NOTICE.transition(change.actor, notice, notice.version, rectification.RECHECK, as_system=True,
+                          to="complied" if complied else "not_complied",
+                          label="复查：已整改" if complied else "复查：未整改",
+                          note=f"违规 {len(states)} 项均已复查或处理")
+
+
+VIOLATION.listen(_settle_notices)
 
 # A violation waits on the assistant until dissuaded, noticed or closed; once escalated, on the supervisor.
 VIOLATION.wait("violation.follow", "待处理违规", ("open", "dissuaded", "not_complied", "complied"), "assistant")

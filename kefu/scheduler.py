@@ -52,8 +52,11 @@ def run_due(now=None):
         # The scheduler thread opens its own connection; a caller that has one keeps it.
         with (database.connection_context() if database.is_closed() else contextlib.nullcontext()):
             if claim(name, interval, now):
+                from .estate import kept
+
                 try:
-                    function()
+                    with kept():
+                        function()
                     ran.append(name)
                 except Exception:  # a failing job must not stop the others or the thread
                     log.exception("scheduled job %s failed", name)

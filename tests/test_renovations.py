@@ -582,3 +582,31 @@ def test_a_finding_recorded_as_a_violation_closes_when_the_violation_is_closed(w
     assert finding.state_label == "已了结" and finding.resolution == "已劝阻，未再犯"
     assert patrols.open_findings([world.zone.id]) == []
     assert [e.action for e in patrols.events.timeline(finding)][-2:] == ["记为装修违规", "违规结案"]
+
+
+def test_a_notice_waits_for_its_recheck_on_the_agenda_and_leaves_once_every_violation_is_rechecked(world, traveller):
+    from kefu import agenda
+    renovation, violation, notice = noticed(world)
+
+    def waiting():
+        return [i.kind for i in agenda.agenda(world.assistant) if i.ref == ("rectificationnotice", notice.id)]
+
+    traveller.move_to(sh(11, 30, 18, 0))  # past the notice's deadline
+    assert waiting() == ["notice.recheck"]
+    renovations.recheck(world.assistant, violation, violation.version, True, "已停工整改")
+    assert waiting() == []
+    assert fresh(notice).state == "complied"
+
+
+def test_notices_left_waiting_by_the_earlier_version_are_settled_by_migration_24(world, traveller):
+    from kefu import migrations
+    from kefu.renovations import RectificationNotice
+    renovation, violation, notice = noticed(world)
+    _, other, left = noticed(world, renovation)
+    traveller.move_to(sh(11, 30, 18, 0))
+    renovations.recheck(world.assistant, violation, violation.version, False, "仍在施工")
+    # As the earlier version left it: the violation re-checked, its notice still 已送达.
+    RectificationNotice.update(state="served").where(RectificationNotice.id == notice.id).execute()
+    migrations.renovation_notices_settled_by_their_violations()
+    assert fresh(notice).state == "not_complied"
+    assert fresh(left).state == "served"  # its violation still waits for the re-check
