@@ -46,7 +46,8 @@ class CallBack(BaseModel):
         table_name = "customer_callback"
         # A record's call-backs; (result, at): the 不满意 of the last weeks (the visit planner) without
         # every call-back ever made.
-        indexes = ((("record_type", "record_id", "at"), False), (("result", "at"), False))
+        indexes = ((("record_type", "record_id", "at"), False), (("result", "at"), False),
+                   (("record_type", "at"), False))  # the last 30 days' answers (the visit planner's 不满意)
 
     @classmethod
     def of(cls, record_type):

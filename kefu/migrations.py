@@ -537,3 +537,8 @@ def renovation_notices_settled_by_their_violations():
         f'UPDATE "rectification_notice" SET "state" = CASE WHEN {not_put_right} THEN \'not_complied\' '
         f'ELSE \'complied\' END, "version" = "version" + 1 WHERE "state" = \'served\' AND "voided_at" IS NULL '
         f'AND {waiting} AND EXISTS (SELECT 1 FROM "notice_violation" nv WHERE nv."notice_id" = "rectification_notice"."id")')
+
+
+@migration(25, "回访记录按类型和时间的索引（拜访页“近 30 天不满意”不再读遍全部回访）")
+def callbacks_by_kind_and_time():
+    add_index("customer_callback", "customer_callback_record_type_at", ["record_type", "at"])
