@@ -49,6 +49,10 @@ def pages(ticket_id, zone_id, checkpoint_id, shop_id, picks):
         ("today_supervisor", "今日 · 客服主管", SUPERVISOR, "/"),
         ("today_live", "今日 · 打开时的轮询（无变化 204）", ASSISTANT, f"/today/live?stamp={picks['stamp']}"),
         ("today_live_changed", "今日 · 轮询（有变化：重画待办）", ASSISTANT, "/today/live?stamp=0"),
+        # The rows above find the agenda kept for the stamp (nothing changes under the bench); these
+        # work it out afresh each time, as the first view after a change does.
+        ("today_assistant_cold", "今日 · 客户助理（刚有变化：重新算待办）", ASSISTANT, "/_bench/cold"),
+        ("today_supervisor_cold", "今日 · 客服主管（刚有变化：重新算待办与超时）", SUPERVISOR, "/_bench/cold"),
         ("list", "诉求列表（默认：未关闭）", ASSISTANT, "/tickets"),
         ("list_filtered", "诉求列表 · 已关闭+工程维修+区域", ASSISTANT,
          f"/tickets?state=closed&category=工程维修&zone={zone_id}"),
@@ -186,6 +190,15 @@ def _make_app(path, instance):
     # The yardstick: the least a response can cost in this app (hooks, session, headers included).
     app.add_url_rule("/_bench/bare", "bench_bare", lambda: "ok")
     app.add_url_rule("/_bench/reference.pdf", "bench_reference", _reference_pdf)
+
+    def cold_today():
+        """今日 with nothing kept: what the first view after a change costs."""
+        from kefu import agenda
+
+        agenda.forget()
+        return app.view_functions["home.index"]()
+
+    app.add_url_rule("/_bench/cold", "bench_cold_today", cold_today)
     return app
 
 
@@ -239,7 +252,8 @@ def _check(key, response, expect=None):
         assert response.status_code == 204, (key, response.status_code, "the agenda changed under the bench")
         return 0
     assert response.status_code == 200, (key, response.status_code, body[:300])
-    if key in ("today_assistant", "today_supervisor", "today_live_changed"):
+    if key in ("today_assistant", "today_supervisor", "today_live_changed", "today_assistant_cold",
+               "today_supervisor_cold"):
         cards = body.count('class="card agenda-item')
         assert cards > 0, (key, "nothing on the agenda")
         return cards

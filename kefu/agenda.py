@@ -64,8 +64,9 @@ class Source:
     scope: dict
     describe: object
 
-    def items(self, user, now, everyone=False):
-        """The items `user` owes (`everyone`: every item of this kind, whoever owes it)."""
+    def items(self, user, now, everyone=False, late_only=False):
+        """The items `user` owes (`everyone`: every item of this kind, whoever owes it; `late_only`:
+        the database skips what can't be late now, and the caller keeps the late)."""
         waits = self.machine.waits if everyone else self.machine.waits_on(user.role)
         if not waits:
             return []
@@ -80,6 +81,11 @@ class Source:
         states = sorted({s for w in waits for s in w.states})
         field = self.machine.state_field
         query = query.where(field.in_(states))
+        if late_only:
+            could_be_late = self._could_be_late(waits, states, field, now)
+            if could_be_late is None:
+                return []
+            query = query.where(could_be_late)
         if self.machine.voidable:
             query = query.where(self.machine.model.voided_at.is_null())
         found = []
@@ -93,6 +99,32 @@ class Source:
                                       action=wait.label or (step.label if step else ""), role=wait.role, **fields))
                     break
         return found
+
+
+    def _could_be_late(self, waits, states, field, now):
+        """A condition keeping every record one of `waits` could find late at `now`: in a state whose
+        waits all keep their deadline in a column, one of those columns is past; a state with a
+        computed deadline is kept whole. None: nothing can be late."""
+        model = self.machine.model
+        options = []
+        for state in states:
+            dues = [w.due for w in waits if state in w.states and w.due is not None]
+            if not dues:
+                continue  # no clock: never late
+            if any(callable(due) for due in dues):
+                options.append(field == state)
+                continue
+            past = None
+            for due in dict.fromkeys(dues):
+                condition = getattr(model, due) < now
+                past = condition if past is None else (past | condition)
+            options.append((field == state) & past)
+        if not options:
+            return None
+        condition = options[0]
+        for option in options[1:]:
+            condition = condition | option
+        return condition
 
 
 def _in_zones(field):
@@ -315,9 +347,11 @@ def everyone(now=None):
 
 
 def late(now=None):
-    """Every item past its deadline, whoever owes it, the longest late first."""
+    """Every item past its deadline, whoever owes it, the longest late first (the database leaves out
+    the records whose deadlines are all still ahead)."""
     now = now or clock.utcnow()
-    return sorted((item for item in everyone(now) if item.late(now)), key=lambda item: item.due)
+    found = [item for source in sources() for item in source.items(None, now, everyone=True, late_only=True)]
+    return sorted((item for item in found if item.late(now)), key=lambda item: item.due)
 
 
 FOLD_KEEP = 5  # a group shows at least this many items before folding the rest
@@ -354,17 +388,41 @@ def stamp(now=None):
     return f"{newest}.{now:%Y%m%d%H%M}"
 
 
-_COUNTS = {}  # user id → (stamp, count)
+# What a person owes is worked out once per stamp and kept in the process: the 今日 tab's count on
+# every page, 今日 itself and its live redraw read the same list until something changes (any change
+# writes the timeline) or the minute turns. Items are never changed once made.
+_KEPT = {}  # user id (None: the late list) → (stamp, items)
+_KEPT_MOST = 1000
+
+
+def _kept(key, current, make):
+    held = _KEPT.get(key)
+    if held is not None and held[0] == current:
+        return held[1]
+    found = make()
+    if len(_KEPT) > _KEPT_MOST:
+        _KEPT.clear()
+    _KEPT[key] = (current, found)
+    return found
+
+
+def agenda_kept(user, now=None, current=None):
+    """`agenda(user, now)`, worked out once per stamp (`current`: the stamp, if already read)."""
+    now = now or clock.utcnow()
+    return _kept(user.id, current or stamp(now), lambda: agenda(user, now))
+
+
+def late_kept(now=None, current=None):
+    """`late(now)`, worked out once per stamp."""
+    now = now or clock.utcnow()
+    return _kept(None, current or stamp(now), lambda: late(now))
+
+
+def forget():
+    """Drop what is kept (tests; the bench's cold rows)."""
+    _KEPT.clear()
 
 
 def count(user, now=None, current=None):
     """How many items wait on `user` (the number on the 今日 tab), worked out once per stamp."""
-    current = current or stamp(now)
-    kept = _COUNTS.get(user.id)
-    if kept is not None and kept[0] == current:
-        return kept[1]
-    found = len(agenda(user, now))
-    if len(_COUNTS) > 1000:
-        _COUNTS.clear()
-    _COUNTS[user.id] = (current, found)
-    return found
+    return len(agenda_kept(user, now, current))

@@ -190,6 +190,16 @@ def app(tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _agenda_forgotten():
+    """What the agenda keeps per stamp (event id + minute) would carry over to the next test's
+    database, whose ids and frozen minute may well be the same."""
+    from kefu import agenda
+    agenda.forget()
+    yield
+    agenda.forget()
+
+
+@pytest.fixture(autouse=True)
 def no_scheduler_thread():
     """A scheduler thread left running would write to whichever test database is bound next."""
     yield

@@ -176,3 +176,20 @@ def test_a_long_group_folds_what_can_wait_and_keeps_the_pressing_in_sight(world,
     html = as_user(world.assistant).get("/").get_data(as_text=True)
     assert "agenda-more" not in html.split('id="agenda"', 1)[1]
     assert all(f"可稍后{n}号" in html for n in range(8))
+
+
+def test_the_late_list_read_through_the_database_is_the_late_part_of_everything_waiting(world, traveller):
+    # Some late, some not: requests at each step, a work order, a service waiting for its call-back.
+    first = intake(world)
+    first = tickets.respond(world.assistant, first, first.version, "电话", "马上安排")
+    first, order = tickets.dispatch(world.assistant, first, first.version, world.engineering, "换水管",
+                                    clock.now() + datetime.timedelta(hours=2))
+    traveller.shift(datetime.timedelta(hours=3))
+    intake(world, description="楼道灯不亮")  # due in an hour: not late
+    for hours in (1, 30, 24 * 9):
+        traveller.shift(datetime.timedelta(hours=hours))
+        now = clock.utcnow()
+        expected = sorted((i for i in agenda.everyone(now) if i.late(now)), key=lambda i: i.due)
+        got = agenda.late(now)
+        assert [(i.kind, i.ref, i.due) for i in got] == [(i.kind, i.ref, i.due) for i in expected]
+    assert {i.kind for i in got} >= {"ticket.follow", "ticket.respond"}

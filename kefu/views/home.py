@@ -105,11 +105,11 @@ def notice_url(notice):
     return item_url((notice.record_type, notice.record_id))
 
 
-def _agenda_context(now):
-    items = agenda.agenda(current_user, now)
+def _agenda_context(now, current=None):
+    current = current or agenda.stamp(now)
+    items = agenda.agenda_kept(current_user, now, current)
     return {"items": items, "groups": agenda.grouped(items, now), "item_url": item_url, "notice_url": notice_url,
-            "fold": agenda.fold, "now": now,
-            "stamp": agenda.stamp(now)}
+            "fold": agenda.fold, "now": now, "stamp": current}
 
 
 @bp.route("/")
@@ -152,7 +152,7 @@ def live():
     current = agenda.stamp(now)
     if request.args.get("stamp") == current:
         return "", 204
-    context = _agenda_context(now)
+    context = _agenda_context(now, current)
     response = make_response(render("home/_agenda.html", **context))
     response.headers["X-Agenda-Count"] = str(len(context["items"]))
     response.headers["X-Agenda-Stamp"] = current
@@ -177,7 +177,7 @@ def _supervisor_today(now):
     """The supervisor's desk beside the agenda: what is late anywhere (the one lateness rule), each
     assistant's patrol coverage (kept, recounted every ten minutes), open work orders."""
     coverage, coverage_counted_at = trends.coverage_now()
-    late = agenda.late(now)
+    late = agenda.late_kept(now)
     return {
         "coverage": coverage,
         "coverage_counted_at": coverage_counted_at,
