@@ -43,7 +43,9 @@ class Item:
 
     def order(self, now):
         """Sort key: urgent first, then the late (oldest first), then by deadline, clockless last."""
-        return (self.rank, not self.urgent, self.due is None, self.due or datetime.datetime.max)
+        # Equal deadlines in one order on every database: by kind, then by record.
+        return (self.rank, not self.urgent, self.due is None, self.due or datetime.datetime.max, self.kind,
+                str(self.ref))
 
 
 # Where items come from: each record kind's declared waits (lifecycle.Wait), narrowed to the person.
@@ -351,7 +353,7 @@ def late(now=None):
     the records whose deadlines are all still ahead)."""
     now = now or clock.utcnow()
     found = [item for source in sources() for item in source.items(None, now, everyone=True, late_only=True)]
-    return sorted((item for item in found if item.late(now)), key=lambda item: item.due)
+    return sorted((item for item in found if item.late(now)), key=lambda item: (item.due, item.kind, str(item.ref)))
 
 
 FOLD_KEEP = 5  # a group shows at least this many items before folding the rest

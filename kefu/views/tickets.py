@@ -16,7 +16,6 @@ from wtforms import HiddenField
 from wtforms import IntegerField
 from wtforms import RadioField
 from wtforms import SelectField
-from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
@@ -239,7 +238,7 @@ class FilterForm(TokenForm):
     overdue = BooleanField("只看超时")
     escalated = BooleanField("只看已上报")
     # Set by a summary's or an evaluation's figure links only (同一地点重复诉求, 重开): not among the panel's fields.
-    location = StringField(filters=[lambda v: (v or "").strip()[:120]])
+    location = text("地点", 120, required=False)
     reopened = BooleanField("只看重开过的")
     resolved = BooleanField("只看已解决的")
 

@@ -52,9 +52,18 @@ def phone_of(phones, username):
 
 
 def section(page, title):
-    """What sits under the 今日 heading starting with `title`, up to the next heading."""
+    """What sits under the 今日 heading starting with `title`, up to the next heading: its cards, those
+    folded under 还有 N 项 included (tap them with `tap_card`)."""
     starts = f"starts-with(normalize-space(), '{title}')"
-    return page.locator(f"xpath=//h2[{starts}]/following-sibling::*[preceding-sibling::h2[1][{starts}]]")
+    under = f"//h2[{starts}]/following-sibling::*[preceding-sibling::h2[1][{starts}]]"
+    return page.locator(f"xpath={under}[not(self::details)] | {under}/self::details/a")
+
+
+def tap_card(card):
+    """Tap a 今日 card, first opening the fold it sits in (还有 N 项可稍后处理) if it is folded."""
+    if not card.is_visible():
+        card.locator("xpath=ancestor::details[1]/summary").click()
+    card.click()
 
 
 def flash(page, text):
@@ -90,7 +99,7 @@ def open_order(page, number, where):
     go_today(page)
     card = section(page, where).filter(has_text=number)
     expect(card).to_have_count(1)
-    card.click()
+    tap_card(card)
     heading(page, number)
 
 
@@ -169,7 +178,7 @@ def test_one_request_from_front_desk_to_satisfied_customer(phones, shot, tmp_pat
     countdown = card.locator(".countdown")
     expect(countdown).to_contain_text("正常")
     expect(countdown).to_have_class(re.compile(r"\bbadge-ok\b"))
-    card.click()
+    tap_card(card)
     heading(zhuli, number)
     ticket_state(zhuli, "待响应")
     zhuli.get_by_role("link", name="响应客户").click()
@@ -233,7 +242,7 @@ def test_one_request_from_front_desk_to_satisfied_customer(phones, shot, tmp_pat
     card = section(zhuli, "待回访").filter(has_text=MARKER)
     expect(card).to_contain_text("回访客户")
     shot(zhuli, "today-assistant-tickets")
-    card.click()
+    tap_card(card)
     heading(zhuli, number)
     follow_up(zhuli, "不满意", "顶是修好了，可是洗手台上的灰没人擦")
     flash(zhuli, "客户不满意，诉求已重新打开")
@@ -241,7 +250,7 @@ def test_one_request_from_front_desk_to_satisfied_customer(phones, shot, tmp_pat
     go_today(zhuli)
     card = section(zhuli, "处理中").filter(has_text=MARKER)
     expect(card).to_contain_text("重开 1")
-    card.click()
+    tap_card(card)
     zhuli.get_by_role("link", name="现场处理完成").click()
     heading(zhuli, "现场处理完成")
     zhuli.get_by_label("处理情况").fill("上门把洗手台和地面清理干净，客户确认")
