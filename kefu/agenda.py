@@ -361,12 +361,13 @@ PRESSING = datetime.timedelta(hours=2)  # an item due sooner than this is never 
 
 
 def fold(items, now):
-    """A group's items split into (shown, folded): every 紧急, late or soon-due item shows, and at least
-    FOLD_KEEP in all; what can wait (due later, or with no clock) folds under one line."""
+    """A group's items split into (shown, folded): every 紧急, late or soon-due item shows, as does what
+    comes ahead of every deadline (an escalation waiting for the supervisor), and at least FOLD_KEEP in
+    all; what can wait (due later, or with no clock) folds under one line."""
     soon = now + PRESSING
     shown, folded = [], []
     for item in items:
-        pressing = item.urgent or (item.due is not None and item.due <= soon)
+        pressing = item.urgent or item.rank < 0 or (item.due is not None and item.due <= soon)
         (shown if pressing or len(shown) < FOLD_KEEP else folded).append(item)
     return shown, folded
 

@@ -193,3 +193,15 @@ def test_the_late_list_read_through_the_database_is_the_late_part_of_everything_
         got = agenda.late(now)
         assert [(i.kind, i.ref, i.due) for i in got] == [(i.kind, i.ref, i.due) for i in expected]
     assert {i.kind for i in got} >= {"ticket.follow", "ticket.respond"}
+
+
+def test_escalations_waiting_for_the_supervisor_are_never_folded(world, traveller):
+    items = [agenda.Item(kind="escalation.act", group="上报待处理", ref=("escalation", n), title=f"上报{n}",
+                         rank=-1) for n in range(8)]
+    items += [agenda.Item(kind="meeting.action", group="例会行动", ref=("meeting", n), title=f"行动{n}")
+              for n in range(8)]
+    now = clock.utcnow()
+    shown, folded = agenda.fold(items[:8], now)
+    assert (len(shown), folded) == (8, [])
+    shown, folded = agenda.fold(items[8:], now)
+    assert (len(shown), len(folded)) == (5, 3)  # no clock: what can wait folds
