@@ -40,6 +40,7 @@ from .db import guarded
 from .estate import Building
 from .estate import Resident
 from .estate import clean_phone
+from .estate import current_tz as _tz
 from .tickets import Ticket
 from .uploads import Photo
 from .users import User
@@ -409,12 +410,6 @@ def nudge(ticket, now=None):
             notices.tell([ticket.assignee], ticket, f"住户催办 {ticket.number}：{ticket.location}")
         _push(ticket, f"住户催办 {ticket.number}：{ticket.location} {ticket.description[:30]}", f"nudge{row.id}")
     return row
-
-
-def _tz():
-    from .estate import Estate
-
-    return Estate.current().tz
 
 
 # Ratings: the return visit
