@@ -458,13 +458,36 @@ document.addEventListener("click", function (event) {
   });
 });
 
-// A photo picked while the page was still loading (a slow signal: the scripts come last) was never
-// sent: htmx had not yet listened for the pick. Once it does, the photo goes up as if picked now.
+// A photo picked before htmx listened for the pick was never sent: while the page's scripts still
+// loaded (a slow signal: they come last), or in the moment between a form's swap and htmx taking
+// over its new fields (a 422 answer re-shows the form). Once htmx listens, such a photo goes up as
+// if picked now; one already on its way is not sent twice.
+var photosSent = new WeakMap();
+
+function pickedFiles(input) {
+  return Array.prototype.map.call(input.files || [], function (file) {
+    return file.name + "/" + file.size + "/" + file.lastModified;
+  }).join("|");
+}
+
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var input = event.detail.elt;
+  if (input && input.matches && input.matches(".photo-input input[type=file]")) {
+    photosSent.set(input, pickedFiles(input));
+  }
+});
+
+function sendPickedPhotos(root) {
+  if (!window.htmx || !root || !root.querySelectorAll) return;
+  root.querySelectorAll(".photo-input input[type=file][hx-post]").forEach(function (input) {
+    var files = pickedFiles(input);
+    if (files && photosSent.get(input) !== files) htmx.trigger(input, "change");
+  });
+}
+
+document.addEventListener("htmx:load", function (event) {
+  sendPickedPhotos(event.detail && event.detail.elt ? event.detail.elt : event.target);
+});
 document.addEventListener("DOMContentLoaded", function () {
-  setTimeout(function () {
-    if (!window.htmx) return;
-    document.querySelectorAll(".photo-input input[type=file][hx-post]").forEach(function (input) {
-      if (input.files && input.files.length) htmx.trigger(input, "change");
-    });
-  }, 0);
+  setTimeout(function () { sendPickedPhotos(document); }, 0);
 });

@@ -10,6 +10,8 @@ import sys
 import threading
 import warnings
 
+from werkzeug.serving import WSGIRequestHandler
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
@@ -35,11 +37,47 @@ def main(instance, database):
     if not empty:
         with db.database.connection_context():
             demo.build()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closing(app), threaded=True, request_handler=_Handler)
     app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"  # what the QR stickers hold
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     print(server.server_port, flush=True)
     server.serve_forever()
+
+
+def _closing(app):
+    """Keeps each response in its environ so a dropped connection can still close it."""
+    def wsgi(environ, start_response):
+        response = _Response(app(environ, start_response))
+        environ["kefu.response"] = response
+        return response
+    return wsgi
+
+
+class _Response:
+    """A response that closes once, whoever asks first."""
+
+    def __init__(self, iterable):
+        self.iterable = iterable
+        self.closed = False
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def close(self):
+        if not self.closed and hasattr(self.iterable, "close"):
+            self.iterable.close()
+        self.closed = True
+
+
+class _Handler(WSGIRequestHandler):
+    """Werkzeug's development server skips closing a response whose client hung up while it drained
+    the request (a browser leaving a page while a photo still loads), which leaks the open photo file
+    as a ResourceWarning; gunicorn, which serves kefu in production, always closes it."""
+
+    def connection_dropped(self, error, environ=None):
+        response = (environ or {}).get("kefu.response")
+        if response is not None:
+            response.close()
 
 
 def _exit_with_parent():

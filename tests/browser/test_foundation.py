@@ -224,6 +224,25 @@ def test_a_photo_picked_before_the_page_finished_loading_is_still_uploaded(page,
     expect(page.get_by_role("img", name="已上传的照片 1")).to_be_visible()
 
 
+def test_a_photo_picked_while_a_re_shown_form_settles_is_uploaded_once(page, page_problems, tmp_path):
+    """A 422 answer swaps the form back in; htmx takes over its new fields a moment later. A photo
+    picked in that moment still goes up, and only once."""
+    page_problems.allow(r"status of 422")
+    sign_in(page, "admin")
+    page.goto("/admin/places/new")
+    heading(page, "新建公共部位")
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")  # widen the moment so the test can hit it
+    uploads = []
+    page.on("request", lambda request: uploads.append(request) if request.method == "POST"
+            and request.url.endswith("/photos") else None)
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("请填写名称")).to_be_visible()
+    page.get_by_label("照片", exact=True).set_input_files(str(photo_with_gps(tmp_path / "late.jpg")))
+    expect(page.get_by_role("img", name="已上传的照片 1")).to_be_visible(timeout=10000)
+    page.wait_for_timeout(1700)
+    assert len(uploads) == 1
+
+
 def test_place_with_photo(page, page_problems, shot, tmp_path):
     page_problems.allow(r"status of 422")
     not_a_photo = tmp_path / "notes.jpg"
