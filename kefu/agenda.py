@@ -232,7 +232,7 @@ def sources():
             renovations.Violation, Household.code.alias("household_code"), zone_name)
             .join(renovations.Renovation).join(Household).join_from(renovations.Violation, Zone).objects(),
             {"assistant": _in_zones(renovations.Violation.zone), "supervisor": lambda user, query: query}, violation),
-        Source(evaluations.MACHINE, "evaluation", lambda: evaluations.Evaluation.select(),
+        Source(evaluations.MACHINE, "evaluation", evaluations.comment_candidates,
                {"assistant": lambda user, query: query.where(evaluations.Evaluation.user == user.id)}, evaluation),
         Source(summaries.MACHINE, "summary", lambda: summaries.MonthlySummary.select(
             summaries.MonthlySummary, User.display_name.alias("user_name"))

@@ -255,7 +255,7 @@ class Need(VoidableMixin, VersionedMixin, BaseModel):
 
     class Meta:
         indexes = ((("zone", "outcome", "created_at"), False), (("household", "created_at"), False),
-                   (("kind", "topic"), False))
+                   (("kind", "topic"), False), (("outcome", "created_at"), False))
 
     @property
     def kind_label(self):

@@ -377,7 +377,12 @@ def create_schema():
     (kefu/migrations.py), and the seeds add the rows a new estate starts with."""
     from . import migrations
 
-    database.create_tables(for_this_database(all_models()), safe=True)
+    # Only the tables the database lacks, with their indexes: an index the models declare on an existing
+    # table may name a column a migration has yet to add (SQLite would index the column's name as a
+    # string; PostgreSQL would refuse). Its migration adds it.
+    existing = set(database.get_tables())
+    database.create_tables([model for model in for_this_database(all_models())
+                            if model._meta.table_name not in existing], safe=True)
     ran = migrations.run()
     seed()
     return ran

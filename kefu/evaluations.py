@@ -157,6 +157,13 @@ def _comment_owed(evaluation):
         (clock.today(_tz()) - evaluation.period_end).days <= OVERDUE_DAYS + COMMENT_WITHIN_DAYS
 
 
+def comment_candidates():
+    """The evaluations that may still wait for their assistant's comment (the agenda's query; the wait's
+    own rule decides): none written yet, the period ended within the time a comment is asked for."""
+    oldest = clock.today(_tz()) - datetime.timedelta(days=OVERDUE_DAYS + COMMENT_WITHIN_DAYS)
+    return Evaluation.select().where((Evaluation.assistant_comment == "") & (Evaluation.period_end >= oldest))
+
+
 MACHINE.wait("evaluation.comment", "本人意见", "signed", "assistant", None, COMMENT, when=_comment_owed)
 
 

@@ -542,3 +542,12 @@ def renovation_notices_settled_by_their_violations():
 @migration(25, "回访记录按类型和时间的索引（拜访页“近 30 天不满意”不再读遍全部回访）")
 def callbacks_by_kind_and_time():
     add_index("customer_callback", "customer_callback_record_type_at", ["record_type", "at"])
+
+
+@migration(26, "未结的巡查问题、个性化服务、需求、月度总结与整改通知书按状态的索引（主管的今日不再读遍历年记录）")
+def open_records_by_state():
+    add_index("finding", "finding_state_created_at", ["state", "created_at"])
+    add_index("service_order", "service_order_state", ["state"])
+    add_index("need", "need_outcome_created_at", ["outcome", "created_at"])
+    add_index("monthly_summary", "monthly_summary_state", ["state"])
+    add_index("rectification_notice", "rectification_notice_state", ["state"])

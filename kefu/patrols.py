@@ -234,7 +234,8 @@ class Finding(VersionedMixin, BaseModel):
     resolved_at = peewee.DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("zone", "state", "created_at"), False), (("checkpoint", "state", "created_at"), False))
+        indexes = ((("zone", "state", "created_at"), False), (("checkpoint", "state", "created_at"), False),
+                   (("state", "created_at"), False))  # the supervisor's open findings, every zone
 
     @property
     def state_label(self):

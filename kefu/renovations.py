@@ -167,7 +167,7 @@ class RectificationNotice(rectification.NoticeMixin, BaseModel):
     consequence = peewee.TextField(default=CONSEQUENCE)
 
     class Meta:
-        indexes = ((("year", "serial"), True),)
+        indexes = ((("year", "serial"), True), (("state",), False))  # the notices still waiting
 
     def violations(self):
         return (Violation.select().join(NoticeViolation).where(NoticeViolation.notice == self)

@@ -113,7 +113,8 @@ class ServiceOrder(VersionedMixin, BaseModel):
     cancel_reason = peewee.TextField(default="")
 
     class Meta:
-        indexes = ((("zone", "state"), False), (("household", "created_at"), False))
+        indexes = ((("zone", "state"), False), (("household", "created_at"), False),
+                   (("state",), False))  # the supervisor's open orders, every zone
 
     @property
     def state_label(self):

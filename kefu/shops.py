@@ -519,7 +519,10 @@ def last_urgings(shop_ids):
     """{shop id: its latest urging} for the shops listed."""
     latest = {}
     if shop_ids:
-        for urging in Urging.select().where(Urging.shop.in_(list(shop_ids))).order_by(Urging.at, Urging.id):
+        newest = (Urging.select(Urging.shop, peewee.fn.MAX(Urging.at).alias("at"))
+                  .where(Urging.shop.in_(list(shop_ids))).group_by(Urging.shop))
+        for urging in (Urging.select().join(newest, on=((Urging.shop == newest.c.shop_id) & (Urging.at == newest.c.at)))
+                       .order_by(Urging.at, Urging.id)):
             latest[urging.shop_id] = urging
     return latest
 

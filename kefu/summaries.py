@@ -54,7 +54,7 @@ class MonthlySummary(VersionedMixin, BaseModel):
     signed_at = peewee.DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("user", "month"), True),)
+        indexes = ((("user", "month"), True), (("state",), False))
 
     @property
     def state_label(self):
