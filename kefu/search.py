@@ -13,6 +13,7 @@ after ten years as after one; counts of closed tickets stop at COUNT_CAP (20+) f
 """
 import dataclasses
 import datetime
+import heapq
 import re
 
 import peewee
@@ -221,7 +222,7 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
     category, or with similar words, ranked, each with its reasons. Other zones' tickets are included
     and marked read-only for a viewer who may not open them."""
     if ticket is not None:
-        household, place, building = ticket.household, ticket.place, ticket.building
+        household, place, building = ticket.household_id, ticket.place_id, ticket.building_id
         category, text = ticket.category, ticket.description
     now = clock.utcnow() if ticket is None else ticket.created_at
     base = Ticket.live()
@@ -257,30 +258,31 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
         if not any(set(term) & set(other) for other in terms):
             terms.append(term)
     if terms:
-        weights = []
-        matches = []
-        for term in terms:
-            ids = words.newest_ids([term], WORD_POOL, before=before)
-            weights.append(words.weight(len(ids), WORD_POOL))
-            matches.append(ids)
+        matches = words.newest_ids_each(terms, WORD_POOL, before=before)
+        weights = [words.weight(len(ids), WORD_POOL) for ids in matches]
         total = sum(weights)
         for term, weight, ids in zip(terms, weights, matches):
+            share, word = 3.0 * weight / total, term[0]
             for ticket_id in ids:
-                credit(ticket_id, None, 3.0 * weight / total)
-                found[ticket_id]["shared"].append(term[0])
+                entry = found.get(ticket_id)
+                if entry is None:
+                    found[ticket_id] = {"reasons": [], "score": share, "shared": [word]}
+                else:
+                    entry["score"] += share
+                    entry["shared"].append(word)
     if not found:
         return []
     tz = _tz()
     may_open = _reader(viewer)
     # Only those worth a look: a place or household in common, or a good part of the words.
-    ranked = sorted(found.items(), key=lambda item: (-item[1]["score"], -item[0]))[:limit * 4]
+    ranked = heapq.nsmallest(limit * 4, found.items(), key=lambda item: (-item[1]["score"], -item[0]))
     ids = [ticket_id for ticket_id, _ in ranked]
-    tickets = {t.id: t for t in base.select(Ticket, Zone.name.alias("zone_name"))
-               .join_from(Ticket, Zone, peewee.JOIN.LEFT_OUTER, on=(Ticket.zone == Zone.id))
-               .where(Ticket.id.in_(ids)).objects()}
-    results = []
+    # What the final order needs of each candidate first; the whole of only the `limit` kept after.
+    candidates = {t.id: t for t in base.select(Ticket.id, Ticket.category, Ticket.household, Ticket.place,
+                                               Ticket.created_at).where(Ticket.id.in_(ids))}
+    scored = []
     for ticket_id, entry in ranked:
-        earlier = tickets.get(ticket_id)
+        earlier = candidates.get(ticket_id)
         if earlier is None:
             continue
         reasons = list(entry["reasons"])
@@ -299,12 +301,20 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
             reasons.insert(0, "重复诉求")
         # Among equals, the more recent first.
         score += 0.3 / (1 + (now - earlier.created_at).days / 30)
-        results.append(Similar(ticket=earlier, reasons=reasons, score=score, shared=shared, repeat=repeat,
+        scored.append((-score, -ticket_id, reasons, shared, repeat))
+    scored = sorted(scored)[:limit]
+    whole = {t.id: t for t in base.select(Ticket, Zone.name.alias("zone_name"))
+             .join_from(Ticket, Zone, peewee.JOIN.LEFT_OUTER, on=(Ticket.zone == Zone.id))
+             .where(Ticket.id.in_([-key for _score, key, *_rest in scored])).objects()}
+    results = []
+    for minus_score, minus_id, reasons, shared, repeat in scored:
+        earlier = whole.get(-minus_id)
+        if earlier is None:
+            continue  # voided between the two reads
+        results.append(Similar(ticket=earlier, reasons=reasons, score=-minus_score, shared=shared, repeat=repeat,
                                readonly=not may_open(earlier),
                                zone_name=getattr(earlier, "zone_name", "") or "",
                                age=_age(clock.to_local(earlier.created_at, tz), clock.to_local(now, tz))))
-    results.sort(key=lambda s: (-s.score, -s.ticket.id))
-    results = results[:limit]
     _add_units(results)
     return results
 

@@ -404,13 +404,25 @@ def _and(conditions):
     return result
 
 
-def newest_ids(terms, limit, before=None):
-    """The ids of the newest `limit` tickets matching every term (rowid order, newest first)."""
+def newest_ids_each(terms, limit, before=None):
+    """For each term, the ids of the newest `limit` tickets matching it (newest first): one statement
+    for all of them, the rows read straight off the cursor (举一反三 reads a few thousand)."""
+    if not terms:
+        return []
     model = index_model()
-    query = model.select(model.rowid).where(matching(terms)).order_by(model.rowid.desc()).limit(limit)
-    if before is not None:
-        query = query.where(model.rowid < before)
-    return [row[0] for row in query.tuples()]
+    parts, params = [], []
+    for position, term in enumerate(terms):
+        query = (model.select(peewee.Value(position).alias("term"), model.rowid.alias("id"))
+                 .where(matching([term])).order_by(model.rowid.desc()).limit(limit))
+        if before is not None:
+            query = query.where(model.rowid < before)
+        sql, values = query.sql()
+        parts.append(f'SELECT * FROM ({sql}) AS "t{position}"')
+        params.extend(values)
+    found = [[] for _ in terms]
+    for position, ticket_id in database.execute_sql(" UNION ALL ".join(parts), params).fetchall():
+        found[position].append(ticket_id)
+    return [sorted(ids, reverse=True) for ids in found]
 
 
 def weight(found, pool):

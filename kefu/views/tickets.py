@@ -400,7 +400,7 @@ def similar():
 
 def _similar_typed(household, place_id, category, description):
     place = Place.live().where(Place.id == place_id).first() if place_id and record_ids([place_id]) else None
-    building = household.building if household else (place.building if place else None)
+    building = household.building_id if household else (place.building_id if place else None)
     # Five on the intake page: the button stays a short scroll away.
     return search.similar(household=household, place=place, building=building, category=category or "",
                           text=description or "", viewer=current_user, limit=5)
