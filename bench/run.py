@@ -352,7 +352,7 @@ def _count_queries(client, url):
 class Estate:
     """One database (1 or 10 years) with the app on a working copy of it and its signed-in clients."""
 
-    def __init__(self, years, quiet=False):
+    def __init__(self, years, quiet=False, postgres=None):
         self.years = years
         self.meta = fill.ensure(years, quiet=quiet)
         source = os.path.join(ROOT, self.meta["path"])
@@ -363,6 +363,8 @@ class Estate:
         # A copy, so sign-ins and notices read while browsing don't touch the cached database.
         self.path = os.path.join(self.work, "kefu.sqlite3")
         shutil.copyfile(source, self.path)
+        if postgres:
+            self.path = _on_postgres(self.path, postgres, os.path.basename(source), quiet)
         self.end = datetime.datetime.fromisoformat(self.meta["end_utc"]).replace(tzinfo=datetime.timezone.utc)
         # The monthly summary: the data's last whole month (written, submitted and usually signed off).
         local = (self.end + datetime.timedelta(hours=8)).date()
@@ -383,7 +385,10 @@ class Estate:
         if not db.database.is_closed():
             db.database.close()
         if getattr(self, "app", None) is not None:
-            db.database.init(self.path, pragmas=db.PRAGMAS)
+            if db.is_url(self.path):
+                db.bind(self.path)
+            else:
+                db.database.init(self.path, pragmas=db.PRAGMAS)
         return clock.set_to(self.end)
 
     def close(self):
@@ -394,12 +399,45 @@ class Estate:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def measure(rounds, per_round, quiet=False, only=None):
+def _on_postgres(sqlite_path, server_url, name, quiet):
+    """The URL of a PostgreSQL database on `server_url`'s server holding the data of `sqlite_path`:
+    moved there once by `flask move-data`'s code and kept, named after the cached SQLite file."""
+    import psycopg
+
+    from kefu import move
+
+    database = "kefu_bench_" + re.sub(r"[^a-z0-9]+", "_", name.lower().removesuffix(".sqlite3"))[:50]
+    url = server_url.rsplit("/", 1)[0] + "/" + database
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is not None
+        if exists:
+            with psycopg.connect(url) as check:
+                exists = check.execute("SELECT to_regclass('bench_moved') IS NOT NULL").fetchone()[0]
+        if exists:
+            return url
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
+        admin.execute(f'CREATE DATABASE "{database}"')
+    started = time.perf_counter()
+    if not quiet:
+        print(f"moving {name} to PostgreSQL ({database})…", flush=True)
+    move.move(sqlite_path, url, progress=None if quiet else (lambda table, rows: print(f"  {table}: {rows}", flush=True)))
+    with psycopg.connect(url, autocommit=True) as done:
+        done.execute("ANALYZE")
+        done.execute("CREATE TABLE bench_moved (seconds real)")
+        done.execute("INSERT INTO bench_moved VALUES (%s)", (time.perf_counter() - started,))
+    return url
+
+
+# The rows `--postgres` measures: the ticket search and the similar-cases panel (issue 18's note).
+POSTGRES_ROWS = ("list_q2", "list_q3", "list_word2", "list_words", "list_synonym", "similar_long")
+
+
+def measure(rounds, per_round, quiet=False, only=None, postgres=None):
     """Median milliseconds per page on the 1- and 10-year databases, measured in interleaved rounds.
 
     Interleaving (1 y, 10 y, 10 y, 1 y, …) spreads whatever else the machine is doing over both.
     """
-    estates = [Estate(1, quiet), Estate(10, quiet)]
+    estates = [Estate(1, quiet, postgres), Estate(10, quiet, postgres)]
     if only:
         for estate in estates:
             estate.plan = [page for page in estate.plan if page[0] in only or page[0] == "bare"]
@@ -712,6 +750,9 @@ def main(argv=None):
     parser.add_argument("--queries", action="store_true", help="with --profile: each query, its time and plan")
     parser.add_argument("--years", type=int, default=10, help="with --profile: which database")
     parser.add_argument("--no-write", action="store_true", help="don't write bench/results.md")
+    parser.add_argument("--postgres", metavar="URL", help="the search rows on PostgreSQL (a server URL, e.g. "
+                        "the tests' from scripts/pg-test-server.sh): the data is moved there once and kept; "
+                        "writes bench/results-postgres.md")
     parser.add_argument("--only", metavar="PAGES", help="time only these pages (comma-separated keys, e.g. "
                         "list_word2,similar_long) against the bare response; writes nothing")
     args = parser.parse_args(argv)
@@ -721,18 +762,43 @@ def main(argv=None):
     started = time.perf_counter()
     load = os.getloadavg()
     only = set(args.only.split(",")) if args.only else None
-    small, large = measure(args.rounds, args.per_round, only=only)
+    if args.postgres:
+        only = only or set(POSTGRES_ROWS)
+    small, large = measure(args.rounds, args.per_round, only=only, postgres=args.postgres)
     load = [max(a, b) for a, b in zip(load, os.getloadavg())]
     seconds = time.perf_counter() - started
     rows = table(small, large)
     print(text_table(rows))
     print(f"(minimal Flask app, for context: {large['plain']:.3f} ms)")
-    if not args.no_write and not only:
+    if args.postgres and not args.no_write:
+        with open(os.path.join(ROOT, "bench", "results-postgres.md"), "w") as handle:
+            handle.write(postgres_markdown(rows, large, machine(), seconds, load))
+        print("\nwritten to bench/results-postgres.md")
+    elif not args.no_write and not only:
         report = markdown(rows, small, large, machine(), seconds, load)
         with open(os.path.join(ROOT, "bench", "results.md"), "w") as handle:
             handle.write(report)
         write_readme(report)
         print("\nwritten to bench/results.md and README.md")
+
+
+def postgres_markdown(rows, large, info, seconds, load):
+    out = ["# Benchmark results on PostgreSQL (the search rows)", "",
+           "Measured by `bench/run.py --postgres URL` (written by it; not edited by hand): the same estates "
+           "as bench/results.md, moved into PostgreSQL by `flask move-data`'s code, the same pages and "
+           "method, the server on this machine (the tests' throwaway server: fsync off, which reads don't feel).",
+           "",
+           f"- Date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+           f"- Machine: {info['nproc']} CPU(s), {info['cpu']}; {info['os']}; run took {seconds:.0f} s; "
+           f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
+           f"- Targets: ≤ {TARGET_BARE:g}× the bare response of the same run; 10 years ≤ {TARGET_GROWTH:g}× 1 year.",
+           "",
+           "| page | 1 year (ms) | 10 years (ms) | × bare (10 y) | 10 y / 1 y | queries | result |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for key, label, one, ten, vs_bare, growth, verdict, queries, _ in rows:
+        out.append(f"| {label} | {one:.2f} | {ten:.2f} | {_spread(vs_bare, 1)} | {_spread(growth, 2)} | {queries} "
+                   f"| {verdict} |")
+    return "\n".join(out) + "\n"
 
 
 README_START = "<!-- bench:start -->"
