@@ -22,6 +22,7 @@ from . import clock
 from . import words
 from .access import may_change
 from .db import contains
+from .db import each_of
 from .estate import Building
 from .estate import current_tz as _tz
 from .estate import Household
@@ -238,17 +239,21 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
             entry["reasons"].append(reason)
         entry["score"] += score
 
+    # The same household, the same place, the same building and category: ten of each, newest first.
     newest = (Ticket.id.desc(),)
+    spots = []
     if household is not None:
-        for (ticket_id,) in base.select(Ticket.id).where(Ticket.household == household).order_by(*newest).limit(10).tuples():
-            credit(ticket_id, "同一房号", 3.0)
+        spots.append(("同一房号", 3.0, base.select(Ticket.id).where(Ticket.household == household)
+                      .order_by(*newest).limit(10)))
     if place is not None:
-        for (ticket_id,) in base.select(Ticket.id).where(Ticket.place == place).order_by(*newest).limit(10).tuples():
-            credit(ticket_id, "同一位置", 3.0)
+        spots.append(("同一位置", 3.0, base.select(Ticket.id).where(Ticket.place == place).order_by(*newest).limit(10)))
     if building is not None and category:
-        for (ticket_id,) in (base.select(Ticket.id).where((Ticket.building == building) & (Ticket.category == category))
-                             .order_by(Ticket.created_at.desc()).limit(10).tuples()):
-            credit(ticket_id, f"同楼栋 · {category}", 1.5)
+        spots.append((f"同楼栋 · {category}", 1.5, base.select(Ticket.id)
+                      .where((Ticket.building == building) & (Ticket.category == category))
+                      .order_by(Ticket.created_at.desc()).limit(10)))
+    for (reason, score, _query), rows in zip(spots, each_of([query for _reason, _score, query in spots])):
+        for (ticket_id,) in rows:
+            credit(ticket_id, reason, score)
     if synonyms is None:
         synonyms = words.synonym_map()
     said = words.meaningful(words.cut(text))[:MOST_WORDS]

@@ -26,6 +26,7 @@ from . import events
 from .db import BaseModel
 from .db import RuleError
 from .db import database
+from .db import each_of
 from .db import guarded
 from .db import is_sqlite
 
@@ -405,24 +406,16 @@ def _and(conditions):
 
 
 def newest_ids_each(terms, limit, before=None):
-    """For each term, the ids of the newest `limit` tickets matching it (newest first): one statement
-    for all of them, the rows read straight off the cursor (举一反三 reads a few thousand)."""
-    if not terms:
-        return []
+    """For each term, the ids of the newest `limit` tickets matching it (newest first), from one
+    statement (举一反三 reads a few thousand)."""
     model = index_model()
-    parts, params = [], []
-    for position, term in enumerate(terms):
-        query = (model.select(peewee.Value(position).alias("term"), model.rowid.alias("id"))
-                 .where(matching([term])).order_by(model.rowid.desc()).limit(limit))
+    queries = []
+    for term in terms:
+        query = model.select(model.rowid).where(matching([term])).order_by(model.rowid.desc()).limit(limit)
         if before is not None:
             query = query.where(model.rowid < before)
-        sql, values = query.sql()
-        parts.append(f'SELECT * FROM ({sql}) AS "t{position}"')
-        params.extend(values)
-    found = [[] for _ in terms]
-    for position, ticket_id in database.execute_sql(" UNION ALL ".join(parts), params).fetchall():
-        found[position].append(ticket_id)
-    return [sorted(ids, reverse=True) for ids in found]
+        queries.append(query)
+    return [sorted((row[0] for row in rows), reverse=True) for rows in each_of(queries)]
 
 
 def weight(found, pool):

@@ -167,6 +167,18 @@ def test_similar_lists_only_earlier_tickets(world, traveller):
     assert search.similar_ids(ticket=later) == [same_moment.id, first.id]
 
 
+def test_several_short_lists_come_from_one_statement_each_with_its_own_order_and_limit(world):
+    from kefu import db
+    made = [intake(world, description=f"楼道灯不亮 {n}").id for n in range(4)]
+    newest_two = Ticket.select(Ticket.id).order_by(Ticket.id.desc()).limit(2)
+    oldest_three = Ticket.select(Ticket.id, Ticket.number).order_by(Ticket.id).limit(3)
+    none = Ticket.select(Ticket.id, Ticket.number).where(Ticket.id < 0)
+    two, three, nothing = db.each_of([newest_two, oldest_three.select(Ticket.id), none.select(Ticket.id)])
+    assert sorted(two, reverse=True) == [(made[3],), (made[2],)]
+    assert sorted(three) == [(made[0],), (made[1],), (made[2],)]
+    assert nothing == [] and db.each_of([]) == []
+
+
 def test_similar_says_how_it_was_resolved_and_by_whom(world):
     from kefu import clock
 
