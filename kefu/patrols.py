@@ -189,6 +189,16 @@ Checkpoint.add_index(Checkpoint.index(
     name="checkpoint_live_board"))
 
 
+def checks_on_days(first, last):
+    """Checks made on the local days `first` to `last`. A check's day is the estate's local date of its
+    time; the time's bounds (a day wider on each side) let the database read each checkpoint's checks
+    of those days by its (checkpoint, at) index instead of its whole history."""
+    tz = _tz()
+    low = clock.day_bounds(first - datetime.timedelta(days=1), tz)[0]
+    high = clock.day_bounds(last + datetime.timedelta(days=1), tz)[1]
+    return (Check.day >= first) & (Check.day <= last) & (Check.at >= low) & (Check.at < high)
+
+
 class Check(BaseModel):
     """巡查记录: one filled checklist at one checkpoint."""
 
@@ -862,7 +872,7 @@ def coverage_history(zone_ids, first_day, last_day):
         since = first_day - datetime.timedelta(days=max(rules.days_for(c) for c in checkpoints) - 1)
         rows = (Check.select(Check.checkpoint, Check.day, peewee.fn.MAX(flag(Check.in_window)).alias("window"),
                              peewee.fn.MAX(flag(Check.via == "scan")).alias("scan"))
-                .where((Check.day >= since) & (Check.day <= last_day) & Check.checkpoint.in_(ids))
+                .where(checks_on_days(since, last_day) & Check.checkpoint.in_(ids))
                 .group_by(Check.checkpoint, Check.day).tuples())
         for checkpoint_id, day, window, scan in rows:
             day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day)

@@ -27,6 +27,7 @@ from .estate import current_tz as _tz
 from .patrols import DAILY_KINDS
 from .patrols import Check
 from .patrols import Checkpoint
+from .patrols import checks_on_days
 from .patrols import coverage_history
 from .patrols import coverage_today
 from .tickets import Ticket
@@ -76,7 +77,7 @@ def coverage(user, first, last):
     if not owed:
         return None
     checked = set(Check.select(Check.checkpoint, Check.day).where(
-        Check.checkpoint.in_([p.id for p in points]) & (Check.day >= first) & (Check.day <= last)).tuples())
+        Check.checkpoint.in_([p.id for p in points]) & checks_on_days(first, last)).tuples())
     return _rate(len(owed & checked), len(owed))
 
 
