@@ -427,6 +427,12 @@ def answered_in_time(ticket):
     return ticket.responded_at is not None and ticket.responded_at <= ticket.response_due
 
 
+def not_answered_in_time_where():
+    """The requests whose response did not come by its deadline, as a query condition: the ones an
+    evaluation's 时限内响应率 leaves out (`answered_in_time`'s complement)."""
+    return Ticket.responded_at.is_null() | (Ticket.responded_at > Ticket.response_due)
+
+
 def late_where(now):
     """The requests with a wait above past its deadline, as a query condition (lists' 只看超时)."""
     unanswered = awaiting_response()

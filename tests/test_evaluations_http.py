@@ -181,7 +181,24 @@ def test_every_figure_of_an_evaluation_links_to_the_list_it_counts(world, as_use
     praised = text(boss.get(links["1 条"]))
     assert "拜访（1）" in praised and "保安很负责" in praised
     tickets_page = text(boss.get(links["1 件"]))
-    assert "十月的漏水" in tickets_page
+    assert "十月的漏水" in tickets_page and "共 1 件" in tickets_page
+
+
+def test_the_praise_figure_and_its_list_count_the_same_opinions(world, as_user, traveller):
+    from kefu import customers
+    from test_tickets import sh
+    evaluations.set_start(world.supervisor, world.assistant, START)
+    traveller.move_to(sh(10, 20, 9, 0))
+    customers.record_visit(world.assistant, at=sh(10, 20, 7, 30), form="上门", households=[world.home],
+                           opinions=[("表扬", "保安很负责", None), ("表扬", "保洁很干净", None)])
+    customers.record_visit(world.assistant, at=sh(10, 20, 8, 30), form="上门", households=[world.neighbour],
+                           opinions=[("表扬", "绿化好", None), ("建议", "多种花", None)])
+    traveller.move_to(sh(11, 27, 10, 0))
+    boss = as_user(world.supervisor)
+    boss.post("/evaluations/open", data={"user": str(world.assistant.id), "period": "2026-10-01"})
+    links = _links(html(boss.get(f"/evaluations/{Evaluation.get().id}")))
+    praised = text(boss.get(links["3 条"]))
+    assert "拜访（2） · “表扬” 3 条" in praised
 
 
 def test_each_feedback_figure_lists_exactly_the_records_it_counts(world, as_user, traveller):
@@ -218,7 +235,10 @@ def test_each_feedback_figure_lists_exactly_the_records_it_counts(world, as_user
         return sorted({int(n) for n in re.findall(rf'href="{path}/(\d+)"', html(boss.get(rows[label])))})
 
     assert listed("受理诉求") == sorted([happy.id, unhappy.id, waiting.id])
-    assert listed("时限内响应率") == sorted([happy.id, unhappy.id, waiting.id])
+    # The rate's figure opens what it leaves out: the requests not answered in time.
+    late = listed("时限内响应率")
+    assert waiting.id in late and len(late) == figures["tickets"] - figures["responded_on_time"]
+    assert "只看未按时响应的" in text(boss.get(rows["时限内响应率"]))
     assert listed("时限内解决率") == [happy.id]  # resolved (the one reopened by 不满意 is not, now)
     answered = text(boss.get(rows["回访次数"]))
     assert "回访（2）" in answered and "九月的漏水" in answered and "十月又漏的" in answered
@@ -247,6 +267,7 @@ def test_the_visit_list_filters_by_assistant_and_period(world, as_user, travelle
     customers.record_visit(world.assistant2, at=sh(11, 27, 7, 40), form="上门", households=[world.home2],
                            opinions=[("建议", "王的", None)])
     boss = as_user(world.supervisor)
+    assert 'href="/visits/list">全部拜访记录' in html(boss.get("/visits"))  # reachable from 拜访 itself
     everyone = text(boss.get("/visits/list"))
     assert "张的" in everyone and "王的" in everyone and "张助理" in everyone
     only = text(boss.get(f"/visits/list?by={world.assistant2.id}&start=2026-11-27&end=2026-11-27"))

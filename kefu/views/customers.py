@@ -199,9 +199,12 @@ def visit_list():
     said = {}
     for opinion in Opinion.select().where(Opinion.visit.in_([v.id for v in found])).order_by(Opinion.position):
         said.setdefault(opinion.visit_id, []).append(opinion)
+    # With ?kind=, the opinions of that kind as well as the visits: what an evaluation's 表扬 counts.
+    of_kind = sum(1 for opinions in said.values() for o in opinions if o.kind == args["kind"]) \
+        if args["kind"] in rules.OPINION_KINDS else None
     return render("customers/visit_list.html", title="拜访记录", visits=found, said=said, people=people, by=by,
                   names={p.id: p.display_name for p in people},
-                  args=args, kinds=rules.OPINION_KINDS, back=url_for("customers.visits"))
+                  args=args, kinds=rules.OPINION_KINDS, of_kind=of_kind, back=url_for("customers.visits"))
 
 
 class VisitForm(TokenForm):

@@ -51,7 +51,8 @@ def figure_links(user, first, last):
     tickets = url_for("tickets.index", assignee=user.id, **period, state="")
     visits = url_for("customers.visit_list", by=user.id, **period)
     answered = url_for("tickets.followups", assignee=user.id, **period)
-    return {"tickets": tickets, "response_rate": tickets,
+    return {"tickets": tickets,
+            "response_rate": url_for("tickets.index", assignee=user.id, **period, state="", late_response=1),
             "resolution_rate": url_for("tickets.index", assignee=user.id, **period, state="", resolved=1),
             "followups": answered, "satisfaction_rate": answered,
             "unhappy": url_for("tickets.followups", assignee=user.id, **period, result="不满意"),

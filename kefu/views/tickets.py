@@ -241,6 +241,7 @@ class FilterForm(TokenForm):
     location = text("地点", 120, required=False)
     reopened = BooleanField("只看重开过的")
     resolved = BooleanField("只看已解决的")
+    late_response = BooleanField("只看未按时响应的")
 
 
 def _int_choice(form_field, pairs, empty_label):
@@ -638,7 +639,7 @@ def print_ticket(ticket_id):
 # Lists
 
 FILTER_KEYS = ("category", "tier", "zone", "assignee", "unit", "start", "end", "overdue", "escalated", "location",
-               "reopened", "resolved")
+               "reopened", "resolved", "late_response")
 
 
 def _filter_form(with_choices=True):
@@ -710,6 +711,8 @@ def narrowed(form, user, query=None):
         query = query.where(Ticket.reopen_count > 0)
     if form.resolved.data:
         query = query.where(Ticket.resolved_at.is_null(False))
+    if form.late_response.data:
+        query = query.where(rules.not_answered_in_time_where())
     return query
 
 
@@ -760,6 +763,7 @@ def _active_filters(form, args):
         "location": form.location.data and f"地点：{form.location.data}",
         "reopened": form.reopened.data and form.reopened.label.text,
         "resolved": form.resolved.data and form.resolved.label.text,
+        "late_response": form.late_response.data and form.late_response.label.text,
     }
     return [(label, url_for("tickets.index", **{k: v for k, v in args.items() if k != key}))
             for key, label in labels.items() if label]
@@ -795,13 +799,16 @@ def index():
     items = rules.cards(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))
     more = len(items) > PAGE_SIZE
     counts = _counts(form, text) if text else []
+    # A person's requests over some days (what an evaluation's or a summary's figure opens): the number
+    # the figure said, as the list counts it, above pages of twenty.
+    total = query.count() if form.assignee.data and (form.start.data or form.end.data) else None
     elsewhere = None
     if beyond is not None:
         # Counted up to OTHERS_CAP ("20+"): the note is a pointer, not a figure worth reading history for.
         elsewhere = (beyond[0], len(list(beyond[1].select(Ticket.id).limit(OTHERS_CAP + 1).tuples())))
     return render("tickets/index.html", block="results", title="客户诉求", form=form, items=items[:PAGE_SIZE],
                   page=page, more=more, args=args, now=clock.utcnow(), filtering=filtering, counts=counts,
-                  beyond=elsewhere, others=None, show_filters=show_filters,
+                  beyond=elsewhere, others=None, show_filters=show_filters, total=total,
                   active=_active_filters(form, args) if filtering else [])
 
 
