@@ -44,6 +44,13 @@ def test_a_due_evaluation_is_scored_signed_printed_and_commented(world, as_user)
     assert 'value="81' in html(wrong) and "响应及时，拜访记录完整" in html(wrong)
     assert Evaluation.get_by_id(evaluation.id).state == "draft"
     data[f"score-{items[0].id}"] = "85"
+    data[f"note-{items[1].id}"] = "太长" * 101
+    too_long = boss.post(f"/evaluations/{evaluation.id}", data=data)  # beside the note, what was typed kept
+    assert too_long.status_code == 422
+    assert re.search(rf'id="note-{items[1].id}-error" role="alert">“{items[1].name}”的说明不能超过 200 个字',
+                     html(too_long)), text(too_long)[:300]
+    assert "太长" * 101 in html(too_long)
+    data[f"note-{items[1].id}"] = ""
     asked = boss.post(f"/evaluations/{evaluation.id}", data=data)
     assert asked.status_code == 200 and "签字确认后不能再修改" in text(asked)
     signed = boss.post(f"/evaluations/{evaluation.id}", data={"confirm_sign": "1", "version": "2"})

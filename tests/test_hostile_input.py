@@ -601,8 +601,11 @@ def send(client, method, url, body=None, content_type=None, headers=None):
 
 def has_message(response):
     """A refusal carries a message: an element marked role=alert (beside the field or above the
-    form), or for an error page its visible text."""
+    form), for an error page its visible text, for a JSON answer its "error"."""
     body = response.get_data(as_text=True)
+    if response.is_json:  # an endpoint for the page's own script (push subscriptions): its words in "error"
+        answer = response.get_json(silent=True)
+        return isinstance(answer, dict) and str(answer.get("error") or "").strip() != ""
     if response.status_code == 422:
         return re.search(r'(role="alert"|class="(error|flash flash-error|form-errors)")[^>]*>\s*(<p>\s*)?[^<\s]',
                          body) is not None
