@@ -99,6 +99,9 @@ def test_from_an_empty_server_to_households_with_residents(browser, live_server,
         page.get_by_role("button", name="保存", exact=True).click()
         expect(page.get_by_text("管辖区域已保存")).to_be_visible()
         page.get_by_role("link", name="6. 导入住户等").click()
+        expect(page).to_have_url(f"{live_server.url}/setup/import")
+        expect(page.get_by_role("link", name="导入人员账号", exact=True)).to_be_visible()
+        page.wait_for_load_state()
         save_screenshot(page, f"setup-import-step-{name}")
 
         households, residents, staff = files(str(tmp_path))
