@@ -192,6 +192,7 @@ def test_a_lost_sheet_is_made_again_for_accounts_never_signed_in(client, login, 
     qt9 = people["admin"].__class__.get(username="qt9")
     timeline = text(client.get(f"/admin/users/{qt9.id}"))
     assert "重新生成初始密码" in timeline and "导入文件 人员.csv 的账号，从未登录" in timeline
+    assert "重新生成初始密码" in text(client.get("/admin/audit?kind=accounts"))  # the administrators' audit log
     client.post("/logout")
     assert client.post("/login", data={"username": "qt9", "password": first["qt9"]}).status_code != 303
     assert client.post("/login", data={"username": "qt9", "password": again["qt9"]}).status_code == 303
