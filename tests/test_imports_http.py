@@ -151,6 +151,7 @@ def test_the_initial_password_sheet_prints_one_slip_per_person(app, client, logi
     assert re.search(r"姓名 周前台 用户名 qt9 角色 前台 初始密码 \S+", body)
     # The app offers (doesn't force) a change of password: the slip says where.
     assert "登录后请在“我的 → 修改密码”里改成自己的密码" in body
+    assert body.count("登录地址 http://localhost/login") == 2
     passwords = _sheet(body)
     assert set(passwords) == {"gc9", "qt9"}
     # Nowhere on the server or in the session cookie.

@@ -36,6 +36,8 @@ from ..auth import roles
 from ..estate import Estate
 from ..web import done
 from ..web import done_or_setup
+from ..web import external_url
+from ..web import NoPublicAddress
 from ..web import render
 from ..web import setup_step_next
 
@@ -253,9 +255,14 @@ def _sheet(passwords, filename, message=None):
     """The initial password sheet: one slip per person, printed from the browser; shown once."""
     estate = Estate.current()
     setup = _setup()
+    try:
+        # A forged Host header never becomes the address printed for staff (web.external_url).
+        login_url = external_url("auth.login")
+    except NoPublicAddress:
+        login_url = None
     return render("imports/passwords.html", title="初始密码单", passwords=passwords, message=message,
                   filename=filename, estate=estate, printed_on=clock.format_cn_date(clock.today(estate.tz)),
-                  login_url=url_for("auth.login", _external=True), setup=setup,
+                  login_url=login_url, setup=setup,
                   back=setup or url_for("imports.index"))
 
 
