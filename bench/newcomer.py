@@ -268,10 +268,10 @@ class Walk:
 
 
 def _read_passwords(page):
+    """{username: password} off the initial password sheet's slips."""
     passwords = {}
-    for row in page.locator("table tbody tr").all():
-        cells = [c.inner_text().strip() for c in row.locator("td").all()]
-        passwords[cells[0]] = cells[2]
+    for slip in page.locator(".slip").all():
+        passwords[slip.locator("code").first.inner_text().strip()] = slip.locator(".slip-password").inner_text().strip()
     return passwords
 
 
@@ -368,12 +368,10 @@ def walk_setup(walk, server, context, files, expect):
     expect(page).to_have_url(f"{server.url}/setup/users")
     walk.settle()
 
-    walk.begin("人员账号：这一步说可在下一步用 Excel 导入 → 下一步 → 打开导入")
+    walk.begin("人员账号：这一步说可在下一步用 Excel 导入 → 下一步（导入的一步，列出四种表）")
     walk.tap(page.get_by_role("link", name="下一步", exact=True))
     expect(page).to_have_url(f"{server.url}/setup/import")
-    walk.settle()
-    walk.tap(page.get_by_role("link", name="打开导入"))
-    expect(page.get_by_text("导入房号", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="导入房号", exact=True)).to_be_visible()
     walk.settle()
 
     # 下载模板, open it in Excel, type the rows, save it.
@@ -382,7 +380,9 @@ def walk_setup(walk, server, context, files, expect):
     passwords = {}
     for kind, label, path, counts in files:
         walk.begin(f"导入{label}：{os.path.basename(path)}（{counts['rows']:,} 行），预览，确认")
-        walk.tap(page.get_by_text(f"导入{label}", exact=True))
+        # From the set-up step: each import opens with its own panel, and returns to the step when done.
+        walk.tap(page.get_by_role("link", name=f"导入{label}", exact=True))
+        walk.settle()
         walk.file(page.locator(f"#{kind}-file"), path)
         walk.tap(page.get_by_role("button", name=f"上传并预览{label}"))
         expect(page.locator("#count-refused")).to_have_text("0", timeout=120000)
@@ -395,10 +395,11 @@ def walk_setup(walk, server, context, files, expect):
         walk.settle()
         if kind == "users":
             expect(page.get_by_role("heading", name="新账号的初始密码")).to_be_visible()
-            walk.step.pages += 1  # the passwords page, shown at the preview's address
+            walk.step.pages += 1  # the password sheet, shown at the preview's address
             passwords = _read_passwords(page)
-            walk.tap(page.get_by_role("link", name="返回导入"))
+            walk.tap(page.get_by_role("link", name="返回设置向导", exact=True))
             walk.settle()
+        expect(page).to_have_url(f"{server.url}/setup/import")
     walk.end()
     page.close()
     return passwords

@@ -16,6 +16,8 @@ import datetime
 import decimal
 import io
 import re
+import secrets
+import unicodedata
 
 import peewee
 
@@ -210,6 +212,68 @@ def parse_date(text):
         except ValueError:
             pass
     raise RowError(f"日期“{text}”看不懂，请写成 2020-05-01")
+
+
+# Zones and units by the names a company sheet writes
+
+_DASHES = re.compile(r"[\u2010-\u2015\u2212\uff0d~\uff5e\u301c]")
+_PARENTHETICAL = re.compile(r"\([^()]*\)")
+SHOWN_NAMES = 20
+
+
+def name_key(text):
+    """A name as compared: full-width letters, digits and brackets made half-width (NFKC), dashes
+    made one, spaces dropped, case ignored: 一区（1–4号楼） and 一区 (1-4号楼) are the same."""
+    text = unicodedata.normalize("NFKC", text or "")
+    return re.sub(r"\s+", "", _DASHES.sub("-", text)).casefold()
+
+
+def _bare_key(key):
+    """A name_key without its parenthetical: 一区(1-4号楼) → 一区."""
+    return _PARENTHETICAL.sub("", key)
+
+
+class Names:
+    """Finds a zone or a unit by what a sheet writes: its name exactly; or the same after name_key;
+    or, with the parenthetical left out on either side, the only one of that name. Two that fit, or
+    none, refuse the row, naming the ones that exist."""
+
+    def __init__(self, records, label):
+        self.label = label
+        self.records = sorted(records, key=lambda r: r.name)
+        self.exact = {r.name: r for r in self.records}
+        self.full, self.bare = {}, {}
+        for record in self.records:
+            key = name_key(record.name)
+            self.full.setdefault(key, []).append(record)
+            self.bare.setdefault(_bare_key(key), []).append(record)
+
+    def __len__(self):
+        return len(self.records)
+
+    def only(self):
+        return self.records[0] if len(self.records) == 1 else None
+
+    def find(self, text):
+        text = (text or "").strip()
+        if text in self.exact:
+            return self.exact[text]
+        key = name_key(text)
+        found = self.full.get(key, [])
+        if len(found) != 1:
+            written_bare = _bare_key(key)
+            # One side without a parenthetical: 一区 is 一区（1–4号楼）; 一区（5–8号楼） is not.
+            found = [r for r in self.bare.get(written_bare, [])
+                     if written_bare == key or _bare_key(name_key(r.name)) == name_key(r.name)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise RowError(f"{self.label}“{text}”不止一个：{'、'.join(r.name for r in found)}，请写全名")
+        if not self.records:
+            raise RowError(f"没有{self.label}“{text}”：还没有建{self.label}")
+        names = "、".join(r.name for r in self.records[:SHOWN_NAMES])
+        more = f" 等 {len(self.records)} 个" if len(self.records) > SHOWN_NAMES else ""
+        raise RowError(f"没有{self.label}“{text}”：现有 {names}{more}")
 
 
 # Households' addresses
@@ -576,7 +640,7 @@ class ShopKind:
 
     def prepare(self):
         self.existing = {s.unit_no: s for s in shops.Shop.live().select(shops.Shop, Zone).join(Zone)}
-        self.zones = {z.name: z for z in Zone.live()}
+        self.zones = Names(Zone.live(), "管辖区域")
         self.licences = {}
         for licence in shops.Licence.live().order_by(shops.Licence.recorded_at, shops.Licence.id):
             self.licences[licence.shop_id] = licence
@@ -591,13 +655,11 @@ class ShopKind:
             raise RowError(f"状态“{state}”应是 {'/'.join(shops.STATES)} 之一")
         zone_name = cells.get("zone", "")
         if zone_name:
-            zone = self.zones.get(zone_name)
-            if zone is None:
-                raise RowError(f"没有管辖区域“{zone_name}”")
+            zone = self.zones.find(zone_name)
         elif unit_no in self.existing:
             zone = self.existing[unit_no].zone
-        elif len(self.zones) == 1:
-            zone = next(iter(self.zones.values()))
+        elif self.zones.only() is not None:
+            zone = self.zones.only()
         else:
             raise RowError("请填写管辖区域" if self.zones else "还没有管辖区域：请先建好管辖区域")
         code = cells.get("credit_code", "")
@@ -694,8 +756,8 @@ class UserKind:
 
     def prepare(self):
         self.existing = {u.username: u for u in User.live()}
-        self.zones = {z.name: z for z in Zone.live()}
-        self.units = {u.name: u for u in Unit.live()}
+        self.zones = Names(Zone.live(), "管辖区域")
+        self.units = Names(Unit.live(), "业务块")
         self.links = {(link.user_id, link.zone_id) for link in ZoneAssistant.select()}
 
     def read(self, cells):
@@ -708,13 +770,11 @@ class UserKind:
         place = cells.get("place", "")
         zone = unit = None
         if role == "unit":
-            unit = self.units.get(place)
-            if unit is None:
-                raise RowError(f"没有业务块“{place}”：业务块人员须填写所属业务块" if place else "业务块人员须填写所属业务块")
+            if not place:
+                raise RowError("业务块人员须填写所属业务块")
+            unit = self.units.find(place)
         elif role == "assistant" and place:
-            zone = self.zones.get(place)
-            if zone is None:
-                raise RowError(f"没有管辖区域“{place}”")
+            zone = self.zones.find(place)
         password = cells.get("password", "")
         if password:
             try:
@@ -748,15 +808,18 @@ class UserKind:
 
     def write(self, actor, plan):
         plan.passwords = []
+        # The accounts this file made, for a sheet made again later (import_batches).
+        plan.batch = secrets.token_hex(6)
         for row in plan.new:
             v = row.values
-            password = v["password"] or users.random_password()
+            password = v["password"] or initial_password()
             user = users.create_user(actor, v["username"], v["display_name"], v["role"], password, unit=v["unit"],
                                      phone=v["phone"], check_strength=False)
             if not v["password"]:
-                plan.passwords.append((user.username, user.display_name, password))
+                place = v["zone"].name if v["zone"] else v["unit"].name if v["unit"] else ""
+                plan.passwords.append(_slip(user, password, place))
             self._zone(actor, user, v)
-            events.record(actor, user, "导入用户", note=_source(plan, row))
+            events.record(actor, user, "导入用户", note=_source(plan, row), batch=plan.batch, file=plan.filename)
         for row in plan.changed:
             v, user = row.values, row.record
             if set(row.changes) - {"管辖区域"}:
@@ -782,6 +845,108 @@ class UserKind:
         for u in User.live().order_by(User.role, User.username):
             place = units.get(u.unit_id, "") if u.role == "unit" else zones.get(u.id, "")
             yield [u.username, u.display_name, users.ROLES[u.role], place, u.phone, ""]
+
+
+# Initial passwords: shown once, never stored; made again for an import's accounts never signed in
+
+PASSWORD_LETTERS = "abcdefghjkmnpqrstuvwxyz"  # no i, l, o: nothing to mistake for 1 or 0 on paper
+PASSWORD_DIGITS = "23456789"
+PASSWORD_LENGTH = 10
+REISSUED = "重新生成初始密码"
+
+
+def initial_password():
+    """Ten lower-case letters and digits, at least two of each, none that read alike (0/o, 1/l/i)."""
+    while True:
+        password = "".join(secrets.choice(PASSWORD_LETTERS + PASSWORD_DIGITS) for _ in range(PASSWORD_LENGTH))
+        digits = sum(c in PASSWORD_DIGITS for c in password)
+        if 2 <= digits <= PASSWORD_LENGTH - 2:
+            return password
+
+
+def _slip(user, password, place):
+    """One person's line on the initial password sheet (never stored)."""
+    return {"username": user.username, "display_name": user.display_name, "role": user.role_label,
+            "place_label": "业务块" if user.role == "unit" else "管辖区域", "place": place, "password": password}
+
+
+def _place_of(user):
+    if user.role == "unit":
+        return user.unit.name if user.unit_id else ""
+    return "、".join(z.name for z in Zone.of_assistant(user).order_by(Zone.name))
+
+
+@dataclasses.dataclass
+class ImportBatch:
+    """The accounts one staff file made."""
+    key: str
+    filename: str
+    at: datetime.datetime
+    accounts: list
+    never_signed_in: list
+
+
+def signed_in(user_ids):
+    """The ids among `user_ids` of accounts that have ever signed in: a 登录 on their timeline (every
+    sign-in through the sign-in page writes one), or a sign-in open now."""
+    user_ids = list(user_ids)
+    if not user_ids:
+        return set()
+    found = {row[0] for row in events.Event.select(events.Event.record_id).where(
+        (events.Event.record_type == "user") & events.Event.record_id.in_(user_ids)
+        & (events.Event.action == "登录")).tuples()}
+    found |= {row[0] for row in users.SignIn.select(users.SignIn.user).where(users.SignIn.user.in_(user_ids)).tuples()}
+    return found
+
+
+def import_batches(only_reissuable=False, limit=None):
+    """The staff imports that made accounts, newest first; with only_reissuable, those with an account
+    still live, enabled and never signed in."""
+    grouped = {}
+    for event in (events.Event.select().where((events.Event.action == "导入用户") & (events.Event.record_type == "user"))
+                  .order_by(events.Event.id)):
+        details = event.details
+        if "batch" in details:
+            batch = grouped.setdefault(details["batch"], {"file": details.get("file", ""), "at": event.at, "ids": []})
+            batch["ids"].append(event.record_id)
+    result = []
+    for key, found in reversed(grouped.items()):
+        by_id = {u.id: u for u in User.live().where(User.id.in_(found["ids"]))}
+        accounts = [by_id[i] for i in found["ids"] if i in by_id]
+        seen = signed_in(by_id)
+        waiting = [u for u in accounts if u.active and u.id not in seen]
+        if only_reissuable and not waiting:
+            continue
+        result.append(ImportBatch(key=key, filename=found["file"], at=found["at"], accounts=accounts,
+                                  never_signed_in=waiting))
+        if limit and len(result) >= limit:
+            break
+    return result
+
+
+def import_batch(key):
+    """One staff import by its key, or None."""
+    if not re.fullmatch(r"[0-9a-f]{12}", key or ""):
+        return None
+    return next((b for b in import_batches() if b.key == key), None)
+
+
+def reissue_passwords(actor, key):
+    """New initial passwords for the accounts of an import that have never signed in, each on its
+    timeline; returns the sheet's lines (shown once, never stored)."""
+    with database.atomic():
+        batch = import_batch(key)
+        if batch is None:
+            raise RuleError("没有这次导入")
+        if not batch.never_signed_in:
+            raise RuleError("这次导入的账号都已登录过，不用重新生成；个别人忘了密码，请在其账号页重置密码")
+        sheet = []
+        for user in batch.never_signed_in:
+            password = initial_password()
+            users.reset_password(actor, user, password, action=REISSUED,
+                                 note=f"导入文件 {batch.filename} 的账号，从未登录")
+            sheet.append(_slip(user, password, _place_of(user)))
+    return sheet
 
 
 class ImportRowFailed(RuleError):

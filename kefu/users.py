@@ -402,10 +402,10 @@ def change_password(user, current, new):
     events.record(user, user, "修改密码")
 
 
-def reset_password(actor, user, new):
+def reset_password(actor, user, new, action="重置密码", note=""):
     check_password_strength(new)
     _set_password(user, new)
-    events.record(actor, user, "重置密码")
+    events.record(actor, user, action, note=note)
 
 
 def _set_password(user, new):

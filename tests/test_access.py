@@ -20,6 +20,7 @@ from kefu import channels
 from kefu import customers
 from kefu import estate
 from kefu import evaluations
+from kefu import imports
 from kefu import meetings
 from kefu import patrols
 from kefu import renovations
@@ -89,6 +90,8 @@ ACCESS = {
     "POST /admin/import/<kind>": (ADMIN,),
     "GET /admin/import/<kind>/<token>": (ADMIN,),
     "POST /admin/import/<kind>/<token>": (ADMIN,),
+    "GET /admin/import/users/accounts/<key>": (ADMIN,),
+    "POST /admin/import/users/accounts/<key>": (ADMIN,),
     "GET /admin/places": (ADMIN,),
     "GET /admin/places/new": (ADMIN,),
     "POST /admin/places/new": (ADMIN,),
@@ -445,6 +448,7 @@ def ids(app, people, unit):
             "robot_id": channels.add_robot(admin, name="一区群", platform="wecom", url="https://example.com/hook?key=k").id,
             "checkpoint_id": checkpoint.id, "check_id": check.id, "finding_id": check.findings.get().id,
             "observation_id": observation.id, "checklist_id": checklist.id, "token": checkpoint.token,
+            "key": imports.apply(admin, "users", "人员.csv", "姓名,用户名,角色\r\n导入甲,import1,前台\r\n".encode()).batch,
             **_renovation_ids(people[ASSISTANT], home), **_customer_ids(people[ASSISTANT], home)}}
 
 

@@ -13,6 +13,7 @@ from kefu import estate
 from kefu import imports
 from kefu import shops
 from kefu import users
+from kefu.db import RuleError
 from kefu.events import Event
 
 GOOD_CODE = "91310115MA1H7GXX83"  # checked below with python-stdnum; see test_credit_code_check_digit
@@ -250,12 +251,110 @@ def test_users_import_with_zone_and_unit(app, admin, zone, unit):
                       ["李助理", "zhuli9", "客户助理", "一区", "13812345678"],
                       ["陈师傅", "gc9", "业务块", "工程部", ""]])
     result = imports.apply(admin, "users", "人员.csv", good)
-    assert [p[0] for p in result.passwords] == ["zhuli9", "gc9"]
+    assert [(p["username"], p["role"], p["place"]) for p in result.passwords] == [
+        ("zhuli9", "客户助理", "一区"), ("gc9", "业务块", "工程部")]
     assistant = users.User.get(users.User.username == "zhuli9")
     assert [z.name for z in estate.Zone.of_assistant(assistant)] == ["一区"]
     assert users.User.get(users.User.username == "gc9").unit_id == unit.id
     again = imports.plan("users", "人员.csv", good)
     assert (len(again.new), len(again.changed)) == (0, 0)
+
+
+def staff(*rows):
+    return csv_bytes([["姓名", "用户名", "角色", "管辖区域或业务块"], *rows])
+
+
+@pytest.fixture
+def zones(admin):
+    """Zones named as an estate names them: with a parenthetical, full-width or half-width."""
+    return [estate.set_zone(admin, None, 0, name, "", [], [])
+            for name in ("一区（1–4号楼）", "二区(5-8号楼)", "Ｃ3区", "东区（一期）", "东区（二期）")]
+
+
+@pytest.mark.parametrize("written, zone", [
+    ("一区（1–4号楼）", "一区（1–4号楼）"),
+    ("一区", "一区（1–4号楼）"),
+    (" 一区 ", "一区（1–4号楼）"),
+    ("一区(1-4号楼)", "一区（1–4号楼）"),
+    ("一区 （1-4号楼）", "一区（1–4号楼）"),
+    ("二区", "二区(5-8号楼)"),
+    ("二区（5－8号楼）", "二区(5-8号楼)"),
+    ("C3区", "Ｃ3区"),
+    ("ｃ３区", "Ｃ3区"),
+    ("东区(二期)", "东区（二期）"),
+])
+def test_a_staff_zone_is_found_as_the_company_sheet_writes_it(app, admin, zones, written, zone):
+    plan = imports.plan("users", "人员.csv", staff(["李助理", "zhuli9", "客户助理", written]))
+    assert not plan.refused
+    assert plan.new[0].values["zone"].name == zone
+
+
+@pytest.mark.parametrize("written, reason", [
+    ("东区", "管辖区域“东区”不止一个：东区（一期）、东区（二期），请写全名"),
+    ("三区", "没有管辖区域“三区”：现有 一区（1–4号楼）、东区（一期）、东区（二期）、二区(5-8号楼)、Ｃ3区"),
+    ("一区（5-8号楼）", "没有管辖区域“一区（5-8号楼）”"),
+])
+def test_an_ambiguous_or_unknown_zone_is_refused_with_the_zones_that_exist(app, admin, zones, written, reason):
+    plan = imports.plan("users", "人员.csv", staff(["王助理", "zhuli8", "客户助理", "一区"],
+                                                   ["李助理", "zhuli9", "客户助理", written]))
+    assert list(refused(plan)) == [3]
+    assert reason in refused(plan)[3]
+
+
+def test_a_unit_is_found_the_same_way(app, admin, unit):
+    users.Unit.create(name="保洁部（外包）", kind="cleaning")
+    plan = imports.plan("users", "人员.csv", staff(["陈师傅", "gc9", "业务块", "工程部 "],
+                                                   ["刘阿姨", "bj1", "业务块", "保洁部"],
+                                                   ["赵师傅", "ab1", "业务块", "安保部"]))
+    assert [r.values["unit"].name for r in plan.new] == ["工程部", "保洁部（外包）"]
+    assert refused(plan) == {4: "没有业务块“安保部”：现有 保洁部（外包）、工程部"}
+
+
+def test_a_shop_zone_is_found_the_same_way(app, admin, zones):
+    rows = [SHOPS[0] + ["管辖区域"], SHOPS[1] + ["东区(二期)"], SHOPS[2] + ["一区"]]
+    plan = imports.plan("shops", "商铺.xlsx", xlsx(rows))
+    assert not plan.refused
+    assert [r.values["zone"].name for r in plan.new] == ["东区（二期）", "一区（1–4号楼）"]
+
+
+# Initial passwords: made by the import, shown once, made again for accounts that never signed in
+
+def test_initial_passwords_are_easy_to_copy_and_strong_enough(app):
+    for _ in range(200):
+        password = imports.initial_password()
+        users.check_password_strength(password)
+        assert not set(password) & set("0O1lIo")
+
+
+def test_passwords_made_again_only_for_the_import_accounts_never_signed_in(app, admin, unit, zones):
+    result = imports.apply(admin, "users", "人员.csv", staff(["李助理", "zhuli9", "客户助理", "一区"],
+                                                             ["陈师傅", "gc9", "业务块", "工程部"],
+                                                             ["周前台", "qt9", "前台", ""]))
+    first = {p["username"]: p["password"] for p in result.passwords}
+    assert users.authenticate("gc9", first["gc9"])[0] is not None  # 陈师傅 has signed in
+    imports.apply(admin, "users", "其他.csv", staff(["吴主管", "zg9", "客服主管", ""]))
+
+    batch = imports.import_batches()[-1]
+    assert (batch.filename, [u.username for u in batch.accounts]) == ("人员.csv", ["zhuli9", "gc9", "qt9"])
+    assert [u.username for u in batch.never_signed_in] == ["zhuli9", "qt9"]
+
+    sheet = imports.reissue_passwords(admin, batch.key)
+    assert [(p["username"], p["display_name"], p["role"], p["place"]) for p in sheet] == [
+        ("zhuli9", "李助理", "客户助理", "一区（1–4号楼）"), ("qt9", "周前台", "前台", "")]
+    again = {p["username"]: p["password"] for p in sheet}
+    assert users.authenticate("zhuli9", first["zhuli9"])[0] is None
+    assert users.authenticate("gc9", first["gc9"])[0] is not None  # untouched
+    made_again = Event.select().where(Event.action == "重新生成初始密码")
+    assert sorted(e.note for e in made_again) == ["导入文件 人员.csv 的账号，从未登录"] * 2
+    assert not any(again["qt9"] in (e.note + e.data) for e in Event.select())
+
+    # zhuli9 has now signed in too: only 周前台 is left; then nobody.
+    assert users.authenticate("zhuli9", again["zhuli9"])[0] is not None
+    assert [u.username for u in imports.import_batch(batch.key).never_signed_in] == ["qt9"]
+    assert users.authenticate("qt9", again["qt9"])[0] is not None
+    with pytest.raises(RuleError, match="都已登录过"):
+        imports.reissue_passwords(admin, batch.key)
+    assert imports.import_batch("no-such-batch") is None
 
 
 # Export → import round trip

@@ -2,7 +2,15 @@
 
 Upload → preview (nothing written) → confirm (all or nothing). The uploaded file waits in the
 instance folder between the preview and the confirmation, under a random name known only to the
-administrator's page; it is removed once imported and after two days otherwise.
+administrator's page; once imported only a note that it was (no data, no password) stays, and
+everything goes after two days.
+
+A staff file's initial passwords are shown once, on the page that answers the confirmation, as a
+sheet of slips to print and cut; they are never stored. A lost sheet is made again, with new
+passwords, for the accounts of that import that have never signed in.
+
+Opened from the first-run set-up (?next=/setup/import), every page keeps a way back to it and a
+finished import returns there.
 """
 import json
 import os
@@ -21,12 +29,17 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
+from .. import clock
 from .. import events
 from .. import imports as rules
 from ..auth import roles
 from ..estate import Estate
 from ..web import done
+from ..web import done_or_setup
+from ..web import external_url
+from ..web import NoPublicAddress
 from ..web import render
+from ..web import setup_step_next
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 
@@ -39,7 +52,8 @@ HINTS = {
     "households": "楼栋须已建好。室号写 0201 或 201 都是同一户；已有的房号按 栋-单元-室 更新面积、入住日期、备注。",
     "residents": "房号须已存在（先生成或导入房号）。同一房号下的同名住户视为同一人，更新电话、关系；标签如 独居老人 记到该户。",
     "shops": "按铺位号更新；填了统一社会信用代码的会校验并登记营业执照。只有一个管辖区域时可不填区域。",
-    "users": "按用户名更新。不填初始密码的，导入后会生成一次性显示的初始密码。客户助理可填管辖区域，业务块人员须填所属业务块。",
+    "users": "按用户名更新。不填初始密码的，导入后生成初始密码，只显示一次，可打印成每人一张的密码条。"
+             "客户助理可填管辖区域，业务块人员须填所属业务块：写名称即可，括号里的说明可写可不写。",
 }
 
 
@@ -59,21 +73,37 @@ def _kind_or_404(kind):
     return kind
 
 
-def _stored(token, kind):
-    """(meta, data) of an upload waiting for confirmation, or None."""
+def _meta(token, kind):
+    """What is known of an upload of this administrator's: its kind, file name and, once imported,
+    that it was (and a staff file's batch); None for a token that isn't theirs or has gone."""
     if not _TOKEN.fullmatch(token):
         return None
-    path = os.path.join(_folder(), token)
     try:
-        with open(path + ".json") as handle:
+        with open(os.path.join(_folder(), token) + ".json") as handle:
             meta = json.load(handle)
-        with open(path + ".data", "rb") as handle:
-            data = handle.read()
-    except OSError:
+    except (OSError, ValueError):
         return None
     if meta.get("kind") != kind or meta.get("user") != current_user.id:
         return None
-    return meta, data
+    return meta
+
+
+def _data(token):
+    try:
+        with open(os.path.join(_folder(), token) + ".data", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _imported(token, meta, batch):
+    """The file is gone; a note that it was imported stays, so coming back to its page says so."""
+    try:
+        os.remove(os.path.join(_folder(), token) + ".data")
+    except OSError:
+        pass
+    with open(os.path.join(_folder(), token) + ".json", "w") as handle:
+        json.dump({**meta, "done": True, "batch": batch}, handle)
 
 
 def _forget(token):
@@ -95,10 +125,16 @@ def _sweep():
             pass
 
 
+def _setup():
+    """The set-up step this page was opened from, or None outside the first-run set-up."""
+    return setup_step_next()
+
+
 def _index(forms=None, status=200, kind=None):
+    setup = _setup()
     context = dict(title="导入", kinds=rules.KIND_LABELS, hints=HINTS, headers={k: rules.headers(k) for k in rules.KINDS},
                    forms=forms or {k: UploadForm(prefix=k, formdata=None) for k in rules.KINDS},
-                   back=url_for("estate.index"), opened=kind)
+                   back=setup or url_for("estate.index"), opened=kind, setup=setup)
     return render("imports/index.html", status=status, **context)
 
 
@@ -163,7 +199,7 @@ def upload(kind):
                     handle.write(data)
                 with open(path + ".json", "w") as handle:
                     json.dump({"kind": kind, "filename": filename, "user": current_user.id}, handle)
-                return done(None, "imports.preview", kind=kind, token=token)
+                return done(None, "imports.preview", kind=kind, token=token, next=_setup())
     return _index(forms, status=422, kind=kind)
 
 
@@ -172,12 +208,15 @@ def upload(kind):
 def preview(kind, token):
     """What the file would add, change and leave alone, and every row it can't take; POST imports it."""
     _kind_or_404(kind)
-    stored = _stored(token, kind)
-    if stored is None:
-        # Imported already (a second tap), expired, or not this administrator's upload.
+    setup = _setup()
+    meta = _meta(token, kind)
+    if meta is not None and meta.get("done"):
+        return _after_import(kind, meta)
+    data = _data(token) if meta is not None else None
+    if data is None:
+        # Expired, or not this administrator's upload.
         flash("这个文件已导入或已过期，请重新上传", "error")
-        return done(None, "imports.index", kind=kind)
-    meta, data = stored
+        return done(None, "imports.index", kind=kind, next=setup)
     form = FlaskForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
@@ -188,23 +227,75 @@ def preview(kind, token):
         except rules.RuleError as error:
             plan = rules.plan(kind, meta["filename"], data)
             return _preview(kind, token, plan, status=422, error=error.message)
-        _forget(token)
+        _imported(token, meta, getattr(result, "batch", None))
         message = f"已导入 {meta['filename']}：新增 {len(result.new)}，更新 {len(result.changed)}，未变 {len(result.unchanged)}"
         passwords = getattr(result, "passwords", None)
         if passwords:
-            return render("imports/passwords.html", title="初始密码", passwords=passwords, message=message,
-                          back=url_for("imports.index"))
-        return done(message, "imports.index")
+            return _sheet(passwords, meta["filename"], message)
+        return done_or_setup(message, "imports.index")
     try:
         plan = rules.plan(kind, meta["filename"], data)
     except rules.ImportFileError as error:
         _forget(token)
         flash(error.message, "error")
-        return done(None, "imports.index")
+        return done(None, "imports.index", next=setup)
     return _preview(kind, token, plan)
+
+
+def _after_import(kind, meta):
+    """The page of a file already imported, opened again (reloaded, a second tap, the back button):
+    a staff file's passwords were shown once and are gone, so it offers to make them again."""
+    batch = rules.import_batch(meta.get("batch")) if kind == "users" else None
+    if batch is not None and batch.never_signed_in:
+        return _reissue_page(batch, shown_once=True)
+    return done_or_setup(f"{meta['filename']} 已导入", "imports.index")
+
+
+def _sheet(passwords, filename, message=None):
+    """The initial password sheet: one slip per person, printed from the browser; shown once."""
+    estate = Estate.current()
+    setup = _setup()
+    try:
+        # A forged Host header never becomes the address printed for staff (web.external_url).
+        login_url = external_url("auth.login")
+    except NoPublicAddress:
+        login_url = None
+    return render("imports/passwords.html", title="初始密码单", passwords=passwords, message=message,
+                  filename=filename, estate=estate, printed_on=clock.format_cn_date(clock.today(estate.tz)),
+                  login_url=login_url, setup=setup,
+                  back=setup or url_for("imports.index"))
+
+
+def _reissue_page(batch, shown_once=False, status=200, error=None):
+    setup = _setup()
+    signed_in = {u.id for u in batch.accounts} - {u.id for u in batch.never_signed_in}
+    return render("imports/reissue.html", status=status, title="重新生成初始密码", batch=batch, signed_in=signed_in,
+                  form=FlaskForm(), shown_once=shown_once, error=error, setup=setup,
+                  action=url_for("imports.reissue", key=batch.key, next=setup),
+                  back=setup or url_for("users.index"))
+
+
+@bp.route("/users/accounts/<key>", methods=["GET", "POST"])
+@roles("admin")
+def reissue(key):
+    """A lost password sheet: new initial passwords for the accounts of one staff import that have
+    never signed in (their old ones stop working), each on its timeline; the sheet is shown once."""
+    batch = rules.import_batch(key)
+    if batch is None:
+        abort(404)
+    if request.method == "GET":
+        return _reissue_page(batch)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        return _reissue_page(batch, status=422, error="页面已过期，请再点一次")
+    try:
+        passwords = rules.reissue_passwords(current_user, key)
+    except rules.RuleError as error:
+        return _reissue_page(rules.import_batch(key), status=422, error=error.message)
+    return _sheet(passwords, batch.filename, f"已为 {len(passwords)} 个从未登录的账号重新生成初始密码，原来的初始密码已失效")
 
 
 def _preview(kind, token, plan, status=200, error=None):
     return render("imports/preview.html", status=status, title=f"导入{rules.KIND_LABELS[kind]}：预览", kind=kind,
                   token=token, plan=plan, form=FlaskForm(), error=error, label=rules.KIND_LABELS[kind],
-                  shown=rules.SHOWN_MISSING, back=url_for("imports.index", kind=kind))
+                  shown=rules.SHOWN_MISSING, setup=_setup(), back=_setup() or url_for("imports.index", kind=kind))

@@ -23,6 +23,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import PasswordInput
 
 from .. import estate as estate_rules
+from .. import imports
 from .. import setup as rules
 from .. import users
 from ..auth import roles
@@ -157,6 +158,8 @@ def step(step):
         context["units"] = list(Unit.live().order_by(Unit.kind, Unit.name))
     elif step == "users":
         context["people"] = list(User.live().order_by(User.role, User.display_name))
+    elif step == "import":
+        context["import_kinds"] = imports.KIND_LABELS
     if request.method == "POST" and "form" in context:
         return invalid("setup/step.html", **context)
     return render("setup/step.html", **context)

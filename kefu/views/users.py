@@ -17,6 +17,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import PasswordInput
 
 from .. import events
+from .. import imports
 from .. import users as rules
 from .. import words
 from ..auth import roles
@@ -111,7 +112,9 @@ def index():
         items = list(query.where(User.display_name.contains(q) | User.username.contains(q) | User.role.in_(role_keys)))
     else:
         items = list(query)
-    return render("users/index.html", block="results", title="用户管理", items=items, q=q,
+    # Staff imports whose accounts haven't all signed in: their password sheet can be made again.
+    batches = imports.import_batches(only_reissuable=True, limit=3)
+    return render("users/index.html", block="results", title="用户管理", items=items, q=q, batches=batches,
                   locks=rules.locks_now([u.id for u in items]), back=url_for("estate.index"))
 
 

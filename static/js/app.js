@@ -491,3 +491,9 @@ document.addEventListener("htmx:load", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   setTimeout(function () { sendPickedPhotos(document); }, 0);
 });
+
+// A print button (初始密码单): the browser's own print, set up for A4 by app.css's print rules.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-print]") : null;
+  if (button) window.print();
+});

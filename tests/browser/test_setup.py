@@ -1,17 +1,21 @@
 """A new estate from DEMO=0 to imported households with residents, through the pages alone, on a
 phone (390×844) and on a desktop screen: the one-time code from the terminal, the first
-administrator, the estate, buildings in bulk, then the households and residents files previewed
-and imported."""
+administrator, the estate, buildings in bulk, a zone, then the households, residents and staff files
+previewed and imported, each import returning to the set-up step; the staff's initial passwords
+print as A4 cut-out slips, and a lost sheet is made again from the users list."""
 import os
 import re
 
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from .conftest import CHROMIUM_ARGS  # noqa: F401 (the browser fixture launches with them)
 from .conftest import LiveServer
 from .conftest import PageProblems
 from .conftest import REPORT_CSP
+from .conftest import SCREENSHOTS
+from .conftest import save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +48,12 @@ def files(folder):
     with open(residents, "w", encoding="gbk", newline="") as handle:
         handle.write("房号,姓名,联系电话,关系,标签\r\n1-1-101,张建国,13812345678,户主,独居老人\r\n"
                      "1-1-0102,李秀英,021-58880000,业主,\r\n1-1-0102,王小明,,子女,\r\n2-1-0901,陈静,13900001111,租客,\r\n")
-    return households, residents
+    staff = os.path.join(folder, "人员.csv")
+    with open(staff, "w", encoding="gbk", newline="") as handle:
+        # The zone as the company's sheet writes it: without its parenthetical.
+        handle.write("姓名,用户名,角色,管辖区域或业务块,手机\r\n李助理,zhuli1,客户助理,一区,13812345678\r\n"
+                     "周前台,qiantai,前台,,\r\n")
+    return households, residents, staff
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
@@ -82,24 +91,92 @@ def test_from_an_empty_server_to_households_with_residents(browser, live_server,
         page.get_by_label("室号补零写成四位（0201）").check()
         page.get_by_role("button", name="新建这些楼栋和房号").click()
         expect(page.get_by_text("已新建 2 栋楼、80 户")).to_be_visible()
+        name = "phone" if viewport == PHONE else "desktop"
+        page.get_by_role("link", name="3. 管辖区域").click()
+        page.get_by_role("link", name="＋ 新建管辖区域").click()
+        page.get_by_label("区域名称").fill("一区（1号楼）")
+        page.get_by_label("楼栋编号", exact=True).fill("1")
+        page.get_by_role("button", name="保存", exact=True).click()
+        expect(page.get_by_text("管辖区域已保存")).to_be_visible()
         page.get_by_role("link", name="6. 导入住户等").click()
-        page.get_by_role("link", name="打开导入").click()
+        expect(page).to_have_url(f"{live_server.url}/setup/import")
+        expect(page.get_by_role("link", name="导入人员账号", exact=True)).to_be_visible()
+        page.wait_for_load_state()
+        save_screenshot(page, f"setup-import-step-{name}")
 
-        households, residents = files(str(tmp_path))
-        page.get_by_text("导入房号", exact=True).click()
+        households, residents, staff = files(str(tmp_path))
+        page.get_by_role("link", name="导入房号", exact=True).click()
+        expect(page.get_by_role("link", name="‹ 返回设置向导")).to_be_visible()
+        save_screenshot(page, f"imports-index-from-setup-{name}")
         page.locator("#households-file").set_input_files(households)
         page.get_by_role("button", name="上传并预览房号").click()
         expect(page.locator("#count-changed")).to_have_text("3")
         expect(page.locator("#count-refused")).to_have_text("0")
+        expect(page.get_by_role("link", name="‹ 返回设置向导")).to_be_visible()
         page.get_by_role("button", name="确认导入：新增 0，更新 3").click()
         expect(page.get_by_text("已导入 房号.csv：新增 0，更新 3，未变 0")).to_be_visible()
+        expect(page).to_have_url(f"{live_server.url}/setup/import")  # back on the set-up step
 
-        page.get_by_text("导入住户", exact=True).click()
+        page.get_by_role("link", name="导入住户", exact=True).click()
         page.locator("#residents-file").set_input_files(residents)
         page.get_by_role("button", name="上传并预览住户").click()
         expect(page.locator("#count-new")).to_have_text("4")
         page.get_by_role("button", name="确认导入：新增 4，更新 0").click()
         expect(page.get_by_text("已导入 住户.csv：新增 4，更新 0，未变 0")).to_be_visible()
+        expect(page).to_have_url(f"{live_server.url}/setup/import")
+
+        page.get_by_role("link", name="导入人员账号", exact=True).click()
+        page.locator("#users-file").set_input_files(staff)
+        page.get_by_role("button", name="上传并预览人员账号").click()
+        expect(page.locator("#count-new")).to_have_text("2")
+        page.get_by_role("button", name="确认导入：新增 2，更新 0").click()
+        expect(page.get_by_text("已导入 人员.csv：新增 2，更新 0，未变 0")).to_be_visible()
+        slips = page.locator(".slip")
+        expect(slips).to_have_count(2)
+        expect(slips.first).to_contain_text("李助理")
+        expect(slips.first).to_contain_text("一区（1号楼）")
+        expect(slips.first).to_contain_text("修改密码")
+        password = slips.first.locator(".slip-password").inner_text()
+        expect(page.get_by_role("button", name="打印初始密码单（2 人）")).to_be_visible()
+        save_screenshot(page, f"imports-password-sheet-{name}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], "no sideways scrolling"
+        # Printed: A4, the app's bars and buttons gone, each person's slip whole.
+        page.emulate_media(media="print")
+        assert not page.locator(".tabbar").is_visible() and not page.locator(".topbar").is_visible()
+        assert page.locator(".sheet-head").is_visible()
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        pdf = os.path.join(SCREENSHOTS, f"imports-password-sheet-{name}.pdf")
+        page.pdf(path=pdf, format="A4", print_background=True)
+        page.emulate_media(media="screen")
+        printed = PdfReader(pdf)
+        words = printed.pages[0].extract_text()
+        assert len(printed.pages) == 1 and "初始密码单" in words and password in words and "今日" not in words
+        page.get_by_role("link", name="返回设置向导", exact=True).click()
+        expect(page).to_have_url(f"{live_server.url}/setup/import")
+
+        # The sheet lost: from the users list, new passwords for the accounts never signed in.
+        page.goto("/admin/users")
+        expect(page.get_by_text("导入的账号：人员.csv")).to_be_visible()
+        save_screenshot(page, f"users-import-batch-{name}")
+        page.get_by_role("link", name="重新生成初始密码").click()
+        save_screenshot(page, f"imports-reissue-confirm-{name}")
+        page.get_by_role("button", name="为从未登录的 2 个账号重新生成初始密码").click()
+        expect(page.get_by_text("已为 2 个从未登录的账号重新生成初始密码")).to_be_visible()
+        again = page.locator(".slip").first.locator(".slip-password").inner_text()
+        assert again != password
+
+        # 李助理 signs in with the new one.
+        helper = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live_server.url,
+                                     service_workers="block")
+        try:
+            other = helper.new_page()
+            other.goto("/login")
+            other.get_by_label("用户名", exact=True).fill("zhuli1")
+            other.get_by_label("密码", exact=True).fill(again)
+            other.get_by_role("button", name="登录").click()
+            expect(other).to_have_url(f"{live_server.url}/")
+        finally:
+            helper.close()
 
         # The household's own page shows its residents and where they came from.
         page.goto("/admin/buildings")
