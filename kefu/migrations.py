@@ -552,3 +552,11 @@ def open_records_by_state():
     add_index("need", "need_outcome_created_at", ["outcome", "created_at"])
     add_index("monthly_summary", "monthly_summary_state", ["state"])
     add_index("rectification_notice", "rectification_notice_state", ["state"])
+
+
+@migration(28, "PostgreSQL 的诉求搜索保存每条记录的分词向量并建索引（举一反三不再逐行重算）")
+def ticket_search_vectors_stored():
+    from . import words
+
+    if not is_sqlite():
+        words.store_postgres_vectors()
