@@ -29,6 +29,7 @@ from bench.run import ASSISTANT  # noqa: E402
 from bench.run import SUPERVISOR  # noqa: E402
 from bench.run import TARGET_BARE  # noqa: E402
 from bench.run import TARGET_GROWTH  # noqa: E402
+from bench.run import TARGET_MS  # noqa: E402
 from bench.run import TARGET_PDF  # noqa: E402
 from bench.run import Estate  # noqa: E402
 from bench.run import machine  # noqa: E402
@@ -167,6 +168,9 @@ def rows(small, large):
         growth = ten / one
         if key in ("bare", "reference_pdf"):
             ratio, verdict = ten / bare, "—"
+        elif key in TARGET_MS:  # a document of many pages: its own time at 10 years, as bench/run.py judges it
+            ratio = ten / reference
+            verdict = "PASS" if ten <= TARGET_MS[key] else f"FAIL (>{TARGET_MS[key]:g} ms)"
         elif key.endswith("_pdf"):
             ratio = ten / reference
             verdict = "PASS" if ratio <= TARGET_PDF else f"FAIL (>{TARGET_PDF:g}× reference PDF)"
@@ -189,8 +193,11 @@ def report(table, seconds, connections, rounds, took, info):
         f"{seconds:g} s in all ({2 * seconds:g} s for a PDF), in {rounds} rounds interleaving the two databases, "
         f"after warming up, signed in as 客户助理 `{ASSISTANT}` or "
         f"客服主管 `{SUPERVISOR}`, while {OPEN_TODAY} open 今日 pages per server ask `/today/live` every 10 s. Latency is the median per request as the client saw it, queueing included; "
-        f"× is against the bare response served the same way (pages) or the reference PDF (documents). "
-        f"Run took {took:.0f} s.",
+        f"× is against the bare response served the same way (pages) or the reference PDF (documents, "
+        f"each ≤ {TARGET_PDF:g}×). The documents of many pages are judged on their own time instead, as "
+        f"bench/run.py judges them: "
+        + ", ".join(f"`{k}` ≤ {v / 1000:g} s at 10 years" for k, v in TARGET_MS.items())
+        + f" (the median latency, queueing behind the other connections included). Run took {took:.0f} s.",
         "",
         "| page | URL | 1 year (ms) | 10 years (ms) | × (10 y) | 10 y / 1 y | req/s (10 y) | requests | result |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",

@@ -154,6 +154,20 @@ def test_the_sticker_sheet_fills_every_page_with_twelve(printout):
         assert len(rows) <= 4, rows
 
 
+def test_each_stickers_hint_sits_just_above_its_cut_line(printout):
+    """The hint closes every sticker 2 mm above the dashed line it is cut along, whether the name
+    above it takes one line or two."""
+    doc = printout("stickers", "long")
+    with pdfplumber.open(io.BytesIO(doc.data)) as document:
+        for page in document.pages:
+            cuts = sorted({line["top"] for line in page.lines if abs(line["top"] - line["bottom"]) < .5})
+            hints = [w["bottom"] for w in page.extract_words(use_text_flow=True) if "扫码巡查" in w["text"]]
+            assert hints
+            for bottom in hints:
+                below = min(cut for cut in cuts if cut > bottom)
+                assert 1.5 * MM < below - bottom < 3.5 * MM, (below - bottom) / MM
+
+
 def test_the_sticker_sheet_refuses_without_a_public_address(demo_database, tmp_path):
     with time_machine.travel(FROZEN, tick=False):
         app = printed.open_app(str(tmp_path / "bare"), demo_database, PUBLIC_URL="")

@@ -4,8 +4,10 @@ day record; the supervisor's coverage weeks; the administrator's checkpoints, ch
 import datetime
 import functools
 import hashlib
+import io
 
 import segno
+from PIL import Image
 from flask import Blueprint
 from flask import abort
 from flask import current_app
@@ -651,10 +653,18 @@ def sticker_url(checkpoint):
 
 @functools.lru_cache(maxsize=16384)
 def _qr_image(address):
-    """A sticker's QR code as a PNG of one pixel a module (the sheet scales it up unsmoothed): drawn
-    far faster than SVG, and a checkpoint's code never changes, so each is made once a process (about
-    1 KB each: room for every checkpoint of a large estate, so printing them all again finds each)."""
-    return segno.make(address, error="m").png_data_uri(scale=1, border=2)
+    """A sticker's QR code: (its lasting address for the document, a PNG of one grey pixel a module,
+    which the sheet scales up unsmoothed). Drawn far faster than SVG, and a checkpoint's code never
+    changes, so each is made once a process (about 1 KB each: room for every checkpoint of a large
+    estate). Eight-bit grey, as the PDF stores it: WeasyPrint takes the PNG as it is (a one-bit one it
+    converts and encodes again, every sheet)."""
+    image = segno.make(address, error="m")
+    out = io.BytesIO()
+    image.save(out, kind="png", scale=1, border=2)
+    grey = io.BytesIO()
+    Image.open(io.BytesIO(out.getvalue())).convert("L").save(grey, format="PNG")
+    name = hashlib.sha256(address.encode()).hexdigest()[:32]
+    return f"{pdf.LASTING}qr/{name}.png", grey.getvalue()
 
 
 @bp.route("/patrols/stickers.pdf")
@@ -679,9 +689,10 @@ def stickers():
                                        "PUBLIC_URL（例如 PUBLIC_URL=https://kefu.example.com，即助理手机上打开本系统的地址），"
                                        "重启服务后再打印。")
         return page, 409
-    stickers = [(c, _qr_image(sticker_url(c))) for c in items]
-    return pdf.response("patrols/stickers_print.html", "巡查点二维码.pdf", stickers=stickers,
-                        estate_name=estate().name)
+    codes = [_qr_image(sticker_url(c)) for c in items]
+    return pdf.response("patrols/stickers_print.html", "巡查点二维码.pdf",
+                        stickers=[(c, address) for c, (address, _png) in zip(items, codes)],
+                        lasting_images=dict(codes), estate_name=estate().name)
 
 
 @bp.route("/patrols/record.pdf")
