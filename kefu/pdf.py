@@ -1,16 +1,12 @@
 """A4 PDFs from templates: WeasyPrint with the CJK font embedded, the estate in the header."""
 import contextlib
 import gc
-import re
 import threading
 
 from flask import current_app
 from flask import make_response
 from flask import render_template
-from weasyprint import CSS
 from weasyprint import HTML
-from weasyprint.html import UA
-from weasyprint.html import UA_COUNTER_STYLE
 from weasyprint.urls import URLFetcher
 from weasyprint.urls import URLFetcherResponse
 
@@ -19,20 +15,6 @@ from . import clock
 from . import uploads
 from .estate import Estate
 from .estate import logo_of
-
-# WeasyPrint's default stylesheet gives every element the footnote and note pseudo-elements
-# (::footnote-call, ::note-marker…) and a ::marker, each a computed style of its own: six for every
-# table cell of a week's work record. No document here has footnotes or notes, and only list items
-# carry markers, so those rules go (half the styling time of a table-heavy document).
-_PSEUDO = re.compile(r"^::(?:footnote-call|footnote-marker|note-call|note-marker|note-callback)\b.*$", re.M)
-_UA_STYLESHEET = CSS(string=_PSEUDO.sub("", UA).replace("\n::marker {", "\nli::marker, summary::marker {"),
-                     counter_style=UA_COUNTER_STYLE)
-
-
-class _Page(HTML):
-    def _ua_stylesheets(self, forms=False):
-        return [_UA_STYLESHEET]
-
 
 _rendering = 0
 _rendering_lock = threading.Lock()
@@ -93,7 +75,7 @@ def render(template, lasting_images=None, **context):
             _lasting_cache.clear()
         options = {"url_fetcher": _Fetcher(lasting_images)}
     with _collector_paused():
-        page = _Page(string=html, base_url=ROOT + "/", **options)
+        page = HTML(string=html, base_url=ROOT + "/", **options)
         return page.write_pdf(cache=_lasting_cache) if lasting_images else page.write_pdf()
 
 
