@@ -222,7 +222,7 @@ def test_each_figure_of_a_summary_lists_exactly_the_records_it_counts(world, mon
         by_href.update({href: label for label, href in _links(one).items()})
 
     def link(fragment):
-        found = [href for href in by_href if fragment in href]
+        found = [href for href in by_href if fragment in href and ("closed=1" in href) == ("closed=1" in fragment)]
         assert len(found) == 1, (fragment, found)
         return found[0]
 
@@ -231,6 +231,13 @@ def test_each_figure_of_a_summary_lists_exactly_the_records_it_counts(world, mon
     assert _listed(sent, "/patrols/findings") == ids(handed)
     kept = html(boss.get(link("unit=none")))
     assert _listed(kept, "/patrols/findings") == [unhanded.id]
+    # 已关闭 N 个 opens the closed ones of the same row, as many as it says.
+    closed_href = link("unit=none&closed=1")
+    closed = html(boss.get(closed_href))
+    done = [f.id for f in patrols.Finding.select().where(patrols.Finding.id == unhanded.id)
+            if f.resolved_at is not None]
+    assert _listed(closed, "/patrols/findings") == done
+    assert by_href[closed_href] == f"{len(done)} 个" and "已关闭" in text(boss.get(closed_href))
     figures = summaries.figures(world.assistant, NOVEMBER)
     covered = text(boss.get(link("/patrols/coverage")))
     assert by_href[link("/patrols/coverage")] == f"{figures['coverage']}%"

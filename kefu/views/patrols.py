@@ -448,7 +448,8 @@ class WatchForm(VersionForm):
 @roles("supervisor", "assistant")
 def findings():
     """巡查问题 as a summary's figure counts them: found in an assistant's zones (?assistant=), in the days
-    (?start=&end=), handed to a unit's work order (?unit=工程部) or to none (?unit=none); read-only cards."""
+    (?start=&end=), handed to a unit's work order (?unit=工程部) or to none (?unit=none), only those closed
+    (?closed=1); read-only cards."""
     narrowed = Filter({"by": request.args.get("assistant"), "start": request.args.get("start"),
                        "end": request.args.get("end")}, whose="{}的区域")
     unit = (request.args.get("unit") or "").strip()[:40]
@@ -458,10 +459,13 @@ def findings():
     query = summary_rules.findings_by_unit().where(Finding.zone.in_(zone_ids))
     if unit:
         query = query.where(summary_rules.of_unit(unit))
+    closed = request.args.get("closed") == "1"
+    if closed:
+        query = query.where(Finding.resolved_at.is_null(False))
     query = narrowed.apply(query, Finding, None, Finding.created_at)
     found = list(query.select_extend(Checkpoint.name.alias("checkpoint_name"))
                  .join_from(Finding, Checkpoint).objects())
-    return render("patrols/findings.html", title="巡查问题", findings=found, narrowed=narrowed, unit=unit,
+    return render("patrols/findings.html", title="巡查问题", findings=found, narrowed=narrowed, unit=unit, closed=closed,
                   back=url_for("patrols.index"))
 
 

@@ -71,6 +71,8 @@ def summary_links(user, first, last):
         "service_orders": url_for("services.index", by=user.id, **period),
         "findings": lambda name: url_for("patrols.findings", assistant=user.id, **period,
                                          unit="none" if name == rules.NO_UNIT else name),
+        "findings_closed": lambda name: url_for("patrols.findings", assistant=user.id, **period,
+                                                unit="none" if name == rules.NO_UNIT else name, closed=1),
     })
     if current_user.role == "supervisor":  # the coverage weeks are the supervisor's page
         links["coverage"] = url_for("patrols.coverage", by=user.id, start=first.isoformat(), end=covered.isoformat())
