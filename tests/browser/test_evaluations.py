@@ -294,12 +294,17 @@ def test_the_supervisors_desk_figures_lead_to_their_lists_summaries_go_back_and_
     phone_shot(zhuguan, shot, "coverage-from-summary-figure")
     zhuguan.go_back()
     unit_row = zhuguan.locator("table.figures").nth(1).locator("tr").first
-    found = unit_row.get_by_role("link")
-    counted = int(found.inner_text().split()[0])
+    found, closed = unit_row.get_by_role("link").nth(0), unit_row.get_by_role("link").nth(1)
+    counted, closed_count = int(found.inner_text().split()[0]), int(closed.inner_text().split()[0])
     found.click()
     heading(zhuguan, "巡查问题")
     expect(zhuguan.locator("a.card")).to_have_count(counted)
     phone_shot(zhuguan, shot, "findings-from-summary-figure")
+    zhuguan.go_back()
+    unit_row.get_by_role("link").nth(1).click()  # 已关闭 N 个: the closed ones of the same row
+    heading(zhuguan, "巡查问题")
+    expect(zhuguan.locator("h2").first).to_contain_text("已关闭")
+    expect(zhuguan.locator("a.card")).to_have_count(closed_count)
 
     # A meeting's action is an internal task of its owner, done with a note.
     tab(zhuguan, "我的")
