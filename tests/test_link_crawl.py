@@ -94,10 +94,10 @@ def demo_app(tmp_path_factory):
 class NoLayout:
     """WeasyPrint's HTML, without the layout: the crawl checks who may open a PDF, not how it looks."""
 
-    def __init__(self, string, base_url=None):
+    def __init__(self, string, base_url=None, url_fetcher=None):
         assert "</html>" in string
 
-    def write_pdf(self):
+    def write_pdf(self, cache=None):
         return b"%PDF-1.7 (not laid out)"
 
 
