@@ -119,6 +119,21 @@ def fail(client, times):
     return response
 
 
+def test_a_sign_in_whose_twin_succeeded_meanwhile_is_not_refused(client, people, monkeypatch):
+    """A double tap on 登录: the first sign-in clears its place's count while the second is between
+    making that row and counting on it. The second still signs in."""
+    claim = users._claim
+
+    def twin_first(model, match, limit, now):
+        if model is users.SignInLock and not getattr(twin_first, "done", False):
+            twin_first.done = True
+            users.SignInLock.delete().where(match).execute()  # the twin's success
+        return claim(model, match, limit, now)
+
+    monkeypatch.setattr(users, "_claim", twin_first)
+    assert sign_in(client, "assistant").status_code == 303
+
+
 def test_every_wrong_password_gets_the_same_message_with_the_lockout_rule(client, people):
     first, fourth = field_error(fail(client, 1), "password"), field_error(fail(client, 3), "password")
     assert first == fourth == users.SIGN_IN_FAILED
