@@ -125,13 +125,8 @@ def _sweep():
             pass
 
 
-def _setup():
-    """The set-up step this page was opened from, or None outside the first-run set-up."""
-    return setup_step_next()
-
-
 def _index(forms=None, status=200, kind=None):
-    setup = _setup()
+    setup = setup_step_next()
     context = dict(title="导入", kinds=rules.KIND_LABELS, hints=HINTS, headers={k: rules.headers(k) for k in rules.KINDS},
                    forms=forms or {k: UploadForm(prefix=k, formdata=None) for k in rules.KINDS},
                    back=setup or url_for("estate.index"), opened=kind, setup=setup)
@@ -199,7 +194,7 @@ def upload(kind):
                     handle.write(data)
                 with open(path + ".json", "w") as handle:
                     json.dump({"kind": kind, "filename": filename, "user": current_user.id}, handle)
-                return done(None, "imports.preview", kind=kind, token=token, next=_setup())
+                return done(None, "imports.preview", kind=kind, token=token, next=setup_step_next())
     return _index(forms, status=422, kind=kind)
 
 
@@ -208,7 +203,7 @@ def upload(kind):
 def preview(kind, token):
     """What the file would add, change and leave alone, and every row it can't take; POST imports it."""
     _kind_or_404(kind)
-    setup = _setup()
+    setup = setup_step_next()
     meta = _meta(token, kind)
     if meta is not None and meta.get("done"):
         return _after_import(kind, meta)
@@ -254,7 +249,7 @@ def _after_import(kind, meta):
 def _sheet(passwords, filename, message=None):
     """The initial password sheet: one slip per person, printed from the browser; shown once."""
     estate = Estate.current()
-    setup = _setup()
+    setup = setup_step_next()
     try:
         # A forged Host header never becomes the address printed for staff (web.external_url).
         login_url = external_url("auth.login")
@@ -267,7 +262,7 @@ def _sheet(passwords, filename, message=None):
 
 
 def _reissue_page(batch, shown_once=False, status=200, error=None):
-    setup = _setup()
+    setup = setup_step_next()
     signed_in = {u.id for u in batch.accounts} - {u.id for u in batch.never_signed_in}
     return render("imports/reissue.html", status=status, title="重新生成初始密码", batch=batch, signed_in=signed_in,
                   form=FlaskForm(), shown_once=shown_once, error=error, setup=setup,
@@ -296,6 +291,8 @@ def reissue(key):
 
 
 def _preview(kind, token, plan, status=200, error=None):
+    setup = setup_step_next()
     return render("imports/preview.html", status=status, title=f"导入{rules.KIND_LABELS[kind]}：预览", kind=kind,
                   token=token, plan=plan, form=FlaskForm(), error=error, label=rules.KIND_LABELS[kind],
-                  shown=rules.SHOWN_MISSING, setup=_setup(), back=_setup() or url_for("imports.index", kind=kind))
+                  shown=rules.SHOWN_MISSING, setup=setup,
+                  back=setup or url_for("imports.index", kind=kind))

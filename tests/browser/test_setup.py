@@ -56,6 +56,16 @@ def files(folder):
     return households, residents, staff
 
 
+def import_new(page, label, kind, path, filename, count):
+    """From the set-up's import step: 导入<label>, upload, preview `count` new rows, confirm."""
+    page.get_by_role("link", name=f"导入{label}", exact=True).click()
+    page.locator(f"#{kind}-file").set_input_files(path)
+    page.get_by_role("button", name=f"上传并预览{label}").click()
+    expect(page.locator("#count-new")).to_have_text(str(count))
+    page.get_by_role("button", name=f"确认导入：新增 {count}，更新 0").click()
+    expect(page.get_by_text(f"已导入 {filename}：新增 {count}，更新 0，未变 0")).to_be_visible()
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_from_an_empty_server_to_households_with_residents(browser, live_server, page_problems, tmp_path, viewport):
     context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
@@ -117,20 +127,10 @@ def test_from_an_empty_server_to_households_with_residents(browser, live_server,
         expect(page.get_by_text("已导入 房号.csv：新增 0，更新 3，未变 0")).to_be_visible()
         expect(page).to_have_url(f"{live_server.url}/setup/import")  # back on the set-up step
 
-        page.get_by_role("link", name="导入住户", exact=True).click()
-        page.locator("#residents-file").set_input_files(residents)
-        page.get_by_role("button", name="上传并预览住户").click()
-        expect(page.locator("#count-new")).to_have_text("4")
-        page.get_by_role("button", name="确认导入：新增 4，更新 0").click()
-        expect(page.get_by_text("已导入 住户.csv：新增 4，更新 0，未变 0")).to_be_visible()
+        import_new(page, "住户", "residents", residents, "住户.csv", 4)
         expect(page).to_have_url(f"{live_server.url}/setup/import")
 
-        page.get_by_role("link", name="导入人员账号", exact=True).click()
-        page.locator("#users-file").set_input_files(staff)
-        page.get_by_role("button", name="上传并预览人员账号").click()
-        expect(page.locator("#count-new")).to_have_text("2")
-        page.get_by_role("button", name="确认导入：新增 2，更新 0").click()
-        expect(page.get_by_text("已导入 人员.csv：新增 2，更新 0，未变 0")).to_be_visible()
+        import_new(page, "人员账号", "users", staff, "人员.csv", 2)
         slips = page.locator(".slip")
         expect(slips).to_have_count(2)
         expect(slips.first).to_contain_text("李助理")
