@@ -522,7 +522,7 @@ def _timed_queries(client, url):
     for ms, sql, params in seen:
         plan = db.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall() \
             if sql.lstrip().upper().startswith("SELECT") else []
-        print(f"{ms:8.2f} ms  {sql[:400]}  {list(params or [])[:8]}")
+        print(f"{ms:8.2f} ms  {sql if os.environ.get('BENCH_FULL_SQL') else sql[:400]}  {list(params or [])[:8]}")
         for row in plan:
             print(f"{'':14}{row[-1]}")
 

@@ -14,6 +14,7 @@ import functools
 import peewee
 
 from . import clock
+from . import db
 from .estate import current_tz as _tz
 
 
@@ -72,26 +73,23 @@ class Source:
         waits = self.machine.waits if everyone else self.machine.waits_on(user.role)
         if not waits:
             return []
-        query = self.query()
-        if not everyone:
+        states = sorted({s for w in waits for s in w.states})
+        field = self.machine.state_field
+        if everyone:
+            query = self._waiting(self.query(), states, field)
+            if late_only:
+                could_be_late = self._could_be_late(waits, states, field, now)
+                if could_be_late is None:
+                    return []
+                query = query.where(could_be_late)
+            records = list(query)
+        else:
             narrow = self.scope.get(user.role)
             if narrow is None:
                 return []
-            query = narrow(user, query)
-            if query is None:
-                return []
-        states = sorted({s for w in waits for s in w.states})
-        field = self.machine.state_field
-        query = query.where(field.in_(states))
-        if late_only:
-            could_be_late = self._could_be_late(waits, states, field, now)
-            if could_be_late is None:
-                return []
-            query = query.where(could_be_late)
-        if self.machine.voidable:
-            query = query.where(self.machine.model.voided_at.is_null())
+            records = self._owed_by(user, narrow, states, field)
         found = []
-        for record in query:
+        for record in records:
             state = getattr(record, field.name)
             for wait in waits:
                 if wait.holds(record, state):
@@ -102,6 +100,24 @@ class Source:
                     break
         return found
 
+    def _waiting(self, query, states, field):
+        query = query.where(field.in_(states))
+        if self.machine.voidable:
+            query = query.where(self.machine.model.voided_at.is_null())
+        return query
+
+    def _owed_by(self, user, narrow, states, field):
+        """The records waiting in `states` that `narrow` gives `user`. The statement follows from the
+        user's role, id, unit and zones (and the day, for sources that look back from it), so it is
+        built once for those and kept (`_BUILT`): 今日 after a change runs it without building it."""
+        from . import access
+
+        key = (self.ref, user.role, user.id, user.unit_id, tuple(access.zone_ids(user)), clock.today(_tz()))
+
+        def build():
+            narrowed = narrow(user, self.query())
+            return self._waiting(narrowed, states, field) if narrowed is not None else None
+        return _BUILT.rows(key, self.machine.model, build)
 
     def _could_be_late(self, waits, states, field, now):
         """A condition keeping every record one of `waits` could find late at `now`: in a state whose
@@ -127,6 +143,9 @@ class Source:
         for option in options[1:]:
             condition = condition | option
         return condition
+
+
+_BUILT = db.Kept()  # each source's statement per (source, role, user, unit, zones, day)
 
 
 def _in_zones(field):
@@ -223,7 +242,9 @@ def sources():
         Source(renovations.NOTICE, "rectificationnotice", lambda: renovations.RectificationNotice.select(
             renovations.RectificationNotice, Household.code.alias("about"), zone_name)
             .join(renovations.Renovation).join(Household).join_from(renovations.Renovation, Zone).objects(),
-            {"assistant": _in_zones(renovations.Renovation.zone)}, notice),
+            # "+ 0": the few notices waiting are found by their state, not by reading every renovation
+            # the zone ever had and each one's notices.
+            {"assistant": _in_zones(renovations.Renovation.zone + 0)}, notice),
         Source(patrols.FINDINGS, "finding", lambda: patrols.Finding.select(
             patrols.Finding, patrols.Checkpoint.name.alias("checkpoint_name"), zone_name)
             .join(patrols.Checkpoint).join_from(patrols.Finding, Zone).objects(),

@@ -71,22 +71,40 @@ class StaleRecord(Exception):
     message = "已被他人更新，请刷新后再试"
 
 
-def each_of(queries):
-    """The rows of several queries (each with its own ORDER BY and LIMIT) from one statement: for
-    each query, in order, the list of its rows as tuples. The queries must select the same number of
-    columns; a caller that reads a handful of short lists saves a round of SQL building and a trip
-    per list."""
-    if not queries:
-        return []
-    parts, params = [], []
-    for position, query in enumerate(queries):
-        sql, values = query.sql()
-        parts.append(f'SELECT {position} AS "part", * FROM ({sql}) AS "part{position}"')
-        params.extend(values)
-    found = [[] for _ in queries]
-    for position, *row in database.execute_sql(" UNION ALL ".join(parts), params).fetchall():
+class Union:
+    """Several queries (each with its own ORDER BY and LIMIT) as one statement whose rows say which
+    query they came from (column "part", first). The queries must select the same number of columns.
+    Has `sql()` like a peewee query, so a Prepared can be built from it."""
+
+    def __init__(self, queries):
+        self.queries = queries
+
+    def sql(self):
+        parts, params = [], []
+        for position, query in enumerate(self.queries):
+            sql, values = query.sql()
+            parts.append(f'SELECT {position} AS "part", * FROM ({sql}) AS "part{position}"')
+            params.extend(values)
+        return " UNION ALL ".join(parts), params
+
+
+
+def parts(cursor, count):
+    """For each of a Union's `count` queries, in order, the list of its rows (tuples without the part)
+    from a cursor on the Union's statement (or on a Prepared one built from it)."""
+    found = [[] for _ in range(count)]
+    for position, *row in cursor.fetchall():
         found[position].append(tuple(row))
     return found
+
+
+def each_of(queries):
+    """The rows of several queries (each with its own ORDER BY and LIMIT) from one statement: for
+    each query, in order, the list of its rows as tuples. A caller that reads a handful of short
+    lists saves a trip per list."""
+    if not queries:
+        return []
+    return parts(database.execute_sql(*Union(queries).sql()), len(queries))
 
 
 def guarded(query, refusal=None):
@@ -213,6 +231,31 @@ class PreparedIn:
     def cursor(self, ids, *values):
         ids = list(ids)
         return self._for(len(ids)).cursor(*ids, *values)
+
+
+class Kept:
+    """Queries peewee builds once for each key, then runs as written: for a query whose SQL and
+    values follow wholly from a few things the caller names in `key` (a role, a user's id and zones,
+    the day), so the same key always means the same statement. Keeps at most `most` statements."""
+
+    def __init__(self, most=2000):
+        self.most, self.kept = most, {}
+
+    def rows(self, key, model, build):
+        """`model` instances (as `rows`) of the query `build()` gives for `key` (none when it gives
+        None: nothing to ask)."""
+        kind = type(database.obj)
+        held = self.kept.get((kind, key), self)
+        if held is self:
+            query = build()
+            held = None
+            if query is not None:
+                sql, params = query.sql()
+                held = (sql, [_stored(value) for value in params] if kind is not _POSTGRES else params)
+            if len(self.kept) >= self.most:
+                self.kept.clear()
+            self.kept[(kind, key)] = held
+        return rows(model, database.execute_sql(*held)) if held is not None else []
 
 
 def _stored(value):

@@ -9,6 +9,7 @@ import peewee
 from . import clock
 from . import events
 from .db import BaseModel
+from .db import Prepared
 from .db import checked_text
 from .db import RuleError
 from .db import VersionedMixin
@@ -604,10 +605,15 @@ def find_household(text):
     parts = normalize_code(text).split("-")
     if len(parts) != 3 or not parts[1].isdigit():
         return None
-    query = (Household.live().join(Building)
-             .where(Building.code == parts[0], Building.voided_at.is_null(), Household.unit_no == int(parts[1]),
-                    peewee.fn.ltrim(Household.room, "0") == room_key(parts[2])))
-    return query.first()
+    found = _HOUSEHOLD_AT(parts[0], int(parts[1]), room_key(parts[2]))
+    return found[0] if found else None
+
+
+# Built once: the intake page asks it at every keystroke of 举一反三.
+_HOUSEHOLD_AT = Prepared(Household, lambda code, unit_no, room: (
+    Household.live().join(Building)
+    .where(Building.code == code, Building.voided_at.is_null(), Household.unit_no == unit_no,
+           peewee.fn.ltrim(Household.room, "0") == room).limit(1)), "\x00code", -55_555, "\x00room")
 
 
 def _room_floor_index(room):

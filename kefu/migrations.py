@@ -554,6 +554,18 @@ def open_records_by_state():
     add_index("rectification_notice", "rectification_notice_state", ["state"])
 
 
+def drop_index(name):
+    database.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+
+
+@migration(29, "去掉与“区域+状态”索引重复的区域索引（个性化服务、装修与违规）：今日按区域和状态找未结记录，不再读遍历年记录")
+def zone_indexes_folded_into_zone_and_state():
+    # A lone (zone_id) index beside (zone_id, state) serves nothing the pair can't, and SQLite chose it
+    # for "zone and open states", reading every record the zone ever had.
+    for table in ("service_order", "renovation", "violation"):
+        drop_index(f"{table}_zone_id")
+
+
 @migration(28, "PostgreSQL 的诉求搜索保存每条记录的分词向量并建索引（举一反三不再逐行重算）")
 def ticket_search_vectors_stored():
     from . import words

@@ -85,7 +85,7 @@ class Renovation(VoidableMixin, VersionedMixin, BaseModel):
     """装修登记: one household's renovation, from the application to the acceptance."""
 
     household = peewee.ForeignKeyField(Household, backref="renovations", on_delete="RESTRICT")
-    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT", index=False)  # (zone, state) serves it
     owner_name = peewee.CharField(max_length=40)
     owner_phone = peewee.CharField(max_length=20, default="")
     company = peewee.CharField(max_length=60, default="")
@@ -128,7 +128,7 @@ class Violation(VoidableMixin, VersionedMixin, BaseModel):
     void_reason = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
 
     renovation = peewee.ForeignKeyField(Renovation, backref="violations", on_delete="RESTRICT")
-    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT", index=False)  # (zone, state) serves it
     kind = peewee.CharField(max_length=10)
     at = peewee.DateTimeField()
     description = peewee.TextField()

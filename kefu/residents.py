@@ -21,6 +21,7 @@ import secrets
 import peewee
 from werkzeug.security import generate_password_hash
 
+from . import access
 from . import agenda
 from . import callbacks
 from . import clock
@@ -31,6 +32,7 @@ from . import outbox
 from . import tickets
 from . import workorders
 from .db import BaseModel
+from .db import Kept
 from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
@@ -606,19 +608,17 @@ def owed(user, now=None):
     now = now or clock.utcnow()
     items = []
     if user.role in ("assistant", "supervisor"):
-        mine = tickets.visible_to(user) if user.role == "assistant" else Ticket.live().where(Ticket.assignee == user)
-        mine_ids = mine.select(Ticket.id)
-        for nudge, ticket in _waiting(Nudge, mine_ids, Ticket.state.in_(NUDGEABLE)):
-            items.append(agenda.Item(kind="ticket.nudged", group="住户催办", ref=("ticket", ticket.id),
-                                     title=f"{ticket.location} {ticket.description[:20]}",
+        for nudge in _waiting(Nudge, user, Ticket.state.in_(NUDGEABLE)):
+            items.append(agenda.Item(kind="ticket.nudged", group="住户催办", ref=("ticket", nudge.ticket_id),
+                                     title=f"{nudge.location} {nudge.description[:20]}",
                                      due=nudge.at + ANSWER_WITHIN, action="回复住户",
                                      detail=f"住户催了一下（{clock.to_local(nudge.at, _tz()):%H:%M}）",
-                                     number=ticket.number))
-        for rating, ticket in _waiting(Rating, mine_ids, Rating.result == callbacks.UNHAPPY):
-            items.append(agenda.Item(kind="ticket.rating", group="住户评价不满意", ref=("ticket", ticket.id),
-                                     title=f"{ticket.location} {ticket.description[:20]}",
+                                     number=nudge.number))
+        for rating in _waiting(Rating, user, Rating.result == callbacks.UNHAPPY):
+            items.append(agenda.Item(kind="ticket.rating", group="住户评价不满意", ref=("ticket", rating.ticket_id),
+                                     title=f"{rating.location} {rating.description[:20]}",
                                      due=rating.at + ANSWER_WITHIN, action="回复住户",
-                                     detail="住户评价：不满意，已重新处理", number=ticket.number))
+                                     detail="住户评价：不满意，已重新处理", number=rating.number))
     if user.role == "frontdesk":
         waiting = (SelfReport.select(SelfReport, Ticket).join(Ticket)
                    .where(~SelfReport.verified & Ticket.voided_at.is_null() & Ticket.state.in_(tickets.OPEN))
@@ -636,15 +636,23 @@ def owed(user, now=None):
     return items
 
 
-def _waiting(model, ticket_ids, condition):
-    """(row, ticket) of `model` (Nudge or Rating) unanswered on the given tickets, one per ticket."""
-    rows = (model.select(model, Ticket).join(Ticket)
-            .where(model.answered_at.is_null() & model.ticket.in_(ticket_ids) & Ticket.voided_at.is_null()
-                   & condition)
-            .order_by(model.at))
+_BUILT = Kept()  # the statements of _waiting, per kind, role, user and zones
+
+
+def _waiting(model, user, condition):
+    """The `model` rows (Nudge or Rating) unanswered on the requests `user` holds (an assistant: their
+    zones' too), the first of each request, with the request's location, description and number."""
+    key = (model.__name__, user.role, user.id, tuple(access.zone_ids(user)))
+
+    def build():
+        mine = tickets.visible_to(user) if user.role == "assistant" else Ticket.live().where(Ticket.assignee == user)
+        return (model.select(model, Ticket.location, Ticket.description, Ticket.number).join(Ticket)
+                .where(model.answered_at.is_null() & model.ticket.in_(mine.select(Ticket.id))
+                       & Ticket.voided_at.is_null() & condition)
+                .order_by(model.at))
     seen, found = set(), []
-    for row in rows:
+    for row in _BUILT.rows(key, model, build):
         if row.ticket_id not in seen:
             seen.add(row.ticket_id)
-            found.append((row, row.ticket))
+            found.append(row)
     return found

@@ -22,7 +22,10 @@ from . import clock
 from . import words
 from .access import may_change
 from .db import contains
-from .db import each_of
+from .db import Prepared
+from .db import PreparedIn
+from .db import Union
+from .db import parts
 from .estate import Building
 from .estate import current_tz as _tz
 from .estate import Household
@@ -226,11 +229,7 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
         household, place, building = ticket.household_id, ticket.place_id, ticket.building_id
         category, text = ticket.category, ticket.description
     now = clock.utcnow() if ticket is None else ticket.created_at
-    base = Ticket.live()
-    before = None
-    if ticket is not None:
-        before = ticket.id
-        base = base.where((Ticket.id < ticket.id) & (Ticket.created_at <= ticket.created_at))
+    bound = (ticket.id, ticket.created_at) if ticket is not None else None
     found = {}
 
     def credit(ticket_id, reason, score):
@@ -239,20 +238,8 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
             entry["reasons"].append(reason)
         entry["score"] += score
 
-    # The same household, the same place, the same building and category: ten of each, newest first.
-    newest = (Ticket.id.desc(),)
-    spots = []
-    if household is not None:
-        spots.append(("同一房号", 3.0, base.select(Ticket.id).where(Ticket.household == household)
-                      .order_by(*newest).limit(10)))
-    if place is not None:
-        spots.append(("同一位置", 3.0, base.select(Ticket.id).where(Ticket.place == place).order_by(*newest).limit(10)))
-    if building is not None and category:
-        spots.append((f"同楼栋 · {category}", 1.5, base.select(Ticket.id)
-                      .where((Ticket.building == building) & (Ticket.category == category))
-                      .order_by(Ticket.created_at.desc()).limit(10)))
-    for (reason, score, _query), rows in zip(spots, each_of([query for _reason, _score, query in spots])):
-        for (ticket_id,) in rows:
+    for reason, score, ids in _spots(household, place, building, category, bound):
+        for ticket_id in ids:
             credit(ticket_id, reason, score)
     if synonyms is None:
         synonyms = words.synonym_map()
@@ -263,7 +250,7 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
         if not any(set(term) & set(other) for other in terms):
             terms.append(term)
     if terms:
-        matches = words.newest_ids_each(terms, WORD_POOL, before=before)
+        matches = words.newest_ids_each(terms, WORD_POOL, before=bound[0] if bound else None)
         weights = [words.weight(len(ids), WORD_POOL) for ids in matches]
         total = sum(weights)
         for term, weight, ids in zip(terms, weights, matches):
@@ -283,8 +270,7 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
     ranked = heapq.nsmallest(limit * 4, found.items(), key=lambda item: (-item[1]["score"], -item[0]))
     ids = [ticket_id for ticket_id, _ in ranked]
     # What the final order needs of each candidate first; the whole of only the `limit` kept after.
-    candidates = {t.id: t for t in base.select(Ticket.id, Ticket.category, Ticket.household, Ticket.place,
-                                               Ticket.created_at).where(Ticket.id.in_(ids))}
+    candidates = {t.id: t for t in _CANDIDATES[bound is not None](ids, *(bound or ()))}
     scored = []
     for ticket_id, entry in ranked:
         earlier = candidates.get(ticket_id)
@@ -308,9 +294,7 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
         score += 0.3 / (1 + (now - earlier.created_at).days / 30)
         scored.append((-score, -ticket_id, reasons, shared, repeat))
     scored = sorted(scored)[:limit]
-    whole = {t.id: t for t in base.select(Ticket, Zone.name.alias("zone_name"))
-             .join_from(Ticket, Zone, peewee.JOIN.LEFT_OUTER, on=(Ticket.zone == Zone.id))
-             .where(Ticket.id.in_([-key for _score, key, *_rest in scored])).objects()}
+    whole = {t.id: t for t in _WHOLE([-key for _score, key, *_rest in scored])}
     results = []
     for minus_score, minus_id, reasons, shared, repeat in scored:
         earlier = whole.get(-minus_id)
@@ -322,6 +306,62 @@ def similar(ticket=None, *, viewer=None, household=None, place=None, building=No
                                age=_age(clock.to_local(earlier.created_at, tz), clock.to_local(now, tz))))
     _add_units(results)
     return results
+
+
+# 举一反三's reads, each built once (for each length of a list of ids, or each shape of question) and
+# then run with the values of the moment: the intake page asks at every pause in typing.
+_EXAMPLE_AT = datetime.datetime(1901, 2, 3, 4, 5, 6)  # a ticket's time no query holds as a constant
+
+
+def _earlier(query, bound):
+    """Only tickets before the one asking: its id and time (`bound`), or everything (None)."""
+    return query.where((Ticket.id < bound[0]) & (Ticket.created_at <= bound[1])) if bound is not None else query
+
+
+_CANDIDATES = {bounded: PreparedIn(Ticket, lambda ids, *bound: _earlier(
+    Ticket.live().select(Ticket.id, Ticket.category, Ticket.household, Ticket.place, Ticket.created_at)
+    .where(Ticket.id.in_(ids)), bound or None), *((-7, _EXAMPLE_AT) if bounded else ())) for bounded in (False, True)}
+_WHOLE = PreparedIn(Ticket, lambda ids: Ticket.live().select(Ticket, Zone.name.alias("zone_name"))
+                    .join_from(Ticket, Zone, peewee.JOIN.LEFT_OUTER, on=(Ticket.zone == Zone.id))
+                    .where(Ticket.id.in_(ids)))
+_SPOTS = {}  # the names of what is asked (household, place, building and category, bound) → Prepared
+
+
+def _spots(household, place, building, category, bound):
+    """[(reason, score, ids)]: the newest ten at the same household, at the same place, and in the same
+    building and category, for those given; one statement, built once for each shape of question."""
+    asked = []  # (name, value, example)
+    if household is not None:
+        asked.append(("household", getattr(household, "id", household), -11))
+    if place is not None:
+        asked.append(("place", getattr(place, "id", place), -12))
+    if building is not None and category:
+        asked += [("building", getattr(building, "id", building), -13), ("category", category, "\x00category")]
+    if not asked:
+        return []
+    if bound is not None:
+        asked += [("before", bound[0], -14), ("before_at", bound[1], _EXAMPLE_AT)]
+    shape = tuple(name for name, _value, _example in asked)
+    lists = [(name, reason, score) for name, reason, score in (
+        ("household", "同一房号", 3.0), ("place", "同一位置", 3.0), ("building", f"同楼栋 · {category}", 1.5))
+        if name in shape]
+    prepared = _SPOTS.get(shape)
+    if prepared is None:
+        def build(*values):
+            given = dict(zip(shape, values))
+            base = _earlier(Ticket.live().select(Ticket.id), (given["before"], given["before_at"])
+                            if "before" in given else None)
+            newest = base.order_by(Ticket.id.desc())
+            queries = {"household": lambda: newest.where(Ticket.household == given["household"]).limit(10),
+                       "place": lambda: newest.where(Ticket.place == given["place"]).limit(10),
+                       "building": lambda: base.where((Ticket.building == given["building"])
+                                                      & (Ticket.category == given["category"]))
+                       .order_by(Ticket.created_at.desc()).limit(10)}
+            return Union([queries[name]() for name, _reason, _score in lists])
+        prepared = _SPOTS[shape] = Prepared(Ticket, build, *[example for _name, _value, example in asked])
+    rows = parts(prepared.cursor(*[value for _name, value, _example in asked]), len(lists))
+    return [(reason, score, [ticket_id for (ticket_id,) in found])
+            for (_name, reason, score), found in zip(lists, rows)]
 
 
 def _reader(viewer):

@@ -85,7 +85,7 @@ class ServiceItem(VoidableMixin, VersionedMixin, BaseModel):
 class ServiceOrder(VersionedMixin, BaseModel):
     number = peewee.CharField(unique=True, max_length=20)
     household = peewee.ForeignKeyField(Household, backref="+", on_delete="RESTRICT")
-    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT")
+    zone = peewee.ForeignKeyField(Zone, backref="+", on_delete="RESTRICT", index=False)  # (zone, state) serves it
     item = peewee.ForeignKeyField(ServiceItem, backref="+", on_delete="RESTRICT")
     need = peewee.ForeignKeyField(Need, null=True, backref="+", on_delete="RESTRICT")
     request = peewee.TextField()

@@ -19,6 +19,7 @@ from . import patrols
 from . import rectification
 from . import uploads
 from .db import BaseModel
+from .db import Kept
 from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
@@ -462,16 +463,30 @@ def _latest_licences(shops):
     """{shop id: its latest live licence} for the shops a query selects (the query as a subquery: a
     zone's hundred shops as a hundred parameters cost more to write out than to look up)."""
     latest = {}
-    for licence in (Licence.live().where(Licence.shop.in_(shops.select(Shop.id).order_by()))
-                    .order_by(Licence.recorded_at, Licence.id)):
+    for licence in _licences_of(shops):
         latest[licence.shop_id] = licence
     return latest
 
 
+def _licences_of(shops):
+    """The live licences of the shops a query selects, oldest recorded first."""
+    return Licence.live().where(Licence.shop.in_(shops.select(Shop.id).order_by())).order_by(Licence.recorded_at,
+                                                                                              Licence.id)
+
+
+_BUILT = Kept()  # the trading shops of some zones and their licences: statements per list of zones
+
+
 def _with_status(zone_ids, day):
-    query = Shop.live().where(Shop.zone.in_(zone_ids) & (Shop.state != "空置"))
-    shops = list(query.order_by(Shop.unit_no))
-    latest = _latest_licences(query) if shops else {}
+    zone_ids = tuple(zone_ids)
+
+    def trading():
+        return Shop.live().where(Shop.zone.in_(zone_ids) & (Shop.state != "空置"))
+    shops = _BUILT.rows(("shops", zone_ids), Shop, lambda: trading().order_by(Shop.unit_no))
+    latest = {}
+    if shops:
+        for licence in _BUILT.rows(("licences", zone_ids), Licence, lambda: _licences_of(trading())):
+            latest[licence.shop_id] = licence
     return [(shop, latest.get(shop.id), licence_status(latest.get(shop.id), day)) for shop in shops]
 
 
@@ -518,11 +533,15 @@ def urge(actor, shop, method, said, promised_on=None, at=None):
 def last_urgings(shop_ids):
     """{shop id: its latest urging} for the shops listed."""
     latest = {}
-    if shop_ids:
+    shop_ids = tuple(shop_ids)
+
+    def newest_of_each():
         newest = (Urging.select(Urging.shop, peewee.fn.MAX(Urging.at).alias("at"))
                   .where(Urging.shop.in_(list(shop_ids))).group_by(Urging.shop))
-        for urging in (Urging.select().join(newest, on=((Urging.shop == newest.c.shop_id) & (Urging.at == newest.c.at)))
-                       .order_by(Urging.at, Urging.id)):
+        return (Urging.select().join(newest, on=((Urging.shop == newest.c.shop_id) & (Urging.at == newest.c.at)))
+                .order_by(Urging.at, Urging.id))
+    if shop_ids:
+        for urging in _BUILT.rows(("urgings", shop_ids), Urging, newest_of_each):
             latest[urging.shop_id] = urging
     return latest
 
@@ -540,7 +559,7 @@ def owed(user, now):
 
     if user.role != "assistant":
         return []
-    zone_ids = [z.id for z in Zone.of_assistant(user)]
+    zone_ids = [z.id for z in _BUILT.rows(("zones", user.id), Zone, lambda: Zone.of_assistant(user))]
     if not zone_ids:
         return []
     tz = _tz()

@@ -24,11 +24,13 @@ from playhouse.sqlite_ext import SearchField
 from . import clock
 from . import events
 from .db import BaseModel
+from .db import Prepared
 from .db import RuleError
+from .db import Union
 from .db import database
-from .db import each_of
 from .db import guarded
 from .db import is_sqlite
+from .db import parts
 
 # Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
 VOID_REASON_MISSING = "请填写停用原因"
@@ -420,17 +422,35 @@ def _and(conditions):
     return result
 
 
+_NEWEST_EACH = {}  # (number of terms, whether bounded, limit) → the Prepared statement, on SQLite
+
+
 def newest_ids_each(terms, limit, before=None):
     """For each term, the ids of the newest `limit` tickets matching it (newest first), from one
-    statement (举一反三 reads a few thousand)."""
+    statement (举一反三 reads a few thousand). On SQLite the statement is the same for every list of
+    as many terms (each term's MATCH text is a parameter), so it is built once for each length."""
     model = index_model()
-    queries = []
-    for term in terms:
-        query = model.select(model.rowid).where(matching([term])).order_by(model.rowid.desc()).limit(limit)
-        if before is not None:
-            query = query.where(model.rowid < before)
-        queries.append(query)
-    return [sorted((row[0] for row in rows), reverse=True) for rows in each_of(queries)]
+    bounded = before is not None
+
+    def build(conditions, bound):
+        queries = []
+        for condition in conditions:
+            query = model.select(model.rowid).where(condition).order_by(model.rowid.desc()).limit(limit)
+            if bounded:
+                query = query.where(model.rowid < bound)
+            queries.append(query)
+        return Union(queries)
+    if not is_sqlite():
+        cursor = database.execute_sql(*build([matching([term]) for term in terms], before).sql())
+    else:
+        key, count = (len(terms), bounded, limit), len(terms)
+        prepared = _NEWEST_EACH.get(key)
+        if prepared is None:
+            examples = [f"\x00term {n}" for n in range(count)] + ([-987_654_321] if bounded else [])
+            prepared = _NEWEST_EACH[key] = Prepared(model, lambda *values: build(
+                [TicketSearch.match(text) for text in values[:count]], values[count] if bounded else None), *examples)
+        cursor = prepared.cursor(*[fts_expression([term]) for term in terms], *([before] if bounded else []))
+    return [sorted((row[0] for row in rows), reverse=True) for rows in parts(cursor, len(terms))]
 
 
 def weight(found, pool):
