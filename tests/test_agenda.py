@@ -17,6 +17,7 @@ from kefu import services
 from kefu import tickets
 from kefu import workorders
 from kefu.escalations import Escalation
+from kefu.estate import ZoneAssistant
 
 
 def kinds(user, ref=None):
@@ -69,6 +70,19 @@ def test_a_service_waiting_for_its_call_back_is_on_the_assistants_agenda(world, 
     services.ServiceOrder.update(state="callback", agreed_at=clock.utcnow()).where(
         services.ServiceOrder.id == order.id).execute()
     assert kinds(world.assistant, ref) == ["service.callback"]
+    assert kinds(world.assistant2, ref) == []
+
+
+def test_an_assistant_given_a_zone_owes_its_waits_at_once_and_nothing_once_it_is_taken_away(world, traveller):
+    # The agenda keeps each source's statement per user and zones: a change of zones is a new one.
+    item = services.ServiceItem.create(name="上门开锁", unit=world.engineering, charged=True, fee="50元/次")
+    order, _ = services.create_order(world.assistant, world.home, item, "门锁打不开", charged=True,
+                                     fee_told="50元/次", customer_name="张先生")
+    ref = ("serviceorder", order.id)
+    assert kinds(world.assistant2, ref) == []
+    link = ZoneAssistant.create(zone=order.zone_id, user=world.assistant2)
+    assert kinds(world.assistant2, ref) == ["service.agree"]
+    link.delete_instance()
     assert kinds(world.assistant2, ref) == []
 
 
