@@ -59,7 +59,7 @@ screenshots: deps-test .venv/.installed .venv/.test-installed
 	KEFU_SCREENSHOTS=docs .venv/bin/python -m pytest tests/browser -q
 
 # The crash, concurrency and hostile-input tests at length: 100 SIGKILL rounds, two minutes of
-# twenty clients, 300 generated examples per route and role.
+# twenty clients, 100 generated examples per route and role (KEFU_SOAK=300 tries 300: hours).
 soak: deps-test .venv/.installed .venv/.test-installed
 	KEFU_SOAK=1 .venv/bin/python -m pytest tests/test_crash.py tests/test_concurrency.py tests/test_hostile_input.py $(PYTEST_ARGS)
 
