@@ -40,6 +40,9 @@ from .estate import ZoneAssistant
 from .users import Unit
 from .users import User
 
+# The timeline entry of an account a staff file made; the batches are read back from it.
+IMPORTED = "导入用户"
+
 MAX_ROWS = 50_000
 HEADER_SEARCH_ROWS = 10  # a title line or two above the header row is common in company sheets
 SHOWN_MISSING = 200
@@ -819,7 +822,7 @@ class UserKind:
                 place = v["zone"].name if v["zone"] else v["unit"].name if v["unit"] else ""
                 plan.passwords.append(_slip(user, password, place))
             self._zone(actor, user, v)
-            events.record(actor, user, "导入用户", note=_source(plan, row), batch=plan.batch, file=plan.filename)
+            events.record(actor, user, IMPORTED, note=_source(plan, row), batch=plan.batch, file=plan.filename)
         for row in plan.changed:
             v, user = row.values, row.record
             if set(row.changes) - {"管辖区域"}:
@@ -894,7 +897,7 @@ def signed_in(user_ids):
         return set()
     found = {row[0] for row in events.Event.select(events.Event.record_id).where(
         (events.Event.record_type == "user") & events.Event.record_id.in_(user_ids)
-        & (events.Event.action == "登录")).tuples()}
+        & (events.Event.action == users.SIGNED_IN)).tuples()}
     found |= {row[0] for row in users.SignIn.select(users.SignIn.user).where(users.SignIn.user.in_(user_ids)).tuples()}
     return found
 
@@ -903,7 +906,7 @@ def import_batches(only_reissuable=False, limit=None):
     """The staff imports that made accounts, newest first; with only_reissuable, those with an account
     still live, enabled and never signed in."""
     grouped = {}
-    for event in (events.Event.select().where((events.Event.action == "导入用户") & (events.Event.record_type == "user"))
+    for event in (events.Event.select().where((events.Event.action == IMPORTED) & (events.Event.record_type == "user"))
                   .order_by(events.Event.id)):
         details = event.details
         if "batch" in details:

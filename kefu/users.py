@@ -15,6 +15,9 @@ from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
 
+# The timeline entry every sign-in through the sign-in page writes (imports read it: "never signed in").
+SIGNED_IN = "登录"
+
 # Refusals that the forms (kefu/views/) show beside their fields as well: written once, here.
 IDLE_HOURS_RANGE = "空闲时限应在 1–720 小时之间"
 MAX_DAYS_RANGE = "最长登录时间应在 1–90 天之间"
@@ -356,7 +359,7 @@ def authenticate(username, password, source="", devices=None):
     if not user.is_active:
         return None, "该账号已停用，请联系管理员"
     user.failed_logins, user.locked_until = 0, None
-    events.record(user, user, "登录", note=where)
+    events.record(user, user, SIGNED_IN, note=where)
     return user, None
 
 
