@@ -76,13 +76,7 @@ class Source:
         states = sorted({s for w in waits for s in w.states})
         field = self.machine.state_field
         if everyone:
-            query = self._waiting(self.query(), states, field)
-            if late_only:
-                could_be_late = self._could_be_late(waits, states, field, now)
-                if could_be_late is None:
-                    return []
-                query = query.where(could_be_late)
-            records = list(query)
+            records = self._everyone(waits, states, field, now if late_only else None)
         else:
             narrow = self.scope.get(user.role)
             if narrow is None:
@@ -119,6 +113,31 @@ class Source:
             return self._waiting(narrowed, states, field) if narrowed is not None else None
         return _BUILT.rows(key, self.machine.model, build)
 
+    def _everyone(self, waits, states, field, now=None):
+        """Every record waiting in `states` (with `now`: only those one of `waits` could find late
+        then). Built once a day for each source and question (`_EVERYONE`), run with `now`."""
+        key, today = (self.ref, now is not None), clock.today(_tz())
+        held = _EVERYONE.get(key)
+        if held is None or held[0] != today:
+            def build(*at):
+                query = self._waiting(self.query(), states, field)
+                if now is None:
+                    return query
+                could_be_late = self._could_be_late(waits, states, field, at[0] if at else _EXAMPLE_NOW)
+                return query.where(could_be_late) if could_be_late is not None else None
+            probe = build()
+            prepared = None
+            if probe is not None:
+                # A deadline kept in a column compares it with `now`; a state whose deadline is worked
+                # out in Python is read whole, and a source with only those has no `now` to give.
+                with_now = now is not None and _EXAMPLE_NOW in probe.sql()[1]
+                prepared = db.Prepared(self.machine.model, build, *([_EXAMPLE_NOW] if with_now else []))
+            held = _EVERYONE[key] = (today, prepared, with_now if probe is not None else False)
+        _today, prepared, with_now = held
+        if prepared is None:
+            return []
+        return prepared(*([now] if with_now else []))
+
     def _could_be_late(self, waits, states, field, now):
         """A condition keeping every record one of `waits` could find late at `now`: in a state whose
         waits all keep their deadline in a column, one of those columns is past; a state with a
@@ -146,6 +165,8 @@ class Source:
 
 
 _BUILT = db.Kept()  # each source's statement per (source, role, user, unit, zones, day)
+_EVERYONE = {}  # (source, late only) → (the day, its Prepared statement or None, whether it takes `now`)
+_EXAMPLE_NOW = datetime.datetime(1901, 2, 3, 4, 5, 6)  # a time no query holds as a constant
 
 
 def _in_zones(field):
