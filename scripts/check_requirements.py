@@ -9,6 +9,7 @@ importlib.metadata, so `PIL` is Pillow and `dateutil` python-dateutil.
 Usage: python scripts/check_requirements.py   (prints what is missing; exit 1 if anything is)
 """
 import ast
+import functools
 import importlib.metadata
 import os
 import re
@@ -78,8 +79,14 @@ def normal(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@functools.cache
+def _installed():
+    """{top-level module: [distribution names]}, read once (it walks every installed package)."""
+    return importlib.metadata.packages_distributions()
+
+
 def distributions(module):
-    return {normal(d) for d in importlib.metadata.packages_distributions().get(module, [])}
+    return {normal(d) for d in _installed().get(module, [])}
 
 
 def missing():
