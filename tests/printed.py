@@ -312,7 +312,7 @@ KINDS = [
          keep=("记录人：", "主持人："), long=_long_meeting),
     Kind("service-confirmation", "服务确认单", "zhuli1",
          lambda: (_service(), _url("services.confirmation_pdf", service_id=_service().id)), (1, 1),
-         keep=("客户签字", "服务人员签字"), outside=True, long=_long_service),
+         keep=("已向客户说明", "客户确认", "盖章"), outside=True, long=_long_service),
     Kind("case-booklet", "案例汇编", "zhuguan",
          lambda: (None, _url("tickets.cases_pdf")), (2, 40), long=_long_cases),
     Kind("resident-posters", "扫码报事报修", "zhuguan",

@@ -106,11 +106,13 @@ def test_every_document_passes_the_machine_checks(printout, code, variant):
         words, images = doc.body(page)
         assert any(w["bottom"] < top for w in words) or any(i["bottom"] < top for i in images), \
             f"{code} {variant}: {kind.keep[0]}… starts page {page + 1} with nothing above it"
-    # Chinese line breaks: a date is never split between its number and 年 / 月 / 日 (chars in the order
+    # Chinese line breaks: a date is never split between its number and 年 / 月 / 日, nor from its 星期
+    # (chars in the order
     # they are drawn: a line's last, then the next line's first).
     for index, page in enumerate(doc.pages):
         for (one, top, _bottom, x0), (two, next_top, _b, next_x0) in zip(page["chars"], page["chars"][1:]):
-            if abs(next_top - top) > 2 and ((one.isdigit() and two in "年月日") or (one in "年月" and two.isdigit())):
+            if abs(next_top - top) > 2 and ((one.isdigit() and two in "年月日") or (one in "年月" and two.isdigit())
+                                           or (one in "期（" and two in "星期一二三四五六日")):
                 assert False, f"{code} {variant}: page {index + 1} breaks a date at {one}|{two}"
     # Chinese where Chinese is expected: no code names, no Python values.
     leftovers = [w for w in ASCII_WORD.findall(doc.text) if w not in ("Noto",)]
