@@ -92,6 +92,14 @@ def _order(source_type):
             .order_by(WorkOrder.rework_count.desc(), WorkOrder.id).get())
 
 
+def _service_order():
+    """A personal service's work order (派工单 from 个性化服务), the furthest along there is."""
+    from kefu.workorders import WorkOrder
+
+    return (WorkOrder.select().where(WorkOrder.source_type == "service")
+            .order_by((WorkOrder.state == "approved").desc(), WorkOrder.rework_count.desc(), WorkOrder.id).get())
+
+
 def _summary(signed):
     from kefu.summaries import MonthlySummary
 
@@ -286,6 +294,10 @@ KINDS = [
          long=_long_text(_ticket_model, description=LONG), photos=_self),
     Kind("work-order", "派 工 单", "zhuli1",
          lambda: (_order("ticket"), _url("workorders.print_order", order_id=_order("ticket").id)), (1, 2),
+         keep=("作业人员签字", "验收签字"),
+         long=_long_text(_order_model, instructions=LONG, report_note=LONG[:200]), photos=_self),
+    Kind("service-work-order", "派 工 单", "zhuli1",
+         lambda: (_service_order(), _url("workorders.print_order", order_id=_service_order().id)), (1, 2),
          keep=("作业人员签字", "验收签字"),
          long=_long_text(_order_model, instructions=LONG, report_note=LONG[:200]), photos=_self),
     Kind("rectification-order", "整 改 单", "zhuli1",

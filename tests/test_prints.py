@@ -277,6 +277,15 @@ def test_the_work_order_names_its_source_and_every_round(printout):
     assert f"{name}：{name}" not in order.replace(" ", "")
 
 
+@pytest.mark.parametrize("code", ["work-order", "rectification-order", "service-work-order"])
+def test_a_work_orders_photos_stand_under_their_heading(printout, code):
+    doc = printout(code, "photos")
+    for caption in ("附：照片", "处理前（", "处理后（"):
+        for index in doc.pages_with(caption):
+            top = doc.top_of(index, caption)
+            assert any(i["top"] > top for i in doc.pages[index]["images"]), f"{code}: {caption} ends page {index + 1}"
+
+
 def test_the_registers_name_their_zone_and_count_every_shop(printout):
     doc = printout("shop-register")
     text = doc.text
