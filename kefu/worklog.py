@@ -192,8 +192,9 @@ def printed_day(user, day):
     request, order or place; the notes; the 需关注 raised in the zone, each once), and the day's totals."""
     record = day_record(user, day)
     tz = _tz()
-    # A subject the note already starts with (a check's note names its checkpoint) is said once.
-    lines = [(e.at, e.kind, e.action, "" if e.note.startswith(e.subject) else e.subject, e.note, e.entered_at)
+    # A subject the note already starts with (a check's note names its checkpoint; a finding's says
+    # "会所：门窗完好不合格" under the subject 会所 门窗完好) is said once.
+    lines = [(e.at, e.kind, e.action, "" if _said(e.note, e.subject) else e.subject, e.note, e.entered_at)
              for e in _subjects(record["entries"])]
     seen = {e.record_id for e in record["entries"] if e.record_type == "observation"}
     lines += [(clock.to_local(n.at, tz), "补充记录", "工作记录", "", n.text, None) for n in record["notes"]]
@@ -205,6 +206,13 @@ def printed_day(user, day):
     counts["其他"] = len(record["entries"]) - sum(counts.values())
     return {"lines": lines, "meetings": record["meetings"], "counts": counts, "total": len(record["entries"]),
             "notes": len(record["notes"])}
+
+
+def _said(note, subject):
+    """Whether `note` starts by saying `subject`, spaces and colons aside."""
+    def bare(text):
+        return text.replace(" ", "").replace("：", "")
+    return bare(note).startswith(bare(subject))
 
 
 def _runs_of_clean_checks(lines):

@@ -92,6 +92,14 @@ def _order(source_type):
             .order_by(WorkOrder.rework_count.desc(), WorkOrder.id).get())
 
 
+def _service_order():
+    """A personal service's work order (派工单 from 个性化服务), the furthest along there is."""
+    from kefu.workorders import WorkOrder
+
+    return (WorkOrder.select().where(WorkOrder.source_type == "service")
+            .order_by((WorkOrder.state == "approved").desc(), WorkOrder.rework_count.desc(), WorkOrder.id).get())
+
+
 def _summary(signed):
     from kefu.summaries import MonthlySummary
 
@@ -263,26 +271,33 @@ KINDS = [
          long=_long_notice, photos=_notice_photo_owners),
     Kind("referral-dossier", "情况报告", "zhuli1",
          lambda: (_referral(), _url("renovations.dossier_pdf", referral_id=_referral().id)),
-         (2, 4), outside=True, long=_long_referral, photos=lambda r: list(r.renovation.violations)),
+         (2, 4), keep=("经办客户助理：", "客服主管："), outside=True, long=_long_referral, photos=lambda r: list(r.renovation.violations)),
     Kind("stickers", "巡查点二维码", "zhuguan",
          lambda: (None, _url("patrols.stickers")), (4, 4), long=_long_checkpoints),
     Kind("patrol-record", "现场巡查记录", "zhuli1",
-         lambda: (None, _url("patrols.record_pdf", day=_workday().isoformat())), (1, 2), landscape=True),
+         lambda: (None, _url("patrols.record_pdf", day=_workday().isoformat())), (1, 2), landscape=True,
+         keep=("客户助理签字：", "客服主管审核：")),
     Kind("household-roster", "住户花名册", "qiantai",
-         lambda: (None, _url("estate.roster_pdf", building_id=1)), (2, 6), landscape=True, outside=True),
+         lambda: (None, _url("estate.roster_pdf", building_id=1)), (2, 6), landscape=True, outside=True,
+         keep=("制表人：", "核对人：", "盖章")),
     Kind("shop-register", "商铺登记表", "zhuguan",
-         lambda: (None, _url("shops.register_pdf")), (1, 3), landscape=True, outside=True, long=_long_shops),
+         lambda: (None, _url("shops.register_pdf")), (1, 3), landscape=True, outside=True, long=_long_shops,
+         keep=("客户助理：", "客服主管：", "盖章")),
     Kind("worklog-day", "客户助理工作记录", "zhuli1",
          lambda: (None, _url("worklog.day_pdf", user_id=_users()["zhuli1"].id, day=_workday().isoformat())),
-         (1, 3), long=_long_worklog("day")),
+         (1, 3), keep=("客户助理：", "客服主管审阅："), long=_long_worklog("day")),
     Kind("worklog-week", "客户助理工作记录", "zhuli1",
          lambda: (None, _url("worklog.day_pdf", user_id=_users()["zhuli1"].id, day=_workday().isoformat(),
-                             week=1)), (2, 12), long=_long_worklog("week")),
+                             week=1)), (2, 12), keep=("客户助理：", "客服主管审阅："), long=_long_worklog("week")),
     Kind("ticket", "客户诉求处理记录", "zhuli1",
-         lambda: (_ticket(), _url("tickets.print_ticket", ticket_id=_ticket().id)), (1, 3),
+         lambda: (_ticket(), _url("tickets.print_ticket", ticket_id=_ticket().id)), (1, 3), keep=("客户助理：", "客服主管："),
          long=_long_text(_ticket_model, description=LONG), photos=_self),
     Kind("work-order", "派 工 单", "zhuli1",
          lambda: (_order("ticket"), _url("workorders.print_order", order_id=_order("ticket").id)), (1, 2),
+         keep=("作业人员签字", "验收签字"),
+         long=_long_text(_order_model, instructions=LONG, report_note=LONG[:200]), photos=_self),
+    Kind("service-work-order", "派 工 单", "zhuli1",
+         lambda: (_service_order(), _url("workorders.print_order", order_id=_service_order().id)), (1, 2),
          keep=("作业人员签字", "验收签字"),
          long=_long_text(_order_model, instructions=LONG, report_note=LONG[:200]), photos=_self),
     Kind("rectification-order", "整 改 单", "zhuli1",
@@ -309,7 +324,7 @@ KINDS = [
          keep=("记录人：", "主持人："), long=_long_meeting),
     Kind("service-confirmation", "服务确认单", "zhuli1",
          lambda: (_service(), _url("services.confirmation_pdf", service_id=_service().id)), (1, 1),
-         keep=("客户签字", "服务人员签字"), outside=True, long=_long_service),
+         keep=("已向客户说明", "客户确认", "盖章"), outside=True, long=_long_service),
     Kind("case-booklet", "案例汇编", "zhuguan",
          lambda: (None, _url("tickets.cases_pdf")), (2, 40), long=_long_cases),
     Kind("resident-posters", "扫码报事报修", "zhuguan",
@@ -318,7 +333,7 @@ KINDS = [
          lambda: (_ticket(), _url("residents.slip", ticket_id=_ticket().id)), (1, 1),
          keep=("查看进度", "受理人", "盖章"), outside=True, long=_long_text(_ticket_model, description=LONG)),
     Kind("outage-notice", "停水公告", "zhuguan",
-         lambda: (_outage(), _url("residents.outage_pdf", outage_id=_outage().id)), (1, 1), outside=True,
+         lambda: (_outage(), _url("residents.outage_pdf", outage_id=_outage().id)), (1, 1), outside=True, keep=("盖章",),
          long=_long_text(_outage_model, detail=LONG, advice=LONG[:200])),
 ]
 

@@ -27,8 +27,10 @@ class Printout:
             for page in document.pages:
                 words = page.extract_words(keep_blank_chars=False, use_text_flow=True)
                 big = "".join(c["text"] for c in page.chars if c["size"] > 40)
+                chars = [(c["text"], c["top"], c["bottom"], c["x0"]) for c in page.chars if c["text"].strip()]
                 self.pages.append({"text": page.extract_text() or "", "words": words, "images": page.images,
-                                   "width": float(page.width), "height": float(page.height), "big": big})
+                                   "width": float(page.width), "height": float(page.height), "big": big,
+                                   "chars": chars})
 
     @property
     def text(self):
@@ -36,6 +38,14 @@ class Printout:
 
     def pages_with(self, needle):
         return [i for i, p in enumerate(self.pages) if needle in p["text"].replace(" ", "")]
+
+    def top_of(self, index, needle):
+        """How far down page `index` the text `needle` starts (spaces aside)."""
+        chars = [c for c in self.pages[index]["chars"] if c[0] != " "]
+        text = "".join(c[0] for c in chars)
+        found = text.find(needle.replace(" ", ""))
+        assert found >= 0, needle
+        return chars[found][1]
 
     def body(self, index):
         """What a page has between its header and footer margins (words and images)."""
@@ -89,6 +99,21 @@ def test_every_document_passes_the_machine_checks(printout, code, variant):
     if kind.keep:
         pages = {page for needle in kind.keep for page in doc.pages_with(needle)}
         assert len(pages) == 1, f"{code} {variant}: {kind.keep} split over pages {sorted(p + 1 for p in pages)}"
+        # ...and never alone at the top of a page: the last lines it closes stand above it (a seal or a
+        # signature under nothing of the document's text signs nothing).
+        page = pages.pop()
+        top = min(doc.top_of(page, needle) for needle in kind.keep)
+        words, images = doc.body(page)
+        assert any(w["bottom"] < top for w in words) or any(i["bottom"] < top for i in images), \
+            f"{code} {variant}: {kind.keep[0]}… starts page {page + 1} with nothing above it"
+    # Chinese line breaks: a date is never split between its number and 年 / 月 / 日, nor from its 星期
+    # (chars in the order
+    # they are drawn: a line's last, then the next line's first).
+    for index, page in enumerate(doc.pages):
+        for (one, top, _bottom, x0), (two, next_top, _b, next_x0) in zip(page["chars"], page["chars"][1:]):
+            if abs(next_top - top) > 2 and ((one.isdigit() and two in "年月日") or (one in "年月" and two.isdigit())
+                                           or (one in "期（" and two in "星期一二三四五六日")):
+                assert False, f"{code} {variant}: page {index + 1} breaks a date at {one}|{two}"
     # Chinese where Chinese is expected: no code names, no Python values.
     leftovers = [w for w in ASCII_WORD.findall(doc.text) if w not in ("Noto",)]
     assert not leftovers, f"{code}: {leftovers[:5]}"
@@ -209,6 +234,23 @@ def test_the_work_record_names_what_each_step_was_about(printout):
         assert times == sorted(times)
 
 
+def test_the_work_record_says_each_thing_once_and_keeps_the_notes_whole(printout):
+    doc = printout("worklog-day", "long")
+    flat = re.sub(r"\s", "", doc.text)
+    # A finding names its checkpoint once (not "会所 门窗完好：会所：门窗完好不合格").
+    findings = re.findall(r"巡查发现问题(.*?)(?=\d\d-\d\d\d\d:\d\d|当日合计)", flat)
+    assert findings
+    for row in findings:
+        rest = row.split("：", 1)[1].replace("：", "")
+        assert not rest.startswith(row[:2]), row
+    # The assistant's own notes print whole: the record is theirs, not a summary of it.
+    assert printed.LONG[:300] in flat
+    # The week's totals name their columns whole (拜访与需求, not 拜访与需 / 求).
+    week = printout("worklog-week").pages[0]["text"]
+    for label in ("拜访与需求", "装修与商铺", "补充记录"):
+        assert label in week, label
+
+
 def test_the_dossier_goes_out_as_it_was_sent(printout):
     doc = printout("referral-dossier")
     text = doc.text.replace(" ", "")
@@ -217,6 +259,10 @@ def test_the_dossier_goes_out_as_it_was_sent(printout):
     assert not re.search(r"1[3-9]\d{9}", text), "a full mobile number goes outside"
     assert "已结案" not in text  # closed after the referral: not this dossier's news
     assert "上报时：已上报" in text
+    # Each attachment the letter lists is there under its own heading, in the same order.
+    listed = re.findall(r"^\d+\.\s*(.+)$", doc.pages[0]["text"].split("附件：", 1)[1], flags=re.M)
+    headings = re.findall(r"附件[一二三四五六]、(.+)$", doc.text, flags=re.M)
+    assert listed and [h[:4] for h in headings] == [item[:4] for item in listed], (listed, headings)
 
 
 def test_the_work_order_names_its_source_and_every_round(printout):
@@ -229,6 +275,15 @@ def test_the_work_order_names_its_source_and_every_round(printout):
     order = printout("rectification-order").text
     name = re.search(r"来源\s*巡查问题\s*(\S+)", order).group(1)
     assert f"{name}：{name}" not in order.replace(" ", "")
+
+
+@pytest.mark.parametrize("code", ["work-order", "rectification-order", "service-work-order"])
+def test_a_work_orders_photos_stand_under_their_heading(printout, code):
+    doc = printout(code, "photos")
+    for caption in ("附：照片", "处理前（", "处理后（"):
+        for index in doc.pages_with(caption):
+            top = doc.top_of(index, caption)
+            assert any(i["top"] > top for i in doc.pages[index]["images"]), f"{code}: {caption} ends page {index + 1}"
 
 
 def test_the_registers_name_their_zone_and_count_every_shop(printout):
