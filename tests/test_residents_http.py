@@ -19,6 +19,7 @@ from kefu import residents
 from kefu import tickets
 from kefu import uploads
 from kefu import users
+from kefu import workorders
 from kefu.residents import SelfReport
 from kefu.tickets import Ticket
 from test_patrols_http import pdf_text
@@ -294,3 +295,71 @@ def test_the_link_names_the_assistant_only_if_the_estate_chooses(app, world, cli
         "version": str(estate.Estate.current().version), "resident_names": "1"})
     assert response.status_code == 303
     assert "客户助理 张助理" in text(client.get(f"/s/{ticket.link_token}"))
+
+
+def test_more_than_four_photos_are_refused_and_the_four_kept(world, resident, client):
+    response = send(client, f"/report/b/{world.b1.id}", room="1-101",
+                    photos=[jpeg(color=(n * 40, 0, 0)) for n in range(5)])
+    assert response.status_code == 422
+    assert "最多 4 张照片" in text(response) and "已收到 4 张照片，不用重新选择" in text(response)
+    assert Ticket.select().count() == 0
+    # Sent again without choosing them again: the request carries the four.
+    assert send(client, f"/report/b/{world.b1.id}", room="1-101").status_code == 303
+    assert len(uploads.Photo.of(Ticket.get())) == 4
+
+
+def test_a_file_that_is_not_a_photo_is_refused_beside_the_field_and_nothing_typed_is_lost(world, resident, client):
+    response = send(client, f"/report/b/{world.b1.id}", room="1-101", photos=[b"not a picture at all"])
+    assert response.status_code == 422
+    assert "不是有效的图片文件" in text(response)
+    assert "厨房水管漏水" in html(response) and 'value="1-101"' in html(response)
+    assert Ticket.select().count() == 0
+
+
+def test_one_address_is_limited_to_a_few_reports_an_hour_whatever_the_household(app, world, resident, client):
+    app.config["RATE_LIMITS"] = {"report": (2, 3600)}
+    assert send(client, f"/report/b/{world.b1.id}", room="1-101").status_code == 303
+    assert send(client, f"/report/b/{world.b1.id}", room="1-201").status_code == 303
+    response = send(client, "/report", room="2-1-101")
+    assert response.status_code == 429 and "提交太频繁" in text(response)
+    assert Ticket.select().count() == 2
+
+
+def test_the_link_shows_the_photos_after_the_work_once_it_is_accepted(app, world, client):
+    ticket = intake(world)
+    responded = tickets.respond(world.assistant, ticket, ticket.version, "电话", "")
+    ticket, order = tickets.dispatch(world.assistant, responded, responded.version, world.engineering, "换水管",
+                                     clock.utcnow() + datetime.timedelta(days=1))
+    order = workorders.accept(world.engineer, order, order.version)
+    after = uploads.store(app.config["PHOTOS"], world.engineer, jpeg(color=(0, 160, 0)))
+    order = workorders.report_done(world.engineer, order, order.version, "已更换", photos=[after])
+    link = f"/s/{ticket.link_token}"
+    # Reported done but not yet checked by the assistant: not shown.
+    assert "处理后的照片" not in text(client.get(link))
+    assert status(client, f"{link}/photos/{after.id}/thumb") == 404
+    workorders.inspect(world.assistant, order, order.version, True)
+    page = client.get(link)
+    assert "处理后的照片" in text(page) and "工程维修已完成，客户助理已验收" in text(page)
+    assert status(client, f"{link}/photos/{after.id}/thumb") == 200
+
+
+def test_every_poster_is_one_a4_page_with_the_phone_and_a_code_that_opens_its_own_form(app, world, tmp_path):
+    app.config["PUBLIC_URL"] = "https://kefu.example.com"
+    place = estate.Place.create(name="1号楼地库", kind="地库", building=world.b1)
+    current = estate.Estate.current()
+    current.phone = "021-58880000"
+    current.save()
+    response = signed_in(app, world.supervisor).get("/residents/posters.pdf")
+    assert response.status_code == 200
+    path = tmp_path / "posters.pdf"
+    path.write_bytes(response.data)
+    subprocess.run(["pdftoppm", "-png", "-r", "80", str(path), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    expected = (["https://kefu.example.com/report"]
+                + [f"https://kefu.example.com/report/b/{b.id}" for b in estate.Building.live().order_by(estate.Building.id)]
+                + [f"https://kefu.example.com/report/p/{place.id}"])
+    assert [[r.text for r in zxingcpp.read_barcodes(Image.open(p))] for p in pages] == [[a] for a in expected]
+    words = pdf_text(response)
+    assert words.count("扫码报事报修") == len(pages) == len(expected)
+    assert words.count("评价\n服务电话 021-58880000") == len(pages)  # on the poster, beside the footer's
+    assert "全小区" in words and "1号楼 · 楼栋大堂" in words and "1号楼地库 · 地库" in words
