@@ -75,6 +75,7 @@ PAUSE_PLAIN = {"等待客户": "等您方便时处理", "等待配件": "等待�
 # Refusals that the forms (kefu/views/residents.py) show beside their fields as well: written once, here.
 KIND_MISSING = "请选择是什么问题"
 RATING_MISSING = "请选择满意、基本满意或不满意"
+UNHAPPY_WORDS_MISSING = "请告诉我们哪里还不满意，我们好重新处理"
 NOTHING_TO_ANSWER = "住户没有待回复的催办或评价"
 OUTAGE_START_MISSING = "请填写停水停电的开始时间"
 OUTAGE_ENDED = "该公告已结束"
@@ -425,6 +426,9 @@ def rate(ticket, result, words=""):
         raise ResidentError(RATING_MISSING, "result")
     if not may_rate(ticket):
         raise ResidentError("这件诉求现在不能评价" if ticket.state != "closed" else "您已经评价过了，谢谢")
+    if result == callbacks.UNHAPPY and not (words or "").strip():
+        # The return visit needs them too; asked here in the resident's words, not the staff's.
+        raise ResidentError(UNHAPPY_WORDS_MISSING, "words")
     who = actor()
     with database.atomic():
         updated = tickets.record_followup(who, ticket, ticket.version, callbacks.RESIDENT_METHOD, result, words)

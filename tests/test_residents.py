@@ -138,8 +138,9 @@ def test_a_satisfied_rating_closes_the_request_as_a_return_visit(world):
 def test_an_unhappy_rating_reopens_the_request_and_waits_for_the_assistants_answer(world, traveller):
     ticket = intake(world)
     ticket = tickets.resolve_on_the_spot(world.assistant, ticket, ticket.version, "已修好")
-    with pytest.raises(tickets.TicketError, match="不满意的地方"):
-        residents.rate(ticket, "不满意")  # words are needed, as on a call
+    with pytest.raises(residents.ResidentError, match="请告诉我们哪里还不满意") as refused:
+        residents.rate(ticket, "不满意", " ")  # words are needed, as on a call, asked in the resident's words
+    assert refused.value.field == "words"
     traveller.shift(datetime.timedelta(hours=1))
     ticket = residents.rate(fresh(ticket), "不满意", "还在滴水")
     assert ticket.state == "in_progress" and ticket.reopen_count == 1 and ticket.resolved_at is None

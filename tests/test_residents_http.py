@@ -161,7 +161,8 @@ def test_nudge_rate_unhappy_and_see_it_reopened(app, world, resident, client, tr
     ticket = tickets.resolve_on_the_spot(world.assistant, fresh(ticket), fresh(ticket).version, "已更换水管")
     assert "评价这次服务" in text(client.get(link))
     response = client.post(f"{link}/rate", data={"result": "不满意"})
-    assert response.status_code == 422 and "请记录客户不满意的地方" in text(response)
+    assert response.status_code == 422 and "请告诉我们哪里还不满意" in text(response)
+    assert "记录客户" not in text(response)  # the staff's wording stays with the staff
     assert client.post(f"{link}/rate", data={"result": "不满意", "words": "还在滴水"}).status_code == 303
     page = text(client.get(link))
     assert "已重新安排处理" in page and "您的评价：不满意，已重新处理" in page and "处理中" in page
@@ -363,3 +364,23 @@ def test_every_poster_is_one_a4_page_with_the_phone_and_a_code_that_opens_its_ow
     assert words.count("扫码报事报修") == len(pages) == len(expected)
     assert words.count("评价\n服务电话 021-58880000") == len(pages)  # on the poster, beside the footer's
     assert "全小区" in words and "1号楼 · 楼栋大堂" in words and "1号楼地库 · 地库" in words
+
+
+def test_a_resolved_requests_link_asks_for_the_rating_on_the_page_itself(world, client):
+    ticket = intake(world)
+    link = f"/s/{ticket.link_token}"
+    assert 'name="result"' not in html(client.get(link))
+    ticket = tickets.resolve_on_the_spot(world.assistant, ticket, ticket.version, "已修好")
+    page = client.get(link)
+    assert "评价这次服务" in text(page) and f'action="{link}/rate"' in html(page)
+    assert html(page).count('name="result"') == 3
+    assert client.post(f"{link}/rate", data={**form_of(page), "result": "满意"}).status_code == 303
+    page = client.get(link)
+    assert "谢谢您的评价" in text(page) and 'name="result"' not in html(page)
+    assert fresh(ticket).state == "closed"
+
+
+@pytest.mark.parametrize("typed", ["1-1-101", "1栋1单元101", "1-101"])
+def test_a_buildings_poster_takes_the_room_with_or_without_the_building(world, resident, client, typed):
+    assert send(client, f"/report/b/{world.b1.id}", room=typed).status_code == 303
+    assert Ticket.get().location == "1-1-101"

@@ -37,6 +37,7 @@ from ..estate import Building
 from ..estate import Place
 from ..estate import find_household
 from ..estate import mask_phone
+from ..estate import normalize_code
 from ..residents import Outage
 from ..tickets import Ticket
 from ..web import done
@@ -160,6 +161,15 @@ def _collect_photos(errors):
     return kept
 
 
+def _in_building(building, typed):
+    """The 栋-单元-室 of a room typed on a building's poster: 单元-室, or the whole code with this
+    building's number in front (1-2-1802, 1栋2单元1802), as people who know their address write it."""
+    parts = normalize_code(typed).split("-")
+    if len(parts) == 3 and parts[0] == building.code:
+        return "-".join(parts)
+    return f"{building.code}-{typed}"
+
+
 def _too_fast(form):
     """True when the form came back sooner than a person could fill it (or without its signed start)."""
     try:
@@ -209,7 +219,7 @@ def report(kind, record_id):
         if chosen_place is None:
             code = (form.room.data or "").strip()
             if kind == "b" and code:
-                code = f"{building.code}-{code}"
+                code = _in_building(building, code)
             household = find_household(code) if code else None
             if household is None:
                 form.room.errors.append("请填写房号，如 " + ("2-1502（单元-室）" if kind == "b" else "3-2-1502（栋-单元-室）")
@@ -271,7 +281,8 @@ def follow(token):
                    contact=rules.contact(ticket), outage=rules.outage_of(ticket), link=_link_of(ticket),
                    may_nudge=ticket.state in rules.NUDGEABLE and (again is None or now >= again),
                    nudge_again=again if again and now < again else None, nudgeable=ticket.state in rules.NUDGEABLE,
-                   may_rate=rules.may_rate(ticket), new=bool(request.args.get("new")),
+                   may_rate=rules.may_rate(ticket), rate_form=RateForm() if rules.may_rate(ticket) else None,
+                   new=bool(request.args.get("new")),
                    masked_phone=mask_phone(ticket.customer_phone), csrf_form=FlaskForm())
 
 

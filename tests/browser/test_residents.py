@@ -104,9 +104,12 @@ def test_a_resident_reports_from_a_poster_follows_nudges_and_rates_it_unhappy(ph
     # The resident rates it 不满意 through the link: the return visit, and the request is reopened.
     me.goto(link)
     expect(me.locator(".r-state")).to_have_text("已处理，请您评价")
-    me.get_by_role("link", name="评价这次服务").click()
+    rating = me.get_by_role("region", name="评价这次服务")  # on the link itself, first thing
+    rating.get_by_label("不满意").check()
+    rating.get_by_role("button", name="提交评价").click()  # no words: asked for them, nothing lost
     heading(me, "评价这次服务")
-    me.get_by_label("不满意").check()
+    expect(me.get_by_role("alert")).to_have_text("请告诉我们哪里还不满意，我们好重新处理")
+    expect(me.get_by_label("不满意")).to_be_checked()
     me.get_by_label("想说的话").fill("还是在滴水")
     shot(me, "resident-rate")
     me.get_by_role("button", name="提交评价").click()
