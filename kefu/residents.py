@@ -214,6 +214,14 @@ def verify_match(household, name, phone):
     return query.exists()
 
 
+def phone_problem(phone):
+    """Why a reporter's mobile can't be used to call them back, or "" (spaces and dashes allowed)."""
+    phone = (phone or "").replace(" ", "").replace("-", "")
+    if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
+        return "请填写 11 位手机号，方便我们联系您"
+    return ""
+
+
 def report(*, kind, description, name, phone, household=None, place=None, photos=(), outage=None, token=None):
     """A resident's own request: checked, then taken as a front-desk intake would be (a form sent twice
     with its one-time `token` makes one). Returns the ticket."""
@@ -223,10 +231,10 @@ def report(*, kind, description, name, phone, household=None, place=None, photos
         raise ResidentError("请填写房号", "room")
     description = checked_text(description, 500, "问题描述", "description", required=True, error=ResidentError)
     name = checked_text(name, 20, "您的称呼", "name", required=True, error=ResidentError)
-    phone = (phone or "").replace(" ", "").replace("-", "")
-    if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
-        raise ResidentError("请填写 11 位手机号，方便我们联系您", "phone")
-    phone = clean_phone(phone)
+    problem = phone_problem(phone)
+    if problem:
+        raise ResidentError(problem, "phone")
+    phone = clean_phone((phone or "").replace(" ", "").replace("-", ""))
     if len(photos) > MAX_PHOTOS:
         raise ResidentError(too_many_photos(), "photos")
     tier = tickets.Tier.live().first()

@@ -384,3 +384,23 @@ def test_a_resolved_requests_link_asks_for_the_rating_on_the_page_itself(world, 
 def test_a_buildings_poster_takes_the_room_with_or_without_the_building(world, resident, client, typed):
     assert send(client, f"/report/b/{world.b1.id}", room=typed).status_code == 303
     assert Ticket.get().location == "1-1-101"
+
+
+def test_an_empty_form_says_everything_missing_at_once_with_a_summary_at_the_top(world, resident, client):
+    page = client.get(f"/report/b/{world.b1.id}")
+    response = client.post(f"/report/b/{world.b1.id}", data=form_of(page))
+    assert response.status_code == 422
+    words = text(response)
+    messages = ["请填写房号", "请选择是什么问题", "请说说具体情况", "请填写您的称呼", "请填写手机号"]
+    for message in messages:
+        assert message in words, message
+    # Seen without scrolling: how many, each a link down to its field.
+    summary = html(response).split('class="r-summary', 1)[1].split("</div>", 1)[0]
+    assert "还有 5 处要改" in summary
+    assert all(f'href="#{field}"' in summary for field in ("room", "kind-0", "description", "name", "phone"))
+
+
+def test_a_wrong_room_and_a_short_mobile_are_both_shown_in_one_round(world, resident, client):
+    response = send(client, f"/report/b/{world.b1.id}", room="2-9999", phone="1381234")
+    assert response.status_code == 422
+    assert "没有找到房号“2-9999”" in text(response) and "请填写 11 位手机号" in text(response)

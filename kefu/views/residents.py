@@ -170,6 +170,15 @@ def _in_building(building, typed):
     return f"{building.code}-{typed}"
 
 
+def _problems(form, photo_errors):
+    """(anchor, message) of every field's refusal, in the form's order: the summary at its top."""
+    found = []
+    for field, anchor in ((form.room, "room"), (form.kind, "kind-0"), (form.description, "description"),
+                          (form.name, "name"), (form.phone, "phone")):
+        found += [(anchor, message) for message in field.errors]
+    return found + [("photos", message) for message in photo_errors]
+
+
 def _too_fast(form):
     """True when the form came back sooner than a person could fill it (or without its signed start)."""
     try:
@@ -213,36 +222,42 @@ def report(kind, record_id):
     context = dict(form=form, kind=kind, building=building, place=place, outage=outage, here=here,
                    title="扫码报事报修", photo_errors=photo_errors, pending=kept)
     household, chosen_place = None, place
-    if form.validate_on_submit() and not photo_errors:
-        if kind == "e" and form.place.data:
-            chosen_place = Place.live().where(Place.id == form.place.data).first()
-        if chosen_place is None:
-            code = (form.room.data or "").strip()
-            if kind == "b" and code:
-                code = _in_building(building, code)
-            household = find_household(code) if code else None
-            if household is None:
-                form.room.errors.append("请填写房号，如 " + ("2-1502（单元-室）" if kind == "b" else "3-2-1502（栋-单元-室）")
-                                        if not code else f"没有找到房号“{form.room.data}”，请核对")
-        if not form.room.errors:
-            if _too_fast(form):
-                form.form_errors.append("请核对填写的内容，再点一次“提交”")
-                form.started.data = _serializer().dumps("r")
-            elif not within_limit("report") or (
-                    household is not None and not limits.hit("report_household", f"household:{household.id}",
-                                                             _limits())):
-                form.form_errors.append(f"提交太频繁了，请稍后再试，或拨打服务电话 {estate().phone or ''}".rstrip())
-                return _public("residents/report.html", status=429, **context)
+    # Every field is checked in one round, the room and the mobile too: an old resident shouldn't have
+    # to send the form three times to learn three things.
+    valid = form.validate_on_submit()
+    if kind == "e" and form.place.data:
+        chosen_place = Place.live().where(Place.id == form.place.data).first()
+    if chosen_place is None:
+        code = (form.room.data or "").strip()
+        if kind == "b" and code:
+            code = _in_building(building, code)
+        household = find_household(code) if code else None
+        if household is None:
+            form.room.errors.append("请填写房号，如 " + ("2-1502（单元-室）" if kind == "b" else "3-2-1502（栋-单元-室）")
+                                    if not code else f"没有找到房号“{form.room.data}”，请核对")
+    if form.phone.data and not form.phone.errors and rules.phone_problem(form.phone.data):
+        form.phone.errors.append(rules.phone_problem(form.phone.data))
+    context["problems"] = _problems(form, photo_errors)
+    if valid and not context["problems"]:
+        if _too_fast(form):
+            form.form_errors.append("请核对填写的内容，再点一次“提交”")
+            form.started.data = _serializer().dumps("r")
+        elif not within_limit("report") or (
+                household is not None and not limits.hit("report_household", f"household:{household.id}",
+                                                         _limits())):
+            form.form_errors.append(f"提交太频繁了，请稍后再试，或拨打服务电话 {estate().phone or ''}".rstrip())
+            return _public("residents/report.html", status=429, **context)
+        else:
+            try:
+                ticket = rules.report(kind=form.kind.data, description=form.description.data,
+                                      name=form.name.data, phone=form.phone.data, household=household,
+                                      place=chosen_place, photos=kept, outage=outage, token=form.token.data)
+            except RuleError as error:
+                show_error(form, error)
+                context["problems"] = _problems(form, photo_errors)
             else:
-                try:
-                    ticket = rules.report(kind=form.kind.data, description=form.description.data,
-                                          name=form.name.data, phone=form.phone.data, household=household,
-                                          place=chosen_place, photos=kept, outage=outage, token=form.token.data)
-                except RuleError as error:
-                    show_error(form, error)
-                else:
-                    session.pop("resident_photos", None)
-                    return redirect(url_for("residents.follow", token=ticket.link_token, new=1), code=303)
+                session.pop("resident_photos", None)
+                return redirect(url_for("residents.follow", token=ticket.link_token, new=1), code=303)
     if not form.started.data:
         form.started.data = _serializer().dumps("r")
     return _public("residents/report.html", status=422, **context)
