@@ -357,7 +357,8 @@ def report(walks, about, address):
         lines += [
             f"## {label} (request {number})",
             "",
-            "| step | page loads | server s | pages s | taps + swipes | typed (Latin + 中文) | new pages | person's time |",
+            "| step | page loads | server s | pages s | taps + swipes | typed (Latin + 中文) | new pages "
+            "| person's time |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in steps:
@@ -390,9 +391,9 @@ def report(walks, about, address):
         "down to the last thing the person uses on a page (the form's 提交, the link's 催一下, 提交评价). "
         "The rating is 满意 without words: the form asks words of 不满意 only (想说的话（满意可不写）); a resident "
         f"who adds “{REMARK}” takes {remark:.0f} s more. The photo is a {photo / 1_000_000:.1f} MB camera JPEG "
-        f"sent over the loopback: over a {UPLINK_MBITS} Mbit/s 4G upload it would take {upload:.0f} s more. The server seconds are each page's document from "
-        "request to first byte (the photo's upload and processing included); the pages' seconds are the "
-        "wall time of the step's actions in the browser, less the pause the script makes so that the form's "
+        f"sent over the loopback: over a {UPLINK_MBITS} Mbit/s 4G upload it would take {upload:.0f} s more. "
+        "The server seconds are each page's document from request to first byte (the photo's upload and "
+        "processing included); the pages' seconds are the wall time of the step's actions in the browser, less the pause the script makes so that the form's "
         "3-second time-to-fill check is met (a person's typing takes far longer). Not counted: walking to "
         "the poster, pointing the camera, waiting for the assistant.",
         "",

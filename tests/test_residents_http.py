@@ -357,13 +357,30 @@ def test_every_poster_is_one_a4_page_with_the_phone_and_a_code_that_opens_its_ow
     subprocess.run(["pdftoppm", "-png", "-r", "80", str(path), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
     expected = (["https://kefu.example.com/report"]
-                + [f"https://kefu.example.com/report/b/{b.id}" for b in estate.Building.live().order_by(estate.Building.id)]
+                + [f"https://kefu.example.com/report/b/{b.id}"
+                   for b in estate.Building.live().order_by(estate.Building.id)]
                 + [f"https://kefu.example.com/report/p/{place.id}"])
     assert [[r.text for r in zxingcpp.read_barcodes(Image.open(p))] for p in pages] == [[a] for a in expected]
     words = pdf_text(response)
     assert words.count("扫码报事报修") == len(pages) == len(expected)
     assert words.count("评价\n服务电话 021-58880000") == len(pages)  # on the poster, beside the footer's
     assert "全小区" in words and "1号楼 · 楼栋大堂" in words and "1号楼地库 · 地库" in words
+    assert words.count(f"{current.name}\n扫码报事报修") == len(pages)
+
+
+@pytest.mark.parametrize("buildings, opens", [(["b1"], "/report/b/{b1}"), (["b1", "b2"], "/report")])
+def test_the_outage_notice_carries_the_code_of_its_buildings_poster(app, world, tmp_path, buildings, opens):
+    app.config["PUBLIC_URL"] = "https://kefu.example.com"
+    outage = residents.post_outage(world.supervisor, kind="停电", title="配电房检修", detail="", advice="请关好电器",
+                                   starts_at=clock.utcnow(), until=clock.utcnow() + datetime.timedelta(hours=3),
+                                   buildings=[getattr(world, b) for b in buildings])
+    response = signed_in(app, world.supervisor).get(f"/residents/outages/{outage.id}.pdf")
+    assert "停电公告" in pdf_text(response).replace(" ", "")
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(response.data)
+    subprocess.run(["pdftoppm", "-png", "-r", "100", "-singlefile", str(path), str(tmp_path / "page")], check=True)
+    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))]
+    assert decoded == ["https://kefu.example.com" + opens.format(b1=world.b1.id)]
 
 
 def test_a_resolved_requests_link_asks_for_the_rating_on_the_page_itself(world, client):
