@@ -77,6 +77,7 @@ PAUSE_PLAIN = {"等待客户": "等您方便时处理", "等待配件": "等待�
 # Refusals that the forms (kefu/views/residents.py) show beside their fields as well: written once, here.
 KIND_MISSING = "请选择是什么问题"
 RATING_MISSING = "请选择满意、基本满意或不满意"
+UNHAPPY_WORDS_MISSING = "请告诉我们哪里还不满意，我们好重新处理"
 NOTHING_TO_ANSWER = "住户没有待回复的催办或评价"
 OUTAGE_START_MISSING = "请填写停水停电的开始时间"
 OUTAGE_ENDED = "该公告已结束"
@@ -215,6 +216,14 @@ def verify_match(household, name, phone):
     return query.exists()
 
 
+def phone_problem(phone):
+    """Why a reporter's mobile can't be used to call them back, or "" (spaces and dashes allowed)."""
+    phone = (phone or "").replace(" ", "").replace("-", "")
+    if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
+        return "请填写 11 位手机号，方便我们联系您"
+    return ""
+
+
 def report(*, kind, description, name, phone, household=None, place=None, photos=(), outage=None, token=None):
     """A resident's own request: checked, then taken as a front-desk intake would be (a form sent twice
     with its one-time `token` makes one). Returns the ticket."""
@@ -224,10 +233,10 @@ def report(*, kind, description, name, phone, household=None, place=None, photos
         raise ResidentError("请填写房号", "room")
     description = checked_text(description, 500, "问题描述", "description", required=True, error=ResidentError)
     name = checked_text(name, 20, "您的称呼", "name", required=True, error=ResidentError)
-    phone = (phone or "").replace(" ", "").replace("-", "")
-    if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
-        raise ResidentError("请填写 11 位手机号，方便我们联系您", "phone")
-    phone = clean_phone(phone)
+    problem = phone_problem(phone)
+    if problem:
+        raise ResidentError(problem, "phone")
+    phone = clean_phone((phone or "").replace(" ", "").replace("-", ""))
     if len(photos) > MAX_PHOTOS:
         raise ResidentError(too_many_photos(), "photos")
     tier = tickets.Tier.live().first()
@@ -427,6 +436,9 @@ def rate(ticket, result, words=""):
         raise ResidentError(RATING_MISSING, "result")
     if not may_rate(ticket):
         raise ResidentError("这件诉求现在不能评价" if ticket.state != "closed" else "您已经评价过了，谢谢")
+    if result == callbacks.UNHAPPY and not (words or "").strip():
+        # The return visit needs them too; asked here in the resident's words, not the staff's.
+        raise ResidentError(UNHAPPY_WORDS_MISSING, "words")
     who = actor()
     with database.atomic():
         updated = tickets.record_followup(who, ticket, ticket.version, callbacks.RESIDENT_METHOD, result, words)

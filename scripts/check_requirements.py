@@ -17,10 +17,10 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVING = ["app.py", "kefu", "bench"]
-TESTING = ["tests", "scripts", "bench/newcomer.py"]
+TESTING = ["tests", "scripts", "bench/newcomer.py", "bench/resident.py"]
 # bench/ files that drive a browser (run by hand after `make test` has installed the test tools, not
 # by `make bench`): their imports count as the tests'.
-BROWSER_BENCH = {os.path.join("bench", "newcomer.py")}
+BROWSER_BENCH = {os.path.join("bench", "newcomer.py"), os.path.join("bench", "resident.py")}
 # Imported only where the package is optional (kefu/uploads.py reads HEIC when pillow-heif is there).
 OPTIONAL = set()
 

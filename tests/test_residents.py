@@ -4,6 +4,7 @@ their requests together, and what each person owes on the agenda."""
 import datetime
 
 import pytest
+import time_machine
 
 from kefu import agenda
 from kefu import callbacks
@@ -137,8 +138,9 @@ def test_a_satisfied_rating_closes_the_request_as_a_return_visit(world):
 def test_an_unhappy_rating_reopens_the_request_and_waits_for_the_assistants_answer(world, traveller):
     ticket = intake(world)
     ticket = tickets.resolve_on_the_spot(world.assistant, ticket, ticket.version, "已修好")
-    with pytest.raises(tickets.TicketError, match="不满意的地方"):
-        residents.rate(ticket, "不满意")  # words are needed, as on a call
+    with pytest.raises(residents.ResidentError, match="请告诉我们哪里还不满意") as refused:
+        residents.rate(ticket, "不满意", " ")  # words are needed, as on a call, asked in the resident's words
+    assert refused.value.field == "words"
     traveller.shift(datetime.timedelta(hours=1))
     ticket = residents.rate(fresh(ticket), "不满意", "还在滴水")
     assert ticket.state == "in_progress" and ticket.reopen_count == 1 and ticket.resolved_at is None
@@ -146,6 +148,22 @@ def test_an_unhappy_rating_reopens_the_request_and_waits_for_the_assistants_answ
     assert ("ticket.rating", ("ticket", ticket.id)) in kinds(world.assistant)
     residents.answer(world.assistant, ticket, "明早九点再派师傅")
     assert kinds(world.assistant) == []
+
+
+def test_without_a_rating_the_return_visit_stays_on_the_assistants_agenda(world, home_resident, traveller):
+    ticket = report(world)
+    ticket = tickets.resolve_on_the_spot(world.assistant, ticket, ticket.version, "已修好")
+    callback = ("ticket.callback", ("ticket", ticket.id))
+
+    def owed_now():
+        return {(item.kind, item.ref): item for item in agenda.agenda(world.assistant)}
+
+    assert callback in owed_now()
+    traveller.shift(datetime.timedelta(hours=24, minutes=1))  # the resident never rated it
+    item = owed_now()[callback]
+    assert item.due < clock.utcnow()  # late, as any return visit not made
+    residents.rate(fresh(ticket), "基本满意")
+    assert callback not in owed_now()
 
 
 def test_a_staff_form_cannot_claim_to_be_the_residents_rating(world):
@@ -208,3 +226,30 @@ def test_ending_an_outage_resolves_its_requests_together_through_their_lifecycle
     done, refused = residents.batch_callbacks(world.assistant, outage, {a.id: ("电话", "满意", ""),
                                                                         b.id: ("电话", "基本满意", "")})
     assert refused == [] and {t.state for t in done} == {"closed"}
+
+
+# The demo estate
+
+def test_the_demo_estate_shows_every_part_of_the_residents_own_link(app):
+    from kefu import demo
+    from kefu.users import User
+
+    with time_machine.travel(datetime.datetime(2026, 11, 27, 3, 0, tzinfo=datetime.timezone.utc), tick=False):
+        demo.build()
+        reports = list(residents.SelfReport.select())
+        assert {r.verified for r in reports} == {True, False}
+        assert any(r.verified_how == "phone" for r in reports) and any(r.verified_how == "match" for r in reports)
+        assert all(r.ticket.channel == "住户自助" for r in reports)
+        desk, zhuli1 = User.get(User.username == "qiantai"), User.get(User.username == "zhuli1")
+        assert "ticket.verify" in [item.kind for item in residents.owed(desk)]
+        nudges = list(residents.Nudge.select())
+        assert {n.answered_at is None for n in nudges} == {True, False}
+        assert "ticket.nudged" in [item.kind for item in residents.owed(zhuli1)]
+        ratings = {r.result: r for r in residents.Rating.select()}
+        assert ratings["满意"].ticket.state == "closed"
+        unhappy = ratings["不满意"].ticket
+        assert unhappy.state == "in_progress" and unhappy.reopen_count == 1 and ratings["不满意"].answer
+        (outage,) = residents.current_outages()
+        linked = residents.linked_tickets(outage)
+        assert {t.channel for t in linked} == {"住户自助", "电话"}
+        assert [b.building.code for b in outage.building_links] == ["5"]

@@ -19,6 +19,7 @@ from kefu import residents
 from kefu import tickets
 from kefu import uploads
 from kefu import users
+from kefu import workorders
 from kefu.residents import SelfReport
 from kefu.tickets import Ticket
 from test_patrols_http import pdf_text
@@ -160,7 +161,8 @@ def test_nudge_rate_unhappy_and_see_it_reopened(app, world, resident, client, tr
     ticket = tickets.resolve_on_the_spot(world.assistant, fresh(ticket), fresh(ticket).version, "已更换水管")
     assert "评价这次服务" in text(client.get(link))
     response = client.post(f"{link}/rate", data={"result": "不满意"})
-    assert response.status_code == 422 and "请记录客户不满意的地方" in text(response)
+    assert response.status_code == 422 and "请告诉我们哪里还不满意" in text(response)
+    assert "记录客户" not in text(response)  # the staff's wording stays with the staff
     assert client.post(f"{link}/rate", data={"result": "不满意", "words": "还在滴水"}).status_code == 303
     page = text(client.get(link))
     assert "已重新安排处理" in page and "您的评价：不满意，已重新处理" in page and "处理中" in page
@@ -294,3 +296,128 @@ def test_the_link_names_the_assistant_only_if_the_estate_chooses(app, world, cli
         "version": str(estate.Estate.current().version), "resident_names": "1"})
     assert response.status_code == 303
     assert "客户助理 张助理" in text(client.get(f"/s/{ticket.link_token}"))
+
+
+def test_more_than_four_photos_are_refused_and_the_four_kept(world, resident, client):
+    response = send(client, f"/report/b/{world.b1.id}", room="1-101",
+                    photos=[jpeg(color=(n * 40, 0, 0)) for n in range(5)])
+    assert response.status_code == 422
+    assert "最多 4 张照片" in text(response) and "已收到 4 张照片，不用重新选择" in text(response)
+    assert Ticket.select().count() == 0
+    # Sent again without choosing them again: the request carries the four.
+    assert send(client, f"/report/b/{world.b1.id}", room="1-101").status_code == 303
+    assert len(uploads.Photo.of(Ticket.get())) == 4
+
+
+def test_a_file_that_is_not_a_photo_is_refused_beside_the_field_and_nothing_typed_is_lost(world, resident, client):
+    response = send(client, f"/report/b/{world.b1.id}", room="1-101", photos=[b"not a picture at all"])
+    assert response.status_code == 422
+    assert "不是有效的图片文件" in text(response)
+    assert "厨房水管漏水" in html(response) and 'value="1-101"' in html(response)
+    assert Ticket.select().count() == 0
+
+
+def test_one_address_is_limited_to_a_few_reports_an_hour_whatever_the_household(app, world, resident, client):
+    app.config["RATE_LIMITS"] = {"report": (2, 3600)}
+    assert send(client, f"/report/b/{world.b1.id}", room="1-101").status_code == 303
+    assert send(client, f"/report/b/{world.b1.id}", room="1-201").status_code == 303
+    response = send(client, "/report", room="2-1-101")
+    assert response.status_code == 429 and "提交太频繁" in text(response)
+    assert Ticket.select().count() == 2
+
+
+def test_the_link_shows_the_photos_after_the_work_once_it_is_accepted(app, world, client):
+    ticket = intake(world)
+    responded = tickets.respond(world.assistant, ticket, ticket.version, "电话", "")
+    ticket, order = tickets.dispatch(world.assistant, responded, responded.version, world.engineering, "换水管",
+                                     clock.utcnow() + datetime.timedelta(days=1))
+    order = workorders.accept(world.engineer, order, order.version)
+    after = uploads.store(app.config["PHOTOS"], world.engineer, jpeg(color=(0, 160, 0)))
+    order = workorders.report_done(world.engineer, order, order.version, "已更换", photos=[after])
+    link = f"/s/{ticket.link_token}"
+    # Reported done but not yet checked by the assistant: not shown.
+    assert "处理后的照片" not in text(client.get(link))
+    assert status(client, f"{link}/photos/{after.id}/thumb") == 404
+    workorders.inspect(world.assistant, order, order.version, True)
+    page = client.get(link)
+    assert "处理后的照片" in text(page) and "工程维修已完成，客户助理已验收" in text(page)
+    assert status(client, f"{link}/photos/{after.id}/thumb") == 200
+
+
+def test_every_poster_is_one_a4_page_with_the_phone_and_a_code_that_opens_its_own_form(app, world, tmp_path):
+    app.config["PUBLIC_URL"] = "https://kefu.example.com"
+    place = estate.Place.create(name="1号楼地库", kind="地库", building=world.b1)
+    current = estate.Estate.current()
+    current.phone = "021-58880000"
+    current.save()
+    response = signed_in(app, world.supervisor).get("/residents/posters.pdf")
+    assert response.status_code == 200
+    path = tmp_path / "posters.pdf"
+    path.write_bytes(response.data)
+    subprocess.run(["pdftoppm", "-png", "-r", "80", str(path), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    expected = (["https://kefu.example.com/report"]
+                + [f"https://kefu.example.com/report/b/{b.id}"
+                   for b in estate.Building.live().order_by(estate.Building.id)]
+                + [f"https://kefu.example.com/report/p/{place.id}"])
+    assert [[r.text for r in zxingcpp.read_barcodes(Image.open(p))] for p in pages] == [[a] for a in expected]
+    words = pdf_text(response)
+    assert words.count("扫码报事报修") == len(pages) == len(expected)
+    assert words.count("评价\n服务电话 021-58880000") == len(pages)  # on the poster, beside the footer's
+    assert "全小区" in words and "1号楼 · 楼栋大堂" in words and "1号楼地库 · 地库" in words
+    assert words.count(f"{current.name}\n扫码报事报修") == len(pages)
+
+
+@pytest.mark.parametrize("buildings, opens", [(["b1"], "/report/b/{b1}"), (["b1", "b2"], "/report")])
+def test_the_outage_notice_carries_the_code_of_its_buildings_poster(app, world, tmp_path, buildings, opens):
+    app.config["PUBLIC_URL"] = "https://kefu.example.com"
+    outage = residents.post_outage(world.supervisor, kind="停电", title="配电房检修", detail="", advice="请关好电器",
+                                   starts_at=clock.utcnow(), until=clock.utcnow() + datetime.timedelta(hours=3),
+                                   buildings=[getattr(world, b) for b in buildings])
+    response = signed_in(app, world.supervisor).get(f"/residents/outages/{outage.id}.pdf")
+    assert "停电公告" in pdf_text(response).replace(" ", "")
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(response.data)
+    subprocess.run(["pdftoppm", "-png", "-r", "100", "-singlefile", str(path), str(tmp_path / "page")], check=True)
+    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))]
+    assert decoded == ["https://kefu.example.com" + opens.format(b1=world.b1.id)]
+
+
+def test_a_resolved_requests_link_asks_for_the_rating_on_the_page_itself(world, client):
+    ticket = intake(world)
+    link = f"/s/{ticket.link_token}"
+    assert 'name="result"' not in html(client.get(link))
+    ticket = tickets.resolve_on_the_spot(world.assistant, ticket, ticket.version, "已修好")
+    page = client.get(link)
+    assert "评价这次服务" in text(page) and f'action="{link}/rate"' in html(page)
+    assert html(page).count('name="result"') == 3
+    assert client.post(f"{link}/rate", data={**form_of(page), "result": "满意"}).status_code == 303
+    page = client.get(link)
+    assert "谢谢您的评价" in text(page) and 'name="result"' not in html(page)
+    assert fresh(ticket).state == "closed"
+
+
+@pytest.mark.parametrize("typed", ["1-1-101", "1栋1单元101", "1-101"])
+def test_a_buildings_poster_takes_the_room_with_or_without_the_building(world, resident, client, typed):
+    assert send(client, f"/report/b/{world.b1.id}", room=typed).status_code == 303
+    assert Ticket.get().location == "1-1-101"
+
+
+def test_an_empty_form_says_everything_missing_at_once_with_a_summary_at_the_top(world, resident, client):
+    page = client.get(f"/report/b/{world.b1.id}")
+    response = client.post(f"/report/b/{world.b1.id}", data=form_of(page))
+    assert response.status_code == 422
+    words = text(response)
+    messages = ["请填写房号", "请选择是什么问题", "请说说具体情况", "请填写您的称呼", "请填写手机号"]
+    for message in messages:
+        assert message in words, message
+    # Seen without scrolling: how many, each a link down to its field.
+    summary = html(response).split('class="r-summary', 1)[1].split("</div>", 1)[0]
+    assert "还有 5 处要改" in summary
+    assert all(f'href="#{field}"' in summary for field in ("room", "kind-0", "description", "name", "phone"))
+
+
+def test_a_wrong_room_and_a_short_mobile_are_both_shown_in_one_round(world, resident, client):
+    response = send(client, f"/report/b/{world.b1.id}", room="2-9999", phone="1381234")
+    assert response.status_code == 422
+    assert "没有找到房号“2-9999”" in text(response) and "请填写 11 位手机号" in text(response)

@@ -37,6 +37,7 @@ from ..estate import Building
 from ..estate import Place
 from ..estate import find_household
 from ..estate import mask_phone
+from ..estate import normalize_code
 from ..residents import Outage
 from ..tickets import Ticket
 from ..web import done
@@ -160,6 +161,24 @@ def _collect_photos(errors):
     return kept
 
 
+def _in_building(building, typed):
+    """The 栋-单元-室 of a room typed on a building's poster: 单元-室, or the whole code with this
+    building's number in front (1-2-1802, 1栋2单元1802), as people who know their address write it."""
+    parts = normalize_code(typed).split("-")
+    if len(parts) == 3 and parts[0] == building.code:
+        return "-".join(parts)
+    return f"{building.code}-{typed}"
+
+
+def _problems(form, photo_errors):
+    """(anchor, message) of every field's refusal, in the form's order: the summary at its top."""
+    found = []
+    for field, anchor in ((form.room, "room"), (form.kind, "kind-0"), (form.description, "description"),
+                          (form.name, "name"), (form.phone, "phone")):
+        found += [(anchor, message) for message in field.errors]
+    return found + [("photos", message) for message in photo_errors]
+
+
 def _too_fast(form):
     """True when the form came back sooner than a person could fill it (or without its signed start)."""
     try:
@@ -203,36 +222,42 @@ def report(kind, record_id):
     context = dict(form=form, kind=kind, building=building, place=place, outage=outage, here=here,
                    title="扫码报事报修", photo_errors=photo_errors, pending=kept)
     household, chosen_place = None, place
-    if form.validate_on_submit() and not photo_errors:
-        if kind == "e" and form.place.data:
-            chosen_place = Place.live().where(Place.id == form.place.data).first()
-        if chosen_place is None:
-            code = (form.room.data or "").strip()
-            if kind == "b" and code:
-                code = f"{building.code}-{code}"
-            household = find_household(code) if code else None
-            if household is None:
-                form.room.errors.append("请填写房号，如 " + ("2-1502（单元-室）" if kind == "b" else "3-2-1502（栋-单元-室）")
-                                        if not code else f"没有找到房号“{form.room.data}”，请核对")
-        if not form.room.errors:
-            if _too_fast(form):
-                form.form_errors.append("请核对填写的内容，再点一次“提交”")
-                form.started.data = _serializer().dumps("r")
-            elif not within_limit("report") or (
-                    household is not None and not limits.hit("report_household", f"household:{household.id}",
-                                                             _limits())):
-                form.form_errors.append(f"提交太频繁了，请稍后再试，或拨打服务电话 {estate().phone or ''}".rstrip())
-                return _public("residents/report.html", status=429, **context)
+    # Every field is checked in one round, the room and the mobile too: an old resident shouldn't have
+    # to send the form three times to learn three things.
+    valid = form.validate_on_submit()
+    if kind == "e" and form.place.data:
+        chosen_place = Place.live().where(Place.id == form.place.data).first()
+    if chosen_place is None:
+        code = (form.room.data or "").strip()
+        if kind == "b" and code:
+            code = _in_building(building, code)
+        household = find_household(code) if code else None
+        if household is None:
+            form.room.errors.append("请填写房号，如 " + ("2-1502（单元-室）" if kind == "b" else "3-2-1502（栋-单元-室）")
+                                    if not code else f"没有找到房号“{form.room.data}”，请核对")
+    if form.phone.data and not form.phone.errors and rules.phone_problem(form.phone.data):
+        form.phone.errors.append(rules.phone_problem(form.phone.data))
+    context["problems"] = _problems(form, photo_errors)
+    if valid and not context["problems"]:
+        if _too_fast(form):
+            form.form_errors.append("请核对填写的内容，再点一次“提交”")
+            form.started.data = _serializer().dumps("r")
+        elif not within_limit("report") or (
+                household is not None and not limits.hit("report_household", f"household:{household.id}",
+                                                         _limits())):
+            form.form_errors.append(f"提交太频繁了，请稍后再试，或拨打服务电话 {estate().phone or ''}".rstrip())
+            return _public("residents/report.html", status=429, **context)
+        else:
+            try:
+                ticket = rules.report(kind=form.kind.data, description=form.description.data,
+                                      name=form.name.data, phone=form.phone.data, household=household,
+                                      place=chosen_place, photos=kept, outage=outage, token=form.token.data)
+            except RuleError as error:
+                show_error(form, error)
+                context["problems"] = _problems(form, photo_errors)
             else:
-                try:
-                    ticket = rules.report(kind=form.kind.data, description=form.description.data,
-                                          name=form.name.data, phone=form.phone.data, household=household,
-                                          place=chosen_place, photos=kept, outage=outage, token=form.token.data)
-                except RuleError as error:
-                    show_error(form, error)
-                else:
-                    session.pop("resident_photos", None)
-                    return redirect(url_for("residents.follow", token=ticket.link_token, new=1), code=303)
+                session.pop("resident_photos", None)
+                return redirect(url_for("residents.follow", token=ticket.link_token, new=1), code=303)
     if not form.started.data:
         form.started.data = _serializer().dumps("r")
     return _public("residents/report.html", status=422, **context)
@@ -271,7 +296,8 @@ def follow(token):
                    contact=rules.contact(ticket), outage=rules.outage_of(ticket), link=_link_of(ticket),
                    may_nudge=ticket.state in rules.NUDGEABLE and (again is None or now >= again),
                    nudge_again=again if again and now < again else None, nudgeable=ticket.state in rules.NUDGEABLE,
-                   may_rate=rules.may_rate(ticket), new=bool(request.args.get("new")),
+                   may_rate=rules.may_rate(ticket), rate_form=RateForm() if rules.may_rate(ticket) else None,
+                   new=bool(request.args.get("new")),
                    masked_phone=mask_phone(ticket.customer_phone), csrf_form=FlaskForm())
 
 

@@ -82,7 +82,9 @@ def test_a_resident_reports_from_a_poster_follows_nudges_and_rates_it_unhappy(ph
     expect(me.locator(".r-link")).to_have_text(live_server.url + link)
     shot(me, "resident-link")
 
-    # 催一下, then it can't be nudged again at once.
+    # 催一下, within the first screen (no scrolling past the steps and photos), then not again at once.
+    button = me.get_by_role("button", name="催一下").bounding_box()
+    assert button["y"] + button["height"] <= PHONE["height"], button
     me.get_by_role("button", name="催一下").click()
     expect(me.get_by_role("status")).to_have_text("已催办，客户助理会尽快联系您")
     expect(me.get_by_role("button", name="催一下")).to_have_count(0)
@@ -104,15 +106,19 @@ def test_a_resident_reports_from_a_poster_follows_nudges_and_rates_it_unhappy(ph
     # The resident rates it 不满意 through the link: the return visit, and the request is reopened.
     me.goto(link)
     expect(me.locator(".r-state")).to_have_text("已处理，请您评价")
-    me.get_by_role("link", name="评价这次服务").click()
+    rating = me.get_by_role("region", name="评价这次服务")  # on the link itself, first thing
+    rating.get_by_label("不满意").check()
+    rating.get_by_role("button", name="提交评价").click()  # no words: asked for them, nothing lost
     heading(me, "评价这次服务")
-    me.get_by_label("不满意").check()
+    expect(me.get_by_role("alert")).to_have_text("请告诉我们哪里还不满意，我们好重新处理")
+    expect(me.get_by_label("不满意")).to_be_checked()
     me.get_by_label("想说的话").fill("还是在滴水")
     shot(me, "resident-rate")
     me.get_by_role("button", name="提交评价").click()
     heading(me, "我的诉求")
     expect(me.get_by_role("status")).to_contain_text("已重新安排处理")
-    expect(me.locator(".r-state")).to_have_text("处理中")
+    expect(me.locator(".r-progress [aria-current=step]")).to_have_text("处理中")
+    expect(me.locator(".r-state")).to_have_count(0)  # the step says it; not said twice
     expect(me.get_by_text("您的评价：不满意，已重新处理")).to_be_visible()
 
     zhuli.reload()
