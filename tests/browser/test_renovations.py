@@ -310,7 +310,7 @@ def test_a_renovation_patrolled_warned_noticed_and_reported_to_the_owners_commit
     text = pdf_text(zhuli, zhuli.get_by_role("link", name="打印上报材料").get_attribute("href"),
                     "renovation-dossier")
     for expected in (f"关于{HOUSEHOLD}违规装修的情况报告", "业委会：", f"{HOUSEHOLD}业主{OWNER}委托{COMPANY}",
-                     "恳请贵单位依法依规予以处理", "阳光花园", "二、违规记录（1项）", "1.超时施工", OVERTIME,
+                     "恳请贵单位依法依规予以处理", "阳光花园", "二、违规记录及复查（1项）", "1.超时施工", OVERTIME,
                      f"违反：{CLAUSE}", DISSUADED, f"整改通知书：{number}", "未整改", RECHECK,
                      "三、整改通知书及送达记录", f"签收人施工负责人{FOREMAN}", f"{deadline:%m-%d}"):  # tables: MM-DD
         assert expected in text, expected

@@ -168,7 +168,7 @@ def test_a_shop_is_registered_changes_hands_is_patrolled_noticed_and_printed(pho
 
     # The register for the inspectors lists both, each with its licence status.
     paper = pdf_text(zhuli, "/shops/register.pdf", "shop-register")
-    for expected in ("商铺登记表", "S-88", NAME, "吴老板", CODE, "2027年06月30日", "执照有效", neighbour):
+    for expected in ("商铺登记表", "S-88", NAME, "吴老板", CODE, "2027年6月30日", "执照有效", neighbour):
         assert expected in paper, expected
     assert re.search(rf"{re.escape(neighbour)}.*?(无执照|执照过期)", paper), neighbour
     tab(zhuli, "巡视")
