@@ -103,6 +103,8 @@ def costs(report, category):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min", type=int, default=95)
+    parser.add_argument("--min-performance", type=int, default=None,
+                        help="a lower minimum for Performance alone (CI: its shared machine's speed moves it)")
     parser.add_argument("--json", help="also write the scores here")
     parser.add_argument("--no-write", action="store_true", help="don't write the table into README.md")
     parser.add_argument("--ci", action="store_true", help="five main pages only; README not written")
@@ -128,14 +130,15 @@ def main():
                 scores = {c: round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES}
                 rows.append((label, who or "—", path, scores))
                 for category, score in scores.items():
-                    if score < args.min:
+                    least = args.min_performance if category == "performance" and args.min_performance else args.min
+                    if score < least:
                         failures.append(f"{label} ({path}) {LABELS[category]} {score}: {', '.join(costs(report, category))}")
         finally:
             server.stdin.close()
             server.wait(10)
     lines = [f"Lighthouse {_version()} · mobile profile (emulated phone, simulated slow 4G) · Debian's Chromium · "
              f"{len(rows)} pages in {time.monotonic() - began:.0f} s · {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-             f" · minimum {args.min}", "",
+             f" · minimum {args.min}" + (f" (Performance {args.min_performance})" if args.min_performance else ""), "",
              "| page | as | URL | " + " | ".join(LABELS[c] for c in CATEGORIES) + " |",
              "| --- | --- | --- | " + " | ".join("---:" for _ in CATEGORIES) + " |"]
     for label, who, path, scores in rows:
