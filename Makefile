@@ -46,10 +46,9 @@ test: deps-test .venv/.installed .venv/.test-installed node_modules/.installed
 		.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 # On PostgreSQL: every test but the browser journeys, and of those the ones whose pages write the most
-# (a request's whole life, the live 今日, a resident's link, setting up and importing an estate). What a
-# browser adds beyond the HTTP tests is the same on either database. `PG_TESTS=tests` runs them all.
-PG_TESTS ?= tests --ignore=tests/browser tests/browser/test_tickets.py tests/browser/test_agenda.py \
-	tests/browser/test_residents.py tests/browser/test_setup.py
+# (a request's whole life, a resident's link). What a browser adds beyond the HTTP tests is the same on
+# either database. `PG_TESTS=tests` runs them all.
+PG_TESTS ?= tests --ignore=tests/browser tests/browser/test_tickets.py tests/browser/test_residents.py
 
 test-postgres: deps-test .venv/.installed .venv/.test-installed node_modules/.installed
 	KEFU_TEST_DATABASE_URL="$$(bash scripts/pg-test-server.sh start)" KEFU_REQUIRE_POSTGRES=1 \

@@ -798,7 +798,7 @@ def test_photo_file_names_come_from_the_database_only(app, world, as_user):
 # every role of the demo estate
 
 # Ids walked per route (PDFs: the first only, each is a rendering); `make soak` walks further.
-WALK = 25 if os.environ.get("KEFU_SOAK") else 6
+WALK = 25 if os.environ.get("KEFU_SOAK") else 3
 DEMO_USERS = {"admin": "admin", "supervisor": "zhuguan", "assistant": "zhuli1", "frontdesk": "qiantai",
               "unit": "gongcheng"}
 

@@ -2,7 +2,7 @@
 the same folder, round after round. Every write it acknowledged is still there, whole and once;
 nothing half-written shows; every photo row has its files; the database passes integrity_check.
 
-KEFU_SOAK=1 (`make soak`) runs 100 rounds instead of 10. KEFU_CRASH_SEED (printed) fixes the random
+KEFU_SOAK=1 (`make soak`) runs 100 rounds instead of 4. KEFU_CRASH_SEED (printed) fixes the random
 choices, the kill moments and what each phone writes; thread timing still varies.
 """
 import os
@@ -20,7 +20,7 @@ import workload
 pytestmark = [pytest.mark.crash,
               pytest.mark.skipif(bool(pgtest.URL), reason="SIGKILL against SQLite's own durability (the WAL file, integrity_check); the suite on PostgreSQL leaves it to SQLite's run")]
 
-ROUNDS = 100 if serverctl.soak() else 10
+ROUNDS = 100 if serverctl.soak() else 4
 WINDOW = (0.15, 0.9)  # seconds of writing between a restart and the next kill
 PHONES = [
     ("qiantai", ["ticket"]),
