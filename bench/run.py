@@ -749,6 +749,7 @@ def main(argv=None):
     parser.add_argument("--profile", metavar="PAGE", help="profile one page (e.g. ticket, list_q3) instead")
     parser.add_argument("--queries", action="store_true", help="with --profile: each query, its time and plan")
     parser.add_argument("--years", type=int, default=10, help="with --profile: which database")
+    parser.add_argument("--count", type=int, default=200, help="with --profile: how many times (a PDF: 5)")
     parser.add_argument("--no-write", action="store_true", help="don't write bench/results.md")
     parser.add_argument("--postgres", metavar="URL", help="the search rows on PostgreSQL (a server URL, e.g. "
                         "the tests' from scripts/pg-test-server.sh): the data is moved there once and kept; "
@@ -757,7 +758,7 @@ def main(argv=None):
                         "list_word2,similar_long) against the bare response; writes nothing")
     args = parser.parse_args(argv)
     if args.profile:
-        profile(args.years, args.profile, queries=args.queries)
+        profile(args.years, args.profile, count=args.count, queries=args.queries)
         return
     started = time.perf_counter()
     load = os.getloadavg()

@@ -2,15 +2,21 @@
 import collections
 import datetime
 import json
+import os
 import re
 
+import pytest
 from dateutil.relativedelta import relativedelta
 from stdnum.cn import uscc
+
+import pgtest
+import printed
 
 from kefu import callbacks
 from kefu import clock
 from kefu import create_app
 from kefu import customers
+from kefu import db
 from kefu import demo
 from kefu import estate
 from kefu import evaluations
@@ -26,6 +32,42 @@ from kefu.estate import Household
 from kefu.estate import Zone
 from kefu.users import User
 from kefu.workorders import WorkOrder
+
+
+@pytest.fixture(scope="module")
+def built_demo(tmp_path_factory):
+    """The demo estate made once for this module's read-only checks of what it holds (`flask demo`
+    itself is run by test_demo_estate_can_be_signed_into and test_demo_refuses_a_database_with_data):
+    a SQLite file each test opens a copy of, or a PostgreSQL database of its own the tests share."""
+    folder = str(tmp_path_factory.mktemp("demo"))
+    if not pgtest.URL:
+        yield printed.build_demo(folder)
+        return
+    database = pgtest.fresh("kefu_test_cli_demo")
+    create_app({"TESTING": True, "INSTANCE": folder, "SCHEDULER": False, "DATABASE": database,
+                "PHOTOS": os.path.join(folder, "photos")})
+    with db.database.connection_context():
+        demo.build()
+    db.database.close()
+    yield database
+    pool = db._POOLS.pop(database, None)
+    if pool is not None:
+        pool.close_all()
+    pgtest.drop(database)
+
+
+@pytest.fixture
+def demo_app(tmp_path, built_demo):
+    """An app on the demo estate: a copy of the module's SQLite file, or its PostgreSQL database."""
+    if pgtest.URL:
+        app = create_app({"TESTING": True, "INSTANCE": str(tmp_path), "SCHEDULER": False, "DATABASE": built_demo,
+                          "PHOTOS": str(tmp_path / "photos")})
+    else:
+        app = printed.open_app(str(tmp_path / "instance"), built_demo)
+    db.database.connect(reuse_if_open=True)
+    yield app
+    if not db.database.is_closed():
+        db.database.close()
 
 
 def test_create_admin(app):
@@ -58,9 +100,7 @@ def test_demo_estate_can_be_signed_into(app, client):
     assert [u.username for u in zone_one.assistants] == ["zhuli1"]
 
 
-def test_demo_estate_has_two_weeks_of_patrols(app):
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def test_demo_estate_has_two_weeks_of_patrols(demo_app):
     zones = list(Zone.live().order_by(Zone.id))
     tz = Estate.current().tz
     today = clock.today(tz)
@@ -109,9 +149,7 @@ def test_demo_estate_has_two_weeks_of_patrols(app):
     assert any(row["groups"]["security"]["missed"] for row in history.values())
 
 
-def test_demo_estate_has_renovations_at_every_step(app):
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def test_demo_estate_has_renovations_at_every_step(demo_app):
     tz = Estate.current().tz
     today = clock.today(tz)
 
@@ -171,9 +209,7 @@ def test_demo_estate_has_renovations_at_every_step(app):
         assert patrols.Check.select().where(patrols.Check.checkpoint == renovation.checkpoint_id).exists()
 
 
-def test_demo_estate_has_a_street_of_shops(app):
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def test_demo_estate_has_a_street_of_shops(demo_app):
     tz = Estate.current().tz
     today = clock.today(tz)
     zone_ids = [z.id for z in Zone.live().order_by(Zone.id)]
@@ -294,9 +330,7 @@ def test_demo_estate_has_a_street_of_shops(app):
     assert fumes[True] == {"ok", "fail"} and fumes[False] == {"na"}
 
 
-def test_demo_estate_has_a_month_of_customer_contact(app):
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def test_demo_estate_has_a_month_of_customer_contact(demo_app):
     tz = Estate.current().tz
     today, now = clock.today(tz), clock.utcnow()
     zones = list(Zone.live().order_by(Zone.id))
@@ -402,9 +436,7 @@ def test_demo_estate_has_a_month_of_customer_contact(app):
     assert customers.profile_of(plan["stale"][0]).tag_list
 
 
-def test_demo_estate_has_evaluations_on_schedule(app):
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def test_demo_estate_has_evaluations_on_schedule(demo_app):
     tz = Estate.current().tz
     today = clock.today(tz)
     supervisor = User.get(User.username == "zhuguan")
@@ -490,11 +522,9 @@ def test_demo_mode_keeps_its_generated_key(tmp_path, monkeypatch):
     assert len(first.config["SECRET_KEY"]) == 64
 
 
-def test_demo_estate_has_weekly_meetings(app):
+def test_demo_estate_has_weekly_meetings(demo_app):
     from kefu import meetings
     from kefu import users
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
     held = list(meetings.Meeting.live().order_by(meetings.Meeting.day))
     assert len(held) >= 6 and {m.kind for m in held} >= {"部门例会", "业务块例会"}
     zhuli1 = users.User.get(users.User.username == "zhuli1")
@@ -503,10 +533,8 @@ def test_demo_estate_has_weekly_meetings(app):
     assert any(m.actions.count() for m in held)
 
 
-def test_demo_estate_has_last_months_summaries(app):
+def test_demo_estate_has_last_months_summaries(demo_app):
     from kefu import summaries
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
     today = clock.today(Estate.current().tz)
     last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     written = {s.user.username: s for s in summaries.MonthlySummary.select().where(
