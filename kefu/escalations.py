@@ -18,6 +18,7 @@ from . import lifecycle
 from . import notices
 from . import scheduler
 from .db import BaseModel
+from .db import Prepared
 from .db import RuleError
 from .db import StaleRecord
 from .db import VersionedMixin
@@ -235,10 +236,14 @@ def _reason(item, now):
     return f"{item.group}超时 {span}" + (f"（{item.action}）" if item.action else "")
 
 
+_OPEN_QUEUE = Prepared(Escalation, lambda: Escalation.select().where(Escalation.state.in_(OPEN))
+                       .order_by(Escalation.created_at))
+
+
 def owed(user, now):
     """The supervisor's queue, as agenda items: 待处理 first (by age), then those in hand."""
     found = []
-    for escalation in Escalation.select().where(Escalation.state.in_(OPEN)).order_by(Escalation.created_at):
+    for escalation in _OPEN_QUEUE():
         wait = "escalation.pending" if escalation.state == "pending" else "escalation.handled"
         found.append(agenda.Item(
             kind=wait, group="上报待处理" if escalation.state == "pending" else "上报·已批示跟进",

@@ -9,6 +9,8 @@ When it is a customer's matter after all, it can become a request instead, linke
       └──转为诉求──▶ 已转为诉求
 """
 
+import datetime
+
 import peewee
 
 from . import clock
@@ -20,6 +22,7 @@ from .db import RuleError
 from .db import VoidableMixin
 from .db import checked_text
 from .db import database
+from .db import Prepared
 from .db import guarded
 from .estate import current_tz as _tz
 from .tickets import Ticket
@@ -181,19 +184,25 @@ def held(first, last, kinds=("部门例会",)):
     return Meeting.live().where((Meeting.day >= first) & (Meeting.day <= last) & Meeting.kind.in_(kinds)).count()
 
 
+_OPEN_OF = Prepared(Action, lambda user_id: Action.select(
+    Action, Meeting.day.alias("meeting_day"), Meeting.kind.alias("meeting_kind"),
+    Meeting.topic.alias("meeting_topic")).join(Meeting)
+                    .where((Action.owner == user_id) & (Action.state == "open") & Meeting.voided_at.is_null())
+                    .order_by(Action.due_on.asc(nulls="last"), Meeting.day, Action.position), -1)
+
+
 def owed(user, now):
     """The open meeting actions `user` owns, as agenda Items: due at the end of their day, if they have one."""
     from .agenda import Item  # the agenda reads areas; importing it here keeps the layers one way
 
     tz = _tz()
     items = []
-    for action in (Action.select(Action, Meeting).join(Meeting)
-                   .where((Action.owner == user.id) & (Action.state == "open") & Meeting.voided_at.is_null())
-                   .order_by(Action.due_on.asc(nulls="last"), Meeting.day, Action.position)):
-        meeting = action.meeting
-        items.append(Item(kind="meeting.action", group="例会行动", ref=("meeting", meeting.id), title=action.text,
+    for action in _OPEN_OF(user.id):
+        day = action.meeting_day  # a selected column beside the action's own: as stored (text on SQLite)
+        day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day)
+        items.append(Item(kind="meeting.action", group="例会行动", ref=("meeting", action.meeting_id), title=action.text,
                           due=clock.day_bounds(action.due_on, tz)[1] if action.due_on else None, action="完成",
-                          detail=f"{meeting.day:%m-%d} {meeting.kind}「{meeting.topic}」"
+                          detail=f"{day:%m-%d} {action.meeting_kind}「{action.meeting_topic}」"
                                  + (f" · {action.due_on:%m-%d} 前完成" if action.due_on else "")))
     return items
 

@@ -33,6 +33,7 @@ from . import tickets
 from . import workorders
 from .db import BaseModel
 from .db import Kept
+from .db import Prepared
 from .db import RuleError
 from .db import VersionedMixin
 from .db import VoidableMixin
@@ -613,6 +614,10 @@ def batch_callbacks(actor_user, outage, answers):
 
 # The agenda
 
+_POSTED_PAST = Prepared(Outage, lambda now: Outage.live().where((Outage.state == "posted") & (Outage.until < now)),
+                        datetime.datetime(1901, 1, 1, 0, 0, 1))
+
+
 def owed(user, now=None):
     """What residents wait on from `user`, as agenda items: for the zone's assistant (or whoever holds
     the request) the nudges and the 不满意 ratings to answer; for the front desk the self-reports to
@@ -642,7 +647,7 @@ def owed(user, now=None):
                                      due=ticket.response_due, action="电话核实",
                                      detail=f"{ticket.category} · {ticket.description[:20]}", number=ticket.number))
     if user.role == "supervisor":
-        for outage in Outage.live().where((Outage.state == "posted") & (Outage.until < now)):
+        for outage in _POSTED_PAST(now):
             items.append(agenda.Item(kind="outage.end", group="停水停电公告", ref=("outage", outage.id),
                                      title=f"{outage.kind}：{outage.title}", due=outage.until, action="结束公告"))
     return items

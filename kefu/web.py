@@ -290,7 +290,9 @@ def nav_items():
 def agenda_count():
     """The number on the 今日 tab: what waits on the signed-in person (kept until something changes)."""
     from . import agenda
-    return agenda.count(current_user) if current_user.is_authenticated else 0
+    if not current_user.is_authenticated:
+        return 0
+    return agenda.count(current_user, current=g.get("agenda_stamp"))  # 今日 has read the stamp already
 
 
 _ID_URLS = {}

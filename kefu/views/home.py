@@ -2,6 +2,7 @@
 import datetime
 
 from flask import Blueprint
+from flask import g
 from flask import make_response
 from flask import redirect
 from flask import request
@@ -127,12 +128,13 @@ def index():
                                                     on=(ZoneBuilding.building == Building.id))
                                .where(ZoneBuilding.id.is_null()).count())
         return render("home/today_admin.html", **context)
-    context.update(_agenda_context(now))
+    current = g.agenda_stamp = agenda.stamp(now)  # one look at the timeline for the page and its tab count
+    context.update(_agenda_context(now, current))
     if current_user.role == "assistant":
         zones = list(Zone.of_assistant(current_user))
         context["zones"] = _zone_summary(zones, assistant=current_user)
     elif current_user.role == "supervisor":
-        context.update(_supervisor_today(now))
+        context.update(_supervisor_today(now, current))
     elif current_user.role == "frontdesk":
         start, end = clock.day_bounds(clock.today(estate().tz), estate().tz)
         context["logged"] = tickets.cards(tickets.with_card(Ticket.live().where(
@@ -170,21 +172,23 @@ def _alerting(items, now):
                for i in items)
 
 
+_OPEN_ORDERS = Prepared(WorkOrder, lambda: WorkOrder.select(fn.COUNT(WorkOrder.id)).where(
+    WorkOrder.state.in_(workorders.OPEN_STATES)))
 DESK_LIMIT = 20  # cards per list on the supervisor's 今日; the rest are a tap away in the list
 
 
-def _supervisor_today(now):
+def _supervisor_today(now, current):
     """The supervisor's desk beside the agenda: what is late anywhere (the one lateness rule), each
     assistant's patrol coverage (kept, recounted every ten minutes), open work orders."""
     coverage, coverage_counted_at = trends.coverage_now()
-    late = agenda.late_kept(now)
+    late = agenda.late_kept(now, current)
     return {
         "coverage": coverage,
         "coverage_counted_at": coverage_counted_at,
         "zones": _zone_summary(list(Zone.live().order_by(Zone.name))),
         "late": late,
         "desk_limit": DESK_LIMIT,
-        "open_orders": WorkOrder.select().where(WorkOrder.state.in_(workorders.OPEN_STATES)).count(),
+        "open_orders": _OPEN_ORDERS.cursor().fetchone()[0],
     }
 
 
