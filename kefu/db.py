@@ -296,6 +296,9 @@ def _converter(field):
     return None if type(field) in _AS_STORED else field.python_value
 
 
+_PLANS = {}  # (model, column names) → how each column becomes a field or an attribute
+
+
 def rows(model, cursor):
     """`model` instances from a cursor's rows, built directly (peewee's own row handling costs about
     as much per list row as rendering the row): columns of the model become its fields, any other
@@ -308,12 +311,17 @@ def rows(model, cursor):
     tests/test_web.py checks that an instance built here is one peewee's own query would give
     (fields, not dirty, saves and compares alike), so a peewee that changes them fails a test rather
     than a page."""
-    columns = model._meta.columns
-    plan = []
-    for description in cursor.description:
-        name = description[0]
-        field = columns.get(name)
-        plan.append((field.name, _converter(field), True) if field is not None else (name, None, False))
+    names = tuple(description[0] for description in cursor.description)
+    plan = _PLANS.get((model, names))
+    if plan is None:
+        columns = model._meta.columns
+        plan = []
+        for name in names:
+            field = columns.get(name)
+            plan.append((field.name, _converter(field), True) if field is not None else (name, None, False))
+        if len(_PLANS) > 5000:
+            _PLANS.clear()
+        _PLANS[(model, names)] = plan
     made = []
     for row in cursor:
         data, extra = {}, {}
