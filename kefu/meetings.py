@@ -9,8 +9,6 @@ When it is a customer's matter after all, it can become a request instead, linke
       └──转为诉求──▶ 已转为诉求
 """
 
-import datetime
-
 import peewee
 
 from . import clock
@@ -198,8 +196,7 @@ def owed(user, now):
     tz = _tz()
     items = []
     for action in _OPEN_OF(user.id):
-        day = action.meeting_day  # a selected column beside the action's own: as stored (text on SQLite)
-        day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day)
+        day = Meeting.day.python_value(action.meeting_day)  # a column beside the action's own: as stored
         items.append(Item(kind="meeting.action", group="例会行动", ref=("meeting", action.meeting_id), title=action.text,
                           due=clock.day_bounds(action.due_on, tz)[1] if action.due_on else None, action="完成",
                           detail=f"{day:%m-%d} {action.meeting_kind}「{action.meeting_topic}」"

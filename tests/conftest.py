@@ -81,10 +81,15 @@ def scratch_postgres():
 
     yield make
     for url in made:
-        pool = db._POOLS.pop(url, None)
-        if pool is not None:
-            pool.close_all()
-        pgtest.drop(url)
+        drop_postgres(url)
+
+
+def drop_postgres(url):
+    """Close this process's pool on a test PostgreSQL database, then drop the database."""
+    pool = db._POOLS.pop(url, None)
+    if pool is not None:
+        pool.close_all()
+    pgtest.drop(url)
 
 
 def test_database(tmp_path, name="test.sqlite3"):

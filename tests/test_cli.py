@@ -11,6 +11,7 @@ from stdnum.cn import uscc
 
 import pgtest
 import printed
+from conftest import drop_postgres
 
 from kefu import callbacks
 from kefu import clock
@@ -50,10 +51,7 @@ def built_demo(tmp_path_factory):
         demo.build()
     db.database.close()
     yield database
-    pool = db._POOLS.pop(database, None)
-    if pool is not None:
-        pool.close_all()
-    pgtest.drop(database)
+    drop_postgres(database)
 
 
 @pytest.fixture
