@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+import figures
 import pgtest
 from kefu import create_app
 from kefu import db
@@ -17,6 +18,31 @@ users.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashing for tests only
 
 PASSWORD = "secret123"
 FROZEN = datetime.datetime(2026, 11, 27, 2, 0, tzinfo=datetime.timezone.utc)  # 10:00 in Shanghai
+
+
+_FIGURES = pytest.StashKey[str]()
+
+
+def pytest_configure(config):
+    path = figures.start()
+    if path:
+        config.stash[_FIGURES] = path
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """What the tests said they measured (tests/figures.py), from every test process."""
+    path = config.stash.get(_FIGURES, None)
+    if path and os.path.exists(path):
+        text = figures.written(path)
+        if text.strip():
+            terminalreporter.section("figures")
+            terminalreporter.write(text)
+
+
+def pytest_unconfigure(config):
+    path = config.stash.get(_FIGURES, None)
+    if path and os.path.exists(path):
+        os.remove(path)
 
 
 # The suite runs on SQLite, or on PostgreSQL when this is set to a database the tests may empty

@@ -19,6 +19,7 @@ import pytest
 import pgtest
 import serverctl
 import workload
+from figures import show
 from serverctl import input_value
 
 pytestmark = [pytest.mark.concurrency,
@@ -102,7 +103,7 @@ class Race:
                 if any(o[0] == 303 for o in outcome)]
 
 
-def test_twenty_phones_at_once(server, capsys):
+def test_twenty_phones_at_once(server):
     began = time.monotonic()
     rng = random.Random()
     estate = workload.Estate(server.database)
@@ -163,18 +164,17 @@ def test_twenty_phones_at_once(server, capsys):
     slowest = sorted(((serverctl.percentile(v, 0.95), k, len(v)) for k, v in by_label.items()), reverse=True)[:4]
     rounds = sum(len(race.rounds) for race in races)
     stale = sum(1 for race in races for _url, outcome in race.rounds for o in outcome if o[1] == STALE)
-    with capsys.disabled():
-        print(f"\nconcurrency: {len(clients)} clients for {SECONDS} s on gunicorn (2 workers × 4 threads), "
-              f"{time.monotonic() - began:.1f} s in all\n"
-              f"  requests: {len(timings)} ({len(timings) / SECONDS:.0f}/s); answers {dict(sorted(statuses.items()))}; "
-              f"5xx 0, database is locked 0\n"
-              f"  latency: p50 {serverctl.percentile(seconds, 0.5) * 1000:.0f} ms, "
-              f"p95 {serverctl.percentile(seconds, 0.95) * 1000:.0f} ms, max {max(seconds) * 1000:.0f} ms; "
-              "slowest p95: " + ", ".join(f"{k} {p * 1000:.0f} ms (×{n})" for p, k, n in slowest) + "\n"
-              f"  acknowledged writes: {figures['tickets']} customer requests, {figures['checks']} checks, "
-              f"{figures['visits']} visits, {figures['uploads']} uploads; lost 0\n"
-              f"  same-version saves: {rounds} rounds, each one saved and one told "
-              f"({stale} “{STALE}”, {rounds - stale} “{ALREADY_RESPONDED}”); lost updates 0")
+    show(f"concurrency: {len(clients)} clients for {SECONDS} s on gunicorn (2 workers × 4 threads), "
+         f"{time.monotonic() - began:.1f} s in all\n"
+         f"  requests: {len(timings)} ({len(timings) / SECONDS:.0f}/s); answers {dict(sorted(statuses.items()))}; "
+         f"5xx 0, database is locked 0\n"
+         f"  latency: p50 {serverctl.percentile(seconds, 0.5) * 1000:.0f} ms, "
+         f"p95 {serverctl.percentile(seconds, 0.95) * 1000:.0f} ms, max {max(seconds) * 1000:.0f} ms; "
+         "slowest p95: " + ", ".join(f"{k} {p * 1000:.0f} ms (×{n})" for p, k, n in slowest) + "\n"
+         f"  acknowledged writes: {figures['tickets']} customer requests, {figures['checks']} checks, "
+         f"{figures['visits']} visits, {figures['uploads']} uploads; lost 0\n"
+         f"  same-version saves: {rounds} rounds, each one saved and one told "
+         f"({stale} “{STALE}”, {rounds - stale} “{ALREADY_RESPONDED}”); lost updates 0")
 
 
 def _quiet_households(estate, count):

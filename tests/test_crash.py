@@ -16,6 +16,7 @@ import pytest
 import pgtest
 import serverctl
 import workload
+from figures import show
 
 pytestmark = [pytest.mark.crash,
               pytest.mark.skipif(bool(pgtest.URL), reason="SIGKILL against SQLite's own durability (the WAL file, integrity_check); the suite on PostgreSQL leaves it to SQLite's run")]
@@ -37,7 +38,7 @@ def server(tmp_path, tmp_path_factory):
     server.close()
 
 
-def test_acknowledged_writes_survive_sigkill(server, capsys):
+def test_acknowledged_writes_survive_sigkill(server):
     began = time.monotonic()
     seed = int(os.environ.get("KEFU_CRASH_SEED") or random.randrange(1 << 30))
     rng = random.Random(seed)
@@ -90,19 +91,18 @@ def test_acknowledged_writes_survive_sigkill(server, capsys):
     log = server.log()
     assert "database is locked" not in log and "Traceback" not in log, log[-4000:]
     starts = server.start_seconds[1:]
-    with capsys.disabled():
-        print(f"\ncrash safety: {ROUNDS} rounds of SIGKILL to gunicorn (master + 2 workers) and restart, "
-              f"seed {seed}, {time.monotonic() - began:.1f} s\n"
-              f"  acknowledged: {figures['tickets']} customer requests, {figures['checks']} patrol checks, "
-              f"{figures['visits']} visits, {figures['uploads']} photo uploads; lost 0, made twice 0\n"
-              f"  requests cut off by a kill: {ledger.unanswered}, sent again once it was back "
-              f"(forms with the same one-time token), answered: {ledger.resent}\n"
-              f"  restart until the first page answers: median {statistics.median(starts):.2f} s, "
-              f"max {max(starts):.2f} s; integrity_check ok after every restart\n"
-              f"  photo files without a row after the last kill: {len(orphans)} files of {len(orphaned)} photos "
-              f"({sum(f.endswith('.tmp') for f in orphans)} .tmp), from {ledger.unanswered_with_photo} "
-              "cut-off requests carrying a photo; "
-              + f"uploads.sweep removed {swept}, left {len(left)}")
+    show(f"crash safety: {ROUNDS} rounds of SIGKILL to gunicorn (master + 2 workers) and restart, "
+         f"seed {seed}, {time.monotonic() - began:.1f} s\n"
+         f"  acknowledged: {figures['tickets']} customer requests, {figures['checks']} patrol checks, "
+         f"{figures['visits']} visits, {figures['uploads']} photo uploads; lost 0, made twice 0\n"
+         f"  requests cut off by a kill: {ledger.unanswered}, sent again once it was back "
+         f"(forms with the same one-time token), answered: {ledger.resent}\n"
+         f"  restart until the first page answers: median {statistics.median(starts):.2f} s, "
+         f"max {max(starts):.2f} s; integrity_check ok after every restart\n"
+         f"  photo files without a row after the last kill: {len(orphans)} files of {len(orphaned)} photos "
+         f"({sum(f.endswith('.tmp') for f in orphans)} .tmp), from {ledger.unanswered_with_photo} "
+         "cut-off requests carrying a photo; "
+         + f"uploads.sweep removed {swept}, left {len(left)}")
 
 
 def _shown_after_restart(reader, ledger):

@@ -42,6 +42,7 @@ from PIL import Image
 import pgtest
 from conftest import FROZEN
 from conftest import text
+from figures import show
 from kefu import channels
 from kefu import escalations
 from kefu import clock
@@ -174,7 +175,7 @@ FIGURES = {"cases": set(), "routes": set(), "roles": set(), "examples": 0, "requ
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, request):
+def env(tmp_path_factory):
     # The clock stands still at FROZEN for the whole module, as for every other test.
     clock_stopped = time_machine.travel(FROZEN, tick=False)
     clock_stopped.start()
@@ -201,32 +202,21 @@ def env(tmp_path_factory, request):
     if not db.database.is_closed():
         db.database.close()
     clock_stopped.stop()
-    _print_figures(request.config)
+    _show_figures()
 
 
-def _print_figures(config):
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or not FIGURES["requests"]:
-        return
-    with capture.global_and_fixture_disabled():
-        _write_figures(reporter)
-
-
-def _write_figures(reporter):
+def _show_figures():
     f = FIGURES
+    if not f["requests"]:
+        return
     roles = len(f["roles"])
     statuses = ", ".join(f"{status}: {count}" for status, count in sorted(f["statuses"].items()))
-    reporter.write_line("")
-    reporter.write_line(
-        f"hostile input: {len(f['routes'])} state-changing routes × {roles} roles = {len(f['cases'])} cases, "
-        f"{f['examples']} examples ({EXAMPLES} generated per case the view admits, {EXAMPLES_REFUSED} otherwise, "
-        f"+ the form filled in plainly and with markup), {f['requests']} requests: 5xx = {f['5xx']}")
-    reporter.write_line(
-        f"  CSRF: {f['csrf']} forged or missing tokens refused with 400 页面已过期; uploads: {f['uploads']} disguised, "
-        f"bomb, oversize and empty files refused, nothing stored; typed markup shown escaped on {f['escaped']} pages")
-    reporter.write_line(f"  statuses: {statuses}; cases posting guessed fields (no form on a page): "
-                        f"{len(f['formless'])}")
+    show(f"hostile input: {len(f['routes'])} state-changing routes × {roles} roles = {len(f['cases'])} cases, "
+         f"{f['examples']} examples ({EXAMPLES} generated per case the view admits, {EXAMPLES_REFUSED} otherwise, "
+         f"+ the form filled in plainly and with markup), {f['requests']} requests: 5xx = {f['5xx']}\n"
+         f"  CSRF: {f['csrf']} forged or missing tokens refused with 400 页面已过期; uploads: {f['uploads']} disguised, "
+         f"bomb, oversize and empty files refused, nothing stored; typed markup shown escaped on {f['escaped']} pages\n"
+         f"  statuses: {statuses}; cases posting guessed fields (no form on a page): {len(f['formless'])}")
 
 
 def _records():

@@ -12,6 +12,7 @@ from flask import url_for
 
 from conftest import FROZEN
 from conftest import PASSWORD
+from figures import show
 from kefu import demo
 from kefu import search
 from kefu import tickets
@@ -110,19 +111,16 @@ def swaps(client, username):
 
 
 @pytest.mark.parametrize("username", ["zhuli1", "zhuguan"], ids=["assistant", "supervisor"])
-def test_today_first_load_and_htmx_swaps_stay_within_budget(estate, client, capsys, username):
+def test_today_first_load_and_htmx_swaps_stay_within_budget(estate, client, username):
     sign_in(client, username)
     loaded = first_load(client)
     swapped = swaps(client, username)
     total = sum(sent for _, sent, _ in loaded)
-    with capsys.disabled():
-        print(f"\npage weight, {username}, gzip as served (budget: first load {kb(FIRST_LOAD_BUDGET)}, "
-              f"swap {kb(SWAP_BUDGET)}):")
-        for what, sent, raw in loaded:
-            print(f"  {kb(sent)} ({kb(raw)} uncompressed)  {what}")
-        print(f"  {kb(total)} ({kb(sum(raw for _, _, raw in loaded))} uncompressed)  first load of 今日 in all")
-        for what, sent, raw in swapped:
-            print(f"  {kb(sent)} ({kb(raw)} uncompressed)  htmx swap: {what}")
+    show("\n".join([
+        f"page weight, {username}, gzip as served (budget: first load {kb(FIRST_LOAD_BUDGET)}, swap {kb(SWAP_BUDGET)}):",
+        *(f"  {kb(sent)} ({kb(raw)} uncompressed)  {what}" for what, sent, raw in loaded),
+        f"  {kb(total)} ({kb(sum(raw for _, _, raw in loaded))} uncompressed)  first load of 今日 in all",
+        *(f"  {kb(sent)} ({kb(raw)} uncompressed)  htmx swap: {what}" for what, sent, raw in swapped)]))
     assert total <= FIRST_LOAD_BUDGET
     assert {what: sent for what, sent, _ in swapped if sent > SWAP_BUDGET} == {}
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import expect
 from playwright.sync_api import sync_playwright
 
 import pgtest
@@ -26,6 +27,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
 STARTUP_SECONDS = 60
+
+# How long a tap or an assertion waits for the page. `make test` runs two test processes while CI runs
+# the PostgreSQL suite beside them on two cores, each with its server and Chromium: a page that answers
+# in a tenth of a second alone has taken over five there. Waiting longer only slows a failing test.
+WAIT_MS = 15_000
+expect.set_options(timeout=WAIT_MS)
 
 # Lets a test's routes see the service worker's own requests (Playwright's offline switch doesn't
 # reach them), so a test can take the signal away from the worker too. Set before Playwright starts.
@@ -148,7 +155,7 @@ def new_phone_page(browser, live_server, page_problems, service_workers="block",
     page a test just changed on the server could come from the phone's copy."""
     context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id=timezone_id,
                                   base_url=live_server.url, service_workers=service_workers)
-    context.set_default_timeout(8000)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.add_init_script(REPORT_CSP)
     page.on("pageerror", page_problems.on_pageerror)

@@ -18,8 +18,11 @@ from urllib.parse import urlparse
 
 import pytest
 
+from figures import show
+
 from .conftest import PHONE
 from .conftest import ROOT
+from .conftest import WAIT_MS
 from .test_foundation import sign_in
 
 pytestmark = pytest.mark.browser
@@ -325,7 +328,7 @@ def describe(where, violation):
             + (f"\n      … and {more} more" if more > 0 else ""))
 
 
-def test_no_serious_or_critical_violations_on_any_main_page(browser, live_server, page_problems, capsys):
+def test_no_serious_or_critical_violations_on_any_main_page(browser, live_server, page_problems):
     assert os.path.exists(AXE), f"{AXE} is missing: run `npm ci` (package.json pins axe-core)"
     page_problems.allow(r"status of 422")
     started = time.monotonic()
@@ -334,7 +337,7 @@ def test_no_serious_or_critical_violations_on_any_main_page(browser, live_server
     for role, pages in PAGES.items():
         context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
                                       base_url=live_server.url, bypass_csp=True)
-        context.set_default_timeout(8000)
+        context.set_default_timeout(WAIT_MS)
         page = context.new_page()
         page.on("pageerror", page_problems.on_pageerror)
         page.on("console", page_problems.on_console)
@@ -347,15 +350,14 @@ def test_no_serious_or_critical_violations_on_any_main_page(browser, live_server
 
     impacts = Counter(violation["impact"] for _, violation in found)
     blocking = [(where, v) for where, v in found if v["impact"] in BLOCKING]
-    with capsys.disabled():
-        print(f"\naccessibility: {sum(counted[role] for role in PAGES)} pages checked for {len(PAGES)} roles "
-              f"({', '.join(f'{role} {counted[role]}' for role in PAGES)}), "
-              f"{counted['tabs']} Tab presses on {counted['forms tabbed through']} forms, "
-              f"{time.monotonic() - started:.0f} s; violations: "
-              + ", ".join(f"{impact} {impacts[impact]}" for impact in ("critical", "serious", "moderate", "minor")))
-        for where, violation in found:
-            if violation["impact"] not in BLOCKING:
-                print(f"  {where}: {violation['id']} ({violation['impact']}) {violation['help']}")
+    show("\n".join([
+        f"accessibility: {sum(counted[role] for role in PAGES)} pages checked for {len(PAGES)} roles "
+        f"({', '.join(f'{role} {counted[role]}' for role in PAGES)}), "
+        f"{counted['tabs']} Tab presses on {counted['forms tabbed through']} forms, "
+        f"{time.monotonic() - started:.0f} s; violations: "
+        + ", ".join(f"{impact} {impacts[impact]}" for impact in ("critical", "serious", "moderate", "minor")),
+        *(f"  {where}: {violation['id']} ({violation['impact']}) {violation['help']}"
+          for where, violation in found if violation["impact"] not in BLOCKING)]))
     assert not blocking, ("serious or critical accessibility violations:\n"
                           + "\n".join(describe(where, v) for where, v in blocking))
 

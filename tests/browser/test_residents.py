@@ -11,6 +11,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from .conftest import PHONE
+from .conftest import WAIT_MS
 from .conftest import SCREENSHOTS
 from .test_foundation import heading
 from .test_tickets import jpeg
@@ -43,7 +44,7 @@ def resident_phone(browser, live_server):
     """A phone with JavaScript off, in a context of its own, never signed in."""
     context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   base_url=live_server.url, java_script_enabled=False, service_workers="block")
-    context.set_default_timeout(8000)
+    context.set_default_timeout(WAIT_MS)
     yield context.new_page()
     context.close()
 
