@@ -178,7 +178,30 @@ class Step:
                 + self.pages * NEW_PAGE_SECONDS + self.wall)
 
 
-class Walk:
+class Hands:
+    """What a person does on a page, each tap and typed character counted against `self.step`."""
+
+    def count_text(self, text):
+        for char in text:
+            if is_chinese(char):
+                self.step.chinese += 1
+            else:
+                self.step.latin += 1
+
+    def type(self, locator, text):
+        locator.fill(text)
+        self.count_text(text)
+
+    def tap(self, locator):
+        locator.click()
+        self.step.taps += 1
+
+    def check(self, locator):
+        locator.check()
+        self.step.taps += 1
+
+
+class Walk(Hands):
     """The pages a newcomer goes through, with every action counted against the current step."""
 
     def __init__(self, page=None):
@@ -232,26 +255,7 @@ class Walk:
         self.page.wait_for_load_state()
         self.look()
 
-    # what the person does
-    def count_text(self, text):
-        for char in text:
-            if is_chinese(char):
-                self.step.chinese += 1
-            else:
-                self.step.latin += 1
-
-    def type(self, locator, text):
-        locator.fill(text)
-        self.count_text(text)
-
-    def tap(self, locator):
-        locator.click()
-        self.step.taps += 1
-
-    def check(self, locator):
-        locator.check()
-        self.step.taps += 1
-
+    # what the person does, beyond Hands
     def select(self, locator, **option):
         locator.select_option(**option)
         self.step.taps += 1

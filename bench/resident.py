@@ -34,6 +34,7 @@ for path in (ROOT, os.path.join(ROOT, "tests")):
         sys.path.insert(0, path)
 
 from bench.newcomer import CHINESE_SECONDS  # noqa: E402  (the same person as the newcomer's)
+from bench.newcomer import Hands  # noqa: E402
 from bench.newcomer import LATIN_SECONDS  # noqa: E402
 from bench.newcomer import NEW_PAGE_SECONDS  # noqa: E402
 from bench.newcomer import TAP_SECONDS  # noqa: E402
@@ -85,7 +86,7 @@ class Step:
                           + self.chinese * CHINESE_SECONDS + self.pages * NEW_PAGE_SECONDS) + self.wall)
 
 
-class Walk:
+class Walk(Hands):
     """What the resident does, counted against the current step; the page loads and their server
     time seen through the browser."""
 
@@ -161,27 +162,10 @@ class Walk:
         self.page.screenshot(path=os.path.join(self.shots, f"{self.tag}-{self.shot_no:02d}-{name}.png"),
                              full_page=True)
 
-    def count_text(self, text):
-        for char in text:
-            if is_chinese(char):
-                self.step.chinese += 1
-            else:
-                self.step.latin += 1
-
     def type(self, locator, text):
         """Tap into the field, then type."""
-        locator.click()
-        self.step.taps += 1
-        locator.fill(text)
-        self.count_text(text)
-
-    def tap(self, locator):
-        locator.click()
-        self.step.taps += 1
-
-    def check(self, locator):
-        locator.check()
-        self.step.taps += 1
+        self.tap(locator)
+        super().type(locator, text)
 
 
 def poster_address(server, browser, shots):

@@ -26,6 +26,12 @@ pytestmark = pytest.mark.browser
 KEEPING = 30_000
 
 
+def expect_board_pages_kept(page):
+    """The patrol board says the phone now keeps the check pages it lists."""
+    expect(page.locator("#offline-pages")).to_contain_text(re.compile(r"手机上已保存 \d+ 个巡查页"),
+                                                          timeout=KEEPING)
+
+
 def offline(page_problems):
     """What the browser and htmx log when a request can't go out: expected here."""
     page_problems.allow(r"ERR_INTERNET_DISCONNECTED")
@@ -109,8 +115,7 @@ def test_a_check_page_opens_without_signal_and_the_check_is_sent_with_its_photo_
         sign_in(page, "zhuli1")
         page.goto("/patrols")
         # With signal, the board has the phone keep the check pages it lists.
-        expect(page.locator("#offline-pages")).to_contain_text(re.compile(r"手机上已保存 \d+ 个巡查页"),
-                                                     timeout=KEEPING)
+        expect_board_pages_kept(page)
         save_screenshot(page, "offline-board")
         card = page.locator(".checkpoint-card").nth(1)
         name = card.locator(".card-title").inner_text().strip()
@@ -206,8 +211,7 @@ def test_a_sticker_scanned_without_signal_opens_its_checkpoints_kept_page_as_a_s
     try:
         sign_in(page, "zhuli1")
         page.goto("/patrols")
-        expect(page.locator("#offline-pages")).to_contain_text(re.compile(r"手机上已保存 \d+ 个巡查页"),
-                                                     timeout=KEEPING)
+        expect_board_pages_kept(page)
         card = page.locator(".checkpoint-card").nth(2)
         name = card.locator(".card-title").inner_text().strip()
         checkpoint_id = int(card.get_attribute("data-checkpoint"))
@@ -324,8 +328,7 @@ def test_a_check_saved_without_signal_is_kept_once_and_listed_on_the_board_in_th
     try:
         sign_in(page, "zhuli1")
         page.goto("/patrols")
-        expect(page.locator("#offline-pages")).to_contain_text(re.compile(r"手机上已保存 \d+ 个巡查页"),
-                                                     timeout=KEEPING)
+        expect_board_pages_kept(page)
         card = page.locator(".checkpoint-card").nth(1)
         name = card.locator(".card-title").inner_text().strip()
         checkpoint_id = card.get_attribute("data-checkpoint")
