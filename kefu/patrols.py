@@ -875,7 +875,7 @@ def coverage_history(zone_ids, first_day, last_day):
                 .where(checks_on_days(since, last_day) & Check.checkpoint.in_(ids))
                 .group_by(Check.checkpoint, Check.day).tuples())
         for checkpoint_id, day, window, scan in rows:
-            day = day if isinstance(day, datetime.date) else datetime.date.fromisoformat(day)
+            day = Check.day.python_value(day)  # the field's own converter, as each database gives the day
             checked.add((checkpoint_id, day))
             if window:
                 windowed.add((checkpoint_id, day))
