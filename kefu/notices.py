@@ -41,7 +41,10 @@ def tell(users, record, text):
 
 
 def mark_read(user, record):
-    (Notice.update(read_at=clock.utcnow())
-     .where((Notice.user == user) & (Notice.record_type == type(record).__name__.lower())
-            & (Notice.record_id == record.get_id()) & Notice.read_at.is_null())
-     .execute())
+    """The user's unread notices about `record` marked read (opening the record reads them). Looked
+    for first: an UPDATE takes the database's write lock even when it changes nothing, and on SQLite
+    every view of a record would then queue behind whoever is writing."""
+    unread = ((Notice.user == user) & Notice.read_at.is_null()
+              & (Notice.record_type == type(record).__name__.lower()) & (Notice.record_id == record.get_id()))
+    if Notice.select(Notice.id).where(unread).exists():
+        Notice.update(read_at=clock.utcnow()).where(unread).execute()

@@ -7,6 +7,7 @@ import pypdf
 import pytest
 
 from conftest import PASSWORD
+from conftest import POSTGRES_URL
 from conftest import html
 from conftest import text
 from kefu import clock
@@ -288,6 +289,36 @@ def test_notices_can_be_marked_read(world, as_user):
     assert len(list(Notice.unread(world.supervisor))) == 1
     client.post("/notices/read")
     assert len(list(Notice.unread(world.supervisor))) == 0
+
+
+def test_opening_a_request_reads_its_notice(world, as_user):
+    ticket = intake(world, tier=world.urgent)
+    client = as_user(world.supervisor)
+    assert [n.record_id for n in Notice.unread(world.supervisor)] == [ticket.id]
+    assert client.get(f"/tickets/{ticket.id}").status_code == 200
+    assert list(Notice.unread(world.supervisor)) == []
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite's one writer at a time")
+def test_opening_a_request_with_nothing_unread_waits_for_no_writer(world, as_user, app):
+    """Reading a request writes nothing when there is nothing to mark read: another process holding
+    the database's write lock (a save, an import) doesn't hold the page up."""
+    import sqlite3
+    import time
+
+    ticket = intake(world)
+    client = as_user(world.assistant)
+    writer = sqlite3.connect(app.config["DATABASE"], timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        page = client.get(f"/tickets/{ticket.id}")
+        waited = time.monotonic() - started
+    finally:
+        writer.rollback()
+        writer.close()
+    assert page.status_code == 200 and ticket.number in text(page)
+    assert waited < 5  # the busy timeout is 10 s
 
 
 def jpeg():
