@@ -39,13 +39,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# A throwaway PostgreSQL server on a loopback port (scripts/pg-test-server.sh prints its URL): the
-# tests that move an estate between databases use it, and test-postgres runs the whole suite on it.
-# Two test processes (pytest-xdist), each taking whole files so a module's shared estate is built once:
-# on CI's two cores, beside the PostgreSQL suite, 12 min 28 s against 16 min 34 s in one process.
-# `make test TEST_WORKERS=0` runs them in this process (a debugger, `-x`).
+# Two test processes (pytest-xdist), each taking whole files so a module's shared estate is built once
+# (the README's CI paragraph gives the times). `make test TEST_WORKERS=0` runs the tests in one process
+# (a debugger, `-x`).
 TEST_WORKERS ?= 2
 
+# A throwaway PostgreSQL server on a loopback port (scripts/pg-test-server.sh prints its URL): the
+# tests that move an estate between databases use it, and test-postgres runs the whole suite on it.
 test: deps-test .venv/.installed .venv/.test-installed node_modules/.installed
 	KEFU_TEST_POSTGRES_URL="$$(bash scripts/pg-test-server.sh start)" KEFU_REQUIRE_POSTGRES=1 \
 		.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

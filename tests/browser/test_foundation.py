@@ -269,7 +269,7 @@ def test_place_with_photo(page, page_problems, shot, tmp_path):
     expect(thumbnail).to_be_visible()
     expect(photos.get_by_role("alert")).to_have_count(0)
     expect(page.get_by_label("名称", exact=True)).to_have_value("9号楼 地库入口")
-    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") > 0
+    assert thumbnail.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)") > 0
     assert thumbnail.bounding_box()["width"] >= 80  # big enough to tell which photo it is
     shot(page, "place-photo-uploaded")
 
@@ -280,7 +280,7 @@ def test_place_with_photo(page, page_problems, shot, tmp_path):
     saved = page.get_by_role("img", name="9号楼 地库入口 照片 1")
     expect(saved).to_be_visible()
     saved.evaluate("img => img.decode()")
-    assert saved.evaluate("img => img.naturalWidth") > 0
+    assert saved.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)") > 0
     expect(page.get_by_text("添加照片")).to_be_visible()  # on the timeline
     shot(page, "place-with-photo")
 
