@@ -696,7 +696,7 @@ def stickers():
     codes = [_qr_image(sticker_url(c)) for c in items]
     return pdf.response("patrols/stickers_print.html", "巡查点二维码.pdf",
                         stickers=[(c, address) for c, (address, _png) in zip(items, codes)],
-                        lasting_images=dict(codes), estate_name=estate().name)
+                        lasting_images=dict(codes))
 
 
 @bp.route("/patrols/record.pdf")
