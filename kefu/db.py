@@ -233,6 +233,39 @@ class PreparedIn:
         return self._for(len(ids)).cursor(*ids, *values)
 
 
+class Shapes:
+    """Statements peewee builds once for each shape, then runs with each use's own values.
+
+    For a page whose statements differ from one use to the next only in a few values (the words of a
+    search) and otherwise follow from what the caller names in `key` (the role, the user and their
+    zones, the filters): `build(*values)` gives the query, and each value must reach the SQL as one
+    parameter, unchanged (a Prepared written with stand-ins for them; one transformed on the way
+    fails at once, as Prepared does). Keeps at most `most` statements."""
+
+    def __init__(self, most=500):
+        self.most, self.kept = most, {}
+
+    def cursor(self, key, build, values):
+        values = tuple(values)
+        kind = type(database.obj)
+        prepared = self.kept.get((kind, key, len(values)))
+        if prepared is None:
+            if len(self.kept) >= self.most:
+                self.kept.clear()
+            prepared = self.kept[(kind, key, len(values))] = Prepared(
+                None, build, *(_stand_in(value, n) for n, value in enumerate(values)))
+        return prepared.cursor(*values)
+
+
+def _stand_in(value, n):
+    """An example value of `value`'s type that no query holds as a constant."""
+    if isinstance(value, str):
+        return f"\x01kefu-example-{n}\x01"
+    if isinstance(value, int):
+        return -1_000_000_000 - n
+    raise TypeError(f"no stand-in for {type(value).__name__}")
+
+
 class Kept:
     """Queries peewee builds once for each key, then runs as written: for a query whose SQL and
     values follow wholly from a few things the caller names in `key` (a role, a user's id and zones,

@@ -106,8 +106,10 @@ class Evaluation(VoidableMixin, VersionedMixin, BaseModel):
 
     class Meta:
         # (state, signed_at): the latest signed off, newest first, without sorting every one ever signed.
+        # (user, voided_at, period_start, state): the due list reads every live evaluation's key from
+        # the index alone, not from rows that carry a signed form's frozen copy.
         indexes = ((("user", "period_start"), False), (("state", "period_end"), False),
-                   (("state", "signed_at"), False))
+                   (("state", "signed_at"), False), (("user", "voided_at", "period_start", "state"), False))
 
     @property
     def kind_label(self):
@@ -241,7 +243,8 @@ def _active_assistants():
 
 # The due list's reads, their SQL written once (the supervisor's 今日 shows the list on every look):
 # the active assistants with their start dates; each live evaluation's key columns (not the forms: a
-# signed one carries its frozen copy); and the live evaluations not signed, whole.
+# signed one carries its frozen copy); and the live evaluations not signed, whole (found by
+# their state: the few drafts, not every evaluation an assistant ever had).
 _ASSISTANTS = Prepared(User, lambda: _active_assistants().select(User, ServiceStart.started_on)
                        .join(ServiceStart, peewee.JOIN.LEFT_OUTER, on=(ServiceStart.user == User.id)))
 _KEYS = Prepared(Evaluation, lambda: Evaluation.select(Evaluation.id, Evaluation.user, Evaluation.period_start,
@@ -250,7 +253,7 @@ _KEYS = Prepared(Evaluation, lambda: Evaluation.select(Evaluation.id, Evaluation
                         & Evaluation.user.in_(_active_assistants().select(User.id).order_by()))
                  .order_by(Evaluation.id))
 _DRAFTS = Prepared(Evaluation, lambda: Evaluation.select().where(
-    Evaluation.voided_at.is_null() & (Evaluation.state != "signed")
+    Evaluation.voided_at.is_null() & Evaluation.state.in_([s for s in MACHINE.states if s != "signed"])
     & Evaluation.user.in_(_active_assistants().select(User.id).order_by())))
 
 

@@ -572,3 +572,9 @@ def ticket_search_vectors_stored():
 
     if not is_sqlite():
         words.store_postgres_vectors()
+
+
+@migration(30, "岗位评估按助理、作废与周期的覆盖索引（主管的今日算到期评估时不再读每张已签评估表）")
+def evaluation_keys_index():
+    add_index("evaluation", "evaluation_user_id_voided_at_period_start_state",
+              ['"user_id"', '"voided_at"', '"period_start"', '"state"'])

@@ -22,6 +22,7 @@ from . import clock
 from . import words
 from .access import may_change
 from .db import contains
+from .db import database
 from .db import Prepared
 from .db import PreparedIn
 from .db import Union
@@ -51,6 +52,8 @@ class Query:
     terms: list
     phrases: list
     substrings: list
+    # SQLite: the terms' MATCH text given as it is, in place of the one `terms` make (`with_values`).
+    match_text: str | None = None
 
     @property
     def empty(self):
@@ -58,6 +61,25 @@ class Query:
 
     def __bool__(self):
         return not self.empty
+
+    # A search's statements differ from another's of the same shape only in these values: each is one
+    # parameter of the SQL (on SQLite: the terms' MATCH text, then each exact piece), so a page can keep
+    # a statement per shape and run it with the values of each search (db.Shapes).
+
+    @property
+    def shape(self):
+        return (bool(self.terms), len(self.phrases) + len(self.substrings))
+
+    def values(self):
+        """The parameters this search puts in its statements (SQLite), in the order `with_values` reads."""
+        return ([words.fts_expression(self.terms)] if self.terms else []) + self.phrases + self.substrings
+
+    def with_values(self, values):
+        """The search of the same shape whose parameters are `values` (the examples a statement is
+        written with, or another search's own)."""
+        values = list(values)
+        match_text = values.pop(0) if self.terms else None
+        return Query(self.terms, values, [], match_text=match_text)
 
 
 def parse(text, synonyms=None):
@@ -93,6 +115,11 @@ def _contains_any_column(text):
             | contains(Ticket.customer_name, text) | contains(Ticket.number, text))
 
 
+def _words_match(query):
+    """The word index's condition for the query's terms."""
+    return words.match_text(query.match_text) if query.match_text is not None else words.matching(query.terms)
+
+
 def _exact(query):
     conditions = [_contains_any_column(piece) for piece in query.phrases + query.substrings]
     result = None
@@ -109,7 +136,7 @@ def search_ids(text):
     exact = _exact(query)
     if query.terms:
         model = words.index_model()
-        ids = model.select(model.rowid).where(words.matching(query.terms))
+        ids = model.select(model.rowid).where(_words_match(query))
         if exact is None:
             return ids
         return Ticket.select(Ticket.id).where(Ticket.id.in_(ids) & exact)
@@ -128,7 +155,7 @@ def newest_matching(tickets, text):
     if query.terms:
         model = words.index_model()
         tickets = (tickets.join_from(Ticket, model, on=(model.rowid == Ticket.id))
-                   .where(words.matching(query.terms)).order_by(model.rowid.desc()))
+                   .where(_words_match(query)).order_by(model.rowid.desc()))
         return tickets.where(exact) if exact is not None else tickets
     tickets = tickets.order_by(Ticket.created_at.desc(), Ticket.id.desc())
     return tickets.where(exact) if exact is not None else tickets
@@ -143,7 +170,7 @@ def matches(text):
     if not query.terms:
         return exact
     model = words.index_model()
-    found = peewee.fn.EXISTS(model.select(peewee.SQL("1")).where(words.matching(query.terms)
+    found = peewee.fn.EXISTS(model.select(peewee.SQL("1")).where(_words_match(query)
                                                                  & (model.rowid == Ticket.id)))
     return found & exact if exact is not None else found
 
@@ -156,22 +183,34 @@ def only_among(tickets, text):
     return tickets.order_by(Ticket.created_at.desc(), Ticket.id.desc())
 
 
-def state_counts(tickets, text):
+def state_counts(tickets, text, run=None):
     """How many tickets of `tickets` (a query without a state filter) match `text`, per state:
     [(state, label, count, capped)] for the states that have any. Open states are few and counted
     exactly; closed ones up to COUNT_CAP ("20+"): reading deeper into ten years of matches costs
-    more the more there are."""
+    more the more there are. `run(name, build, query)` runs each statement, `build(query)` (a page
+    may keep them per shape: db.Shapes); by default each is built and run at once."""
+    run = run or run_now
     counts = {}
     text = parse(text)
-    open_ones = only_among(tickets.where(Ticket.state.in_(OPEN)), text)
-    for state, count in (open_ones.select(Ticket.state, peewee.fn.COUNT(Ticket.id))
-                         .order_by().group_by(Ticket.state).tuples()):
+
+    def open_counts(query):
+        return (only_among(tickets.where(Ticket.state.in_(OPEN)), query)
+                .select(Ticket.state, peewee.fn.COUNT(Ticket.id)).order_by().group_by(Ticket.state))
+
+    def closed(query):
+        return newest_matching(tickets.where(Ticket.state == "closed"), query).select(Ticket.id).limit(COUNT_CAP + 1)
+
+    for state, count in run("open_counts", open_counts, text):
         counts[state] = (count, False)
-    closed = newest_matching(tickets.where(Ticket.state == "closed"), text).select(Ticket.id).limit(COUNT_CAP + 1)
-    count = len(list(closed.tuples()))
+    count = len(list(run("closed", closed, text)))
     if count:
         counts["closed"] = (min(count, COUNT_CAP), count > COUNT_CAP)
     return [(state, label, *counts[state]) for state, label in STATES.items() if state in counts]
+
+
+def run_now(_name, build, query):
+    """The rows (tuples) of the statement `build(query)` gives, built now."""
+    return database.execute(build(query))
 
 
 def cases(text="", limit=50, offset=0):

@@ -85,7 +85,8 @@ SIGN_WITHIN_DAYS = 10  # and signed within ten days of the month's end
 
 def write_due(month):
     """When the assistant's summary of `month` (its first day) is due: the end of the next month's 5th."""
-    return clock.day_bounds(month + relativedelta(months=1, day=WRITE_BY_DAY), _tz())[1]
+    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=WRITE_BY_DAY)  # next month's
+    return clock.day_bounds(following, _tz())[1]
 
 
 MACHINE.wait("summary.write", "月度总结", "draft", "assistant", lambda s: write_due(s.month), SUBMIT)

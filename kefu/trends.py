@@ -22,6 +22,7 @@ from .callbacks import ANSWERS
 from .callbacks import CallBack
 from .access import zone_ids
 from .db import BaseModel
+from .db import Prepared
 from .db import database
 from .estate import current_tz as _tz
 from .patrols import DAILY_KINDS
@@ -115,10 +116,13 @@ def _keep(row_id, figures):
             conflict_target=[TrendCache.id], update={TrendCache.counted_at: now, TrendCache.figures: figures}).execute()
 
 
+_KEPT_ROW = Prepared(TrendCache, lambda row_id: TrendCache.select().where(TrendCache.id == row_id), -1)
+
+
 def _kept(row_id, recount, max_age=None):
     """(figures, counted_at) of a kept row, counted now if there is none, it's from an earlier day,
     or (with max_age, in seconds) it's older than that."""
-    row = TrendCache.get_or_none(TrendCache.id == row_id)
+    row = next(iter(_KEPT_ROW(row_id)), None)
     now = clock.utcnow()
     if (row is None or clock.to_local(row.counted_at, _tz()).date() != clock.today(_tz())
             or (max_age is not None and (now - row.counted_at).total_seconds() > max_age)):

@@ -415,6 +415,11 @@ def matching(terms):
     return _and(conditions)
 
 
+def match_text(text):
+    """SQLite: the index rows matching an FTS5 MATCH text made by `fts_expression`."""
+    return TicketSearch.match(text)
+
+
 def _and(conditions):
     result = conditions[0]
     for condition in conditions[1:]:

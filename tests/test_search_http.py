@@ -92,6 +92,36 @@ def test_the_list_search_covers_every_state_and_counts_each(world, as_user):
     assert "楼道有垃圾没人清理" in words_in_any_order
 
 
+
+def test_searches_of_the_same_shape_one_after_another_each_find_their_own(world, as_user):
+    """The list keeps its statements per shape (one word, two words, a room number…) and runs them with
+    each search's own words: the second search of a shape must not see the first one's matches."""
+    intake(world, description="电梯按钮失灵")
+    intake(world, description="厨房水管漏水")
+    intake(world, world.assistant2, household=world.home2, description="阳台漏水")
+    closed = intake(world, description="电梯异响")
+    Ticket.update(state="closed").where(Ticket.id == closed.id).execute()
+    client = as_user(world.assistant)
+    for _ in range(2):
+        lift = text(client.get("/tickets?q=电梯"))
+        assert "电梯按钮失灵" in lift and "电梯异响" in lift and "漏水" not in lift
+        assert "未关闭 1 · 已关闭 1" in lift and "其他区域也没有" in lift
+        leak = text(client.get("/tickets?q=漏水"))
+        assert "厨房水管漏水" in leak and "电梯" not in leak and "阳台漏水" not in leak
+        assert "“漏水”： 未关闭 1 只搜索" in leak and "其他区域另有 1 条" in leak
+        two = text(client.get("/tickets?q=水管 漏水"))
+        assert "厨房水管漏水" in two and "电梯" not in two
+        none = text(client.get("/tickets?q=水管 电梯"))
+        assert "没有符合条件的诉求" in none
+        room = world.home.code.split("-")[-1]
+        by_room = text(client.get(f"/tickets?q=电梯 {room}"))
+        assert "电梯按钮失灵" in by_room and "漏水" not in by_room
+        assert "没有符合条件的诉求" in text(client.get("/tickets?q=电梯 99999"))
+        assert "电梯按钮失灵" in text(client.get('/tickets?q="按钮失灵"'))
+        assert "没有符合条件的诉求" in text(client.get('/tickets?q="按钮异响"'))
+        assert "厨房水管漏水" in text(client.get("/tickets?q=漏水&page=1"))
+
+
 def test_an_assistants_search_says_it_is_limited_to_their_zone_and_offers_the_rest(world, as_user):
     intake(world, world.assistant2, household=world.home2, description="阳台漏水")
     intake(world, world.assistant2, household=world.home2, description="卫生间渗水")

@@ -108,9 +108,12 @@ def notice_url(notice):
 
 def _agenda_context(now, current=None):
     current = current or agenda.stamp(now)
-    items = agenda.agenda_kept(current_user, now, current)
+    # The signed-in user itself, not Flask-Login's proxy: the agenda reads its role, id and zones for
+    # every source, and each read through the proxy looks the user up again.
+    user = current_user._get_current_object()
+    items = agenda.agenda_kept(user, now, current)
     return {"items": items, "groups": agenda.grouped(items, now), "item_url": item_url, "notice_url": notice_url,
-            "fold": agenda.fold, "now": now, "stamp": current}
+            "fold": agenda.fold, "now": now, "stamp": current, "show_who": user.role == "supervisor"}
 
 
 @bp.route("/")
@@ -174,6 +177,7 @@ def _alerting(items, now):
 
 _OPEN_ORDERS = Prepared(WorkOrder, lambda: WorkOrder.select(fn.COUNT(WorkOrder.id)).where(
     WorkOrder.state.in_(workorders.OPEN_STATES)))
+_ZONES = Prepared(Zone, lambda: Zone.live().order_by(Zone.name))
 DESK_LIMIT = 20  # cards per list on the supervisor's 今日; the rest are a tap away in the list
 
 
@@ -185,7 +189,7 @@ def _supervisor_today(now, current):
     return {
         "coverage": coverage,
         "coverage_counted_at": coverage_counted_at,
-        "zones": _zone_summary(list(Zone.live().order_by(Zone.name))),
+        "zones": _zone_summary(_ZONES()),
         "late": late,
         "desk_limit": DESK_LIMIT,
         "open_orders": _OPEN_ORDERS.cursor().fetchone()[0],
