@@ -16,6 +16,7 @@ import peewee
 from . import clock
 from . import db
 from .estate import current_tz as _tz
+from .events import Event
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Source:
 
     def items(self, user, now, everyone=False, late_only=False):
         """The items `user` owes (`everyone`: every item of this kind, whoever owes it; `late_only`:
-        the database skips what can't be late now, and the caller keeps the late)."""
+        only those past their deadline at `now`, the database skipping what can't be late)."""
         waits = self.machine.waits if everyone else self.machine.waits_on(user.role)
         if not waits:
             return []
@@ -87,9 +88,12 @@ class Source:
             state = getattr(record, field.name)
             for wait in waits:
                 if wait.holds(record, state):
+                    due = wait.deadline(record)
+                    if late_only and (due is None or due >= now):
+                        break  # the database can't tell a deadline worked out in Python: not late, no card
                     step = self.machine.steps.get(wait.action)
                     fields = {"ref": (self.ref, record.get_id()), **self.describe(record)}
-                    found.append(Item(kind=wait.kind, group=wait.group, due=wait.deadline(record),
+                    found.append(Item(kind=wait.kind, group=wait.group, due=due,
                                       action=wait.label or (step.label if step else ""), role=wait.role, **fields))
                     break
         return found
@@ -426,10 +430,12 @@ def grouped(items, now):
 # (an index lookup) and the minute (deadlines come due without anyone acting) tell whether an open
 # 今日 must be drawn again. The count on the tab is kept per person for that stamp.
 
+_NEWEST_EVENT = db.Prepared(Event, lambda: Event.select(peewee.fn.MAX(Event.id)))
+
+
 def stamp(now=None):
-    from .events import Event
     now = now or clock.utcnow()
-    newest = Event.select(peewee.fn.MAX(Event.id)).scalar() or 0
+    newest = _NEWEST_EVENT.cursor().fetchone()[0] or 0
     return f"{newest}.{now:%Y%m%d%H%M}"
 
 

@@ -29,6 +29,7 @@ from ..estate import ZoneBuilding
 from ..users import Unit
 from ..users import User
 from ..tickets import Ticket
+from ..web import ago
 from ..web import estate
 from ..web import id_url
 from ..web import render
@@ -106,6 +107,14 @@ def notice_url(notice):
     return item_url((notice.record_type, notice.record_id))
 
 
+def card_meta(item, show_who=False):
+    """An agenda card's small line: how long ago it was sent up, its number or holder, and (for the
+    supervisor) whose it is."""
+    parts = ((ago(item.since) + "上报") if item.since else "", item.meta or item.number,
+             item.who if show_who else "")
+    return " · ".join(part for part in parts if part)
+
+
 def _agenda_context(now, current=None):
     current = current or agenda.stamp(now)
     # The signed-in user itself, not Flask-Login's proxy: the agenda reads its role, id and zones for
@@ -113,7 +122,8 @@ def _agenda_context(now, current=None):
     user = current_user._get_current_object()
     items = agenda.agenda_kept(user, now, current)
     return {"items": items, "groups": agenda.grouped(items, now), "item_url": item_url, "notice_url": notice_url,
-            "fold": agenda.fold, "now": now, "stamp": current, "show_who": user.role == "supervisor"}
+            "fold": agenda.fold, "now": now, "stamp": current, "show_who": user.role == "supervisor",
+            "card_meta": card_meta}
 
 
 @bp.route("/")
