@@ -292,7 +292,9 @@ def agenda_count():
     from . import agenda
     if not current_user.is_authenticated:
         return 0
-    return agenda.count(current_user, current=g.get("agenda_stamp"))  # 今日 has read the stamp already
+    if g.get("agenda_owed") is not None:
+        return g.agenda_owed  # 今日 itself: the count of the items it lists, whatever changed since
+    return agenda.count(current_user)
 
 
 _ID_URLS = {}

@@ -121,6 +121,7 @@ def _agenda_context(now, current=None):
     # every source, and each read through the proxy looks the user up again.
     user = current_user._get_current_object()
     items = agenda.agenda_kept(user, now, current)
+    g.agenda_owed = len(items)  # the tab's count, from the same list (not looked up again)
     return {"items": items, "groups": agenda.grouped(items, now), "item_url": item_url, "notice_url": notice_url,
             "fold": agenda.fold, "now": now, "stamp": current, "show_who": user.role == "supervisor",
             "card_meta": card_meta}
@@ -141,7 +142,7 @@ def index():
                                                     on=(ZoneBuilding.building == Building.id))
                                .where(ZoneBuilding.id.is_null()).count())
         return render("home/today_admin.html", **context)
-    current = g.agenda_stamp = agenda.stamp(now)  # one look at the timeline for the page and its tab count
+    current = agenda.stamp(now)  # one look at the timeline for the page and its tab count
     context.update(_agenda_context(now, current))
     if current_user.role == "assistant":
         zones = list(Zone.of_assistant(current_user))
