@@ -202,6 +202,12 @@ def _schedule(started_on, until):
     return tuple(found)
 
 
+@functools.lru_cache(maxsize=512)
+def _ended(started_on, today):
+    """The periods of `_schedule` that ended before `today`."""
+    return tuple(period for period in _schedule(started_on, today) if period[1] < today)
+
+
 def start_of(user):
     row = ServiceStart.get_or_none(ServiceStart.user == user)
     return row.started_on if row else None
@@ -250,8 +256,7 @@ _ASSISTANTS = Prepared(User, lambda: _active_assistants().select(User, ServiceSt
 _KEYS = Prepared(Evaluation, lambda: Evaluation.select(Evaluation.id, Evaluation.user, Evaluation.period_start,
                                                        Evaluation.state)
                  .where(Evaluation.voided_at.is_null()
-                        & Evaluation.user.in_(_active_assistants().select(User.id).order_by()))
-                 .order_by(Evaluation.id))
+                        & Evaluation.user.in_(_active_assistants().select(User.id).order_by())))
 _DRAFTS = Prepared(Evaluation, lambda: Evaluation.select().where(
     Evaluation.voided_at.is_null() & Evaluation.state.in_([s for s in MACHINE.states if s != "signed"])
     & Evaluation.user.in_(_active_assistants().select(User.id).order_by())))
@@ -271,21 +276,22 @@ def due(today=None, users=None, starts=None):
     # Each period's evaluation, the last made if more than one: (id, state). Rows as the driver gives
     # them, each stored day converted once (years of quarterly periods share their days across
     # assistants): building a model instance a row took longer than the query.
+    # In the index's order (no sort): the last made is the one with the larger id.
     done, days = {}, {}
     for evaluation_id, user_id, stored, state in _KEYS.cursor():
         day = days.get(stored)
         if day is None:
             day = days[stored] = Evaluation.period_start.python_value(stored)
-        done[(user_id, day)] = (evaluation_id, state)
+        held = done.get((user_id, day))
+        if held is None or held[0] < evaluation_id:
+            done[(user_id, day)] = (evaluation_id, state)
     drafts = {row.id: row for row in _DRAFTS()}
     found = []
     for user in users:
         started_on = starts.get(user.id)
         if started_on is None:
             continue
-        for start, end, kind in _schedule(started_on, today):
-            if end >= today:
-                continue
+        for start, end, kind in _ended(started_on, today):
             evaluation_id, state = done.get((user.id, start), (None, None))
             if state == "signed":
                 continue

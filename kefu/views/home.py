@@ -38,42 +38,40 @@ from ..workorders import WorkOrder
 bp = Blueprint("home", __name__)
 
 
-def _zone_summary(zones, assistant=None):
-    """(zone, buildings, household count, assistants) per zone, buildings in code order.
-
-    For an assistant: their zones with household counts. For everyone else: every zone with its
-    assistants. One prepared query each way, plus one for the assistants.
-    """
-    buildings, counts, assistants = {}, {}, {}
-    rows = _MY_ZONE_BUILDINGS(assistant.id) if assistant is not None else _ZONE_BUILDINGS()
-    for link in rows:
+def _my_zones(zones, assistant):
+    """An assistant's zones: (zone, buildings in code order, household count) each, from one prepared
+    query (the buildings are the chips that open each roster)."""
+    buildings, counts = {}, {}
+    for link in _MY_ZONE_BUILDINGS(assistant.id):
         buildings.setdefault(link.zone_id, []).append(link)
-        if assistant is not None:
-            counts[link.zone_id] = counts.get(link.zone_id, 0) + link.household_count
-    if assistant is None:
-        for link in _ZONE_ASSISTANTS():
-            assistants.setdefault(link.zone_id, []).append(link.display_name)
-    return [(zone, buildings.get(zone.id, []), counts.get(zone.id, 0) if assistant else None,
-             assistants.get(zone.id, []) if assistant is None else None) for zone in zones]
+        counts[link.zone_id] = counts.get(link.zone_id, 0) + link.household_count
+    return [(zone, buildings.get(zone.id, []), counts.get(zone.id, 0)) for zone in zones]
 
 
-def _zone_buildings(with_counts):
-    """Each live building of a live zone as (zone_id, id, name, code[, household_count])."""
-    columns = [ZoneBuilding.zone, Building.id, Building.name, Building.code]
-    query = ZoneBuilding.select(*columns).join(Building).join_from(ZoneBuilding, Zone)
-    if with_counts:
-        query = (ZoneBuilding.select(*columns, fn.COUNT(Household.id).alias("household_count")).join(Building)
-                 .join_from(ZoneBuilding, Zone)
-                 .join_from(Building, Household, JOIN.LEFT_OUTER, on=((Household.building == Building.id)
-                                                                      & Household.voided_at.is_null()))
-                 .group_by(ZoneBuilding.zone, Building.id))
-    return (query.where(Building.voided_at.is_null() & Zone.voided_at.is_null())
-            .order_by(fn.LENGTH(Building.code), Building.code))
+def _all_zones():
+    """Every zone for the supervisor's desk: (zone with its building_count, its assistants' names).
+    Who covers what, in a line a zone; the buildings and their rosters are under 客户."""
+    assistants = {}
+    for link in _ZONE_ASSISTANTS():
+        assistants.setdefault(link.zone_id, []).append(link.display_name)
+    return [(zone, assistants.get(zone.id, [])) for zone in _ZONES_WITH_COUNTS()]
 
 
-_ZONE_BUILDINGS = Prepared(Building, lambda: _zone_buildings(False).objects())
-_MY_ZONE_BUILDINGS = Prepared(Building, lambda user_id: _zone_buildings(True).where(ZoneBuilding.zone.in_(
-    ZoneAssistant.select(ZoneAssistant.zone).where(ZoneAssistant.user == user_id))).objects(), -1)
+_MY_ZONE_BUILDINGS = Prepared(Building, lambda user_id: (
+    ZoneBuilding.select(ZoneBuilding.zone, Building.id, Building.name, Building.code,
+                        fn.COUNT(Household.id).alias("household_count"))
+    .join(Building).join_from(ZoneBuilding, Zone)
+    .join_from(Building, Household, JOIN.LEFT_OUTER, on=((Household.building == Building.id)
+                                                         & Household.voided_at.is_null()))
+    .where(Building.voided_at.is_null() & Zone.voided_at.is_null() & ZoneBuilding.zone.in_(
+        ZoneAssistant.select(ZoneAssistant.zone).where(ZoneAssistant.user == user_id)))
+    .group_by(ZoneBuilding.zone, Building.id)
+    .order_by(fn.LENGTH(Building.code), Building.code).objects()), -1)
+_ZONES_WITH_COUNTS = Prepared(Zone, lambda: (
+    Zone.select(Zone, fn.COUNT(Building.id).alias("building_count"))
+    .join(ZoneBuilding, JOIN.LEFT_OUTER, on=(ZoneBuilding.zone == Zone.id))
+    .join(Building, JOIN.LEFT_OUTER, on=((ZoneBuilding.building == Building.id) & Building.voided_at.is_null()))
+    .where(Zone.voided_at.is_null()).group_by(Zone.id).order_by(Zone.name)))
 _ZONE_ASSISTANTS = Prepared(User, lambda: ZoneAssistant.select(ZoneAssistant.zone, User.display_name).join(User)
                             .order_by(User.display_name).objects())
 
@@ -146,7 +144,7 @@ def index():
     context.update(_agenda_context(now, current))
     if current_user.role == "assistant":
         zones = list(Zone.of_assistant(current_user))
-        context["zones"] = _zone_summary(zones, assistant=current_user)
+        context["zones"] = _my_zones(zones, current_user)
     elif current_user.role == "supervisor":
         context.update(_supervisor_today(now, current))
     elif current_user.role == "frontdesk":
@@ -188,7 +186,6 @@ def _alerting(items, now):
 
 _OPEN_ORDERS = Prepared(WorkOrder, lambda: WorkOrder.select(fn.COUNT(WorkOrder.id)).where(
     WorkOrder.state.in_(workorders.OPEN_STATES)))
-_ZONES = Prepared(Zone, lambda: Zone.live().order_by(Zone.name))
 DESK_LIMIT = 20  # cards per list on the supervisor's 今日; the rest are a tap away in the list
 
 
@@ -200,7 +197,7 @@ def _supervisor_today(now, current):
     return {
         "coverage": coverage,
         "coverage_counted_at": coverage_counted_at,
-        "zones": _zone_summary(_ZONES()),
+        "zones": _all_zones(),
         "late": late,
         "desk_limit": DESK_LIMIT,
         "open_orders": _OPEN_ORDERS.cursor().fetchone()[0],
