@@ -38,3 +38,23 @@ def test_a_long_print_is_judged_on_one_print_alone_when_it_was_timed_so():
     # Four prints at once queue behind each other on two cores; a person waits for one.
     assert verdicts["worklog_week_pdf"] == "PASS (one print alone: 1400 ms, median of 9)"
     assert verdicts["stickers_pdf"] == "FAIL (>1500 ms) (one print alone: 1600 ms, median of 9)"
+
+
+def test_pages_are_judged_round_by_round_on_the_median_round():
+    """A page against the bare response of the same round, 10 years against 1 year of the same round: one
+    slow round (the machine busy for a moment) moves the spread, not the verdict."""
+    def page(rounds):
+        return dict(_page(sorted(rounds)[len(rounds) // 2]), rounds=rounds)
+    small = {"bare": page([5, 5, 5]), "reference_pdf": page([400, 400, 400]), "list": page([20, 20, 20])}
+    large = {"bare": page([5, 9, 5]), "reference_pdf": page([400, 400, 400]), "list": page([22, 36, 23])}
+    row = served.rows(small, large)[-1]
+    ratio, growth, ratio_spread, growth_spread, verdict = row[4], row[5], row[6], row[7], row[-1]
+    assert (round(ratio, 1), round(ratio_spread[1], 1), round(ratio_spread[2], 1)) == (4.4, 4.0, 4.6)
+    assert (round(growth, 2), round(growth_spread[2], 2)) == (1.15, 1.8)
+    assert verdict == "PASS"
+    large["list"] = page([26, 27, 26])
+    assert served.rows(small, large)[-1][-1] == "FAIL (>5× bare)"
+    small["list"], large["list"] = page([10, 10, 10]), page([14, 12, 14])
+    assert served.rows(small, large)[-1][-1] == "FAIL (>1.3× 1y)"
+    assert "4.4 (4.0–4.6)" in served.report(served.rows(small, dict(large, list=page([22, 36, 23]))), 10, 4, 3, 1,
+                                             {"nproc": 2, "cpu": "x", "python": "3", "sqlite": "3"})
