@@ -171,10 +171,10 @@ def measure(seconds, connections, rounds=3):
             estate.close()
 
 
-def _by_round(pages, key, against, other=None):
-    """`pages[key]` over `against` round by round (each the median of its round), as (median round, lowest,
-    highest), or None when the rounds weren't kept; `other`: the pages `against` is in, if not `pages`."""
-    mine, theirs = pages[key].get("rounds"), (other or pages)[against].get("rounds")
+def _by_round(page, against):
+    """`page` over `against` round by round (each the median of its round), as (median round, lowest,
+    highest), or None when the rounds weren't kept."""
+    mine, theirs = page.get("rounds"), against.get("rounds")
     if not mine or not theirs or len(mine) != len(theirs):
         return None
     ratios = [a / b for a, b in zip(mine, theirs)]
@@ -191,7 +191,7 @@ def rows(small, large):
     out = []
     for key, page in large.items():
         one, ten = small[key]["median"], page["median"]
-        growth_spread = _by_round({"ten": page, "one": small[key]}, "ten", "one")
+        growth_spread = _by_round(page, small[key])
         growth = growth_spread[0] if growth_spread else ten / one
         ratio_spread = None
         if key in ("bare", "reference_pdf"):
@@ -202,11 +202,11 @@ def rows(small, large):
             verdict = ("PASS" if single <= TARGET_MS[key] else f"FAIL (>{TARGET_MS[key]:g} ms)") + \
                 (f" (one print alone: {single:.0f} ms, median of {page['alone_n']})" if "alone" in page else "")
         elif key.endswith("_pdf"):
-            ratio_spread = _by_round(large, key, "reference_pdf")
+            ratio_spread = _by_round(page, large["reference_pdf"])
             ratio = ratio_spread[0] if ratio_spread else ten / reference
             verdict = "PASS" if ratio <= TARGET_PDF else f"FAIL (>{TARGET_PDF:g}× reference PDF)"
         else:
-            ratio_spread = _by_round(large, key, "bare")
+            ratio_spread = _by_round(page, large["bare"])
             ratio = ratio_spread[0] if ratio_spread else ten / bare
             misses = ([f">{TARGET_BARE:g}× bare"] if ratio > TARGET_BARE else []) + \
                      ([f">{TARGET_GROWTH:g}× 1y"] if growth > TARGET_GROWTH else [])

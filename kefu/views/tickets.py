@@ -34,6 +34,7 @@ from .. import workorders
 from ..auth import roles
 from ..callbacks import CallBack
 from ..db import RuleError
+from ..db import Kept
 from ..db import Shapes
 from ..db import is_sqlite
 from ..db import rows
@@ -720,6 +721,7 @@ def narrowed(form, user, query=None):
 
 
 _SHAPES = Shapes()
+_ZONE_NAMES = Kept()  # an assistant's zones' names, per set of zone ids
 
 
 def _runner(form, user, filtering):
@@ -756,8 +758,8 @@ def _beyond_my_zones(form, text):
     if current_user.role != "assistant" or not text:
         return None
     zone_ids = tuple(access.zone_ids(current_user))
-    names = [name for (name,) in _SHAPES.cursor(("zone names", zone_ids), lambda: Zone.select(Zone.name).where(
-        Zone.id.in_(zone_ids)).order_by(Zone.name), ())] if zone_ids else []
+    names = [zone.name for zone in _ZONE_NAMES.rows(zone_ids, Zone, lambda: Zone.select(Zone.name).where(
+        Zone.id.in_(zone_ids)).order_by(Zone.name))] if zone_ids else []
     others = Ticket.live().where(Ticket.assignee.is_null() | (Ticket.assignee != current_user.id))
     if zone_ids:
         others = others.where(Ticket.zone.not_in(zone_ids))
