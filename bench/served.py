@@ -4,7 +4,7 @@ keep-alive connections busy on one page for S seconds in all, split into R round
 the two databases. Reports the median latency and throughput per page, as a ratio to the bare
 response served and loaded the same way in the same round, judged on the median round.
 
-    .venv/bin/python -m bench.served [--seconds 10] [--rounds 5] [--connections 4] [--no-write]
+    .venv/bin/python -m bench.served [--seconds 10] [--rounds 5] [--connections 4] [--no-write] [--only k1,k2]
 """
 import argparse
 import http.cookiejar
@@ -43,11 +43,14 @@ def _free_port():
         return probe.getsockname()[1]
 
 
+WORKERS = 2
+
+
 def serve(estate):
     port = _free_port()
     env = dict(os.environ, BENCH_DB=estate.path, BENCH_INSTANCE=estate.work, BENCH_NOW=estate.end.isoformat())
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    process = subprocess.Popen([gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+    process = subprocess.Popen([gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), "--threads", "4",
                                 "--no-control-socket", "--log-level", "warning", "bench.wsgi:app"],
                                cwd=ROOT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -93,12 +96,18 @@ def _stamp(base, cookie):
 
 
 def load(url, cookie, seconds, connections):
+    """`connections` keep-alive connections on `url` for `seconds`, spread evenly over the workers
+    (bench/load.py says why)."""
     out = subprocess.run([sys.executable, "-m", "bench.load", url, "--cookie", cookie, "--seconds", str(seconds),
-                          "--connections", str(connections)], cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+                          "--connections", str(connections), "--workers", str(WORKERS)],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    if result["split"] and result["split"][0] > -(-connections // WORKERS):
+        print(f"note: {url} ran with its connections split {result['split']} over the workers", file=sys.stderr)
+    return result
 
 
-def measure(seconds, connections, rounds=3):
+def measure(seconds, connections, rounds=3, only=None):
     """Both databases served at once; each page loaded for `seconds` in all, in `rounds` interleaved
     rounds (1 y, 10 y, then 10 y, 1 y, …) so whatever else the machine does falls on both."""
     from kefu import db
@@ -107,6 +116,9 @@ def measure(seconds, connections, rounds=3):
     try:
         for years in (1, 10):
             estates.append(Estate(years))
+            if only:
+                estates[-1].plan = [step for step in estates[-1].plan
+                                    if step[0] in only or step[0] in ("bare", "reference_pdf")]
             if not db.database.is_closed():
                 db.database.close()
             servers.append(serve(estates[-1]))
@@ -228,7 +240,8 @@ def report(table, seconds, connections, rounds, took, info):
         f"{info['nproc']} CPU(s), {info['cpu']}; Python {info['python']}, SQLite {info['sqlite']}.",
         "",
         f"Method: gunicorn with 2 workers × 4 threads on loopback for each bench database, the clock frozen "
-        f"at the data's now; a second process keeps {connections} keep-alive connections busy on one page for "
+        f"at the data's now; a second process keeps {connections} keep-alive connections (spread evenly over the "
+        f"{WORKERS} workers: bench/load.py says why) busy on one page for "
         f"{seconds:g} s in all ({2 * seconds:g} s for a PDF), in {rounds} rounds interleaving the two databases, "
         f"after warming up, signed in as 客户助理 `{ASSISTANT}` or "
         f"客服主管 `{SUPERVISOR}`, while {OPEN_TODAY} open 今日 pages per server ask `/today/live` every 10 s. Latency is the median per request as the client saw it, queueing included; "
@@ -274,13 +287,16 @@ def main(argv=None):
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--only", help="comma-separated page keys (bare and the reference PDF always run); "
+                                       "implies --no-write")
     args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
     began = time.perf_counter()
-    small, large = measure(args.seconds, args.connections, args.rounds)
+    small, large = measure(args.seconds, args.connections, args.rounds, only)
     table = rows(small, large)
     text = report(table, args.seconds, args.connections, args.rounds, time.perf_counter() - began, machine())
     print(text)
-    if not args.no_write:
+    if not args.no_write and not only:
         with open(os.path.join(ROOT, "bench", "results-served.md"), "w", encoding="utf-8") as handle:
             handle.write("# Benchmark under gunicorn and load\n\n" + text + "\n")
         write_readme(text)

@@ -58,3 +58,47 @@ def test_pages_are_judged_round_by_round_on_the_median_round():
     assert served.rows(small, large)[-1][-1] == "FAIL (>1.3× 1y)"
     assert "4.4 (4.0–4.6)" in served.report(served.rows(small, dict(large, list=page([22, 36, 23]))), 10, 4, 3, 1,
                                              {"nproc": 2, "cpu": "x", "python": "3", "sqlite": "3"})
+
+
+def test_the_load_spreads_its_connections_evenly_over_the_workers():
+    """Which worker accepts a connection is chance; four connections falling 3 + 1 or 4 + 0 made one
+    page's median differ by half from the same page at 2 + 2. The load dials again until each worker
+    holds its share."""
+    import http.server
+    import itertools
+    import threading
+
+    from bench import load
+
+    landing = itertools.chain(["A", "A", "A", "A", "B", "A"], itertools.cycle(["B"]))
+    served_by = {"A": 0, "B": 0}
+
+    class Worker(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            super().setup()
+            self.worker = next(landing)
+
+        def do_GET(self):
+            served_by[self.worker] += 1
+            self.send_response(200)
+            self.send_header(load.WORKER_HEADER, self.worker)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Worker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/page"
+        result = load.run(url, "", 0.2, 4, workers=2)
+        assert result["split"] == [2, 2]
+        assert not result["error_count"] and result["n"] > 4
+        assert served_by["B"] > 0.3 * served_by["A"]  # B, which took only the later connections, worked too
+    finally:
+        server.shutdown()
+        server.server_close()
