@@ -29,8 +29,9 @@ MAX_REDIALS = 200
 
 def spread(parts, path, headers, connections, workers):
     """`connections` open keep-alive connections, at most ceil(connections / workers) on any one worker
-    process: each is asked for the page once (not timed) and dialled again while its worker is full.
-    Returns the connections and how many landed on each worker."""
+    process: each asks for `path` once (a cheap page, not timed: a connection left idle longer than
+    gunicorn's keep-alive of 2 s while the others are dialled would be closed under it) and is dialled
+    again while its worker is full. Returns the connections and how many landed on each worker."""
     quota = -(-connections // workers)
     opened, per_worker, redials = [], collections.Counter(), 0
     while len(opened) < connections:
@@ -50,13 +51,13 @@ def spread(parts, path, headers, connections, workers):
     return opened, sorted(per_worker.values(), reverse=True)
 
 
-def run(url, cookie, seconds, connections, pause=0.0, workers=0):
+def run(url, cookie, seconds, connections, pause=0.0, workers=0, probe=None):
     parts = urllib.parse.urlsplit(url)
     path = urllib.parse.quote(parts.path + (f"?{parts.query}" if parts.query else ""), safe="/?=&%")
     headers = {"Cookie": cookie, "Accept-Encoding": "gzip, br"} if cookie else {"Accept-Encoding": "gzip, br"}
     latencies, errors, lock = [], [], threading.Lock()
     if workers:
-        ready, split = spread(parts, path, headers, connections, workers)
+        ready, split = spread(parts, probe or path, headers, connections, workers)
     else:
         ready, split = [], []
     deadline = time.perf_counter() + seconds
@@ -111,8 +112,10 @@ def main():
     parser.add_argument("--pause", type=float, default=0.0, help="seconds each connection waits between requests")
     parser.add_argument("--workers", type=int, default=0,
                         help="spread the connections evenly over this many worker processes (bench/wsgi.py)")
+    parser.add_argument("--probe", help="the path asked once on each connection to learn its worker (default: the URL's)")
     args = parser.parse_args()
-    json.dump(run(args.url, args.cookie, args.seconds, args.connections, args.pause, args.workers), sys.stdout)
+    json.dump(run(args.url, args.cookie, args.seconds, args.connections, args.pause, args.workers, args.probe),
+              sys.stdout)
 
 
 if __name__ == "__main__":

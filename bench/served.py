@@ -99,7 +99,8 @@ def load(url, cookie, seconds, connections):
     """`connections` keep-alive connections on `url` for `seconds`, spread evenly over the workers
     (bench/load.py says why)."""
     out = subprocess.run([sys.executable, "-m", "bench.load", url, "--cookie", cookie, "--seconds", str(seconds),
-                          "--connections", str(connections), "--workers", str(WORKERS)],
+                          "--connections", str(connections), "--workers", str(WORKERS),
+                          "--probe", "/_bench/bare"],
                          cwd=ROOT, capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)
     if result["split"] and result["split"][0] > -(-connections // WORKERS):
