@@ -89,6 +89,24 @@ class Union:
 
 
 
+class Fetched:
+    """A statement's rows already read, with the cursor's column description: what `rows` and a
+    caller iterating a cursor need, for a result that was looked at before it was handed on."""
+
+    def __init__(self, cursor):
+        self.description = cursor.description
+        self.found = cursor.fetchall()
+
+    def __len__(self):
+        return len(self.found)
+
+    def __iter__(self):
+        return iter(self.found)
+
+    def fetchall(self):
+        return list(self.found)
+
+
 def parts(cursor, count):
     """For each of a Union's `count` queries, in order, the list of its rows (tuples without the part)
     from a cursor on the Union's statement (or on a Prepared one built from it)."""
