@@ -23,8 +23,6 @@ from . import words
 from .access import may_change
 from .db import contains
 from .db import database
-from .db import Fetched
-from .db import is_sqlite
 from .db import Prepared
 from .db import PreparedIn
 from .db import Union
@@ -56,8 +54,6 @@ class Query:
     substrings: list
     # SQLite: the terms' MATCH text given as it is, in place of the one `terms` make (`with_values`).
     match_text: str | None = None
-    # PostgreSQL: only tickets with a higher id (a window of the newest: `run_windowed`).
-    newer_than: int | None = None
 
     @property
     def empty(self):
@@ -84,10 +80,6 @@ class Query:
         values = list(values)
         match_text = values.pop(0) if self.terms else None
         return Query(self.terms, values, [], match_text=match_text)
-
-    def newer(self, floor):
-        """The same search among tickets with an id above `floor` (None: all)."""
-        return dataclasses.replace(self, newer_than=floor)
 
 
 def parse(text, synonyms=None):
@@ -164,8 +156,6 @@ def newest_matching(tickets, text):
         model = words.index_model()
         tickets = (tickets.join_from(Ticket, model, on=(model.rowid == Ticket.id))
                    .where(_words_match(query)).order_by(model.rowid.desc()))
-        if query.newer_than is not None:
-            tickets = tickets.where(words.newer_than(query.newer_than))
         return tickets.where(exact) if exact is not None else tickets
     tickets = tickets.order_by(Ticket.created_at.desc(), Ticket.id.desc())
     return tickets.where(exact) if exact is not None else tickets
@@ -197,9 +187,8 @@ def state_counts(tickets, text, run=None):
     """How many tickets of `tickets` (a query without a state filter) match `text`, per state:
     [(state, label, count, capped)] for the states that have any. Open states are few and counted
     exactly; closed ones up to COUNT_CAP ("20+"): reading deeper into ten years of matches costs
-    more the more there are. `run(name, build, query, want)` runs each statement, `build(query)` (a
-    page may keep them per shape: db.Shapes), `want` the most rows it can give, where the statement
-    reads matches newest first; by default each is built and run at once."""
+    more the more there are. `run(name, build, query)` runs each statement, `build(query)` (a page
+    may keep them per shape: db.Shapes); by default each is built and run at once."""
     run = run or run_now
     counts = {}
     text = parse(text)
@@ -213,25 +202,15 @@ def state_counts(tickets, text, run=None):
 
     for state, count in run("open_counts", open_counts, text):
         counts[state] = (count, False)
-    count = len(list(run("closed", closed, text, COUNT_CAP + 1)))
+    count = len(list(run("closed", closed, text)))
     if count:
         counts["closed"] = (min(count, COUNT_CAP), count > COUNT_CAP)
     return [(state, label, *counts[state]) for state, label in STATES.items() if state in counts]
 
 
-def run_now(_name, build, query, want=None):
+def run_now(_name, build, query):
     """The rows (tuples) of the statement `build(query)` gives, built now."""
     return database.execute(build(query))
-
-
-def run_windowed(name, build, query, want=None):
-    """Like `run_now`; on PostgreSQL a statement reading a search's matches newest first (at most
-    `want` rows) is asked in windows of the newest tickets first (words.in_windows says why)."""
-    query = parse(query)
-    if want is None or not query.terms or is_sqlite():
-        return run_now(name, build, query)
-    return words.in_windows(lambda floor: Fetched(database.execute(build(query.newer(floor)))), want,
-                            words.newest_indexed())
 
 
 def cases(text="", limit=50, offset=0):

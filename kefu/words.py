@@ -427,55 +427,6 @@ def _and(conditions):
     return result
 
 
-# PostgreSQL reads a word's matches from its GIN index as a bitmap: all of them, every year of
-# history, before it can sort them and keep the newest. So a query that wants the newest few matches
-# (a page of the list, a term's pool for 举一反三) asks first among the newest tickets, as many as
-# would hold what it wants if one ticket in PER_ROW matched; then in a window sized from how many that
-# one held; and only then among all. It reads about as many rows after ten years as after one.
-# (SQLite's FTS5 reads its index newest first and stops.)
-PER_ROW = 60
-WINDOW_TRIES = 3
-
-
-def newest_indexed():
-    """The highest ticket id in the word index (0 when it is empty)."""
-    return index_model().select(peewee.fn.MAX(index_model().rowid)).scalar() or 0
-
-
-def first_window(want):
-    return want * PER_ROW
-
-
-def next_window(size, found, want):
-    """The next window's size after one of `size` tickets held `found` of the `want` rows asked for:
-    large enough for `want` at the density seen, with a margin; eight times larger when it held none."""
-    if not found:
-        return size * 8
-    return max(size * 2, int(size * want * 1.5 / found))
-
-
-def newer_than(floor):
-    """A condition on the index: the ticket's id is above `floor`, written into the statement as a
-    number. As a parameter it would make PostgreSQL plan the statement, once prepared (psycopg
-    prepares a statement run five times), for any window at all: it then read the newest rows one by
-    one, testing each against the words, 20 ms where the window's own plan takes 3."""
-    return index_model().rowid > peewee.SQL(str(int(floor)))
-
-
-def in_windows(run_window, want, newest):
-    """The rows of `run_window(floor)` (a statement asking for at most `want` rows, newest first, of
-    tickets with id > floor; None: all) for the smallest window below `newest` that fills it."""
-    size = first_window(want)
-    for _ in range(WINDOW_TRIES):
-        if newest - size <= 0:
-            break
-        found = run_window(newest - size)
-        if len(found) >= want:
-            return found
-        size = next_window(size, len(found), want)
-    return run_window(None)
-
-
 _NEWEST_EACH = {}  # (number of terms, whether bounded, limit) → the Prepared statement, on SQLite
 
 
@@ -495,38 +446,16 @@ def newest_ids_each(terms, limit, before=None):
             queries.append(query)
         return Union(queries)
     if not is_sqlite():
-        return _newest_each_in_windows(build, terms, limit, before)
-    key, count = (len(terms), bounded, limit), len(terms)
-    prepared = _NEWEST_EACH.get(key)
-    if prepared is None:
-        examples = [f"\x00term {n}" for n in range(count)] + ([-987_654_321] if bounded else [])
-        prepared = _NEWEST_EACH[key] = Prepared(model, lambda *values: build(
-            [TicketSearch.match(text) for text in values[:count]], values[count] if bounded else None), *examples)
-    cursor = prepared.cursor(*[fts_expression([term]) for term in terms], *([before] if bounded else []))
+        cursor = database.execute_sql(*build([matching([term]) for term in terms], before).sql())
+    else:
+        key, count = (len(terms), bounded, limit), len(terms)
+        prepared = _NEWEST_EACH.get(key)
+        if prepared is None:
+            examples = [f"\x00term {n}" for n in range(count)] + ([-987_654_321] if bounded else [])
+            prepared = _NEWEST_EACH[key] = Prepared(model, lambda *values: build(
+                [TicketSearch.match(text) for text in values[:count]], values[count] if bounded else None), *examples)
+        cursor = prepared.cursor(*[fts_expression([term]) for term in terms], *([before] if bounded else []))
     return [sorted((row[0] for row in rows), reverse=True) for rows in parts(cursor, len(terms))]
-
-
-def _newest_each_in_windows(build, terms, limit, before):
-    """PostgreSQL: `newest_ids_each`, each term asked in windows of the newest tickets (`in_windows`);
-    one statement a try for the terms still short."""
-    newest = before - 1 if before is not None else newest_indexed()
-    found, sizes = [None] * len(terms), [first_window(limit)] * len(terms)
-    for _ in range(WINDOW_TRIES):
-        trying = [n for n, rows in enumerate(found) if rows is None and newest - sizes[n] > 0]
-        if not trying:
-            break
-        statement = build([matching([terms[n]]) & newer_than(newest - sizes[n]) for n in trying], before)
-        for n, rows in zip(trying, parts(database.execute_sql(*statement.sql()), len(trying))):
-            if len(rows) >= limit:
-                found[n] = rows
-            else:
-                sizes[n] = next_window(sizes[n], len(rows), limit)
-    rest = [n for n, rows in enumerate(found) if rows is None]
-    if rest:
-        statement = build([matching([terms[n]]) for n in rest], before)
-        for n, rows in zip(rest, parts(database.execute_sql(*statement.sql()), len(rest))):
-            found[n] = rows
-    return [sorted((row[0] for row in rows), reverse=True) for rows in found]
 
 
 def weight(found, pool):

@@ -732,15 +732,12 @@ def _runner(form, user, filtering):
     SQLite the words go in as parameters (search.Query.values), so the next search of the same shape
     runs without peewee writing its SQL again (about a fifth of a search page's time at ten years).
     A list with other filters (dates, the clock for 超时), or a search on PostgreSQL (a word's
-    synonyms change the number of its parameters there), is built each time; on PostgreSQL a search
-    reads the newest tickets' matches first (search.run_windowed)."""
-    if not is_sqlite():
-        return search.run_windowed
-    if filtering:
+    synonyms change the number of its parameters there), is built each time."""
+    if filtering or not is_sqlite():
         return search.run_now
     base = (user.role, user.id, tuple(access.zone_ids(user)), form.state.data)
 
-    def run(name, build, words, want=None):
+    def run(name, build, words):
         words = search.parse(words)
         return _SHAPES.cursor(base + (name, words.shape), lambda *values: build(words.with_values(values)),
                               words.values())
@@ -832,7 +829,7 @@ def index():
                       beyond=None, show_filters=show_filters, active=_active_filters(form, args) if filtering else [])
     offset = (page - 1) * PAGE_SIZE
     items = rows(Ticket, run(("list", offset), lambda words: rules.with_card(filtered(form, user, words))
-                             .limit(PAGE_SIZE + 1).offset(offset), text, PAGE_SIZE + 1))
+                             .limit(PAGE_SIZE + 1).offset(offset), text))
     more = len(items) > PAGE_SIZE
     counts = _counts(form, text, run) if text else []
     # A person's requests over some days (what an evaluation's or a summary's figure opens): the number
@@ -842,7 +839,7 @@ def index():
     if beyond is not None:
         # Counted up to OTHERS_CAP ("20+"): the note is a pointer, not a figure worth reading history for.
         elsewhere = (beyond[0], len(list(run("others", lambda words: beyond[1](words).select(Ticket.id)
-                                                 .limit(OTHERS_CAP + 1), text, OTHERS_CAP + 1))))
+                                                 .limit(OTHERS_CAP + 1), text))))
     return render("tickets/index.html", block="results", title="客户诉求", form=form, items=items[:PAGE_SIZE],
                   page=page, more=more, args=args, now=clock.utcnow(), filtering=filtering, counts=counts,
                   beyond=elsewhere, others=None, show_filters=show_filters, total=total,
