@@ -40,11 +40,11 @@ def spread(parts, path, headers, connections, workers):
         response = connection.getresponse()
         response.read()
         worker = response.getheader(WORKER_HEADER)
-        if worker is None or response.will_close or (per_worker[worker] >= quota and redials < MAX_REDIALS):
+        if worker is None or response.will_close:
+            raise SystemExit(f"no {WORKER_HEADER} on a kept-alive response: is this bench/wsgi.py?")
+        if per_worker[worker] >= quota and redials < MAX_REDIALS:
             connection.close()
             redials += 1
-            if worker is None or response.will_close:
-                raise SystemExit(f"no {WORKER_HEADER} on a kept-alive response: is this bench/wsgi.py?")
             continue
         per_worker[worker] += 1
         opened.append(connection)
