@@ -578,3 +578,18 @@ def ticket_search_vectors_stored():
 def evaluation_keys_index():
     add_index("evaluation", "evaluation_user_id_voided_at_period_start_state",
               ['"user_id"', '"voided_at"', '"period_start"', '"state"'])
+
+
+@migration(31, "PostgreSQL 的诉求搜索按（词，诉求）索引：举一反三与多词搜索只读每个词最新的诉求，不再读遍历年匹配")
+def ticket_words_as_pairs():
+    from . import words
+
+    if is_sqlite():
+        return
+    tickets = database.execute_sql('SELECT COUNT(*) FROM "ticket_search"').fetchone()[0]
+    if tickets:
+        print(f"建立词条索引：{tickets} 件诉求的词与字……", flush=True)
+    words.store_postgres_postings()
+    if tickets:
+        count = database.execute_sql('SELECT COUNT(*) FROM "ticket_word"').fetchone()[0]
+        print(f"词条索引：{count} 条", flush=True)

@@ -24,7 +24,9 @@ class MoveError(Exception):
 
 
 def _search_index(model):
-    return model._meta.table_name == "ticket_search"
+    """The ticket search index: rebuilt from the tickets, not copied (PostgreSQL's ticket_word is
+    written by the database from ticket_search)."""
+    return model._meta.table_name in ("ticket_search", "ticket_word")
 
 
 def _copied(models):

@@ -23,6 +23,7 @@ from . import words
 from .access import may_change
 from .db import contains
 from .db import database
+from .db import is_sqlite
 from .db import Prepared
 from .db import PreparedIn
 from .db import Union
@@ -37,6 +38,9 @@ from .tickets import STATES
 from .tickets import Ticket
 from .tickets import outcome
 from .users import Unit
+from .words import TicketSearch
+from .words import TicketSearchPg
+from .words import TicketWord
 from .workorders import WorkOrder
 
 COUNT_CAP = 20
@@ -116,7 +120,7 @@ def _contains_any_column(text):
 
 
 def _words_match(query):
-    """The word index's condition for the query's terms."""
+    """SQLite: the word index's condition for the query's terms."""
     return words.match_text(query.match_text) if query.match_text is not None else words.matching(query.terms)
 
 
@@ -135,8 +139,10 @@ def search_ids(text):
         return None
     exact = _exact(query)
     if query.terms:
-        model = words.index_model()
-        ids = model.select(model.rowid).where(_words_match(query))
+        if is_sqlite():
+            ids = TicketSearch.select(TicketSearch.rowid).where(_words_match(query))
+        else:
+            ids = words.ids_matching(query.terms)
         if exact is None:
             return ids
         return Ticket.select(Ticket.id).where(Ticket.id.in_(ids) & exact)
@@ -149,13 +155,32 @@ def newest_matching(tickets, text):
     Word queries walk the word index backwards by rowid (a ticket's id grows with its intake time);
     substring-only queries walk the intake-time index testing each ticket. Either stops when the page
     is full. When other filters leave few tickets (only open ones), `only_among` is cheaper.
+
+    On PostgreSQL, when a word was typed that has no synonyms, its tickets are walked newest first
+    from the (word, ticket) index, each joined to its ticket and tested for the other words
+    (words.holds): that stops when the page is full, however much history there is. PostgreSQL can
+    read one word's range of that index in order but does not merge several ranges (a word and its
+    synonyms) in order, so a search whose every word has synonyms goes through the stored tsvectors
+    instead (words.matching), where the planner walks the tickets testing each for a common word and
+    reads a rare one's from the GIN index.
     """
     query = parse(text)
     exact = _exact(query)
+    driver = next((term for term in query.terms if len(term) == 1), None) if not is_sqlite() else None
+    if driver is not None:
+        others = [term for term in query.terms if term is not driver]
+        tickets = (tickets.join_from(Ticket, TicketWord, on=(TicketWord.ticket_id == Ticket.id))
+                   .where(TicketWord.word == driver[0]).order_by(TicketWord.ticket_id.desc()))
+        if others:
+            tickets = tickets.where(words.holds(others, Ticket.id))
+        return tickets.where(exact) if exact is not None else tickets
+    if query.terms and not is_sqlite():
+        tickets = (tickets.join_from(Ticket, TicketSearchPg, on=(TicketSearchPg.rowid == Ticket.id))
+                   .where(words.matching(query.terms)).order_by(TicketSearchPg.rowid.desc()))
+        return tickets.where(exact) if exact is not None else tickets
     if query.terms:
-        model = words.index_model()
-        tickets = (tickets.join_from(Ticket, model, on=(model.rowid == Ticket.id))
-                   .where(_words_match(query)).order_by(model.rowid.desc()))
+        tickets = (tickets.join_from(Ticket, TicketSearch, on=(TicketSearch.rowid == Ticket.id))
+                   .where(_words_match(query)).order_by(TicketSearch.rowid.desc()))
         return tickets.where(exact) if exact is not None else tickets
     tickets = tickets.order_by(Ticket.created_at.desc(), Ticket.id.desc())
     return tickets.where(exact) if exact is not None else tickets
@@ -169,9 +194,11 @@ def matches(text):
     exact = _exact(query)
     if not query.terms:
         return exact
-    model = words.index_model()
-    found = peewee.fn.EXISTS(model.select(peewee.SQL("1")).where(_words_match(query)
-                                                                 & (model.rowid == Ticket.id)))
+    if is_sqlite():
+        found = peewee.fn.EXISTS(TicketSearch.select(peewee.SQL("1")).where(_words_match(query)
+                                                                            & (TicketSearch.rowid == Ticket.id)))
+    else:
+        found = words.holds(query.terms, Ticket.id)
     return found & exact if exact is not None else found
 
 

@@ -192,6 +192,91 @@ def test_postgres_plans_each_search_for_its_own_words(world):
         assert found("水管 漏水") == {"厨房水管漏水"}
 
 
+def _pairs(ticket_id):
+    from kefu import db
+
+    return {word for (word,) in db.database.execute_sql(
+        'SELECT "word" FROM "ticket_word" WHERE "ticket_id" = %s', (ticket_id,))}
+
+
+def test_postgres_keeps_every_word_and_character_of_a_ticket_beside_its_index_row(world):
+    """PostgreSQL searches a table of (word, ticket) pairs; the database writes it from the index rows,
+    whatever writes those (a ticket taken in, a move, a migration cutting the texts again)."""
+    from kefu import db
+
+    if db.is_sqlite():
+        pytest.skip("PostgreSQL's (word, ticket) table")
+    ticket = intake(world, description="厨房水管接口漏水")
+    indexed = db.database.execute_sql('SELECT "words", "chars" FROM "ticket_search" WHERE "rowid" = %s',
+                                      (ticket.id,)).fetchone()
+    expected = set(indexed[0].split()) | set(indexed[1].split())
+    assert {"厨房", "水管", "接口", "漏水", "管", "漏"} <= expected
+    assert _pairs(ticket.id) == expected
+    words.store_postgres_postings()  # migration 31 again: the same pairs, once each
+    assert _pairs(ticket.id) == expected
+    db.database.execute_sql('UPDATE "ticket_search" SET "words" = %s, "chars" = %s WHERE "rowid" = %s',
+                            ("阳台 漏水", "阳 台 漏 水", ticket.id))
+    assert _pairs(ticket.id) == {"阳台", "漏水", "阳", "台", "漏", "水"}
+    db.database.execute_sql('DELETE FROM "ticket_search" WHERE "rowid" = %s', (ticket.id,))
+    assert _pairs(ticket.id) == set()
+
+
+def test_postgres_reads_no_more_of_a_word_than_the_similar_cases_need(world, monkeypatch):
+    """举一反三 takes each word's newest tickets: PostgreSQL reads them from the end of the word's range
+    of the index and stops, however many tickets share the word (a bitmap of all of them, before)."""
+    from kefu import db
+
+    if db.is_sqlite():
+        pytest.skip("PostgreSQL's (word, ticket) table")
+    made = [intake(world, description=f"卫生间漏水第{n}次").id for n in range(6)]
+    made += [intake(world, description=f"阳台渗水第{n}次").id for n in range(3)]
+    statements = []
+    execute = db.database.execute_sql
+    monkeypatch.setattr(db.database.obj, "execute_sql",
+                        lambda sql, params=None, *a, **k: statements.append((sql, params)) or execute(sql, params, *a, **k))
+    terms = [["卫生间"], ["漏水", "渗水"]]
+    newest = words.newest_ids_each(terms, 2, before=made[-1])
+    monkeypatch.undo()
+    assert newest == [[made[5], made[4]], [made[7], made[6]]]
+    (sql, params), = statements
+    with db.database.atomic():  # a few rows here: make the planner take the way it takes at scale
+        db.database.execute_sql("SET LOCAL enable_seqscan = off")
+        plan = db.database.execute_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params).fetchone()[0][0]["Plan"]
+
+    def scans(node):
+        found = [node] if node.get("Relation Name") == "ticket_word" else []
+        return found + [scan for child in node.get("Plans", []) for scan in scans(child)]
+    read = scans(plan)
+    assert len(read) == 3 and all(node["Node Type"] in ("Index Only Scan", "Index Scan") for node in read), read
+    assert [node["Actual Rows"] for node in read] == [2, 2, 2]
+
+
+def test_postgres_walks_a_words_newest_tickets_and_stops_when_the_page_is_full(world):
+    """A search with a word that has no synonyms (水管) walks that word's tickets newest first and tests
+    each for the others (漏水 or a synonym): PostgreSQL reads no more of the word than the page shows,
+    where it read every ticket with both words before."""
+    from kefu import db
+
+    if db.is_sqlite():
+        pytest.skip("PostgreSQL's (word, ticket) table")
+    made = [intake(world, description=f"厨房水管{'渗水' if n % 2 else '漏水'}第{n}次").id for n in range(6)]
+    intake(world, description="厨房水管堵了")
+    query = search.newest_matching(Ticket.live(), "水管 漏水").select(Ticket.id).limit(3)
+    assert [t.id for t in query] == made[:-4:-1]
+    sql, params = query.sql()
+    with db.database.atomic():  # a few rows here: make the planner take the way it takes at scale
+        db.database.execute_sql("SET LOCAL enable_seqscan = off")
+        plan = db.database.execute_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params).fetchone()[0][0]["Plan"]
+
+    def scans(node):  # of ticket_word, but for the tests of each ticket (sub-plans)
+        found = [node] if node.get("Relation Name") == "ticket_word" else []
+        return found + [scan for child in node.get("Plans", []) if child.get("Parent Relationship") != "SubPlan"
+                        for scan in scans(child)]
+    driver, = scans(plan)
+    assert driver["Node Type"] in ("Index Only Scan", "Index Scan") and driver["Scan Direction"] == "Backward"
+    assert driver["Actual Rows"] <= 4  # the newest 水管 (堵了, then three with 漏水 or 渗水), not all seven
+
+
 def test_similar_says_how_it_was_resolved_and_by_whom(world):
     from kefu import clock
 
