@@ -39,7 +39,6 @@ from .tickets import Ticket
 from .tickets import outcome
 from .users import Unit
 from .words import TicketSearch
-from .words import TicketSearchPg
 from .words import TicketWord
 from .workorders import WorkOrder
 
@@ -120,7 +119,7 @@ def _contains_any_column(text):
 
 
 def _words_match(query):
-    """SQLite: the word index's condition for the query's terms."""
+    """The word index's condition for the query's terms (FTS5 on SQLite, the tsvectors on PostgreSQL)."""
     return words.match_text(query.match_text) if query.match_text is not None else words.matching(query.terms)
 
 
@@ -173,16 +172,12 @@ def newest_matching(tickets, text):
                    .where(TicketWord.word == driver[0]).order_by(TicketWord.ticket_id.desc()))
         if others:
             tickets = tickets.where(words.holds(others, Ticket.id))
-        return tickets.where(exact) if exact is not None else tickets
-    if query.terms and not is_sqlite():
-        tickets = (tickets.join_from(Ticket, TicketSearchPg, on=(TicketSearchPg.rowid == Ticket.id))
-                   .where(words.matching(query.terms)).order_by(TicketSearchPg.rowid.desc()))
-        return tickets.where(exact) if exact is not None else tickets
-    if query.terms:
-        tickets = (tickets.join_from(Ticket, TicketSearch, on=(TicketSearch.rowid == Ticket.id))
-                   .where(_words_match(query)).order_by(TicketSearch.rowid.desc()))
-        return tickets.where(exact) if exact is not None else tickets
-    tickets = tickets.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    elif query.terms:
+        model = words.index_model()
+        tickets = (tickets.join_from(Ticket, model, on=(model.rowid == Ticket.id))
+                   .where(_words_match(query)).order_by(model.rowid.desc()))
+    else:
+        tickets = tickets.order_by(Ticket.created_at.desc(), Ticket.id.desc())
     return tickets.where(exact) if exact is not None else tickets
 
 

@@ -387,24 +387,27 @@ def store_postgres_vectors():
     database.execute_sql('ANALYZE "ticket_search"')
 
 
-# A ticket's pairs from its index row: its words and characters, each once.
-_PAIRS = ('SELECT DISTINCT w, {id} FROM unnest(string_to_array({row}."words" || \' \' || {row}."chars", \' \')) '
-          'AS w WHERE w <> \'\'')
+def _pairs(row, whole=False):
+    """SQL selecting the (word, ticket) pairs of the index row `row` (NEW in a trigger; with `whole`,
+    the alias of ticket_search read whole): its words and characters, each once."""
+    source = f'"ticket_search" {row}, ' if whole else ""
+    return (f'SELECT DISTINCT w, {row}."rowid" FROM {source}unnest(string_to_array({row}."words" || \' \' || '
+            f'{row}."chars", \' \')) AS w WHERE w <> \'\'')
 
 
 def store_postgres_postings():
     """PostgreSQL: the (word, ticket) table filled from the index rows there are, and kept by triggers
-    on ticket_search from now on. On the benchmark's ten-year estate: 4.9 million pairs from 119,237 tickets, its SQL run by
-    hand in 34 s with a VACUUM. Autovacuum is asked to visit the table every 10,000 new pairs (about 250 tickets): a
-    word's newest pairs are read from the index alone only once a vacuum has marked their pages
-    all-visible, and by default that waits for the table to grow by a fifth (two years at ten)."""
+    on ticket_search from now on. On the benchmark's ten-year estate: 4.9 million pairs from 119,237
+    tickets, its SQL run by hand in 34 s with a VACUUM. Autovacuum is asked to visit the table every
+    10,000 new pairs (about 250 tickets): a word's newest pairs are read from the index alone only once
+    a vacuum has marked their pages all-visible, and by default that waits for the table to grow by a
+    fifth (two years at ten)."""
     TicketWord.create_table(safe=True)
     database.execute_sql('ALTER TABLE "ticket_word" SET (autovacuum_vacuum_insert_threshold = 10000, '
                          'autovacuum_vacuum_insert_scale_factor = 0)')
     gone = 'DELETE FROM "ticket_word" WHERE "ticket_id" = OLD."rowid" AND "word" = ANY(string_to_array(' \
            'OLD."words" || \' \' || OLD."chars", \' \'));'
-    added = ('INSERT INTO "ticket_word" ("word", "ticket_id") ' + _PAIRS.format(id='NEW."rowid"', row="NEW")
-             + " ON CONFLICT DO NOTHING;")
+    added = 'INSERT INTO "ticket_word" ("word", "ticket_id") ' + _pairs("NEW") + " ON CONFLICT DO NOTHING;"
     database.execute_sql(
         "CREATE OR REPLACE FUNCTION ticket_search_words() RETURNS trigger AS $$ BEGIN "
         f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {gone} END IF; "
@@ -420,8 +423,7 @@ def store_postgres_postings():
                              f"EXECUTE FUNCTION {name}()")
     # What is already there (a fresh database has nothing yet).
     database.execute_sql('DELETE FROM "ticket_word"')
-    database.execute_sql('INSERT INTO "ticket_word" ("word", "ticket_id") '
-                         + _PAIRS.format(id='s."rowid"', row="s").replace("FROM unnest", 'FROM "ticket_search" s, unnest'))
+    database.execute_sql('INSERT INTO "ticket_word" ("word", "ticket_id") ' + _pairs("s", whole=True))
     database.execute_sql('ANALYZE "ticket_word"')
 
 
@@ -543,11 +545,17 @@ def newest_ids_each(terms, limit, before=None):
     as many terms (each term's MATCH text is a parameter), so it is built once for each length."""
     if not is_sqlite():
         cursor = database.execute_sql(*Union([_newest_postings(term, limit, before) for term in terms]).sql())
-        return [sorted((row[0] for row in rows), reverse=True) for rows in parts(cursor, len(terms))]
-    bounded = before is not None
-    key, count = (len(terms), bounded, limit), len(terms)
-    prepared = _NEWEST_EACH.get(key)
-    if prepared is None:
+    else:
+        cursor = _newest_each_sqlite(len(terms), before is not None, limit).cursor(
+            *[fts_expression([term]) for term in terms], *([before] if before is not None else []))
+    return [sorted((row[0] for row in rows), reverse=True) for rows in parts(cursor, len(terms))]
+
+
+def _newest_each_sqlite(count, bounded, limit):
+    """SQLite: newest_ids_each's statement for `count` terms, each term's MATCH text a parameter
+    (then the bound, if `bounded`), built once."""
+    key = (count, bounded, limit)
+    if key not in _NEWEST_EACH:
         def build(*values):
             queries = []
             for text in values[:count]:
@@ -556,9 +564,8 @@ def newest_ids_each(terms, limit, before=None):
                 queries.append(query.where(TicketSearch.rowid < values[count]) if bounded else query)
             return Union(queries)
         examples = [f"\x00term {n}" for n in range(count)] + ([-987_654_321] if bounded else [])
-        prepared = _NEWEST_EACH[key] = Prepared(TicketSearch, build, *examples)
-    cursor = prepared.cursor(*[fts_expression([term]) for term in terms], *([before] if bounded else []))
-    return [sorted((row[0] for row in rows), reverse=True) for rows in parts(cursor, len(terms))]
+        _NEWEST_EACH[key] = Prepared(TicketSearch, build, *examples)
+    return _NEWEST_EACH[key]
 
 
 def weight(found, pool):
